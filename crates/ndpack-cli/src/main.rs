@@ -1,0 +1,5 @@
+//! The `ndpack` command line: encode, decode, list codecs, benchmark.
+
+fn main() {
+    println!("ndpack {}", env!("CARGO_PKG_VERSION"));
+}

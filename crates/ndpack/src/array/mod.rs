@@ -1,0 +1,1 @@
+//! Chunked, blocked, compressed N-d arrays (b2nd / caterva).

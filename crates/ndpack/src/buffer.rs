@@ -1,0 +1,357 @@
+//! Memory blocks: [`Buffer`] (ref-counted, sliceable, 64-byte aligned when ndpack allocates it,
+//! able to own foreign memory without copying) and [`NDBuffer`] (a buffer with dtype, shape and
+//! memory order).
+
+use std::alloc::{self, Layout};
+use std::fmt;
+use std::ops::{Deref, Range};
+use std::sync::Arc;
+
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+
+/// The alignment of every block ndpack allocates.
+pub const ALIGNMENT: usize = 64;
+
+/// A zero-initialised block of `len` bytes aligned to [`ALIGNMENT`].
+pub struct AlignedBytes {
+    ptr: std::ptr::NonNull<u8>,
+    len: usize,
+}
+
+// SAFETY: AlignedBytes uniquely owns its allocation, like a Vec<u8>.
+unsafe impl Send for AlignedBytes {}
+// SAFETY: shared access only hands out `&[u8]`.
+unsafe impl Sync for AlignedBytes {}
+
+impl AlignedBytes {
+    /// Allocates `len` zeroed bytes aligned to [`ALIGNMENT`].
+    pub fn zeroed(len: usize) -> Self {
+        if len == 0 {
+            return AlignedBytes {
+                ptr: std::ptr::NonNull::<[u8; ALIGNMENT]>::dangling().cast(),
+                len: 0,
+            };
+        }
+        let layout = Layout::from_size_align(len, ALIGNMENT).expect("size fits in isize");
+        // SAFETY: layout has non-zero size.
+        let raw = unsafe { alloc::alloc_zeroed(layout) };
+        let ptr = std::ptr::NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
+        AlignedBytes { ptr, len }
+    }
+
+    /// The bytes, writable.
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        // SAFETY: ptr is valid for len initialised bytes, uniquely owned by self.
+        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl AsRef<[u8]> for AlignedBytes {
+    fn as_ref(&self) -> &[u8] {
+        // SAFETY: ptr is valid for len initialised bytes for the lifetime of self.
+        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+impl Drop for AlignedBytes {
+    fn drop(&mut self) {
+        if self.len != 0 {
+            let layout = Layout::from_size_align(self.len, ALIGNMENT).expect("checked at alloc");
+            // SAFETY: allocated in `zeroed` with this layout.
+            unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) };
+        }
+    }
+}
+
+/// An owner of bytes that a [`Buffer`] can keep alive: a `Vec<u8>`, an mmap, a Python object.
+pub trait Owner: AsRef<[u8]> + Send + Sync + 'static {}
+impl<T: AsRef<[u8]> + Send + Sync + 'static> Owner for T {}
+
+/// An immutable, ref-counted, sliceable block of bytes.
+///
+/// Cloning and slicing never copy. A buffer may own memory allocated elsewhere
+/// ([`Buffer::from_owner`]): a `Vec<u8>`, a memory map, or an object of a foreign runtime.
+///
+/// ```
+/// use ndpack::Buffer;
+/// let b = Buffer::from_vec(vec![1u8, 2, 3, 4]);
+/// let tail = b.slice(2..4);
+/// assert_eq!(&tail[..], &[3, 4]);
+/// ```
+#[derive(Clone)]
+pub struct Buffer {
+    owner: Arc<dyn Owner>,
+    offset: usize,
+    len: usize,
+}
+
+impl Buffer {
+    /// An empty buffer.
+    pub fn empty() -> Self {
+        Self::from_vec(Vec::new())
+    }
+
+    /// Takes a `Vec<u8>` without copying.
+    pub fn from_vec(v: Vec<u8>) -> Self {
+        Self::from_owner(v)
+    }
+
+    /// Copies `data` into a new 64-byte aligned block.
+    pub fn copy_from_slice(data: &[u8]) -> Self {
+        let mut block = AlignedBytes::zeroed(data.len());
+        block.as_mut_slice().copy_from_slice(data);
+        Self::from_owner(block)
+    }
+
+    /// A new 64-byte aligned block of `len` zero bytes.
+    pub fn zeroed(len: usize) -> Self {
+        Self::from_owner(AlignedBytes::zeroed(len))
+    }
+
+    /// Wraps memory owned by `owner` without copying; `owner` is dropped with the last clone.
+    pub fn from_owner(owner: impl Owner) -> Self {
+        let len = owner.as_ref().len();
+        Buffer {
+            owner: Arc::new(owner),
+            offset: 0,
+            len,
+        }
+    }
+
+    /// The bytes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.owner.as_ref().as_ref()[self.offset..self.offset + self.len]
+    }
+
+    /// Number of bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// A view of `range` of this buffer, sharing its memory. Panics if out of range, like slicing.
+    pub fn slice(&self, range: Range<usize>) -> Self {
+        assert!(
+            range.start <= range.end && range.end <= self.len,
+            "slice {range:?} out of range for buffer of {} bytes",
+            self.len
+        );
+        Buffer {
+            owner: Arc::clone(&self.owner),
+            offset: self.offset + range.start,
+            len: range.end - range.start,
+        }
+    }
+
+    /// Whether the first byte is aligned to `align` bytes.
+    pub fn is_aligned(&self, align: usize) -> bool {
+        (self.as_slice().as_ptr() as usize) % align == 0
+    }
+
+    /// Copies the bytes into a `Vec<u8>`.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.as_slice().to_vec()
+    }
+}
+
+impl Deref for Buffer {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl AsRef<[u8]> for Buffer {
+    fn as_ref(&self) -> &[u8] {
+        self.as_slice()
+    }
+}
+
+impl PartialEq for Buffer {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_slice() == other.as_slice()
+    }
+}
+impl Eq for Buffer {}
+
+impl fmt::Debug for Buffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Buffer({} bytes)", self.len)
+    }
+}
+
+impl From<Vec<u8>> for Buffer {
+    fn from(v: Vec<u8>) -> Self {
+        Buffer::from_vec(v)
+    }
+}
+
+impl From<&[u8]> for Buffer {
+    fn from(v: &[u8]) -> Self {
+        Buffer::copy_from_slice(v)
+    }
+}
+
+/// Memory order of an N-d array: C (last index fastest) or Fortran (first index fastest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Order {
+    /// Row-major: the last index varies fastest.
+    #[default]
+    C,
+    /// Column-major: the first index varies fastest.
+    F,
+}
+
+/// The number of items of `shape`, or an error if it overflows `usize`.
+pub fn checked_num_items(shape: &[usize]) -> Result<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| {
+        acc.checked_mul(d)
+            .ok_or_else(|| Error::too_large(format!("shape {shape:?} has too many items")))
+    })
+}
+
+/// An N-d block of memory: a [`Buffer`] with a data type, a shape and a memory order.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NDBuffer {
+    buffer: Buffer,
+    dtype: DataType,
+    shape: Vec<usize>,
+    order: Order,
+}
+
+impl NDBuffer {
+    /// Wraps `buffer`, checking that its size is `shape` × itemsize.
+    pub fn new(buffer: Buffer, dtype: DataType, shape: Vec<usize>, order: Order) -> Result<Self> {
+        let want = checked_num_items(&shape)?
+            .checked_mul(dtype.itemsize())
+            .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
+        if buffer.len() != want {
+            return Err(Error::invalid(format!(
+                "buffer of {} bytes does not hold shape {shape:?} of {dtype} ({want} bytes)",
+                buffer.len()
+            )));
+        }
+        Ok(NDBuffer {
+            buffer,
+            dtype,
+            shape,
+            order,
+        })
+    }
+
+    /// A new array whose every item is the bytes `fill` (one item, in the dtype's byte order).
+    pub fn create(shape: &[usize], dtype: DataType, order: Order, fill: &[u8]) -> Result<Self> {
+        if fill.len() != dtype.itemsize() {
+            return Err(Error::invalid(format!(
+                "fill value of {} bytes for {dtype} items of {} bytes",
+                fill.len(),
+                dtype.itemsize()
+            )));
+        }
+        let n = checked_num_items(shape)?;
+        let total = n
+            .checked_mul(dtype.itemsize())
+            .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
+        let mut block = AlignedBytes::zeroed(total);
+        if fill.iter().any(|&b| b != 0) {
+            for item in block.as_mut_slice().chunks_exact_mut(fill.len()) {
+                item.copy_from_slice(fill);
+            }
+        }
+        Self::new(Buffer::from_owner(block), dtype, shape.to_vec(), order)
+    }
+
+    /// A new array of zero bytes (NumPy's `empty` gives unspecified values; ndpack's are zero).
+    pub fn empty(shape: &[usize], dtype: DataType, order: Order) -> Result<Self> {
+        let fill = vec![0u8; dtype.itemsize()];
+        Self::create(shape, dtype, order, &fill)
+    }
+
+    /// The bytes.
+    pub fn buffer(&self) -> &Buffer {
+        &self.buffer
+    }
+    /// Takes the bytes.
+    pub fn into_buffer(self) -> Buffer {
+        self.buffer
+    }
+    /// The data type.
+    pub fn dtype(&self) -> &DataType {
+        &self.dtype
+    }
+    /// The shape.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    /// The memory order.
+    pub fn order(&self) -> Order {
+        self.order
+    }
+    /// Number of items.
+    pub fn num_items(&self) -> usize {
+        self.shape.iter().product()
+    }
+    /// Byte strides of each dimension for this order.
+    pub fn byte_strides(&self) -> Vec<usize> {
+        crate::region::strides(&self.shape, self.dtype.itemsize(), self.order)
+    }
+    /// The same bytes with another shape of the same number of items.
+    pub fn reshape(&self, shape: Vec<usize>) -> Result<Self> {
+        Self::new(self.buffer.clone(), self.dtype.clone(), shape, self.order)
+    }
+    /// Whether every item has the same bytes as `item`.
+    pub fn all_equal(&self, item: &[u8]) -> bool {
+        item.len() == self.dtype.itemsize()
+            && (item.is_empty() || self.buffer.chunks_exact(item.len()).all(|c| c == item))
+    }
+}
+
+impl fmt::Debug for NDBuffer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "NDBuffer(shape={:?}, dtype={}, order={:?})",
+            self.shape, self.dtype, self.order
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aligned_and_sliceable() {
+        let b = Buffer::copy_from_slice(&[1, 2, 3, 4, 5]);
+        assert!(b.is_aligned(ALIGNMENT));
+        let s = b.slice(1..4);
+        assert_eq!(&s[..], &[2, 3, 4]);
+        assert_eq!(&s.slice(1..2)[..], &[3]);
+        assert!(Buffer::zeroed(0).is_empty());
+    }
+
+    #[test]
+    fn foreign_owner_is_not_copied() {
+        let v = vec![7u8; 100];
+        let ptr = v.as_ptr();
+        let b = Buffer::from_vec(v);
+        assert_eq!(b.as_ptr(), ptr);
+    }
+
+    #[test]
+    fn ndbuffer_create_fill_and_checks() {
+        let dt: DataType = "<i4".parse().unwrap();
+        let a = NDBuffer::create(&[2, 3], dt.clone(), Order::C, &7i32.to_le_bytes()).unwrap();
+        assert!(a.all_equal(&7i32.to_le_bytes()));
+        assert_eq!(a.byte_strides(), vec![12, 4]);
+        assert!(NDBuffer::new(Buffer::zeroed(5), dt.clone(), vec![2], Order::C).is_err());
+        assert!(NDBuffer::create(&[usize::MAX, 2], dt, Order::C, &[0; 4]).is_err());
+        let e = NDBuffer::empty(&[0, 5], "<f8".parse().unwrap(), Order::F).unwrap();
+        assert_eq!(e.buffer().len(), 0);
+    }
+}

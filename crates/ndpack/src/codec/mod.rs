@@ -1,0 +1,547 @@
+//! The numcodecs-compatible codecs: the [`Codec`] trait, codec configurations (numcodecs' JSON
+//! objects with an `"id"`), the registry ([`get_codec`], [`register_codec`]) and [`Pipeline`]s
+//! (filters then a compressor, as in a zarr v2 `.zarray`).
+//!
+//! Each codec id lives in its own module and is byte-compatible with numcodecs: the same config
+//! keys, the same defaults, the same bytes.
+//!
+//! ```
+//! use ndpack::codec::{get_codec, ArrayRef};
+//! let codec = get_codec(&serde_json::json!({"id": "zlib", "level": 1})).unwrap();
+//! let data = vec![0u8; 1000];
+//! let encoded = codec.encode(ArrayRef::bytes(&data)).unwrap();
+//! let decoded = codec.decode(ArrayRef::bytes(encoded.bytes())).unwrap();
+//! assert_eq!(decoded.bytes(), &data[..]);
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use serde_json::{Map, Value};
+
+use crate::buffer::{checked_num_items, Buffer, Order};
+use crate::dtype::DataType;
+use crate::error::{Error, ErrorKind, Result};
+
+pub mod zlib;
+
+/// The largest output a decoder allocates from a size declared in its input when the caller gives
+/// no `out` buffer: 16 GiB. Declared sizes above this are [`ErrorKind::TooLarge`].
+pub const MAX_DECODED_SIZE: usize = 1 << 34;
+
+/// Borrowed, contiguous array data: bytes plus dtype, shape and memory order.
+///
+/// Byte codecs (compressors, checksums) look at the bytes alone; filters use the dtype and shape,
+/// exactly as numcodecs does with the NumPy array it is given.
+#[derive(Debug, Clone)]
+pub struct ArrayRef<'a> {
+    /// The items, contiguous in `order`.
+    pub data: &'a [u8],
+    /// The item type.
+    pub dtype: DataType,
+    /// The shape (empty for 0-d).
+    pub shape: Vec<usize>,
+    /// The memory order of `data`.
+    pub order: Order,
+}
+
+impl<'a> ArrayRef<'a> {
+    /// Plain bytes: dtype `|u1`, shape `[data.len()]`.
+    pub fn bytes(data: &'a [u8]) -> Self {
+        ArrayRef {
+            data,
+            dtype: DataType::u8(),
+            shape: vec![data.len()],
+            order: Order::C,
+        }
+    }
+
+    /// An array view, checking that `data` holds exactly `shape` items of `dtype`.
+    pub fn new(data: &'a [u8], dtype: DataType, shape: Vec<usize>, order: Order) -> Result<Self> {
+        check_size(data.len(), &dtype, &shape)?;
+        Ok(ArrayRef {
+            data,
+            dtype,
+            shape,
+            order,
+        })
+    }
+
+    /// Number of items: `data.len() / itemsize`.
+    pub fn num_items(&self) -> usize {
+        match self.dtype.itemsize() {
+            0 => 0,
+            n => self.data.len() / n,
+        }
+    }
+}
+
+fn check_size(len: usize, dtype: &DataType, shape: &[usize]) -> Result<()> {
+    let want = checked_num_items(shape)?
+        .checked_mul(dtype.itemsize())
+        .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
+    if want != len {
+        return Err(Error::invalid(format!(
+            "{len} bytes do not hold shape {shape:?} of {dtype} ({want} bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// Borrowed, writable, contiguous array memory: the `out` of a decode.
+#[derive(Debug)]
+pub struct ArrayMut<'a> {
+    /// The items to be written, contiguous in `order`.
+    pub data: &'a mut [u8],
+    /// The item type the caller expects.
+    pub dtype: DataType,
+    /// The shape the caller expects.
+    pub shape: Vec<usize>,
+    /// The memory order of `data`.
+    pub order: Order,
+}
+
+impl<'a> ArrayMut<'a> {
+    /// Plain writable bytes: dtype `|u1`, shape `[data.len()]`.
+    pub fn bytes(data: &'a mut [u8]) -> Self {
+        let len = data.len();
+        ArrayMut {
+            data,
+            dtype: DataType::u8(),
+            shape: vec![len],
+            order: Order::C,
+        }
+    }
+}
+
+/// An owned result of a codec: bytes plus dtype, shape and memory order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Array {
+    /// The items, contiguous in `order`.
+    pub buffer: Buffer,
+    /// The item type.
+    pub dtype: DataType,
+    /// The shape (empty for 0-d).
+    pub shape: Vec<usize>,
+    /// The memory order of `buffer`.
+    pub order: Order,
+}
+
+impl Array {
+    /// Plain bytes (`|u1`, 1-d), as compressors return.
+    pub fn from_bytes(bytes: impl Into<Buffer>) -> Self {
+        let buffer = bytes.into();
+        Array {
+            shape: vec![buffer.len()],
+            buffer,
+            dtype: DataType::u8(),
+            order: Order::C,
+        }
+    }
+
+    /// Items of `dtype` in `shape` (C order), checked against the buffer's size.
+    pub fn new(buffer: Buffer, dtype: DataType, shape: Vec<usize>) -> Result<Self> {
+        check_size(buffer.len(), &dtype, &shape)?;
+        Ok(Array {
+            buffer,
+            dtype,
+            shape,
+            order: Order::C,
+        })
+    }
+
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buffer
+    }
+
+    /// Borrows this array as an [`ArrayRef`].
+    pub fn as_array_ref(&self) -> ArrayRef<'_> {
+        ArrayRef {
+            data: &self.buffer,
+            dtype: self.dtype.clone(),
+            shape: self.shape.clone(),
+            order: self.order,
+        }
+    }
+}
+
+/// A numcodecs-compatible codec.
+///
+/// Object safe, `Send + Sync`: codecs are built from configs at run time and shared across threads.
+/// Two codecs are equal when their configs are equal.
+pub trait Codec: Send + Sync + fmt::Debug {
+    /// The numcodecs codec id, e.g. `"zlib"`.
+    fn id(&self) -> &'static str;
+
+    /// The numcodecs configuration: a JSON object with `"id"` and every parameter, defaults included,
+    /// exactly as numcodecs' `get_config()` gives it.
+    fn config(&self) -> Value;
+
+    /// Encodes an array (compressors and checksums read its bytes; filters its items).
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array>;
+
+    /// Decodes what `encode` produced. Input is untrusted: bad input is an error, never a panic.
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array>;
+
+    /// Decodes into the caller's memory, which must have exactly the decoded size.
+    ///
+    /// The default decodes into a new buffer and copies; codecs override it to decode in place.
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        let decoded = self.decode(ArrayRef::bytes(input))?;
+        copy_decoded(decoded.bytes(), out.data)
+    }
+}
+
+/// Copies decoded bytes into an `out` buffer, checking that sizes match (numcodecs' rule).
+pub fn copy_decoded(decoded: &[u8], out: &mut [u8]) -> Result<()> {
+    if decoded.len() != out.len() {
+        return Err(Error::invalid(format!(
+            "output buffer has {} bytes, decoded data has {}",
+            out.len(),
+            decoded.len()
+        )));
+    }
+    out.copy_from_slice(decoded);
+    Ok(())
+}
+
+impl PartialEq for dyn Codec {
+    fn eq(&self, other: &Self) -> bool {
+        self.config() == other.config()
+    }
+}
+
+/// A function that builds a codec from its configuration (the JSON object, `"id"` included).
+pub type CodecFactory = Arc<dyn Fn(&Map<String, Value>) -> Result<Box<dyn Codec>> + Send + Sync>;
+
+/// Reads a codec configuration, rejecting unknown keys and bad values with errors that name them.
+///
+/// ```
+/// use ndpack::codec::ConfigReader;
+/// let cfg = serde_json::json!({"id": "zlib", "level": 5});
+/// let mut r = ConfigReader::new("zlib", cfg.as_object().unwrap()).unwrap();
+/// assert_eq!(r.int("level").unwrap(), Some(5));
+/// r.finish().unwrap();
+/// ```
+pub struct ConfigReader<'a> {
+    id: &'static str,
+    map: &'a Map<String, Value>,
+    used: Vec<&'a str>,
+}
+
+impl<'a> ConfigReader<'a> {
+    /// Starts reading `map`, whose `"id"` (if present) must be `id`.
+    pub fn new(id: &'static str, map: &'a Map<String, Value>) -> Result<Self> {
+        if let Some(v) = map.get("id") {
+            if v.as_str() != Some(id) {
+                return Err(Error::config(format!(
+                    "codec {id}: config has id {v}, expected \"{id}\""
+                )));
+            }
+        }
+        Ok(ConfigReader {
+            id,
+            map,
+            used: vec!["id"],
+        })
+    }
+
+    fn take(&mut self, key: &'a str) -> Option<&'a Value> {
+        self.used.push(key);
+        self.map.get(key).filter(|v| !v.is_null())
+    }
+
+    fn bad(&self, key: &str, want: &str, v: &Value) -> Error {
+        Error::config(format!(
+            "codec {}: key {key:?} must be {want}, got {v}",
+            self.id
+        ))
+    }
+
+    /// The raw value of `key`, if present and not null.
+    pub fn value(&mut self, key: &'a str) -> Option<&'a Value> {
+        self.take(key)
+    }
+
+    /// An integer value (floats with an integral value are accepted, as Python does).
+    pub fn int(&mut self, key: &'a str) -> Result<Option<i64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_i64()
+                .or_else(|| v.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
+                .or_else(|| v.as_bool().map(i64::from))
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "an integer", v)),
+        }
+    }
+
+    /// A floating-point value.
+    pub fn float(&mut self, key: &'a str) -> Result<Option<f64>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "a number", v)),
+        }
+    }
+
+    /// A boolean value (0/1 accepted).
+    pub fn bool(&mut self, key: &'a str) -> Result<Option<bool>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_bool()
+                .or_else(|| v.as_i64().filter(|i| *i == 0 || *i == 1).map(|i| i == 1))
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "a boolean", v)),
+        }
+    }
+
+    /// A string value.
+    pub fn str(&mut self, key: &'a str) -> Result<Option<&'a str>> {
+        match self.take(key) {
+            None => Ok(None),
+            Some(v) => v
+                .as_str()
+                .map(Some)
+                .ok_or_else(|| self.bad(key, "a string", v)),
+        }
+    }
+
+    /// A NumPy dtype string.
+    pub fn dtype(&mut self, key: &'a str) -> Result<Option<DataType>> {
+        match self.str(key)? {
+            None => Ok(None),
+            Some(s) => s.parse().map(Some).map_err(|e: Error| {
+                Error::config(format!("codec {}: key {key:?}: {}", self.id, e.message()))
+            }),
+        }
+    }
+
+    /// An error for `key` whose value is out of range, e.g. `"between 0 and 9"`.
+    pub fn out_of_range(&self, key: &str, want: &str) -> Error {
+        let v = self.map.get(key).cloned().unwrap_or(Value::Null);
+        self.bad(key, want, &v)
+    }
+
+    /// Fails if the config has a key that was not read.
+    pub fn finish(self) -> Result<()> {
+        for key in self.map.keys() {
+            if !self.used.contains(&key.as_str()) {
+                return Err(Error::config(format!(
+                    "codec {}: unknown config key {key:?}",
+                    self.id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds the factory for a codec type with a `from_config` constructor.
+macro_rules! factory {
+    ($t:ty) => {
+        (|m: &Map<String, Value>| -> Result<Box<dyn Codec>> { Ok(Box::new(<$t>::from_config(m)?)) })
+            as FactoryFn
+    };
+}
+
+/// A plain function that builds a codec from its config.
+type FactoryFn = fn(&Map<String, Value>) -> Result<Box<dyn Codec>>;
+
+/// The codecs built into ndpack: `(id, factory)`. One line per codec id.
+fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
+    vec![
+        ("zlib", factory!(zlib::Zlib)),
+        // compressors (issue 2)
+        // checksums (issue 2)
+        // filters (issue 2)
+        // object codecs (issue 2)
+        // blosc (issue 5)
+        // zfpy (issue 4)
+    ]
+}
+
+fn registry() -> &'static RwLock<HashMap<String, CodecFactory>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, CodecFactory>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| {
+        let map = builtin_codecs()
+            .into_iter()
+            .map(|(id, f)| (id.to_string(), Arc::new(f) as CodecFactory))
+            .collect();
+        RwLock::new(map)
+    })
+}
+
+/// Builds a codec from its numcodecs configuration, e.g. `{"id": "zstd", "level": 1}`.
+///
+/// An unknown id is [`ErrorKind::UnknownCodec`]; an unknown key or a bad value is
+/// [`ErrorKind::InvalidConfig`] naming it.
+pub fn get_codec(config: &Value) -> Result<Box<dyn Codec>> {
+    let map = config.as_object().ok_or_else(|| {
+        Error::config(format!("codec config must be a JSON object, got {config}"))
+    })?;
+    let id = map
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::config(format!("codec config has no string \"id\": {config}")))?;
+    let factory = registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(id)
+        .cloned()
+        .ok_or_else(|| {
+            Error::new(
+                ErrorKind::UnknownCodec,
+                format!("codec not available: {id:?}"),
+            )
+        })?;
+    factory(map)
+}
+
+/// Registers (or replaces) the factory for `id`.
+pub fn register_codec(id: &str, factory: CodecFactory) {
+    registry()
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id.to_string(), factory);
+}
+
+/// The registered codec ids, sorted.
+pub fn codec_ids() -> Vec<String> {
+    let mut ids: Vec<String> = registry()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .keys()
+        .cloned()
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Every registered id with its default configuration (the config of the codec built from
+/// `{"id": id}`), for ids that have defaults for every parameter.
+pub fn default_configs() -> BTreeMap<String, Value> {
+    codec_ids()
+        .into_iter()
+        .filter_map(|id| {
+            let c = get_codec(&serde_json::json!({ "id": id })).ok()?;
+            Some((id, c.config()))
+        })
+        .collect()
+}
+
+/// Filters then an optional compressor, as in a zarr v2 `.zarray`: encoding runs the filters in
+/// order then the compressor; decoding runs them backwards.
+#[derive(Debug, Default)]
+pub struct Pipeline {
+    /// Filters applied in order when encoding.
+    pub filters: Vec<Box<dyn Codec>>,
+    /// The compressor applied last when encoding.
+    pub compressor: Option<Box<dyn Codec>>,
+}
+
+impl Pipeline {
+    /// A pipeline from configs: `filters` (a JSON array or null) and `compressor` (object or null).
+    pub fn from_configs(filters: &Value, compressor: &Value) -> Result<Self> {
+        let filters = match filters {
+            Value::Null => Vec::new(),
+            Value::Array(items) => items.iter().map(get_codec).collect::<Result<_>>()?,
+            other => {
+                return Err(Error::config(format!(
+                    "filters must be a list, got {other}"
+                )))
+            }
+        };
+        let compressor = match compressor {
+            Value::Null => None,
+            c => Some(get_codec(c)?),
+        };
+        Ok(Pipeline {
+            filters,
+            compressor,
+        })
+    }
+
+    fn codecs(&self) -> impl DoubleEndedIterator<Item = &dyn Codec> {
+        self.filters
+            .iter()
+            .map(|c| c.as_ref())
+            .chain(self.compressor.as_deref())
+    }
+
+    /// Encodes `input` through every filter, then the compressor.
+    pub fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let mut current: Option<Array> = None;
+        for codec in self.codecs() {
+            let next = match &current {
+                None => codec.encode(input.clone())?,
+                Some(a) => codec.encode(a.as_array_ref())?,
+            };
+            current = Some(next);
+        }
+        Ok(current.unwrap_or_else(|| Array {
+            buffer: Buffer::copy_from_slice(input.data),
+            dtype: input.dtype,
+            shape: input.shape,
+            order: input.order,
+        }))
+    }
+
+    /// Decodes `data` through the compressor, then every filter backwards.
+    pub fn decode(&self, data: &[u8]) -> Result<Array> {
+        let mut current = Array::from_bytes(Buffer::copy_from_slice(data));
+        for codec in self.codecs().rev() {
+            current = codec.decode(current.as_array_ref())?;
+        }
+        Ok(current)
+    }
+}
+
+/// Shorthand used by codec modules: an [`ErrorKind::Backend`] error from a back-end library.
+pub(crate) fn backend_error(id: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
+    let msg = format!("{id}: {e}");
+    Error::with_source(ErrorKind::Backend, msg, e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn unknown_id_and_key_are_named() {
+        let e = get_codec(&json!({"id": "nope"})).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnknownCodec);
+        assert!(e.message().contains("nope"));
+        let e = get_codec(&json!({"id": "zlib", "lvl": 1})).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert!(e.message().contains("lvl"));
+        let e = get_codec(&json!({"id": "zlib", "level": "x"})).unwrap_err();
+        assert!(e.message().contains("level"), "{e}");
+    }
+
+    #[test]
+    fn configs_round_trip_for_every_builtin() {
+        for (id, config) in default_configs() {
+            let again = get_codec(&config).unwrap();
+            assert_eq!(again.config(), config, "{id}");
+            assert_eq!(again.id(), id);
+        }
+    }
+
+    #[test]
+    fn pipeline_round_trip() {
+        let p = Pipeline::from_configs(&Value::Null, &json!({"id": "zlib", "level": 9})).unwrap();
+        let data: Vec<u8> = (0..10_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let enc = p.encode(ArrayRef::bytes(&data)).unwrap();
+        assert!(enc.bytes().len() < data.len());
+        assert_eq!(p.decode(enc.bytes()).unwrap().bytes(), &data[..]);
+    }
+}

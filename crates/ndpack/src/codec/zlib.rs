@@ -1,0 +1,203 @@
+//! The `zlib` codec: zlib streams (RFC 1950), as numcodecs' `Zlib(level=1)`.
+//!
+//! Config: `{"id": "zlib", "level": 1}`; `level` is 0-9 (-1 is zlib's default, 6).
+//! Encoding uses zlib-rs through flate2, so compressed bytes may differ from CPython's zlib;
+//! either decodes the other's output to the same data.
+
+use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use serde_json::{json, Map, Value};
+
+use super::{backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use crate::error::{Error, Result};
+
+/// The numcodecs `zlib` codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zlib {
+    level: i32,
+}
+
+impl Default for Zlib {
+    fn default() -> Self {
+        Zlib { level: 1 }
+    }
+}
+
+impl Zlib {
+    /// A codec with compression `level` (0-9, or -1 for zlib's default).
+    pub fn new(level: i32) -> Result<Self> {
+        if !(-1..=9).contains(&level) {
+            return Err(Error::config(format!(
+                "codec zlib: key \"level\" must be between -1 and 9, got {level}"
+            )));
+        }
+        Ok(Zlib { level })
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new("zlib", config)?;
+        let level = r.int("level")?.unwrap_or(1);
+        r.finish()?;
+        let level = i32::try_from(level).map_err(|_| {
+            Error::config(format!(
+                "codec zlib: key \"level\" must be between -1 and 9, got {level}"
+            ))
+        })?;
+        Self::new(level)
+    }
+}
+
+/// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream.
+pub(crate) fn deflate(data: &[u8], level: i32, zlib_header: bool) -> Result<Vec<u8>> {
+    let level = if level < 0 { 6 } else { level as u32 };
+    let mut c = Compress::new(Compression::new(level), zlib_header);
+    // deflate's worst case: 5 bytes per 16 KiB block plus headers.
+    let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+    loop {
+        let consumed = c.total_in() as usize;
+        let status = c
+            .compress_vec(&data[consumed..], &mut out, FlushCompress::Finish)
+            .map_err(|e| backend_error("zlib", e))?;
+        match status {
+            Status::StreamEnd => return Ok(out),
+            _ => out.reserve(out.capacity().max(64)),
+        }
+    }
+}
+
+/// Decompresses a zlib or raw deflate stream, growing the output up to `limit` bytes.
+/// Returns the decoded bytes and the number of input bytes consumed.
+pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(Vec<u8>, usize)> {
+    let mut d = Decompress::new(zlib_header);
+    let mut out = Vec::with_capacity(data.len().saturating_mul(4).clamp(64, 1 << 26).min(limit));
+    loop {
+        let consumed = d.total_in() as usize;
+        let before = d.total_out();
+        let status = d
+            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
+            .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
+        match status {
+            Status::StreamEnd => return Ok((out, d.total_in() as usize)),
+            _ if out.len() < out.capacity()
+                && d.total_out() == before
+                && d.total_in() as usize == data.len() =>
+            {
+                return Err(Error::truncated(
+                    "deflate stream ends before its end marker",
+                ));
+            }
+            _ => {
+                if out.len() >= limit {
+                    return Err(Error::too_large(format!(
+                        "deflate stream decodes to more than {limit} bytes"
+                    )));
+                }
+                let extra = out.capacity().max(64).min(limit - out.len());
+                out.reserve(extra);
+            }
+        }
+    }
+}
+
+/// Decompresses a zlib or raw deflate stream into exactly `out.len()` bytes.
+pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Result<usize> {
+    let mut d = Decompress::new(zlib_header);
+    let status = d
+        .decompress(data, out, FlushDecompress::Finish)
+        .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
+    match status {
+        Status::StreamEnd if d.total_out() as usize == out.len() => Ok(d.total_in() as usize),
+        Status::StreamEnd => Err(Error::invalid(format!(
+            "output buffer has {} bytes, decoded data has {}",
+            out.len(),
+            d.total_out()
+        ))),
+        _ if d.total_out() as usize == out.len() => Err(Error::invalid(format!(
+            "output buffer of {} bytes is too small for the decoded data",
+            out.len()
+        ))),
+        _ => Err(Error::truncated(
+            "deflate stream ends before its end marker",
+        )),
+    }
+}
+
+impl Codec for Zlib {
+    fn id(&self) -> &'static str {
+        "zlib"
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": "zlib", "level": self.level})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        Ok(Array::from_bytes(deflate(input.data, self.level, true)?))
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let (out, _) = inflate(input.data, true, MAX_DECODED_SIZE)?;
+        Ok(Array::from_bytes(out))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        inflate_into(input, true, out.data).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn sample() -> Vec<u8> {
+        (0..100_000u32)
+            .flat_map(|i| (i / 7).to_le_bytes())
+            .collect()
+    }
+
+    #[test]
+    fn round_trip_every_level() {
+        let data = sample();
+        for level in -1..=9 {
+            let c = Zlib::new(level).unwrap();
+            let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
+            assert_eq!(
+                c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                &data[..]
+            );
+            let mut out = vec![0u8; data.len()];
+            c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                .unwrap();
+            assert_eq!(out, data);
+        }
+    }
+
+    #[test]
+    fn known_stream_from_python_zlib() {
+        // zlib.compress(b"hello hello hello", 1) in CPython.
+        let enc = [
+            0x78, 0x01, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x57, 0xc8, 0x40, 0x90, 0x00, 0x3a, 0x2e,
+            0x06, 0x7d,
+        ];
+        let dec = Zlib::default().decode(ArrayRef::bytes(&enc)).unwrap();
+        assert_eq!(dec.bytes(), b"hello hello hello");
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let data = sample();
+        let enc = Zlib::default().encode(ArrayRef::bytes(&data)).unwrap();
+        let cut = &enc.bytes()[..enc.bytes().len() / 2];
+        let e = Zlib::default().decode(ArrayRef::bytes(cut)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+        assert!(Zlib::default()
+            .decode(ArrayRef::bytes(b"not zlib"))
+            .is_err());
+        let mut small = vec![0u8; 10];
+        assert!(Zlib::default()
+            .decode_into(enc.bytes(), ArrayMut::bytes(&mut small))
+            .is_err());
+        assert!(Zlib::new(10).is_err());
+    }
+}

@@ -1,0 +1,36 @@
+//! Shapes and N-d regions: strides, chunk/block grid arithmetic and strided copies.
+
+use crate::buffer::Order;
+
+/// Byte strides of a contiguous array of `shape` with items of `itemsize` bytes in `order`.
+pub fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {
+    let mut out = vec![0; shape.len()];
+    let mut acc = itemsize;
+    match order {
+        Order::C => {
+            for (s, &d) in out.iter_mut().zip(shape).rev() {
+                *s = acc;
+                acc *= d.max(1);
+            }
+        }
+        Order::F => {
+            for (s, &d) in out.iter_mut().zip(shape) {
+                *s = acc;
+                acc *= d.max(1);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_and_f_strides() {
+        assert_eq!(strides(&[2, 3, 4], 8, Order::C), vec![96, 32, 8]);
+        assert_eq!(strides(&[2, 3, 4], 8, Order::F), vec![8, 16, 48]);
+        assert_eq!(strides(&[], 4, Order::C), Vec::<usize>::new());
+    }
+}
