@@ -180,7 +180,13 @@ mod x86 {
     use std::arch::x86_64::*;
 
     /// Bit-shuffles whole vector groups of items; returns how many of the `m` items it did.
-    pub(super) fn bitshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8], m: usize) -> usize {
+    pub(super) fn bitshuffle(
+        isa: Isa,
+        typesize: usize,
+        src: &[u8],
+        dst: &mut [u8],
+        m: usize,
+    ) -> usize {
         // SAFETY (all arms): the caller checked that the CPU has the ISA; the kernels
         // bounds-check every access.
         match (isa, typesize) {
@@ -209,7 +215,13 @@ mod x86 {
     }
 
     /// Bit-unshuffles whole vector groups of items; returns how many of the `m` items it did.
-    pub(super) fn bitunshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8], m: usize) -> usize {
+    pub(super) fn bitunshuffle(
+        isa: Isa,
+        typesize: usize,
+        src: &[u8],
+        dst: &mut [u8],
+        m: usize,
+    ) -> usize {
         match (isa, typesize) {
             // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
             (Isa::Avx2, 1) => unsafe { unshuffle_avx2::<1>(src, dst, m) },
@@ -320,12 +332,20 @@ mod x86 {
 
     #[inline(always)]
     fn row_u16(src: &[u8], row: usize, rowlen: usize, c: usize) -> i16 {
-        i16::from_le_bytes(src[row * rowlen + 2 * c..][..2].try_into().expect("2 bytes"))
+        i16::from_le_bytes(
+            src[row * rowlen + 2 * c..][..2]
+                .try_into()
+                .expect("2 bytes"),
+        )
     }
 
     #[inline(always)]
     fn row_u32(src: &[u8], row: usize, rowlen: usize, c: usize) -> i32 {
-        i32::from_le_bytes(src[row * rowlen + 4 * c..][..4].try_into().expect("4 bytes"))
+        i32::from_le_bytes(
+            src[row * rowlen + 4 * c..][..4]
+                .try_into()
+                .expect("4 bytes"),
+        )
     }
 
     #[target_feature(enable = "sse2")]
@@ -409,7 +429,9 @@ mod tests {
             .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
             .collect();
         for ts in [1usize, 2, 3, 4, 5, 7, 8, 12, 16, 17, 33] {
-            for len in [0usize, 1, 7, 8, 9, 63, 64, 65, 100, 255, 256, 1000, 4096, 4101, 10_007] {
+            for len in [
+                0usize, 1, 7, 8, 9, 63, 64, 65, 100, 255, 256, 1000, 4096, 4101, 10_007,
+            ] {
                 let src = &data[5..5 + len];
                 let want = naive(ts, src);
                 for isa in Isa::available() {

@@ -27,8 +27,6 @@ const MAX_COPY: usize = 32;
 const MAX_DISTANCE: usize = 8191;
 /// Matches must be strictly closer than this (the encoder's limit, as in c-blosc).
 const MAX_FARDISTANCE: usize = 65535 + MAX_DISTANCE - 1;
-/// Log2 of the largest hash table.
-const HASH_LOG: u32 = 12;
 
 /// Decompresses a BloscLZ stream into `dst`; returns the number of bytes written.
 ///
@@ -194,37 +192,31 @@ fn match_end(src: &[u8], anchor: usize, refpos: usize, bound: usize) -> usize {
     bound
 }
 
-/// Estimates the compressed size of `src[..maxlen]` with the encoder's parser (c-blosc2's
-/// "entropy probing"), stopping early once compression is clearly happening.
-fn probe_size(src: &[u8], maxlen: usize, ipshift: usize) -> usize {
-    let mut htab = [0u32; 1 << HASH_LOG];
+/// Estimates the compression ratio of `window` with the encoder's parser (c-blosc2's "entropy
+/// probing"), on at most `1 << hashlog` bytes.
+fn probe_ratio(window: &[u8], hashlog: u32) -> f64 {
+    let limit_len = window.len().min(1 << hashlog);
+    let mut htab = vec![0u32; 1 << hashlog];
     let mut oc = 5usize;
     let mut copy = 4usize;
-    if maxlen < 13 {
-        return oc;
+    if limit_len < 13 {
+        return 0.0;
     }
-    let bound = maxlen - 1;
-    let limit = maxlen - 12;
+    let bound = limit_len - 1;
+    let limit = limit_len - 12;
     let mut ip = 0usize;
     while ip < limit {
         let anchor = ip;
-        let seq = read_u32(src, ip);
-        let h = hash(seq, HASH_LOG);
+        let seq = read_u32(window, ip);
+        let h = hash(seq, hashlog);
         let refpos = htab[h] as usize;
         let distance = anchor - refpos;
         htab[h] = anchor as u32;
-        let literal = if distance == 0 || distance >= MAX_FARDISTANCE {
-            true
-        } else if read_u32(src, refpos) != seq {
-            true
-        } else {
-            let end = match_end(src, anchor, refpos, bound);
+        if distance != 0 && distance < MAX_FARDISTANCE && read_u32(window, refpos) == seq {
+            let end = match_end(window, anchor, refpos, bound);
             let distance = distance - 1;
-            let len = end.saturating_sub(ipshift).saturating_sub(anchor);
-            let minlen = if distance < MAX_DISTANCE { 3 } else { 4 };
-            if len < minlen {
-                true
-            } else {
+            let len = end - 4 - anchor;
+            if len >= 4 {
                 ip = anchor + len;
                 if copy == 0 {
                     oc -= 1;
@@ -234,28 +226,21 @@ fn probe_size(src: &[u8], maxlen: usize, ipshift: usize) -> usize {
                     oc += (len - 7) / 255 + 1;
                 }
                 oc += if distance < MAX_DISTANCE { 2 } else { 4 };
-                let seq = read_u32(src, ip);
-                htab[hash(seq, HASH_LOG)] = ip as u32;
-                htab[hash(seq >> 8, HASH_LOG)] = (ip + 1) as u32;
+                htab[hash(read_u32(window, ip), hashlog)] = ip as u32;
                 ip += 2;
                 oc += 1;
-                if ip > maxlen / 8 && oc < 2 * ip {
-                    return oc;
-                }
-                false
-            }
-        };
-        if literal {
-            oc += 1;
-            ip = anchor + 1;
-            copy += 1;
-            if copy == MAX_COPY {
-                copy = 0;
-                oc += 1;
+                continue;
             }
         }
+        oc += 1;
+        ip = anchor + 1;
+        copy += 1;
+        if copy == MAX_COPY {
+            copy = 0;
+            oc += 1;
+        }
     }
-    oc
+    ip as f64 / oc as f64
 }
 
 /// Compresses `src` into `dst` at `clevel` (1-9; higher levels try harder). Returns the
@@ -270,23 +255,14 @@ pub fn compress(clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
     compress_inner(clevel, src, dst).unwrap_or(0)
 }
 
-/// Minimum encoded match length by clevel (`clevel` 9 uses its probed shift instead).
-const MINLEN: [usize; 10] = [0, 16, 12, 11, 10, 9, 8, 7, 6, 5];
 /// Minimum probed compression ratio to attempt the compression, by clevel.
-const MIN_CRATIO: [f64; 10] = [0.0, 2.0, 2.0, 2.0, 2.0, 1.8, 1.6, 1.4, 1.2, 1.1];
+const MIN_CRATIO: [f64; 10] = [0.0, 2.0, 1.5, 1.2, 1.2, 1.2, 1.2, 1.15, 1.1, 1.0];
 /// Hash table size (log2) by clevel.
-const HASHLOG: [u32; 10] = [
-    0,
-    HASH_LOG - 2,
-    HASH_LOG - 1,
-    HASH_LOG,
-    HASH_LOG,
-    HASH_LOG,
-    HASH_LOG,
-    HASH_LOG,
-    HASH_LOG,
-    HASH_LOG,
-];
+const HASHLOG: [u32; 10] = [0, 12, 13, 14, 14, 14, 14, 14, 14, 14];
+/// Shortest encoded match (`L`, i.e. copy length minus 2), and how far the match end is moved
+/// back after extension (c-blosc2 uses 4 and 4).
+const MINLEN: usize = 4;
+const IPSHIFT: usize = 4;
 
 /// The output cursor of the encoder; every write is checked against the output size, and a
 /// write that does not fit ends the compression (`None`).
@@ -316,30 +292,20 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8]) -> Option<usize> {
     let clevel = clevel.min(9) as usize;
     let hashlog = HASHLOG[clevel];
 
-    // Entropy probing: estimate the ratio on the start of the buffer and give up early when
-    // BloscLZ would not pay (as c-blosc2 does); at clevel 9 also pick the match shift.
-    let mut ipshift = 4;
-    let cratio = if clevel == 9 {
-        let maxlen = length / 16;
-        let csize_3b = probe_size(src, maxlen, 3);
-        let csize_4b = probe_size(src, maxlen, 4);
-        if csize_3b < csize_4b {
-            ipshift = 3;
-            maxlen as f64 / csize_3b as f64
-        } else {
-            maxlen as f64 / csize_4b as f64
-        }
-    } else {
-        let maxlen = length / 8;
-        maxlen as f64 / probe_size(src, maxlen, 4) as f64
+    // Entropy probing: estimate the ratio on the end of the buffer (a larger part at higher
+    // levels) and give up early when BloscLZ would not pay, as c-blosc2 does.
+    let maxlen = match clevel {
+        0..=1 => length / 8,
+        2..=3 => length / 4,
+        4..=6 => length / 2,
+        _ => length,
     };
-    if cratio < MIN_CRATIO[clevel] {
+    if probe_ratio(&src[length - maxlen..], hashlog) < MIN_CRATIO[clevel] {
         return None;
     }
-    let minlen = if clevel == 9 { ipshift } else { MINLEN[clevel] };
+    let (ipshift, minlen) = (IPSHIFT, MINLEN);
 
-    let mut htab = [0u32; 1 << HASH_LOG];
-    let htab = &mut htab[..1 << hashlog];
+    let mut htab = vec![0u32; 1 << hashlog];
     let mut out = Out { buf: dst, pos: 0 };
     let bound = length - 1;
     let limit = length - 12;
@@ -436,7 +402,10 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8]) -> Option<usize> {
         // Hash the match end, then open a new literal run.
         let seq = read_u32(src, ip);
         htab[hash(seq, hashlog)] = ip as u32;
-        htab[hash(seq >> 8, hashlog)] = (ip + 1) as u32;
+        if clevel == 9 {
+            // A second entry helps at the top level (c-blosc2's choice, quirky hash included).
+            htab[hash(seq >> 8, hashlog)] = (ip + 1) as u32;
+        }
         ip += 2;
         out.room(1)?;
         out.push(MAX_COPY as u8 - 1);
@@ -490,16 +459,15 @@ mod tests {
             let n = roundtrip(clevel, &data).expect("compressible");
             assert!(n < data.len() / 20, "clevel {clevel}: {n}");
         }
-        // A random block repeated 20000 bytes later: needs far matches.
+        // A random block repeated every 10000 bytes: needs far matches.
         let mut state = 12345u32;
-        let block: Vec<u8> = (0..20_000)
+        let block: Vec<u8> = (0..10_000)
             .map(|_| {
                 state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
                 (state >> 16) as u8
             })
             .collect();
-        // (Starts with zeros so that the entropy probe of the first eighth sees compression.)
-        let twice = [vec![0u8; 8_000], block.clone(), block.clone(), block].concat();
+        let twice = block.repeat(5);
         for clevel in [5, 9] {
             let n = roundtrip(clevel, &twice).expect("compressible");
             assert!(n < twice.len() / 2, "clevel {clevel}: {n}");
@@ -565,7 +533,10 @@ mod tests {
         assert_eq!(out[9003], 9);
         // Without the final literal, c-blosc drops the trailing far match without copying.
         let mut out = vec![0u8; 9004];
-        assert_eq!(decompress(&stream[..stream.len() - 2], &mut out).unwrap(), 9000);
+        assert_eq!(
+            decompress(&stream[..stream.len() - 2], &mut out).unwrap(),
+            9000
+        );
     }
 
     #[test]

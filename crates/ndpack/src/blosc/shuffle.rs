@@ -58,7 +58,9 @@ impl Isa {
             1 => Isa::Sse2,
             2 => Isa::Avx2,
             _ => {
-                let best = *Isa::available().last().expect("portable is always available");
+                let best = *Isa::available()
+                    .last()
+                    .expect("portable is always available");
                 BEST.store(best as u8, Ordering::Relaxed);
                 best
             }
@@ -287,7 +289,10 @@ pub(crate) mod x86 {
     /// # Safety
     /// SSE2 must be available.
     #[inline(always)]
-    pub(crate) unsafe fn load_items_sse2<const N: usize>(src: &[u8], offset: usize) -> [__m128i; N] {
+    pub(crate) unsafe fn load_items_sse2<const N: usize>(
+        src: &[u8],
+        offset: usize,
+    ) -> [__m128i; N] {
         let s = &src[offset..offset + 16 * N];
         // SAFETY: `s` holds 16 * N bytes, so each 16-byte unaligned load is in bounds.
         core::array::from_fn(|v| unsafe { _mm_loadu_si128(s.as_ptr().add(16 * v).cast()) })
@@ -299,7 +304,10 @@ pub(crate) mod x86 {
     /// # Safety
     /// AVX2 must be available.
     #[inline(always)]
-    pub(crate) unsafe fn load_items_avx2<const N: usize>(src: &[u8], offset: usize) -> [__m256i; N] {
+    pub(crate) unsafe fn load_items_avx2<const N: usize>(
+        src: &[u8],
+        offset: usize,
+    ) -> [__m256i; N] {
         let s = &src[offset..offset + 32 * N];
         core::array::from_fn(|v| {
             // SAFETY: `s` holds 32 * N bytes; both 16-byte loads end within it.
@@ -325,7 +333,10 @@ pub(crate) mod x86 {
         for (k, x) in v.iter().enumerate() {
             // SAFETY: `d` holds 32 * N bytes; both 16-byte stores end within it.
             unsafe {
-                _mm_storeu_si128(d.as_mut_ptr().add(16 * k).cast(), _mm256_castsi256_si128(*x));
+                _mm_storeu_si128(
+                    d.as_mut_ptr().add(16 * k).cast(),
+                    _mm256_castsi256_si128(*x),
+                );
                 _mm_storeu_si128(
                     d.as_mut_ptr().add(16 * (N + k)).cast(),
                     _mm256_extracti128_si256::<1>(*x),
