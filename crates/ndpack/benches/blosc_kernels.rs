@@ -35,7 +35,9 @@ fn noisy_f32() -> Vec<u8> {
 }
 
 fn ramp_i64() -> Vec<u8> {
-    (0..(BLOCK / 8) as i64).flat_map(|i| i.to_le_bytes()).collect()
+    (0..(BLOCK / 8) as i64)
+        .flat_map(|i| i.to_le_bytes())
+        .collect()
 }
 
 fn kernels(c: &mut Criterion) {
@@ -80,13 +82,16 @@ fn blosclz(c: &mut Criterion) {
         let streams: Vec<&[u8]> = shuffled.chunks(BLOCK / ts).collect();
         for clevel in [1u8, 5, 9] {
             let mut packed: Vec<Vec<u8>> = streams.iter().map(|s| vec![0u8; s.len()]).collect();
-            g.bench_function(BenchmarkId::new("compress", format!("{name}/{clevel}")), |b| {
-                b.iter(|| {
-                    for (s, p) in streams.iter().zip(packed.iter_mut()) {
-                        black_box(blosclz::compress(clevel, s, p));
-                    }
-                })
-            });
+            g.bench_function(
+                BenchmarkId::new("compress", format!("{name}/{clevel}")),
+                |b| {
+                    b.iter(|| {
+                        for (s, p) in streams.iter().zip(packed.iter_mut()) {
+                            black_box(blosclz::compress(clevel, s, p));
+                        }
+                    })
+                },
+            );
             let sizes: Vec<usize> = streams
                 .iter()
                 .zip(packed.iter_mut())
@@ -96,13 +101,16 @@ fn blosclz(c: &mut Criterion) {
                 continue; // stored raw: nothing to decompress
             }
             let mut out = vec![0u8; BLOCK / ts];
-            g.bench_function(BenchmarkId::new("decompress", format!("{name}/{clevel}")), |b| {
-                b.iter(|| {
-                    for (p, &n) in packed.iter().zip(&sizes) {
-                        black_box(blosclz::decompress(&p[..n], &mut out).unwrap());
-                    }
-                })
-            });
+            g.bench_function(
+                BenchmarkId::new("decompress", format!("{name}/{clevel}")),
+                |b| {
+                    b.iter(|| {
+                        for (p, &n) in packed.iter().zip(&sizes) {
+                            black_box(blosclz::decompress(&p[..n], &mut out).unwrap());
+                        }
+                    })
+                },
+            );
         }
     }
     g.finish();

@@ -323,7 +323,12 @@ fn chunks_from_our_encoder_decode() {
     let dump = std::env::var_os("NDPACK_BLOSC_DUMP").map(PathBuf::from);
     let dir = Path::new(GOLDEN);
     let mut count = 0;
-    for (name, ts) in [("smooth-f4", 4), ("noisy-f4", 4), ("ramp-i8", 8), ("odd-u1x3", 3)] {
+    for (name, ts) in [
+        ("smooth-f4", 4),
+        ("noisy-f4", 4),
+        ("ramp-i8", 8),
+        ("odd-u1x3", 3),
+    ] {
         let raw = std::fs::read(dir.join(format!("{name}.raw"))).unwrap();
         let whole = raw.len() / ts * ts;
         for (blocksize, label) in [(whole, "oneblock"), (16_384 / ts * ts, "blocks")] {

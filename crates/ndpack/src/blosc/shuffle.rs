@@ -3,7 +3,8 @@
 //!
 //! This module also owns the run-time ISA dispatch of the Blosc kernels ([`Isa`]): the best
 //! instruction set of the CPU is detected once and cached. Typesizes 2, 4, 8 and 16 have SSE2
-//! and AVX2 kernels (a byte-transpose network of `unpack` instructions); other typesizes and
+//! and AVX2 kernels (a byte-transpose network of `unpack` instructions), and typesizes above 16
+//! run the typesize-16 network on 16-byte tiles of the items; typesizes 3, 5-7 and 9-15 and
 //! other CPUs use the portable code, which every SIMD kernel is tested against.
 
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -210,6 +211,10 @@ pub(crate) mod x86 {
             (Isa::Sse2, 8) => unsafe { shuffle_sse2::<8>(src, dst, nitems) },
             // SAFETY: as above.
             (Isa::Sse2, 16) => unsafe { shuffle_sse2::<16>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 17..) => unsafe { shuffle_tiled_avx2(typesize, src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 17..) => unsafe { shuffle_tiled_sse2(typesize, src, dst, nitems) },
             _ => return super::shuffle_portable(typesize, src, dst),
         };
         super::shuffle_items(typesize, src, dst, nitems, done);
@@ -236,6 +241,10 @@ pub(crate) mod x86 {
             (Isa::Sse2, 8) => unsafe { unshuffle_sse2::<8>(src, dst, nitems) },
             // SAFETY: as above.
             (Isa::Sse2, 16) => unsafe { unshuffle_sse2::<16>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 17..) => unsafe { unshuffle_tiled_avx2(typesize, src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 17..) => unsafe { unshuffle_tiled_sse2(typesize, src, dst, nitems) },
             _ => return super::unshuffle_portable(typesize, src, dst),
         };
         super::unshuffle_items(typesize, src, dst, nitems, done);
@@ -420,6 +429,122 @@ pub(crate) mod x86 {
             }
             // SAFETY: AVX2 is enabled here.
             unsafe { store_items_avx2::<N>(&v, dst, 32 * N * g) };
+        }
+        groups * 32
+    }
+    /// The offsets of the 16-byte tiles that cover an item of `typesize > 16` bytes (the last
+    /// one overlaps its neighbour when `typesize` is not a multiple of 16).
+    fn tiles(typesize: usize) -> impl Iterator<Item = usize> {
+        (0..typesize.div_ceil(16)).map(move |t| (16 * t).min(typesize - 16))
+    }
+
+    /// Shuffles 16-item groups of items longer than 16 bytes, one 16-byte tile of every item
+    /// at a time (the typesize-16 network); returns how many items it did.
+    #[target_feature(enable = "sse2")]
+    unsafe fn shuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 16;
+        for g in 0..groups {
+            let items = &src[16 * ts * g..16 * ts * (g + 1)];
+            for off in tiles(ts) {
+                let mut v: [__m128i; 16] = core::array::from_fn(|k| {
+                    let s = &items[k * ts + off..][..16];
+                    // SAFETY: `s` holds 16 bytes.
+                    unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
+                });
+                for _ in 0..4 {
+                    round_sse2(&mut v);
+                }
+                for (b, x) in v.iter().enumerate() {
+                    let d = &mut dst[(off + b) * nitems + 16 * g..][..16];
+                    // SAFETY: `d` holds 16 bytes.
+                    unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), *x) };
+                }
+            }
+        }
+        groups * 16
+    }
+
+    /// Reverses [`shuffle_tiled_sse2`].
+    #[target_feature(enable = "sse2")]
+    unsafe fn unshuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 16;
+        for g in 0..groups {
+            let items = &mut dst[16 * ts * g..16 * ts * (g + 1)];
+            for off in tiles(ts) {
+                let mut v: [__m128i; 16] = core::array::from_fn(|b| {
+                    let s = &src[(off + b) * nitems + 16 * g..][..16];
+                    // SAFETY: `s` holds 16 bytes.
+                    unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
+                });
+                for _ in 0..4 {
+                    round_sse2(&mut v);
+                }
+                for (k, x) in v.iter().enumerate() {
+                    let d = &mut items[k * ts + off..][..16];
+                    // SAFETY: `d` holds 16 bytes.
+                    unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), *x) };
+                }
+            }
+        }
+        groups * 16
+    }
+
+    /// [`shuffle_tiled_sse2`] on 32-item groups, items 16..32 in the high lanes.
+    #[target_feature(enable = "avx2")]
+    unsafe fn shuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 32;
+        for g in 0..groups {
+            let items = &src[32 * ts * g..32 * ts * (g + 1)];
+            for off in tiles(ts) {
+                let mut v: [__m256i; 16] = core::array::from_fn(|k| {
+                    let lo = &items[k * ts + off..][..16];
+                    let hi = &items[(16 + k) * ts + off..][..16];
+                    // SAFETY: `lo` and `hi` hold 16 bytes each.
+                    unsafe {
+                        let lo = _mm_loadu_si128(lo.as_ptr().cast());
+                        let hi = _mm_loadu_si128(hi.as_ptr().cast());
+                        _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
+                    }
+                });
+                for _ in 0..4 {
+                    round_avx2(&mut v);
+                }
+                for (b, x) in v.iter().enumerate() {
+                    let d = &mut dst[(off + b) * nitems + 32 * g..][..32];
+                    // SAFETY: `d` holds 32 bytes.
+                    unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), *x) };
+                }
+            }
+        }
+        groups * 32
+    }
+
+    /// Reverses [`shuffle_tiled_avx2`].
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 32;
+        for g in 0..groups {
+            let items = &mut dst[32 * ts * g..32 * ts * (g + 1)];
+            for off in tiles(ts) {
+                let mut v: [__m256i; 16] = core::array::from_fn(|b| {
+                    let s = &src[(off + b) * nitems + 32 * g..][..32];
+                    // SAFETY: `s` holds 32 bytes.
+                    unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
+                });
+                for _ in 0..4 {
+                    round_avx2(&mut v);
+                }
+                for (k, x) in v.iter().enumerate() {
+                    let lo = &mut items[k * ts + off..][..16];
+                    // SAFETY: `lo` holds 16 bytes.
+                    unsafe { _mm_storeu_si128(lo.as_mut_ptr().cast(), _mm256_castsi256_si128(*x)) };
+                    let hi = &mut items[(16 + k) * ts + off..][..16];
+                    // SAFETY: `hi` holds 16 bytes.
+                    unsafe {
+                        _mm_storeu_si128(hi.as_mut_ptr().cast(), _mm256_extracti128_si256::<1>(*x))
+                    };
+                }
+            }
         }
         groups * 32
     }
