@@ -2,7 +2,7 @@
 //! bitunshuffle (typesizes 4 and 8) per ISA level, memcpy as the ceiling, and BloscLZ
 //! compress/decompress on the shuffled benchmark data.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ndpack::blosc::{bitshuffle, blosclz, shuffle, shuffle::Isa};
 use std::hint::black_box;
 
@@ -116,5 +116,8 @@ fn blosclz(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, blosclz);
-criterion_main!(benches);
+mod groups {
+    use super::{blosclz, kernels};
+    criterion::criterion_group!(benches, kernels, blosclz);
+}
+criterion_main!(groups::benches);

@@ -518,7 +518,7 @@ mod tests {
     #[test]
     fn decodes_hand_made_tokens() {
         // Literal "abc" (with the marker bit), a near match of 5 at distance 3, literal "z".
-        let stream = [0x22, b'a', b'b', b'c', (3 << 5) | 0, 2, 0, b'z'];
+        let stream = [0x22, b'a', b'b', b'c', 3 << 5, 2, 0, b'z'];
         let mut out = [0u8; 9];
         assert_eq!(decompress(&stream, &mut out).unwrap(), 9);
         assert_eq!(&out, b"abcabcabz");
@@ -586,7 +586,11 @@ mod tests {
                 for k in 0..len {
                     b[op + k] = b[op + k - distance];
                 }
-                assert_eq!(a[..op + len], b[..op + len], "distance {distance} len {len}");
+                assert_eq!(
+                    a[..op + len],
+                    b[..op + len],
+                    "distance {distance} len {len}"
+                );
             }
         }
     }
