@@ -3,9 +3,9 @@
 //!
 //! This module also owns the run-time ISA dispatch of the Blosc kernels ([`Isa`]): the best
 //! instruction set of the CPU is detected once and cached. Typesizes 2, 4, 8 and 16 have SSE2
-//! and AVX2 kernels (a byte-transpose network of `unpack` instructions), and typesizes above 16
-//! run the typesize-16 network on 16-byte tiles of the items; typesizes 3, 5-7 and 9-15 and
-//! other CPUs use the portable code, which every SIMD kernel is tested against.
+//! and AVX2 kernels (a byte-transpose network of `unpack` instructions); every other typesize
+//! runs the typesize-16 network on 16-byte tiles of the items. Other CPUs use the portable code,
+//! which every SIMD kernel is tested against.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -212,9 +212,9 @@ pub(crate) mod x86 {
             // SAFETY: as above.
             (Isa::Sse2, 16) => unsafe { shuffle_sse2::<16>(src, dst, nitems) },
             // SAFETY: as above.
-            (Isa::Avx2, 17..) => unsafe { shuffle_tiled_avx2(typesize, src, dst, nitems) },
+            (Isa::Avx2, 3..) => unsafe { shuffle_tiled_avx2(typesize, src, dst, nitems) },
             // SAFETY: as above.
-            (Isa::Sse2, 17..) => unsafe { shuffle_tiled_sse2(typesize, src, dst, nitems) },
+            (Isa::Sse2, 3..) => unsafe { shuffle_tiled_sse2(typesize, src, dst, nitems) },
             _ => return super::shuffle_portable(typesize, src, dst),
         };
         super::shuffle_items(typesize, src, dst, nitems, done);
@@ -242,9 +242,9 @@ pub(crate) mod x86 {
             // SAFETY: as above.
             (Isa::Sse2, 16) => unsafe { unshuffle_sse2::<16>(src, dst, nitems) },
             // SAFETY: as above.
-            (Isa::Avx2, 17..) => unsafe { unshuffle_tiled_avx2(typesize, src, dst, nitems) },
+            (Isa::Avx2, 3..) => unsafe { unshuffle_tiled_avx2(typesize, src, dst, nitems) },
             // SAFETY: as above.
-            (Isa::Sse2, 17..) => unsafe { unshuffle_tiled_sse2(typesize, src, dst, nitems) },
+            (Isa::Sse2, 3..) => unsafe { unshuffle_tiled_sse2(typesize, src, dst, nitems) },
             _ => return super::unshuffle_portable(typesize, src, dst),
         };
         super::unshuffle_items(typesize, src, dst, nitems, done);
@@ -432,19 +432,28 @@ pub(crate) mod x86 {
         }
         groups * 32
     }
-    /// The offsets of the 16-byte tiles that cover an item of `typesize > 16` bytes (the last
-    /// one overlaps its neighbour when `typesize` is not a multiple of 16).
+    /// The offsets of the 16-byte tiles that cover an item of `typesize` bytes (the last one
+    /// overlaps its neighbour when `typesize` is not a multiple of 16; an item shorter than 16
+    /// bytes is one tile that reaches into the next items).
     fn tiles(typesize: usize) -> impl Iterator<Item = usize> {
-        (0..typesize.div_ceil(16)).map(move |t| (16 * t).min(typesize - 16))
+        (0..typesize.div_ceil(16)).map(move |t| (16 * t).min(typesize.saturating_sub(16)))
     }
 
-    /// Shuffles 16-item groups of items longer than 16 bytes, one 16-byte tile of every item
-    /// at a time (the typesize-16 network); returns how many items it did.
+    /// How many whole groups of `group` items the tiled kernels may do: the 16-byte tile of the
+    /// last item of a group must end inside the `len` bytes.
+    fn tiled_groups(typesize: usize, len: usize, group: usize) -> usize {
+        len.saturating_sub(16usize.saturating_sub(typesize)) / (group * typesize)
+    }
+
+    /// Shuffles 16-item groups of items of any typesize, one 16-byte tile of every item at a
+    /// time (the typesize-16 network; only the tile's bytes that belong to the item are
+    /// stored); returns how many items it did.
     #[target_feature(enable = "sse2")]
     unsafe fn shuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
-        let groups = nitems / 16;
+        let groups = tiled_groups(ts, src.len(), 16);
+        let width = ts.min(16);
         for g in 0..groups {
-            let items = &src[16 * ts * g..16 * ts * (g + 1)];
+            let items = &src[16 * ts * g..];
             for off in tiles(ts) {
                 let mut v: [__m128i; 16] = core::array::from_fn(|k| {
                     let s = &items[k * ts + off..][..16];
@@ -454,7 +463,7 @@ pub(crate) mod x86 {
                 for _ in 0..4 {
                     round_sse2(&mut v);
                 }
-                for (b, x) in v.iter().enumerate() {
+                for (b, x) in v.iter().enumerate().take(width) {
                     let d = &mut dst[(off + b) * nitems + 16 * g..][..16];
                     // SAFETY: `d` holds 16 bytes.
                     unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), *x) };
@@ -464,14 +473,21 @@ pub(crate) mod x86 {
         groups * 16
     }
 
-    /// Reverses [`shuffle_tiled_sse2`].
+    /// Reverses [`shuffle_tiled_sse2`]. Items shorter than 16 bytes are stored as 16-byte tiles
+    /// in increasing order, so each one overwrites the spill of the previous one; the last spill
+    /// is rewritten by the caller's tail code.
     #[target_feature(enable = "sse2")]
     unsafe fn unshuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
-        let groups = nitems / 16;
+        let groups = tiled_groups(ts, src.len(), 16);
+        let width = ts.min(16);
         for g in 0..groups {
-            let items = &mut dst[16 * ts * g..16 * ts * (g + 1)];
+            let items = &mut dst[16 * ts * g..];
             for off in tiles(ts) {
                 let mut v: [__m128i; 16] = core::array::from_fn(|b| {
+                    if b >= width {
+                        // SAFETY: SSE2 is enabled here.
+                        return unsafe { _mm_setzero_si128() };
+                    }
                     let s = &src[(off + b) * nitems + 16 * g..][..16];
                     // SAFETY: `s` holds 16 bytes.
                     unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
@@ -492,9 +508,10 @@ pub(crate) mod x86 {
     /// [`shuffle_tiled_sse2`] on 32-item groups, items 16..32 in the high lanes.
     #[target_feature(enable = "avx2")]
     unsafe fn shuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
-        let groups = nitems / 32;
+        let groups = tiled_groups(ts, src.len(), 32);
+        let width = ts.min(16);
         for g in 0..groups {
-            let items = &src[32 * ts * g..32 * ts * (g + 1)];
+            let items = &src[32 * ts * g..];
             for off in tiles(ts) {
                 let mut v: [__m256i; 16] = core::array::from_fn(|k| {
                     let lo = &items[k * ts + off..][..16];
@@ -509,7 +526,7 @@ pub(crate) mod x86 {
                 for _ in 0..4 {
                     round_avx2(&mut v);
                 }
-                for (b, x) in v.iter().enumerate() {
+                for (b, x) in v.iter().enumerate().take(width) {
                     let d = &mut dst[(off + b) * nitems + 32 * g..][..32];
                     // SAFETY: `d` holds 32 bytes.
                     unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), *x) };
@@ -519,14 +536,18 @@ pub(crate) mod x86 {
         groups * 32
     }
 
-    /// Reverses [`shuffle_tiled_avx2`].
+    /// Reverses [`shuffle_tiled_avx2`] (see [`unshuffle_tiled_sse2`] for the spills).
     #[target_feature(enable = "avx2")]
     unsafe fn unshuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
-        let groups = nitems / 32;
+        let groups = tiled_groups(ts, src.len(), 32);
+        let width = ts.min(16);
         for g in 0..groups {
-            let items = &mut dst[32 * ts * g..32 * ts * (g + 1)];
+            let items = &mut dst[32 * ts * g..];
             for off in tiles(ts) {
                 let mut v: [__m256i; 16] = core::array::from_fn(|b| {
+                    if b >= width {
+                        return _mm256_setzero_si256();
+                    }
                     let s = &src[(off + b) * nitems + 32 * g..][..32];
                     // SAFETY: `s` holds 32 bytes.
                     unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
@@ -534,10 +555,13 @@ pub(crate) mod x86 {
                 for _ in 0..4 {
                     round_avx2(&mut v);
                 }
+                // Items 0..16 (low lanes) first, then items 16..32: increasing item order.
                 for (k, x) in v.iter().enumerate() {
                     let lo = &mut items[k * ts + off..][..16];
                     // SAFETY: `lo` holds 16 bytes.
                     unsafe { _mm_storeu_si128(lo.as_mut_ptr().cast(), _mm256_castsi256_si128(*x)) };
+                }
+                for (k, x) in v.iter().enumerate() {
                     let hi = &mut items[(16 + k) * ts + off..][..16];
                     // SAFETY: `hi` holds 16 bytes.
                     unsafe {
@@ -575,7 +599,9 @@ mod tests {
             65_536, 100_003,
         ];
         for isa in Isa::available() {
-            for ts in [1usize, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 24, 32, 33, 64, 255] {
+            for ts in [
+                1usize, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 24, 32, 33, 64, 255,
+            ] {
                 for &len in &lens {
                     // An odd start makes the slices unaligned.
                     let src = &data[3..3 + len];
