@@ -485,8 +485,7 @@ pub(crate) mod x86 {
             for off in tiles(ts) {
                 let mut v: [__m128i; 16] = core::array::from_fn(|b| {
                     if b >= width {
-                        // SAFETY: SSE2 is enabled here.
-                        return unsafe { _mm_setzero_si128() };
+                        return _mm_setzero_si128();
                     }
                     let s = &src[(off + b) * nitems + 16 * g..][..16];
                     // SAFETY: `s` holds 16 bytes.
