@@ -1,22 +1,479 @@
-//! Bit shuffle and unshuffle with c-blosc's layout (the bitshuffle library's `trans_bit_elem`
-//! on whole groups of 8 items; the remaining bytes are copied unshuffled).
+//! Bit shuffle and unshuffle with c-blosc's layout: the bitshuffle library's
+//! `bshuf_trans_bit_elem` on whole groups of 8 items.
+//!
+//! For `m` items of `typesize` bytes (`m` a multiple of 8) the output is `8 * typesize` rows of
+//! `m / 8` bytes: row `8 * j + k` holds bit `k` (0 = least significant) of byte `j` of every
+//! item, item `i` at bit `i % 8` of the row's byte `i / 8`.
+//!
+//! The two Blosc generations differ in what they do with a block whose item count `n` is not a
+//! multiple of 8:
+//! - Blosc2 chunks (c-blosc2, chunk versions 3 and up): [`bitshuffle`] / [`bitunshuffle`]. The
+//!   first `n - n % 8` items are bit-shuffled and every byte after them is copied as is.
+//! - Blosc1 chunks (c-blosc 1.x, chunk version 2): [`bitshuffle_blosc1`] /
+//!   [`bitunshuffle_blosc1`]. When `n % 8 != 0` the whole block is copied unshuffled;
+//!   otherwise all items are bit-shuffled and the `len % typesize` tail is copied.
+//!
+//! Typesizes 1, 2, 4, 8 and 16 have fused SSE2 and AVX2 kernels (the byte transpose network of
+//! [`super::shuffle`], then `movemask` to gather bit planes; the inverse transposes 8x8 bit
+//! matrices in 64-bit lanes). Other typesizes use the portable code, which transposes 8x8 bit
+//! matrices in a `u64`.
 
-use crate::error::{Error, ErrorKind, Result};
+use super::shuffle::Isa;
+use crate::error::{Error, Result};
 
-/// Bit-shuffles `src` into `dst` (same length) for items of `typesize` bytes.
+/// Bit-shuffles `src` into `dst` (same length) for items of `typesize` bytes, with c-blosc2's
+/// treatment of the items past the last whole group of 8 (copied).
 pub fn bitshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    let _ = (typesize, src, dst);
-    Err(Error::new(
-        ErrorKind::Unsupported,
-        "bitshuffle is not implemented yet",
-    ))
+    bitshuffle_isa(Isa::best(), typesize, src, dst)
 }
 
 /// Reverses [`bitshuffle`].
 pub fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    let _ = (typesize, src, dst);
-    Err(Error::new(
-        ErrorKind::Unsupported,
-        "bitunshuffle is not implemented yet",
-    ))
+    bitunshuffle_isa(Isa::best(), typesize, src, dst)
+}
+
+/// Bit-shuffles a block of a Blosc1 chunk: like [`bitshuffle`] when the item count is a
+/// multiple of 8, otherwise a plain copy (c-blosc 1.x's rule).
+pub fn bitshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    check(typesize, src, dst)?;
+    if (src.len() / typesize) % 8 != 0 {
+        dst.copy_from_slice(src);
+        return Ok(());
+    }
+    bitshuffle(typesize, src, dst)
+}
+
+/// Reverses [`bitshuffle_blosc1`].
+pub fn bitunshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    check(typesize, src, dst)?;
+    if (src.len() / typesize) % 8 != 0 {
+        dst.copy_from_slice(src);
+        return Ok(());
+    }
+    bitunshuffle(typesize, src, dst)
+}
+
+/// [`bitshuffle`] with the kernels of `isa` (for tests and benchmarks).
+///
+/// # Panics
+/// If `isa` is not available on this CPU.
+pub fn bitshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    check(typesize, src, dst)?;
+    isa.check();
+    let m = src.len() / typesize / 8 * 8;
+    let done = match isa {
+        Isa::Portable => 0,
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Isa::Sse2 | Isa::Avx2 => x86::bitshuffle(isa, typesize, src, dst, m),
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        _ => 0,
+    };
+    shuffle_groups(typesize, src, dst, m, done / 8);
+    let body = m * typesize;
+    dst[body..].copy_from_slice(&src[body..]);
+    Ok(())
+}
+
+/// [`bitunshuffle`] with the kernels of `isa` (for tests and benchmarks).
+///
+/// # Panics
+/// If `isa` is not available on this CPU.
+pub fn bitunshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    check(typesize, src, dst)?;
+    isa.check();
+    let m = src.len() / typesize / 8 * 8;
+    let done = match isa {
+        Isa::Portable => 0,
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Isa::Sse2 | Isa::Avx2 => x86::bitunshuffle(isa, typesize, src, dst, m),
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        _ => 0,
+    };
+    unshuffle_groups(typesize, src, dst, m, done / 8);
+    let body = m * typesize;
+    dst[body..].copy_from_slice(&src[body..]);
+    Ok(())
+}
+
+/// The portable reference implementation of [`bitshuffle`].
+pub fn bitshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    bitshuffle_isa(Isa::Portable, typesize, src, dst)
+}
+
+/// The portable reference implementation of [`bitunshuffle`].
+pub fn bitunshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    bitunshuffle_isa(Isa::Portable, typesize, src, dst)
+}
+
+fn check(typesize: usize, src: &[u8], dst: &[u8]) -> Result<()> {
+    if typesize == 0 {
+        return Err(Error::invalid("bitshuffle: typesize must be at least 1"));
+    }
+    if src.len() != dst.len() {
+        return Err(Error::invalid(format!(
+            "bitshuffle: source ({} bytes) and destination ({} bytes) differ in length",
+            src.len(),
+            dst.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Transposes the 8x8 bit matrix in `x` (bit `8 * r + c` to bit `8 * c + r`).
+#[inline(always)]
+fn transpose8(mut x: u64) -> u64 {
+    let t = (x ^ (x >> 7)) & 0x00AA_00AA_00AA_00AA;
+    x ^= t ^ (t << 7);
+    let t = (x ^ (x >> 14)) & 0x0000_CCCC_0000_CCCC;
+    x ^= t ^ (t << 14);
+    let t = (x ^ (x >> 28)) & 0x0000_0000_F0F0_F0F0;
+    x ^= t ^ (t << 28);
+    x
+}
+
+/// Bit-shuffles the groups of 8 items `first_group..m / 8` of a block of `m` items.
+fn shuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_group: usize) {
+    let rowlen = m / 8;
+    for g in first_group..rowlen {
+        let items = &src[8 * g * typesize..8 * (g + 1) * typesize];
+        for j in 0..typesize {
+            let mut x = 0u64;
+            for e in 0..8 {
+                x |= (items[e * typesize + j] as u64) << (8 * e);
+            }
+            let t = transpose8(x);
+            for k in 0..8 {
+                dst[(8 * j + k) * rowlen + g] = (t >> (8 * k)) as u8;
+            }
+        }
+    }
+}
+
+/// Reverses [`shuffle_groups`].
+fn unshuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_group: usize) {
+    let rowlen = m / 8;
+    for g in first_group..rowlen {
+        let items = &mut dst[8 * g * typesize..8 * (g + 1) * typesize];
+        for j in 0..typesize {
+            let mut x = 0u64;
+            for k in 0..8 {
+                x |= (src[(8 * j + k) * rowlen + g] as u64) << (8 * k);
+            }
+            let t = transpose8(x);
+            for e in 0..8 {
+                items[e * typesize + j] = (t >> (8 * e)) as u8;
+            }
+        }
+    }
+}
+
+/// SSE2 and AVX2 kernels.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+mod x86 {
+    use super::super::shuffle::x86::{
+        load_items_avx2, load_items_sse2, log2, round_avx2, round_sse2, store_items_avx2,
+    };
+    use super::Isa;
+    #[cfg(target_arch = "x86")]
+    use std::arch::x86::*;
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::*;
+
+    /// Bit-shuffles whole vector groups of items; returns how many of the `m` items it did.
+    pub(super) fn bitshuffle(
+        isa: Isa,
+        typesize: usize,
+        src: &[u8],
+        dst: &mut [u8],
+        m: usize,
+    ) -> usize {
+        // SAFETY (all arms): the caller checked that the CPU has the ISA; the kernels
+        // bounds-check every access.
+        match (isa, typesize) {
+            // SAFETY: see above.
+            (Isa::Avx2, 1) => unsafe { shuffle_avx2::<1>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 2) => unsafe { shuffle_avx2::<2>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 4) => unsafe { shuffle_avx2::<4>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 8) => unsafe { shuffle_avx2::<8>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 16) => unsafe { shuffle_avx2::<16>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 1) => unsafe { shuffle_sse2::<1>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 2) => unsafe { shuffle_sse2::<2>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 4) => unsafe { shuffle_sse2::<4>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 8) => unsafe { shuffle_sse2::<8>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 16) => unsafe { shuffle_sse2::<16>(src, dst, m) },
+            _ => 0,
+        }
+    }
+
+    /// Bit-unshuffles whole vector groups of items; returns how many of the `m` items it did.
+    pub(super) fn bitunshuffle(
+        isa: Isa,
+        typesize: usize,
+        src: &[u8],
+        dst: &mut [u8],
+        m: usize,
+    ) -> usize {
+        match (isa, typesize) {
+            // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
+            (Isa::Avx2, 1) => unsafe { unshuffle_avx2::<1>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 2) => unsafe { unshuffle_avx2::<2>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 4) => unsafe { unshuffle_avx2::<4>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 8) => unsafe { unshuffle_avx2::<8>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx2, 16) => unsafe { unshuffle_avx2::<16>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 1) => unsafe { unshuffle_sse2::<1>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 2) => unsafe { unshuffle_sse2::<2>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 4) => unsafe { unshuffle_sse2::<4>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 8) => unsafe { unshuffle_sse2::<8>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Sse2, 16) => unsafe { unshuffle_sse2::<16>(src, dst, m) },
+            _ => 0,
+        }
+    }
+
+    /// Writes the 8 bit rows of a plane vector of 16 items `16 * c..16 * c + 16`.
+    #[inline(always)]
+    fn rows_sse2(mut p: __m128i, dst: &mut [u8], j: usize, rowlen: usize, c: usize) {
+        for k in (0..8).rev() {
+            // SAFETY: SSE2 is enabled in every caller.
+            let mask = unsafe { _mm_movemask_epi8(p) } as u16;
+            dst[(8 * j + k) * rowlen + 2 * c..][..2].copy_from_slice(&mask.to_le_bytes());
+            // SAFETY: as above.
+            p = unsafe { _mm_add_epi8(p, p) };
+        }
+    }
+
+    #[target_feature(enable = "sse2")]
+    unsafe fn shuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 16;
+        for c in 0..chunks {
+            // SAFETY: SSE2 is enabled here.
+            let mut v = unsafe { load_items_sse2::<N>(src, 16 * N * c) };
+            for _ in 0..4 {
+                round_sse2(&mut v);
+            }
+            for (j, p) in v.into_iter().enumerate() {
+                rows_sse2(p, dst, j, rowlen, c);
+            }
+        }
+        chunks * 16
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn shuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 32;
+        for c in 0..chunks {
+            // SAFETY: AVX2 is enabled here.
+            let mut v = unsafe { load_items_avx2::<N>(src, 32 * N * c) };
+            for _ in 0..4 {
+                round_avx2(&mut v);
+            }
+            for (j, mut p) in v.into_iter().enumerate() {
+                for k in (0..8).rev() {
+                    let mask = _mm256_movemask_epi8(p) as u32;
+                    dst[(8 * j + k) * rowlen + 4 * c..][..4].copy_from_slice(&mask.to_le_bytes());
+                    p = _mm256_add_epi8(p, p);
+                }
+            }
+        }
+        chunks * 32
+    }
+
+    /// Transposes the 8x8 bit matrix of each 64-bit lane (see `super::transpose8`).
+    #[inline(always)]
+    fn transpose8_sse2(mut x: __m128i) -> __m128i {
+        // SAFETY: SSE2 is enabled in every caller.
+        unsafe {
+            let m1 = _mm_set1_epi64x(0x00AA_00AA_00AA_00AA);
+            let m2 = _mm_set1_epi64x(0x0000_CCCC_0000_CCCC);
+            let m3 = _mm_set1_epi64x(0x0000_0000_F0F0_F0F0);
+            let t = _mm_and_si128(_mm_xor_si128(x, _mm_srli_epi64::<7>(x)), m1);
+            x = _mm_xor_si128(x, _mm_xor_si128(t, _mm_slli_epi64::<7>(t)));
+            let t = _mm_and_si128(_mm_xor_si128(x, _mm_srli_epi64::<14>(x)), m2);
+            x = _mm_xor_si128(x, _mm_xor_si128(t, _mm_slli_epi64::<14>(t)));
+            let t = _mm_and_si128(_mm_xor_si128(x, _mm_srli_epi64::<28>(x)), m3);
+            _mm_xor_si128(x, _mm_xor_si128(t, _mm_slli_epi64::<28>(t)))
+        }
+    }
+
+    #[inline(always)]
+    fn transpose8_avx2(mut x: __m256i) -> __m256i {
+        // SAFETY: AVX2 is enabled in every caller.
+        unsafe {
+            let m1 = _mm256_set1_epi64x(0x00AA_00AA_00AA_00AA);
+            let m2 = _mm256_set1_epi64x(0x0000_CCCC_0000_CCCC);
+            let m3 = _mm256_set1_epi64x(0x0000_0000_F0F0_F0F0);
+            let t = _mm256_and_si256(_mm256_xor_si256(x, _mm256_srli_epi64::<7>(x)), m1);
+            x = _mm256_xor_si256(x, _mm256_xor_si256(t, _mm256_slli_epi64::<7>(t)));
+            let t = _mm256_and_si256(_mm256_xor_si256(x, _mm256_srli_epi64::<14>(x)), m2);
+            x = _mm256_xor_si256(x, _mm256_xor_si256(t, _mm256_slli_epi64::<14>(t)));
+            let t = _mm256_and_si256(_mm256_xor_si256(x, _mm256_srli_epi64::<28>(x)), m3);
+            _mm256_xor_si256(x, _mm256_xor_si256(t, _mm256_slli_epi64::<28>(t)))
+        }
+    }
+
+    #[inline(always)]
+    fn row_u16(src: &[u8], row: usize, rowlen: usize, c: usize) -> i16 {
+        i16::from_le_bytes(
+            src[row * rowlen + 2 * c..][..2]
+                .try_into()
+                .expect("2 bytes"),
+        )
+    }
+
+    #[inline(always)]
+    fn row_u32(src: &[u8], row: usize, rowlen: usize, c: usize) -> i32 {
+        i32::from_le_bytes(
+            src[row * rowlen + 4 * c..][..4]
+                .try_into()
+                .expect("4 bytes"),
+        )
+    }
+
+    #[target_feature(enable = "sse2")]
+    unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 16;
+        let low = _mm_set1_epi16(0xFF);
+        for c in 0..chunks {
+            let mut v: [__m128i; N] = core::array::from_fn(|j| {
+                let r = |k: usize| row_u16(src, 8 * j + k, rowlen, c);
+                let x = _mm_setr_epi16(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+                // Even bytes (items 0..8 of each row) to lane 0, odd bytes to lane 1.
+                let x = _mm_packus_epi16(_mm_and_si128(x, low), _mm_srli_epi16::<8>(x));
+                transpose8_sse2(x)
+            });
+            for _ in 0..log2(N) {
+                round_sse2(&mut v);
+            }
+            let d = &mut dst[16 * N * c..][..16 * N];
+            for (k, x) in v.iter().enumerate() {
+                // SAFETY: `d` holds 16 * N bytes.
+                unsafe { _mm_storeu_si128(d.as_mut_ptr().add(16 * k).cast(), *x) };
+            }
+        }
+        chunks * 16
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 32;
+        // Per 128-bit lane: a 4x4 byte transpose (4 rows of 4 bytes to 4 columns).
+        let bytes = _mm256_setr_epi8(
+            0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6,
+            10, 14, 3, 7, 11, 15,
+        );
+        // Column g of rows 0..4 next to column g of rows 4..8: one 64-bit lane per 8 items.
+        let words = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for c in 0..chunks {
+            let mut v: [__m256i; N] = core::array::from_fn(|j| {
+                let r = |k: usize| row_u32(src, 8 * j + k, rowlen, c);
+                let x = _mm256_setr_epi32(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+                let x = _mm256_shuffle_epi8(x, bytes);
+                let x = _mm256_permutevar8x32_epi32(x, words);
+                transpose8_avx2(x)
+            });
+            for _ in 0..log2(N) {
+                round_avx2(&mut v);
+            }
+            // SAFETY: AVX2 is enabled here.
+            unsafe { store_items_avx2::<N>(&v, dst, 32 * N * c) };
+        }
+        chunks * 32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The layout from its definition, bit by bit.
+    fn naive(typesize: usize, src: &[u8]) -> Vec<u8> {
+        let m = src.len() / typesize / 8 * 8;
+        let mut out = src.to_vec();
+        out[..m * typesize].fill(0);
+        for i in 0..m {
+            for j in 0..typesize {
+                for k in 0..8 {
+                    let bit = (src[i * typesize + j] >> k) & 1;
+                    let pos = (8 * j + k) * m + i;
+                    out[pos / 8] |= bit << (pos % 8);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn matches_the_definition_and_every_isa() {
+        let data: Vec<u8> = (0..(1usize << 20) + 77)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        for ts in [1usize, 2, 3, 4, 5, 7, 8, 12, 16, 17, 33] {
+            for len in [
+                0usize, 1, 7, 8, 9, 63, 64, 65, 100, 255, 256, 1000, 4096, 4101, 10_007,
+            ] {
+                let src = &data[5..5 + len];
+                let want = naive(ts, src);
+                for isa in Isa::available() {
+                    let mut got = vec![0xAAu8; len];
+                    bitshuffle_isa(isa, ts, src, &mut got).unwrap();
+                    assert_eq!(got, want, "bitshuffle {isa:?} ts {ts} len {len}");
+                    let mut back = vec![0x55u8; len];
+                    bitunshuffle_isa(isa, ts, &want, &mut back).unwrap();
+                    assert_eq!(back, src, "bitunshuffle {isa:?} ts {ts} len {len}");
+                }
+            }
+            let big = &data[3..];
+            let mut want = vec![0u8; big.len()];
+            bitshuffle_portable(ts, big, &mut want).unwrap();
+            for isa in Isa::available() {
+                let mut got = vec![0u8; big.len()];
+                bitshuffle_isa(isa, ts, big, &mut got).unwrap();
+                assert!(got == want, "bitshuffle {isa:?} ts {ts} 1 MB");
+                bitunshuffle_isa(isa, ts, &want, &mut got).unwrap();
+                assert!(got == big, "bitunshuffle {isa:?} ts {ts} 1 MB");
+            }
+        }
+    }
+
+    #[test]
+    fn blosc1_rule_copies_blocks_with_partial_groups() {
+        let src: Vec<u8> = (0..4 * 12 + 3).map(|i| i as u8).collect();
+        let mut out = vec![0u8; src.len()];
+        bitshuffle_blosc1(4, &src, &mut out).unwrap();
+        assert_eq!(out, src);
+        bitunshuffle_blosc1(4, &src, &mut out).unwrap();
+        assert_eq!(out, src);
+        let src = &src[..4 * 8 + 3];
+        let mut out = vec![0u8; src.len()];
+        bitshuffle_blosc1(4, src, &mut out).unwrap();
+        assert_eq!(out, naive(4, src));
+    }
+
+    #[test]
+    fn rejects_bad_arguments() {
+        assert!(bitshuffle(0, &[1, 2], &mut [0, 0]).is_err());
+        assert!(bitshuffle(1, &[1, 2], &mut [0]).is_err());
+        assert!(bitunshuffle(2, &[1, 2], &mut [0]).is_err());
+    }
 }

@@ -1,14 +1,128 @@
 //! Byte shuffle and unshuffle with c-blosc's layout: byte `j` of item `i` goes to
 //! `dst[j * nitems + i]`; the trailing `len % typesize` bytes are copied unshuffled.
+//!
+//! This module also owns the run-time ISA dispatch of the Blosc kernels ([`Isa`]): the best
+//! instruction set of the CPU is detected once and cached. Typesizes 2, 4, 8 and 16 have SSE2
+//! and AVX2 kernels (a byte-transpose network of `unpack` instructions); every other typesize
+//! runs the typesize-16 network on 16-byte tiles of the items. Other CPUs use the portable code,
+//! which every SIMD kernel is tested against.
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+/// An instruction-set level of the Blosc kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Isa {
+    /// Plain Rust, for every CPU.
+    Portable,
+    /// x86 SSE2 (every x86-64 CPU).
+    Sse2,
+    /// x86 AVX2.
+    Avx2,
+}
+
+impl Isa {
+    /// Every level, from the most portable to the fastest.
+    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Sse2, Isa::Avx2];
+
+    /// A short lower-case name (`"portable"`, `"sse2"`, `"avx2"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Isa::Portable => "portable",
+            Isa::Sse2 => "sse2",
+            Isa::Avx2 => "avx2",
+        }
+    }
+
+    /// Whether this CPU can run the kernels of this level.
+    pub fn is_available(self) -> bool {
+        match self {
+            Isa::Portable => true,
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Isa::Sse2 => std::is_x86_feature_detected!("sse2"),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Isa::Avx2 => std::is_x86_feature_detected!("avx2"),
+            #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+            _ => false,
+        }
+    }
+
+    /// The levels this CPU can run.
+    pub fn available() -> Vec<Isa> {
+        Isa::ALL.into_iter().filter(|i| i.is_available()).collect()
+    }
+
+    /// The fastest level of this CPU (detected once, then cached).
+    pub fn best() -> Isa {
+        static BEST: AtomicU8 = AtomicU8::new(u8::MAX);
+        match BEST.load(Ordering::Relaxed) {
+            0 => Isa::Portable,
+            1 => Isa::Sse2,
+            2 => Isa::Avx2,
+            _ => {
+                let best = *Isa::available()
+                    .last()
+                    .expect("portable is always available");
+                BEST.store(best as u8, Ordering::Relaxed);
+                best
+            }
+        }
+    }
+
+    pub(crate) fn check(self) {
+        assert!(
+            self.is_available(),
+            "the {} kernels do not run on this CPU",
+            self.name()
+        );
+    }
+}
 
 /// Shuffles `src` into `dst` (same length) for items of `typesize` bytes.
+///
+/// # Panics
+/// If `src` and `dst` have different lengths.
 pub fn shuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    shuffle_portable(typesize, src, dst)
+    shuffle_isa(Isa::best(), typesize, src, dst)
 }
 
 /// Reverses [`shuffle`].
+///
+/// # Panics
+/// If `src` and `dst` have different lengths.
 pub fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    unshuffle_portable(typesize, src, dst)
+    unshuffle_isa(Isa::best(), typesize, src, dst)
+}
+
+/// [`shuffle`] with the kernels of `isa` (for tests and benchmarks).
+///
+/// # Panics
+/// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
+pub fn shuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+    assert_eq!(src.len(), dst.len(), "shuffle needs equal lengths");
+    isa.check();
+    match isa {
+        Isa::Portable => shuffle_portable(typesize, src, dst),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Isa::Sse2 | Isa::Avx2 => x86::shuffle(isa, typesize, src, dst),
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        _ => unreachable!("checked above"),
+    }
+}
+
+/// [`unshuffle`] with the kernels of `isa` (for tests and benchmarks).
+///
+/// # Panics
+/// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
+pub fn unshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+    assert_eq!(src.len(), dst.len(), "unshuffle needs equal lengths");
+    isa.check();
+    match isa {
+        Isa::Portable => unshuffle_portable(typesize, src, dst),
+        #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+        Isa::Sse2 | Isa::Avx2 => x86::unshuffle(isa, typesize, src, dst),
+        #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+        _ => unreachable!("checked above"),
+    }
 }
 
 /// The portable reference implementation of [`shuffle`].
@@ -19,12 +133,8 @@ pub fn shuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
         return;
     }
     let nitems = src.len() / typesize;
+    shuffle_items(typesize, src, dst, nitems, 0);
     let body = nitems * typesize;
-    for (i, item) in src[..body].chunks_exact(typesize).enumerate() {
-        for (j, &b) in item.iter().enumerate() {
-            dst[j * nitems + i] = b;
-        }
-    }
     dst[body..].copy_from_slice(&src[body..]);
 }
 
@@ -36,13 +146,431 @@ pub fn unshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
         return;
     }
     let nitems = src.len() / typesize;
+    unshuffle_items(typesize, src, dst, nitems, 0);
     let body = nitems * typesize;
-    for (i, item) in dst[..body].chunks_exact_mut(typesize).enumerate() {
-        for (j, b) in item.iter_mut().enumerate() {
-            *b = src[j * nitems + i];
+    dst[body..].copy_from_slice(&src[body..]);
+}
+
+/// Shuffles items `first..nitems` (of `nitems` in the block) into their planes.
+fn shuffle_items(typesize: usize, src: &[u8], dst: &mut [u8], nitems: usize, first: usize) {
+    let body = nitems * typesize;
+    for (i, item) in src[first * typesize..body]
+        .chunks_exact(typesize)
+        .enumerate()
+    {
+        for (j, &b) in item.iter().enumerate() {
+            dst[j * nitems + first + i] = b;
         }
     }
-    dst[body..].copy_from_slice(&src[body..]);
+}
+
+/// Unshuffles items `first..nitems` (of `nitems` in the block) from their planes.
+fn unshuffle_items(typesize: usize, src: &[u8], dst: &mut [u8], nitems: usize, first: usize) {
+    let body = nitems * typesize;
+    for (i, item) in dst[first * typesize..body]
+        .chunks_exact_mut(typesize)
+        .enumerate()
+    {
+        for (j, b) in item.iter_mut().enumerate() {
+            *b = src[j * nitems + first + i];
+        }
+    }
+}
+
+/// SSE2 and AVX2 kernels.
+///
+/// The core is a byte transpose network: `N` vectors of 16 bytes (one 128-bit lane) hold the
+/// bytes of `16 * N` bytes, addressed by `log2(N) + 4` bits (vector, position). One round of
+/// `unpacklo/hi_epi8` over the pairs (`i`, `i + N/2`) rotates those address bits left by one.
+/// Shuffling 16 items of `N` bytes is then 4 rounds (items x bytes becomes bytes x items) and
+/// unshuffling `log2(N)` rounds. AVX2 runs two such problems at once, one per 128-bit lane.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+pub(crate) mod x86 {
+    use super::Isa;
+    #[cfg(target_arch = "x86")]
+    use std::arch::x86::*;
+    #[cfg(target_arch = "x86_64")]
+    use std::arch::x86_64::*;
+
+    pub(crate) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+        let nitems = src.len() / typesize.max(1);
+        let done = match (isa, typesize) {
+            // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
+            (Isa::Avx2, 2) => unsafe { shuffle_avx2::<2>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 4) => unsafe { shuffle_avx2::<4>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 8) => unsafe { shuffle_avx2::<8>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 16) => unsafe { shuffle_avx2::<16>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 2) => unsafe { shuffle_sse2::<2>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 4) => unsafe { shuffle_sse2::<4>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 8) => unsafe { shuffle_sse2::<8>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 16) => unsafe { shuffle_sse2::<16>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 3..) => unsafe { shuffle_tiled_avx2(typesize, src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 3..) => unsafe { shuffle_tiled_sse2(typesize, src, dst, nitems) },
+            _ => return super::shuffle_portable(typesize, src, dst),
+        };
+        super::shuffle_items(typesize, src, dst, nitems, done);
+        let body = nitems * typesize;
+        dst[body..].copy_from_slice(&src[body..]);
+    }
+
+    pub(crate) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+        let nitems = src.len() / typesize.max(1);
+        let done = match (isa, typesize) {
+            // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
+            (Isa::Avx2, 2) => unsafe { unshuffle_avx2::<2>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 4) => unsafe { unshuffle_avx2::<4>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 8) => unsafe { unshuffle_avx2::<8>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 16) => unsafe { unshuffle_avx2::<16>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 2) => unsafe { unshuffle_sse2::<2>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 4) => unsafe { unshuffle_sse2::<4>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 8) => unsafe { unshuffle_sse2::<8>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 16) => unsafe { unshuffle_sse2::<16>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx2, 3..) => unsafe { unshuffle_tiled_avx2(typesize, src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Sse2, 3..) => unsafe { unshuffle_tiled_sse2(typesize, src, dst, nitems) },
+            _ => return super::unshuffle_portable(typesize, src, dst),
+        };
+        super::unshuffle_items(typesize, src, dst, nitems, done);
+        let body = nitems * typesize;
+        dst[body..].copy_from_slice(&src[body..]);
+    }
+
+    /// One round of the transpose network on 128-bit vectors.
+    #[inline(always)]
+    pub(crate) fn round_sse2<const N: usize>(v: &mut [__m128i; N]) {
+        if N < 2 {
+            return;
+        }
+        let h = N / 2;
+        let mut out = *v;
+        for i in 0..h {
+            // SAFETY: SSE2 is enabled in every caller (target_feature functions).
+            unsafe {
+                out[2 * i] = _mm_unpacklo_epi8(v[i], v[i + h]);
+                out[2 * i + 1] = _mm_unpackhi_epi8(v[i], v[i + h]);
+            }
+        }
+        *v = out;
+    }
+
+    /// One round of the transpose network on each 128-bit lane of 256-bit vectors.
+    #[inline(always)]
+    pub(crate) fn round_avx2<const N: usize>(v: &mut [__m256i; N]) {
+        if N < 2 {
+            return;
+        }
+        let h = N / 2;
+        let mut out = *v;
+        for i in 0..h {
+            // SAFETY: AVX2 is enabled in every caller (target_feature functions).
+            unsafe {
+                out[2 * i] = _mm256_unpacklo_epi8(v[i], v[i + h]);
+                out[2 * i + 1] = _mm256_unpackhi_epi8(v[i], v[i + h]);
+            }
+        }
+        *v = out;
+    }
+
+    /// `log2(N)`.
+    pub(crate) const fn log2(n: usize) -> usize {
+        n.trailing_zeros() as usize
+    }
+
+    /// Loads 16 items of `N` bytes from `src[offset..offset + 16 * N]`.
+    ///
+    /// # Safety
+    /// SSE2 must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn load_items_sse2<const N: usize>(
+        src: &[u8],
+        offset: usize,
+    ) -> [__m128i; N] {
+        let s = &src[offset..offset + 16 * N];
+        // SAFETY: `s` holds 16 * N bytes, so each 16-byte unaligned load is in bounds.
+        core::array::from_fn(|v| unsafe { _mm_loadu_si128(s.as_ptr().add(16 * v).cast()) })
+    }
+
+    /// Loads 32 items of `N` bytes from `src[offset..offset + 32 * N]`, the first 16 items
+    /// in the low lanes and the next 16 in the high lanes.
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn load_items_avx2<const N: usize>(
+        src: &[u8],
+        offset: usize,
+    ) -> [__m256i; N] {
+        let s = &src[offset..offset + 32 * N];
+        core::array::from_fn(|v| {
+            // SAFETY: `s` holds 32 * N bytes; both 16-byte loads end within it.
+            unsafe {
+                let lo = _mm_loadu_si128(s.as_ptr().add(16 * v).cast());
+                let hi = _mm_loadu_si128(s.as_ptr().add(16 * (N + v)).cast());
+                _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
+            }
+        })
+    }
+
+    /// Stores the 32 items of `N` bytes of [`load_items_avx2`]'s layout.
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn store_items_avx2<const N: usize>(
+        v: &[__m256i; N],
+        dst: &mut [u8],
+        offset: usize,
+    ) {
+        let d = &mut dst[offset..offset + 32 * N];
+        for (k, x) in v.iter().enumerate() {
+            // SAFETY: `d` holds 32 * N bytes; both 16-byte stores end within it.
+            unsafe {
+                _mm_storeu_si128(
+                    d.as_mut_ptr().add(16 * k).cast(),
+                    _mm256_castsi256_si128(*x),
+                );
+                _mm_storeu_si128(
+                    d.as_mut_ptr().add(16 * (N + k)).cast(),
+                    _mm256_extracti128_si256::<1>(*x),
+                );
+            }
+        }
+    }
+
+    /// Shuffles the items of whole 16-item groups; returns how many items it did.
+    #[target_feature(enable = "sse2")]
+    unsafe fn shuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 16;
+        for g in 0..groups {
+            // SAFETY: SSE2 is enabled here.
+            let mut v = unsafe { load_items_sse2::<N>(src, 16 * N * g) };
+            for _ in 0..4 {
+                round_sse2(&mut v);
+            }
+            for (j, x) in v.iter().enumerate() {
+                let d = &mut dst[j * nitems + 16 * g..][..16];
+                // SAFETY: `d` holds 16 bytes.
+                unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), *x) };
+            }
+        }
+        groups * 16
+    }
+
+    /// Unshuffles the items of whole 16-item groups; returns how many items it did.
+    #[target_feature(enable = "sse2")]
+    unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 16;
+        for g in 0..groups {
+            let mut v: [__m128i; N] = core::array::from_fn(|j| {
+                let s = &src[j * nitems + 16 * g..][..16];
+                // SAFETY: `s` holds 16 bytes.
+                unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
+            });
+            for _ in 0..log2(N) {
+                round_sse2(&mut v);
+            }
+            let d = &mut dst[16 * N * g..][..16 * N];
+            for (k, x) in v.iter().enumerate() {
+                // SAFETY: `d` holds 16 * N bytes.
+                unsafe { _mm_storeu_si128(d.as_mut_ptr().add(16 * k).cast(), *x) };
+            }
+        }
+        groups * 16
+    }
+
+    /// Shuffles the items of whole 32-item groups; returns how many items it did.
+    #[target_feature(enable = "avx2")]
+    unsafe fn shuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 32;
+        for g in 0..groups {
+            // SAFETY: AVX2 is enabled here.
+            let mut v = unsafe { load_items_avx2::<N>(src, 32 * N * g) };
+            for _ in 0..4 {
+                round_avx2(&mut v);
+            }
+            for (j, x) in v.iter().enumerate() {
+                let d = &mut dst[j * nitems + 32 * g..][..32];
+                // SAFETY: `d` holds 32 bytes.
+                unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), *x) };
+            }
+        }
+        groups * 32
+    }
+
+    /// Unshuffles the items of whole 32-item groups; returns how many items it did.
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 32;
+        for g in 0..groups {
+            let mut v: [__m256i; N] = core::array::from_fn(|j| {
+                let s = &src[j * nitems + 32 * g..][..32];
+                // SAFETY: `s` holds 32 bytes.
+                unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
+            });
+            for _ in 0..log2(N) {
+                round_avx2(&mut v);
+            }
+            // SAFETY: AVX2 is enabled here.
+            unsafe { store_items_avx2::<N>(&v, dst, 32 * N * g) };
+        }
+        groups * 32
+    }
+    /// The offsets of the 16-byte tiles that cover an item of `typesize` bytes (the last one
+    /// overlaps its neighbour when `typesize` is not a multiple of 16; an item shorter than 16
+    /// bytes is one tile that reaches into the next items).
+    fn tiles(typesize: usize) -> impl Iterator<Item = usize> {
+        (0..typesize.div_ceil(16)).map(move |t| (16 * t).min(typesize.saturating_sub(16)))
+    }
+
+    /// How many whole groups of `group` items the tiled kernels may do: the 16-byte tile of the
+    /// last item of a group must end inside the `len` bytes.
+    fn tiled_groups(typesize: usize, len: usize, group: usize) -> usize {
+        len.saturating_sub(16usize.saturating_sub(typesize)) / (group * typesize)
+    }
+
+    /// Shuffles 16-item groups of items of any typesize, one 16-byte tile of every item at a
+    /// time (the typesize-16 network; only the tile's bytes that belong to the item are
+    /// stored); returns how many items it did.
+    #[target_feature(enable = "sse2")]
+    unsafe fn shuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = tiled_groups(ts, src.len(), 16);
+        let width = ts.min(16);
+        for g in 0..groups {
+            let items = &src[16 * ts * g..];
+            for off in tiles(ts) {
+                let mut v: [__m128i; 16] = core::array::from_fn(|k| {
+                    let s = &items[k * ts + off..][..16];
+                    // SAFETY: `s` holds 16 bytes.
+                    unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
+                });
+                for _ in 0..4 {
+                    round_sse2(&mut v);
+                }
+                for (b, x) in v.iter().enumerate().take(width) {
+                    let d = &mut dst[(off + b) * nitems + 16 * g..][..16];
+                    // SAFETY: `d` holds 16 bytes.
+                    unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), *x) };
+                }
+            }
+        }
+        groups * 16
+    }
+
+    /// Reverses [`shuffle_tiled_sse2`]. Items shorter than 16 bytes are stored as 16-byte tiles
+    /// in increasing order, so each one overwrites the spill of the previous one; the last spill
+    /// is rewritten by the caller's tail code.
+    #[target_feature(enable = "sse2")]
+    unsafe fn unshuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = tiled_groups(ts, src.len(), 16);
+        let width = ts.min(16);
+        for g in 0..groups {
+            let items = &mut dst[16 * ts * g..];
+            for off in tiles(ts) {
+                let mut v: [__m128i; 16] = core::array::from_fn(|b| {
+                    if b >= width {
+                        return _mm_setzero_si128();
+                    }
+                    let s = &src[(off + b) * nitems + 16 * g..][..16];
+                    // SAFETY: `s` holds 16 bytes.
+                    unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
+                });
+                for _ in 0..4 {
+                    round_sse2(&mut v);
+                }
+                for (k, x) in v.iter().enumerate() {
+                    let d = &mut items[k * ts + off..][..16];
+                    // SAFETY: `d` holds 16 bytes.
+                    unsafe { _mm_storeu_si128(d.as_mut_ptr().cast(), *x) };
+                }
+            }
+        }
+        groups * 16
+    }
+
+    /// [`shuffle_tiled_sse2`] on 32-item groups, items 16..32 in the high lanes.
+    #[target_feature(enable = "avx2")]
+    unsafe fn shuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = tiled_groups(ts, src.len(), 32);
+        let width = ts.min(16);
+        for g in 0..groups {
+            let items = &src[32 * ts * g..];
+            for off in tiles(ts) {
+                let mut v: [__m256i; 16] = core::array::from_fn(|k| {
+                    let lo = &items[k * ts + off..][..16];
+                    let hi = &items[(16 + k) * ts + off..][..16];
+                    // SAFETY: `lo` and `hi` hold 16 bytes each.
+                    unsafe {
+                        let lo = _mm_loadu_si128(lo.as_ptr().cast());
+                        let hi = _mm_loadu_si128(hi.as_ptr().cast());
+                        _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
+                    }
+                });
+                for _ in 0..4 {
+                    round_avx2(&mut v);
+                }
+                for (b, x) in v.iter().enumerate().take(width) {
+                    let d = &mut dst[(off + b) * nitems + 32 * g..][..32];
+                    // SAFETY: `d` holds 32 bytes.
+                    unsafe { _mm256_storeu_si256(d.as_mut_ptr().cast(), *x) };
+                }
+            }
+        }
+        groups * 32
+    }
+
+    /// Reverses [`shuffle_tiled_avx2`] (see [`unshuffle_tiled_sse2`] for the spills).
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = tiled_groups(ts, src.len(), 32);
+        let width = ts.min(16);
+        for g in 0..groups {
+            let items = &mut dst[32 * ts * g..];
+            for off in tiles(ts) {
+                let mut v: [__m256i; 16] = core::array::from_fn(|b| {
+                    if b >= width {
+                        return _mm256_setzero_si256();
+                    }
+                    let s = &src[(off + b) * nitems + 32 * g..][..32];
+                    // SAFETY: `s` holds 32 bytes.
+                    unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
+                });
+                for _ in 0..4 {
+                    round_avx2(&mut v);
+                }
+                // Items 0..16 (low lanes) first, then items 16..32: increasing item order.
+                for (k, x) in v.iter().enumerate() {
+                    let lo = &mut items[k * ts + off..][..16];
+                    // SAFETY: `lo` holds 16 bytes.
+                    unsafe { _mm_storeu_si128(lo.as_mut_ptr().cast(), _mm256_castsi256_si128(*x)) };
+                }
+                for (k, x) in v.iter().enumerate() {
+                    let hi = &mut items[(16 + k) * ts + off..][..16];
+                    // SAFETY: `hi` holds 16 bytes.
+                    unsafe {
+                        _mm_storeu_si128(hi.as_mut_ptr().cast(), _mm256_extracti128_si256::<1>(*x))
+                    };
+                }
+            }
+        }
+        groups * 32
+    }
 }
 
 #[cfg(test)]
@@ -58,5 +586,42 @@ mod tests {
         let mut back = vec![0; 11];
         unshuffle(4, &dst, &mut back);
         assert_eq!(back, src);
+    }
+
+    #[test]
+    fn every_isa_matches_portable() {
+        let data: Vec<u8> = (0..(1usize << 20) + 123)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        let lens = [
+            0usize, 1, 2, 3, 15, 16, 17, 31, 63, 64, 65, 100, 255, 256, 257, 1000, 4096, 4099,
+            65_536, 100_003,
+        ];
+        for isa in Isa::available() {
+            for ts in [
+                1usize, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 24, 32, 33, 64, 255,
+            ] {
+                for &len in &lens {
+                    // An odd start makes the slices unaligned.
+                    let src = &data[3..3 + len];
+                    let mut want = vec![0u8; len];
+                    let mut got = vec![0xAAu8; len];
+                    shuffle_portable(ts, src, &mut want);
+                    shuffle_isa(isa, ts, src, &mut got);
+                    assert_eq!(got, want, "shuffle {isa:?} ts {ts} len {len}");
+                    let mut back = vec![0x55u8; len];
+                    unshuffle_isa(isa, ts, &want, &mut back);
+                    assert_eq!(back, src, "unshuffle {isa:?} ts {ts} len {len}");
+                }
+                let big = &data[1..];
+                let mut want = vec![0u8; big.len()];
+                let mut got = vec![0u8; big.len()];
+                shuffle_portable(ts, big, &mut want);
+                shuffle_isa(isa, ts, big, &mut got);
+                assert!(got == want, "shuffle {isa:?} ts {ts} 1 MB");
+                unshuffle_isa(isa, ts, &want, &mut got);
+                assert!(got == big, "unshuffle {isa:?} ts {ts} 1 MB");
+            }
+        }
     }
 }
