@@ -586,15 +586,17 @@ impl<'a> Chunk<'a> {
         }
         if has_delta {
             threads::install(|| {
-                rest.par_chunks_mut(bs).enumerate().try_for_each(|(j, blk)| {
-                    with_scratch(|tmp| self.decode_block(j + 1, blk, block0, tmp))
-                })
+                rest.par_chunks_mut(bs)
+                    .enumerate()
+                    .try_for_each(|(j, blk)| {
+                        with_scratch(|tmp| self.decode_block(j + 1, blk, block0, tmp))
+                    })
             })
         } else {
             threads::install(|| {
-                out.par_chunks_mut(bs)
-                    .enumerate()
-                    .try_for_each(|(j, blk)| with_scratch(|tmp| self.decode_block(j, blk, None, tmp)))
+                out.par_chunks_mut(bs).enumerate().try_for_each(|(j, blk)| {
+                    with_scratch(|tmp| self.decode_block(j, blk, None, tmp))
+                })
             })
         }
     }
@@ -849,7 +851,13 @@ impl EncodeSpec {
                     apply
                 }
                 F_DELTA => {
-                    delta_encode(input, output, &src[..bs.min(src.len())], i == 0, delta_word(ts));
+                    delta_encode(
+                        input,
+                        output,
+                        &src[..bs.min(src.len())],
+                        i == 0,
+                        delta_word(ts),
+                    );
                     true
                 }
                 F_TRUNC_PREC => {

@@ -248,8 +248,8 @@ pub(crate) fn decompress_stream(comp: Compressor, src: &[u8], dst: &mut [u8]) ->
     let got = match comp {
         Compressor::BloscLz => blosclz::decompress(src, dst)?,
         Compressor::Lz4 | Compressor::Lz4hc => {
-            let n = i32::try_from(want)
-                .map_err(|_| Error::corrupt("LZ4 stream larger than 2 GiB"))?;
+            let n =
+                i32::try_from(want).map_err(|_| Error::corrupt("LZ4 stream larger than 2 GiB"))?;
             lz4::block::decompress_to_buffer(src, Some(n), dst)
                 .map_err(|e| Error::corrupt(format!("corrupt LZ4 stream in Blosc chunk: {e}")))?
         }

@@ -16,8 +16,8 @@
 //! The decoders here read Blosc2 chunks too (the format versions are distinguished by the header).
 
 use super::chunk::{
-    assemble, check_input_size, write_header16, Chunk, EncodeSpec, Header, F_BITSHUFFLE, F_NONE,
-    F_SHUFFLE, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, HEADER_LEN,
+    assemble, check_input_size, write_header16, Chunk, EncodeSpec, Header, FLAG_BITSHUFFLE,
+    FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE, F_SHUFFLE, HEADER_LEN,
 };
 use super::compressor::Compressor;
 use crate::error::{Error, Result};
@@ -188,7 +188,13 @@ pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
     };
     let shuffle = opts.shuffle.resolve(opts.typesize);
     let nbytes = src.len();
-    let blocksize = compute_blocksize(opts.compressor, opts.clevel, typesize, nbytes, opts.blocksize);
+    let blocksize = compute_blocksize(
+        opts.compressor,
+        opts.clevel,
+        typesize,
+        nbytes,
+        opts.blocksize,
+    );
     let split = split_block(opts.compressor, typesize, blocksize);
     let mut flags = opts.compressor.format_code() << 5;
     let filter = match shuffle {
@@ -234,7 +240,15 @@ pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
     };
     let (blocks, _) = spec.encode_blocks(src)?;
     let mut head = vec![0u8; HEADER_LEN];
-    write_header16(&mut head, VERSION_FORMAT, flags, typesize, nbytes, blocksize, 0);
+    write_header16(
+        &mut head,
+        VERSION_FORMAT,
+        flags,
+        typesize,
+        nbytes,
+        blocksize,
+        0,
+    );
     Ok(assemble(head, &blocks, nbytes + MAX_OVERHEAD).unwrap_or_else(|| memcpyed(flags)))
 }
 
@@ -339,21 +353,54 @@ mod tests {
         let k = 1024;
         assert_eq!(
             lz4,
-            [8 * k, 128 * k, 256 * k, 512 * k, 1024 * k, 1024 * k, 1024 * k, 1024 * k, 1024 * k, 1024 * k]
+            [
+                8 * k,
+                128 * k,
+                256 * k,
+                512 * k,
+                1024 * k,
+                1024 * k,
+                1024 * k,
+                1024 * k,
+                1024 * k,
+                1024 * k
+            ]
         );
         let zstd: Vec<usize> = (0..10)
             .map(|l| compute_blocksize(Compressor::Zstd, l, 8, n, 0))
             .collect();
         assert_eq!(
             zstd,
-            [16 * k, 32 * k, 64 * k, 128 * k, 256 * k, 256 * k, 512 * k, 512 * k, 512 * k, 1024 * k]
+            [
+                16 * k,
+                32 * k,
+                64 * k,
+                128 * k,
+                256 * k,
+                256 * k,
+                512 * k,
+                512 * k,
+                512 * k,
+                1024 * k
+            ]
         );
         let u8s: Vec<usize> = (0..10)
             .map(|l| compute_blocksize(Compressor::Lz4, l, 1, n, 0))
             .collect();
         assert_eq!(
             u8s,
-            [8 * k, 64 * k, 64 * k, 64 * k, 128 * k, 128 * k, 256 * k, 256 * k, 256 * k, 256 * k]
+            [
+                8 * k,
+                64 * k,
+                64 * k,
+                64 * k,
+                128 * k,
+                128 * k,
+                256 * k,
+                256 * k,
+                256 * k,
+                256 * k
+            ]
         );
         // Forced blocksizes: enlarged when splittable, clamped to 128 otherwise.
         assert_eq!(compute_blocksize(Compressor::Lz4, 5, 4, 40000, 1001), 40000);
@@ -374,12 +421,26 @@ mod tests {
         assert_eq!(cbuffer_sizes(&c).unwrap(), (400_000, c.len(), 400_000));
         assert_eq!(decompress(&c).unwrap(), data);
         // clevel 0: memcpyed, 0x23.
-        let c0 = compress(&data, &Options { clevel: 0, ..opts.clone() }).unwrap();
+        let c0 = compress(
+            &data,
+            &Options {
+                clevel: 0,
+                ..opts.clone()
+            },
+        )
+        .unwrap();
         assert_eq!(c0[2], 0x23);
         assert_eq!(c0.len(), data.len() + 16);
         assert_eq!(cbuffer_metainfo(&c0).unwrap(), (4, Shuffle::Shuffle, true));
         // zstd: 0x91 (no split).
-        let cz = compress(&data, &Options { compressor: Compressor::Zstd, ..opts.clone() }).unwrap();
+        let cz = compress(
+            &data,
+            &Options {
+                compressor: Compressor::Zstd,
+                ..opts.clone()
+            },
+        )
+        .unwrap();
         assert_eq!(cz[2], 0x91);
         assert_eq!(cbuffer_complib(&cz).unwrap(), "Zstd");
         assert_eq!(decompress(&cz).unwrap(), data);
@@ -389,17 +450,33 @@ mod tests {
             compress(&[], &opts).unwrap(),
             [2, 1, 0x33, 4, 0, 0, 0, 0, 1, 0, 0, 0, 16, 0, 0, 0]
         );
-        assert_eq!(decompress(&compress(&[], &opts).unwrap()).unwrap(), Vec::<u8>::new());
+        assert_eq!(
+            decompress(&compress(&[], &opts).unwrap()).unwrap(),
+            Vec::<u8>::new()
+        );
     }
 
     #[test]
     fn round_trips_and_partial_decodes() {
-        let data: Vec<u8> = (0..300_001u32).map(|i| (i % 251 ^ i / 1000) as u8).collect();
-        for comp in [Compressor::Lz4, Compressor::Lz4hc, Compressor::Zlib, Compressor::Zstd] {
+        let data: Vec<u8> = (0..300_001u32)
+            .map(|i| (i % 251 ^ i / 1000) as u8)
+            .collect();
+        for comp in [
+            Compressor::Lz4,
+            Compressor::Lz4hc,
+            Compressor::Zlib,
+            Compressor::Zstd,
+        ] {
             for shuffle in [Shuffle::NoShuffle, Shuffle::Shuffle] {
                 for ts in [1, 2, 3, 4, 8, 16, 33] {
                     for bs in [0, 1000, 65536] {
-                        let opts = Options { compressor: comp, clevel: 3, shuffle, typesize: ts, blocksize: bs };
+                        let opts = Options {
+                            compressor: comp,
+                            clevel: 3,
+                            shuffle,
+                            typesize: ts,
+                            blocksize: bs,
+                        };
                         let c = compress(&data, &opts).unwrap();
                         assert_eq!(decompress(&c).unwrap(), data, "{opts:?}");
                         let nitems = data.len() / ts;
@@ -419,7 +496,10 @@ mod tests {
     #[test]
     fn truncated_and_corrupt_chunks_are_errors() {
         let data = ints(50_000);
-        let opts = Options { typesize: 4, ..Options::default() };
+        let opts = Options {
+            typesize: 4,
+            ..Options::default()
+        };
         let c = compress(&data, &opts).unwrap();
         for cut in [0, 5, 15, 16, 20, c.len() - 5, c.len() - 1] {
             let e = decompress(&c[..cut]).unwrap_err();

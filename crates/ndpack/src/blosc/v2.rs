@@ -251,7 +251,15 @@ fn ext_header(
     blosc2_flags: u8,
 ) -> Vec<u8> {
     let mut h = vec![0u8; EXT_HEADER_LEN];
-    write_header16(&mut h, VERSION_FORMAT, flags, typesize, nbytes, blocksize, EXT_HEADER_LEN);
+    write_header16(
+        &mut h,
+        VERSION_FORMAT,
+        flags,
+        typesize,
+        nbytes,
+        blocksize,
+        EXT_HEADER_LEN,
+    );
     h[0x10..0x16].copy_from_slice(&filters);
     h[0x16] = udcodec;
     h[0x18..0x1E].copy_from_slice(&filters_meta);
@@ -494,28 +502,68 @@ mod tests {
         assert_eq!(decompress(&c).unwrap(), data);
         // 20 bytes: memcpyed, flags exactly 0x07, blocksize 16.
         let m = compress(&data[..20], &CParams::default()).unwrap();
-        assert_eq!(&m[..16], &[5, 1, 7, 8, 20, 0, 0, 0, 16, 0, 0, 0, 52, 0, 0, 0]);
+        assert_eq!(
+            &m[..16],
+            &[5, 1, 7, 8, 20, 0, 0, 0, 16, 0, 0, 0, 52, 0, 0, 0]
+        );
         assert_eq!(decompress(&m).unwrap(), &data[..20]);
     }
 
     #[test]
     fn filters_runs_and_specials_round_trip() {
-        let data: Vec<u8> = (0..200_003u32).map(|i| ((i / 3) % 256) as u8 ^ (i / 7000) as u8).collect();
+        let data: Vec<u8> = (0..200_003u32)
+            .map(|i| ((i / 3) % 256) as u8 ^ (i / 7000) as u8)
+            .collect();
         let pipelines = [
             [Filter::NoFilter; 6],
             CParams::default().filters,
-            [Filter::Delta, Filter::NoFilter, Filter::NoFilter, Filter::NoFilter, Filter::NoFilter, Filter::NoFilter],
-            [Filter::Delta, Filter::Shuffle, Filter::NoFilter, Filter::NoFilter, Filter::NoFilter, Filter::NoFilter],
+            [
+                Filter::Delta,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+            ],
+            [
+                Filter::Delta,
+                Filter::Shuffle,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+            ],
         ];
-        for codec in [Compressor::Lz4, Compressor::Lz4hc, Compressor::Zlib, Compressor::Zstd] {
+        for codec in [
+            Compressor::Lz4,
+            Compressor::Lz4hc,
+            Compressor::Zlib,
+            Compressor::Zstd,
+        ] {
             for filters in pipelines {
                 for ts in [1, 2, 4, 8, 15] {
-                    for (blocksize, splitmode) in [(0, SplitMode::Auto), (4096, SplitMode::Always), (0, SplitMode::Never)] {
-                        let p = CParams { codec, clevel: 4, typesize: ts, blocksize, splitmode, filters, filters_meta: [0; 6] };
+                    for (blocksize, splitmode) in [
+                        (0, SplitMode::Auto),
+                        (4096, SplitMode::Always),
+                        (0, SplitMode::Never),
+                    ] {
+                        let p = CParams {
+                            codec,
+                            clevel: 4,
+                            typesize: ts,
+                            blocksize,
+                            splitmode,
+                            filters,
+                            filters_meta: [0; 6],
+                        };
                         let c = compress(&data, &p).unwrap();
                         assert_eq!(decompress(&c).unwrap(), data, "{p:?}");
                         let n = data.len() / ts;
-                        assert_eq!(getitem(&c, n / 2, n / 3).unwrap(), &data[n / 2 * ts..(n / 2 + n / 3) * ts], "{p:?}");
+                        assert_eq!(
+                            getitem(&c, n / 2, n / 3).unwrap(),
+                            &data[n / 2 * ts..(n / 2 + n / 3) * ts],
+                            "{p:?}"
+                        );
                     }
                 }
             }
@@ -532,15 +580,31 @@ mod tests {
         assert_eq!(decompress(&o).unwrap(), ones);
         // Constructors.
         let r = repeat_chunk(7200, &3.5f64.to_le_bytes(), 800).unwrap();
-        assert_eq!(&r[..16], &[5, 1, 5, 8, 0x20, 0x1c, 0, 0, 0x20, 3, 0, 0, 40, 0, 0, 0]);
+        assert_eq!(
+            &r[..16],
+            &[5, 1, 5, 8, 0x20, 0x1c, 0, 0, 0x20, 3, 0, 0, 40, 0, 0, 0]
+        );
         assert_eq!(r[31], 0x30);
         let out = decompress(&r).unwrap();
-        assert!(out.chunks(8).all(|v| f64::from_le_bytes(v.try_into().unwrap()) == 3.5));
-        assert_eq!(getitem(&r, 3, 2).unwrap(), [3.5f64.to_le_bytes(), 3.5f64.to_le_bytes()].concat());
+        assert!(out
+            .chunks(8)
+            .all(|v| f64::from_le_bytes(v.try_into().unwrap()) == 3.5));
+        assert_eq!(
+            getitem(&r, 3, 2).unwrap(),
+            [3.5f64.to_le_bytes(), 3.5f64.to_le_bytes()].concat()
+        );
         let nan = decompress(&nans_chunk(40, 4, 0).unwrap()).unwrap();
-        assert!(nan.chunks(4).all(|v| f32::from_le_bytes(v.try_into().unwrap()).is_nan()));
-        assert_eq!(decompress(&zeros_chunk(1000, 4, 0).unwrap()).unwrap(), vec![0; 1000]);
-        assert_eq!(decompress(&uninit_chunk(10, 1, 0).unwrap()).unwrap().len(), 10);
+        assert!(nan
+            .chunks(4)
+            .all(|v| f32::from_le_bytes(v.try_into().unwrap()).is_nan()));
+        assert_eq!(
+            decompress(&zeros_chunk(1000, 4, 0).unwrap()).unwrap(),
+            vec![0; 1000]
+        );
+        assert_eq!(
+            decompress(&uninit_chunk(10, 1, 0).unwrap()).unwrap().len(),
+            10
+        );
         assert!(nans_chunk(40, 2, 0).is_err());
     }
 
@@ -551,14 +615,22 @@ mod tests {
         let mut filters = [Filter::NoFilter; 6];
         filters[0] = Filter::TruncPrec;
         filters[1] = Filter::Shuffle;
-        let p = CParams { typesize: 4, filters, filters_meta: [10, 0, 0, 0, 0, 0], ..CParams::default() };
+        let p = CParams {
+            typesize: 4,
+            filters,
+            filters_meta: [10, 0, 0, 0, 0, 0],
+            ..CParams::default()
+        };
         let out = decompress(&compress(&data, &p).unwrap()).unwrap();
         for (o, v) in out.chunks(4).zip(&vals) {
             let bits = u32::from_le_bytes(o.try_into().unwrap());
             assert_eq!(bits, v.to_bits() & !((1 << 13) - 1));
         }
         for meta in [24u8, (-23i8) as u8] {
-            let bad = CParams { filters_meta: [meta, 0, 0, 0, 0, 0], ..p.clone() };
+            let bad = CParams {
+                filters_meta: [meta, 0, 0, 0, 0, 0],
+                ..p.clone()
+            };
             assert!(compress(&data, &bad).is_err(), "{meta}");
         }
         assert!(compress(&data, &CParams { typesize: 2, ..p }).is_err());
@@ -567,7 +639,14 @@ mod tests {
     #[test]
     fn hostile_chunks_are_errors() {
         let data = ints(60_000);
-        let c = compress(&data, &CParams { typesize: 4, ..CParams::default() }).unwrap();
+        let c = compress(
+            &data,
+            &CParams {
+                typesize: 4,
+                ..CParams::default()
+            },
+        )
+        .unwrap();
         for cut in [0, 16, 31, 32, 40, c.len() - 1] {
             assert!(decompress(&c[..cut]).is_err(), "cut {cut}");
         }
@@ -578,7 +657,16 @@ mod tests {
         bad[0x1F] = 0x70; // unknown special
         assert_eq!(decompress(&bad).unwrap_err().kind(), ErrorKind::Corrupt);
         // A huge declared block with a tiny stream is rejected before allocating.
-        let mut h = ext_header(0x05 | 0x10 | (1 << 5), 1, 1 << 30, 1 << 30, [0; 6], [0; 6], 1, 0);
+        let mut h = ext_header(
+            0x05 | 0x10 | (1 << 5),
+            1,
+            1 << 30,
+            1 << 30,
+            [0; 6],
+            [0; 6],
+            1,
+            0,
+        );
         h.extend_from_slice(&36i32.to_le_bytes());
         h.extend_from_slice(&8i32.to_le_bytes());
         h.extend_from_slice(&[0; 8]);
