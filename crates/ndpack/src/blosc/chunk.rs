@@ -810,10 +810,11 @@ impl EncodeSpec {
         let bsize = raw.len();
         let leftover = bsize < bs;
         let ts = self.typesize;
-        if tmp.len() < 2 * bsize {
-            tmp.resize(2 * bsize, 0);
+        if tmp.len() < 3 * bsize {
+            tmp.resize(3 * bsize, 0);
         }
-        let (a, b) = tmp.split_at_mut(bsize);
+        let (a, rest) = tmp.split_at_mut(bsize);
+        let (b, cbuf) = rest.split_at_mut(bsize);
         let b = &mut b[..bsize];
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
@@ -898,17 +899,14 @@ impl EncodeSpec {
                 }
             }
             all_zero = false;
-            let at = out.len();
-            out.resize(at + 4 + neblock, 0);
-            let n = compress_stream(self.compressor, self.clevel, part, &mut out[at + 4..]);
-            let n = if n == 0 || n >= neblock {
-                out[at + 4..].copy_from_slice(part);
-                neblock
+            let n = compress_stream(self.compressor, self.clevel, part, &mut cbuf[..neblock]);
+            if n == 0 || n >= neblock {
+                out.extend_from_slice(&(neblock as i32).to_le_bytes());
+                out.extend_from_slice(part);
             } else {
-                n
-            };
-            out.truncate(at + 4 + n);
-            out[at..at + 4].copy_from_slice(&(n as i32).to_le_bytes());
+                out.extend_from_slice(&(n as i32).to_le_bytes());
+                out.extend_from_slice(&cbuf[..n]);
+            }
         }
         Ok(EncodedBlock {
             bytes: out,

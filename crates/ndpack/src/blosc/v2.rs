@@ -194,13 +194,19 @@ impl CParams {
     /// c-blosc2 3.x's automatic blocksize (`compute_blocksize` in `stune.c`) for `nbytes`.
     pub fn compute_blocksize(&self, nbytes: usize) -> usize {
         let ts = self.header_typesize();
+        if self.blocksize != 0 {
+            // c-blosc2 takes a user blocksize as is (capped at nbytes, not rounded to typesize).
+            return if nbytes == 0 {
+                self.blocksize
+            } else {
+                self.blocksize.min(nbytes)
+            };
+        }
         if nbytes < ts {
             return 1;
         }
         let mut bs = nbytes;
-        if self.blocksize != 0 {
-            bs = self.blocksize;
-        } else {
+        {
             if nbytes >= L1 {
                 bs = L1;
                 if self.codec.is_hcr() {
@@ -294,7 +300,8 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
     }
     let nbytes = src.len();
     let blocksize = params.compute_blocksize(nbytes);
-    let split = params.split_block(ts, blocksize);
+    // c-blosc2 also splits blocks that typesize does not divide, and then cannot decode them.
+    let split = params.split_block(ts, blocksize) && blocksize % ts == 0;
     let mut flags = FLAG_SHUFFLE | FLAG_BITSHUFFLE | (params.codec.format_code() << 5);
     if filters.contains(&chunk::F_DELTA) {
         flags |= FLAG_DELTA;
