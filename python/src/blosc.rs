@@ -81,7 +81,9 @@ fn blosc_compress<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let compressor: Compressor = cname.parse().map_err(to_py)?;
     if !(0..=9).contains(&clevel) {
-        return Err(PyValueError::new_err("`clevel` parameter must be between 0 and 9!"));
+        return Err(PyValueError::new_err(
+            "`clevel` parameter must be between 0 and 9!",
+        ));
     }
     let opts = Options {
         compressor,
@@ -220,7 +222,18 @@ fn blosc2_compress<'py>(
 #[allow(clippy::type_complexity)]
 fn blosc2_chunk_info(
     chunk: &Bound<'_, PyAny>,
-) -> PyResult<(u8, usize, usize, usize, usize, Option<u8>, Vec<u8>, Vec<u8>, bool, u8)> {
+) -> PyResult<(
+    u8,
+    usize,
+    usize,
+    usize,
+    usize,
+    Option<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    bool,
+    u8,
+)> {
     let src = Bytes::get(chunk, false)?;
     let i = v2::chunk_info(src.as_slice()).map_err(to_py)?;
     Ok((

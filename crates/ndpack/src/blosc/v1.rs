@@ -459,7 +459,7 @@ mod tests {
     #[test]
     fn round_trips_and_partial_decodes() {
         let data: Vec<u8> = (0..300_001u32)
-            .map(|i| (i % 251 ^ i / 1000) as u8)
+            .map(|i| ((i % 251) ^ (i / 1000)) as u8)
             .collect();
         for comp in [
             Compressor::Lz4,

@@ -246,6 +246,7 @@ impl CParams {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn ext_header(
     flags: u8,
     typesize: usize,
