@@ -1,8 +1,266 @@
-//! Python bindings: blosc.
+//! Python bindings: Blosc1 (numcodecs' `blosc` module) and Blosc2 (python-blosc2's
+//! `compress2` / `decompress2` / `getitem`) chunks. `ndpack/blosc.py` is the Python front.
+//!
+//! Inputs are any C-contiguous buffer; outputs are `bytes` written in place. The GIL is released
+//! around every compression and decompression.
 
+use ndpack::blosc::v1::{self, Options, Shuffle};
+use ndpack::blosc::v2::{self, CParams, Filter, SplitMode};
+use ndpack::blosc::Compressor;
+use ndpack::Error;
+use pyo3::buffer::PyUntypedBuffer;
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::to_py;
+
+/// A borrowed, C-contiguous Python buffer.
+struct Bytes {
+    buf: PyUntypedBuffer,
+}
+
+impl Bytes {
+    fn get(obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<Self> {
+        let buf = PyUntypedBuffer::get(obj)?;
+        if !buf.is_c_contiguous() {
+            return Err(PyValueError::new_err("buffer must be C-contiguous"));
+        }
+        if writable && buf.readonly() {
+            return Err(PyValueError::new_err("destination buffer is read-only"));
+        }
+        Ok(Bytes { buf })
+    }
+
+    fn as_slice(&self) -> &[u8] {
+        let len = self.buf.len_bytes();
+        if len == 0 {
+            return &[];
+        }
+        // SAFETY: the buffer is C-contiguous (checked in `get`) and `len_bytes` long, and `self.buf`
+        // holds the Python buffer (keeping its memory alive) for as long as the slice is borrowed.
+        unsafe { std::slice::from_raw_parts(self.buf.buf_ptr() as *const u8, len) }
+    }
+
+    #[allow(clippy::mut_from_ref)]
+    fn as_mut_slice(&self) -> &mut [u8] {
+        let len = self.buf.len_bytes();
+        if len == 0 {
+            return &mut [];
+        }
+        // SAFETY: as in `as_slice`, and the buffer was checked writable in `get`; the callers
+        // borrow it once, for one call.
+        unsafe { std::slice::from_raw_parts_mut(self.buf.buf_ptr() as *mut u8, len) }
+    }
+}
+
+/// Decodes into a new `bytes` of the chunk's size, without holding the GIL.
+fn decode_to_bytes<'py>(
+    py: Python<'py>,
+    nbytes: usize,
+    f: impl FnOnce(&mut [u8]) -> Result<(), Error> + Send,
+) -> PyResult<Bound<'py, PyBytes>> {
+    PyBytes::new_with(py, nbytes, |out| py.detach(|| f(out)).map_err(to_py))
+}
+
+fn nbytes_of(chunk: &[u8]) -> PyResult<usize> {
+    Ok(v1::cbuffer_sizes(chunk).map_err(to_py)?.0)
+}
+
+/// numcodecs' `blosc.compress`: a Blosc1 chunk.
+#[pyfunction]
+#[pyo3(signature = (data, cname, clevel, shuffle, blocksize, typesize))]
+fn blosc_compress<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    cname: &str,
+    clevel: i64,
+    shuffle: i64,
+    blocksize: i64,
+    typesize: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let compressor: Compressor = cname.parse().map_err(to_py)?;
+    if !(0..=9).contains(&clevel) {
+        return Err(PyValueError::new_err(
+            "`clevel` parameter must be between 0 and 9!",
+        ));
+    }
+    let opts = Options {
+        compressor,
+        clevel: clevel as u8,
+        shuffle: Shuffle::from_value(shuffle).map_err(to_py)?,
+        typesize,
+        blocksize: usize::try_from(blocksize)
+            .map_err(|_| PyValueError::new_err("blocksize must be >= 0"))?,
+    };
+    let src = Bytes::get(data, false)?;
+    let slice = src.as_slice();
+    let out = py.detach(|| v1::compress(slice, &opts)).map_err(to_py)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Decompresses a Blosc1 or Blosc2 chunk into new bytes.
+#[pyfunction]
+fn blosc_decompress<'py>(
+    py: Python<'py>,
+    chunk: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let src = Bytes::get(chunk, false)?;
+    let chunk = src.as_slice();
+    let n = nbytes_of(chunk)?;
+    decode_to_bytes(py, n, |out| v1::decompress_into(chunk, out).map(|_| ()))
+}
+
+/// Decompresses a chunk into a writable buffer of at least its size; returns the bytes written.
+#[pyfunction]
+fn blosc_decompress_into(
+    py: Python<'_>,
+    chunk: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+) -> PyResult<usize> {
+    let src = Bytes::get(chunk, false)?;
+    let dst = Bytes::get(out, true)?;
+    let chunk = src.as_slice();
+    let out = dst.as_mut_slice();
+    py.detach(|| v1::decompress_into(chunk, out)).map_err(to_py)
+}
+
+/// `nitems` items from item `start`, decoding only the blocks that hold them.
+#[pyfunction]
+fn blosc_getitem<'py>(
+    py: Python<'py>,
+    chunk: &Bound<'py, PyAny>,
+    start: usize,
+    nitems: usize,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let src = Bytes::get(chunk, false)?;
+    let chunk = src.as_slice();
+    let out = py
+        .detach(|| v1::decode_partial(chunk, start, nitems))
+        .map_err(to_py)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// `(nbytes, cbytes, blocksize)`.
+#[pyfunction]
+fn blosc_cbuffer_sizes(chunk: &Bound<'_, PyAny>) -> PyResult<(usize, usize, usize)> {
+    let src = Bytes::get(chunk, false)?;
+    v1::cbuffer_sizes(src.as_slice()).map_err(to_py)
+}
+
+/// The compression library name.
+#[pyfunction]
+fn blosc_cbuffer_complib(chunk: &Bound<'_, PyAny>) -> PyResult<&'static str> {
+    let src = Bytes::get(chunk, false)?;
+    v1::cbuffer_complib(src.as_slice()).map_err(to_py)
+}
+
+/// `(typesize, shuffle, memcpyed)`.
+#[pyfunction]
+fn blosc_cbuffer_metainfo(chunk: &Bound<'_, PyAny>) -> PyResult<(usize, i32, bool)> {
+    let src = Bytes::get(chunk, false)?;
+    let (ts, shuffle, memcpyed) = v1::cbuffer_metainfo(src.as_slice()).map_err(to_py)?;
+    Ok((ts, shuffle.value(), memcpyed))
+}
+
+/// The compressors ndpack writes.
+#[pyfunction]
+fn blosc_list_compressors() -> Vec<&'static str> {
+    v1::list_compressors()
+}
+
+/// python-blosc2's `compress2`: a Blosc2 chunk. Codec, filters and split mode are integer codes.
+#[pyfunction]
+#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (data, codec, clevel, typesize, blocksize, splitmode, filters, filters_meta))]
+fn blosc2_compress<'py>(
+    py: Python<'py>,
+    data: &Bound<'py, PyAny>,
+    codec: u8,
+    clevel: i64,
+    typesize: usize,
+    blocksize: usize,
+    splitmode: i64,
+    filters: Vec<i64>,
+    filters_meta: Vec<i64>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    if filters.len() > 6 || filters_meta.len() > filters.len().max(6) {
+        return Err(PyValueError::new_err("at most 6 filters are supported"));
+    }
+    if !(0..=9).contains(&clevel) {
+        return Err(PyValueError::new_err("clevel must be between 0 and 9"));
+    }
+    let mut params = CParams {
+        codec: Compressor::from_code(codec).map_err(to_py)?,
+        clevel: clevel as u8,
+        typesize,
+        blocksize,
+        splitmode: SplitMode::from_value(splitmode).map_err(to_py)?,
+        filters: [Filter::NoFilter; 6],
+        filters_meta: [0; 6],
+    };
+    for (slot, &f) in filters.iter().enumerate() {
+        params.filters[slot] = Filter::from_code(f).map_err(to_py)?;
+    }
+    for (slot, &m) in filters_meta.iter().enumerate().take(6) {
+        if !(-128..=255).contains(&m) {
+            return Err(PyValueError::new_err(format!(
+                "filters_meta values must fit in a byte, got {m}"
+            )));
+        }
+        params.filters_meta[slot] = m as u8;
+    }
+    let src = Bytes::get(data, false)?;
+    let slice = src.as_slice();
+    let out = py.detach(|| v2::compress(slice, &params)).map_err(to_py)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// The header of a chunk as a tuple: `(version, nbytes, cbytes, blocksize, typesize, codec code
+/// or None, filters, filters_meta, memcpyed, special)`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn blosc2_chunk_info(
+    chunk: &Bound<'_, PyAny>,
+) -> PyResult<(
+    u8,
+    usize,
+    usize,
+    usize,
+    usize,
+    Option<u8>,
+    Vec<u8>,
+    Vec<u8>,
+    bool,
+    u8,
+)> {
+    let src = Bytes::get(chunk, false)?;
+    let i = v2::chunk_info(src.as_slice()).map_err(to_py)?;
+    Ok((
+        i.version,
+        i.nbytes,
+        i.cbytes,
+        i.blocksize,
+        i.typesize,
+        i.codec.map(Compressor::code),
+        i.filters.to_vec(),
+        i.filters_meta.to_vec(),
+        i.memcpyed,
+        i.special,
+    ))
+}
 
 /// Adds this area's classes and functions to the extension module.
-pub fn register(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(blosc_compress, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_decompress, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_decompress_into, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_getitem, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_cbuffer_sizes, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_cbuffer_complib, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_cbuffer_metainfo, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc_list_compressors, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc2_compress, m)?)?;
+    m.add_function(wrap_pyfunction!(blosc2_chunk_info, m)?)?;
     Ok(())
 }

@@ -24,6 +24,7 @@ use crate::buffer::{checked_num_items, Buffer, Order};
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod blosc;
 pub mod zlib;
 
 /// The largest output a decoder allocates from a size declared in its input when the caller gives
@@ -362,6 +363,7 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         // filters (issue 2)
         // object codecs (issue 2)
         // blosc (issue 5)
+        ("blosc", factory!(blosc::Blosc)),
         // zfpy (issue 4)
     ]
 }

@@ -1,0 +1,983 @@
+//! The block engine shared by the Blosc1 ([`super::v1`]) and Blosc2 ([`super::v2`]) chunk
+//! formats: header parsing and validation, the filter pipeline of one block, stream encoding and
+//! decoding, and the parallel loops over blocks on ndpack's thread pool.
+//!
+//! Decoding validates the whole block table against the real buffer before anything is allocated,
+//! so a hostile chunk is an error, never a panic, an out-of-bounds read or a huge allocation.
+
+use std::cell::RefCell;
+
+use rayon::prelude::*;
+
+use super::compressor::{compress_stream, decompress_stream, max_expansion, Compressor};
+use super::{bitshuffle, shuffle};
+use crate::error::{Error, ErrorKind, Result};
+use crate::threads;
+
+/// Size of the Blosc1 header.
+pub(crate) const HEADER_LEN: usize = 16;
+/// Size of the Blosc2 extended header.
+pub(crate) const EXT_HEADER_LEN: usize = 32;
+/// The largest chunk either format can describe (its sizes are `i32`).
+pub(crate) const MAX_CHUNK: usize = i32::MAX as usize;
+
+/// Flag bits of header byte 2.
+pub(crate) const FLAG_SHUFFLE: u8 = 0x01;
+pub(crate) const FLAG_MEMCPYED: u8 = 0x02;
+pub(crate) const FLAG_BITSHUFFLE: u8 = 0x04;
+pub(crate) const FLAG_DELTA: u8 = 0x08;
+pub(crate) const FLAG_DONT_SPLIT: u8 = 0x10;
+
+/// Filter ids of the Blosc2 pipeline.
+pub(crate) const F_NONE: u8 = 0;
+pub(crate) const F_SHUFFLE: u8 = 1;
+pub(crate) const F_BITSHUFFLE: u8 = 2;
+pub(crate) const F_DELTA: u8 = 3;
+pub(crate) const F_TRUNC_PREC: u8 = 4;
+
+/// Whole-chunk special values (bits 4-6 of the Blosc2 flags byte 0x1F).
+pub(crate) const SPECIAL_ZERO: u8 = 1;
+pub(crate) const SPECIAL_NAN: u8 = 2;
+pub(crate) const SPECIAL_VALUE: u8 = 3;
+pub(crate) const SPECIAL_UNINIT: u8 = 4;
+
+/// Chunks at least this large are split over the pool's threads (when it has more than one).
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+
+fn rd_i32(b: &[u8], at: usize) -> Result<i32> {
+    b.get(at..at + 4)
+        .map(|s| i32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+        .ok_or_else(|| Error::truncated(format!("Blosc chunk ends before byte {}", at + 4)))
+}
+
+/// A parsed and validated chunk header (Blosc1 or Blosc2).
+#[derive(Debug, Clone)]
+pub(crate) struct Header {
+    pub version: u8,
+    pub flags: u8,
+    /// The typesize byte (1-255).
+    pub typesize: usize,
+    pub nbytes: usize,
+    pub blocksize: usize,
+    pub cbytes: usize,
+    /// 32-byte Blosc2 header (`flags & 0x05 == 0x05`).
+    pub extended: bool,
+    pub filters: [u8; 6],
+    pub filters_meta: [u8; 6],
+    /// Byte 0x16: the compressor's API code in Blosc2 chunks.
+    pub udcodec: u8,
+    /// Byte 0x1F of Blosc2 chunks.
+    pub blosc2_flags: u8,
+    pub blosc2_flags2: u8,
+}
+
+impl Header {
+    pub fn len(&self) -> usize {
+        if self.extended {
+            EXT_HEADER_LEN
+        } else {
+            HEADER_LEN
+        }
+    }
+
+    pub fn memcpyed(&self) -> bool {
+        self.flags & FLAG_MEMCPYED != 0
+    }
+
+    /// The whole-chunk special type (0 for none).
+    pub fn special(&self) -> u8 {
+        if self.extended {
+            (self.blosc2_flags >> 4) & 7
+        } else {
+            0
+        }
+    }
+
+    pub fn format_code(&self) -> u8 {
+        self.flags >> 5
+    }
+
+    /// Parses the header of `buf`, checking every field against the buffer.
+    pub fn parse(buf: &[u8]) -> Result<Header> {
+        if buf.len() < HEADER_LEN {
+            return Err(Error::truncated(format!(
+                "a Blosc chunk needs at least {HEADER_LEN} bytes, got {}",
+                buf.len()
+            )));
+        }
+        let version = buf[0];
+        let flags = buf[2];
+        let extended = flags & (FLAG_SHUFFLE | FLAG_BITSHUFFLE) == (FLAG_SHUFFLE | FLAG_BITSHUFFLE);
+        match version {
+            0 => return Err(Error::corrupt("Blosc chunk has format version 0")),
+            1..=5 => {}
+            6 => {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "Blosc2 chunks with variable-length blocks (version 6) are not supported",
+                ))
+            }
+            v => {
+                return Err(Error::corrupt(format!(
+                    "Blosc chunk has unknown format version {v}"
+                )))
+            }
+        }
+        let field = |at: usize, name: &str| -> Result<usize> {
+            let v = rd_i32(buf, at)?;
+            usize::try_from(v)
+                .map_err(|_| Error::corrupt(format!("Blosc header has a negative {name} ({v})")))
+        };
+        let nbytes = field(4, "nbytes")?;
+        let blocksize = field(8, "blocksize")?;
+        let cbytes = field(12, "cbytes")?;
+        let mut h = Header {
+            version,
+            flags,
+            typesize: usize::from(buf[3]),
+            nbytes,
+            blocksize,
+            cbytes,
+            extended,
+            filters: [0; 6],
+            filters_meta: [0; 6],
+            udcodec: 0,
+            blosc2_flags: 0,
+            blosc2_flags2: 0,
+        };
+        if extended {
+            if buf.len() < EXT_HEADER_LEN {
+                return Err(Error::truncated(format!(
+                    "a Blosc2 chunk needs at least {EXT_HEADER_LEN} bytes, got {}",
+                    buf.len()
+                )));
+            }
+            h.filters.copy_from_slice(&buf[0x10..0x16]);
+            h.udcodec = buf[0x16];
+            h.filters_meta.copy_from_slice(&buf[0x18..0x1E]);
+            h.blosc2_flags2 = buf[0x1E];
+            h.blosc2_flags = buf[0x1F];
+            if version == 3 {
+                // Blosc2 alpha chunks: filter slot 5 was not in use.
+                h.filters[5] = 0;
+            }
+        } else {
+            if flags & FLAG_DELTA != 0 {
+                return Err(Error::corrupt("Blosc1 chunk sets the reserved flag 0x08"));
+            }
+            h.filters[5] = if flags & FLAG_SHUFFLE != 0 {
+                F_SHUFFLE
+            } else if flags & FLAG_BITSHUFFLE != 0 {
+                F_BITSHUFFLE
+            } else {
+                F_NONE
+            };
+        }
+        if h.cbytes < h.len() {
+            return Err(Error::corrupt(format!(
+                "Blosc header declares {} bytes, less than its own header",
+                h.cbytes
+            )));
+        }
+        if h.cbytes > buf.len() {
+            return Err(Error::truncated(format!(
+                "Blosc chunk declares {} bytes but only {} are given",
+                h.cbytes,
+                buf.len()
+            )));
+        }
+        if h.typesize == 0 {
+            return Err(Error::corrupt("Blosc header has typesize 0"));
+        }
+        Ok(h)
+    }
+}
+
+/// How one block's streams are laid out, checked against the chunk.
+#[derive(Debug, Clone, Copy)]
+struct BlockGeom {
+    start: usize,
+    bsize: usize,
+    nstreams: usize,
+}
+
+/// A chunk opened for decoding: header, compressor and validated block table.
+#[derive(Debug)]
+pub(crate) struct Chunk<'a> {
+    pub header: Header,
+    buf: &'a [u8],
+    compressor: Option<Compressor>,
+    bstarts: Vec<usize>,
+}
+
+/// Whether stream splitting applies to a block (the decoder's rule).
+fn decoder_splits(h: &Header, bsize: usize, leftover: bool) -> bool {
+    if h.flags & FLAG_DONT_SPLIT != 0 || leftover {
+        return false;
+    }
+    if h.extended {
+        true
+    } else {
+        h.typesize <= 16 && bsize / h.typesize >= 128
+    }
+}
+
+impl<'a> Chunk<'a> {
+    /// Opens `buf` (which may carry trailing bytes after `cbytes`) and validates its layout.
+    pub fn open(buf: &'a [u8]) -> Result<Chunk<'a>> {
+        let header = Header::parse(buf)?;
+        let buf = &buf[..header.cbytes];
+        let mut chunk = Chunk {
+            header,
+            buf,
+            compressor: None,
+            bstarts: Vec::new(),
+        };
+        chunk.validate()?;
+        Ok(chunk)
+    }
+
+    fn validate(&mut self) -> Result<()> {
+        let h = &self.header;
+        let hlen = h.len();
+        if h.extended {
+            if h.blosc2_flags & 0x01 != 0 {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "Blosc2 chunks compressed with a dictionary are not supported",
+                ));
+            }
+            if h.blosc2_flags & 0x08 != 0 {
+                return Err(Error::corrupt(
+                    "lazy Blosc2 chunks exist only in memory and cannot be decoded",
+                ));
+            }
+            if h.blosc2_flags2 & 0x01 != 0 {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    "Blosc2 chunks with variable-length blocks are not supported",
+                ));
+            }
+        }
+        match h.special() {
+            0 => {}
+            SPECIAL_ZERO | SPECIAL_UNINIT => return Ok(()),
+            SPECIAL_NAN => {
+                if h.typesize != 4 && h.typesize != 8 {
+                    return Err(Error::corrupt(format!(
+                        "Blosc2 NaN chunk with typesize {} (needs 4 or 8)",
+                        h.typesize
+                    )));
+                }
+                if h.nbytes % h.typesize != 0 {
+                    return Err(Error::corrupt(
+                        "Blosc2 NaN chunk size is not a multiple of its typesize",
+                    ));
+                }
+                return Ok(());
+            }
+            SPECIAL_VALUE => {
+                let vsize = h.cbytes - hlen;
+                if vsize == 0 || h.nbytes % vsize != 0 {
+                    return Err(Error::corrupt(format!(
+                        "Blosc2 repeated-value chunk: {} bytes are not a whole number of {vsize}-byte values",
+                        h.nbytes
+                    )));
+                }
+                return Ok(());
+            }
+            s => {
+                return Err(Error::corrupt(format!(
+                    "Blosc2 chunk has unknown special type {s}"
+                )))
+            }
+        }
+        if h.nbytes == 0 {
+            return Ok(());
+        }
+        if h.memcpyed() {
+            if h.cbytes - hlen < h.nbytes {
+                return Err(Error::truncated(format!(
+                    "memcpyed Blosc chunk holds {} bytes, its header declares {}",
+                    h.cbytes - hlen,
+                    h.nbytes
+                )));
+            }
+            return Ok(());
+        }
+        for &f in &h.filters {
+            if f > F_TRUNC_PREC {
+                return Err(Error::new(
+                    ErrorKind::Unsupported,
+                    format!("Blosc2 filter {f} is not supported"),
+                ));
+            }
+        }
+        let comp = match h.format_code() {
+            6 if h.extended => {
+                let c = Compressor::from_code(h.udcodec)?;
+                if c == Compressor::Snappy {
+                    return Err(Error::corrupt("Blosc2 chunk names the snappy codec"));
+                }
+                c
+            }
+            code => Compressor::from_format_code(code)?,
+        };
+        self.compressor = Some(comp);
+        if h.blocksize == 0 || h.blocksize > h.nbytes {
+            return Err(Error::corrupt(format!(
+                "Blosc header has blocksize {} for {} bytes",
+                h.blocksize, h.nbytes
+            )));
+        }
+        let nblocks = h.nbytes.div_ceil(h.blocksize);
+        let table_end = nblocks
+            .checked_mul(4)
+            .and_then(|n| n.checked_add(hlen))
+            .filter(|&e| e <= h.cbytes)
+            .ok_or_else(|| {
+                Error::truncated(format!(
+                    "Blosc chunk of {} bytes cannot hold the offsets of {nblocks} blocks",
+                    h.cbytes
+                ))
+            })?;
+        let mut bstarts = Vec::with_capacity(nblocks);
+        for i in 0..nblocks {
+            let s = rd_i32(self.buf, hlen + 4 * i)?;
+            let s = usize::try_from(s)
+                .ok()
+                .filter(|&s| s >= table_end && s < h.cbytes)
+                .ok_or_else(|| {
+                    Error::corrupt(format!("Blosc block {i} starts out of the chunk ({s})"))
+                })?;
+            bstarts.push(s);
+        }
+        self.bstarts = bstarts;
+        for i in 0..nblocks {
+            self.check_block(i)?;
+        }
+        Ok(())
+    }
+
+    fn geom(&self, i: usize) -> BlockGeom {
+        let h = &self.header;
+        let nblocks = self.bstarts.len();
+        let leftover = h.nbytes % h.blocksize != 0 && i == nblocks - 1;
+        let bsize = if leftover {
+            h.nbytes % h.blocksize
+        } else {
+            h.blocksize
+        };
+        let nstreams = if decoder_splits(h, bsize, leftover) {
+            h.typesize
+        } else {
+            1
+        };
+        BlockGeom {
+            start: self.bstarts[i],
+            bsize,
+            nstreams,
+        }
+    }
+
+    /// Walks the streams of block `i` and checks each against the buffer and the codec's limits.
+    fn check_block(&self, i: usize) -> Result<()> {
+        let g = self.geom(i);
+        if g.bsize % g.nstreams != 0 {
+            return Err(Error::corrupt(format!(
+                "Blosc block of {} bytes cannot be split into {} streams",
+                g.bsize, g.nstreams
+            )));
+        }
+        let neblock = g.bsize / g.nstreams;
+        let comp = self.compressor.expect("set before blocks are checked");
+        let mut pos = g.start;
+        for _ in 0..g.nstreams {
+            let csize = rd_i32(self.buf, pos)?;
+            pos += 4;
+            match csize {
+                0 if self.header.extended => {}
+                c if c < 0 && self.header.extended => {
+                    let token = *self.buf.get(pos).ok_or_else(|| {
+                        Error::truncated("Blosc2 run stream ends before its token")
+                    })?;
+                    if c < -255 || token & 1 == 0 {
+                        return Err(Error::corrupt("Blosc2 stream has a bad run token"));
+                    }
+                    pos += 1;
+                }
+                c if c <= 0 => {
+                    return Err(Error::corrupt(format!(
+                        "Blosc stream has compressed size {c}"
+                    )))
+                }
+                c => {
+                    let c = c as usize;
+                    if pos + c > self.buf.len() {
+                        return Err(Error::truncated(format!(
+                            "Blosc stream of {c} bytes runs past the end of the chunk"
+                        )));
+                    }
+                    if c != neblock && neblock > max_expansion(comp, c) {
+                        return Err(Error::corrupt(format!(
+                            "a {c}-byte {comp} stream cannot decode to {neblock} bytes"
+                        )));
+                    }
+                    pos += c;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Number of blocks.
+    pub fn nblocks(&self) -> usize {
+        self.bstarts.len()
+    }
+
+    /// Decodes the streams of block `i` into `dst` (exactly the block's size).
+    fn read_streams(&self, i: usize, dst: &mut [u8]) -> Result<()> {
+        let g = self.geom(i);
+        let neblock = g.bsize / g.nstreams;
+        let comp = self.compressor.expect("compressed chunk");
+        let mut pos = g.start;
+        for part in dst.chunks_exact_mut(neblock) {
+            let csize = rd_i32(self.buf, pos)?;
+            pos += 4;
+            if csize == 0 {
+                part.fill(0);
+            } else if csize < 0 {
+                part.fill((-csize) as u8);
+                pos += 1;
+            } else {
+                let c = csize as usize;
+                let src = self
+                    .buf
+                    .get(pos..pos + c)
+                    .ok_or_else(|| Error::truncated("Blosc stream runs past the chunk"))?;
+                if c == neblock {
+                    part.copy_from_slice(src);
+                } else {
+                    decompress_stream(comp, src, part)?;
+                }
+                pos += c;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes block `i` into `out` (its full size). `block0` is the decoded first block, needed by
+    /// DELTA for every other block.
+    fn decode_block(
+        &self,
+        i: usize,
+        out: &mut [u8],
+        block0: Option<&[u8]>,
+        tmp: &mut Vec<u8>,
+    ) -> Result<()> {
+        let h = &self.header;
+        let bsize = out.len();
+        let ts = h.typesize;
+        // The filters to undo, in backward order; `true` marks an out-of-place transform.
+        let mut ops: [(u8, u8); 6] = [(0, 0); 6];
+        let mut nops = 0;
+        let mut transforms = 0;
+        for slot in (0..6).rev() {
+            let f = h.filters[slot];
+            let meta = h.filters_meta[slot];
+            let active = match f {
+                F_SHUFFLE => {
+                    let gs = if h.extended && meta != 0 {
+                        usize::from(meta)
+                    } else {
+                        ts
+                    };
+                    gs > 1 && bsize >= gs
+                }
+                F_BITSHUFFLE => {
+                    if h.extended {
+                        bsize >= ts * 8
+                    } else {
+                        bsize >= ts && (bsize / ts) % 8 == 0
+                    }
+                }
+                F_DELTA => true,
+                _ => false,
+            };
+            if active {
+                ops[nops] = (f, meta);
+                nops += 1;
+                if f != F_DELTA {
+                    transforms += 1;
+                }
+            }
+        }
+        if tmp.len() < bsize {
+            tmp.resize(bsize, 0);
+        }
+        let tmp = &mut tmp[..bsize];
+        // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
+        let mut in_out = transforms % 2 == 0;
+        if in_out {
+            self.read_streams(i, out)?;
+        } else {
+            self.read_streams(i, tmp)?;
+        }
+        for &(f, meta) in &ops[..nops] {
+            let (cur, other): (&mut [u8], &mut [u8]) = if in_out {
+                (&mut *out, &mut *tmp)
+            } else {
+                (&mut *tmp, &mut *out)
+            };
+            match f {
+                F_SHUFFLE => {
+                    let gs = if h.extended && meta != 0 {
+                        usize::from(meta)
+                    } else {
+                        ts
+                    };
+                    shuffle::unshuffle(gs, cur, other);
+                    in_out = !in_out;
+                }
+                F_BITSHUFFLE => {
+                    bitshuffle::bitunshuffle(ts, cur, other)?;
+                    in_out = !in_out;
+                }
+                F_DELTA => delta_decode(cur, block0, delta_word(ts)),
+                _ => {}
+            }
+        }
+        debug_assert!(in_out);
+        Ok(())
+    }
+
+    /// Decodes the whole chunk into `out` (exactly `nbytes` long).
+    pub fn decode_into(&self, out: &mut [u8]) -> Result<()> {
+        let h = &self.header;
+        if out.len() != h.nbytes {
+            return Err(Error::invalid(format!(
+                "output buffer has {} bytes, the chunk holds {}",
+                out.len(),
+                h.nbytes
+            )));
+        }
+        if self.fill_special(0, out)? || h.nbytes == 0 {
+            return Ok(());
+        }
+        if h.memcpyed() {
+            out.copy_from_slice(&self.buf[h.len()..h.len() + h.nbytes]);
+            return Ok(());
+        }
+        let bs = h.blocksize;
+        let has_delta = h.filters.contains(&F_DELTA);
+        let (first, rest) = out.split_at_mut(bs.min(out.len()));
+        let parallel = self.nblocks() > 1 && h.nbytes >= PARALLEL_MIN_BYTES;
+        if has_delta || !parallel {
+            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
+        }
+        let block0: Option<&[u8]> = if has_delta { Some(first) } else { None };
+        if !parallel {
+            return with_scratch(|tmp| {
+                for (j, blk) in rest.chunks_mut(bs).enumerate() {
+                    self.decode_block(j + 1, blk, block0, tmp)?;
+                }
+                Ok(())
+            });
+        }
+        if has_delta {
+            threads::install(|| {
+                rest.par_chunks_mut(bs)
+                    .enumerate()
+                    .try_for_each(|(j, blk)| {
+                        with_scratch(|tmp| self.decode_block(j + 1, blk, block0, tmp))
+                    })
+            })
+        } else {
+            threads::install(|| {
+                out.par_chunks_mut(bs).enumerate().try_for_each(|(j, blk)| {
+                    with_scratch(|tmp| self.decode_block(j, blk, None, tmp))
+                })
+            })
+        }
+    }
+
+    /// Fills `out` with bytes `[offset, offset + out.len())` of a special chunk; `false` if the
+    /// chunk is not special.
+    fn fill_special(&self, offset: usize, out: &mut [u8]) -> Result<bool> {
+        let h = &self.header;
+        match h.special() {
+            0 => Ok(false),
+            SPECIAL_ZERO | SPECIAL_UNINIT => {
+                out.fill(0);
+                Ok(true)
+            }
+            SPECIAL_NAN => {
+                let pat: &[u8] = if h.typesize == 4 {
+                    &[0x00, 0x00, 0xC0, 0x7F]
+                } else {
+                    &[0, 0, 0, 0, 0, 0, 0xF8, 0x7F]
+                };
+                fill_pattern(out, pat, offset);
+                Ok(true)
+            }
+            SPECIAL_VALUE => {
+                fill_pattern(out, &self.buf[h.len()..h.cbytes], offset);
+                Ok(true)
+            }
+            _ => Err(Error::corrupt("unknown Blosc2 special chunk")),
+        }
+    }
+
+    /// Decodes bytes `[lo, lo + out.len())` of the chunk, decoding only the blocks that hold them
+    /// (and block 0 when DELTA needs it).
+    pub fn decode_range(&self, lo: usize, out: &mut [u8]) -> Result<()> {
+        let h = &self.header;
+        let hi = lo
+            .checked_add(out.len())
+            .filter(|&e| e <= h.nbytes)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "range of {} bytes at {lo} is outside the chunk's {} bytes",
+                    out.len(),
+                    h.nbytes
+                ))
+            })?;
+        if out.is_empty() || self.fill_special(lo, out)? {
+            return Ok(());
+        }
+        if h.memcpyed() {
+            out.copy_from_slice(&self.buf[h.len() + lo..h.len() + hi]);
+            return Ok(());
+        }
+        let bs = h.blocksize;
+        let has_delta = h.filters.contains(&F_DELTA);
+        with_scratch(|tmp| {
+            let mut block0 = Vec::new();
+            if has_delta {
+                block0 = vec![0u8; bs.min(h.nbytes)];
+                self.decode_block(0, &mut block0, None, tmp)?;
+            }
+            let mut blk = vec![0u8; bs];
+            for b in lo / bs..hi.div_ceil(bs) {
+                let bstart = b * bs;
+                let bsize = bs.min(h.nbytes - bstart);
+                let data: &[u8] = if has_delta && b == 0 {
+                    &block0
+                } else {
+                    let r = if has_delta { Some(&block0[..]) } else { None };
+                    self.decode_block(b, &mut blk[..bsize], r, tmp)?;
+                    &blk[..bsize]
+                };
+                let from = lo.max(bstart);
+                let to = hi.min(bstart + bsize);
+                out[from - lo..to - lo].copy_from_slice(&data[from - bstart..to - bstart]);
+            }
+            Ok(())
+        })
+    }
+}
+
+fn fill_pattern(out: &mut [u8], pat: &[u8], offset: usize) {
+    for (k, b) in out.iter_mut().enumerate() {
+        *b = pat[(offset + k) % pat.len()];
+    }
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's reusable scratch buffer.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut v) => f(&mut v),
+        // Re-entered on the same thread (work stealing): use a fresh buffer.
+        Err(_) => f(&mut Vec::new()),
+    })
+}
+
+/// DELTA's word size for a typesize.
+pub(crate) fn delta_word(ts: usize) -> usize {
+    match ts {
+        1 | 2 | 4 | 8 => ts,
+        t if t % 8 == 0 => 8,
+        _ => 1,
+    }
+}
+
+/// Undoes DELTA in place: block 0 (`block0 == None`) is a running XOR of words, other blocks XOR
+/// the decoded block 0 at the same position. A tail shorter than a word is left alone.
+fn delta_decode(data: &mut [u8], block0: Option<&[u8]>, w: usize) {
+    let n = data.len() / w * w;
+    match block0 {
+        None => {
+            for k in w..n {
+                data[k] ^= data[k - w];
+            }
+        }
+        Some(r) => {
+            for (d, s) in data[..n].iter_mut().zip(r) {
+                *d ^= s;
+            }
+        }
+    }
+}
+
+/// Applies DELTA: `reference` is block 0 of the raw chunk input (c-blosc2's rule).
+fn delta_encode(src: &[u8], dst: &mut [u8], reference: &[u8], first: bool, w: usize) {
+    let n = src.len() / w * w;
+    if first {
+        dst[..w.min(n)].copy_from_slice(&reference[..w.min(n)]);
+        for k in w..n {
+            dst[k] = src[k] ^ reference[k - w];
+        }
+    } else {
+        for k in 0..n {
+            dst[k] = src[k] ^ reference[k];
+        }
+    }
+    dst[n..].copy_from_slice(&src[n..]);
+}
+
+/// TRUNC_PREC: keeps `prec` mantissa bits (negative: zeroes `-prec` bits) of f32/f64 items.
+pub(crate) fn trunc_prec_check(ts: usize, prec: i8) -> Result<u32> {
+    let mant: i32 = match ts {
+        4 => 23,
+        8 => 52,
+        _ => {
+            return Err(Error::invalid(format!(
+                "TRUNC_PREC needs typesize 4 or 8, got {ts}"
+            )))
+        }
+    };
+    let p = i32::from(prec);
+    let zeroed = if p >= 0 { mant - p } else { -p };
+    if p.abs() > mant || zeroed >= mant || zeroed < 0 {
+        return Err(Error::invalid(format!(
+            "TRUNC_PREC precision {prec} is out of range for typesize {ts}"
+        )));
+    }
+    Ok(zeroed as u32)
+}
+
+fn trunc_prec(src: &[u8], dst: &mut [u8], ts: usize, zeroed: u32) {
+    let n = src.len() / ts * ts;
+    if ts == 4 {
+        let mask = !((1u32 << zeroed) - 1);
+        for (d, s) in dst[..n].chunks_exact_mut(4).zip(src.chunks_exact(4)) {
+            let v = u32::from_le_bytes([s[0], s[1], s[2], s[3]]) & mask;
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    } else {
+        let mask = !((1u64 << zeroed) - 1);
+        for (d, s) in dst[..n].chunks_exact_mut(8).zip(src.chunks_exact(8)) {
+            let v = u64::from_le_bytes(s.try_into().expect("8 bytes")) & mask;
+            d.copy_from_slice(&v.to_le_bytes());
+        }
+    }
+    dst[n..].copy_from_slice(&src[n..]);
+}
+
+/// Everything the encoder needs to write the blocks of one chunk.
+#[derive(Debug, Clone)]
+pub(crate) struct EncodeSpec {
+    pub compressor: Compressor,
+    pub clevel: u8,
+    /// The header typesize (1-255).
+    pub typesize: usize,
+    pub blocksize: usize,
+    /// Whether full blocks are split into `typesize` streams.
+    pub split: bool,
+    pub filters: [u8; 6],
+    pub filters_meta: [u8; 6],
+    /// Blosc2 (extended header): zero and run streams, Blosc2 bitshuffle leftovers.
+    pub extended: bool,
+}
+
+/// One encoded block: its streams, each an `i32` size followed by its bytes. `all_zero` is set
+/// when every stream is a zero run (Blosc2 only).
+struct EncodedBlock {
+    bytes: Vec<u8>,
+    all_zero: bool,
+}
+
+impl EncodeSpec {
+    /// Filters one block of `src` (block `i`) and encodes its streams.
+    fn encode_block(&self, src: &[u8], i: usize, tmp: &mut Vec<u8>) -> Result<EncodedBlock> {
+        let bs = self.blocksize;
+        let start = i * bs;
+        let raw = &src[start..(start + bs).min(src.len())];
+        let bsize = raw.len();
+        let leftover = bsize < bs;
+        let ts = self.typesize;
+        if tmp.len() < 3 * bsize {
+            tmp.resize(3 * bsize, 0);
+        }
+        let (a, rest) = tmp.split_at_mut(bsize);
+        let (b, cbuf) = rest.split_at_mut(bsize);
+        let b = &mut b[..bsize];
+        // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
+        let mut cur = 0u8;
+        for slot in 0..6 {
+            let f = self.filters[slot];
+            let meta = self.filters_meta[slot];
+            let (input, output): (&[u8], &mut [u8]) = match cur {
+                0 => (raw, &mut *a),
+                1 => (&*a, &mut *b),
+                _ => (&*b, &mut *a),
+            };
+            let wrote = match f {
+                F_SHUFFLE => {
+                    let gs = if self.extended && meta != 0 {
+                        usize::from(meta)
+                    } else {
+                        ts
+                    };
+                    if gs > 1 && bsize >= gs {
+                        shuffle::shuffle(gs, input, output);
+                        true
+                    } else {
+                        false
+                    }
+                }
+                F_BITSHUFFLE => {
+                    let apply = if self.extended {
+                        bsize >= ts * 8
+                    } else {
+                        bsize >= ts && (bsize / ts) % 8 == 0
+                    };
+                    if apply {
+                        bitshuffle::bitshuffle(ts, input, output)?;
+                    }
+                    apply
+                }
+                F_DELTA => {
+                    delta_encode(
+                        input,
+                        output,
+                        &src[..bs.min(src.len())],
+                        i == 0,
+                        delta_word(ts),
+                    );
+                    true
+                }
+                F_TRUNC_PREC => {
+                    let zeroed = trunc_prec_check(ts, meta as i8)?;
+                    trunc_prec(input, output, ts, zeroed);
+                    true
+                }
+                _ => false,
+            };
+            if wrote {
+                cur = match cur {
+                    0 | 2 => 1,
+                    _ => 2,
+                };
+            }
+        }
+        let data: &[u8] = match cur {
+            0 => raw,
+            1 => a,
+            _ => b,
+        };
+        let nstreams = if self.split && !leftover { ts } else { 1 };
+        let neblock = bsize / nstreams;
+        let mut out = Vec::with_capacity(bsize / 2 + 4 * nstreams + 16);
+        let mut all_zero = self.extended;
+        for part in data.chunks_exact(neblock) {
+            if self.extended {
+                let v = part[0];
+                if part.iter().all(|&x| x == v) {
+                    if v == 0 {
+                        out.extend_from_slice(&0i32.to_le_bytes());
+                    } else {
+                        out.extend_from_slice(&(-i32::from(v)).to_le_bytes());
+                        out.push(1);
+                        all_zero = false;
+                    }
+                    continue;
+                }
+            }
+            all_zero = false;
+            let n = compress_stream(self.compressor, self.clevel, part, &mut cbuf[..neblock]);
+            if n == 0 || n >= neblock {
+                out.extend_from_slice(&(neblock as i32).to_le_bytes());
+                out.extend_from_slice(part);
+            } else {
+                out.extend_from_slice(&(n as i32).to_le_bytes());
+                out.extend_from_slice(&cbuf[..n]);
+            }
+        }
+        Ok(EncodedBlock {
+            bytes: out,
+            all_zero,
+        })
+    }
+
+    /// Encodes every block of `src` (in parallel for large inputs). Returns the concatenated
+    /// block bodies with their start offsets relative to the first block, and whether every
+    /// stream was a zero run.
+    pub fn encode_blocks(&self, src: &[u8]) -> Result<(Vec<Vec<u8>>, bool)> {
+        let nblocks = src.len().div_ceil(self.blocksize);
+        let one = |i: usize| with_scratch(|tmp| self.encode_block(src, i, tmp));
+        let blocks: Vec<EncodedBlock> = if nblocks > 1 && src.len() >= PARALLEL_MIN_BYTES {
+            threads::install(|| (0..nblocks).into_par_iter().map(one).collect::<Result<_>>())?
+        } else {
+            (0..nblocks).map(one).collect::<Result<_>>()?
+        };
+        let all_zero = blocks.iter().all(|b| b.all_zero);
+        Ok((blocks.into_iter().map(|b| b.bytes).collect(), all_zero))
+    }
+}
+
+/// Writes the 16 common header bytes.
+pub(crate) fn write_header16(
+    out: &mut [u8],
+    version: u8,
+    flags: u8,
+    typesize: usize,
+    nbytes: usize,
+    blocksize: usize,
+    cbytes: usize,
+) {
+    out[0] = version;
+    out[1] = 1;
+    out[2] = flags;
+    out[3] = typesize as u8;
+    out[4..8].copy_from_slice(&(nbytes as i32).to_le_bytes());
+    out[8..12].copy_from_slice(&(blocksize as i32).to_le_bytes());
+    out[12..16].copy_from_slice(&(cbytes as i32).to_le_bytes());
+}
+
+/// Assembles `header | bstarts | blocks` into `out` (which already holds the `hlen`-byte header
+/// with a placeholder cbytes). Returns `None` when the result would exceed `limit` bytes.
+pub(crate) fn assemble(mut out: Vec<u8>, blocks: &[Vec<u8>], limit: usize) -> Option<Vec<u8>> {
+    let hlen = out.len();
+    let table = hlen + 4 * blocks.len();
+    let total = table + blocks.iter().map(Vec::len).sum::<usize>();
+    if total > limit {
+        return None;
+    }
+    out.reserve_exact(total - hlen);
+    let mut at = table;
+    for b in blocks {
+        out.extend_from_slice(&(at as i32).to_le_bytes());
+        at += b.len();
+    }
+    for b in blocks {
+        out.extend_from_slice(b);
+    }
+    out[12..16].copy_from_slice(&(total as i32).to_le_bytes());
+    Some(out)
+}
+
+/// Checks an input size against the formats' `i32` limit (minus the header).
+pub(crate) fn check_input_size(len: usize, overhead: usize) -> Result<()> {
+    if len > MAX_CHUNK - overhead {
+        return Err(Error::too_large(format!(
+            "Blosc chunks hold at most {} bytes, got {len}",
+            MAX_CHUNK - overhead
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,692 @@
+//! The Blosc2 chunk format (c-blosc2 2.x/3.x, chunk version 5): the 32-byte extended header, the
+//! filter pipeline (SHUFFLE, BITSHUFFLE, DELTA, TRUNC_PREC), zero and run streams, whole-chunk
+//! special values (zeros, NaNs, uninitialized, a repeated value), and `getitem` of a range of
+//! items that decodes only the blocks holding them. Chunks are interchangeable with
+//! python-blosc2's `compress2` / `decompress2`, both ways.
+//!
+//! ```
+//! use ndpack::blosc::v2::{compress, decompress, getitem, CParams};
+//! let data: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
+//! let params = CParams { typesize: 4, ..CParams::default() };
+//! let chunk = compress(&data, &params).unwrap();
+//! assert_eq!(decompress(&chunk).unwrap(), data);
+//! assert_eq!(getitem(&chunk, 10, 2).unwrap(), [10, 0, 0, 0, 11, 0, 0, 0]);
+//! ```
+
+use super::chunk::{
+    self, assemble, check_input_size, trunc_prec_check, write_header16, Chunk, EncodeSpec, Header,
+    EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE,
+    SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
+};
+use super::compressor::Compressor;
+use crate::error::{Error, Result};
+
+/// The chunk format version ndpack writes (what c-blosc2 2.4 to 3.3 write).
+pub const VERSION_FORMAT: u8 = 5;
+/// The header overhead of a Blosc2 chunk (`BLOSC2_MAX_OVERHEAD`).
+pub const MAX_OVERHEAD: usize = EXT_HEADER_LEN;
+/// Inputs smaller than this are stored memcpyed (`BLOSC_MIN_BUFFERSIZE` of c-blosc2).
+pub const MIN_BUFFERSIZE: usize = 32;
+/// The largest input of a Blosc2 chunk.
+pub const MAX_BUFFERSIZE: usize = i32::MAX as usize - MAX_OVERHEAD;
+
+const L1: usize = 32 * 1024;
+
+/// A filter of the Blosc2 pipeline (python-blosc2's `Filter` values).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Filter {
+    /// No filter (0).
+    #[default]
+    NoFilter,
+    /// Byte shuffle (1); its meta, when nonzero, is the byte-group size.
+    Shuffle,
+    /// Bit shuffle (2).
+    BitShuffle,
+    /// XOR delta against the chunk's first block (3).
+    Delta,
+    /// Truncates float mantissas to `meta` bits (4; lossy, nothing to undo).
+    TruncPrec,
+}
+
+impl Filter {
+    /// The filter id stored in the header.
+    pub fn code(self) -> u8 {
+        match self {
+            Filter::NoFilter => chunk::F_NONE,
+            Filter::Shuffle => chunk::F_SHUFFLE,
+            Filter::BitShuffle => chunk::F_BITSHUFFLE,
+            Filter::Delta => chunk::F_DELTA,
+            Filter::TruncPrec => chunk::F_TRUNC_PREC,
+        }
+    }
+
+    /// The filter with id `code`.
+    pub fn from_code(code: i64) -> Result<Self> {
+        Ok(match code {
+            0 => Filter::NoFilter,
+            1 => Filter::Shuffle,
+            2 => Filter::BitShuffle,
+            3 => Filter::Delta,
+            4 => Filter::TruncPrec,
+            _ => {
+                return Err(Error::invalid(format!(
+                    "Blosc2 filter {code} is not supported (0-4: nofilter, shuffle, bitshuffle, delta, trunc_prec)"
+                )))
+            }
+        })
+    }
+
+    /// The filter named `name` (`"shuffle"`, `"bitshuffle"`, `"delta"`, `"trunc_prec"`,
+    /// `"nofilter"`), case-insensitive.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Ok(match name.to_ascii_lowercase().as_str() {
+            "nofilter" | "none" => Filter::NoFilter,
+            "shuffle" => Filter::Shuffle,
+            "bitshuffle" => Filter::BitShuffle,
+            "delta" => Filter::Delta,
+            "trunc_prec" => Filter::TruncPrec,
+            _ => return Err(Error::invalid(format!("unknown Blosc2 filter {name:?}"))),
+        })
+    }
+}
+
+/// When blocks are split into one stream per byte of the item (python-blosc2's `SplitMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SplitMode {
+    /// Always split (1).
+    Always,
+    /// Never split (2).
+    Never,
+    /// c-blosc2's heuristic (3, the default).
+    #[default]
+    Auto,
+    /// Same heuristic as `Auto` in c-blosc2 2.x/3.x (4).
+    ForwardCompat,
+}
+
+impl SplitMode {
+    /// python-blosc2's value.
+    pub fn value(self) -> i64 {
+        match self {
+            SplitMode::Always => 1,
+            SplitMode::Never => 2,
+            SplitMode::Auto => 3,
+            SplitMode::ForwardCompat => 4,
+        }
+    }
+
+    /// The mode of python-blosc2's value.
+    pub fn from_value(v: i64) -> Result<Self> {
+        Ok(match v {
+            1 => SplitMode::Always,
+            2 => SplitMode::Never,
+            3 => SplitMode::Auto,
+            4 => SplitMode::ForwardCompat,
+            _ => return Err(Error::invalid(format!("unknown Blosc2 split mode {v}"))),
+        })
+    }
+}
+
+/// Compression parameters (python-blosc2's `CParams`; same defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CParams {
+    /// The compressor (default zstd).
+    pub codec: Compressor,
+    /// 0 (memcpyed) to 9 (default 5).
+    pub clevel: u8,
+    /// The item size in bytes (default 8; sizes above 255 are written as 1).
+    pub typesize: usize,
+    /// 0 for automatic (default), else the blocksize.
+    pub blocksize: usize,
+    /// The split mode (default AUTO).
+    pub splitmode: SplitMode,
+    /// The pipeline, applied in slot order (default `[0, 0, 0, 0, 0, SHUFFLE]`).
+    pub filters: [Filter; 6],
+    /// One meta byte per filter slot.
+    pub filters_meta: [u8; 6],
+}
+
+impl Default for CParams {
+    fn default() -> Self {
+        CParams {
+            codec: Compressor::Zstd,
+            clevel: 5,
+            typesize: 8,
+            blocksize: 0,
+            splitmode: SplitMode::Auto,
+            filters: [
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::Shuffle,
+            ],
+            filters_meta: [0; 6],
+        }
+    }
+}
+
+impl CParams {
+    fn header_typesize(&self) -> usize {
+        if self.typesize > 255 {
+            1
+        } else {
+            self.typesize
+        }
+    }
+
+    /// c-blosc2's `split_block` for this configuration.
+    pub fn split_block(&self, typesize: usize, blocksize: usize) -> bool {
+        match self.splitmode {
+            SplitMode::Always => true,
+            SplitMode::Never => false,
+            SplitMode::Auto | SplitMode::ForwardCompat => {
+                (matches!(self.codec, Compressor::BloscLz | Compressor::Lz4)
+                    || (self.codec == Compressor::Zstd && self.clevel <= 5))
+                    && self.filters.contains(&Filter::Shuffle)
+                    && typesize <= 16
+                    && blocksize / typesize >= MIN_BUFFERSIZE
+            }
+        }
+    }
+
+    /// c-blosc2 3.x's automatic blocksize (`compute_blocksize` in `stune.c`) for `nbytes`.
+    pub fn compute_blocksize(&self, nbytes: usize) -> usize {
+        let ts = self.header_typesize();
+        if self.blocksize != 0 {
+            // c-blosc2 takes a user blocksize as is (capped at nbytes, not rounded to typesize).
+            return if nbytes == 0 {
+                self.blocksize
+            } else {
+                self.blocksize.min(nbytes)
+            };
+        }
+        if nbytes < ts {
+            return 1;
+        }
+        let mut bs = nbytes;
+        {
+            if nbytes >= L1 {
+                bs = L1;
+                if self.codec.is_hcr() {
+                    bs *= 2;
+                }
+                match self.clevel {
+                    0 => bs /= 4,
+                    1 => bs /= 2,
+                    2 => {}
+                    3 => bs *= 2,
+                    4 | 5 => bs *= 4,
+                    6..=8 => bs *= 8,
+                    _ => {
+                        bs *= 8;
+                        if self.codec.is_hcr() {
+                            bs *= 2;
+                        }
+                    }
+                }
+            }
+            if self.clevel > 0 && self.split_block(ts, nbytes) {
+                bs = match self.clevel {
+                    1..=3 => 32 << 10,
+                    4..=6 => 64 << 10,
+                    7 => 128 << 10,
+                    8 => 256 << 10,
+                    _ => 512 << 10,
+                };
+                bs = (bs * ts).clamp(32 << 10, 4 << 20);
+            }
+        }
+        bs = bs.min(nbytes);
+        if bs > ts {
+            bs = bs / ts * ts;
+        }
+        bs
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn ext_header(
+    flags: u8,
+    typesize: usize,
+    nbytes: usize,
+    blocksize: usize,
+    filters: [u8; 6],
+    filters_meta: [u8; 6],
+    udcodec: u8,
+    blosc2_flags: u8,
+) -> Vec<u8> {
+    let mut h = vec![0u8; EXT_HEADER_LEN];
+    write_header16(
+        &mut h,
+        VERSION_FORMAT,
+        flags,
+        typesize,
+        nbytes,
+        blocksize,
+        EXT_HEADER_LEN,
+    );
+    h[0x10..0x16].copy_from_slice(&filters);
+    h[0x16] = udcodec;
+    h[0x18..0x1E].copy_from_slice(&filters_meta);
+    h[0x1F] = blosc2_flags;
+    h
+}
+
+/// Compresses `src` into a Blosc2 chunk, as `blosc2.compress2` does.
+pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
+    check_input_size(src.len(), MAX_OVERHEAD)?;
+    if !params.codec.can_encode() {
+        return Err(Error::invalid(format!(
+            "Blosc2 does not support the {} codec",
+            params.codec
+        )));
+    }
+    if params.clevel > 9 {
+        return Err(Error::invalid(format!(
+            "Blosc2 clevel must be between 0 and 9, got {}",
+            params.clevel
+        )));
+    }
+    if params.typesize == 0 {
+        return Err(Error::invalid("Blosc2 typesize must be at least 1"));
+    }
+    let ts = params.header_typesize();
+    let filters = params.filters.map(Filter::code);
+    for (f, m) in params.filters.iter().zip(params.filters_meta) {
+        if *f == Filter::TruncPrec {
+            trunc_prec_check(ts, m as i8)?;
+        }
+    }
+    let nbytes = src.len();
+    let blocksize = params.compute_blocksize(nbytes);
+    // c-blosc2 also splits blocks that typesize does not divide, and then cannot decode them.
+    let split = params.split_block(ts, blocksize) && blocksize % ts == 0;
+    let mut flags = FLAG_SHUFFLE | FLAG_BITSHUFFLE | (params.codec.format_code() << 5);
+    if filters.contains(&chunk::F_DELTA) {
+        flags |= FLAG_DELTA;
+    }
+    if !split {
+        flags |= FLAG_DONT_SPLIT;
+    }
+    let udcodec = params.codec.code();
+    let memcpyed = |flags: u8| {
+        let mut out = ext_header(
+            flags | FLAG_MEMCPYED,
+            ts,
+            nbytes,
+            blocksize,
+            filters,
+            params.filters_meta,
+            udcodec,
+            0,
+        );
+        out[12..16].copy_from_slice(&((nbytes + EXT_HEADER_LEN) as i32).to_le_bytes());
+        out.extend_from_slice(src);
+        out
+    };
+    if params.clevel == 0 || nbytes < MIN_BUFFERSIZE {
+        return Ok(memcpyed(FLAG_SHUFFLE | FLAG_BITSHUFFLE));
+    }
+    let spec = EncodeSpec {
+        compressor: params.codec,
+        clevel: params.clevel,
+        typesize: ts,
+        blocksize,
+        split,
+        filters,
+        filters_meta: params.filters_meta,
+        extended: true,
+    };
+    let (blocks, all_zero) = spec.encode_blocks(src)?;
+    if all_zero {
+        return Ok(ext_header(
+            flags,
+            ts,
+            nbytes,
+            blocksize,
+            filters,
+            params.filters_meta,
+            udcodec,
+            SPECIAL_ZERO << 4,
+        ));
+    }
+    let head = ext_header(
+        flags,
+        ts,
+        nbytes,
+        blocksize,
+        filters,
+        params.filters_meta,
+        udcodec,
+        0,
+    );
+    Ok(assemble(head, &blocks, nbytes + MAX_OVERHEAD).unwrap_or_else(|| memcpyed(flags)))
+}
+
+fn special_chunk(special: u8, nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
+    check_input_size(nbytes, MAX_OVERHEAD)?;
+    let ts = if typesize > 255 { 1 } else { typesize.max(1) };
+    Ok(ext_header(
+        FLAG_SHUFFLE | FLAG_BITSHUFFLE,
+        ts,
+        nbytes,
+        blocksize.min(nbytes),
+        [0; 6],
+        [0; 6],
+        0,
+        special << 4,
+    ))
+}
+
+/// A header-only chunk of `nbytes` zero bytes (c-blosc2's `blosc2_chunk_zeros`).
+pub fn zeros_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
+    special_chunk(SPECIAL_ZERO, nbytes, typesize, blocksize)
+}
+
+/// A header-only chunk of NaNs (`typesize` 4 for f32 or 8 for f64).
+pub fn nans_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
+    if (typesize != 4 && typesize != 8) || nbytes % typesize != 0 {
+        return Err(Error::invalid(format!(
+            "NaN chunks need typesize 4 or 8 and a whole number of items, got typesize {typesize} for {nbytes} bytes"
+        )));
+    }
+    special_chunk(SPECIAL_NAN, nbytes, typesize, blocksize)
+}
+
+/// A header-only chunk with unspecified content (ndpack decodes it as zeros).
+pub fn uninit_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
+    special_chunk(SPECIAL_UNINIT, nbytes, typesize, blocksize)
+}
+
+/// A chunk of `nbytes` holding `value` repeated (`blosc2.full`'s chunks).
+pub fn repeat_chunk(nbytes: usize, value: &[u8], blocksize: usize) -> Result<Vec<u8>> {
+    if value.is_empty() || nbytes % value.len() != 0 {
+        return Err(Error::invalid(format!(
+            "{nbytes} bytes are not a whole number of {}-byte values",
+            value.len()
+        )));
+    }
+    let mut out = special_chunk(SPECIAL_VALUE, nbytes, value.len(), blocksize)?;
+    out[12..16].copy_from_slice(&((EXT_HEADER_LEN + value.len()) as i32).to_le_bytes());
+    out.extend_from_slice(value);
+    Ok(out)
+}
+
+/// Decompresses a Blosc2 (or Blosc1) chunk, as `blosc2.decompress2` does.
+pub fn decompress(chunk: &[u8]) -> Result<Vec<u8>> {
+    super::v1::decompress(chunk)
+}
+
+/// Decompresses a chunk into `out` (at least the decoded size); returns the bytes written.
+pub fn decompress_into(chunk: &[u8], out: &mut [u8]) -> Result<usize> {
+    super::v1::decompress_into(chunk, out)
+}
+
+/// Decodes `nitems` items (of the header's typesize) from item `start`, decoding only the blocks
+/// that hold them (c-blosc2's `blosc2_getitem`).
+pub fn getitem(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
+    super::v1::decode_partial(chunk, start, nitems)
+}
+
+/// Decodes bytes `[offset, offset + out.len())` of a chunk into `out`, decoding only the blocks
+/// that hold them.
+pub fn decode_range(chunk: &[u8], offset: usize, out: &mut [u8]) -> Result<()> {
+    Chunk::open(chunk)?.decode_range(offset, out)
+}
+
+/// What the header of a chunk says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkInfo {
+    /// The format version (2 for Blosc1, 3-5 for Blosc2).
+    pub version: u8,
+    /// The decoded size.
+    pub nbytes: usize,
+    /// The chunk size.
+    pub cbytes: usize,
+    /// The blocksize.
+    pub blocksize: usize,
+    /// The header typesize.
+    pub typesize: usize,
+    /// The compressor, when the header names one ndpack knows.
+    pub codec: Option<Compressor>,
+    /// The filter ids by slot (Blosc1 chunks: the shuffle flag in slot 5).
+    pub filters: [u8; 6],
+    /// The filter metas by slot.
+    pub filters_meta: [u8; 6],
+    /// Whether the data is stored uncompressed.
+    pub memcpyed: bool,
+    /// The special type: 0 none, 1 zeros, 2 NaNs, 3 repeated value, 4 uninitialized.
+    pub special: u8,
+}
+
+/// Reads and checks the header of a chunk.
+pub fn chunk_info(chunk: &[u8]) -> Result<ChunkInfo> {
+    let h = Header::parse(chunk)?;
+    let codec = if h.extended && h.format_code() == 6 {
+        Compressor::from_code(h.udcodec).ok()
+    } else if h.extended {
+        Compressor::from_code(h.udcodec)
+            .ok()
+            .filter(|c| c.format_code() == h.format_code())
+            .or_else(|| Compressor::from_format_code(h.format_code()).ok())
+    } else {
+        Compressor::from_format_code(h.format_code()).ok()
+    };
+    Ok(ChunkInfo {
+        version: h.version,
+        nbytes: h.nbytes,
+        cbytes: h.cbytes,
+        blocksize: h.blocksize,
+        typesize: h.typesize,
+        codec,
+        filters: h.filters,
+        filters_meta: h.filters_meta,
+        memcpyed: h.memcpyed(),
+        special: h.special(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    fn ints(n: u32) -> Vec<u8> {
+        (0..n).flat_map(|i| i.to_le_bytes()).collect()
+    }
+
+    #[test]
+    fn header_matches_blosc2_defaults() {
+        // blosc2.compress2(np.arange(100000, dtype=np.int32)): version 5, flags 0x85, typesize 8,
+        // one 400000-byte block, filters [0,0,0,0,0,1], udcodec 5, first bstart 36.
+        let data = ints(100_000);
+        let c = compress(&data, &CParams::default()).unwrap();
+        assert_eq!(&c[..4], &[5, 1, 0x85, 8]);
+        assert_eq!(&c[8..12], &400_000i32.to_le_bytes());
+        assert_eq!(&c[0x10..0x18], &[0, 0, 0, 0, 0, 1, 5, 0]);
+        assert_eq!(&c[32..36], &36i32.to_le_bytes());
+        assert_eq!(decompress(&c).unwrap(), data);
+        // 20 bytes: memcpyed, flags exactly 0x07, blocksize 16.
+        let m = compress(&data[..20], &CParams::default()).unwrap();
+        assert_eq!(
+            &m[..16],
+            &[5, 1, 7, 8, 20, 0, 0, 0, 16, 0, 0, 0, 52, 0, 0, 0]
+        );
+        assert_eq!(decompress(&m).unwrap(), &data[..20]);
+    }
+
+    #[test]
+    fn filters_runs_and_specials_round_trip() {
+        let data: Vec<u8> = (0..200_003u32)
+            .map(|i| ((i / 3) % 256) as u8 ^ (i / 7000) as u8)
+            .collect();
+        let pipelines = [
+            [Filter::NoFilter; 6],
+            CParams::default().filters,
+            [
+                Filter::Delta,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+            ],
+            [
+                Filter::Delta,
+                Filter::Shuffle,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+            ],
+        ];
+        for codec in [
+            Compressor::Lz4,
+            Compressor::Lz4hc,
+            Compressor::Zlib,
+            Compressor::Zstd,
+        ] {
+            for filters in pipelines {
+                for ts in [1, 2, 4, 8, 15] {
+                    for (blocksize, splitmode) in [
+                        (0, SplitMode::Auto),
+                        (4096, SplitMode::Always),
+                        (0, SplitMode::Never),
+                    ] {
+                        let p = CParams {
+                            codec,
+                            clevel: 4,
+                            typesize: ts,
+                            blocksize,
+                            splitmode,
+                            filters,
+                            filters_meta: [0; 6],
+                        };
+                        let c = compress(&data, &p).unwrap();
+                        assert_eq!(decompress(&c).unwrap(), data, "{p:?}");
+                        let n = data.len() / ts;
+                        assert_eq!(
+                            getitem(&c, n / 2, n / 3).unwrap(),
+                            &data[n / 2 * ts..(n / 2 + n / 3) * ts],
+                            "{p:?}"
+                        );
+                    }
+                }
+            }
+        }
+        // Zero input becomes a header-only zero chunk; constant bytes become run streams.
+        let zeros = vec![0u8; 100_000];
+        let z = compress(&zeros, &CParams::default()).unwrap();
+        assert_eq!(z.len(), 32);
+        assert_eq!(z[31], 0x10);
+        assert_eq!(decompress(&z).unwrap(), zeros);
+        let ones = vec![7u8; 100_000];
+        let o = compress(&ones, &CParams::default()).unwrap();
+        assert!(o.len() < 100);
+        assert_eq!(decompress(&o).unwrap(), ones);
+        // Constructors.
+        let r = repeat_chunk(7200, &3.5f64.to_le_bytes(), 800).unwrap();
+        assert_eq!(
+            &r[..16],
+            &[5, 1, 5, 8, 0x20, 0x1c, 0, 0, 0x20, 3, 0, 0, 40, 0, 0, 0]
+        );
+        assert_eq!(r[31], 0x30);
+        let out = decompress(&r).unwrap();
+        assert!(out
+            .chunks(8)
+            .all(|v| f64::from_le_bytes(v.try_into().unwrap()) == 3.5));
+        assert_eq!(
+            getitem(&r, 3, 2).unwrap(),
+            [3.5f64.to_le_bytes(), 3.5f64.to_le_bytes()].concat()
+        );
+        let nan = decompress(&nans_chunk(40, 4, 0).unwrap()).unwrap();
+        assert!(nan
+            .chunks(4)
+            .all(|v| f32::from_le_bytes(v.try_into().unwrap()).is_nan()));
+        assert_eq!(
+            decompress(&zeros_chunk(1000, 4, 0).unwrap()).unwrap(),
+            vec![0; 1000]
+        );
+        assert_eq!(
+            decompress(&uninit_chunk(10, 1, 0).unwrap()).unwrap().len(),
+            10
+        );
+        assert!(nans_chunk(40, 2, 0).is_err());
+    }
+
+    #[test]
+    fn trunc_prec_masks_mantissas() {
+        let vals: Vec<f32> = (0..10_000).map(|i| (i as f32).sqrt() * 1.2345).collect();
+        let data: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut filters = [Filter::NoFilter; 6];
+        filters[0] = Filter::TruncPrec;
+        filters[1] = Filter::Shuffle;
+        let p = CParams {
+            typesize: 4,
+            filters,
+            filters_meta: [10, 0, 0, 0, 0, 0],
+            ..CParams::default()
+        };
+        let out = decompress(&compress(&data, &p).unwrap()).unwrap();
+        for (o, v) in out.chunks(4).zip(&vals) {
+            let bits = u32::from_le_bytes(o.try_into().unwrap());
+            assert_eq!(bits, v.to_bits() & !((1 << 13) - 1));
+        }
+        for meta in [24u8, (-23i8) as u8] {
+            let bad = CParams {
+                filters_meta: [meta, 0, 0, 0, 0, 0],
+                ..p.clone()
+            };
+            assert!(compress(&data, &bad).is_err(), "{meta}");
+        }
+        assert!(compress(&data, &CParams { typesize: 2, ..p }).is_err());
+    }
+
+    #[test]
+    fn hostile_chunks_are_errors() {
+        let data = ints(60_000);
+        let c = compress(
+            &data,
+            &CParams {
+                typesize: 4,
+                ..CParams::default()
+            },
+        )
+        .unwrap();
+        for cut in [0, 16, 31, 32, 40, c.len() - 1] {
+            assert!(decompress(&c[..cut]).is_err(), "cut {cut}");
+        }
+        let mut bad = c.clone();
+        bad[0x10] = 200; // unknown filter
+        assert_eq!(decompress(&bad).unwrap_err().kind(), ErrorKind::Unsupported);
+        let mut bad = c.clone();
+        bad[0x1F] = 0x70; // unknown special
+        assert_eq!(decompress(&bad).unwrap_err().kind(), ErrorKind::Corrupt);
+        // A huge declared block with a tiny stream is rejected before allocating.
+        let mut h = ext_header(
+            0x05 | 0x10 | (1 << 5),
+            1,
+            1 << 30,
+            1 << 30,
+            [0; 6],
+            [0; 6],
+            1,
+            0,
+        );
+        h.extend_from_slice(&36i32.to_le_bytes());
+        h.extend_from_slice(&8i32.to_le_bytes());
+        h.extend_from_slice(&[0; 8]);
+        let n = h.len() as i32;
+        h[12..16].copy_from_slice(&n.to_le_bytes());
+        assert_eq!(decompress(&h).unwrap_err().kind(), ErrorKind::Corrupt);
+        for i in 0..c.len().min(300) {
+            let mut f = c.clone();
+            f[i] ^= 0xA5;
+            if let Ok(out) = decompress(&f) {
+                assert_eq!(out.len(), chunk_info(&f).unwrap().nbytes);
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+"""ndpack.blosc against numcodecs' Blosc (c-blosc 1.21) and python-blosc2 (c-blosc2 3.3), both
+directions, plus the c-blosc 1.3-1.18 compat chunks and the numcodecs fixtures.
+
+The full cross product (cname x shuffle x typesize x clevel x size x blocksize) would take
+minutes, so a seeded sample of it runs. Cases that go through BloscLZ or bitshuffle are in the
+``*_kernels`` tests (they need the SIMD/BloscLZ kernels branch).
+"""
+
+import importlib.metadata as _md
+import itertools
+import json
+import random
+
+import numpy as np
+import pytest
+
+_version = _md.version
+_md.version = lambda name: "1.0.1" if name == "zfpy" else _version(name)  # numcodecs vs zfpy's version
+import blosc2  # noqa: E402
+import numcodecs  # noqa: E402
+import numcodecs.blosc as nb  # noqa: E402
+
+_md.version = _version
+
+import ndpack  # noqa: E402
+from ndpack import blosc  # noqa: E402
+
+CNAMES = ["blosclz", "lz4", "lz4hc", "zlib", "zstd"]
+SHUFFLES = [blosc.NOSHUFFLE, blosc.SHUFFLE, blosc.BITSHUFFLE, blosc.AUTOSHUFFLE]
+TYPESIZES = [1, 2, 4, 8, 16, 3, 7, 33]
+CLEVELS = [0, 1, 5, 9]
+NITEMS = [0, 5, 100, 3001, 40_000, 1_000_003]  # empty, < 128 bytes, < a block, odd, MBs
+BLOCKSIZES = [0, 0, 256, 5000, 1 << 16]
+
+
+def make_data(nitems, typesize, seed):
+    """Compressible, not trivial: a noisy ramp of `typesize`-byte records (+ a ragged tail)."""
+    rng = np.random.default_rng(seed)
+    n = nitems * typesize
+    base = (np.arange(n, dtype=np.int64) // max(typesize, 1)) // 7
+    noise = rng.integers(0, 4, n)
+    data = ((base + noise * (np.arange(n) % typesize == 0)) % 251).astype(np.uint8)
+    extra = rng.integers(0, 256, seed % 3, dtype=np.uint8)  # not a multiple of typesize
+    return np.concatenate([data, extra]).tobytes()
+
+
+def needs_kernels(cname, shuffle, typesize):
+    bit = shuffle == blosc.BITSHUFFLE or (shuffle == blosc.AUTOSHUFFLE and typesize == 1)
+    return cname == "blosclz" or bit
+
+
+def blosc1_cases(kernels):
+    rnd = random.Random(5)
+    full = list(itertools.product(CNAMES, SHUFFLES, TYPESIZES, CLEVELS, NITEMS, BLOCKSIZES))
+    rnd.shuffle(full)
+    picked = [c for c in full if needs_kernels(c[0], c[1], c[2]) == kernels]
+    # Keep only a few multi-MB cases.
+    big = [c for c in picked if c[4] == NITEMS[-1]][:4]
+    small = [c for c in picked if c[4] != NITEMS[-1]][:110]
+    return small + big
+
+
+def case_id(c):
+    return "-".join(str(x) for x in c)
+
+
+def same_header(ours, theirs, heuristic):
+    """Headers agree; with `heuristic` (BloscLZ, whose encoder heuristics differ from c-blosc's)
+    one side may have stored the chunk memcpyed where the other compressed it."""
+    if heuristic and (ours[2] | 2) == (theirs[2] | 2):
+        assert ours[:2] + ours[3:12] == theirs[:2] + theirs[3:12]
+    else:
+        assert ours[:12] == theirs[:12]
+
+
+def check_blosc1(cname, shuffle, typesize, clevel, nitems, blocksize):
+    data = make_data(nitems, typesize, nitems + typesize + clevel)
+    arr = data  # bytes: typesize passed explicitly, as numcodecs does with typesize=
+    ours = blosc.compress(arr, cname, clevel, shuffle, blocksize, typesize)
+    theirs = nb.compress(arr, cname.encode(), clevel, shuffle, blocksize, typesize)
+    # Same layout: version, flags, typesize, nbytes and blocksize.
+    same_header(ours, theirs, cname == "blosclz")
+    if not data:
+        # numcodecs cannot decode even its own empty chunks ("error during blosc decompression: 0").
+        assert ours == theirs
+    else:
+        assert nb.decompress(ours) == data
+    assert blosc.decompress(theirs) == data
+    assert blosc.decompress(ours) == data
+    if cname in ("lz4", "lz4hc", "zstd") and shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
+        # Same LZ4 and zstd libraries and parameters: identical bytes.
+        assert ours == theirs
+    assert blosc.cbuffer_sizes(ours)[0] == len(data)
+    ts, shuf, memcpyed = blosc.cbuffer_metainfo(theirs)
+    assert (ts, shuf, bool(memcpyed)) == (lambda m: (m[0], m[1], bool(m[2])))(nb._cbuffer_metainfo(theirs))
+    assert blosc.cbuffer_sizes(theirs) == nb._cbuffer_sizes(theirs)
+    assert blosc.cbuffer_complib(theirs) == nb.cbuffer_complib(theirs)
+    n = len(data) // (ts or 1)
+    if n:
+        start, count = n // 3, max(1, n // 4)
+        assert blosc.decompress_partial(theirs, start, count) == data[start * ts : (start + count) * ts]
+
+
+@pytest.mark.parametrize("case", blosc1_cases(False), ids=case_id)
+def test_blosc1_matches_numcodecs(case):
+    check_blosc1(*case)
+
+
+@pytest.mark.parametrize("case", blosc1_cases(True), ids=case_id)
+def test_blosc1_matches_numcodecs_kernels(case):
+    check_blosc1(*case)
+
+
+F = blosc.Filter
+PIPELINES = [
+    [F.SHUFFLE],
+    [F.NOFILTER],
+    [F.BITSHUFFLE],
+    [F.DELTA],
+    [F.DELTA, F.SHUFFLE],
+    [F.TRUNC_PREC, F.SHUFFLE],
+]
+CODECS2 = [blosc.Codec.BLOSCLZ, blosc.Codec.LZ4, blosc.Codec.LZ4HC, blosc.Codec.ZLIB, blosc.Codec.ZSTD]
+SPLITS = [blosc.SplitMode.AUTO_SPLIT, blosc.SplitMode.ALWAYS_SPLIT, blosc.SplitMode.NEVER_SPLIT]
+
+
+def blosc2_cases(kernels):
+    rnd = random.Random(7)
+    full = list(itertools.product(CODECS2, range(len(PIPELINES)), [1, 2, 4, 8, 15], [0, 1, 5, 9], [0, 10, 3001, 40_000, 300_001], [0, 4096], SPLITS))
+    rnd.shuffle(full)
+    out = []
+    for c in full:
+        pipeline = PIPELINES[c[1]]
+        if F.TRUNC_PREC in pipeline and c[2] not in (4, 8):
+            continue
+        k = c[0] == blosc.Codec.BLOSCLZ or F.BITSHUFFLE in pipeline
+        if k == kernels:
+            out.append(c)
+    return out[:100]
+
+
+def check_blosc2(codec, pipe, typesize, clevel, nitems, blocksize, split):
+    filters = PIPELINES[pipe]
+    meta = [10 if f == F.TRUNC_PREC else 0 for f in filters]
+    data = make_data(nitems, typesize, nitems + typesize)
+    # c-blosc2 3.3.5 splits a user blocksize that typesize does not divide and then cannot read the
+    # chunk back; ndpack does not split such blocks. Test with blocksizes c-blosc2 handles.
+    blocksize -= blocksize % typesize
+    if blocksize >= len(data) and len(data) % typesize:
+        # Same for a user blocksize over a ragged nbytes: c-blosc2 writes blocks of the rounded
+        # size under a header with the unrounded one, and cannot read the chunk back.
+        blocksize = 0
+    kw = dict(typesize=typesize, clevel=clevel, filters=filters, filters_meta=meta, blocksize=blocksize, splitmode=split)
+    ours = blosc.compress2(data, codec=codec, **kw)
+    theirs = blosc2.compress2(
+        data,
+        codec=blosc2.Codec(int(codec)),
+        typesize=typesize,
+        clevel=clevel,
+        filters=[blosc2.Filter(int(f)) for f in filters],
+        filters_meta=meta,
+        blocksize=blocksize,
+        splitmode=blosc2.SplitMode(int(split)),
+    )
+    same_header(ours, theirs, codec == blosc.Codec.BLOSCLZ)
+    assert ours[16:32] == theirs[16:32]
+    expect = blosc2.decompress2(theirs)
+    if F.TRUNC_PREC in filters:
+        assert blosc2.decompress2(ours) == expect == blosc.decompress2(ours)
+    else:
+        assert blosc2.decompress2(ours) == data
+        assert blosc.decompress2(ours) == data
+        if not (F.DELTA in filters and len(data) % typesize):
+            # (c-blosc2 loses the bytes after the last whole item of DELTA chunks; ndpack does not.)
+            assert expect == data
+    # ndpack decodes c-blosc2's chunks exactly as c-blosc2 does.
+    assert blosc.decompress2(theirs) == expect
+    n = len(expect) // typesize
+    if n:
+        s, k = n // 2, max(1, n // 5)
+        assert blosc.getitem(theirs, s, k) == expect[s * typesize : (s + k) * typesize]
+    dst = bytearray(len(expect))
+    assert blosc.decompress2(theirs, dst) is None
+    assert bytes(dst) == expect
+
+
+@pytest.mark.parametrize("case", blosc2_cases(False), ids=case_id)
+def test_blosc2_matches_python_blosc2(case):
+    check_blosc2(*case)
+
+
+@pytest.mark.parametrize("case", blosc2_cases(True), ids=case_id)
+def test_blosc2_matches_python_blosc2_kernels(case):
+    check_blosc2(*case)
+
+
+def test_blosc2_special_chunks_from_blosc2():
+    for arr in [np.zeros(100_000), np.full(50_000, 3.25), np.ones(70_000, dtype=np.int32)]:
+        c = blosc2.compress2(arr, typesize=arr.itemsize)
+        assert blosc.decompress2(c) == arr.tobytes()
+        ours = blosc.compress2(arr, typesize=arr.itemsize)
+        assert blosc2.decompress2(ours) == arr.tobytes()
+    # Whole-chunk zeros are a header-only chunk in both.
+    z = blosc.compress2(np.zeros(100_000))
+    assert len(z) == 32 and len(blosc2.compress2(np.zeros(100_000))) == 32
+    # Chunks of a blosc2 SChunk built with specials.
+    schunk = blosc2.SChunk(chunksize=4000, cparams={"typesize": 4})
+    schunk.fill_special(1000, blosc2.SpecialValue.ZERO)
+    chunk = schunk.get_chunk(0)
+    assert blosc.decompress2(chunk) == bytes(4000)
+    schunk = blosc2.SChunk(chunksize=4000, cparams={"typesize": 4})
+    schunk.fill_special(1000, blosc2.SpecialValue.NAN)
+    nans = np.frombuffer(blosc.decompress2(schunk.get_chunk(0)), dtype=np.float32)
+    assert np.isnan(nans).all() and nans.size == 1000
+    schunk = blosc2.SChunk(chunksize=4000, cparams={"typesize": 4})
+    schunk.fill_special(1000, blosc2.SpecialValue.VALUE, value=np.float32(2.5))
+    vals = np.frombuffer(blosc.decompress2(schunk.get_chunk(0)), dtype=np.float32)
+    assert (vals == 2.5).all() and vals.size == 1000
+
+
+def test_codec_and_filter_names():
+    data = np.arange(50_000, dtype=np.int32)
+    a = blosc.compress2(data, typesize=4, codec="lz4", filters=["delta", "shuffle"])
+    b = blosc.compress2(data, typesize=4, codec=blosc2.Codec.LZ4, filters=[blosc2.Filter.DELTA, blosc2.Filter.SHUFFLE])
+    c = blosc.compress2(data, typesize=4, codec=1, filters=[3, 1])
+    assert a == b == c
+    assert blosc2.decompress2(a) == data.tobytes()
+    p = blosc2.CParams(codec=blosc2.Codec.ZLIB, typesize=4, clevel=3)
+    assert blosc.compress2(data, cparams=p)[:32] == blosc2.compress2(data, cparams=p)[:32]
+    with pytest.raises(ValueError):
+        blosc.compress2(data, codec="nope")
+    with pytest.raises(ValueError):
+        blosc.compress2(data, filters=["nope"])
+    with pytest.raises(ValueError):
+        blosc.compress2(data, typesize=2, filters=[F.TRUNC_PREC], filters_meta=[5])
+
+
+def test_c_blosc_compat_chunks(fixtures):
+    want = np.arange(1_000_000, dtype="<i4").tobytes()
+    files = sorted((fixtures / "c-blosc-compat").glob("*.cdata"))
+    assert len(files) >= 29
+    for f in files:
+        if "blosclz" in f.name or "bitshuffle" in f.name:
+            continue  # in test_c_blosc_compat_chunks_kernels
+        chunk = f.read_bytes()
+        assert blosc.decompress(chunk) == want, f.name
+        assert blosc.decompress_partial(chunk, 999_000, 1000) == want[-4000:]
+
+
+def test_c_blosc_compat_chunks_kernels(fixtures):
+    want = np.arange(1_000_000, dtype="<i4").tobytes()
+    files = [f for f in sorted((fixtures / "c-blosc-compat").glob("*.cdata")) if "blosclz" in f.name or "bitshuffle" in f.name]
+    assert files
+    for f in files:
+        assert blosc.decompress(f.read_bytes()) == want, f.name
+
+
+def _numcodecs_fixtures(fixtures, kernels):
+    root = fixtures / "numcodecs" / "blosc"
+    count = 0
+    for cdir in sorted(root.glob("codec.*")):
+        config = json.loads((cdir / "config.json").read_text())
+        if (config["cname"] == "blosclz" or config["shuffle"] == 2) != kernels:
+            continue
+        if config["cname"] == "snappy":
+            config["cname"] = "lz4"  # ndpack only decodes snappy; any config decodes any chunk
+        codec = blosc.Blosc.from_config(config)
+        for enc in sorted(cdir.glob("encoded.*.dat")):
+            arr = np.load(root / f"array.{enc.stem.split('.')[1]}.npy")
+            out = np.empty_like(arr)
+            codec.decode(enc.read_bytes(), out)
+            np.testing.assert_array_equal(out, arr)
+            assert codec.decode(enc.read_bytes()) == arr.tobytes(order="A")
+            count += 1
+    assert count > 10
+
+
+def test_numcodecs_fixtures(fixtures):
+    _numcodecs_fixtures(fixtures, False)
+
+
+def test_numcodecs_fixtures_kernels(fixtures):
+    _numcodecs_fixtures(fixtures, True)
+
+
+def test_truncated_chunks_are_rejected():
+    data = np.arange(100_000, dtype=np.int32)
+    for cname in ["lz4", "zstd", "zlib", "lz4hc"]:
+        chunk = nb.compress(data, cname.encode(), 5, 1)
+        # numcodecs returns wrong data without an error for some of these; ndpack must not.
+        for cut in [5, 1, len(chunk) // 2, len(chunk) - 17]:
+            with pytest.raises(ValueError):
+                blosc.decompress(chunk[:-cut])
+    with pytest.raises(ValueError):
+        blosc.decompress(b"\x02\x01\x21\x04")
+
+
+def test_bit_flips_give_an_error_or_the_declared_size():
+    rnd = random.Random(11)
+    data = np.sin(np.arange(60_000, dtype=np.float32) / 50).astype(np.float32)
+    chunks = [nb.compress(data, c.encode(), 5, s) for c in ["lz4", "zstd", "zlib"] for s in (0, 1)]
+    chunks += [blosc2.compress2(data, typesize=4, codec=c) for c in (blosc2.Codec.LZ4, blosc2.Codec.ZSTD)]
+    for chunk in chunks:
+        for _ in range(150):
+            bad = bytearray(chunk)
+            for _ in range(rnd.randint(1, 3)):
+                i = rnd.randrange(len(bad)) if rnd.random() < 0.5 else rnd.randrange(min(64, len(bad)))
+                bad[i] ^= 1 << rnd.randrange(8)
+            try:
+                out = blosc.decompress(bytes(bad))
+            except ValueError:
+                continue
+            assert len(out) == blosc.cbuffer_sizes(bytes(bad))[0]
+
+
+def test_blosc_codec_class_like_numcodecs():
+    codec = blosc.Blosc()
+    ref = nb.Blosc()
+    assert codec.get_config() == ref.get_config()
+    assert repr(codec) == repr(ref)
+    assert repr(blosc.Blosc(shuffle=-1)) == repr(nb.Blosc(shuffle=-1))
+    assert blosc.Blosc.from_config(ref.get_config()) == codec
+    for name in ["NOSHUFFLE", "SHUFFLE", "BITSHUFFLE", "AUTOSHUFFLE"]:
+        assert getattr(blosc.Blosc, name) == getattr(nb.Blosc, name)
+    arr = np.linspace(0, 1, 100_000).reshape(100, 1000)
+    enc = codec.encode(arr)
+    assert enc == ref.encode(arr)  # typesize 8 from the itemsize, same LZ4 bytes
+    np.testing.assert_array_equal(np.frombuffer(ref.decode(enc)).reshape(arr.shape), arr)
+    out = np.empty_like(arr)
+    codec.decode(enc, out=out)
+    np.testing.assert_array_equal(out, arr)
+    assert codec.decode_partial(enc, 10, 3) == arr.ravel()[10:13].tobytes()
+    fort = np.asfortranarray(arr)
+    assert codec.decode(codec.encode(fort)) == fort.tobytes(order="F")
+    with pytest.raises(ValueError):
+        codec.encode(arr[:, ::2])
+    with pytest.raises(ValueError):
+        codec.decode(enc, out=np.empty(10))
+    for bad in [dict(cname="nope"), dict(clevel=10), dict(shuffle=3), dict(cname="snappy")]:
+        with pytest.raises(ValueError):
+            blosc.Blosc(**bad)
+    # numcodecs' registry can hold our class; zarr accepts it as a compressor.
+    assert isinstance(codec, numcodecs.abc.Codec)
+
+
+def test_module_helpers_like_numcodecs():
+    assert blosc.list_compressors() == nb.list_compressors()
+    for name in ["NOSHUFFLE", "SHUFFLE", "BITSHUFFLE", "AUTOSHUFFLE", "MAX_OVERHEAD", "MAX_TYPESIZE"]:
+        assert getattr(blosc, name) == getattr(nb, name)
+    previous = blosc.set_nthreads(1)
+    assert blosc.get_nthreads() == 1 == ndpack.get_nthreads()
+    data = np.random.default_rng(3).normal(size=1_000_000).astype(np.float32)
+    one = blosc.compress(data, "lz4", 5, blosc.SHUFFLE)
+    one2 = blosc.compress2(data, typesize=4)
+    blosc.set_nthreads(2)
+    assert blosc.compress(data, "lz4", 5, blosc.SHUFFLE) == one
+    assert blosc.compress2(data, typesize=4) == one2
+    assert blosc.decompress(one) == data.tobytes()
+    blosc.set_nthreads(previous)
+    info = blosc.chunk_info(one2)
+    assert info["version"] == 5 and info["typesize"] == 4 and info["codec"] == blosc.Codec.ZSTD
+    arr = np.arange(1000, dtype=np.int16)
+    assert blosc.compress(arr, "zstd", 3, blosc.AUTOSHUFFLE) == nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)
+
+
+def test_autoshuffle_is_bitshuffle_for_bytes_kernels():
+    arr = np.arange(1000, dtype=np.uint8)
+    ours = blosc.compress(arr, "zstd", 3, blosc.AUTOSHUFFLE)
+    theirs = nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)
+    assert ours[:12] == theirs[:12] and ours[2] & 0x04
+    assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
