@@ -660,22 +660,27 @@ mod tests {
             c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
             ErrorKind::Corrupt
         );
-        // Concatenated streams and trailing padding/garbage, as lzma.decompress.
+        // Concatenated streams; trailing garbage is ignored but a trailing partial header is
+        // truncated data, exactly as lzma.decompress does.
         let mut two = xz.to_vec();
         two.extend_from_slice(&xz);
-        two.extend_from_slice(&[0, 0, 0, 0]);
-        assert_eq!(
+        let mut junk = two.clone();
+        junk.extend_from_slice(b"garbage-garbage-garbage");
+        for enc in [&two, &junk] {
+            let dec = LZMA::default().decode(ArrayRef::bytes(enc)).unwrap();
+            assert_eq!(dec.bytes(), b"abcabc");
+            let mut out = [0u8; 6];
             LZMA::default()
-                .decode(ArrayRef::bytes(&two))
-                .unwrap()
-                .bytes(),
-            b"abcabc"
-        );
-        let mut out = [0u8; 6];
-        LZMA::default()
-            .decode_into(&two, ArrayMut::bytes(&mut out))
-            .unwrap();
-        assert_eq!(&out, b"abcabc");
+                .decode_into(enc, ArrayMut::bytes(&mut out))
+                .unwrap();
+            assert_eq!(&out, b"abcabc");
+        }
+        let mut padded = two.clone();
+        padded.extend_from_slice(&[0, 0, 0, 0]);
+        let e = LZMA::default()
+            .decode(ArrayRef::bytes(&padded))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
     }
 
     #[test]
