@@ -64,8 +64,7 @@ fn encode_member(data: &[u8], level: i32) -> Result<Vec<u8>> {
         1 => 4,
         _ => 0,
     };
-    let mut out = Vec::new();
-    out.reserve(data.len() + (data.len() >> 12) + (data.len() >> 14) + 96);
+    let mut out = Vec::with_capacity(data.len() + (data.len() >> 12) + (data.len() >> 14) + 96);
     out.extend_from_slice(&[MAGIC[0], MAGIC[1], 8, 0, 0, 0, 0, 0, xfl, 255]);
     deflate_append(data, level, false, &mut out)?;
     out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());

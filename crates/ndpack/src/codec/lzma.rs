@@ -103,7 +103,7 @@ fn cfg_err(msg: impl std::fmt::Display) -> Error {
 
 fn check_preset(preset: i64) -> Result<u32> {
     let level = preset & !PRESET_EXTREME;
-    if !(0..=9).contains(&level) || preset < 0 || preset > (PRESET_EXTREME | 9) {
+    if !(0..=9).contains(&level) || !(0..=(PRESET_EXTREME | 9)).contains(&preset) {
         return Err(cfg_err(format!(
             "key \"preset\" must be 0-9, optionally with PRESET_EXTREME, got {preset}"
         )));

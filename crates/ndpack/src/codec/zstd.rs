@@ -133,7 +133,6 @@ fn stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
             .decompress_stream(&mut output, &mut input)
             .map_err(|c| zstd_error("decompression", c))?;
         let produced = output.pos() - out0;
-        drop(output);
         if input.pos() == data.len() && last == 0 {
             return Ok(());
         }
