@@ -24,8 +24,17 @@ use crate::buffer::{checked_num_items, Buffer, Order};
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod adler32;
 pub mod blosc;
+pub mod bz2;
+pub mod crc32;
+pub mod crc32c;
+pub mod fletcher32;
+pub mod gzip;
+pub mod lz4;
+pub mod lzma;
 pub mod zlib;
+pub mod zstd;
 
 /// The largest output a decoder allocates from a size declared in its input when the caller gives
 /// no `out` buffer: 16 GiB. Declared sizes above this are [`ErrorKind::TooLarge`].
@@ -359,7 +368,16 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
     vec![
         ("zlib", factory!(zlib::Zlib)),
         // compressors (issue 2)
+        ("gzip", factory!(gzip::GZip)),
+        ("bz2", factory!(bz2::BZ2)),
+        ("lzma", factory!(lzma::LZMA)),
+        ("zstd", factory!(zstd::Zstd)),
+        ("lz4", factory!(lz4::LZ4)),
         // checksums (issue 2)
+        ("crc32", factory!(crc32::Crc32)),
+        ("adler32", factory!(adler32::Adler32)),
+        ("crc32c", factory!(crc32c::Crc32c)),
+        ("fletcher32", factory!(fletcher32::Fletcher32)),
         // filters (issue 2)
         // object codecs (issue 2)
         // blosc (issue 5)

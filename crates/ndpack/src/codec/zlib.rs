@@ -47,37 +47,62 @@ impl Zlib {
     }
 }
 
-/// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream.
-pub(crate) fn deflate(data: &[u8], level: i32, zlib_header: bool) -> Result<Vec<u8>> {
+/// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream appended to `out`.
+pub(crate) fn deflate_append(
+    data: &[u8],
+    level: i32,
+    zlib_header: bool,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let level = if level < 0 { 6 } else { level as u32 };
     let mut c = Compress::new(Compression::new(level), zlib_header);
-    // deflate's worst case: 5 bytes per 16 KiB block plus headers.
-    let mut out = Vec::with_capacity(data.len() + data.len() / 1000 + 64);
+    // zlib's compressBound plus room for the zlib header and trailer: one reservation, no regrowth.
+    out.reserve(data.len() + (data.len() >> 12) + (data.len() >> 14) + (data.len() >> 25) + 64);
     loop {
         let consumed = c.total_in() as usize;
         let status = c
-            .compress_vec(&data[consumed..], &mut out, FlushCompress::Finish)
+            .compress_vec(&data[consumed..], out, FlushCompress::Finish)
             .map_err(|e| backend_error("zlib", e))?;
         match status {
-            Status::StreamEnd => return Ok(out),
+            Status::StreamEnd => return Ok(()),
             _ => out.reserve(out.capacity().max(64)),
         }
     }
 }
 
-/// Decompresses a zlib or raw deflate stream, growing the output up to `limit` bytes.
-/// Returns the decoded bytes and the number of input bytes consumed.
-pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(Vec<u8>, usize)> {
+/// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream.
+pub(crate) fn deflate(data: &[u8], level: i32, zlib_header: bool) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    deflate_append(data, level, zlib_header, &mut out)?;
+    Ok(out)
+}
+
+/// The most a deflate stream can expand: 258 bytes per 2 bits, about 1032:1.
+pub(crate) const DEFLATE_MAX_RATIO: usize = 1032;
+
+/// Decompresses one zlib or raw deflate stream from the start of `data`, appending to `out`
+/// (whose spare capacity is used first) until `out` would exceed `limit` bytes.
+/// Returns the number of input bytes consumed.
+pub(crate) fn inflate_append(
+    data: &[u8],
+    zlib_header: bool,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<usize> {
     let mut d = Decompress::new(zlib_header);
-    let mut out = Vec::with_capacity(data.len().saturating_mul(4).clamp(64, 1 << 26).min(limit));
+    if out.capacity() == out.len() {
+        // No size hint: guess 4x the input, then double as the output grows.
+        let guess = data.len().saturating_mul(4).clamp(4096, 1 << 26);
+        out.reserve(guess.min(limit.saturating_sub(out.len())).max(64));
+    }
     loop {
         let consumed = d.total_in() as usize;
         let before = d.total_out();
         let status = d
-            .decompress_vec(&data[consumed..], &mut out, FlushDecompress::Finish)
+            .decompress_vec(&data[consumed..], out, FlushDecompress::Finish)
             .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
         match status {
-            Status::StreamEnd => return Ok((out, d.total_in() as usize)),
+            Status::StreamEnd => return Ok(d.total_in() as usize),
             _ if out.len() < out.capacity()
                 && d.total_out() == before
                 && d.total_in() as usize == data.len() =>
@@ -86,33 +111,59 @@ pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(V
                     "deflate stream ends before its end marker",
                 ));
             }
+            _ if out.len() < out.capacity() => {}
             _ => {
                 if out.len() >= limit {
                     return Err(Error::too_large(format!(
                         "deflate stream decodes to more than {limit} bytes"
                     )));
                 }
-                let extra = out.capacity().max(64).min(limit - out.len());
+                let extra = out.capacity().max(4096).min(limit - out.len());
                 out.reserve(extra);
             }
         }
     }
 }
 
-/// Decompresses a zlib or raw deflate stream into exactly `out.len()` bytes.
-pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Result<usize> {
+/// Decompresses one zlib or raw deflate stream from the start of `data`, growing the output up to
+/// `limit` bytes. Returns the decoded bytes and the number of input bytes consumed.
+pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(Vec<u8>, usize)> {
+    let mut out = Vec::new();
+    let used = inflate_append(data, zlib_header, &mut out, limit)?;
+    Ok((out, used))
+}
+
+/// Decompresses one zlib or raw deflate stream from the start of `data` into the start of `out`,
+/// which may be longer than the stream's data. Returns `(input consumed, output written)`.
+pub(crate) fn inflate_slice(
+    data: &[u8],
+    zlib_header: bool,
+    out: &mut [u8],
+) -> Result<(usize, usize)> {
     let mut d = Decompress::new(zlib_header);
     let status = d
         .decompress(data, out, FlushDecompress::Finish)
         .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
+    if status == Status::StreamEnd {
+        return Ok((d.total_in() as usize, d.total_out() as usize));
+    }
+    let written = d.total_out() as usize;
+    if written < out.len() {
+        return Err(Error::truncated(
+            "deflate stream ends before its end marker",
+        ));
+    }
+    // `out` is full: the stream may still end without producing more (e.g. an empty final block).
+    let mut probe = [0u8; 1];
+    let consumed = d.total_in() as usize;
+    let status = d
+        .decompress(&data[consumed..], &mut probe, FlushDecompress::Finish)
+        .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
     match status {
-        Status::StreamEnd if d.total_out() as usize == out.len() => Ok(d.total_in() as usize),
-        Status::StreamEnd => Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {}",
-            out.len(),
-            d.total_out()
-        ))),
-        _ if d.total_out() as usize == out.len() => Err(Error::invalid(format!(
+        Status::StreamEnd if d.total_out() as usize == written => {
+            Ok((d.total_in() as usize, written))
+        }
+        _ if d.total_out() as usize > written => Err(Error::invalid(format!(
             "output buffer of {} bytes is too small for the decoded data",
             out.len()
         ))),
@@ -120,6 +171,18 @@ pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Re
             "deflate stream ends before its end marker",
         )),
     }
+}
+
+/// Decompresses a zlib or raw deflate stream into exactly `out.len()` bytes.
+pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Result<usize> {
+    let (used, written) = inflate_slice(data, zlib_header, out)?;
+    if written != out.len() {
+        return Err(Error::invalid(format!(
+            "output buffer has {} bytes, decoded data has {written}",
+            out.len()
+        )));
+    }
+    Ok(used)
 }
 
 impl Codec for Zlib {

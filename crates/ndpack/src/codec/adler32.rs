@@ -1,0 +1,75 @@
+//! The `adler32` codec: zlib's Adler-32 of the data stored as 4 little-endian bytes beside it, as
+//! numcodecs' `Adler32(location="start")`.
+//!
+//! Config: `{"id": "adler32"}` or with `"location": "start" | "end"` (kept only when given).
+
+use super::crc32::{checksum32_codec, Location};
+
+fn adler32(data: &[u8]) -> u32 {
+    adler2::adler32_slice(data)
+}
+
+checksum32_codec!(
+    /// The numcodecs `adler32` codec: Adler-32 of the data, by default in the 4 bytes before it.
+    Adler32,
+    "adler32",
+    Location::Start,
+    adler32
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{get_codec, ArrayMut, ArrayRef, Codec};
+    use crate::error::ErrorKind;
+    use serde_json::json;
+
+    #[test]
+    fn matches_numcodecs_bytes() {
+        // numcodecs.Adler32().encode(b"abc") and Adler32(location="end").encode(b"")
+        let c = Adler32::default();
+        assert_eq!(
+            c.encode(ArrayRef::bytes(b"abc")).unwrap().bytes(),
+            &[0x27, 0x01, 0x4d, 0x02, b'a', b'b', b'c'][..]
+        );
+        let c = Adler32::new(Some(Location::End));
+        assert_eq!(
+            c.encode(ArrayRef::bytes(b"")).unwrap().bytes(),
+            &[1, 0, 0, 0]
+        );
+    }
+
+    #[test]
+    fn round_trip_and_mismatch() {
+        for loc in [None, Some(Location::End)] {
+            let c = Adler32::new(loc);
+            for n in [0usize, 1, 5553, 2 << 20] {
+                let d: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..]
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d);
+                let mut bad = enc.bytes().to_vec();
+                let mid = bad.len() / 2;
+                bad[mid] ^= 0x80;
+                let e = c.decode(ArrayRef::bytes(&bad)).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+            }
+        }
+        assert_eq!(
+            Adler32::default()
+                .decode(ArrayRef::bytes(b"ab"))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Truncated
+        );
+        let c = get_codec(&json!({"id": "adler32", "location": "end"})).unwrap();
+        assert_eq!(c.config(), json!({"id": "adler32", "location": "end"}));
+        assert!(get_codec(&json!({"id": "adler32", "location": 3})).is_err());
+    }
+}

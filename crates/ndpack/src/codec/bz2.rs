@@ -1,0 +1,298 @@
+//! The `bz2` codec: bzip2 streams, as numcodecs' `BZ2(level=1)` (Python's `bz2.compress` and
+//! `bz2.decompress`).
+//!
+//! Config: `{"id": "bz2", "level": 1}`; `level` is the block size in units of 100 kB, 1-9.
+//! Decoding follows `bz2.decompress`: streams one after the other are concatenated; data after
+//! a complete stream that does not start a valid stream is ignored; empty input decodes to
+//! nothing.
+
+use bzip2::{Compress, Compression, Decompress, Status};
+use serde_json::{json, Map, Value};
+
+use super::{backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use crate::error::{Error, Result};
+
+/// The numcodecs `bz2` codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BZ2 {
+    level: u32,
+}
+
+impl Default for BZ2 {
+    fn default() -> Self {
+        BZ2 { level: 1 }
+    }
+}
+
+fn bad_level(level: impl std::fmt::Display) -> Error {
+    Error::config(format!(
+        "codec bz2: key \"level\" must be between 1 and 9, got {level}"
+    ))
+}
+
+impl BZ2 {
+    /// A codec with compression `level` (1-9).
+    pub fn new(level: u32) -> Result<Self> {
+        if !(1..=9).contains(&level) {
+            return Err(bad_level(level));
+        }
+        Ok(BZ2 { level })
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new("bz2", config)?;
+        let level = r.int("level")?.unwrap_or(1);
+        r.finish()?;
+        Self::new(u32::try_from(level).map_err(|_| bad_level(level))?)
+    }
+}
+
+fn truncated() -> Error {
+    Error::truncated("bz2: compressed data ended before the end-of-stream marker was reached")
+}
+
+fn corrupt(e: bzip2::Error) -> Error {
+    Error::corrupt(format!("bz2: invalid data stream ({e})"))
+}
+
+/// Decodes one stream from the start of `data`, appending to `out`.
+/// Returns the input consumed, or `Err(Ok(e))` for invalid data and `Err(Err(e))` for other errors.
+fn decode_stream_vec(
+    data: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> std::result::Result<usize, (bool, Error)> {
+    let mut d = Decompress::new(false);
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() >= limit {
+                return Err((
+                    false,
+                    Error::too_large(format!("bz2: data decodes to more than {limit} bytes")),
+                ));
+            }
+            let extra = out
+                .capacity()
+                .max(data.len().saturating_mul(4))
+                .clamp(1 << 16, 1 << 30)
+                .min(limit - out.len());
+            out.reserve(extra);
+        }
+        let (in0, out0) = (d.total_in(), d.total_out());
+        let status = d
+            .decompress_vec(&data[in0 as usize..], out)
+            .map_err(|e| (true, corrupt(e)))?;
+        if status == Status::StreamEnd {
+            return Ok(d.total_in() as usize);
+        }
+        if d.total_in() == in0 && d.total_out() == out0 && out.len() < out.capacity() {
+            return Err((false, truncated()));
+        }
+    }
+}
+
+/// Decodes one stream from the start of `data` into the start of `out`.
+/// Returns `(input consumed, output written)`; errors as [`decode_stream_vec`].
+fn decode_stream_slice(
+    data: &[u8],
+    out: &mut [u8],
+) -> std::result::Result<(usize, usize), (bool, Error)> {
+    let mut d = Decompress::new(false);
+    let mut probe = [0u8; 1];
+    loop {
+        let (in0, out0) = (d.total_in(), d.total_out());
+        let written = out0 as usize;
+        let dest = if written < out.len() {
+            &mut out[written..]
+        } else {
+            &mut probe[..]
+        };
+        let status = d
+            .decompress(&data[in0 as usize..], dest)
+            .map_err(|e| (true, corrupt(e)))?;
+        if d.total_out() as usize > out.len() {
+            return Err((
+                false,
+                Error::invalid(format!(
+                    "output buffer of {} bytes is too small for the decoded data",
+                    out.len()
+                )),
+            ));
+        }
+        if status == Status::StreamEnd {
+            return Ok((d.total_in() as usize, d.total_out() as usize));
+        }
+        if d.total_in() == in0 && d.total_out() == out0 {
+            return Err((false, truncated()));
+        }
+    }
+}
+
+/// `bz2.decompress`: concatenated streams, trailing non-stream data ignored, into a new vector.
+fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while pos < data.len() {
+        let before = out.len();
+        match decode_stream_vec(&data[pos..], &mut out, limit) {
+            Ok(used) => pos += used,
+            Err((true, _)) if pos > 0 => {
+                out.truncate(before);
+                break;
+            }
+            Err((_, e)) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// `bz2.decompress` into exactly `out.len()` bytes.
+fn decompress_into(data: &[u8], out: &mut [u8]) -> Result<()> {
+    let mut pos = 0;
+    let mut written = 0;
+    while pos < data.len() {
+        match decode_stream_slice(&data[pos..], &mut out[written..]) {
+            Ok((used, n)) => {
+                pos += used;
+                written += n;
+            }
+            Err((true, _)) if pos > 0 => break,
+            Err((_, e)) => return Err(e),
+        }
+    }
+    if written != out.len() {
+        return Err(Error::invalid(format!(
+            "output buffer has {} bytes, decoded data has {written}",
+            out.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Codec for BZ2 {
+    fn id(&self) -> &'static str {
+        "bz2"
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": "bz2", "level": self.level})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let data = input.data;
+        let mut c = Compress::new(Compression::new(self.level), 0);
+        let mut out = Vec::with_capacity(data.len() + data.len() / 100 + 600);
+        loop {
+            let consumed = c.total_in() as usize;
+            let status = c
+                .compress_vec(&data[consumed..], &mut out, bzip2::Action::Finish)
+                .map_err(|e| backend_error("bz2", e))?;
+            match status {
+                Status::StreamEnd => return Ok(Array::from_bytes(out)),
+                _ => out.reserve(out.capacity().max(1024)),
+            }
+        }
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        Ok(Array::from_bytes(decompress(input.data, MAX_DECODED_SIZE)?))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        decompress_into(input, out.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// numcodecs.BZ2(level=1).encode(b"abc")
+    const PY_ABC: [u8; 38] = [
+        0x42, 0x5a, 0x68, 0x31, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59, 0x64, 0x8c, 0xbb, 0x73, 0x00,
+        0x00, 0x00, 0x01, 0x00, 0x38, 0x00, 0x20, 0x00, 0x21, 0x98, 0x19, 0x84, 0x61, 0x77, 0x24,
+        0x53, 0x85, 0x09, 0x06, 0x48, 0xcb, 0xb7, 0x30,
+    ];
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i / 17) as u8).wrapping_mul(3)).collect()
+    }
+
+    #[test]
+    fn decodes_python_streams() {
+        let c = BZ2::default();
+        assert_eq!(c.decode(ArrayRef::bytes(&PY_ABC)).unwrap().bytes(), b"abc");
+        let mut two = PY_ABC.to_vec();
+        two.extend_from_slice(&PY_ABC);
+        assert_eq!(c.decode(ArrayRef::bytes(&two)).unwrap().bytes(), b"abcabc");
+        let mut out = [0u8; 6];
+        c.decode_into(&two, ArrayMut::bytes(&mut out)).unwrap();
+        assert_eq!(&out, b"abcabc");
+        // Trailing garbage after a complete stream is ignored, as bz2.decompress does.
+        let mut junk = PY_ABC.to_vec();
+        junk.extend_from_slice(b"garbage");
+        assert_eq!(c.decode(ArrayRef::bytes(&junk)).unwrap().bytes(), b"abc");
+        assert!(c.decode(ArrayRef::bytes(b"")).unwrap().bytes().is_empty());
+    }
+
+    #[test]
+    fn round_trip_every_level() {
+        for level in 1..=9 {
+            let c = BZ2::new(level).unwrap();
+            let sizes: &[usize] = if level == 1 {
+                &[0, 1, 777, 2 << 20]
+            } else {
+                &[0, 1, 5000]
+            };
+            for &n in sizes {
+                let d = sample(n);
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                assert_eq!(&enc.bytes()[..4], &[b'B', b'Z', b'h', b'0' + level as u8]);
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..]
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d);
+            }
+        }
+        assert!(BZ2::new(0).is_err());
+        assert!(BZ2::new(10).is_err());
+        let e =
+            BZ2::from_config(json!({"id": "bz2", "level": 0}).as_object().unwrap()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+        assert!(e.message().contains("level"));
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let c = BZ2::default();
+        let d = sample(300_000);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+        let enc = enc.bytes();
+        for cut in [3, 40, enc.len() / 2, enc.len() - 1] {
+            let e = c.decode(ArrayRef::bytes(&enc[..cut])).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Truncated, "cut {cut}: {e}");
+            let mut out = vec![0u8; d.len()];
+            let e = c
+                .decode_into(&enc[..cut], ArrayMut::bytes(&mut out))
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Truncated, "cut {cut}: {e}");
+        }
+        let e = c.decode(ArrayRef::bytes(b"not bzip2 data")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let mut bad = enc.to_vec();
+        bad[enc.len() / 2] ^= 0x55;
+        assert!(c.decode(ArrayRef::bytes(&bad)).is_err());
+        let mut small = vec![0u8; d.len() - 1];
+        let e = c.decode_into(enc, ArrayMut::bytes(&mut small)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let mut big = vec![0u8; d.len() + 1];
+        let e = c.decode_into(enc, ArrayMut::bytes(&mut big)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+}

@@ -1,0 +1,66 @@
+//! The `crc32c` codec: CRC-32C (Castagnoli) of the data stored as 4 little-endian bytes after it,
+//! as numcodecs' `CRC32C(location="end")` (also zarr v3's `crc32c` codec layout).
+//!
+//! Config: `{"id": "crc32c"}` or with `"location": "start" | "end"` (kept only when given).
+
+use super::crc32::{checksum32_codec, Location};
+
+checksum32_codec!(
+    /// The numcodecs `crc32c` codec: CRC-32C of the data, by default in the 4 bytes after it.
+    Crc32c,
+    "crc32c",
+    Location::End,
+    crc32c::crc32c
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{get_codec, ArrayMut, ArrayRef, Codec};
+    use crate::error::ErrorKind;
+    use serde_json::json;
+
+    #[test]
+    fn matches_numcodecs_bytes() {
+        // numcodecs.CRC32C().encode(b"abc"), CRC32C(location="start").encode(b"abc")
+        let c = Crc32c::default();
+        assert_eq!(
+            c.encode(ArrayRef::bytes(b"abc")).unwrap().bytes(),
+            &[b'a', b'b', b'c', 0xb7, 0x3f, 0x4b, 0x36][..]
+        );
+        let c = Crc32c::new(Some(Location::Start));
+        assert_eq!(
+            c.encode(ArrayRef::bytes(b"abc")).unwrap().bytes(),
+            &[0xb7, 0x3f, 0x4b, 0x36, b'a', b'b', b'c'][..]
+        );
+    }
+
+    #[test]
+    fn round_trip_and_mismatch() {
+        for loc in [None, Some(Location::Start)] {
+            let c = Crc32c::new(loc);
+            for n in [0usize, 1, 4099, 2 << 20] {
+                let d: Vec<u8> = (0..n).map(|i| (i % 249) as u8).collect();
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..]
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d);
+                let mut bad = enc.bytes().to_vec();
+                bad[0] ^= 1;
+                let e = c.decode(ArrayRef::bytes(&bad)).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+            }
+        }
+        let c = get_codec(&json!({"id": "crc32c"})).unwrap();
+        assert_eq!(c.config(), json!({"id": "crc32c"}));
+        assert_eq!(
+            c.decode(ArrayRef::bytes(b"")).unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
+    }
+}

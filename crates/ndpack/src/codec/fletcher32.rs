@@ -1,0 +1,210 @@
+//! The `fletcher32` codec: the HDF5/netCDF Fletcher-32 checksum (16-bit big-endian words, sums
+//! folded every 360 words) stored as 4 little-endian bytes after the data, as numcodecs'
+//! `Fletcher32`.
+//!
+//! Config: `{"id": "fletcher32"}` (no parameters). Unlike numcodecs 0.16.6, empty data is
+//! accepted (its checksum is 0).
+
+use serde_json::{json, Map, Value};
+
+use super::crc32::{checksum_decode, checksum_encode, payload_into, Location};
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use crate::buffer::Buffer;
+use crate::error::Result;
+
+/// The numcodecs `fletcher32` codec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Fletcher32;
+
+impl Fletcher32 {
+    /// Builds the codec from its numcodecs config (which has no parameters).
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        ConfigReader::new("fletcher32", config)?.finish()?;
+        Ok(Fletcher32)
+    }
+
+    /// The HDF5 Fletcher-32 checksum of `data`, as numcodecs computes it.
+    pub fn checksum(data: &[u8]) -> u32 {
+        // HDF5 adds 360 words at a time, then folds both sums to 17 bits. The sums are kept modulo
+        // 2^32 exactly as the reference's u32 arithmetic; each block's contribution is computed in
+        // closed form (sum2 gains n*sum1 + sum of (n - i) * w_i), which vectorizes.
+        const BLOCK: usize = 360;
+        let (mut sum1, mut sum2) = (0u32, 0u32);
+        let words = data.chunks_exact(2);
+        let odd = words.remainder().first().copied();
+        let mut iter = words.map(|w| u16::from_be_bytes([w[0], w[1]]));
+        let nwords = data.len() / 2;
+        let mut left = nwords;
+        let mut buf = [0u16; BLOCK];
+        while left > 0 {
+            let n = left.min(BLOCK);
+            left -= n;
+            for (slot, w) in buf[..n].iter_mut().zip(&mut iter) {
+                *slot = w;
+            }
+            let (mut s, mut t) = (0u64, 0u64);
+            for (i, &w) in buf[..n].iter().enumerate() {
+                s += u64::from(w);
+                t += (n - i) as u64 * u64::from(w);
+            }
+            sum2 = sum2
+                .wrapping_add((n as u32).wrapping_mul(sum1))
+                .wrapping_add(t as u32);
+            sum1 = sum1.wrapping_add(s as u32);
+            sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+            sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        }
+        if let Some(b) = odd {
+            sum1 = sum1.wrapping_add(u32::from(b) << 8);
+            sum2 = sum2.wrapping_add(sum1);
+            sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+            sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        }
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        (sum2 << 16) | sum1
+    }
+}
+
+impl Codec for Fletcher32 {
+    fn id(&self) -> &'static str {
+        "fletcher32"
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": "fletcher32"})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        Ok(checksum_encode(
+            input.data,
+            Location::End,
+            Self::checksum(input.data),
+        ))
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let payload = checksum_decode("fletcher32", input.data, Location::End, Self::checksum)?;
+        Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        let payload = checksum_decode("fletcher32", input, Location::End, Self::checksum)?;
+        payload_into(payload, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::get_codec;
+    use crate::error::ErrorKind;
+
+    /// The reference loop of numcodecs' fletcher32.pyx (from HDF5's H5checksum.c), word by word.
+    fn reference(data: &[u8]) -> u32 {
+        let (mut sum1, mut sum2) = (0u32, 0u32);
+        let mut len = data.len() / 2;
+        let mut p = 0;
+        while len > 0 {
+            let mut tlen = len.min(360);
+            len -= tlen;
+            while tlen > 0 {
+                sum1 = sum1.wrapping_add((u32::from(data[p]) << 8) | u32::from(data[p + 1]));
+                p += 2;
+                sum2 = sum2.wrapping_add(sum1);
+                tlen -= 1;
+            }
+            sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+            sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        }
+        if data.len() % 2 == 1 {
+            sum1 = sum1.wrapping_add(u32::from(data[p]) << 8);
+            sum2 = sum2.wrapping_add(sum1);
+            sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+            sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        }
+        sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+        sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        (sum2 << 16) | sum1
+    }
+
+    #[test]
+    fn matches_numcodecs_bytes() {
+        // The last 4 bytes of numcodecs' Fletcher32().encode(d) for each d.
+        let cases: [(Vec<u8>, [u8; 4]); 5] = [
+            (b"a".to_vec(), [0, 97, 0, 97]),
+            (b"abc".to_vec(), [98, 196, 197, 37]),
+            (vec![255; 720], [255, 255, 255, 255]),
+            (vec![255; 721], [0, 255, 0, 255]),
+            (
+                (0..40).flat_map(|_| 0..=255u8).chain([b'x']).collect(),
+                [246, 129, 44, 251],
+            ),
+        ];
+        for (d, sum) in cases {
+            let enc = Fletcher32.encode(ArrayRef::bytes(&d)).unwrap();
+            assert_eq!(&enc.bytes()[..d.len()], &d[..]);
+            assert_eq!(&enc.bytes()[d.len()..], &sum, "len {}", d.len());
+        }
+    }
+
+    #[test]
+    fn closed_form_equals_reference_loop() {
+        let mut x = 0x9e37_79b9u32;
+        for n in [0usize, 1, 2, 719, 720, 721, 722, 1441, 100_003] {
+            let d: Vec<u8> = (0..n)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 17;
+                    x ^= x << 5;
+                    x as u8
+                })
+                .collect();
+            assert_eq!(Fletcher32::checksum(&d), reference(&d), "random, len {n}");
+            let ones = vec![0xffu8; n];
+            assert_eq!(
+                Fletcher32::checksum(&ones),
+                reference(&ones),
+                "0xff, len {n}"
+            );
+        }
+    }
+
+    #[test]
+    fn round_trip_and_errors() {
+        for n in [0usize, 1, 3, 4096, 3 << 20] {
+            let d: Vec<u8> = (0..n).map(|i| (i * 31 % 256) as u8).collect();
+            let enc = Fletcher32.encode(ArrayRef::bytes(&d)).unwrap();
+            assert_eq!(
+                Fletcher32
+                    .decode(ArrayRef::bytes(enc.bytes()))
+                    .unwrap()
+                    .bytes(),
+                &d[..]
+            );
+            let mut out = vec![0u8; n];
+            Fletcher32
+                .decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                .unwrap();
+            assert_eq!(out, d);
+        }
+        let mut bad = Fletcher32
+            .encode(ArrayRef::bytes(b"abcd"))
+            .unwrap()
+            .bytes()
+            .to_vec();
+        bad[0] ^= 1;
+        let e = Fletcher32.decode(ArrayRef::bytes(&bad)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+        // numcodecs: "The fletcher32 checksum of the data (606716870) did not match the expected
+        // checksum (640271558)".
+        assert!(
+            e.message().contains("606716870") && e.message().contains("640271558"),
+            "{e}"
+        );
+        let e = Fletcher32.decode(ArrayRef::bytes(b"ab")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+        let e = get_codec(&serde_json::json!({"id": "fletcher32", "x": 1})).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    }
+}

@@ -1,0 +1,352 @@
+//! The `gzip` codec: gzip members (RFC 1952), as numcodecs' `GZip(level=1)` (Python's `gzip`
+//! module).
+//!
+//! Config: `{"id": "gzip", "level": 1}`; `level` is 0-9 (-1 is zlib's default, 6).
+//!
+//! Encoding writes one member with Python's header (no file name, `XFL` 4 at level 1 and 2 at
+//! level 9, OS 255) except that the modification time is 0 ("not available") so that output is
+//! deterministic; Python writes the current time. Decoding accepts what Python's `GzipFile` reads:
+//! any header flags, several members one after the other, zero padding after a member, and
+//! checks each member's CRC-32 and length.
+
+use serde_json::{json, Map, Value};
+
+use super::zlib::{deflate_append, inflate_append, inflate_slice, DEFLATE_MAX_RATIO};
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The numcodecs `gzip` codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GZip {
+    level: i32,
+}
+
+impl Default for GZip {
+    fn default() -> Self {
+        GZip { level: 1 }
+    }
+}
+
+fn bad_level(level: impl std::fmt::Display) -> Error {
+    Error::config(format!(
+        "codec gzip: key \"level\" must be between -1 and 9, got {level}"
+    ))
+}
+
+impl GZip {
+    /// A codec with compression `level` (0-9, or -1 for zlib's default).
+    pub fn new(level: i32) -> Result<Self> {
+        if !(-1..=9).contains(&level) {
+            return Err(bad_level(level));
+        }
+        Ok(GZip { level })
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new("gzip", config)?;
+        let level = r.int("level")?.unwrap_or(1);
+        r.finish()?;
+        Self::new(i32::try_from(level).map_err(|_| bad_level(level))?)
+    }
+}
+
+const MAGIC: [u8; 2] = [0x1f, 0x8b];
+const FHCRC: u8 = 0x02;
+const FEXTRA: u8 = 0x04;
+const FNAME: u8 = 0x08;
+const FCOMMENT: u8 = 0x10;
+
+/// Writes one gzip member holding `data`.
+fn encode_member(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    let xfl = match level {
+        9 => 2,
+        1 => 4,
+        _ => 0,
+    };
+    let mut out = Vec::with_capacity(data.len() + (data.len() >> 12) + (data.len() >> 14) + 96);
+    out.extend_from_slice(&[MAGIC[0], MAGIC[1], 8, 0, 0, 0, 0, 0, xfl, 255]);
+    deflate_append(data, level, false, &mut out)?;
+    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    Ok(out)
+}
+
+fn truncated() -> Error {
+    Error::truncated("gzip: compressed data ended before the end-of-stream marker was reached")
+}
+
+/// Parses a member header at the start of `data`; returns its length.
+fn header_len(data: &[u8]) -> Result<usize> {
+    if data.len() < 10 {
+        return if MAGIC.starts_with(&data[..data.len().min(2)]) {
+            Err(truncated())
+        } else {
+            Err(Error::corrupt(
+                "gzip: not a gzipped stream (bad magic bytes)",
+            ))
+        };
+    }
+    if data[..2] != MAGIC {
+        return Err(Error::corrupt(
+            "gzip: not a gzipped stream (bad magic bytes)",
+        ));
+    }
+    if data[2] != 8 {
+        return Err(Error::corrupt(format!(
+            "gzip: unknown compression method {}",
+            data[2]
+        )));
+    }
+    let flags = data[3];
+    let mut pos = 10;
+    if flags & FEXTRA != 0 {
+        let n = data.get(pos..pos + 2).ok_or_else(truncated)?;
+        pos += 2 + usize::from(u16::from_le_bytes([n[0], n[1]]));
+    }
+    for flag in [FNAME, FCOMMENT] {
+        if flags & flag != 0 {
+            let rest = data.get(pos..).ok_or_else(truncated)?;
+            let end = rest.iter().position(|&b| b == 0).ok_or_else(truncated)?;
+            pos += end + 1;
+        }
+    }
+    if flags & FHCRC != 0 {
+        pos += 2;
+    }
+    if pos > data.len() {
+        return Err(truncated());
+    }
+    Ok(pos)
+}
+
+/// Checks a member's trailer (CRC-32 and length mod 2^32) against its decoded bytes.
+fn check_trailer(trailer: &[u8], decoded: &[u8]) -> Result<()> {
+    let trailer = trailer.get(..8).ok_or_else(truncated)?;
+    let stored = u32::from_le_bytes(trailer[..4].try_into().expect("4 bytes"));
+    let computed = crc32fast::hash(decoded);
+    if stored != computed {
+        return Err(Error::new(
+            ErrorKind::ChecksumMismatch,
+            format!("gzip: CRC check failed: stored 0x{stored:08x}, computed 0x{computed:08x}"),
+        ));
+    }
+    let size = u32::from_le_bytes(trailer[4..].try_into().expect("4 bytes"));
+    if size != decoded.len() as u32 {
+        return Err(Error::corrupt(format!(
+            "gzip: incorrect length of data produced: trailer says {size}, decoded {}",
+            decoded.len() as u32
+        )));
+    }
+    Ok(())
+}
+
+/// Skips the zero padding Python allows after a member.
+fn skip_zeros(data: &[u8], pos: usize) -> usize {
+    pos + data[pos..].iter().take_while(|&&b| b == 0).count()
+}
+
+/// Decodes every member of `data`.
+fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    // The last member's trailer gives its size mod 2^32: for the usual single member, the whole
+    // output, which saves regrowing it. Untrusted, so bounded by what deflate can expand to.
+    if data.len() >= 18 {
+        let hint = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
+        let most = data.len().saturating_mul(DEFLATE_MAX_RATIO).min(limit);
+        out.reserve((hint as usize).min(most));
+    }
+    let mut pos = 0;
+    while pos < data.len() {
+        pos += header_len(&data[pos..])?;
+        let start = out.len();
+        pos += inflate_append(&data[pos..], false, &mut out, limit)?;
+        check_trailer(&data[pos..], &out[start..])?;
+        pos = skip_zeros(data, pos + 8);
+    }
+    Ok(out)
+}
+
+/// Decodes every member of `data` into exactly `out.len()` bytes.
+fn decode_members_into(data: &[u8], out: &mut [u8]) -> Result<()> {
+    let mut pos = 0;
+    let mut written = 0;
+    while pos < data.len() {
+        pos += header_len(&data[pos..])?;
+        let (used, n) = inflate_slice(&data[pos..], false, &mut out[written..])?;
+        pos += used;
+        check_trailer(&data[pos..], &out[written..written + n])?;
+        written += n;
+        pos = skip_zeros(data, pos + 8);
+    }
+    if written != out.len() {
+        return Err(Error::invalid(format!(
+            "output buffer has {} bytes, decoded data has {written}",
+            out.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Codec for GZip {
+    fn id(&self) -> &'static str {
+        "gzip"
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": "gzip", "level": self.level})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        Ok(Array::from_bytes(encode_member(input.data, self.level)?))
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        Ok(Array::from_bytes(decode_members(
+            input.data,
+            MAX_DECODED_SIZE,
+        )?))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        decode_members_into(input, out.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i / 13) ^ (i % 7)) as u8).collect()
+    }
+
+    /// numcodecs.GZip(level=1).encode(b"abc") (mtime 0x6b026341 as Python wrote it).
+    const PY_ABC: [u8; 23] = [
+        0x1f, 0x8b, 0x08, 0x00, 0x41, 0x63, 0x02, 0x6b, 0x04, 0xff, 0x4b, 0x4c, 0x4a, 0x06, 0x00,
+        0xc2, 0x41, 0x24, 0x35, 0x03, 0x00, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn decodes_python_gzip_members_and_padding() {
+        let c = GZip::default();
+        assert_eq!(c.decode(ArrayRef::bytes(&PY_ABC)).unwrap().bytes(), b"abc");
+        let mut two = PY_ABC.to_vec();
+        two.extend_from_slice(&PY_ABC);
+        two.extend_from_slice(&[0, 0]);
+        assert_eq!(c.decode(ArrayRef::bytes(&two)).unwrap().bytes(), b"abcabc");
+        let mut out = [0u8; 6];
+        c.decode_into(&two, ArrayMut::bytes(&mut out)).unwrap();
+        assert_eq!(&out, b"abcabc");
+        // Python's gzip decodes empty input to nothing.
+        assert!(c.decode(ArrayRef::bytes(b"")).unwrap().bytes().is_empty());
+    }
+
+    #[test]
+    fn header_fields_are_skipped() {
+        // FEXTRA + FNAME + FCOMMENT + FHCRC around the same deflate data.
+        let mut m = vec![
+            0x1f,
+            0x8b,
+            8,
+            FEXTRA | FNAME | FCOMMENT | FHCRC,
+            0,
+            0,
+            0,
+            0,
+            0,
+            3,
+        ];
+        m.extend_from_slice(&[3, 0, 1, 2, 3]);
+        m.extend_from_slice(b"name\0comment\0");
+        m.extend_from_slice(&[0xaa, 0xbb]);
+        m.extend_from_slice(&PY_ABC[10..]);
+        assert_eq!(
+            GZip::default().decode(ArrayRef::bytes(&m)).unwrap().bytes(),
+            b"abc"
+        );
+    }
+
+    #[test]
+    fn encodes_python_header_and_round_trips() {
+        for level in -1..=9 {
+            let c = GZip::new(level).unwrap();
+            for n in [0usize, 1, 1001, 3 << 20] {
+                let d = sample(n);
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                let xfl = match level {
+                    1 => 4,
+                    9 => 2,
+                    _ => 0,
+                };
+                assert_eq!(
+                    &enc.bytes()[..10],
+                    &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]
+                );
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..]
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d);
+            }
+        }
+        assert_eq!(GZip::default().config(), json!({"id": "gzip", "level": 1}));
+        assert!(GZip::new(10).is_err());
+        let e =
+            GZip::from_config(json!({"id": "gzip", "lvl": 1}).as_object().unwrap()).unwrap_err();
+        assert!(e.message().contains("lvl"));
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let c = GZip::default();
+        let enc = c.encode(ArrayRef::bytes(&sample(100_000))).unwrap();
+        let enc = enc.bytes();
+        for cut in [1, 5, 12, enc.len() / 2, enc.len() - 3] {
+            let e = c.decode(ArrayRef::bytes(&enc[..cut])).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Truncated, "cut {cut}: {e}");
+        }
+        let mut bad = enc.to_vec();
+        let n = bad.len();
+        bad[n - 6] ^= 1; // CRC
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+            ErrorKind::ChecksumMismatch
+        );
+        let mut bad = enc.to_vec();
+        bad[n - 2] ^= 1; // ISIZE
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        let mut bad = enc.to_vec();
+        bad[0] = b'x';
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        let mut bad = enc.to_vec();
+        bad.extend_from_slice(b"junk!");
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        let mut small = vec![0u8; 99_999];
+        assert_eq!(
+            c.decode_into(enc, ArrayMut::bytes(&mut small))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
+        let mut big = vec![0u8; 100_001];
+        assert_eq!(
+            c.decode_into(enc, ArrayMut::bytes(&mut big))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+}

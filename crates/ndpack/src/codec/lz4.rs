@@ -1,0 +1,223 @@
+//! The `lz4` codec: an LZ4 block after a 4-byte little-endian uncompressed size, as numcodecs'
+//! `LZ4(acceleration=1)`.
+//!
+//! Config: `{"id": "lz4", "acceleration": 1}`. Blocks are written by lz4_flex, which has one
+//! speed setting: `acceleration` is kept in the config (and checked to be an integer) but does not
+//! change the output, which any LZ4 decoder reads. As in numcodecs, inputs over 0x7E000000 bytes
+//! cannot be encoded. Decoding checks the declared size against what the block can hold (LZ4
+//! expands at most about 255:1) before allocating, and writes straight into `out` when given.
+
+use serde_json::{json, Map, Value};
+
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use crate::buffer::{AlignedBytes, Buffer};
+use crate::error::{Error, Result};
+
+/// numcodecs' `LZ4.max_buffer_size`: the largest input it encodes.
+pub const MAX_BUFFER_SIZE: usize = 0x7E00_0000;
+
+/// The numcodecs `lz4` codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LZ4 {
+    acceleration: i64,
+}
+
+impl Default for LZ4 {
+    fn default() -> Self {
+        LZ4 { acceleration: 1 }
+    }
+}
+
+impl LZ4 {
+    /// A codec with numcodecs' `acceleration` (recorded in the config; see the module docs).
+    pub fn new(acceleration: i64) -> Self {
+        LZ4 { acceleration }
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new("lz4", config)?;
+        let acceleration = r.int("acceleration")?.unwrap_or(1);
+        if i32::try_from(acceleration).is_err() {
+            return Err(r.out_of_range("acceleration", "a 32-bit integer"));
+        }
+        r.finish()?;
+        Ok(LZ4 { acceleration })
+    }
+}
+
+/// Reads the size header and checks it against what the block can hold.
+fn declared_size(input: &[u8]) -> Result<usize> {
+    let header = input.get(..4).ok_or_else(|| {
+        Error::truncated(format!(
+            "lz4: input of {} bytes has no 4-byte size header",
+            input.len()
+        ))
+    })?;
+    let size = u32::from_le_bytes(header.try_into().expect("4 bytes")) as usize;
+    let payload = input.len() - 4;
+    // Each byte of an LZ4 block adds at most 255 bytes of output (long runs cost one 0xFF byte
+    // per 255), plus a few bytes for the shortest sequence.
+    let most = payload.saturating_mul(255).saturating_add(16);
+    if size > most || size > MAX_BUFFER_SIZE {
+        return Err(Error::too_large(format!(
+            "lz4: header declares {size} bytes, more than a {payload}-byte block can hold"
+        )));
+    }
+    Ok(size)
+}
+
+fn decompress_into(payload: &[u8], out: &mut [u8]) -> Result<()> {
+    let n = lz4_flex::block::decompress_into(payload, out)
+        .map_err(|e| Error::corrupt(format!("lz4: invalid block: {e}")))?;
+    if n != out.len() {
+        return Err(Error::corrupt(format!(
+            "lz4: block holds {n} bytes, header declares {}",
+            out.len()
+        )));
+    }
+    Ok(())
+}
+
+impl Codec for LZ4 {
+    fn id(&self) -> &'static str {
+        "lz4"
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": "lz4", "acceleration": self.acceleration})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let data = input.data;
+        if data.len() > MAX_BUFFER_SIZE {
+            return Err(Error::invalid(format!(
+                "lz4: cannot encode buffers of more than {MAX_BUFFER_SIZE} bytes, got {}",
+                data.len()
+            )));
+        }
+        // A lazily zeroed block of the worst-case size: pages past the compressed end are never
+        // touched, so this costs no more than the output.
+        let mut block =
+            AlignedBytes::zeroed(4 + lz4_flex::block::get_maximum_output_size(data.len()));
+        let out = block.as_mut_slice();
+        out[..4].copy_from_slice(&(data.len() as u32).to_le_bytes());
+        let n = lz4_flex::block::compress_into(data, &mut out[4..])
+            .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
+        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..4 + n)))
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let size = declared_size(input.data)?;
+        let mut block = AlignedBytes::zeroed(size);
+        decompress_into(&input.data[4..], block.as_mut_slice())?;
+        Ok(Array::from_bytes(Buffer::from_owner(block)))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        let size = declared_size(input)?;
+        if size != out.data.len() {
+            return Err(Error::invalid(format!(
+                "output buffer has {} bytes, lz4 header declares {size}",
+                out.data.len()
+            )));
+        }
+        decompress_into(&input[4..], out.data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::get_codec;
+    use crate::error::ErrorKind;
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i / 9) % 251) as u8).collect()
+    }
+
+    #[test]
+    fn decodes_numcodecs_blocks() {
+        // numcodecs.LZ4().encode(b"hello hello hello hello") and LZ4().encode(b"")
+        let enc = [
+            23, 0, 0, 0, 104, 104, 101, 108, 108, 111, 32, 6, 0, 80, 104, 101, 108, 108, 111,
+        ];
+        let c = LZ4::default();
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&enc)).unwrap().bytes(),
+            b"hello hello hello hello"
+        );
+        let mut out = [0u8; 23];
+        c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
+        assert_eq!(&out, b"hello hello hello hello");
+        // numcodecs cannot decode its own empty output; we can.
+        assert!(c
+            .decode(ArrayRef::bytes(&[0, 0, 0, 0, 0]))
+            .unwrap()
+            .bytes()
+            .is_empty());
+    }
+
+    #[test]
+    fn round_trip_sizes_and_accelerations() {
+        for acc in [1, -1, 0, 10, 1_000_000] {
+            let c = LZ4::new(acc);
+            for n in [0usize, 1, 13, 100_001, 3 << 20] {
+                let d = sample(n);
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                assert_eq!(&enc.bytes()[..4], &(n as u32).to_le_bytes());
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..]
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let c = LZ4::default();
+        let d = sample(100_000);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+        let enc = enc.bytes();
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&[1, 0])).unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
+        for cut in [4, 9, enc.len() / 2, enc.len() - 1] {
+            assert!(c.decode(ArrayRef::bytes(&enc[..cut])).is_err(), "cut {cut}");
+        }
+        // numcodecs' example of a hostile header: 2 GiB declared by a 5-byte block.
+        let e = c
+            .decode(ArrayRef::bytes(b"\xff\xff\xff\x7f\x00\x00\x00\x00\x00"))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge);
+        let mut lie = enc.to_vec();
+        lie[..4].copy_from_slice(&99_999u32.to_le_bytes());
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&lie)).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        let mut small = vec![0u8; 99_999];
+        assert_eq!(
+            c.decode_into(enc, ArrayMut::bytes(&mut small))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+
+    #[test]
+    fn config_round_trip() {
+        let c = get_codec(&json!({"id": "lz4"})).unwrap();
+        assert_eq!(c.config(), json!({"id": "lz4", "acceleration": 1}));
+        let c = get_codec(&json!({"id": "lz4", "acceleration": 1_000_000})).unwrap();
+        assert_eq!(c.config(), json!({"id": "lz4", "acceleration": 1_000_000}));
+        let e = get_codec(&json!({"id": "lz4", "acceleration": "fast"})).unwrap_err();
+        assert!(e.message().contains("acceleration"));
+    }
+}

@@ -1,0 +1,799 @@
+//! The `lzma` codec: .xz, .lzma ("alone") and raw LZMA streams, as numcodecs'
+//! `LZMA(format=1, check=-1, preset=None, filters=None)` (Python's `lzma.compress` and
+//! `lzma.decompress`).
+//!
+//! Config keys are Python's: `format` (`FORMAT_AUTO` 0, `FORMAT_XZ` 1, `FORMAT_ALONE` 2,
+//! `FORMAT_RAW` 3), `check` (-1 for the format's default, `CHECK_NONE` 0, `CHECK_CRC32` 1,
+//! `CHECK_CRC64` 4, `CHECK_SHA256` 10), `preset` (null or 0-9, optionally or-ed with
+//! `PRESET_EXTREME` = 2^31) and `filters` (null or a list of filter specifiers, dicts with an
+//! `id` and that filter's options: `FILTER_LZMA1`/`FILTER_LZMA2` with `preset`, `dict_size`,
+//! `lc`, `lp`, `pb`, `mode`, `nice_len`, `mf`, `depth`; `FILTER_DELTA` with `dist`; the BCJ
+//! filters `FILTER_X86`, `FILTER_POWERPC`, `FILTER_IA64`, `FILTER_ARM`, `FILTER_ARMTHUMB`,
+//! `FILTER_SPARC` with `start_offset`). The config keeps the filter list exactly as given.
+//!
+//! Decoding follows `lzma.decompress`: streams one after the other are concatenated, data after a
+//! complete stream that does not start a valid stream is ignored. Unlike numcodecs, a codec with
+//! `filters` and a container format (xz, alone) decodes its own output (the container says which
+//! filters were used). Decoders are limited to [`MEMLIMIT`] bytes of memory.
+
+use liblzma::stream::{Action, Check, Filters, LzmaOptions, MatchFinder, Mode, Status, Stream};
+use serde_json::{json, Map, Value};
+
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Python's `lzma.FORMAT_AUTO`: decode .xz or .lzma (cannot encode).
+pub const FORMAT_AUTO: i64 = 0;
+/// Python's `lzma.FORMAT_XZ`.
+pub const FORMAT_XZ: i64 = 1;
+/// Python's `lzma.FORMAT_ALONE` (the legacy .lzma format).
+pub const FORMAT_ALONE: i64 = 2;
+/// Python's `lzma.FORMAT_RAW` (no container; `filters` required).
+pub const FORMAT_RAW: i64 = 3;
+/// Python's `lzma.PRESET_EXTREME` flag.
+pub const PRESET_EXTREME: i64 = 0x8000_0000;
+/// Python's `lzma.FILTER_LZMA1`.
+pub const FILTER_LZMA1: i64 = 0x4000_0000_0000_0001;
+/// Python's `lzma.FILTER_LZMA2`.
+pub const FILTER_LZMA2: i64 = 0x21;
+/// Python's `lzma.FILTER_DELTA`.
+pub const FILTER_DELTA: i64 = 3;
+/// The most memory a decoder may use (dictionaries are allocated from sizes in the input): 2 GiB,
+/// enough for every dictionary size xz and Python can write.
+pub const MEMLIMIT: u64 = 1 << 31;
+
+const BCJ_FILTERS: [(i64, &str); 6] = [
+    (4, "FILTER_X86"),
+    (5, "FILTER_POWERPC"),
+    (6, "FILTER_IA64"),
+    (7, "FILTER_ARM"),
+    (8, "FILTER_ARMTHUMB"),
+    (9, "FILTER_SPARC"),
+];
+
+/// One parsed filter specifier.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum FilterSpec {
+    Lzma {
+        lzma1: bool,
+        preset: u32,
+        dict_size: Option<u32>,
+        lc: Option<u32>,
+        lp: Option<u32>,
+        pb: Option<u32>,
+        mode: Option<u32>,
+        nice_len: Option<u32>,
+        mf: Option<u32>,
+        depth: Option<u32>,
+    },
+    Delta {
+        dist: u32,
+    },
+    Bcj {
+        id: i64,
+        start_offset: u32,
+    },
+}
+
+/// The numcodecs `lzma` codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LZMA {
+    format: i64,
+    check: i64,
+    preset: Option<i64>,
+    filters: Option<Value>,
+    parsed: Option<Vec<FilterSpec>>,
+}
+
+impl Default for LZMA {
+    fn default() -> Self {
+        LZMA {
+            format: FORMAT_XZ,
+            check: -1,
+            preset: None,
+            filters: None,
+            parsed: None,
+        }
+    }
+}
+
+fn cfg_err(msg: impl std::fmt::Display) -> Error {
+    Error::config(format!("codec lzma: {msg}"))
+}
+
+fn check_preset(preset: i64) -> Result<u32> {
+    let level = preset & !PRESET_EXTREME;
+    if !(0..=9).contains(&level) || !(0..=(PRESET_EXTREME | 9)).contains(&preset) {
+        return Err(cfg_err(format!(
+            "key \"preset\" must be 0-9, optionally with PRESET_EXTREME, got {preset}"
+        )));
+    }
+    Ok(preset as u32)
+}
+
+fn parse_filter(i: usize, v: &Value) -> Result<FilterSpec> {
+    let m = v
+        .as_object()
+        .ok_or_else(|| cfg_err(format!("key \"filters\": item {i} must be a dict, got {v}")))?;
+    let int = |key: &str| -> Result<Option<i64>> {
+        match m.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                cfg_err(format!(
+                    "key \"filters\": item {i}: {key:?} must be an integer, got {v}"
+                ))
+            }),
+        }
+    };
+    let u32_of = |key: &str| -> Result<Option<u32>> {
+        int(key)?
+            .map(|x| {
+                u32::try_from(x).map_err(|_| {
+                    cfg_err(format!(
+                        "key \"filters\": item {i}: {key:?} is out of range: {x}"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let id =
+        int("id")?.ok_or_else(|| cfg_err(format!("key \"filters\": item {i} has no \"id\"")))?;
+    let allowed: &[&str] = match id {
+        FILTER_LZMA1 | FILTER_LZMA2 => &[
+            "id",
+            "preset",
+            "dict_size",
+            "lc",
+            "lp",
+            "pb",
+            "mode",
+            "nice_len",
+            "mf",
+            "depth",
+        ],
+        FILTER_DELTA => &["id", "dist"],
+        _ if BCJ_FILTERS.iter().any(|(f, _)| *f == id) => &["id", "start_offset"],
+        _ => {
+            return Err(cfg_err(format!(
+                "key \"filters\": item {i}: unknown filter id {id}"
+            )))
+        }
+    };
+    if let Some(k) = m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        return Err(cfg_err(format!(
+            "key \"filters\": item {i}: invalid filter option {k:?} for filter {id}"
+        )));
+    }
+    Ok(match id {
+        FILTER_LZMA1 | FILTER_LZMA2 => {
+            let preset = match int("preset")? {
+                None => 6,
+                Some(p) => check_preset(p)?,
+            };
+            let spec = FilterSpec::Lzma {
+                lzma1: id == FILTER_LZMA1,
+                preset,
+                dict_size: u32_of("dict_size")?,
+                lc: u32_of("lc")?,
+                lp: u32_of("lp")?,
+                pb: u32_of("pb")?,
+                mode: u32_of("mode")?,
+                nice_len: u32_of("nice_len")?,
+                mf: u32_of("mf")?,
+                depth: u32_of("depth")?,
+            };
+            if let FilterSpec::Lzma { mode: Some(md), .. } = spec {
+                if md != 1 && md != 2 {
+                    return Err(cfg_err(format!("key \"filters\": item {i}: bad mode {md}")));
+                }
+            }
+            if let FilterSpec::Lzma { mf: Some(mf), .. } = spec {
+                if ![3, 4, 18, 19, 20].contains(&mf) {
+                    return Err(cfg_err(format!("key \"filters\": item {i}: bad mf {mf}")));
+                }
+            }
+            spec
+        }
+        FILTER_DELTA => {
+            let dist = u32_of("dist")?.unwrap_or(1);
+            if !(1..=256).contains(&dist) {
+                return Err(cfg_err(format!(
+                    "key \"filters\": item {i}: \"dist\" must be 1-256, got {dist}"
+                )));
+            }
+            FilterSpec::Delta { dist }
+        }
+        _ => FilterSpec::Bcj {
+            id,
+            start_offset: u32_of("start_offset")?.unwrap_or(0),
+        },
+    })
+}
+
+fn lzma_options(spec: &FilterSpec) -> Result<LzmaOptions> {
+    let FilterSpec::Lzma {
+        preset,
+        dict_size,
+        lc,
+        lp,
+        pb,
+        mode,
+        nice_len,
+        mf,
+        depth,
+        ..
+    } = spec
+    else {
+        unreachable!("only called for LZMA filters")
+    };
+    let mut o = LzmaOptions::new_preset(*preset).map_err(|e| cfg_err(format!("preset: {e}")))?;
+    if let Some(v) = dict_size {
+        o.dict_size(*v);
+    }
+    if let Some(v) = lc {
+        o.literal_context_bits(*v);
+    }
+    if let Some(v) = lp {
+        o.literal_position_bits(*v);
+    }
+    if let Some(v) = pb {
+        o.position_bits(*v);
+    }
+    if let Some(v) = mode {
+        o.mode(if *v == 1 { Mode::Fast } else { Mode::Normal });
+    }
+    if let Some(v) = nice_len {
+        o.nice_len(*v);
+    }
+    if let Some(v) = mf {
+        o.match_finder(match v {
+            3 => MatchFinder::HashChain3,
+            4 => MatchFinder::HashChain4,
+            18 => MatchFinder::BinaryTree2,
+            19 => MatchFinder::BinaryTree3,
+            _ => MatchFinder::BinaryTree4,
+        });
+    }
+    if let Some(v) = depth {
+        o.depth(*v);
+    }
+    Ok(o)
+}
+
+fn build_filters(specs: &[FilterSpec]) -> Result<Filters> {
+    let mut f = Filters::new();
+    for spec in specs {
+        let bad = |e: liblzma::stream::Error| cfg_err(format!("key \"filters\": {e}"));
+        match spec {
+            FilterSpec::Lzma { lzma1, .. } => {
+                let o = lzma_options(spec)?;
+                if *lzma1 {
+                    f.lzma1(&o);
+                } else {
+                    f.lzma2(&o);
+                }
+            }
+            FilterSpec::Delta { dist } => {
+                f.delta_properties(&[(dist - 1) as u8]).map_err(bad)?;
+            }
+            FilterSpec::Bcj { id, start_offset } => {
+                let props = if *start_offset == 0 {
+                    Vec::new()
+                } else {
+                    start_offset.to_le_bytes().to_vec()
+                };
+                match id {
+                    4 => f.x86_properties(&props),
+                    5 => f.powerpc_properties(&props),
+                    6 => f.ia64_properties(&props),
+                    7 => f.arm_properties(&props),
+                    8 => f.arm_thumb_properties(&props),
+                    _ => f.sparc_properties(&props),
+                }
+                .map_err(bad)?;
+            }
+        }
+    }
+    Ok(f)
+}
+
+fn lzma_error(e: liblzma::stream::Error) -> Error {
+    use liblzma::stream::Error as E;
+    match e {
+        E::MemLimit => Error::too_large(format!(
+            "lzma: decoding needs more than {MEMLIMIT} bytes of memory"
+        )),
+        E::Options | E::Program => Error::new(ErrorKind::Backend, format!("lzma: {e}")),
+        _ => Error::corrupt(format!("lzma: invalid or corrupt data ({e})")),
+    }
+}
+
+fn truncated() -> Error {
+    Error::truncated("lzma: compressed data ended before the end-of-stream marker was reached")
+}
+
+impl LZMA {
+    /// A codec from numcodecs' parameters; `filters` is the JSON list of filter specifiers.
+    pub fn new(
+        format: i64,
+        check: i64,
+        preset: Option<i64>,
+        filters: Option<Value>,
+    ) -> Result<Self> {
+        if !(FORMAT_AUTO..=FORMAT_RAW).contains(&format) {
+            return Err(cfg_err(format!("key \"format\" must be 0-3, got {format}")));
+        }
+        if ![-1, 0, 1, 4, 10].contains(&check) {
+            return Err(cfg_err(format!(
+                "key \"check\" must be -1, 0, 1, 4 or 10, got {check}"
+            )));
+        }
+        if let Some(p) = preset {
+            check_preset(p)?;
+        }
+        let parsed = match &filters {
+            None => None,
+            Some(Value::Array(items)) => Some(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| parse_filter(i, v))
+                    .collect::<Result<Vec<_>>>()?,
+            ),
+            Some(other) => {
+                return Err(cfg_err(format!(
+                    "key \"filters\" must be a list of dicts or null, got {other}"
+                )))
+            }
+        };
+        if let Some(specs) = &parsed {
+            if specs.is_empty() || specs.len() > 4 {
+                return Err(cfg_err("key \"filters\" must hold 1 to 4 filters"));
+            }
+            if preset.is_some() {
+                return Err(cfg_err(
+                    "keys \"preset\" and \"filters\": cannot specify both preset and filter chain",
+                ));
+            }
+            build_filters(specs)?;
+        }
+        if format == FORMAT_RAW && parsed.is_none() {
+            return Err(cfg_err(
+                "key \"filters\": must specify filters for FORMAT_RAW",
+            ));
+        }
+        Ok(LZMA {
+            format,
+            check,
+            preset,
+            filters,
+            parsed,
+        })
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new("lzma", config)?;
+        let format = r.int("format")?.unwrap_or(FORMAT_XZ);
+        let check = r.int("check")?.unwrap_or(-1);
+        let preset = r.int("preset")?;
+        let filters = r.value("filters").cloned();
+        r.finish()?;
+        Self::new(format, check, preset, filters)
+    }
+
+    fn encoder(&self) -> Result<Stream> {
+        let preset = self.preset.unwrap_or(6) as u32;
+        if self.format != FORMAT_XZ && ![-1, 0].contains(&self.check) {
+            return Err(cfg_err(format!(
+                "key \"check\": integrity checks are only supported by FORMAT_XZ, got {}",
+                self.check
+            )));
+        }
+        match self.format {
+            FORMAT_XZ => {
+                let check = match self.check {
+                    0 => Check::None,
+                    1 => Check::Crc32,
+                    10 => Check::Sha256,
+                    _ => Check::Crc64,
+                };
+                match &self.parsed {
+                    None => Stream::new_easy_encoder(preset, check),
+                    Some(specs) => Stream::new_stream_encoder(&build_filters(specs)?, check),
+                }
+            }
+            FORMAT_ALONE => {
+                let opts = match self.parsed.as_deref() {
+                    None => LzmaOptions::new_preset(preset).map_err(lzma_error)?,
+                    Some([spec @ FilterSpec::Lzma { lzma1: true, .. }]) => lzma_options(spec)?,
+                    Some(_) => {
+                        return Err(cfg_err(
+                            "key \"filters\": invalid filter chain for FORMAT_ALONE - must be a single LZMA1 filter",
+                        ))
+                    }
+                };
+                Stream::new_lzma_encoder(&opts)
+            }
+            FORMAT_RAW => Stream::new_raw_encoder(&build_filters(
+                self.parsed.as_deref().expect("checked in new"),
+            )?),
+            _ => {
+                return Err(cfg_err(
+                    "key \"format\": FORMAT_AUTO can decode but not encode",
+                ))
+            }
+        }
+        .map_err(|e| cfg_err(format!("cannot create encoder: {e}")))
+    }
+
+    fn decoder(&self) -> Result<Stream> {
+        match self.format {
+            FORMAT_XZ => Stream::new_stream_decoder(MEMLIMIT, 0),
+            FORMAT_ALONE => Stream::new_lzma_decoder(MEMLIMIT),
+            FORMAT_RAW => Stream::new_raw_decoder(&build_filters(
+                self.parsed.as_deref().expect("checked in new"),
+            )?),
+            _ => Stream::new_auto_decoder(MEMLIMIT, 0),
+        }
+        .map_err(lzma_error)
+    }
+
+    /// Decodes one stream from the start of `data`, appending to `out`. Errors carry whether
+    /// the data was not a valid stream (which `lzma.decompress` ignores after the first stream).
+    fn decode_stream_vec(
+        &self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> std::result::Result<usize, (bool, Error)> {
+        let mut s = self.decoder().map_err(|e| (false, e))?;
+        loop {
+            if out.len() == out.capacity() {
+                if out.len() >= limit {
+                    return Err((
+                        false,
+                        Error::too_large(format!("lzma: data decodes to more than {limit} bytes")),
+                    ));
+                }
+                let extra = out
+                    .capacity()
+                    .max(data.len().saturating_mul(4))
+                    .clamp(1 << 16, 1 << 30)
+                    .min(limit - out.len());
+                out.reserve(extra);
+            }
+            let (in0, out0) = (s.total_in(), s.total_out());
+            let status = s
+                .process_vec(&data[in0 as usize..], out, Action::Run)
+                .map_err(|e| (e != liblzma::stream::Error::MemLimit, lzma_error(e)))?;
+            if status == Status::StreamEnd {
+                return Ok(s.total_in() as usize);
+            }
+            if s.total_in() == in0 && s.total_out() == out0 && out.len() < out.capacity() {
+                return Err((false, truncated()));
+            }
+        }
+    }
+
+    /// Decodes one stream from the start of `data` into the start of `out`.
+    fn decode_stream_slice(
+        &self,
+        data: &[u8],
+        out: &mut [u8],
+    ) -> std::result::Result<(usize, usize), (bool, Error)> {
+        let mut s = self.decoder().map_err(|e| (false, e))?;
+        let mut probe = [0u8; 1];
+        loop {
+            let (in0, out0) = (s.total_in(), s.total_out());
+            let written = out0 as usize;
+            let dest = if written < out.len() {
+                &mut out[written..]
+            } else {
+                &mut probe[..]
+            };
+            let status = s
+                .process(&data[in0 as usize..], dest, Action::Run)
+                .map_err(|e| (e != liblzma::stream::Error::MemLimit, lzma_error(e)))?;
+            if s.total_out() as usize > out.len() {
+                return Err((
+                    false,
+                    Error::invalid(format!(
+                        "output buffer of {} bytes is too small for the decoded data",
+                        out.len()
+                    )),
+                ));
+            }
+            if status == Status::StreamEnd {
+                return Ok((s.total_in() as usize, s.total_out() as usize));
+            }
+            if s.total_in() == in0 && s.total_out() == out0 {
+                return Err((false, truncated()));
+            }
+        }
+    }
+}
+
+impl Codec for LZMA {
+    fn id(&self) -> &'static str {
+        "lzma"
+    }
+
+    fn config(&self) -> Value {
+        json!({
+            "id": "lzma",
+            "format": self.format,
+            "check": self.check,
+            "preset": self.preset,
+            "filters": self.filters,
+        })
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let data = input.data;
+        let mut s = self.encoder()?;
+        let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 1024);
+        loop {
+            let consumed = s.total_in() as usize;
+            let status = s
+                .process_vec(&data[consumed..], &mut out, Action::Finish)
+                .map_err(|e| Error::new(ErrorKind::Backend, format!("lzma: {e}")))?;
+            if status == Status::StreamEnd {
+                return Ok(Array::from_bytes(out));
+            }
+            if out.len() == out.capacity() {
+                out.reserve(out.capacity().max(1024));
+            }
+        }
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let data = input.data;
+        let mut out = Vec::new();
+        let mut pos = 0;
+        loop {
+            let before = out.len();
+            match self.decode_stream_vec(&data[pos..], &mut out, MAX_DECODED_SIZE) {
+                Ok(used) => pos += used,
+                Err((true, _)) if pos > 0 => {
+                    out.truncate(before);
+                    break;
+                }
+                Err((_, e)) => return Err(e),
+            }
+            if pos >= data.len() {
+                break;
+            }
+        }
+        Ok(Array::from_bytes(out))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        let out = out.data;
+        let mut pos = 0;
+        let mut written = 0;
+        loop {
+            match self.decode_stream_slice(&input[pos..], &mut out[written..]) {
+                Ok((used, n)) => {
+                    pos += used;
+                    written += n;
+                }
+                Err((true, _)) if pos > 0 => break,
+                Err((_, e)) => return Err(e),
+            }
+            if pos >= input.len() {
+                break;
+            }
+        }
+        if written != out.len() {
+            return Err(Error::invalid(format!(
+                "output buffer has {} bytes, decoded data has {written}",
+                out.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::get_codec;
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n).map(|i| ((i / 11) % 97) as u8).collect()
+    }
+
+    fn codec(cfg: Value) -> Box<dyn Codec> {
+        get_codec(&cfg).unwrap()
+    }
+
+    #[test]
+    fn decodes_python_lzma_output() {
+        // numcodecs.LZMA().encode(b"abc")
+        let xz: [u8; 60] = [
+            253, 55, 122, 88, 90, 0, 0, 4, 230, 214, 180, 70, 2, 0, 33, 1, 22, 0, 0, 0, 116, 47,
+            229, 163, 1, 0, 2, 97, 98, 99, 0, 0, 39, 118, 39, 26, 74, 9, 216, 44, 0, 1, 27, 3, 11,
+            47, 185, 16, 31, 182, 243, 125, 1, 0, 0, 0, 0, 4, 89, 90,
+        ];
+        assert_eq!(
+            LZMA::default()
+                .decode(ArrayRef::bytes(&xz))
+                .unwrap()
+                .bytes(),
+            b"abc"
+        );
+        let auto = codec(json!({"id": "lzma", "format": 0}));
+        assert_eq!(auto.decode(ArrayRef::bytes(&xz)).unwrap().bytes(), b"abc");
+        // LZMA(format=FORMAT_ALONE, preset=1).encode(b"abc")
+        let alone: [u8; 26] = [
+            93, 0, 0, 16, 0, 255, 255, 255, 255, 255, 255, 255, 255, 0, 48, 152, 136, 164, 74, 142,
+            159, 255, 246, 99, 128, 0,
+        ];
+        let c = codec(json!({"id": "lzma", "format": 2, "preset": 1}));
+        assert_eq!(c.decode(ArrayRef::bytes(&alone)).unwrap().bytes(), b"abc");
+        assert_eq!(
+            auto.decode(ArrayRef::bytes(&alone)).unwrap().bytes(),
+            b"abc"
+        );
+        // LZMA(format=FORMAT_RAW, filters=[{id: FILTER_DELTA, dist: 4},
+        //      {id: FILTER_LZMA2, preset: 1}]).encode(b"abcdabcdabce")
+        let raw: [u8; 16] = [1, 0, 11, 97, 98, 99, 100, 0, 0, 0, 0, 0, 0, 0, 1, 0];
+        let c = codec(json!({"id": "lzma", "format": 3, "filters": [
+            {"id": 3, "dist": 4}, {"id": 33, "preset": 1}]}));
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&raw)).unwrap().bytes(),
+            b"abcdabcdabce"
+        );
+        // LZMA(check=CHECK_SHA256, preset=0).encode(b"abc"), then with the hash corrupted.
+        let sha: [u8; 84] = [
+            253, 55, 122, 88, 90, 0, 0, 10, 225, 251, 12, 161, 2, 0, 33, 1, 12, 0, 0, 0, 143, 152,
+            65, 156, 1, 0, 2, 97, 98, 99, 0, 0, 186, 120, 22, 191, 143, 1, 207, 234, 65, 65, 64,
+            222, 93, 174, 34, 35, 176, 3, 97, 163, 150, 23, 122, 156, 180, 16, 255, 97, 242, 0, 21,
+            173, 0, 1, 51, 3, 161, 129, 228, 77, 24, 155, 75, 154, 1, 0, 0, 0, 0, 10, 89, 90,
+        ];
+        let c = codec(json!({"id": "lzma", "check": 10, "preset": 0}));
+        assert_eq!(c.decode(ArrayRef::bytes(&sha)).unwrap().bytes(), b"abc");
+        let mut bad = sha;
+        bad[40] ^= 1;
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+            ErrorKind::Corrupt
+        );
+        // Concatenated streams; trailing garbage is ignored but a trailing partial header is
+        // truncated data, exactly as lzma.decompress does.
+        let mut two = xz.to_vec();
+        two.extend_from_slice(&xz);
+        let mut junk = two.clone();
+        junk.extend_from_slice(b"garbage-garbage-garbage");
+        for enc in [&two, &junk] {
+            let dec = LZMA::default().decode(ArrayRef::bytes(enc)).unwrap();
+            assert_eq!(dec.bytes(), b"abcabc");
+            let mut out = [0u8; 6];
+            LZMA::default()
+                .decode_into(enc, ArrayMut::bytes(&mut out))
+                .unwrap();
+            assert_eq!(&out, b"abcabc");
+        }
+        let mut padded = two.clone();
+        padded.extend_from_slice(&[0, 0, 0, 0]);
+        let e = LZMA::default()
+            .decode(ArrayRef::bytes(&padded))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+    }
+
+    #[test]
+    fn round_trip_every_format_check_and_filter_chain() {
+        let configs = [
+            json!({"id": "lzma"}),
+            json!({"id": "lzma", "preset": 0}),
+            json!({"id": "lzma", "preset": 9 | PRESET_EXTREME}),
+            json!({"id": "lzma", "check": 0}),
+            json!({"id": "lzma", "check": 1}),
+            json!({"id": "lzma", "check": 4}),
+            json!({"id": "lzma", "check": 10}),
+            json!({"id": "lzma", "format": 2}),
+            json!({"id": "lzma", "format": 2, "check": 0, "preset": 3}),
+            json!({"id": "lzma", "format": 2, "filters": [{"id": FILTER_LZMA1, "preset": 2, "lc": 0, "lp": 2, "pb": 2}]}),
+            json!({"id": "lzma", "format": 1, "filters": [{"id": 3, "dist": 4}, {"id": 33, "preset": 1, "dict_size": 1 << 20}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 33, "preset": 1, "mode": 1, "mf": 4, "nice_len": 32, "depth": 8}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": FILTER_LZMA1}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 4, "start_offset": 16}, {"id": 33}]}),
+            json!({"id": "lzma", "format": 3, "filters": [{"id": 7}, {"id": 33, "preset": 0}]}),
+        ];
+        for cfg in configs {
+            let c = codec(cfg.clone());
+            let again = get_codec(&c.config()).unwrap();
+            assert_eq!(again.config(), c.config(), "{cfg}");
+            for n in [0usize, 1, 4097, 1 << 20] {
+                let d = sample(n);
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..],
+                    "{cfg}"
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d, "{cfg}");
+            }
+        }
+        assert_eq!(
+            LZMA::default().config(),
+            json!({"id": "lzma", "format": 1, "check": -1, "preset": null, "filters": null})
+        );
+    }
+
+    #[test]
+    fn bad_configs_name_their_key() {
+        for (cfg, key) in [
+            (json!({"id": "lzma", "format": 4}), "format"),
+            (json!({"id": "lzma", "check": 2}), "check"),
+            (json!({"id": "lzma", "preset": 10}), "preset"),
+            (json!({"id": "lzma", "format": 3}), "filters"),
+            (
+                json!({"id": "lzma", "filters": [{"id": 33}], "preset": 1}),
+                "preset",
+            ),
+            (json!({"id": "lzma", "filters": [{"id": 99}]}), "filters"),
+            (
+                json!({"id": "lzma", "filters": [{"id": 33, "colour": 1}]}),
+                "colour",
+            ),
+            (
+                json!({"id": "lzma", "filters": [{"id": 3, "dist": 0}]}),
+                "dist",
+            ),
+            (json!({"id": "lzma", "filters": {"id": 33}}), "filters"),
+            (json!({"id": "lzma", "level": 1}), "level"),
+        ] {
+            let e = get_codec(&cfg).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");
+            assert!(e.message().contains(key), "{cfg}: {e}");
+        }
+        // Valid configs that cannot encode, as in Python: FORMAT_AUTO, checks outside xz.
+        let d = sample(10);
+        for cfg in [
+            json!({"id": "lzma", "format": 0}),
+            json!({"id": "lzma", "format": 2, "check": 4}),
+            json!({"id": "lzma", "format": 2, "filters": [{"id": 33}]}),
+        ] {
+            let e = codec(cfg.clone()).encode(ArrayRef::bytes(&d)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let c = LZMA::default();
+        let d = sample(200_000);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+        let enc = enc.bytes();
+        assert_eq!(
+            c.decode(ArrayRef::bytes(b"")).unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
+        for cut in [3, 20, enc.len() / 2, enc.len() - 1] {
+            let e = c.decode(ArrayRef::bytes(&enc[..cut])).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Truncated, "cut {cut}: {e}");
+        }
+        let e = c.decode(ArrayRef::bytes(b"not an xz stream")).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let mut small = vec![0u8; d.len() - 1];
+        let e = c.decode_into(enc, ArrayMut::bytes(&mut small)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let mut big = vec![0u8; d.len() + 1];
+        let e = c.decode_into(enc, ArrayMut::bytes(&mut big)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        // A .lzma header declaring a 4 GiB dictionary is refused by the memory limit.
+        let mut alone = vec![93u8, 0xff, 0xff, 0xff, 0xff];
+        alone.extend_from_slice(&[0xff; 8]);
+        alone.extend_from_slice(&[0; 8]);
+        let e = codec(json!({"id": "lzma", "format": 2}))
+            .decode(ArrayRef::bytes(&alone))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+    }
+}

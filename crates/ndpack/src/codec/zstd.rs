@@ -1,0 +1,425 @@
+//! The `zstd` codec: Zstandard frames, as numcodecs' `Zstd(level=0, checksum=False)`.
+//!
+//! Config: `{"id": "zstd", "level": 0, "checksum": false}`. `level` is passed to libzstd as
+//! numcodecs does: 0 is zstd's default (3), negative levels are the fast modes, levels above the
+//! maximum (22) are clamped. `checksum` adds zstd's XXH64 content checksum to each frame.
+//!
+//! Decoding accepts one or more concatenated frames (and skippable frames), with or without a
+//! declared content size: frames that declare their sizes are decoded in one call into an output
+//! allocated once; others are streamed. Declared sizes are checked against what the input can
+//! hold (a zstd block of at most 128 KiB takes at least 4 bytes) and against
+//! [`MAX_DECODED_SIZE`](super::MAX_DECODED_SIZE).
+
+use serde_json::{json, Map, Value};
+use zstd::zstd_safe::{self, CCtx, CParameter, DCtx, InBuffer, OutBuffer};
+
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use crate::buffer::{AlignedBytes, Buffer};
+use crate::error::{Error, ErrorKind, Result};
+
+/// The numcodecs `zstd` codec.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Zstd {
+    level: i32,
+    checksum: bool,
+}
+
+/// The most a zstd frame can expand: a 128 KiB RLE block in 4 bytes.
+const ZSTD_MAX_RATIO: u64 = 32 * 1024;
+
+impl Zstd {
+    /// A codec with compression `level` (as numcodecs: 0 is the default level, negative levels
+    /// are faster, levels over 22 are clamped) and an optional content `checksum` per frame.
+    pub fn new(level: i32, checksum: bool) -> Self {
+        Zstd { level, checksum }
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new("zstd", config)?;
+        let level = r.int("level")?.unwrap_or(0);
+        let checksum = r.bool("checksum")?.unwrap_or(false);
+        let level =
+            i32::try_from(level).map_err(|_| r.out_of_range("level", "a 32-bit integer"))?;
+        r.finish()?;
+        Ok(Zstd::new(level, checksum))
+    }
+
+    fn compress(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let level = self
+            .level
+            .clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level());
+        let mut cctx = CCtx::create();
+        cctx.set_parameter(CParameter::CompressionLevel(level))
+            .and_then(|_| cctx.set_parameter(CParameter::ChecksumFlag(self.checksum)))
+            .map_err(|c| zstd_error("setting parameters", c))?;
+        let mut out = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
+        cctx.compress2(&mut out, data)
+            .map_err(|c| zstd_error("compression", c))?;
+        Ok(out)
+    }
+}
+
+fn zstd_error(what: &str, code: usize) -> Error {
+    let name = zstd_safe::get_error_name(code);
+    let kind = if name.contains("Src size is incorrect") || name.contains("truncated") {
+        ErrorKind::Truncated
+    } else {
+        ErrorKind::Corrupt
+    };
+    Error::new(kind, format!("zstd {what} error: {name}"))
+}
+
+/// The frames of `data`: `Some(total)` when every frame declares its content size, `None` when
+/// one does not (then the data must be streamed).
+fn frames_size(data: &[u8]) -> Result<Option<u64>> {
+    if data.is_empty() {
+        return Err(Error::truncated("zstd: empty input holds no frame"));
+    }
+    let mut pos = 0;
+    let mut total = Some(0u64);
+    while pos < data.len() {
+        let frame = &data[pos..];
+        let len =
+            zstd_safe::find_frame_compressed_size(frame).map_err(|c| zstd_error("frame", c))?;
+        if len == 0 || len > frame.len() {
+            return Err(Error::corrupt("zstd: invalid frame length"));
+        }
+        let size = zstd_safe::get_frame_content_size(frame)
+            .map_err(|_| Error::corrupt("zstd: invalid frame header"))?;
+        total = match (total, size) {
+            (Some(t), Some(s)) => {
+                let most = (len as u64).saturating_mul(ZSTD_MAX_RATIO);
+                if s > most {
+                    return Err(Error::too_large(format!(
+                        "zstd: frame declares {s} bytes, more than its {len} bytes can hold"
+                    )));
+                }
+                Some(t + s)
+            }
+            _ => None,
+        };
+        pos += len;
+    }
+    match total {
+        Some(t) if t > MAX_DECODED_SIZE as u64 => Err(Error::too_large(format!(
+            "zstd: frames declare {t} bytes, over the limit of {MAX_DECODED_SIZE}"
+        ))),
+        t => Ok(t),
+    }
+}
+
+/// Streams every frame of `data` into `out`'s spare capacity, growing it up to `limit` bytes.
+fn stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
+    let mut dctx = DCtx::create();
+    let mut input = InBuffer::around(data);
+    loop {
+        if out.len() == out.capacity() {
+            if out.len() >= limit {
+                return Err(Error::too_large(format!(
+                    "zstd: data decodes to more than {limit} bytes"
+                )));
+            }
+            let extra = out
+                .capacity()
+                .max(data.len().saturating_mul(4))
+                .clamp(1 << 16, 1 << 30)
+                .min(limit - out.len());
+            out.reserve(extra);
+        }
+        let (in0, out0) = (input.pos(), out.len());
+        let mut output = OutBuffer::around_pos(out, out0);
+        let last = dctx
+            .decompress_stream(&mut output, &mut input)
+            .map_err(|c| zstd_error("decompression", c))?;
+        let produced = output.pos() - out0;
+        if input.pos() == data.len() && last == 0 {
+            return Ok(());
+        }
+        if input.pos() == in0 && produced == 0 && out.len() < out.capacity() {
+            return Err(Error::truncated(
+                "zstd: compressed data ends inside a frame",
+            ));
+        }
+    }
+}
+
+/// Streams every frame of `data` into exactly `out.len()` bytes.
+fn stream_slice(data: &[u8], out: &mut [u8]) -> Result<()> {
+    let mut dctx = DCtx::create();
+    let mut input = InBuffer::around(data);
+    let mut probe = [0u8; 1];
+    let mut written = 0;
+    loop {
+        let in0 = input.pos();
+        let (last, produced, overflow) = if written < out.len() {
+            let mut output = OutBuffer::around_pos(&mut out[..], written);
+            let last = dctx
+                .decompress_stream(&mut output, &mut input)
+                .map_err(|c| zstd_error("decompression", c))?;
+            (last, output.pos() - written, false)
+        } else {
+            let mut output = OutBuffer::around(&mut probe[..]);
+            let last = dctx
+                .decompress_stream(&mut output, &mut input)
+                .map_err(|c| zstd_error("decompression", c))?;
+            (last, output.pos(), output.pos() > 0)
+        };
+        if overflow {
+            return Err(Error::invalid(format!(
+                "output buffer of {} bytes is too small for the decoded data",
+                out.len()
+            )));
+        }
+        written += produced;
+        if input.pos() == data.len() && last == 0 {
+            if written != out.len() {
+                return Err(Error::invalid(format!(
+                    "output buffer has {} bytes, decoded data has {written}",
+                    out.len()
+                )));
+            }
+            return Ok(());
+        }
+        if input.pos() == in0 && produced == 0 {
+            return Err(Error::truncated(
+                "zstd: compressed data ends inside a frame",
+            ));
+        }
+    }
+}
+
+impl Codec for Zstd {
+    fn id(&self) -> &'static str {
+        "zstd"
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": "zstd", "level": self.level, "checksum": self.checksum})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        Ok(Array::from_bytes(self.compress(input.data)?))
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let data = input.data;
+        match frames_size(data)? {
+            Some(total) => {
+                let total = total as usize;
+                let mut block = AlignedBytes::zeroed(total);
+                let n = zstd_safe::decompress(block.as_mut_slice(), data)
+                    .map_err(|c| zstd_error("decompression", c))?;
+                if n != total {
+                    return Err(Error::corrupt(format!(
+                        "zstd: frames declare {total} bytes but hold {n}"
+                    )));
+                }
+                Ok(Array::from_bytes(Buffer::from_owner(block)))
+            }
+            None => {
+                let mut out = Vec::new();
+                stream_vec(data, &mut out, MAX_DECODED_SIZE)?;
+                Ok(Array::from_bytes(out))
+            }
+        }
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        let out = out.data;
+        match frames_size(input)? {
+            Some(total) => {
+                if total != out.len() as u64 {
+                    return Err(Error::invalid(format!(
+                        "output buffer has {} bytes, frames declare {total}",
+                        out.len()
+                    )));
+                }
+                let n = zstd_safe::decompress(out, input)
+                    .map_err(|c| zstd_error("decompression", c))?;
+                if n as u64 != total {
+                    return Err(Error::corrupt(format!(
+                        "zstd: frames declare {total} bytes but hold {n}"
+                    )));
+                }
+                Ok(())
+            }
+            None => stream_slice(input, out),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::get_codec;
+    use std::io::Write;
+
+    fn sample(n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|i| ((i as f32 * 0.001).sin() * 100.0) as i8 as u8)
+            .collect()
+    }
+
+    /// A frame without a content size, as a streaming encoder writes it.
+    fn streamed(data: &[u8], checksum: bool) -> Vec<u8> {
+        let mut e = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+        e.include_checksum(checksum).unwrap();
+        e.include_contentsize(false).unwrap();
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn decodes_numcodecs_frames() {
+        // numcodecs.Zstd().encode(b"hello hello hello hello")
+        let enc = [
+            40, 181, 47, 253, 32, 23, 101, 0, 0, 48, 104, 101, 108, 108, 111, 32, 1, 0, 153, 75, 17,
+        ];
+        let c = Zstd::default();
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&enc)).unwrap().bytes(),
+            b"hello hello hello hello"
+        );
+        // numcodecs.Zstd(checksum=True).encode(b"abc"): byte-identical output (same libzstd level).
+        let enc = [
+            40, 181, 47, 253, 36, 3, 25, 0, 0, 97, 98, 99, 153, 9, 119, 173,
+        ];
+        let c = Zstd::new(0, true);
+        assert_eq!(c.decode(ArrayRef::bytes(&enc)).unwrap().bytes(), b"abc");
+        assert_eq!(c.encode(ArrayRef::bytes(b"abc")).unwrap().bytes(), &enc[..]);
+        let mut bad = enc;
+        bad[12] ^= 1;
+        assert!(c.decode(ArrayRef::bytes(&bad)).is_err());
+    }
+
+    #[test]
+    fn round_trip_levels_checksum_sizes() {
+        for (level, checksum) in [
+            (0, false),
+            (1, true),
+            (-5, false),
+            (3, false),
+            (19, true),
+            (100, false),
+        ] {
+            let c = Zstd::new(level, checksum);
+            for n in [0usize, 1, 999, 3 << 20] {
+                if level == 19 && n > 1000 {
+                    continue;
+                }
+                let d = sample(n);
+                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                assert_eq!(
+                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
+                    &d[..]
+                );
+                let mut out = vec![0u8; n];
+                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                    .unwrap();
+                assert_eq!(out, d);
+            }
+        }
+        // Level 100 is clamped to the maximum level, like numcodecs.
+        let d = sample(5000);
+        assert_eq!(
+            Zstd::new(100, false).encode(ArrayRef::bytes(&d)).unwrap(),
+            Zstd::new(22, false).encode(ArrayRef::bytes(&d)).unwrap()
+        );
+    }
+
+    #[test]
+    fn concatenated_and_streamed_frames() {
+        let c = Zstd::default();
+        let (a, b) = (sample(70_000), b"tail".to_vec());
+        let fa = c.encode(ArrayRef::bytes(&a)).unwrap();
+        let fb = c.encode(ArrayRef::bytes(&b)).unwrap();
+        let mut both = fa.bytes().to_vec();
+        both.extend_from_slice(fb.bytes());
+        let mut want = a.clone();
+        want.extend_from_slice(&b);
+        assert_eq!(c.decode(ArrayRef::bytes(&both)).unwrap().bytes(), &want[..]);
+        // Frames without a content size, alone and mixed with sized ones.
+        let sa = streamed(&a, true);
+        assert_eq!(sa[4] & 0xc0, 0, "no frame content size flag");
+        let mut mixed = sa.clone();
+        mixed.extend_from_slice(fb.bytes());
+        for enc in [&sa, &mixed] {
+            let want = if enc.len() == sa.len() {
+                a.clone()
+            } else {
+                want.clone()
+            };
+            assert_eq!(c.decode(ArrayRef::bytes(enc)).unwrap().bytes(), &want[..]);
+            let mut out = vec![0u8; want.len()];
+            c.decode_into(enc, ArrayMut::bytes(&mut out)).unwrap();
+            assert_eq!(out, want);
+            let mut small = vec![0u8; want.len() - 1];
+            let e = c.decode_into(enc, ArrayMut::bytes(&mut small)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            let mut big = vec![0u8; want.len() + 1];
+            let e = c.decode_into(enc, ArrayMut::bytes(&mut big)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            let e = c
+                .decode(ArrayRef::bytes(&enc[..enc.len() - 5]))
+                .unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Truncated, "{e}");
+        }
+    }
+
+    #[test]
+    fn bad_input_is_an_error() {
+        let c = Zstd::default();
+        let d = sample(200_000);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+        let enc = enc.bytes();
+        assert_eq!(
+            c.decode(ArrayRef::bytes(b"")).unwrap_err().kind(),
+            ErrorKind::Truncated
+        );
+        for cut in [2, 6, enc.len() / 2, enc.len() - 1] {
+            let e = c.decode(ArrayRef::bytes(&enc[..cut])).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
+                "cut {cut}: {e}"
+            );
+        }
+        assert_eq!(
+            c.decode(ArrayRef::bytes(b"definitely not zstd"))
+                .unwrap_err()
+                .kind(),
+            ErrorKind::Corrupt
+        );
+        // A frame header declaring 2^40 bytes in a few bytes of input.
+        // Single-segment frame header with an 8-byte content size, then one last RLE block of
+        // 128 KiB: valid framing, but 17 bytes cannot hold 2^40 bytes.
+        let mut hostile = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        hostile.extend_from_slice(&(1u64 << 40).to_le_bytes());
+        hostile.extend_from_slice(&[0x03, 0x00, 0x10, 0x41]);
+        let e = c.decode(ArrayRef::bytes(&hostile)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        // The same frame declaring its true size decodes.
+        let mut ok = vec![0x28, 0xb5, 0x2f, 0xfd, 0xe0];
+        ok.extend_from_slice(&(1u64 << 17).to_le_bytes());
+        ok.extend_from_slice(&[0x03, 0x00, 0x10, 0x41]);
+        assert_eq!(
+            c.decode(ArrayRef::bytes(&ok)).unwrap().bytes(),
+            &[0x41; 1 << 17][..]
+        );
+    }
+
+    #[test]
+    fn config_round_trip() {
+        let c = get_codec(&json!({"id": "zstd"})).unwrap();
+        assert_eq!(
+            c.config(),
+            json!({"id": "zstd", "level": 0, "checksum": false})
+        );
+        let c = get_codec(&json!({"id": "zstd", "level": -3, "checksum": true})).unwrap();
+        assert_eq!(get_codec(&c.config()).unwrap().config(), c.config());
+        let e = get_codec(&json!({"id": "zstd", "checksum": "yes"})).unwrap_err();
+        assert!(e.message().contains("checksum"));
+        let e = get_codec(&json!({"id": "zstd", "level": 1u64 << 40})).unwrap_err();
+        assert!(e.message().contains("level"));
+    }
+}
