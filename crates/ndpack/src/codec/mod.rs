@@ -24,6 +24,15 @@ use crate::buffer::{checked_num_items, Buffer, Order};
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod astype;
+pub mod bitround;
+pub mod categorize;
+pub mod delta;
+pub mod fixedscaleoffset;
+pub mod packbits;
+pub mod quantize;
+pub mod shuffle;
+pub(crate) mod typed;
 pub mod zlib;
 
 /// The largest output a decoder allocates from a size declared in its input when the caller gives
@@ -360,6 +369,14 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         // compressors (issue 2)
         // checksums (issue 2)
         // filters (issue 2)
+        ("astype", factory!(astype::AsType)),
+        ("bitround", factory!(bitround::BitRound)),
+        ("categorize", factory!(categorize::Categorize)),
+        ("delta", factory!(delta::Delta)),
+        ("fixedscaleoffset", factory!(fixedscaleoffset::FixedScaleOffset)),
+        ("packbits", factory!(packbits::PackBits)),
+        ("quantize", factory!(quantize::Quantize)),
+        ("shuffle", factory!(shuffle::Shuffle)),
         // object codecs (issue 2)
         // blosc (issue 5)
         // zfpy (issue 4)
