@@ -158,14 +158,22 @@ mod tests {
         let e = c.decode(ArrayRef::bytes(&data[..3])).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Corrupt);
         let mut small = [0u8; 4];
-        assert!(c.decode_into(&data[..4], ArrayMut::bytes(&mut small)).is_err());
+        assert!(c
+            .decode_into(&data[..4], ArrayMut::bytes(&mut small))
+            .is_err());
     }
 
     #[test]
     fn bad_configs_name_the_key() {
         for (cfg, key) in [
-            (json!({"id": "astype", "encode_dtype": "<f4"}), "decode_dtype"),
-            (json!({"id": "astype", "decode_dtype": "<f4"}), "encode_dtype"),
+            (
+                json!({"id": "astype", "encode_dtype": "<f4"}),
+                "decode_dtype",
+            ),
+            (
+                json!({"id": "astype", "decode_dtype": "<f4"}),
+                "encode_dtype",
+            ),
             (
                 json!({"id": "astype", "encode_dtype": "<x4", "decode_dtype": "<f4"}),
                 "encode_dtype",

@@ -117,7 +117,12 @@ impl Codec for BitRound {
             4 => round_loop!(i32, input.data, out, big, maskbits),
             _ => round_loop!(i64, input.data, out, big, maskbits),
         }
-        Ok(typed::output(block, int_dt, input.shape.clone(), input.order))
+        Ok(typed::output(
+            block,
+            int_dt,
+            input.shape.clone(),
+            input.order,
+        ))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
@@ -167,7 +172,8 @@ mod tests {
         let d = c.decode(eb.as_array_ref()).unwrap();
         assert_eq!(d.dtype.to_string(), ">f4");
         let mut out = vec![0u8; be.len()];
-        c.decode_into(eb.bytes(), ArrayMut::bytes(&mut out)).unwrap();
+        c.decode_into(eb.bytes(), ArrayMut::bytes(&mut out))
+            .unwrap();
         assert_eq!(out, eb.bytes());
     }
 

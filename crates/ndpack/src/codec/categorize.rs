@@ -127,7 +127,12 @@ impl Categorize {
         if self.dtype.kind() == TypeKind::Unicode {
             return self.dtype.clone();
         }
-        let n = self.labels.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        let n = self
+            .labels
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or(0);
         DataType::new(TypeKind::Unicode, 4 * n.max(1), ByteOrder::Little).expect("valid")
     }
 
@@ -371,7 +376,7 @@ mod tests {
             .encode_strs(&["male", "female", "female", "male", "unexpected"])
             .unwrap();
         assert_eq!(enc.bytes(), &[2, 1, 1, 2, 0]);
-        let s = b"male\0\0female\0\0\0\0";
+        let s = b"male\0\0female\0\0\0\0\0\0";
         let a = ArrayRef::new(s, "|S6".parse().unwrap(), vec![3], Default::default()).unwrap();
         assert_eq!(c.encode(a).unwrap().bytes(), &[2, 1, 0]);
         let dec = c2.decode_strings(enc.as_array_ref()).unwrap();
@@ -386,7 +391,11 @@ mod tests {
         let c = Categorize::new(labels, "<U3".parse().unwrap(), DataType::u8()).unwrap();
         let e = c.encode_strs(&["1"]).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let c = Categorize::new(vec!["a".into()], "<U1".parse().unwrap(), "<i2".parse().unwrap());
+        let c = Categorize::new(
+            vec!["a".into()],
+            "<U1".parse().unwrap(),
+            "<i2".parse().unwrap(),
+        );
         let c = c.unwrap();
         assert_eq!(
             c.decode(ArrayRef::bytes(&[1, 0, 1])).unwrap_err().kind(),
@@ -402,8 +411,14 @@ mod tests {
             (json!({"id": ID, "labels": [1], "dtype": "<U3"}), "labels"),
             (json!({"id": ID, "labels": ["a"]}), "dtype"),
             (json!({"id": ID, "labels": ["a"], "dtype": "<i4"}), "dtype"),
-            (json!({"id": ID, "labels": ["a"], "dtype": "<U3", "astype": "|O"}), "astype"),
-            (json!({"id": ID, "labels": ["a"], "dtype": "<U3", "x": 0}), "\"x\""),
+            (
+                json!({"id": ID, "labels": ["a"], "dtype": "<U3", "astype": "|O"}),
+                "astype",
+            ),
+            (
+                json!({"id": ID, "labels": ["a"], "dtype": "<U3", "x": 0}),
+                "\"x\"",
+            ),
         ] {
             let e = get_codec(&cfg).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");

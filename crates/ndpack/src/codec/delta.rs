@@ -131,7 +131,11 @@ fn diff<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool) {
     }
     dst[..T::SIZE].copy_from_slice(&src[..T::SIZE]);
     if s_swap != d_swap {
-        put(get::<T>(&src[..T::SIZE], s_swap), &mut dst[..T::SIZE], d_swap);
+        put(
+            get::<T>(&src[..T::SIZE], s_swap),
+            &mut dst[..T::SIZE],
+            d_swap,
+        );
     }
     let prev = src.chunks_exact(T::SIZE);
     let cur = src[T::SIZE..].chunks_exact(T::SIZE);
@@ -216,7 +220,6 @@ impl Codec for Delta {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -264,8 +267,14 @@ mod tests {
         for (cfg, key) in [
             (json!({"id": "delta"}), "dtype"),
             (json!({"id": "delta", "dtype": "|O"}), "dtype"),
-            (json!({"id": "delta", "dtype": "<i4", "astype": "<U3"}), "astype"),
-            (json!({"id": "delta", "dtype": "<i4", "astyp": "<i2"}), "astyp"),
+            (
+                json!({"id": "delta", "dtype": "<i4", "astype": "<U3"}),
+                "astype",
+            ),
+            (
+                json!({"id": "delta", "dtype": "<i4", "astyp": "<i2"}),
+                "astyp",
+            ),
             (json!({"id": "delta", "dtype": 4}), "dtype"),
         ] {
             let e = get_codec(&cfg).unwrap_err();

@@ -242,7 +242,6 @@ impl Codec for FixedScaleOffset {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,13 +250,16 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/fixedscaleoffset.json"));
+        typed::golden::check_all(include_str!(
+            "../../tests/data/filters/fixedscaleoffset.json"
+        ));
     }
 
     #[test]
     fn rounds_half_to_even() {
-        let c = get_codec(&json!({"id": ID, "offset": 0, "scale": 1, "dtype": "<f8", "astype": "<i2"}))
-            .unwrap();
+        let c =
+            get_codec(&json!({"id": ID, "offset": 0, "scale": 1, "dtype": "<f8", "astype": "<i2"}))
+                .unwrap();
         let x: Vec<u8> = [0.5f64, 1.5, 2.5, -0.5, -1.5, -2.5, 2.5000001]
             .iter()
             .flat_map(|v| v.to_le_bytes())
@@ -286,10 +288,22 @@ mod tests {
             (json!({"id": ID, "scale": 1, "dtype": "<f8"}), "offset"),
             (json!({"id": ID, "offset": 1, "dtype": "<f8"}), "scale"),
             (json!({"id": ID, "offset": 1, "scale": 1}), "dtype"),
-            (json!({"id": ID, "offset": "1", "scale": 1, "dtype": "<f8"}), "offset"),
-            (json!({"id": ID, "offset": 1, "scale": 1, "dtype": "|S3"}), "dtype"),
-            (json!({"id": ID, "offset": 1, "scale": 1, "dtype": "<f8", "astype": "|b1"}), "astype"),
-            (json!({"id": ID, "offset": 1, "scale": 1, "dtype": "<f8", "mode": 1}), "mode"),
+            (
+                json!({"id": ID, "offset": "1", "scale": 1, "dtype": "<f8"}),
+                "offset",
+            ),
+            (
+                json!({"id": ID, "offset": 1, "scale": 1, "dtype": "|S3"}),
+                "dtype",
+            ),
+            (
+                json!({"id": ID, "offset": 1, "scale": 1, "dtype": "<f8", "astype": "|b1"}),
+                "astype",
+            ),
+            (
+                json!({"id": ID, "offset": 1, "scale": 1, "dtype": "<f8", "mode": 1}),
+                "mode",
+            ),
         ] {
             let e = get_codec(&cfg).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");

@@ -373,7 +373,10 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("bitround", factory!(bitround::BitRound)),
         ("categorize", factory!(categorize::Categorize)),
         ("delta", factory!(delta::Delta)),
-        ("fixedscaleoffset", factory!(fixedscaleoffset::FixedScaleOffset)),
+        (
+            "fixedscaleoffset",
+            factory!(fixedscaleoffset::FixedScaleOffset),
+        ),
         ("packbits", factory!(packbits::PackBits)),
         ("quantize", factory!(quantize::Quantize)),
         ("shuffle", factory!(shuffle::Shuffle)),

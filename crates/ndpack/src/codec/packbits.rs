@@ -44,7 +44,9 @@ fn pack8(c: &[u8]) -> u8 {
 /// Checks the header of encoded bytes; returns the number of decoded items.
 fn decoded_len(input: &[u8]) -> Result<usize> {
     let Some((&pad, data)) = input.split_first() else {
-        return Err(Error::truncated(format!("codec {ID}: empty input has no header byte")));
+        return Err(Error::truncated(format!(
+            "codec {ID}: empty input has no header byte"
+        )));
     };
     if pad > 7 || (pad > 0 && data.is_empty()) {
         return Err(Error::corrupt(format!(

@@ -153,10 +153,16 @@ mod tests {
             (json!({"id": ID, "dtype": "<f8"}), "digits"),
             (json!({"id": ID, "digits": 2}), "dtype"),
             (json!({"id": ID, "digits": 2, "dtype": "<i4"}), "floating"),
-            (json!({"id": ID, "digits": 2, "dtype": "<f4", "astype": "<i4"}), "floating"),
+            (
+                json!({"id": ID, "digits": 2, "dtype": "<f4", "astype": "<i4"}),
+                "floating",
+            ),
             (json!({"id": ID, "digits": 400, "dtype": "<f4"}), "digits"),
             (json!({"id": ID, "digits": 1.5, "dtype": "<f4"}), "digits"),
-            (json!({"id": ID, "digits": 1, "dtype": "<f4", "bits": 2}), "bits"),
+            (
+                json!({"id": ID, "digits": 1, "dtype": "<f4", "bits": 2}),
+                "bits",
+            ),
         ] {
             let e = get_codec(&cfg).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");

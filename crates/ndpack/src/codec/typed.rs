@@ -469,9 +469,9 @@ impl Scalar for f16 {
     fn from_val(v: Val) -> Self {
         match v {
             // Every integer that is finite in f16 is exact in f64.
-            Val::I(i) => f16::from_f64(i as f64),
-            Val::U(u) => f16::from_f64(u as f64),
-            Val::F(f) => f16::from_f64(f),
+            Val::I(i) => f64_to_f16(i as f64),
+            Val::U(u) => f64_to_f16(u as f64),
+            Val::F(f) => f64_to_f16(f),
         }
     }
     #[inline(always)]
@@ -486,6 +486,44 @@ impl Scalar for f16 {
     fn mul(self, o: Self) -> Self {
         f16::from_f32(self.to_f32() * o.to_f32())
     }
+}
+
+/// `f64` to `f16` rounding once, half to even, as NumPy's `npy_double_to_half` (the `half`
+/// crate goes through `f32` on some targets and can round twice). NaN keeps the top bits of
+/// its payload.
+#[inline]
+pub(crate) fn f64_to_f16(x: f64) -> f16 {
+    let d = x.to_bits();
+    let sign = ((d >> 48) & 0x8000) as u16;
+    let exp = d & 0x7ff0_0000_0000_0000;
+    let man = d & 0x000f_ffff_ffff_ffff;
+    if exp >= 0x40f0_0000_0000_0000 {
+        if exp == 0x7ff0_0000_0000_0000 && man != 0 {
+            let mut h = 0x7c00u16 + (man >> 42) as u16;
+            if h == 0x7c00 {
+                h += 1;
+            }
+            return f16::from_bits(sign + h);
+        }
+        return f16::from_bits(sign + 0x7c00);
+    }
+    if exp <= 0x3f00_0000_0000_0000 {
+        if exp < 0x3e60_0000_0000_0000 {
+            return f16::from_bits(sign);
+        }
+        let e = exp >> 52;
+        let mut sig = (0x0010_0000_0000_0000 + man) << (e - 998);
+        if sig & 0x003f_ffff_ffff_ffff != 0x0010_0000_0000_0000 {
+            sig += 0x0010_0000_0000_0000;
+        }
+        return f16::from_bits(sign + (sig >> 53) as u16);
+    }
+    let h_exp = ((exp - 0x3f00_0000_0000_0000) >> 42) as u16;
+    let mut sig = man;
+    if sig & 0x0000_07ff_ffff_ffff != 0x0000_0200_0000_0000 {
+        sig += 0x0000_0200_0000_0000;
+    }
+    f16::from_bits(sign + ((sig >> 42) as u16 + h_exp))
 }
 
 /// Reads item `T` from `b` (exactly `T::SIZE` bytes), swapping if `swapped`.
@@ -765,7 +803,11 @@ pub(crate) mod golden {
         assert_eq!(got.dtype, dec_dt, "decoded dtype of {case}");
         assert_eq!(got.bytes(), &dec[..], "decoded bytes of {case}");
         let raw = codec.decode(ArrayRef::bytes(&enc)).unwrap();
-        assert_eq!(raw.bytes(), &dec[..], "decoded bytes (untyped input) of {case}");
+        assert_eq!(
+            raw.bytes(),
+            &dec[..],
+            "decoded bytes (untyped input) of {case}"
+        );
         let mut out = vec![0u8; dec.len()];
         codec.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
         assert_eq!(out, dec, "decode_into of {case}");
@@ -775,6 +817,36 @@ pub(crate) mod golden {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn f64_to_f16_rounds_once() {
+        // np.array([...], 'f8').astype('f2').view('u2') in NumPy 2.4.
+        let xs = [
+            2049.0000001,
+            2049.0,
+            2051.0,
+            65519.99,
+            65520.0,
+            0.1,
+            1e-8,
+            6e-8,
+            -0.0,
+            1e-300,
+        ];
+        let want: [u16; 10] = [26625, 26624, 26626, 31743, 31744, 11878, 0, 1, 32768, 0];
+        for (x, w) in xs.iter().zip(want) {
+            assert_eq!(f64_to_f16(*x).to_bits(), w, "{x}");
+        }
+        // Agrees with the f32 path wherever f32 is exact.
+        for i in 0..100_000u32 {
+            let x = f32::from_bits(i.wrapping_mul(2654435761)) as f64;
+            let (a, b) = (f64_to_f16(x), f16::from_f32(x as f32));
+            assert!(
+                a.to_bits() == b.to_bits() || a.is_nan() && b.is_nan(),
+                "{x}"
+            );
+        }
+    }
 
     #[test]
     fn promotion_matches_numpy_table() {
@@ -795,14 +867,26 @@ mod tests {
     #[test]
     fn float_to_int_casts_follow_numpy_on_x86_64() {
         // Values from np.array([...], 'f8').astype(t) in NumPy 2.4.
-        let xs = [f64::NAN, f64::INFINITY, -1.5, 128.5, 40000.7, 3e9, -3e9, 1e19];
+        let xs = [
+            f64::NAN,
+            f64::INFINITY,
+            -1.5,
+            128.5,
+            40000.7,
+            3e9,
+            -3e9,
+            1e19,
+        ];
         let i1: Vec<i8> = xs.iter().map(|&x| i8::from_val(Val::F(x))).collect();
         assert_eq!(i1, [0, 0, -1, -128, 64, 0, 0, 0]);
         let u2: Vec<u16> = xs.iter().map(|&x| u16::from_val(Val::F(x))).collect();
         assert_eq!(u2, [0, 0, 65535, 128, 40000, 0, 0, 0]);
         let i8s: Vec<i64> = xs.iter().map(|&x| i64::from_val(Val::F(x))).collect();
         let m = i64::MIN;
-        assert_eq!(i8s, [m, m, -1, 128, 40000, 3_000_000_000, -3_000_000_000, m]);
+        assert_eq!(
+            i8s,
+            [m, m, -1, 128, 40000, 3_000_000_000, -3_000_000_000, m]
+        );
         let u8s: Vec<u64> = xs.iter().map(|&x| u64::from_val(Val::F(x))).collect();
         assert_eq!(
             u8s,

@@ -26,6 +26,9 @@ def arr_case(a):
 
 def case(codec, x=None, enc=None):
     c = {"config": codec.get_config()}
+    dt = c["config"].get("dtype", c["config"].get("decode_dtype"))
+    if x is not None and dt is not None and dt != "|O":
+        assert x.dtype == np.dtype(dt) and x.dtype.str == dt, (x.dtype.str, dt)
     if x is not None:
         enc = codec.encode(x)
         c["dtype"], c["input"] = arr_case(x)
@@ -45,7 +48,7 @@ def sample(dt, n=40):
         info = np.iinfo(dt)
         edge = [info.min, info.max, 0, 1, info.max - 1, info.min + 1]
         vals = rng.integers(info.min, info.max, size=n - len(edge), dtype=dt.newbyteorder("="), endpoint=True)
-        return np.concatenate([np.array(edge, dtype=dt), vals.astype(dt)])
+        return np.concatenate([np.array(edge, dtype=dt), vals.astype(dt)]).astype(dt)
     if dt.kind == "b":
         return rng.integers(0, 2, size=n).astype(bool)
     vals = np.concatenate([
@@ -72,7 +75,7 @@ def delta():
         if np.dtype(at).kind in "iu" and np.dtype(dt).kind == "f":
             x = np.round(x[np.isfinite(x)] / 10).astype(dt)
         elif np.dtype(at).kind in "iu" and np.dtype(dt).kind in "iu":
-            x = (rng.integers(0, 100, 40)).astype(dt)  # first item must fit astype
+            x = rng.integers(0, 100, 40).astype(dt)  # first item must fit astype
         cases.append(case(numcodecs.Delta(dtype=dt, astype=at), x))
     # decode-only: astype values that accumulate in the promoted type
     for dt, at, enc in [("|i1", "<f8", [1.7, 2.7, 100.9, 100.9]), ("<i8", "|i1", [100, 100, 100]),
@@ -91,10 +94,10 @@ def fixedscaleoffset():
                             (-1, 0.1, "<f4"), (0, 3, "<f2"), (1000, 100, "<i8"), (12.34, 7, "<u4")]:
             x2 = x
             if at == "<u4":
-                x2 = np.abs(x) + np.asarray(12.34, dtype=dt)
+                x2 = (np.abs(x) + np.asarray(12.34, dtype=dt)).astype(dt)
             cases.append(case(numcodecs.FixedScaleOffset(offset=off, scale=sc, dtype=dt, astype=at), x2))
     for dt in INTS:
-        x = (sample(dt, 30) // 4)
+        x = (sample(dt, 30) // 4).astype(dt)
         for off, sc, at in [(0, 1, None), (3, 2, None), (1.5, 2, "<f8"), (1, 0.5, "<f4"), (2, 3.0, "<i8"),
                             (0.25, 0.5, "<f2")]:
             cases.append(case(numcodecs.FixedScaleOffset(offset=off, scale=sc, dtype=dt, astype=at), x))
