@@ -157,7 +157,7 @@ impl Categorize {
                 map.insert(key, i as i64 + 1);
             }
         }
-        let n = if width == 0 { 0 } else { data.len() / width };
+        let n = data.len().checked_div(width).unwrap_or(0);
         let a = self.a;
         let mut block = typed::alloc(n * self.astype.itemsize());
         with_num!(a.num, A => {

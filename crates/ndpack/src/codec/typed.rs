@@ -184,7 +184,7 @@ fn cvtt32(x: f64) -> i32 {
 /// `(long)x` on x86-64 (`cvttsd2si`): truncation, `i64::MIN` out of range or NaN.
 #[inline(always)]
 fn cvtt64(x: f64) -> i64 {
-    if x >= -9223372036854775808.0 && x < 9223372036854775808.0 {
+    if (-9223372036854775808.0..9223372036854775808.0).contains(&x) {
         x as i64
     } else {
         i64::MIN
