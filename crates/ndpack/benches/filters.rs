@@ -3,6 +3,9 @@
 //! Run: `cargo bench -p ndpack --bench filters`. `bench/filters_numcodecs.py` times numcodecs
 //! on the same arrays (same formulas) for the ratios in `docs/filters.md`.
 
+// criterion_group! generates an undocumented public function.
+#![allow(missing_docs)]
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ndpack::buffer::Order;
 use ndpack::codec::{get_codec, ArrayRef};
