@@ -25,14 +25,23 @@ use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
 pub mod adler32;
+pub mod astype;
+pub mod bitround;
 pub mod blosc;
 pub mod bz2;
+pub mod categorize;
 pub mod crc32;
 pub mod crc32c;
+pub mod delta;
+pub mod fixedscaleoffset;
 pub mod fletcher32;
 pub mod gzip;
 pub mod lz4;
 pub mod lzma;
+pub mod packbits;
+pub mod quantize;
+pub mod shuffle;
+pub(crate) mod typed;
 pub mod zlib;
 pub mod zstd;
 
@@ -379,6 +388,17 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("crc32c", factory!(crc32c::Crc32c)),
         ("fletcher32", factory!(fletcher32::Fletcher32)),
         // filters (issue 2)
+        ("astype", factory!(astype::AsType)),
+        ("bitround", factory!(bitround::BitRound)),
+        ("categorize", factory!(categorize::Categorize)),
+        ("delta", factory!(delta::Delta)),
+        (
+            "fixedscaleoffset",
+            factory!(fixedscaleoffset::FixedScaleOffset),
+        ),
+        ("packbits", factory!(packbits::PackBits)),
+        ("quantize", factory!(quantize::Quantize)),
+        ("shuffle", factory!(shuffle::Shuffle)),
         // object codecs (issue 2)
         // blosc (issue 5)
         ("blosc", factory!(blosc::Blosc)),

@@ -1,0 +1,195 @@
+//! The `astype` codec: converts items between numeric types with NumPy's casting rules, as
+//! numcodecs' `AsType(encode_dtype, decode_dtype)`.
+//!
+//! Config: `{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}` (both required).
+//! Encoding casts `decode_dtype` items to `encode_dtype`; decoding casts back. Supported types:
+//! bool, every integer width, `f2`/`f4`/`f8`, in either byte order. Float to integer truncates
+//! toward zero and wraps as NumPy does on x86-64 (see [`typed`](super::typed)).
+
+use serde_json::{json, Map, Value};
+
+use super::typed::{self, NumType};
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use crate::dtype::DataType;
+use crate::error::Result;
+
+const ID: &str = "astype";
+
+/// The numcodecs `astype` codec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AsType {
+    encode_dtype: DataType,
+    decode_dtype: DataType,
+    enc: NumType,
+    dec: NumType,
+}
+
+impl AsType {
+    /// A codec storing `decode_dtype` items as `encode_dtype` items.
+    pub fn new(encode_dtype: DataType, decode_dtype: DataType) -> Result<Self> {
+        let enc = NumType::require(&encode_dtype, ID, "encode_dtype")?;
+        let dec = NumType::require(&decode_dtype, ID, "decode_dtype")?;
+        Ok(AsType {
+            encode_dtype,
+            decode_dtype,
+            enc,
+            dec,
+        })
+    }
+
+    /// Builds the codec from its numcodecs config.
+    pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
+        let mut r = ConfigReader::new(ID, config)?;
+        let enc = r.dtype("encode_dtype")?;
+        let dec = r.dtype("decode_dtype")?;
+        r.finish()?;
+        let enc = enc.ok_or_else(|| typed::missing(ID, "encode_dtype"))?;
+        let dec = dec.ok_or_else(|| typed::missing(ID, "decode_dtype"))?;
+        Self::new(enc, dec).map_err(|e| crate::error::Error::config(e.message()))
+    }
+
+    /// The type of encoded items.
+    pub fn encode_dtype(&self) -> &DataType {
+        &self.encode_dtype
+    }
+
+    /// The type of decoded items.
+    pub fn decode_dtype(&self) -> &DataType {
+        &self.decode_dtype
+    }
+}
+
+fn convert(
+    input: &ArrayRef<'_>,
+    from: &DataType,
+    f: NumType,
+    to: &DataType,
+    t: NumType,
+    n: usize,
+) -> Array {
+    let mut block = typed::alloc(n * to.itemsize());
+    typed::cast_bytes(input.data, f, block.as_mut_slice(), t);
+    let (shape, order) = typed::same_shape(input, from, n);
+    typed::output(block, to.clone(), shape, order)
+}
+
+impl Codec for AsType {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn config(&self) -> Value {
+        json!({
+            "id": ID,
+            "encode_dtype": self.encode_dtype.to_string(),
+            "decode_dtype": self.decode_dtype.to_string(),
+        })
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let n = typed::check_input(ID, &input, &self.decode_dtype, "decode_dtype")?;
+        Ok(convert(
+            &input,
+            &self.decode_dtype,
+            self.dec,
+            &self.encode_dtype,
+            self.enc,
+            n,
+        ))
+    }
+
+    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let n = typed::items_in(ID, input.data.len(), &self.encode_dtype, true)?;
+        Ok(convert(
+            &input,
+            &self.encode_dtype,
+            self.enc,
+            &self.decode_dtype,
+            self.dec,
+            n,
+        ))
+    }
+
+    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
+        let n = typed::items_in(ID, input.len(), &self.encode_dtype, true)?;
+        if out.data.len() != n * self.decode_dtype.itemsize() {
+            return Err(crate::error::Error::invalid(format!(
+                "output buffer has {} bytes, decoded data has {}",
+                out.data.len(),
+                n * self.decode_dtype.itemsize()
+            )));
+        }
+        typed::cast_bytes(input, self.enc, out.data, self.dec);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::get_codec;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn golden_vectors_from_numcodecs() {
+        typed::golden::check_all(include_str!("../../tests/data/filters/astype.json"));
+    }
+
+    #[test]
+    fn keeps_shape_and_checks_input() {
+        let c = AsType::new("<i2".parse().unwrap(), "<f8".parse().unwrap()).unwrap();
+        let data: Vec<u8> = [1.9f64, -2.9, 3.0, 4.5, 5.0, 6.0]
+            .iter()
+            .flat_map(|v| v.to_le_bytes())
+            .collect();
+        let a = ArrayRef::new(
+            &data,
+            "<f8".parse().unwrap(),
+            vec![2, 3],
+            crate::buffer::Order::C,
+        )
+        .unwrap();
+        let enc = c.encode(a).unwrap();
+        assert_eq!(enc.shape, vec![2, 3]);
+        assert_eq!(enc.bytes(), &[1, 0, 254, 255, 3, 0, 4, 0, 5, 0, 6, 0]);
+        let wrong = ArrayRef::new(&data, "<i8".parse().unwrap(), vec![6], Default::default());
+        let e = c.encode(wrong.unwrap()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        let e = c.decode(ArrayRef::bytes(&data[..3])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Corrupt);
+        let mut small = [0u8; 4];
+        assert!(c
+            .decode_into(&data[..4], ArrayMut::bytes(&mut small))
+            .is_err());
+    }
+
+    #[test]
+    fn bad_configs_name_the_key() {
+        for (cfg, key) in [
+            (
+                json!({"id": "astype", "encode_dtype": "<f4"}),
+                "decode_dtype",
+            ),
+            (
+                json!({"id": "astype", "decode_dtype": "<f4"}),
+                "encode_dtype",
+            ),
+            (
+                json!({"id": "astype", "encode_dtype": "<x4", "decode_dtype": "<f4"}),
+                "encode_dtype",
+            ),
+            (
+                json!({"id": "astype", "encode_dtype": "|S4", "decode_dtype": "<f4"}),
+                "encode_dtype",
+            ),
+            (
+                json!({"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f4", "x": 1}),
+                "\"x\"",
+            ),
+        ] {
+            let e = get_codec(&cfg).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");
+            assert!(e.message().contains(key), "{e} for {cfg}");
+        }
+    }
+}
