@@ -24,6 +24,12 @@ use crate::buffer::{checked_num_items, Buffer, Order};
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod json2;
+pub mod msgpack2;
+pub mod object;
+pub mod vlen_array;
+pub mod vlen_bytes;
+pub mod vlen_utf8;
 pub mod zlib;
 
 /// The largest output a decoder allocates from a size declared in its input when the caller gives
@@ -361,6 +367,11 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         // checksums (issue 2)
         // filters (issue 2)
         // object codecs (issue 2)
+        ("vlen-utf8", factory!(vlen_utf8::VLenUtf8)),
+        ("vlen-bytes", factory!(vlen_bytes::VLenBytes)),
+        ("vlen-array", factory!(vlen_array::VLenArray)),
+        ("json2", factory!(json2::Json2)),
+        ("msgpack2", factory!(msgpack2::MsgPack2)),
         // blosc (issue 5)
         // zfpy (issue 4)
     ]
