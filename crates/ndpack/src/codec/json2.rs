@@ -176,7 +176,7 @@ impl Json2 {
         let text = std::str::from_utf8(data)
             .map_err(|e| Error::corrupt(format!("json2: input is not UTF-8: {e}")))?;
         match self.loads(text)? {
-            ObjectValue::List(all) => split_trailer(all, "json2"),
+            ObjectValue::List(all) => split_trailer(all, text.len(), "json2"),
             other => Err(Error::corrupt(format!(
                 "json2: expected a JSON list, got {}",
                 kind_name(&other)

@@ -155,7 +155,7 @@ impl MsgPack2 {
     /// Decodes to an [`ObjectArray`].
     pub fn decode_array(&self, data: &[u8]) -> Result<ObjectArray> {
         match self.unpack_value(data)? {
-            ObjectValue::List(all) => split_trailer(all, "msgpack2"),
+            ObjectValue::List(all) => split_trailer(all, data.len(), "msgpack2"),
             other => Err(Error::corrupt(format!(
                 "msgpack2: expected a list, got {other:?}"
             ))),

@@ -400,6 +400,22 @@ fn write_scalar(
             )))
         }
     };
+    if matches!(v, ObjectValue::Int(_) | ObjectValue::UInt(_))
+        && matches!(kind, TypeKind::Int | TypeKind::UInt)
+    {
+        let bits = 8 * size as u32;
+        let (lo, hi) = if kind == TypeKind::Int {
+            (-(1i128 << (bits - 1)), (1i128 << (bits - 1)) - 1)
+        } else {
+            (0, (1i128 << bits) - 1)
+        };
+        if i < lo || i > hi {
+            return Err(Error::corrupt(format!(
+                "integer {i} is out of bounds for {} of {size} bytes",
+                if kind == TypeKind::Int { "int" } else { "uint" }
+            )));
+        }
+    }
     let raw: u64 = match kind {
         TypeKind::Bool => u64::from(f != 0.0),
         TypeKind::Int | TypeKind::UInt => i as u64,
@@ -463,7 +479,11 @@ fn flatten_into(
 
 /// Splits the items list of a `json2`/`msgpack2` stream (`[items..., dtype, shape]`) into an
 /// [`ObjectArray`], checking its shape.
-pub(crate) fn split_trailer(mut all: Vec<ObjectValue>, id: &str) -> Result<ObjectArray> {
+pub(crate) fn split_trailer(
+    mut all: Vec<ObjectValue>,
+    input_len: usize,
+    id: &str,
+) -> Result<ObjectArray> {
     if all.len() < 2 {
         return Err(Error::corrupt(format!(
             "{id}: stream holds {} values, needs at least the dtype and shape",
@@ -472,10 +492,16 @@ pub(crate) fn split_trailer(mut all: Vec<ObjectValue>, id: &str) -> Result<Objec
     }
     let shape = all.pop().unwrap_or(ObjectValue::Null);
     let dtype = all.pop().unwrap_or(ObjectValue::Null);
-    let ObjectValue::Str(dtype) = dtype else {
-        return Err(Error::corrupt(format!(
-            "{id}: dtype is not a string: {dtype:?}"
-        )));
+    let dtype = match dtype {
+        ObjectValue::Str(s) => s,
+        // msgpack with raw=True reads the dtype string as bytes
+        ObjectValue::Bytes(b) => String::from_utf8(b)
+            .map_err(|_| Error::corrupt(format!("{id}: dtype is not a string")))?,
+        other => {
+            return Err(Error::corrupt(format!(
+                "{id}: dtype is not a string: {other:?}"
+            )))
+        }
     };
     let ObjectValue::List(dims) = shape else {
         return Err(Error::corrupt(format!(
@@ -489,8 +515,15 @@ pub(crate) fn split_trailer(mut all: Vec<ObjectValue>, id: &str) -> Result<Objec
                 .ok_or_else(|| Error::corrupt(format!("{id}: bad dimension {d:?} in shape")))
         })
         .collect::<Result<Vec<_>>>()?;
-    crate::buffer::checked_num_items(&shape)
+    let n = crate::buffer::checked_num_items(&shape)
         .map_err(|e| Error::corrupt(format!("{id}: {}", e.message())))?;
+    // Every item takes at least one byte of input: a larger shape is a lie, and would make a
+    // caller allocate far more than the input justifies.
+    if n > input_len {
+        return Err(Error::corrupt(format!(
+            "{id}: shape {shape:?} holds more items than {input_len} bytes of input can"
+        )));
+    }
     let want = if shape.is_empty() { 1 } else { shape[0] };
     if all.len() != want {
         return Err(Error::corrupt(format!(
