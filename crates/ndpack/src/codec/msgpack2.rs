@@ -428,12 +428,9 @@ mod tests {
         assert_eq!(old.encode_array(&a).unwrap(), hex(GOLDEN_OLD));
         // raw=True reads every str as bytes
         let raw = MsgPack2::new(false, true, true);
-        let e = raw.decode_array(&enc).unwrap_err();
-        assert_eq!(
-            e.kind(),
-            ErrorKind::Corrupt,
-            "dtype is bytes under raw=True"
-        );
+        let r = raw.decode_array(&enc).unwrap();
+        assert_eq!(r.dtype, "|O");
+        assert_eq!(r.items[0], ObjectValue::Bytes(b"foo".to_vec()));
         assert_eq!(
             raw.unpack_value(&hex("a3666f6f")).unwrap(),
             ObjectValue::Bytes(b"foo".to_vec())
