@@ -108,7 +108,10 @@ def _check_declared(shape: Any, dtype: Any, input_len: int) -> np.dtype:
         raise ValueError(
             f"corrupt input: shape {tuple(dims)} holds more items than {input_len} bytes of input can"
         )
-    dt = np.dtype(dtype)
+    try:
+        dt = np.dtype(dtype)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"corrupt input: bad dtype {dtype!r}: {e}") from None
     if n * dt.itemsize > MAX_DECODED_SIZE:
         raise ValueError(
             f"declared size too large: {n} items of {dt.str} exceed {MAX_DECODED_SIZE} bytes"
@@ -313,8 +316,9 @@ class JSON(Codec):
         dec = np.empty(shape, dtype=dtype)
         if not shape:
             dec[...] = items[0]
-        else:
+        elif dec.size:
             dec[:] = items
+        # else: nothing to fill (numcodecs fails on nested empty lists such as shape (2, 0, 3))
         return dec
 
     def get_config(self) -> Dict[str, Any]:

@@ -127,7 +127,14 @@ impl MsgPack2 {
                 enc::write_uint(out, *u).map_err(write_err)?;
             }
             ObjectValue::Float(f) if self.use_single_float => {
-                enc::write_f32(out, *f as f32).map_err(write_err)?
+                let single = *f as f32;
+                if single.is_infinite() && f.is_finite() {
+                    // msgpack-python raises OverflowError here
+                    return Err(Error::invalid(format!(
+                        "msgpack2: float {f} is too large to pack as float 32"
+                    )));
+                }
+                enc::write_f32(out, single).map_err(write_err)?
             }
             ObjectValue::Float(f) => enc::write_f64(out, *f).map_err(write_err)?,
             ObjectValue::Str(s) => self.pack_str(out, s.as_bytes())?,
