@@ -295,7 +295,7 @@ class JSON(Codec):
             if num is not None:
                 raw, dtype, shape = num
                 _check_declared(shape, dtype, len(data))
-                dec = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+                dec = np.frombuffer(raw, dtype=dtype).reshape(shape)
             else:
                 r = self._core.decode(data)
                 if r is not None:
@@ -385,7 +385,7 @@ class MsgPack(Codec):
             if num is not None:
                 raw, dtype, shape = num
                 _check_declared(shape, dtype, len(data))
-                dec = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
+                dec = np.frombuffer(raw, dtype=dtype).reshape(shape)
             else:
                 r = self._core.decode(data)
                 if r is not None:

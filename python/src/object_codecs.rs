@@ -11,7 +11,9 @@ use ndpack::{DataType, Error};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
+use pyo3::types::{
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
+};
 
 use crate::errors::to_py;
 
@@ -290,6 +292,10 @@ fn shape_tuple<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyT
     PyTuple::new(py, shape)
 }
 
+/// The bytes (a writeable `bytearray`), dtype string and shape of a decoded numeric array, or
+/// `None` when the stored dtype is not bool, integer or float.
+type NumericOut<'py> = Option<(Bound<'py, PyByteArray>, String, Bound<'py, PyTuple>)>;
+
 /// Items, dtype string and shape of a decoded array, as Python values.
 type Decoded = (Py<PyAny>, String, Py<PyTuple>);
 
@@ -377,7 +383,7 @@ impl JsonCore {
         &self,
         py: Python<'py>,
         data: PyReadonlyArray1<'py, u8>,
-    ) -> PyResult<Option<(Bound<'py, PyBytes>, String, Bound<'py, PyTuple>)>> {
+    ) -> PyResult<NumericOut<'py>> {
         let bytes = bytes_of(&data)?;
         numeric_result(
             py,
@@ -393,10 +399,10 @@ impl JsonCore {
 fn numeric_result<'py>(
     py: Python<'py>,
     r: ndpack::Result<(ndpack::codec::Array, String)>,
-) -> PyResult<Option<(Bound<'py, PyBytes>, String, Bound<'py, PyTuple>)>> {
+) -> PyResult<NumericOut<'py>> {
     match r {
         Ok((arr, dtype)) => Ok(Some((
-            PyBytes::new(py, arr.bytes()),
+            PyByteArray::new(py, arr.bytes()),
             dtype,
             shape_tuple(py, &arr.shape)?,
         ))),
@@ -473,7 +479,7 @@ impl MsgPackCore {
         &self,
         py: Python<'py>,
         data: PyReadonlyArray1<'py, u8>,
-    ) -> PyResult<Option<(Bound<'py, PyBytes>, String, Bound<'py, PyTuple>)>> {
+    ) -> PyResult<NumericOut<'py>> {
         let bytes = bytes_of(&data)?;
         numeric_result(
             py,
