@@ -42,6 +42,12 @@ pub mod packbits;
 pub mod quantize;
 pub mod shuffle;
 pub(crate) mod typed;
+pub mod json2;
+pub mod msgpack2;
+pub mod object;
+pub mod vlen_array;
+pub mod vlen_bytes;
+pub mod vlen_utf8;
 pub mod zlib;
 pub mod zstd;
 
@@ -400,6 +406,11 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("quantize", factory!(quantize::Quantize)),
         ("shuffle", factory!(shuffle::Shuffle)),
         // object codecs (issue 2)
+        ("vlen-utf8", factory!(vlen_utf8::VLenUtf8)),
+        ("vlen-bytes", factory!(vlen_bytes::VLenBytes)),
+        ("vlen-array", factory!(vlen_array::VLenArray)),
+        ("json2", factory!(json2::Json2)),
+        ("msgpack2", factory!(msgpack2::MsgPack2)),
         // blosc (issue 5)
         ("blosc", factory!(blosc::Blosc)),
         // zfpy (issue 4)
