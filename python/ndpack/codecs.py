@@ -821,15 +821,27 @@ def get_codec(config: Dict[str, Any]) -> Codec:
     return cls.from_config(config)
 
 
+def available_ids() -> List[str]:
+    """The ids of :data:`codec_registry` that work in this build (a class backed by a Rust codec
+    counts when that Rust codec is compiled in)."""
+    rust = set(_ndpack.codec_ids())
+    return sorted(
+        codec_id
+        for codec_id, cls in codec_registry.items()
+        if not issubclass(cls, _RustCodec) or codec_id in rust
+    )
+
+
 def register_numcodecs(ids: Optional[List[str]] = None) -> List[str]:
-    """Puts ndpack's codec classes into numcodecs' registry under their standard ids (all of
-    them, or those in ``ids``), so that ``numcodecs.get_codec`` and zarr use ndpack.
+    """Puts ndpack's codec classes into numcodecs' registry under their standard ids (every id of
+    :func:`available_ids`, or those in ``ids``), so that ``numcodecs.get_codec`` and zarr use
+    ndpack.
 
     Returns the ids registered. Requires numcodecs.
     """
     import numcodecs
 
-    chosen = sorted(codec_registry) if ids is None else list(ids)
+    chosen = available_ids() if ids is None else list(ids)
     for codec_id in chosen:
         numcodecs.register_codec(codec_registry[codec_id], codec_id=codec_id)
     return chosen
@@ -844,4 +856,5 @@ __all__ = [
     "get_codec",
     "register_codec",
     "register_numcodecs",
+    "available_ids",
 ] + [cls.__name__ for cls in _CLASSES]
