@@ -54,7 +54,10 @@ pub fn buffer_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Buffer> {
     let view = PyUntypedBuffer::get(obj).map_err(|e| {
         PyTypeError::new_err(format!(
             "expected an object with the buffer protocol, got {}: {e}",
-            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+            obj.get_type()
+                .name()
+                .map(|n| n.to_string())
+                .unwrap_or_default()
         ))
     })?;
     if !(view.is_c_contiguous() || view.is_fortran_contiguous()) {
@@ -400,7 +403,12 @@ pub fn parse_dtype(dtype: &str) -> PyResult<DataType> {
 impl PyNDBuf {
     #[new]
     #[pyo3(signature = (obj, dtype, shape, order="C"))]
-    fn py_new(obj: &Bound<'_, PyAny>, dtype: &str, shape: Vec<usize>, order: &str) -> PyResult<Self> {
+    fn py_new(
+        obj: &Bound<'_, PyAny>,
+        dtype: &str,
+        shape: Vec<usize>,
+        order: &str,
+    ) -> PyResult<Self> {
         let buffer = buffer_from_py(obj)?;
         let inner = NDBuffer::new(buffer, parse_dtype(dtype)?, shape, parse_order(order)?)
             .map_err(to_py)?;

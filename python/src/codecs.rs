@@ -80,11 +80,7 @@ fn input(
 /// The Python form of a codec result: `(data, dtype_str, shape, order)` where `data` is `bytes`
 /// (`result="bytes"`), a writable 1-d `uint8` NumPy array (`"array"`) or a `_ndpack.Buffer`
 /// sharing the Rust memory (`"buffer"`).
-fn output<'py>(
-    py: Python<'py>,
-    out: codec::Array,
-    result: &str,
-) -> PyResult<Bound<'py, PyTuple>> {
+fn output<'py>(py: Python<'py>, out: codec::Array, result: &str) -> PyResult<Bound<'py, PyTuple>> {
     let data: Bound<'py, PyAny> = match result {
         "bytes" => PyBytes::new(py, &out.buffer).into_any(),
         "array" => PyArray1::<u8>::from_slice(py, &out.buffer).into_any(),
@@ -148,7 +144,8 @@ impl PyCodec {
         let codec = &self.codec;
         let out = py
             .detach(|| {
-                let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
+                let aref =
+                    ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
                 codec.encode(aref)
             })
             .map_err(to_py)?;
@@ -170,7 +167,8 @@ impl PyCodec {
         let codec = &self.codec;
         let out = py
             .detach(|| {
-                let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
+                let aref =
+                    ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
                 codec.decode(aref)
             })
             .map_err(to_py)?;
