@@ -597,3 +597,33 @@ def test_one_codec_shared_by_threads():
     for t in threads:
         t.join()
     assert results == [data, data]
+
+
+def test_generic_binding_of_the_rust_registry():
+    import json
+
+    from ndpack import _ndpack
+
+    codec = _ndpack.Codec('{"id": "zlib", "level": 4}')
+    assert codec.codec_id == "zlib"
+    assert json.loads(codec.config()) == {"id": "zlib", "level": 4}
+    data = bytes(range(100)) * 100
+    enc, dtype, shape, order = codec.encode(data)
+    assert type(enc) is bytes and dtype == "|u1" and shape == (len(enc),) and order == "C"
+    buf, _, _, _ = codec.decode(enc, result="buffer")
+    assert isinstance(buf, _ndpack.Buffer) and buf.to_bytes() == data
+    arr, _, _, _ = codec.decode(enc, result="array")
+    assert arr.dtype == np.uint8 and arr.flags.writeable and arr.tobytes() == data
+    out = bytearray(len(data))
+    assert codec.decode_into(enc, out) is None and bytes(out) == data
+    with pytest.raises(ValueError, match="result"):
+        codec.decode(enc, result="list")
+    with pytest.raises(ValueError, match="JSON"):
+        _ndpack.Codec("{not json")
+    with pytest.raises(KeyError):
+        _ndpack.Codec('{"id": "nope"}')
+    with pytest.raises(ValueError, match="hold"):
+        codec.encode(data, dtype="<f8", shape=[3])
+    with pytest.raises(TypeError):
+        codec.encode(12345)
+    assert "zlib" in _ndpack.codec_ids()
