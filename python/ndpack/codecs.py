@@ -1,5 +1,860 @@
-"""numcodecs-compatible codec classes: ``Zlib``, ``Zstd``, ``Blosc``, ... (same names and arguments)."""
+"""numcodecs-compatible codec classes run by ndpack's Rust codecs.
 
-from ._base import Codec
+The classes have numcodecs' names, constructor arguments, defaults, ``codec_id``, ``get_config``,
+``from_config``, ``__eq__`` and ``__repr__``; ``encode`` and ``decode`` return what numcodecs
+returns (``bytes`` from compressors, NumPy arrays of numcodecs' dtype and shape from filters and
+checksums), and ``decode(buf, out=arr)`` writes into ``arr``. The work runs in Rust with the GIL
+released; inputs are read without copying (bytes, bytearray, memoryview, NumPy arrays of any
+dtype including non-contiguous ones, which are made contiguous first, ``ndpack.Buffer`` and
+``ndpack.NDBuffer``).
 
-__all__ = ["Codec"]
+``register_numcodecs()`` puts these classes into numcodecs' registry under the standard ids, so
+that ``numcodecs.get_codec`` and zarr use them.
+
+>>> from ndpack.codecs import Zlib
+>>> codec = Zlib(level=5)
+>>> codec.decode(codec.encode(b"hello" * 100)) == b"hello" * 100
+True
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Type
+
+import numpy as np
+
+from . import _ndpack
+from ._base import Codec, ensure_ndarray, ndarray_copy
+
+UnknownCodecError = _ndpack.UnknownCodecError
+CodecConfigError = _ndpack.CodecConfigError
+ChecksumError = _ndpack.ChecksumError
+
+
+def _prepare(buf: Any, view: Optional[np.dtype] = None):
+    """``(data, dtype_str, shape, order)`` for the Rust codec: ``data`` shares ``buf``'s memory
+    unless ``buf`` is not contiguous, in which case it is copied in C order first."""
+    if view is None and isinstance(buf, (bytes, bytearray, _ndpack.Buffer)):
+        return buf, None, None, None
+    if view is None and isinstance(buf, _ndpack.NDBuffer):
+        return buf, None, None, None
+    arr = ensure_ndarray(buf)
+    if view is not None and arr.dtype != view:
+        arr = arr.view(view)
+    if arr.dtype.hasobject:
+        raise TypeError("object arrays are not supported")
+    if arr.flags.c_contiguous:
+        order = "C"
+    elif arr.flags.f_contiguous:
+        order = "F"
+    else:
+        arr = np.ascontiguousarray(arr)
+        order = "C"
+    if arr.nbytes == 0:
+        raw: Any = b""
+    else:
+        raw = arr.reshape(-1, order="A").view(np.uint8)
+    return raw, arr.dtype.str, arr.shape, order
+
+
+def _to_array(result, flat: bool = False) -> np.ndarray:
+    """A NumPy array from a Rust result ``(data, dtype_str, shape, order)``."""
+    data, dtype, shape, order = result
+    arr = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
+    dt = np.dtype(dtype)
+    if dt.itemsize == 0:
+        return np.empty(0 if flat else shape, dtype=dt)
+    if dt != arr.dtype:
+        arr = arr.view(dt)
+    if flat:
+        return arr
+    return arr.reshape(shape, order=order)
+
+
+class _RustCodec(Codec):
+    """A codec run by the Rust registry. Subclasses define ``codec_id``, their parameters and
+    ``get_config``; the Rust codec is built from ``get_config()`` and rebuilt when a public
+    attribute changes."""
+
+    #: What ``encode`` returns: ``"bytes"`` or ``"array"`` (a NumPy array).
+    _encode_result = "bytes"
+    #: What ``decode`` returns: ``"bytes"`` or ``"array"``.
+    _decode_result = "bytes"
+    #: Whether array results are 1-d (numcodecs flattens) rather than in the input's shape.
+    _flat = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if not name.startswith("_"):
+            self.__dict__.pop("_rust_codec", None)
+
+    def _codec(self):
+        codec = self.__dict__.get("_rust_codec")
+        if codec is None:
+            codec = _ndpack.Codec(json.dumps(self._rust_config()))
+            self.__dict__["_rust_codec"] = codec
+        return codec
+
+    def _rust_config(self) -> Dict[str, Any]:
+        return self.get_config()
+
+    def _encode_view(self) -> Optional[np.dtype]:
+        """The dtype numcodecs views the input as before encoding (``None``: as given)."""
+        return None
+
+    def _decode_view(self, buf: Any) -> Optional[np.dtype]:
+        """The dtype numcodecs views the encoded input as before decoding."""
+        return None
+
+    def encode(self, buf: Any) -> Any:
+        data, dtype, shape, order = _prepare(buf, self._encode_view())
+        kind = "bytes" if self._encode_result == "bytes" else "array"
+        result = self._codec().encode(data, dtype, shape, order, kind)
+        if kind == "bytes":
+            return result[0]
+        return _to_array(result, self._flat)
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        data, dtype, shape, order = _prepare(buf, self._decode_view(buf))
+        if out is not None:
+            target = ensure_ndarray(out)
+            if (
+                target.flags.writeable
+                and (target.flags.c_contiguous or target.flags.f_contiguous)
+                and not target.dtype.hasobject
+            ):
+                raw = target.reshape(-1, order="A").view(np.uint8) if target.nbytes else target
+                self._codec().decode_into(
+                    data,
+                    raw,
+                    target.dtype.str,
+                    target.shape,
+                    "F" if target.flags.f_contiguous and not target.flags.c_contiguous else "C",
+                )
+                return target
+            return ndarray_copy(self.decode(buf), target)
+        kind = "bytes" if self._decode_result == "bytes" else "array"
+        result = self._codec().decode(data, dtype, shape, order, kind)
+        if kind == "bytes":
+            return result[0]
+        return _to_array(result, self._flat)
+
+    def __getstate__(self) -> Dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_rust_codec"}
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+
+# --- compressors -----------------------------------------------------------------------------
+
+
+class Zlib(_RustCodec):
+    """zlib compression (RFC 1950), as ``numcodecs.Zlib``.
+
+    Parameters
+    ----------
+    level : int
+        Compression level, 0-9 (-1: zlib's default).
+    """
+
+    codec_id = "zlib"
+
+    def __init__(self, level: int = 1):
+        self.level = level
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "level": self.level}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self.level!r})"
+
+
+class GZip(Zlib):
+    """gzip compression (RFC 1952), as ``numcodecs.GZip``.
+
+    Parameters
+    ----------
+    level : int
+        Compression level, 0-9.
+    """
+
+    codec_id = "gzip"
+
+
+class BZ2(Zlib):
+    """bzip2 compression, as ``numcodecs.BZ2``.
+
+    Parameters
+    ----------
+    level : int
+        Compression level, 1-9.
+    """
+
+    codec_id = "bz2"
+
+
+class LZMA(_RustCodec):
+    """LZMA/XZ compression, as ``numcodecs.LZMA`` (Python's ``lzma`` module parameters).
+
+    Parameters
+    ----------
+    format : int
+        ``lzma.FORMAT_XZ`` (1), ``FORMAT_ALONE`` (2) or ``FORMAT_RAW`` (3).
+    check : int
+        Integrity check of the XZ container (``lzma.CHECK_*``; -1: the format's default).
+    preset : int or None
+        Compression preset 0-9, optionally or-ed with ``lzma.PRESET_EXTREME``.
+    filters : list of dict or None
+        A custom filter chain, each filter a dict with ``id`` and its options.
+    """
+
+    codec_id = "lzma"
+
+    def __init__(
+        self,
+        format: int = 1,
+        check: int = -1,
+        preset: Optional[int] = None,
+        filters: Optional[List[Dict[str, Any]]] = None,
+    ):
+        self.format = format
+        self.check = check
+        self.preset = preset
+        self.filters = filters
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "id": self.codec_id,
+            "format": self.format,
+            "check": self.check,
+            "preset": self.preset,
+            "filters": self.filters,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(format={self.format!r}, check={self.check!r}, "
+            f"preset={self.preset!r}, filters={self.filters!r})"
+        )
+
+
+class Zstd(_RustCodec):
+    """Zstandard compression, as ``numcodecs.Zstd``.
+
+    Parameters
+    ----------
+    level : int
+        Compression level (0: zstd's default, 3; negative levels are faster).
+    checksum : bool
+        Whether frames carry a content checksum.
+    """
+
+    codec_id = "zstd"
+    DEFAULT_LEVEL = 0
+
+    def __init__(self, level: int = DEFAULT_LEVEL, checksum: bool = False):
+        self.level = level
+        self.checksum = checksum
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "level": self.level, "checksum": self.checksum}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(level={self.level!r})"
+
+
+class LZ4(_RustCodec):
+    """LZ4 block compression with numcodecs' 4-byte size header, as ``numcodecs.LZ4``.
+
+    Parameters
+    ----------
+    acceleration : int
+        Acceleration factor (higher: faster, less compression).
+    """
+
+    codec_id = "lz4"
+    DEFAULT_ACCELERATION = 1
+
+    def __init__(self, acceleration: int = DEFAULT_ACCELERATION):
+        self.acceleration = acceleration
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "acceleration": self.acceleration}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(acceleration={self.acceleration!r})"
+
+
+# --- checksums -------------------------------------------------------------------------------
+
+
+class _Checksum32(_RustCodec):
+    """A 32-bit checksum stored with the data (``location``: ``"start"`` or ``"end"``)."""
+
+    _encode_result = "array"
+    _decode_result = "array"
+
+    def __init__(self, location: Optional[str] = None):
+        if location is not None:
+            self.location = location
+        loc = self.__dict__.get("location", "start")
+        if loc not in ("start", "end"):
+            raise ValueError(f"Invalid checksum location: {loc}")
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        config: Dict[str, Any] = {"id": self.codec_id}
+        if "location" in self.__dict__:
+            config["location"] = self.__dict__["location"]
+        return config
+
+    def _encode_view(self):
+        return None
+
+    def encode(self, buf: Any) -> np.ndarray:
+        return super().encode(_bytes_view(buf))
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        return super().decode(_bytes_view(buf), out)
+
+    def __repr__(self) -> str:
+        params = "".join(
+            f"location={self.__dict__['location']!r}" if "location" in self.__dict__ else ""
+        )
+        return f"{type(self).__name__}({params})"
+
+
+def _bytes_view(buf: Any) -> Any:
+    """``buf`` as plain bytes (checksums and byte codecs look at bytes only)."""
+    if isinstance(buf, (bytes, bytearray, _ndpack.Buffer)):
+        return buf
+    arr = ensure_ndarray(buf)
+    if arr.dtype.hasobject:
+        raise TypeError("object arrays are not supported")
+    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
+        arr = np.ascontiguousarray(arr)
+    if arr.nbytes == 0:
+        return b""
+    return arr.reshape(-1, order="A").view(np.uint8)
+
+
+class CRC32(_Checksum32):
+    """CRC-32 (zlib's) of the data, as ``numcodecs.CRC32``; 4 little-endian bytes at
+    ``location`` (default ``"start"``)."""
+
+    codec_id = "crc32"
+
+
+class Adler32(_Checksum32):
+    """Adler-32 of the data, as ``numcodecs.Adler32``."""
+
+    codec_id = "adler32"
+
+
+class CRC32C(_Checksum32):
+    """CRC-32C (Castagnoli) of the data, as ``numcodecs.CRC32C`` (default location ``"end"``)."""
+
+    codec_id = "crc32c"
+
+
+class Fletcher32(_RustCodec):
+    """Fletcher-32 checksum appended to the data (HDF5's layout), as ``numcodecs.Fletcher32``.
+
+    ``encode`` returns ``bytes``; ``decode`` returns the payload as a ``uint8`` array.
+    """
+
+    codec_id = "fletcher32"
+    _encode_result = "bytes"
+    _decode_result = "array"
+
+    def __init__(self):
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id}
+
+    def encode(self, buf: Any) -> bytes:
+        return super().encode(_bytes_view(buf))
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        return super().decode(_bytes_view(buf), out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def _no_object(*dtypes: np.dtype) -> None:
+    if any(d == np.dtype(object) for d in dtypes):
+        raise ValueError("object arrays are not supported")
+
+
+class _Filter(_RustCodec):
+    _encode_result = "array"
+    _decode_result = "array"
+
+
+class Delta(_Filter):
+    """Differences between consecutive items, as ``numcodecs.Delta`` (the first item kept).
+
+    Parameters
+    ----------
+    dtype : dtype
+        Data type of the input.
+    astype : dtype, optional
+        Data type of the encoded items (default: ``dtype``).
+    """
+
+    codec_id = "delta"
+
+    def __init__(self, dtype: Any, astype: Any = None):
+        self.dtype = np.dtype(dtype)
+        self.astype = self.dtype if astype is None else np.dtype(astype)
+        _no_object(self.dtype, self.astype)
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "dtype": self.dtype.str, "astype": self.astype.str}
+
+    def _encode_view(self):
+        return self.dtype
+
+    def _decode_view(self, buf):
+        return self.astype
+
+    def __repr__(self) -> str:
+        r = f"{type(self).__name__}(dtype={self.dtype.str!r}"
+        if self.astype != self.dtype:
+            r += f", astype={self.astype.str!r}"
+        return r + ")"
+
+
+class FixedScaleOffset(_Filter):
+    """``round((x - offset) * scale)`` stored as ``astype``, as ``numcodecs.FixedScaleOffset``.
+
+    Parameters
+    ----------
+    offset : float
+        Value subtracted from the data.
+    scale : float
+        Value the data is multiplied by.
+    dtype : dtype
+        Data type of the input.
+    astype : dtype, optional
+        Data type of the encoded items (default: ``dtype``).
+    """
+
+    codec_id = "fixedscaleoffset"
+
+    def __init__(self, offset: Any, scale: Any, dtype: Any, astype: Any = None):
+        self.offset = offset
+        self.scale = scale
+        self.dtype = np.dtype(dtype)
+        self.astype = self.dtype if astype is None else np.dtype(astype)
+        _no_object(self.dtype, self.astype)
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "id": self.codec_id,
+            "scale": self.scale,
+            "offset": self.offset,
+            "dtype": self.dtype.str,
+            "astype": self.astype.str,
+        }
+
+    def _encode_view(self):
+        return self.dtype
+
+    def _decode_view(self, buf):
+        return self.astype
+
+    def __repr__(self) -> str:
+        r = (
+            f"{type(self).__name__}(scale={self.scale}, offset={self.offset}, "
+            f"dtype={self.dtype.str!r}"
+        )
+        if self.astype != self.dtype:
+            r += f", astype={self.astype.str!r}"
+        return r + ")"
+
+
+class Quantize(_Filter):
+    """Keeps ``digits`` decimal digits of precision, as ``numcodecs.Quantize`` (lossy).
+
+    Parameters
+    ----------
+    digits : int
+        Number of decimal digits to keep.
+    dtype : dtype
+        Floating-point data type of the input.
+    astype : dtype, optional
+        Floating-point data type of the encoded items (default: ``dtype``).
+    """
+
+    codec_id = "quantize"
+    _flat = False
+
+    def __init__(self, digits: int, dtype: Any, astype: Any = None):
+        self.digits = digits
+        self.dtype = np.dtype(dtype)
+        self.astype = self.dtype if astype is None else np.dtype(astype)
+        if self.dtype.kind != "f" or self.astype.kind != "f":
+            raise ValueError("only floating point data types are supported")
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "id": self.codec_id,
+            "digits": self.digits,
+            "dtype": self.dtype.str,
+            "astype": self.astype.str,
+        }
+
+    def _encode_view(self):
+        return self.dtype
+
+    def _decode_view(self, buf):
+        return self.astype
+
+    def __repr__(self) -> str:
+        r = f"{type(self).__name__}(digits={self.digits}, dtype={self.dtype.str!r}"
+        if self.astype != self.dtype:
+            r += f", astype={self.astype.str!r}"
+        return r + ")"
+
+
+_MAX_BITS = {"float16": 10, "float32": 23, "float64": 52}
+
+
+class BitRound(_Filter):
+    """Rounds the mantissa of floats to ``keepbits`` bits, as ``numcodecs.BitRound`` (lossy).
+
+    ``encode`` returns the rounded values viewed as integers of the same width (numcodecs'
+    result), or the input unchanged when ``keepbits`` is the full mantissa.
+
+    Parameters
+    ----------
+    keepbits : int
+        Number of mantissa bits to keep.
+    """
+
+    codec_id = "bitround"
+    _flat = False
+
+    def __init__(self, keepbits: int):
+        if keepbits < 0:
+            raise ValueError("keepbits must be zero or positive")
+        self.keepbits = keepbits
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "keepbits": self.keepbits}
+
+    def encode(self, buf: Any) -> np.ndarray:
+        a = ensure_ndarray(buf)
+        if a.dtype.kind != "f" or a.dtype.itemsize > 8:
+            raise TypeError("Only float arrays (16-64bit) can be bit-rounded")
+        bits = _MAX_BITS[str(a.dtype.newbyteorder("="))]
+        if self.keepbits == bits:
+            return a
+        if self.keepbits > bits:
+            raise ValueError("Keepbits too large for given dtype")
+        enc = super().encode(a)
+        return enc.view(np.dtype(a.dtype.str.replace("f", "i")))
+
+    def _decode_view(self, buf):
+        a = ensure_ndarray(buf)
+        return np.dtype(a.dtype.str.replace("i", "f"))
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        a = ensure_ndarray(buf)
+        data = a.view(np.dtype(a.dtype.str.replace("i", "f")))
+        return ndarray_copy(data, out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(keepbits={self.keepbits})"
+
+
+class PackBits(_Filter):
+    """Packs booleans 8 to a byte after a byte counting the padding bits, as
+    ``numcodecs.PackBits``."""
+
+    codec_id = "packbits"
+
+    def __init__(self):
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id}
+
+    def _encode_view(self):
+        return np.dtype(bool)
+
+    def _decode_view(self, buf):
+        return np.dtype("u1")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Categorize(_Filter):
+    """Replaces strings by their index in ``labels`` (0: not a label), as
+    ``numcodecs.Categorize``.
+
+    Parameters
+    ----------
+    labels : list of str
+        The category labels; label ``i`` is stored as ``i + 1``.
+    dtype : dtype
+        Data type of the input: unicode (``U``) or object (strings).
+    astype : dtype
+        Unsigned integer data type of the encoded items (default ``u1``).
+    """
+
+    codec_id = "categorize"
+
+    def __init__(self, labels: Any, dtype: Any, astype: Any = "u1"):
+        self.dtype = np.dtype(dtype)
+        if self.dtype.kind not in "UO":
+            raise TypeError("only unicode ('U') and object ('O') dtypes are supported")
+        self.labels = [str(label) for label in labels]
+        self.astype = np.dtype(astype)
+        if self.astype == np.dtype(object):
+            raise TypeError("encoding as object array not supported")
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "id": self.codec_id,
+            "labels": self.labels,
+            "dtype": self.dtype.str,
+            "astype": self.astype.str,
+        }
+
+    def _rust_config(self) -> Dict[str, Any]:
+        config = self.get_config()
+        if self.dtype.kind == "O":
+            # The Rust codec compares fixed-width strings: object input is converted to U first.
+            width = max([len(label) for label in self.labels] + [1])
+            config["dtype"] = np.dtype(f"<U{width}").str
+        return config
+
+    def encode(self, buf: Any) -> np.ndarray:
+        arr = ensure_ndarray(buf)
+        if self.dtype.kind == "O":
+            labels = set(self.labels)
+            flat = arr.reshape(-1, order="A")
+            width = max([len(label) for label in self.labels] + [1])
+            arr = np.array(
+                [v if isinstance(v, str) and v in labels else "" for v in flat],
+                dtype=f"<U{width}",
+            )
+            # An empty string that is not a label must still encode as 0.
+            if "" in labels:
+                miss = np.array([not (isinstance(v, str) and v in labels) for v in flat])
+                enc = super().encode(arr)
+                enc[miss] = 0
+                return enc
+            return super().encode(arr)
+        return super().encode(arr.view(self.dtype) if arr.dtype != self.dtype else arr)
+
+    def _decode_view(self, buf):
+        return self.astype
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        if self.dtype.kind == "O":
+            dec = super().decode(buf).astype(object)
+            return ndarray_copy(dec, out)
+        return super().decode(buf, out)
+
+    def __repr__(self) -> str:
+        labels = repr(self.labels[:3])
+        if len(self.labels) > 3:
+            labels = labels[:-1] + ", ...]"
+        return (
+            f"{type(self).__name__}(dtype={self.dtype.str!r}, astype={self.astype.str!r}, "
+            f"labels={labels})"
+        )
+
+
+class AsType(_Filter):
+    """Converts items to ``encode_dtype`` (NumPy's casting), back to ``decode_dtype``, as
+    ``numcodecs.AsType``.
+
+    Parameters
+    ----------
+    encode_dtype : dtype
+        Data type of the encoded items.
+    decode_dtype : dtype
+        Data type of the input and of the decoded items.
+    """
+
+    codec_id = "astype"
+    _flat = False
+
+    def __init__(self, encode_dtype: Any, decode_dtype: Any):
+        self.encode_dtype = np.dtype(encode_dtype)
+        self.decode_dtype = np.dtype(decode_dtype)
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "id": self.codec_id,
+            "encode_dtype": self.encode_dtype.str,
+            "decode_dtype": self.decode_dtype.str,
+        }
+
+    def _encode_view(self):
+        return self.decode_dtype
+
+    def _decode_view(self, buf):
+        return self.encode_dtype
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(encode_dtype={self.encode_dtype.str!r}, "
+            f"decode_dtype={self.decode_dtype.str!r})"
+        )
+
+
+class Shuffle(_Filter):
+    """Byte shuffle: byte ``i`` of every element together, as ``numcodecs.Shuffle``.
+
+    Parameters
+    ----------
+    elementsize : int
+        Size of the elements in bytes.
+    """
+
+    codec_id = "shuffle"
+
+    def __init__(self, elementsize: int = 4):
+        self.elementsize = elementsize
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "elementsize": self.elementsize}
+
+    def encode(self, buf: Any) -> np.ndarray:
+        return super().encode(_bytes_view(buf))
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        return super().decode(_bytes_view(buf), out)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(elementsize={self.elementsize})"
+
+
+# --- registry --------------------------------------------------------------------------------
+
+_CLASSES: List[Type[Codec]] = [
+    Zlib,
+    GZip,
+    BZ2,
+    LZMA,
+    Zstd,
+    LZ4,
+    CRC32,
+    Adler32,
+    CRC32C,
+    Fletcher32,
+    Delta,
+    FixedScaleOffset,
+    Quantize,
+    BitRound,
+    PackBits,
+    Categorize,
+    AsType,
+    Shuffle,
+]
+
+# Codecs written in other modules; each is re-exported once its module is there.
+try:
+    from ._object_codecs import JSON, Base64, MsgPack, Pickle, VLenArray, VLenBytes, VLenUTF8
+
+    _CLASSES += [VLenUTF8, VLenBytes, VLenArray, JSON, MsgPack, Pickle, Base64]
+except ImportError:  # pragma: no cover - until the object codecs are merged
+    pass
+try:
+    from .zfpy import ZFPY
+
+    _CLASSES.append(ZFPY)
+except ImportError:  # pragma: no cover - until zfpy is merged
+    pass
+try:
+    from .blosc import Blosc
+
+    _CLASSES.append(Blosc)
+except ImportError:  # pragma: no cover - until blosc is merged
+    pass
+
+#: Codec classes by codec id.
+codec_registry: Dict[str, Type[Codec]] = {cls.codec_id: cls for cls in _CLASSES}
+
+
+def register_codec(cls: Type[Codec], codec_id: Optional[str] = None) -> None:
+    """Registers ``cls`` under ``codec_id`` (default: ``cls.codec_id``) for :func:`get_codec`,
+    replacing any class registered under that id."""
+    codec_registry[codec_id or cls.codec_id] = cls
+
+
+def get_codec(config: Dict[str, Any]) -> Codec:
+    """The codec of a numcodecs configuration, e.g. ``get_codec({"id": "zlib", "level": 1})``.
+
+    Raises ``UnknownCodecError`` (a ``ValueError``, like numcodecs', and a ``KeyError``) for an
+    unknown id, and ``CodecConfigError`` (a ``ValueError`` and a ``TypeError``) for an unknown key.
+    """
+    config = dict(config)
+    codec_id = config.pop("id", None)
+    cls = codec_registry.get(codec_id)  # type: ignore[arg-type]
+    if cls is None:
+        raise UnknownCodecError(f"codec not available: {codec_id!r}")
+    return cls.from_config(config)
+
+
+def available_ids() -> List[str]:
+    """The ids of :data:`codec_registry` that work in this build (a class backed by a Rust codec
+    counts when that Rust codec is compiled in)."""
+    rust = set(_ndpack.codec_ids())
+    return sorted(
+        codec_id
+        for codec_id, cls in codec_registry.items()
+        if not issubclass(cls, _RustCodec) or codec_id in rust
+    )
+
+
+def register_numcodecs(ids: Optional[List[str]] = None) -> List[str]:
+    """Puts ndpack's codec classes into numcodecs' registry under their standard ids (every id of
+    :func:`available_ids`, or those in ``ids``), so that ``numcodecs.get_codec`` and zarr use
+    ndpack.
+
+    Returns the ids registered. Requires numcodecs.
+    """
+    import numcodecs
+
+    chosen = available_ids() if ids is None else list(ids)
+    for codec_id in chosen:
+        numcodecs.register_codec(codec_registry[codec_id], codec_id=codec_id)
+    return chosen
+
+
+__all__ = [
+    "Codec",
+    "UnknownCodecError",
+    "CodecConfigError",
+    "ChecksumError",
+    "codec_registry",
+    "get_codec",
+    "register_codec",
+    "register_numcodecs",
+    "available_ids",
+] + [cls.__name__ for cls in _CLASSES]

@@ -1,17 +1,114 @@
 //! Maps ndpack's `Error` kinds to Python exceptions, keeping the message.
+//!
+//! Three kinds get exception classes of their own, each deriving from the exception numcodecs
+//! raises in that case and from the one our design names, so that code written for either catches
+//! them: `UnknownCodecError(ValueError, KeyError)`, `CodecConfigError(ValueError, TypeError)` and
+//! `ChecksumError(ValueError, RuntimeError)`. They are exported by `ndpack._ndpack`.
 
 use ndpack::{Error, ErrorKind};
-use pyo3::exceptions::{PyKeyError, PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
 use pyo3::PyErr;
 
-/// The Python exception for an ndpack error: `KeyError` for unknown codec ids, `TypeError` for
+static UNKNOWN_CODEC: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CONFIG: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CHECKSUM: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+
+/// Makes `class name(*bases)` in module `ndpack`, printing its message like a plain exception.
+fn make_type(py: Python<'_>, name: &str, bases: &[&str], doc: &str) -> PyResult<Py<PyType>> {
+    let builtins = py.import("builtins")?;
+    let bases = bases
+        .iter()
+        .map(|b| builtins.getattr(*b))
+        .collect::<PyResult<Vec<_>>>()?;
+    let ns = PyDict::new(py);
+    ns.set_item("__module__", "ndpack")?;
+    ns.set_item("__doc__", doc)?;
+    // KeyError prints its argument's repr; keep the plain message instead.
+    ns.set_item(
+        "__str__",
+        builtins.getattr("BaseException")?.getattr("__str__")?,
+    )?;
+    let t = builtins
+        .getattr("type")?
+        .call1((name, PyTuple::new(py, bases)?, ns))?;
+    Ok(t.cast_into::<PyType>()?.unbind())
+}
+
+fn get_type<'a>(
+    py: Python<'_>,
+    cell: &'a PyOnceLock<Py<PyType>>,
+    name: &str,
+    bases: &[&str],
+    doc: &str,
+) -> PyResult<&'a Py<PyType>> {
+    cell.get_or_try_init(py, || make_type(py, name, bases, doc))
+}
+
+/// `UnknownCodecError(ValueError, KeyError)`: no codec has this id.
+pub fn unknown_codec_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
+    get_type(
+        py,
+        &UNKNOWN_CODEC,
+        "UnknownCodecError",
+        &["ValueError", "KeyError"],
+        "No codec is registered under this id.",
+    )
+}
+
+/// `CodecConfigError(ValueError, TypeError)`: a codec configuration with an unknown key or a
+/// bad value.
+pub fn config_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
+    get_type(
+        py,
+        &CONFIG,
+        "CodecConfigError",
+        &["ValueError", "TypeError"],
+        "A codec configuration with an unknown key or a bad value.",
+    )
+}
+
+/// `ChecksumError(ValueError, RuntimeError)`: stored and computed checksums differ.
+pub fn checksum_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
+    get_type(
+        py,
+        &CHECKSUM,
+        "ChecksumError",
+        &["ValueError", "RuntimeError"],
+        "A stored checksum does not match the data.",
+    )
+}
+
+fn typed(kind: fn(Python<'_>) -> PyResult<&Py<PyType>>, msg: String) -> PyErr {
+    Python::attach(|py| match kind(py) {
+        Ok(t) => PyErr::from_type(t.bind(py).clone(), msg),
+        Err(e) => e,
+    })
+}
+
+/// The Python exception for an ndpack error: `UnknownCodecError` (a `ValueError` and `KeyError`)
+/// for unknown codec ids, `CodecConfigError` (a `ValueError` and `TypeError`) for bad configs,
+/// `ChecksumError` (a `ValueError` and `RuntimeError`) for checksum mismatches, `TypeError` for
 /// unsupported dtypes, `OSError` for I/O, `ValueError` for everything else.
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e.kind() {
-        ErrorKind::UnknownCodec => PyKeyError::new_err(msg),
+        ErrorKind::UnknownCodec => typed(unknown_codec_type, msg),
+        ErrorKind::InvalidConfig => typed(config_type, msg),
+        ErrorKind::ChecksumMismatch => typed(checksum_type, msg),
         ErrorKind::UnsupportedDtype => PyTypeError::new_err(msg),
         ErrorKind::Io => PyOSError::new_err(msg),
         _ => PyValueError::new_err(msg),
     }
+}
+
+/// Adds the exception classes to the extension module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("UnknownCodecError", unknown_codec_type(py)?.bind(py))?;
+    m.add("CodecConfigError", config_type(py)?.bind(py))?;
+    m.add("ChecksumError", checksum_type(py)?.bind(py))?;
+    Ok(())
 }

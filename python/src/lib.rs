@@ -19,6 +19,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(set_nthreads, m)?)?;
     m.add_function(wrap_pyfunction!(get_nthreads, m)?)?;
+    errors::register(m)?;
     buffer::register(m)?;
     codecs::register(m)?;
     object_codecs::register(m)?;
