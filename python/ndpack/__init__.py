@@ -6,5 +6,7 @@ native Blosc (``ndpack.blosc``), and zero-copy NPY/NPZ loading.
 
 from ._ndpack import __version__, get_nthreads, set_nthreads
 from . import codecs
+from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz
 
 __all__ = ["__version__", "codecs", "get_nthreads", "set_nthreads"]
+__all__ += ["NpzFile", "load", "load_npy", "load_npz", "save_npy", "save_npz"]

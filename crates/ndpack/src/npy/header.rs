@@ -553,9 +553,11 @@ fn parse_dict(text: &str) -> Result<(Descr, Order, Vec<usize>)> {
             "descr" => &mut descr,
             "fortran_order" => &mut fortran,
             "shape" => &mut shape,
-            other => return Err(Error::corrupt(format!(
+            other => {
+                return Err(Error::corrupt(format!(
                 "NPY header has an unexpected key {other:?} (expected descr, fortran_order, shape)"
-            ))),
+            )))
+            }
         };
         // Python dict literals keep the last value of a repeated key.
         *slot = Some(v);
@@ -725,4 +727,14 @@ pub fn write_header(descr: &Descr, shape: &[usize], order: Order) -> Vec<u8> {
     out.extend(std::iter::repeat_n(b' ', padlen));
     out.push(b'\n');
     out
+}
+
+/// Parses a type as written in a header's `descr` (`'<f8'` or `[('a', '<i4'), ...]`), e.g. the
+/// `repr` of NumPy's `dtype_to_descr`. A bare type string without quotes is accepted too.
+pub fn parse_descr(text: &str) -> Result<Descr> {
+    let t = text.trim();
+    if !t.starts_with(['[', '\'', '"']) {
+        return Ok(Descr::Scalar(t.parse()?));
+    }
+    descr_from_lit(&parse_literal(t)?, 0)
 }
