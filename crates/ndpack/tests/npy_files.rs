@@ -11,7 +11,10 @@ fn data_dir() -> PathBuf {
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures"))
+    PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures"
+    ))
 }
 
 fn golden(name: &str) -> Vec<u8> {
@@ -19,7 +22,9 @@ fn golden(name: &str) -> Vec<u8> {
 }
 
 fn le_f64(b: &[u8]) -> Vec<f64> {
-    b.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+    b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 /// Writing the parsed header and data back gives NumPy's bytes exactly.
@@ -100,7 +105,10 @@ fn zero_d_empty_and_other_kinds() {
         assert_eq!(v.data().len(), len, "{name}");
         assert_rewrites_identically(&b);
     }
-    assert_eq!(npy::read_npy(&golden("bytes_s3.npy")).unwrap().data(), b"abcd\0\0");
+    assert_eq!(
+        npy::read_npy(&golden("bytes_s3.npy")).unwrap().data(),
+        b"abcd\0\0"
+    );
 }
 
 #[test]
@@ -135,7 +143,10 @@ fn nested_and_padded_records() {
         "[('a', '|u1'), ('', '|V3'), ('b', '<i4'), ('', '|V4')]"
     );
     assert_rewrites_identically(&p);
-    let nd = npy::NpyArray::from_buffer(Buffer::from_vec(p)).unwrap().into_ndbuffer().unwrap();
+    let nd = npy::NpyArray::from_buffer(Buffer::from_vec(p))
+        .unwrap()
+        .into_ndbuffer()
+        .unwrap();
     assert_eq!(nd.dtype().to_string(), "|V12");
 }
 
@@ -152,7 +163,9 @@ fn versions_two_and_three() {
     let u = golden("v3_unicode_names.npy");
     let v = npy::read_npy(&u).unwrap();
     assert_eq!(v.header().version, (3, 0));
-    let Descr::Record(r) = v.descr() else { panic!() };
+    let Descr::Record(r) = v.descr() else {
+        panic!()
+    };
     assert_eq!(r.fields()[0].name, "é");
     assert_eq!(r.fields()[1].name, "名");
     assert_rewrites_identically(&u);
@@ -172,10 +185,17 @@ fn npz_stored_is_zero_copy() {
     assert_eq!(z.files(), vec!["a", "b"]);
     let a = array(z.read("a").unwrap());
     assert_eq!(a.shape(), &[4]);
-    let vals: Vec<i64> = a.data().chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap())).collect();
+    let vals: Vec<i64> = a
+        .data()
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
     assert_eq!(vals, vec![0, 1, 2, 3]);
     let start = a.data().as_ptr() as usize - buf.as_ptr() as usize;
-    assert!(start < buf.len(), "stored member data lies inside the archive");
+    assert!(
+        start < buf.len(),
+        "stored member data lies inside the archive"
+    );
     let b = array(z.read("b.npy").unwrap());
     assert_eq!(b.descr().to_literal(), "'<f4'");
     assert!(z.read("c").is_err());
@@ -190,13 +210,24 @@ fn npz_deflated_parallel() {
     let (k0, e0) = &all[0];
     assert_eq!(k0, "arr_0");
     let a0 = array(e0.clone());
-    let vals: Vec<u16> = a0.data().chunks_exact(2).map(|c| u16::from_le_bytes(c.try_into().unwrap())).collect();
+    let vals: Vec<u16> = a0
+        .data()
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes(c.try_into().unwrap()))
+        .collect();
     assert_eq!(vals, (0..100).collect::<Vec<u16>>());
     let a1 = array(all[1].1.clone());
-    assert_eq!(a1.order(), Order::F, "np.ones((3, 3), order='F') is saved in Fortran order");
+    assert_eq!(
+        a1.order(),
+        Order::F,
+        "np.ones((3, 3), order='F') is saved in Fortran order"
+    );
     let a2 = array(all[2].1.clone());
     assert!(matches!(a2.descr(), Descr::Record(_)));
-    assert_eq!(a2.data()[..], npy::read_npy(&golden("record_nested.npy")).unwrap().data()[..]);
+    assert_eq!(
+        a2.data()[..],
+        npy::read_npy(&golden("record_nested.npy")).unwrap().data()[..]
+    );
 }
 
 #[test]
@@ -237,7 +268,10 @@ fn crc_mismatch_is_reported() {
 #[test]
 fn shared_fixtures_npz_and_npy() {
     let dir = fixtures().join("npz");
-    let dem = NpzReader::open(Buffer::from_vec(std::fs::read(dir.join("jacksboro_fault_dem.npz")).unwrap())).unwrap();
+    let dem = NpzReader::open(Buffer::from_vec(
+        std::fs::read(dir.join("jacksboro_fault_dem.npz")).unwrap(),
+    ))
+    .unwrap();
     assert!(dem.files().contains(&"elevation"));
     let elevation = array(dem.read("elevation").unwrap());
     assert_eq!(elevation.shape(), &[344, 403]);
@@ -248,11 +282,17 @@ fn shared_fixtures_npz_and_npy() {
         }
     }
 
-    let topo = NpzReader::open(Buffer::from_vec(std::fs::read(dir.join("topobathy.npz")).unwrap())).unwrap();
+    let topo = NpzReader::open(Buffer::from_vec(
+        std::fs::read(dir.join("topobathy.npz")).unwrap(),
+    ))
+    .unwrap();
     assert!(topo.members().iter().all(|m| m.method == 0));
     assert_eq!(array(topo.read("topo").unwrap()).shape(), &[91, 120]);
 
-    let goog = NpzReader::open(Buffer::from_vec(std::fs::read(dir.join("goog.npz")).unwrap())).unwrap();
+    let goog = NpzReader::open(Buffer::from_vec(
+        std::fs::read(dir.join("goog.npz")).unwrap(),
+    ))
+    .unwrap();
     let price = array(goog.read("price_data").unwrap());
     assert_eq!(price.shape(), &[1047]);
     assert_eq!(price.descr().itemsize(), 56);

@@ -48,6 +48,12 @@ fn data_range(header: &Header, total: usize) -> Result<Range<usize>> {
         )));
     }
     let len = header.data_len()?;
+    if len > isize::MAX as usize {
+        return Err(Error::too_large(format!(
+            "NPY data of shape {:?} would need {len} bytes",
+            header.shape
+        )));
+    }
     let available = total - header.data_offset;
     if available < len {
         return Err(Error::truncated(format!(
