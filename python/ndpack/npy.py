@@ -127,7 +127,8 @@ def save_npz(
     """The bytes of an NPZ archive that ``numpy.load`` reads.
 
     ``arrays`` is a mapping of names to arrays, or a sequence of arrays named ``arr_0``,
-    ``arr_1``, ...; further positional arrays and keyword arrays are added as ``np.savez`` does.
+    ``arr_1``, ...; further positional and keyword arrays are added as ``np.savez`` does (named
+    arrays first, then ``arr_<i>``).
     ``compressed=True`` deflates the members (like ``np.savez_compressed``), in parallel.
     """
     named: Dict[str, Any] = {}
@@ -139,15 +140,16 @@ def save_npz(
     elif arrays is not None:
         positional.append(arrays)
     positional.extend(args)
-    for i, a in enumerate(positional):
-        key = f"arr_{i}"
-        if key in named or key in kwds:
-            raise ValueError(f"Cannot use un-named variables and keyword {key}")
-        named[key] = a
     for k, v in kwds.items():
         if k in named:
             raise ValueError(f"duplicate array name {k!r}")
         named[k] = v
+    # Like np.savez: named arrays first, then the positional ones as arr_0, arr_1, ...
+    for i, a in enumerate(positional):
+        key = f"arr_{i}"
+        if key in named:
+            raise ValueError(f"Cannot use un-named variables and keyword {key}")
+        named[key] = a
     items = []
     for name, value in named.items():
         a = _contiguous(value)
