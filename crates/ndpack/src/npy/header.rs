@@ -477,7 +477,7 @@ impl<'a> Parser<'a> {
         let mut out = String::new();
         loop {
             let rest = &self.text[self.pos..];
-            let Some(i) = rest.find(|c| c == quote as char || c == '\\' || c == '\n') else {
+            let Some(i) = rest.find([quote as char, '\\', '\n']) else {
                 return Err(bad("unterminated string"));
             };
             out.push_str(&rest[..i]);
