@@ -22,3 +22,7 @@ __all__ = [
     "register_numcodecs",
     "set_nthreads",
 ]
+from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz
+
+__all__ = ["__version__", "codecs", "get_nthreads", "set_nthreads"]
+__all__ += ["NpzFile", "load", "load_npy", "load_npz", "save_npy", "save_npz"]
