@@ -6,5 +6,6 @@ native Blosc (``ndpack.blosc``), and zero-copy NPY/NPZ loading.
 
 from ._ndpack import __version__, get_nthreads, set_nthreads
 from . import codecs
+from . import zfpy
 
-__all__ = ["__version__", "codecs", "get_nthreads", "set_nthreads"]
+__all__ = ["__version__", "codecs", "zfpy", "get_nthreads", "set_nthreads"]

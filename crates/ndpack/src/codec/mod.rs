@@ -24,6 +24,7 @@ use crate::buffer::{checked_num_items, Buffer, Order};
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub mod zfpy;
 pub mod zlib;
 
 /// The largest output a decoder allocates from a size declared in its input when the caller gives
@@ -363,6 +364,7 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         // object codecs (issue 2)
         // blosc (issue 5)
         // zfpy (issue 4)
+        ("zfpy", factory!(zfpy::Zfpy)),
     ]
 }
 
