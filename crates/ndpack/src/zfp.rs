@@ -263,17 +263,15 @@ impl BitReader<'_> {
 
 /// Parses the full zfpy header at the start of `stream`.
 pub fn read_header(stream: &[u8]) -> Result<ZfpHeader> {
+    let magic_len = stream.len().min(4);
+    if stream[..magic_len] != MAGIC[..magic_len] {
+        return Err(Error::corrupt("not a zfp stream (bad magic or codec version)"));
+    }
     if stream.len() < 12 {
-        if stream.len() >= 4 && stream[..4] != MAGIC || !MAGIC.starts_with(stream) && stream.len() < 4 {
-            return Err(Error::corrupt("not a zfp stream (bad magic)"));
-        }
         return Err(Error::truncated(format!(
             "zfp header needs at least 12 bytes, got {}",
             stream.len()
         )));
-    }
-    if stream[..4] != MAGIC {
-        return Err(Error::corrupt("not a zfp stream (bad magic or codec version)"));
     }
     let mut r = BitReader { data: stream, pos: 32 };
     let meta = r.read(52);
@@ -492,9 +490,10 @@ fn ztype_scalar(t: ZfpType) -> zfp_rs::ZfpScalarType {
 trait TinyCheck: Sized + Copy {
     /// Whether any block's largest magnitude (NaN ignored) is nonzero and below the threshold.
     fn has_tiny_block(field: &ZfpField<'_>) -> bool;
-    /// The block's biased exponent if it is tiny, else `None`.
+    /// The block's `emax` (frexp exponent of its largest magnitude) if it is tiny, else `None`.
     fn tiny_exponent(block: &[Self]) -> Option<i32>;
-    /// The integer every value of a tiny block becomes, and its scalar type.
+    /// Writes a tiny block with exponent `emax` as libzfp does: its header, then an integer
+    /// block in which every value is the minimum integer.
     fn encode_tiny(
         bs: &mut ZfpBitStream,
         e: i32,
