@@ -31,12 +31,14 @@ fn bytes_of(buf: &PyBuffer<u8>) -> PyResult<&[u8]> {
 }
 
 /// The bytes of a writable C-contiguous buffer.
-fn bytes_of_mut(buf: &PyBuffer<u8>) -> PyResult<&mut [u8]> {
+fn bytes_of_mut(buf: &mut PyBuffer<u8>) -> PyResult<&mut [u8]> {
     if buf.readonly() {
         return Err(PyValueError::new_err("zfp: output buffer is read-only"));
     }
     if !buf.is_c_contiguous() {
-        return Err(PyValueError::new_err("zfp: output buffer must be C-contiguous"));
+        return Err(PyValueError::new_err(
+            "zfp: output buffer must be C-contiguous",
+        ));
     }
     // SAFETY: as in `bytes_of`; the buffer is writable, and this is the only slice of it we make.
     Ok(unsafe { std::slice::from_raw_parts_mut(buf.buf_ptr() as *mut u8, buf.len_bytes()) })
@@ -78,9 +80,9 @@ fn zfp_header(data: PyBuffer<u8>) -> PyResult<(i32, Vec<usize>)> {
 
 /// Decompresses a zfpy stream with a header into `out` (bytes of the decoded size).
 #[pyfunction]
-fn zfp_decompress_into(py: Python<'_>, data: PyBuffer<u8>, out: PyBuffer<u8>) -> PyResult<()> {
+fn zfp_decompress_into(py: Python<'_>, data: PyBuffer<u8>, mut out: PyBuffer<u8>) -> PyResult<()> {
     let input = bytes_of(&data)?;
-    let output = bytes_of_mut(&out)?;
+    let output = bytes_of_mut(&mut out)?;
     py.detach(|| zfp::decompress_into(input, output))
         .map(|_| ())
         .map_err(to_py)
@@ -95,7 +97,7 @@ fn zfp_decompress_headerless_into(
     data: PyBuffer<u8>,
     ztype: i64,
     shape: Vec<usize>,
-    out: PyBuffer<u8>,
+    mut out: PyBuffer<u8>,
     tolerance: f64,
     rate: f64,
     precision: i64,
@@ -103,7 +105,7 @@ fn zfp_decompress_headerless_into(
     let ztype = ZfpType::from_code(ztype).map_err(to_py)?;
     let mode = ZfpMode::from_zfpy(tolerance, rate, precision).map_err(to_py)?;
     let input = bytes_of(&data)?;
-    let output = bytes_of_mut(&out)?;
+    let output = bytes_of_mut(&mut out)?;
     py.detach(|| zfp::decompress_headerless(input, ztype, &shape, mode, Some(output)))
         .map(|_| ())
         .map_err(to_py)

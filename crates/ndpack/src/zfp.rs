@@ -30,8 +30,8 @@
 //! ```
 
 use zfp_rs::{
-    ZfpBitStream, ZfpBitStreamRef, ZfpConfig,
-    ZfpDecompressionError, ZfpDimensionality, ZfpExecution, ZfpField, ZfpFieldMut, ZfpScalar,
+    ZfpBitStream, ZfpBitStreamRef, ZfpConfig, ZfpDecompressionError, ZfpDimensionality,
+    ZfpExecution, ZfpField, ZfpFieldMut, ZfpScalar,
 };
 
 use crate::buffer::{AlignedBytes, Buffer, Order};
@@ -57,8 +57,10 @@ impl ZfpType {
     /// The ZFP type of a NumPy dtype: `int32`, `int64`, `float32` or `float64` in native
     /// (little-endian) byte order, as zfpy accepts; anything else is `UnsupportedDtype`.
     pub fn from_dtype(dtype: &DataType) -> Result<Self> {
-        let native = matches!(dtype.byte_order(), ByteOrder::Little | ByteOrder::NotApplicable)
-            && cfg!(target_endian = "little");
+        let native = matches!(
+            dtype.byte_order(),
+            ByteOrder::Little | ByteOrder::NotApplicable
+        ) && cfg!(target_endian = "little");
         let t = match (dtype.kind(), dtype.itemsize()) {
             (TypeKind::Int, 4) => Some(ZfpType::Int32),
             (TypeKind::Int, 8) => Some(ZfpType::Int64),
@@ -168,7 +170,9 @@ impl ZfpMode {
             ZfpMode::Reversible => ZfpConfig::reversible(),
             ZfpMode::FixedAccuracy(t) => {
                 if t.is_nan() || t.is_infinite() {
-                    return Err(Error::invalid(format!("zfp tolerance must be finite, got {t}")));
+                    return Err(Error::invalid(format!(
+                        "zfp tolerance must be finite, got {t}"
+                    )));
                 }
                 ZfpConfig::fixed_accuracy(t)
             }
@@ -265,7 +269,9 @@ impl BitReader<'_> {
 pub fn read_header(stream: &[u8]) -> Result<ZfpHeader> {
     let magic_len = stream.len().min(4);
     if stream[..magic_len] != MAGIC[..magic_len] {
-        return Err(Error::corrupt("not a zfp stream (bad magic or codec version)"));
+        return Err(Error::corrupt(
+            "not a zfp stream (bad magic or codec version)",
+        ));
     }
     if stream.len() < 12 {
         return Err(Error::truncated(format!(
@@ -273,21 +279,32 @@ pub fn read_header(stream: &[u8]) -> Result<ZfpHeader> {
             stream.len()
         )));
     }
-    let mut r = BitReader { data: stream, pos: 32 };
+    let mut r = BitReader {
+        data: stream,
+        pos: 32,
+    };
     let meta = r.read(52);
     let ztype = ZfpType::from_code(((meta & 3) + 1) as i64)?;
     let ndim = ((meta >> 2) & 3) as usize + 1;
     let m = meta >> 4;
     let mut dims_x_first: Vec<usize> = match ndim {
         1 => vec![(m & 0xffff_ffff) as usize + 1],
-        2 => (0..2).map(|i| ((m >> (24 * i)) & 0xff_ffff) as usize + 1).collect(),
-        3 => (0..3).map(|i| ((m >> (16 * i)) & 0xffff) as usize + 1).collect(),
-        _ => (0..4).map(|i| ((m >> (12 * i)) & 0xfff) as usize + 1).collect(),
+        2 => (0..2)
+            .map(|i| ((m >> (24 * i)) & 0xff_ffff) as usize + 1)
+            .collect(),
+        3 => (0..3)
+            .map(|i| ((m >> (16 * i)) & 0xffff) as usize + 1)
+            .collect(),
+        _ => (0..4)
+            .map(|i| ((m >> (12 * i)) & 0xfff) as usize + 1)
+            .collect(),
     };
     let mut mode = r.read(12);
     if mode > MODE_SHORT_MAX {
         if stream.len() * 8 < 148 {
-            return Err(Error::truncated("zfp header with a long mode needs 19 bytes"));
+            return Err(Error::truncated(
+                "zfp header with a long mode needs 19 bytes",
+            ));
         }
         mode |= r.read(52) << 12;
     }
@@ -343,7 +360,6 @@ fn dims4(shape: &[usize]) -> [usize; 4] {
     }
     d
 }
-
 
 fn parallel() -> ZfpExecution {
     // threads: 0 runs on the current pool, which `threads::install` makes ndpack's.
@@ -464,7 +480,8 @@ fn compress_typed<T: ZfpScalar + TinyCheck>(
         bs.write_bits(meta, 52);
         bs.write_bits(mode_bits, if mode_bits > MODE_SHORT_MAX { 64 } else { 12 });
     }
-    let exact = ztype.is_float() && config.min_exp() >= zfp_rs::ZFP_MIN_EXP && T::has_tiny_block(&field);
+    let exact =
+        ztype.is_float() && config.min_exp() >= zfp_rs::ZFP_MIN_EXP && T::has_tiny_block(&field);
     if exact {
         encode_serial_exact::<T>(&mut bs, &config, &field)?;
     } else {
@@ -552,7 +569,11 @@ macro_rules! tiny_float {
                 if max > 0.0 && max < $threshold {
                     let biased = ((max.to_bits() >> $mant) & ((1 << $ebits) - 1)) as i32;
                     // frexp exponent, clamped below at 1 - EBIAS (subnormals), plus EBIAS.
-                    let emax = if biased == 0 { 1 - $ebias } else { biased - ($ebias - 1) };
+                    let emax = if biased == 0 {
+                        1 - $ebias
+                    } else {
+                        biased - ($ebias - 1)
+                    };
                     Some(emax)
                 } else {
                     None
@@ -572,8 +593,13 @@ macro_rules! tiny_float {
                 if bp == 0 {
                     // libzfp codes it as an all-zero block, as zfp-rs does.
                     let zeros = [0 as $t; 256];
-                    zfp_rs::codec::block::encode_block(bs, config, &zeros[..dims.block_size()], dims)
-                        .map_err(backend("block"))?;
+                    zfp_rs::codec::block::encode_block(
+                        bs,
+                        config,
+                        &zeros[..dims.block_size()],
+                        dims,
+                    )
+                    .map_err(backend("block"))?;
                     return Ok(());
                 }
                 let e = (emax + $ebias) as u64;
@@ -582,18 +608,31 @@ macro_rules! tiny_float {
                 // minimum integer (x86 cvtt); code that integer block with the remaining budget.
                 let min_bits = config.min_bits() - config.min_bits().min(header);
                 let max_bits = config.max_bits().wrapping_sub(header);
-                let int_config = ZfpConfig::expert(min_bits, max_bits, bp as u32, zfp_rs::ZFP_MIN_EXP)
-                    .map_err(backend("block"))?;
+                let int_config =
+                    ZfpConfig::expert(min_bits, max_bits, bp as u32, zfp_rs::ZFP_MIN_EXP)
+                        .map_err(backend("block"))?;
                 let ints = [<$int>::MIN; 256];
-                zfp_rs::codec::block::encode_block(bs, &int_config, &ints[..dims.block_size()], dims)
-                    .map_err(backend("block"))?;
+                zfp_rs::codec::block::encode_block(
+                    bs,
+                    &int_config,
+                    &ints[..dims.block_size()],
+                    dims,
+                )
+                .map_err(backend("block"))?;
                 Ok(())
             }
         }
     };
 }
 tiny_float!(f32, i32, 3.155_443_6e-30_f32 /* 2^-98 */, 8, 127, 23);
-tiny_float!(f64, i64, f64::from_bits(((1023 - 962) as u64) << 52) /* 2^-962 */, 11, 1023, 52);
+tiny_float!(
+    f64,
+    i64,
+    f64::from_bits(((1023 - 962) as u64) << 52), /* 2^-962 */
+    11,
+    1023,
+    52
+);
 
 /// The index maps libzfp uses to pad a partial block (copies of real values, never zeros).
 fn pad_map(valid: usize) -> [usize; 4] {
@@ -689,7 +728,10 @@ fn encode_serial_exact<T: ZfpScalar + TinyCheck>(
     result?;
     bs.flush();
     if bs.overflowed() {
-        return Err(Error::new(ErrorKind::Backend, "zfp: stream buffer too small"));
+        return Err(Error::new(
+            ErrorKind::Backend,
+            "zfp: stream buffer too small",
+        ));
     }
     Ok(())
 }

@@ -11,7 +11,11 @@ fn f32_bytes(v: &[f32]) -> Vec<u8> {
 }
 
 fn sample(n: usize) -> Vec<u8> {
-    f32_bytes(&(0..n).map(|i| (i as f32 * 0.37).sin() * 10.0).collect::<Vec<_>>())
+    f32_bytes(
+        &(0..n)
+            .map(|i| (i as f32 * 0.37).sin() * 10.0)
+            .collect::<Vec<_>>(),
+    )
 }
 
 #[test]
@@ -21,7 +25,14 @@ fn empty_arrays_and_bad_shapes_are_rejected() {
     assert!(e.message().contains("empty"));
     let e = zfp::compress(&[], ZfpType::Float, &[3, 0, 2], ZfpMode::Reversible, true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-    let e = zfp::compress(&sample(1), ZfpType::Float, &[1; 5], ZfpMode::Reversible, true).unwrap_err();
+    let e = zfp::compress(
+        &sample(1),
+        ZfpType::Float,
+        &[1; 5],
+        ZfpMode::Reversible,
+        true,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
     let e = zfp::compress(&sample(1), ZfpType::Float, &[], ZfpMode::Reversible, true).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported);
@@ -32,13 +43,32 @@ fn empty_arrays_and_bad_shapes_are_rejected() {
 #[test]
 fn shapes_beyond_the_header_limits_are_rejected() {
     // 3-D sizes are 16-bit fields: 65536 fits, 65537 does not (as zfpy).
-    let ok = zfp::compress(&sample(65536), ZfpType::Float, &[1, 1, 65536], ZfpMode::FixedRate(4.0), true);
+    let ok = zfp::compress(
+        &sample(65536),
+        ZfpType::Float,
+        &[1, 1, 65536],
+        ZfpMode::FixedRate(4.0),
+        true,
+    );
     assert!(ok.is_ok());
-    let e = zfp::compress(&sample(65537), ZfpType::Float, &[1, 1, 65537], ZfpMode::FixedRate(4.0), true)
-        .unwrap_err();
+    let e = zfp::compress(
+        &sample(65537),
+        ZfpType::Float,
+        &[1, 1, 65537],
+        ZfpMode::FixedRate(4.0),
+        true,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     // Without a header there is no limit.
-    assert!(zfp::compress(&sample(65537), ZfpType::Float, &[1, 1, 65537], ZfpMode::FixedRate(4.0), false).is_ok());
+    assert!(zfp::compress(
+        &sample(65537),
+        ZfpType::Float,
+        &[1, 1, 65537],
+        ZfpMode::FixedRate(4.0),
+        false
+    )
+    .is_ok());
 }
 
 #[test]
@@ -50,7 +80,10 @@ fn unsupported_dtypes_are_rejected() {
     let codec = get_codec(&serde_json::json!({"id": "zfpy"})).unwrap();
     let data = [0u8; 16];
     let a = ArrayRef::new(&data, "<u4".parse().unwrap(), vec![4], Order::C).unwrap();
-    assert_eq!(codec.encode(a).unwrap_err().kind(), ErrorKind::UnsupportedDtype);
+    assert_eq!(
+        codec.encode(a).unwrap_err().kind(),
+        ErrorKind::UnsupportedDtype
+    );
 }
 
 #[test]
@@ -69,33 +102,77 @@ fn rates_below_the_block_header_are_rejected() {
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{t:?} {rate}");
     }
     let data = sample(100);
-    assert!(zfp::compress(&data, ZfpType::Float, &[100], ZfpMode::FixedRate(2.25), true).is_ok());
-    let e = zfp::compress(&data, ZfpType::Float, &[100], ZfpMode::FixedRate(f64::NAN), true).unwrap_err();
+    assert!(zfp::compress(
+        &data,
+        ZfpType::Float,
+        &[100],
+        ZfpMode::FixedRate(2.25),
+        true
+    )
+    .is_ok());
+    let e = zfp::compress(
+        &data,
+        ZfpType::Float,
+        &[100],
+        ZfpMode::FixedRate(f64::NAN),
+        true,
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
 }
 
 #[test]
 fn more_than_one_parameter_is_an_error() {
-    assert_eq!(ZfpMode::from_zfpy(1e-3, 8.0, -1).unwrap_err().kind(), ErrorKind::InvalidArgument);
-    assert_eq!(ZfpMode::from_zfpy(-1.0, 8.0, 3).unwrap_err().kind(), ErrorKind::InvalidArgument);
-    assert_eq!(ZfpMode::from_zfpy(-1.0, -1.0, -1).unwrap(), ZfpMode::Reversible);
-    assert_eq!(ZfpMode::from_zfpy(-1.0, -1.0, 7).unwrap(), ZfpMode::FixedPrecision(7));
+    assert_eq!(
+        ZfpMode::from_zfpy(1e-3, 8.0, -1).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        ZfpMode::from_zfpy(-1.0, 8.0, 3).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        ZfpMode::from_zfpy(-1.0, -1.0, -1).unwrap(),
+        ZfpMode::Reversible
+    );
+    assert_eq!(
+        ZfpMode::from_zfpy(-1.0, -1.0, 7).unwrap(),
+        ZfpMode::FixedPrecision(7)
+    );
 }
 
 #[test]
 fn streams_that_are_not_zfp_are_corrupt() {
-    for bad in [&b"abcdefghijklmnop"[..], b"zfp\x04aaaaaaaaaaaa", b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"] {
+    for bad in [
+        &b"abcdefghijklmnop"[..],
+        b"zfp\x04aaaaaaaaaaaa",
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    ] {
         assert_eq!(zfp::decompress(bad).unwrap_err().kind(), ErrorKind::Corrupt);
     }
-    assert_eq!(zfp::decompress(b"").unwrap_err().kind(), ErrorKind::Truncated);
-    assert_eq!(zfp::decompress(b"zfp\x05").unwrap_err().kind(), ErrorKind::Truncated);
-    assert_eq!(zfp::decompress(b"xyz").unwrap_err().kind(), ErrorKind::Corrupt);
+    assert_eq!(
+        zfp::decompress(b"").unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(
+        zfp::decompress(b"zfp\x05").unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(
+        zfp::decompress(b"xyz").unwrap_err().kind(),
+        ErrorKind::Corrupt
+    );
 }
 
 #[test]
 fn truncated_streams_are_errors() {
     let data = sample(4096);
-    for mode in [ZfpMode::Reversible, ZfpMode::FixedRate(8.0), ZfpMode::FixedPrecision(20), ZfpMode::FixedAccuracy(1e-4)] {
+    for mode in [
+        ZfpMode::Reversible,
+        ZfpMode::FixedRate(8.0),
+        ZfpMode::FixedPrecision(20),
+        ZfpMode::FixedAccuracy(1e-4),
+    ] {
         let s = zfp::compress(&data, ZfpType::Float, &[16, 16, 16], mode, true).unwrap();
         for cut in [0, 5, 11, 12, 16, s.len() / 2, s.len() - 9, s.len() - 8] {
             let e = zfp::decompress(&s[..cut]).unwrap_err();
@@ -118,8 +195,15 @@ fn corrupted_streams_never_panic() {
         seed ^= seed << 17;
         seed
     };
-    for mode in [ZfpMode::Reversible, ZfpMode::FixedRate(5.0), ZfpMode::FixedPrecision(12), ZfpMode::FixedAccuracy(1e-2)] {
-        let s = zfp::compress(&data, ZfpType::Float, &[10, 100], mode, true).unwrap().to_vec();
+    for mode in [
+        ZfpMode::Reversible,
+        ZfpMode::FixedRate(5.0),
+        ZfpMode::FixedPrecision(12),
+        ZfpMode::FixedAccuracy(1e-2),
+    ] {
+        let s = zfp::compress(&data, ZfpType::Float, &[10, 100], mode, true)
+            .unwrap()
+            .to_vec();
         let mut decoded_ok = 0;
         for _ in 0..300 {
             let mut t = s.clone();
@@ -153,32 +237,67 @@ fn hostile_headers_do_not_allocate_huge_arrays() {
     let bits: u128 = u128::from(meta) | (u128::from(mode) << 52);
     s.extend_from_slice(&bits.to_le_bytes()[..8]);
     s.extend_from_slice(&[0u8; 12]);
-    assert_eq!(zfp::decompress(&s).unwrap_err().kind(), ErrorKind::Truncated);
+    assert_eq!(
+        zfp::decompress(&s).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
 }
 
 #[test]
 fn output_buffers_of_the_wrong_size_are_errors() {
-    let s = zfp::compress(&sample(20), ZfpType::Float, &[4, 5], ZfpMode::Reversible, true).unwrap();
+    let s = zfp::compress(
+        &sample(20),
+        ZfpType::Float,
+        &[4, 5],
+        ZfpMode::Reversible,
+        true,
+    )
+    .unwrap();
     let mut small = vec![0u8; 76];
-    assert_eq!(zfp::decompress_into(&s, &mut small).unwrap_err().kind(), ErrorKind::InvalidArgument);
-    let bare = zfp::compress(&sample(20), ZfpType::Float, &[4, 5], ZfpMode::Reversible, false).unwrap();
+    assert_eq!(
+        zfp::decompress_into(&s, &mut small).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    let bare = zfp::compress(
+        &sample(20),
+        ZfpType::Float,
+        &[4, 5],
+        ZfpMode::Reversible,
+        false,
+    )
+    .unwrap();
     let mut big = vec![0u8; 84];
-    let e = zfp::decompress_headerless(&bare, ZfpType::Float, &[4, 5], ZfpMode::Reversible, Some(&mut big)).unwrap_err();
+    let e = zfp::decompress_headerless(
+        &bare,
+        ZfpType::Float,
+        &[4, 5],
+        ZfpMode::Reversible,
+        Some(&mut big),
+    )
+    .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     // Unaligned buffers work.
-    let mut backing = vec![0u8; 81];
+    let mut backing = [0u8; 81];
     zfp::decompress_into(&s, &mut backing[1..]).unwrap();
     assert_eq!(&backing[1..], &sample(20)[..]);
     let mut unaligned_in = vec![0u8; s.len() + 1];
     unaligned_in[1..].copy_from_slice(&s);
-    assert_eq!(zfp::decompress(&unaligned_in[1..]).unwrap().bytes(), &sample(20)[..]);
+    assert_eq!(
+        zfp::decompress(&unaligned_in[1..]).unwrap().bytes(),
+        &sample(20)[..]
+    );
 }
 
 #[test]
 fn thread_count_does_not_change_bytes() {
     let data = sample(40 * 40 * 40);
     let before = ndpack::get_num_threads();
-    for mode in [ZfpMode::Reversible, ZfpMode::FixedRate(8.0), ZfpMode::FixedPrecision(16), ZfpMode::FixedAccuracy(1e-3)] {
+    for mode in [
+        ZfpMode::Reversible,
+        ZfpMode::FixedRate(8.0),
+        ZfpMode::FixedPrecision(16),
+        ZfpMode::FixedAccuracy(1e-3),
+    ] {
         ndpack::set_num_threads(1).unwrap();
         let one = zfp::compress(&data, ZfpType::Float, &[40, 40, 40], mode, true).unwrap();
         let d1 = zfp::decompress(&one).unwrap();
@@ -200,7 +319,10 @@ fn codec_config_round_trips_like_numcodecs() {
                            "tolerance": -1, "rate": -1, "precision": -1})
     );
     let r = get_codec(&serde_json::json!({"id": "zfpy", "mode": 2, "rate": 8.5})).unwrap();
-    assert_eq!(r.config()["compression_kwargs"], serde_json::json!({"rate": 8.5}));
+    assert_eq!(
+        r.config()["compression_kwargs"],
+        serde_json::json!({"rate": 8.5})
+    );
     assert_eq!(get_codec(&r.config()).unwrap().config(), r.config());
     let e = get_codec(&serde_json::json!({"id": "zfpy", "level": 3})).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidConfig);
