@@ -116,12 +116,21 @@ def test_spec_worked_examples():
 
 
 @pytest.mark.parametrize("kw", [{"tolerance": 0.0}, {"precision": 0}, {"precision": 64}, {"rate": 70.0},
-                                {"tolerance": 1e300}, {"rate": 600.0}])
+                                {"tolerance": 1e300}, {"rate": 600.0}, {"rate": 1100.0},
+                                {"rate": 2047.9}])
 def test_long_mode_headers_match(kw):
     a = make(np.random.default_rng(3), "f8", (5, 6), "noise")
     ref = zfpy.compress_numpy(a, **kw)
     assert nz.compress_numpy(a, **kw) == ref
     assert nz.decompress_numpy(ref).tobytes() == zfpy.decompress_numpy(ref).tobytes()
+
+
+def test_rates_the_header_cannot_record_are_errors():
+    # 2-D rate 2100 is 33600 bits a block, over the header's 15-bit field: zfpy writes a stream
+    # that decodes to other values; ndpack refuses.
+    a = make(np.random.default_rng(3), "f8", (5, 6), "noise")
+    with pytest.raises(ValueError, match="header"):
+        nz.compress_numpy(a, rate=2100.0)
 
 
 def test_large_field_uses_threads_and_matches():
