@@ -26,3 +26,6 @@ from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz
 
 __all__ = ["__version__", "codecs", "get_nthreads", "set_nthreads"]
 __all__ += ["NpzFile", "load", "load_npy", "load_npz", "save_npy", "save_npz"]
+from . import zfpy
+
+__all__ = ["__version__", "codecs", "zfpy", "get_nthreads", "set_nthreads"]

@@ -48,6 +48,7 @@ pub mod object;
 pub mod vlen_array;
 pub mod vlen_bytes;
 pub mod vlen_utf8;
+pub mod zfpy;
 pub mod zlib;
 pub mod zstd;
 
@@ -414,6 +415,7 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         // blosc (issue 5)
         ("blosc", factory!(blosc::Blosc)),
         // zfpy (issue 4)
+        ("zfpy", factory!(zfpy::Zfpy)),
     ]
 }
 

@@ -1,0 +1,334 @@
+//! ZFP error handling: bad arguments give clear errors, and hostile, truncated or corrupted
+//! streams give `Corrupt`/`Truncated`/`TooLarge`/`Unsupported` errors (or a decoded array),
+//! never a panic or a huge allocation.
+
+use ndpack::codec::{get_codec, ArrayRef};
+use ndpack::zfp::{self, ZfpMode, ZfpType};
+use ndpack::{DataType, ErrorKind, Order};
+
+fn f32_bytes(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn sample(n: usize) -> Vec<u8> {
+    f32_bytes(
+        &(0..n)
+            .map(|i| (i as f32 * 0.37).sin() * 10.0)
+            .collect::<Vec<_>>(),
+    )
+}
+
+#[test]
+fn empty_arrays_and_bad_shapes_are_rejected() {
+    let e = zfp::compress(&[], ZfpType::Float, &[0], ZfpMode::Reversible, true).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    assert!(e.message().contains("empty"));
+    let e = zfp::compress(&[], ZfpType::Float, &[3, 0, 2], ZfpMode::Reversible, true).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    let e = zfp::compress(
+        &sample(1),
+        ZfpType::Float,
+        &[1; 5],
+        ZfpMode::Reversible,
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    let e = zfp::compress(&sample(1), ZfpType::Float, &[], ZfpMode::Reversible, true).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unsupported);
+    let e = zfp::compress(&sample(3), ZfpType::Float, &[4], ZfpMode::Reversible, true).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn shapes_beyond_the_header_limits_are_rejected() {
+    // 3-D sizes are 16-bit fields: 65536 fits, 65537 does not (as zfpy).
+    let ok = zfp::compress(
+        &sample(65536),
+        ZfpType::Float,
+        &[1, 1, 65536],
+        ZfpMode::FixedRate(4.0),
+        true,
+    );
+    assert!(ok.is_ok());
+    let e = zfp::compress(
+        &sample(65537),
+        ZfpType::Float,
+        &[1, 1, 65537],
+        ZfpMode::FixedRate(4.0),
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    // Without a header there is no limit.
+    assert!(zfp::compress(
+        &sample(65537),
+        ZfpType::Float,
+        &[1, 1, 65537],
+        ZfpMode::FixedRate(4.0),
+        false
+    )
+    .is_ok());
+}
+
+#[test]
+fn unsupported_dtypes_are_rejected() {
+    for d in ["<u4", "<f2", ">f4", "|u1", "<c8"] {
+        let e = ZfpType::from_dtype(&d.parse::<DataType>().unwrap()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UnsupportedDtype, "{d}");
+    }
+    let codec = get_codec(&serde_json::json!({"id": "zfpy"})).unwrap();
+    let data = [0u8; 16];
+    let a = ArrayRef::new(&data, "<u4".parse().unwrap(), vec![4], Order::C).unwrap();
+    assert_eq!(
+        codec.encode(a).unwrap_err().kind(),
+        ErrorKind::UnsupportedDtype
+    );
+}
+
+#[test]
+fn rates_below_the_block_header_are_rejected() {
+    // zfpy corrupts its heap on these; 1-D f32 needs >= 9 bits per block (rate 2.125).
+    for (t, shape, rate) in [
+        (ZfpType::Float, vec![100], 2.0),
+        (ZfpType::Double, vec![100], 2.8),
+        (ZfpType::Float, vec![10, 10], 0.5),
+        (ZfpType::Float, vec![100], 0.0),
+        (ZfpType::Int32, vec![100], 0.1),
+    ] {
+        let n: usize = shape.iter().product();
+        let data = vec![0u8; n * t.itemsize()];
+        let e = zfp::compress(&data, t, &shape, ZfpMode::FixedRate(rate), true).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{t:?} {rate}");
+    }
+    let data = sample(100);
+    assert!(zfp::compress(
+        &data,
+        ZfpType::Float,
+        &[100],
+        ZfpMode::FixedRate(2.25),
+        true
+    )
+    .is_ok());
+    let e = zfp::compress(
+        &data,
+        ZfpType::Float,
+        &[100],
+        ZfpMode::FixedRate(f64::NAN),
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+}
+
+#[test]
+fn more_than_one_parameter_is_an_error() {
+    assert_eq!(
+        ZfpMode::from_zfpy(1e-3, 8.0, -1).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        ZfpMode::from_zfpy(-1.0, 8.0, 3).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    assert_eq!(
+        ZfpMode::from_zfpy(-1.0, -1.0, -1).unwrap(),
+        ZfpMode::Reversible
+    );
+    assert_eq!(
+        ZfpMode::from_zfpy(-1.0, -1.0, 7).unwrap(),
+        ZfpMode::FixedPrecision(7)
+    );
+}
+
+#[test]
+fn streams_that_are_not_zfp_are_corrupt() {
+    for bad in [
+        &b"abcdefghijklmnop"[..],
+        b"zfp\x04aaaaaaaaaaaa",
+        b"\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+    ] {
+        assert_eq!(zfp::decompress(bad).unwrap_err().kind(), ErrorKind::Corrupt);
+    }
+    assert_eq!(
+        zfp::decompress(b"").unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(
+        zfp::decompress(b"zfp\x05").unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(
+        zfp::decompress(b"xyz").unwrap_err().kind(),
+        ErrorKind::Corrupt
+    );
+}
+
+#[test]
+fn truncated_streams_are_errors() {
+    let data = sample(4096);
+    for mode in [
+        ZfpMode::Reversible,
+        ZfpMode::FixedRate(8.0),
+        ZfpMode::FixedPrecision(20),
+        ZfpMode::FixedAccuracy(1e-4),
+    ] {
+        let s = zfp::compress(&data, ZfpType::Float, &[16, 16, 16], mode, true).unwrap();
+        for cut in [0, 5, 11, 12, 16, s.len() / 2, s.len() - 9, s.len() - 8] {
+            let e = zfp::decompress(&s[..cut]).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Truncated | ErrorKind::Corrupt),
+                "{mode:?} cut {cut}: {e}"
+            );
+        }
+        assert!(zfp::decompress(&s).is_ok());
+    }
+}
+
+#[test]
+fn corrupted_streams_never_panic() {
+    let data = sample(1000);
+    let mut seed = 0x1234_5678_9abc_def0u64;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for mode in [
+        ZfpMode::Reversible,
+        ZfpMode::FixedRate(5.0),
+        ZfpMode::FixedPrecision(12),
+        ZfpMode::FixedAccuracy(1e-2),
+    ] {
+        let s = zfp::compress(&data, ZfpType::Float, &[10, 100], mode, true)
+            .unwrap()
+            .to_vec();
+        let mut decoded_ok = 0;
+        for _ in 0..300 {
+            let mut t = s.clone();
+            for _ in 0..1 + next() % 4 {
+                let i = (next() as usize) % t.len();
+                t[i] ^= 1 << (next() % 8);
+            }
+            if let Ok(a) = zfp::decompress(&t) {
+                decoded_ok += 1;
+                assert!(a.bytes().len() <= 1 << 24);
+            }
+        }
+        assert!(decoded_ok > 0);
+    }
+}
+
+#[test]
+fn hostile_headers_do_not_allocate_huge_arrays() {
+    // A 4-D double field of 4096^4 values declared in a 24-byte stream.
+    let mut s = b"zfp\x05".to_vec();
+    let meta: u64 = 3 | (3 << 2) | (0xfff << 4) | (0xfff << 16) | (0xfff << 28) | (0xfff << 40);
+    let mode: u64 = 2176; // reversible
+    let bits: u128 = u128::from(meta) | (u128::from(mode) << 52);
+    s.extend_from_slice(&bits.to_le_bytes()[..8]);
+    s.extend_from_slice(&[0u8; 12]);
+    let e = zfp::decompress(&s).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::TooLarge);
+    // A smaller field the stream still cannot hold: 1-D of 2^20 blocks.
+    let mut s = b"zfp\x05".to_vec();
+    let meta: u64 = 2 | ((4u64 << 20) - 1) << 4;
+    let bits: u128 = u128::from(meta) | (u128::from(mode) << 52);
+    s.extend_from_slice(&bits.to_le_bytes()[..8]);
+    s.extend_from_slice(&[0u8; 12]);
+    assert_eq!(
+        zfp::decompress(&s).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+}
+
+#[test]
+fn output_buffers_of_the_wrong_size_are_errors() {
+    let s = zfp::compress(
+        &sample(20),
+        ZfpType::Float,
+        &[4, 5],
+        ZfpMode::Reversible,
+        true,
+    )
+    .unwrap();
+    let mut small = vec![0u8; 76];
+    assert_eq!(
+        zfp::decompress_into(&s, &mut small).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    let bare = zfp::compress(
+        &sample(20),
+        ZfpType::Float,
+        &[4, 5],
+        ZfpMode::Reversible,
+        false,
+    )
+    .unwrap();
+    let mut big = vec![0u8; 84];
+    let e = zfp::decompress_headerless(
+        &bare,
+        ZfpType::Float,
+        &[4, 5],
+        ZfpMode::Reversible,
+        Some(&mut big),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    // Unaligned buffers work.
+    let mut backing = [0u8; 81];
+    zfp::decompress_into(&s, &mut backing[1..]).unwrap();
+    assert_eq!(&backing[1..], &sample(20)[..]);
+    let mut unaligned_in = vec![0u8; s.len() + 1];
+    unaligned_in[1..].copy_from_slice(&s);
+    assert_eq!(
+        zfp::decompress(&unaligned_in[1..]).unwrap().bytes(),
+        &sample(20)[..]
+    );
+}
+
+#[test]
+fn thread_count_does_not_change_bytes() {
+    let data = sample(40 * 40 * 40);
+    let before = ndpack::get_num_threads();
+    for mode in [
+        ZfpMode::Reversible,
+        ZfpMode::FixedRate(8.0),
+        ZfpMode::FixedPrecision(16),
+        ZfpMode::FixedAccuracy(1e-3),
+    ] {
+        ndpack::set_num_threads(1).unwrap();
+        let one = zfp::compress(&data, ZfpType::Float, &[40, 40, 40], mode, true).unwrap();
+        let d1 = zfp::decompress(&one).unwrap();
+        ndpack::set_num_threads(3).unwrap();
+        let three = zfp::compress(&data, ZfpType::Float, &[40, 40, 40], mode, true).unwrap();
+        let d3 = zfp::decompress(&three).unwrap();
+        assert_eq!(one, three, "{mode:?}");
+        assert_eq!(d1.bytes(), d3.bytes());
+    }
+    ndpack::set_num_threads(before).unwrap();
+}
+
+#[test]
+fn codec_config_round_trips_like_numcodecs() {
+    let c = get_codec(&serde_json::json!({"id": "zfpy"})).unwrap();
+    assert_eq!(
+        c.config(),
+        serde_json::json!({"id": "zfpy", "mode": 4, "compression_kwargs": {"tolerance": -1},
+                           "tolerance": -1, "rate": -1, "precision": -1})
+    );
+    let r = get_codec(&serde_json::json!({"id": "zfpy", "mode": 2, "rate": 8.5})).unwrap();
+    assert_eq!(
+        r.config()["compression_kwargs"],
+        serde_json::json!({"rate": 8.5})
+    );
+    assert_eq!(get_codec(&r.config()).unwrap().config(), r.config());
+    let e = get_codec(&serde_json::json!({"id": "zfpy", "level": 3})).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidConfig);
+    // Modes other than 2, 3, 4 decode but do not encode (numcodecs fails on them too).
+    let x = get_codec(&serde_json::json!({"id": "zfpy", "mode": 1})).unwrap();
+    let data = sample(4);
+    let a = ArrayRef::new(&data, "<f4".parse().unwrap(), vec![4], Order::C).unwrap();
+    assert_eq!(x.encode(a).unwrap_err().kind(), ErrorKind::InvalidConfig);
+}
