@@ -131,20 +131,53 @@ fn transpose8(mut x: u64) -> u64 {
     x
 }
 
+/// Groups of 8 items per tile of the portable kernels: the bit rows are gathered 64 bytes at a
+/// time in a buffer and written (or read) a cache line at once, because rows a multiple of 4 KiB
+/// apart would evict one another from L1 if written a byte at a time.
+const GROUPS_PER_TILE: usize = 64;
+
 /// Bit-shuffles the groups of 8 items `first_group..m / 8` of a block of `m` items.
 fn shuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_group: usize) {
     let rowlen = m / 8;
-    for g in first_group..rowlen {
-        let items = &src[8 * g * typesize..8 * (g + 1) * typesize];
-        for j in 0..typesize {
-            let mut x = 0u64;
-            for e in 0..8 {
-                x |= (items[e * typesize + j] as u64) << (8 * e);
+    let nrows = 8 * typesize;
+    let mut g = first_group;
+    if rowlen - g >= GROUPS_PER_TILE {
+        let mut buf = vec![0u8; nrows * GROUPS_PER_TILE];
+        while rowlen - g >= GROUPS_PER_TILE {
+            for t in 0..GROUPS_PER_TILE {
+                shuffle_group(typesize, src, &mut buf, GROUPS_PER_TILE, g + t, t);
             }
-            let t = transpose8(x);
-            for k in 0..8 {
-                dst[(8 * j + k) * rowlen + g] = (t >> (8 * k)) as u8;
+            for r in 0..nrows {
+                dst[r * rowlen + g..][..GROUPS_PER_TILE]
+                    .copy_from_slice(&buf[r * GROUPS_PER_TILE..][..GROUPS_PER_TILE]);
             }
+            g += GROUPS_PER_TILE;
+        }
+    }
+    for g in g..rowlen {
+        shuffle_group(typesize, src, dst, rowlen, g, g);
+    }
+}
+
+/// Bit-shuffles group `g` of `src` into column `col` of rows `rowlen` bytes long.
+#[inline(always)]
+fn shuffle_group(
+    typesize: usize,
+    src: &[u8],
+    rows: &mut [u8],
+    rowlen: usize,
+    g: usize,
+    col: usize,
+) {
+    let items = &src[8 * g * typesize..8 * (g + 1) * typesize];
+    for j in 0..typesize {
+        let mut x = 0u64;
+        for e in 0..8 {
+            x |= (items[e * typesize + j] as u64) << (8 * e);
+        }
+        let t = transpose8(x);
+        for k in 0..8 {
+            rows[(8 * j + k) * rowlen + col] = (t >> (8 * k)) as u8;
         }
     }
 }
@@ -152,17 +185,45 @@ fn shuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_g
 /// Reverses [`shuffle_groups`].
 fn unshuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_group: usize) {
     let rowlen = m / 8;
-    for g in first_group..rowlen {
-        let items = &mut dst[8 * g * typesize..8 * (g + 1) * typesize];
-        for j in 0..typesize {
-            let mut x = 0u64;
-            for k in 0..8 {
-                x |= (src[(8 * j + k) * rowlen + g] as u64) << (8 * k);
+    let nrows = 8 * typesize;
+    let mut g = first_group;
+    if rowlen - g >= GROUPS_PER_TILE {
+        let mut buf = vec![0u8; nrows * GROUPS_PER_TILE];
+        while rowlen - g >= GROUPS_PER_TILE {
+            for r in 0..nrows {
+                buf[r * GROUPS_PER_TILE..][..GROUPS_PER_TILE]
+                    .copy_from_slice(&src[r * rowlen + g..][..GROUPS_PER_TILE]);
             }
-            let t = transpose8(x);
-            for e in 0..8 {
-                items[e * typesize + j] = (t >> (8 * e)) as u8;
+            for t in 0..GROUPS_PER_TILE {
+                unshuffle_group(typesize, &buf, dst, GROUPS_PER_TILE, t, g + t);
             }
+            g += GROUPS_PER_TILE;
+        }
+    }
+    for g in g..rowlen {
+        unshuffle_group(typesize, src, dst, rowlen, g, g);
+    }
+}
+
+/// Reverses [`shuffle_group`]: column `col` of the rows into group `g` of `dst`.
+#[inline(always)]
+fn unshuffle_group(
+    typesize: usize,
+    rows: &[u8],
+    dst: &mut [u8],
+    rowlen: usize,
+    col: usize,
+    g: usize,
+) {
+    let items = &mut dst[8 * g * typesize..8 * (g + 1) * typesize];
+    for j in 0..typesize {
+        let mut x = 0u64;
+        for k in 0..8 {
+            x |= (rows[(8 * j + k) * rowlen + col] as u64) << (8 * k);
+        }
+        let t = transpose8(x);
+        for e in 0..8 {
+            items[e * typesize + j] = (t >> (8 * e)) as u8;
         }
     }
 }
