@@ -519,11 +519,15 @@ mod x86 {
     }
 
     /// Rebuilds the plane vectors of 32 items from the rows (`rows`, `rowlen` apart), at
-    /// 4-byte column `c`.
-    #[inline(always)]
-    fn planes_avx2<const N: usize>(rows: &[u8], rowlen: usize, c: usize) -> [__m256i; N] {
-        // SAFETY: AVX2 is enabled in every caller.
-        unsafe {
+    /// 4-byte column `c`. (A target-feature function, so that the closure inherits AVX2 and
+    /// its intrinsics are inlined.)
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn planes_avx2<const N: usize>(rows: &[u8], rowlen: usize, c: usize) -> [__m256i; N] {
+        {
             // Per 128-bit lane: a 4x4 byte transpose (4 rows of 4 bytes to 4 columns).
             let bytes = _mm256_setr_epi8(
                 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2,
@@ -552,7 +556,8 @@ mod x86 {
                 buf[64 * r..][..64].copy_from_slice(&src[r * rowlen + 64 * t..][..64]);
             }
             for c in 0..per_tile {
-                let mut v = planes_avx2::<N>(&buf, 64, c);
+                // SAFETY: AVX2 is enabled here.
+                let mut v = unsafe { planes_avx2::<N>(&buf, 64, c) };
                 for _ in 0..log2(N) {
                     round_avx2(&mut v);
                 }
@@ -561,7 +566,8 @@ mod x86 {
             }
         }
         for c in tiling(m) * per_tile..chunks {
-            let mut v = planes_avx2::<N>(src, rowlen, c);
+            // SAFETY: AVX2 is enabled here.
+            let mut v = unsafe { planes_avx2::<N>(src, rowlen, c) };
             for _ in 0..log2(N) {
                 round_avx2(&mut v);
             }
