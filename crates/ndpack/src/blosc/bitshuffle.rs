@@ -131,20 +131,53 @@ fn transpose8(mut x: u64) -> u64 {
     x
 }
 
+/// Groups of 8 items per tile of the portable kernels: the bit rows are gathered 64 bytes at a
+/// time in a buffer and written (or read) a cache line at once, because rows a multiple of 4 KiB
+/// apart would evict one another from L1 if written a byte at a time.
+const GROUPS_PER_TILE: usize = 64;
+
 /// Bit-shuffles the groups of 8 items `first_group..m / 8` of a block of `m` items.
 fn shuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_group: usize) {
     let rowlen = m / 8;
-    for g in first_group..rowlen {
-        let items = &src[8 * g * typesize..8 * (g + 1) * typesize];
-        for j in 0..typesize {
-            let mut x = 0u64;
-            for e in 0..8 {
-                x |= (items[e * typesize + j] as u64) << (8 * e);
+    let nrows = 8 * typesize;
+    let mut g = first_group;
+    if rowlen - g >= GROUPS_PER_TILE {
+        let mut buf = vec![0u8; nrows * GROUPS_PER_TILE];
+        while rowlen - g >= GROUPS_PER_TILE {
+            for t in 0..GROUPS_PER_TILE {
+                shuffle_group(typesize, src, &mut buf, GROUPS_PER_TILE, g + t, t);
             }
-            let t = transpose8(x);
-            for k in 0..8 {
-                dst[(8 * j + k) * rowlen + g] = (t >> (8 * k)) as u8;
+            for r in 0..nrows {
+                dst[r * rowlen + g..][..GROUPS_PER_TILE]
+                    .copy_from_slice(&buf[r * GROUPS_PER_TILE..][..GROUPS_PER_TILE]);
             }
+            g += GROUPS_PER_TILE;
+        }
+    }
+    for g in g..rowlen {
+        shuffle_group(typesize, src, dst, rowlen, g, g);
+    }
+}
+
+/// Bit-shuffles group `g` of `src` into column `col` of rows `rowlen` bytes long.
+#[inline(always)]
+fn shuffle_group(
+    typesize: usize,
+    src: &[u8],
+    rows: &mut [u8],
+    rowlen: usize,
+    g: usize,
+    col: usize,
+) {
+    let items = &src[8 * g * typesize..8 * (g + 1) * typesize];
+    for j in 0..typesize {
+        let mut x = 0u64;
+        for e in 0..8 {
+            x |= (items[e * typesize + j] as u64) << (8 * e);
+        }
+        let t = transpose8(x);
+        for k in 0..8 {
+            rows[(8 * j + k) * rowlen + col] = (t >> (8 * k)) as u8;
         }
     }
 }
@@ -152,17 +185,45 @@ fn shuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_g
 /// Reverses [`shuffle_groups`].
 fn unshuffle_groups(typesize: usize, src: &[u8], dst: &mut [u8], m: usize, first_group: usize) {
     let rowlen = m / 8;
-    for g in first_group..rowlen {
-        let items = &mut dst[8 * g * typesize..8 * (g + 1) * typesize];
-        for j in 0..typesize {
-            let mut x = 0u64;
-            for k in 0..8 {
-                x |= (src[(8 * j + k) * rowlen + g] as u64) << (8 * k);
+    let nrows = 8 * typesize;
+    let mut g = first_group;
+    if rowlen - g >= GROUPS_PER_TILE {
+        let mut buf = vec![0u8; nrows * GROUPS_PER_TILE];
+        while rowlen - g >= GROUPS_PER_TILE {
+            for r in 0..nrows {
+                buf[r * GROUPS_PER_TILE..][..GROUPS_PER_TILE]
+                    .copy_from_slice(&src[r * rowlen + g..][..GROUPS_PER_TILE]);
             }
-            let t = transpose8(x);
-            for e in 0..8 {
-                items[e * typesize + j] = (t >> (8 * e)) as u8;
+            for t in 0..GROUPS_PER_TILE {
+                unshuffle_group(typesize, &buf, dst, GROUPS_PER_TILE, t, g + t);
             }
+            g += GROUPS_PER_TILE;
+        }
+    }
+    for g in g..rowlen {
+        unshuffle_group(typesize, src, dst, rowlen, g, g);
+    }
+}
+
+/// Reverses [`shuffle_group`]: column `col` of the rows into group `g` of `dst`.
+#[inline(always)]
+fn unshuffle_group(
+    typesize: usize,
+    rows: &[u8],
+    dst: &mut [u8],
+    rowlen: usize,
+    col: usize,
+    g: usize,
+) {
+    let items = &mut dst[8 * g * typesize..8 * (g + 1) * typesize];
+    for j in 0..typesize {
+        let mut x = 0u64;
+        for k in 0..8 {
+            x |= (rows[(8 * j + k) * rowlen + col] as u64) << (8 * k);
+        }
+        let t = transpose8(x);
+        for e in 0..8 {
+            items[e * typesize + j] = (t >> (8 * e)) as u8;
         }
     }
 }
@@ -259,11 +320,42 @@ mod x86 {
         }
     }
 
+    /// Items per tile: the bit rows of 8 * typesize streams are gathered 64 bytes at a time in
+    /// a stack buffer, so that the scattered rows are written (or read) a whole cache line at
+    /// once instead of 2 or 4 bytes at a time (the rows are often a multiple of 4 KiB apart and
+    /// would evict one another from L1).
+    const TILE: usize = 512;
+    /// Bytes of a tile buffer: 8 rows per item byte, up to 16 bytes per item, 64 bytes a row.
+    const TILE_BUF: usize = 8 * 16 * 64;
+
+    /// How many whole tiles `m` items make.
+    #[inline(always)]
+    fn tiling(m: usize) -> usize {
+        m / TILE
+    }
+
     #[target_feature(enable = "sse2")]
     unsafe fn shuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
         let rowlen = m / 8;
         let chunks = m / 16;
-        for c in 0..chunks {
+        let mut buf = [0u8; TILE_BUF];
+        let per_tile = TILE / 16;
+        for t in 0..tiling(m) {
+            for c in 0..per_tile {
+                // SAFETY: SSE2 is enabled here.
+                let mut v = unsafe { load_items_sse2::<N>(src, 16 * N * (t * per_tile + c)) };
+                for _ in 0..4 {
+                    round_sse2(&mut v);
+                }
+                for (j, p) in v.into_iter().enumerate() {
+                    rows_sse2(p, &mut buf, j, 64, c);
+                }
+            }
+            for r in 0..8 * N {
+                dst[r * rowlen + 64 * t..][..64].copy_from_slice(&buf[64 * r..][..64]);
+            }
+        }
+        for c in tiling(m) * per_tile..chunks {
             // SAFETY: SSE2 is enabled here.
             let mut v = unsafe { load_items_sse2::<N>(src, 16 * N * c) };
             for _ in 0..4 {
@@ -276,22 +368,47 @@ mod x86 {
         chunks * 16
     }
 
+    /// Writes the 8 bit rows of a plane vector of 32 items `32 * c..32 * c + 32`.
+    #[inline(always)]
+    fn rows_avx2(mut p: __m256i, dst: &mut [u8], j: usize, rowlen: usize, c: usize) {
+        for k in (0..8).rev() {
+            // SAFETY: AVX2 is enabled in every caller.
+            let mask = unsafe { _mm256_movemask_epi8(p) } as u32;
+            dst[(8 * j + k) * rowlen + 4 * c..][..4].copy_from_slice(&mask.to_le_bytes());
+            // SAFETY: as above.
+            p = unsafe { _mm256_add_epi8(p, p) };
+        }
+    }
+
     #[target_feature(enable = "avx2")]
     unsafe fn shuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
         let rowlen = m / 8;
         let chunks = m / 32;
-        for c in 0..chunks {
+        let mut buf = [0u8; TILE_BUF];
+        let per_tile = TILE / 32;
+        for t in 0..tiling(m) {
+            for c in 0..per_tile {
+                // SAFETY: AVX2 is enabled here.
+                let mut v = unsafe { load_items_avx2::<N>(src, 32 * N * (t * per_tile + c)) };
+                for _ in 0..4 {
+                    round_avx2(&mut v);
+                }
+                for (j, p) in v.into_iter().enumerate() {
+                    rows_avx2(p, &mut buf, j, 64, c);
+                }
+            }
+            for r in 0..8 * N {
+                dst[r * rowlen + 64 * t..][..64].copy_from_slice(&buf[64 * r..][..64]);
+            }
+        }
+        for c in tiling(m) * per_tile..chunks {
             // SAFETY: AVX2 is enabled here.
             let mut v = unsafe { load_items_avx2::<N>(src, 32 * N * c) };
             for _ in 0..4 {
                 round_avx2(&mut v);
             }
-            for (j, mut p) in v.into_iter().enumerate() {
-                for k in (0..8).rev() {
-                    let mask = _mm256_movemask_epi8(p) as u32;
-                    dst[(8 * j + k) * rowlen + 4 * c..][..4].copy_from_slice(&mask.to_le_bytes());
-                    p = _mm256_add_epi8(p, p);
-                }
+            for (j, p) in v.into_iter().enumerate() {
+                rows_avx2(p, dst, j, rowlen, c);
             }
         }
         chunks * 32
@@ -348,50 +465,109 @@ mod x86 {
         )
     }
 
-    #[target_feature(enable = "sse2")]
-    unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
-        let rowlen = m / 8;
-        let chunks = m / 16;
-        let low = _mm_set1_epi16(0xFF);
-        for c in 0..chunks {
-            let mut v: [__m128i; N] = core::array::from_fn(|j| {
-                let r = |k: usize| row_u16(src, 8 * j + k, rowlen, c);
+    /// Rebuilds the plane vectors of 16 items from the rows (`rows`, `rowlen` apart), at
+    /// 2-byte column `c`.
+    #[inline(always)]
+    fn planes_sse2<const N: usize>(rows: &[u8], rowlen: usize, c: usize) -> [__m128i; N] {
+        // SAFETY: SSE2 is enabled in every caller.
+        let low = unsafe { _mm_set1_epi16(0xFF) };
+        core::array::from_fn(|j| {
+            let r = |k: usize| row_u16(rows, 8 * j + k, rowlen, c);
+            // SAFETY: as above.
+            unsafe {
                 let x = _mm_setr_epi16(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
                 // Even bytes (items 0..8 of each row) to lane 0, odd bytes to lane 1.
                 let x = _mm_packus_epi16(_mm_and_si128(x, low), _mm_srli_epi16::<8>(x));
                 transpose8_sse2(x)
-            });
-            for _ in 0..log2(N) {
-                round_sse2(&mut v);
             }
+        })
+    }
+
+    #[target_feature(enable = "sse2")]
+    unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 16;
+        let mut buf = [0u8; TILE_BUF];
+        let per_tile = TILE / 16;
+        let store = |v: &[__m128i; N], c: usize, dst: &mut [u8]| {
             let d = &mut dst[16 * N * c..][..16 * N];
             for (k, x) in v.iter().enumerate() {
                 // SAFETY: `d` holds 16 * N bytes.
                 unsafe { _mm_storeu_si128(d.as_mut_ptr().add(16 * k).cast(), *x) };
             }
+        };
+        for t in 0..tiling(m) {
+            for r in 0..8 * N {
+                buf[64 * r..][..64].copy_from_slice(&src[r * rowlen + 64 * t..][..64]);
+            }
+            for c in 0..per_tile {
+                let mut v = planes_sse2::<N>(&buf, 64, c);
+                for _ in 0..log2(N) {
+                    round_sse2(&mut v);
+                }
+                store(&v, t * per_tile + c, dst);
+            }
+        }
+        for c in tiling(m) * per_tile..chunks {
+            let mut v = planes_sse2::<N>(src, rowlen, c);
+            for _ in 0..log2(N) {
+                round_sse2(&mut v);
+            }
+            store(&v, c, dst);
         }
         chunks * 16
+    }
+
+    /// Rebuilds the plane vectors of 32 items from the rows (`rows`, `rowlen` apart), at
+    /// 4-byte column `c`. (A target-feature function, so that the closure inherits AVX2 and
+    /// its intrinsics are inlined.)
+    ///
+    /// # Safety
+    /// AVX2 must be available.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn planes_avx2<const N: usize>(rows: &[u8], rowlen: usize, c: usize) -> [__m256i; N] {
+        {
+            // Per 128-bit lane: a 4x4 byte transpose (4 rows of 4 bytes to 4 columns).
+            let bytes = _mm256_setr_epi8(
+                0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2,
+                6, 10, 14, 3, 7, 11, 15,
+            );
+            // Column g of rows 0..4 next to column g of rows 4..8: a 64-bit lane per 8 items.
+            let words = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+            core::array::from_fn(|j| {
+                let r = |k: usize| row_u32(rows, 8 * j + k, rowlen, c);
+                let x = _mm256_setr_epi32(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
+                let x = _mm256_shuffle_epi8(x, bytes);
+                let x = _mm256_permutevar8x32_epi32(x, words);
+                transpose8_avx2(x)
+            })
+        }
     }
 
     #[target_feature(enable = "avx2")]
     unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
         let rowlen = m / 8;
         let chunks = m / 32;
-        // Per 128-bit lane: a 4x4 byte transpose (4 rows of 4 bytes to 4 columns).
-        let bytes = _mm256_setr_epi8(
-            0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6,
-            10, 14, 3, 7, 11, 15,
-        );
-        // Column g of rows 0..4 next to column g of rows 4..8: one 64-bit lane per 8 items.
-        let words = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-        for c in 0..chunks {
-            let mut v: [__m256i; N] = core::array::from_fn(|j| {
-                let r = |k: usize| row_u32(src, 8 * j + k, rowlen, c);
-                let x = _mm256_setr_epi32(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
-                let x = _mm256_shuffle_epi8(x, bytes);
-                let x = _mm256_permutevar8x32_epi32(x, words);
-                transpose8_avx2(x)
-            });
+        let mut buf = [0u8; TILE_BUF];
+        let per_tile = TILE / 32;
+        for t in 0..tiling(m) {
+            for r in 0..8 * N {
+                buf[64 * r..][..64].copy_from_slice(&src[r * rowlen + 64 * t..][..64]);
+            }
+            for c in 0..per_tile {
+                // SAFETY: AVX2 is enabled here.
+                let mut v = unsafe { planes_avx2::<N>(&buf, 64, c) };
+                for _ in 0..log2(N) {
+                    round_avx2(&mut v);
+                }
+                // SAFETY: AVX2 is enabled here.
+                unsafe { store_items_avx2::<N>(&v, dst, 32 * N * (t * per_tile + c)) };
+            }
+        }
+        for c in tiling(m) * per_tile..chunks {
+            // SAFETY: AVX2 is enabled here.
+            let mut v = unsafe { planes_avx2::<N>(src, rowlen, c) };
             for _ in 0..log2(N) {
                 round_avx2(&mut v);
             }
