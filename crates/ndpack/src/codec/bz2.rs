@@ -77,7 +77,7 @@ fn decode_stream_vec(
                 .max(data.len().saturating_mul(4))
                 .clamp(1 << 16, 1 << 30)
                 .min(limit - out.len());
-            out.reserve(extra);
+            out.reserve_exact(extra);
         }
         let (in0, out0) = (d.total_in(), d.total_out());
         let status = d

@@ -461,7 +461,7 @@ impl LZMA {
                     .max(data.len().saturating_mul(4))
                     .clamp(1 << 16, 1 << 30)
                     .min(limit - out.len());
-                out.reserve(extra);
+                out.reserve_exact(extra);
             }
             let (in0, out0) = (s.total_in(), s.total_out());
             let status = s

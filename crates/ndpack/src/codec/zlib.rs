@@ -93,7 +93,7 @@ pub(crate) fn inflate_append(
     if out.capacity() == out.len() {
         // No size hint: guess 4x the input, then double as the output grows.
         let guess = data.len().saturating_mul(4).clamp(4096, 1 << 26);
-        out.reserve(guess.min(limit.saturating_sub(out.len())).max(64));
+        out.reserve_exact(guess.min(limit.saturating_sub(out.len())).max(64));
     }
     loop {
         let consumed = d.total_in() as usize;
@@ -119,7 +119,7 @@ pub(crate) fn inflate_append(
                     )));
                 }
                 let extra = out.capacity().max(4096).min(limit - out.len());
-                out.reserve(extra);
+                out.reserve_exact(extra);
             }
         }
     }

@@ -125,7 +125,7 @@ fn stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
                 .max(data.len().saturating_mul(4))
                 .clamp(1 << 16, 1 << 30)
                 .min(limit - out.len());
-            out.reserve(extra);
+            out.reserve_exact(extra);
         }
         let (in0, out0) = (input.pos(), out.len());
         let mut output = OutBuffer::around_pos(out, out0);
