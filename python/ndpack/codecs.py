@@ -640,14 +640,6 @@ class Categorize(_Filter):
             "astype": self.astype.str,
         }
 
-    def _rust_config(self) -> Dict[str, Any]:
-        config = self.get_config()
-        if self.dtype.kind == "O":
-            # The Rust codec compares fixed-width strings: object input is converted to U first.
-            width = max([len(label) for label in self.labels] + [1])
-            config["dtype"] = np.dtype(f"<U{width}").str
-        return config
-
     def encode(self, buf: Any) -> np.ndarray:
         arr = ensure_ndarray(buf)
         if self.dtype.kind == "O":
