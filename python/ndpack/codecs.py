@@ -551,6 +551,8 @@ class BitRound(_Filter):
     _flat = False
 
     def __init__(self, keepbits: int):
+        if not isinstance(keepbits, (int, np.integer)) or isinstance(keepbits, bool):
+            raise CodecConfigError(f"codec bitround: key \"keepbits\" must be an integer, got {keepbits!r}")
         if keepbits < 0:
             raise ValueError("keepbits must be zero or positive")
         self.keepbits = keepbits
