@@ -40,7 +40,7 @@ def _cases() -> List[Tuple[str, Factory, Factory, int]]:
         both("gzip(1)", lambda m, a: m.GZip(1)),
         both("bz2(1)", lambda m, a: m.BZ2(1), repeat=1),
         both("lzma(preset=1)", lambda m, a: m.LZMA(preset=1), repeat=1),
-        both("lzma(xz, delta+lzma2)", lambda m, a: m.LZMA(filters=[
+        both("lzma(raw, delta+lzma2)", lambda m, a: m.LZMA(format=lzma.FORMAT_RAW, filters=[
             {"id": lzma.FILTER_DELTA, "dist": a.dtype.itemsize},
             {"id": lzma.FILTER_LZMA2, "preset": 1},
         ]), repeat=1),  # fmt: skip
@@ -134,7 +134,7 @@ def run(names: Optional[List[str]] = None) -> None:
     skipped = set()
     arrays = sample_arrays()
     for label, make_ours, make_theirs, repeat in _cases():
-        if names and not any(n in label for n in names):
+        if names and not any(n == label or n == label.split("(")[0] for n in names):
             continue
         for data, arr in arrays.items():
             try:
@@ -147,8 +147,9 @@ def run(names: Optional[List[str]] = None) -> None:
             if ours.codec_id not in available:
                 skipped.add(ours.codec_id)
                 break
-            rows.append(_row(label, data, arr, _time_pair(ours, make_theirs(arr), arr, repeat)))
-            print(f"  {label} {data} done", flush=True)
+            row = _row(label, data, arr, _time_pair(ours, make_theirs(arr), arr, repeat))
+            rows.append(row)
+            print("  " + " | ".join(f"{c:.2f}" if isinstance(c, float) else str(c) for c in row), flush=True)
     for codec_id, data, arr in _special_inputs():
         if names and codec_id not in names:
             continue

@@ -79,7 +79,8 @@ class _RustCodec(Codec):
 
     #: What ``encode`` returns: ``"bytes"`` or ``"array"`` (a NumPy array).
     _encode_result = "bytes"
-    #: What ``decode`` returns: ``"bytes"`` or ``"array"``.
+    #: What ``decode`` returns: ``"bytes"``, ``"array"`` or ``"view"`` (a read-only ``uint8``
+    #: array over the Rust result, no copy).
     _decode_result = "bytes"
     #: Whether array results are 1-d (numcodecs flattens) rather than in the input's shape.
     _flat = True
@@ -134,10 +135,12 @@ class _RustCodec(Codec):
                 )
                 return target
             return ndarray_copy(self.decode(buf), target)
-        kind = "bytes" if self._decode_result == "bytes" else "array"
+        kind = {"bytes": "bytes", "array": "array", "view": "buffer"}[self._decode_result]
         result = self._codec().decode(data, dtype, shape, order, kind)
         if kind == "bytes":
             return result[0]
+        if kind == "buffer":
+            return np.frombuffer(result[0], dtype=np.uint8)
         return _to_array(result, self._flat)
 
     def __getstate__(self) -> Dict[str, Any]:
@@ -298,7 +301,9 @@ class _Checksum32(_RustCodec):
     """A 32-bit checksum stored with the data (``location``: ``"start"`` or ``"end"``)."""
 
     _encode_result = "array"
-    _decode_result = "array"
+    # numcodecs returns a view of the payload inside the input; ndpack a read-only view of the
+    # payload (no second copy).
+    _decode_result = "view"
 
     def __init__(self, location: Optional[str] = None):
         if location is not None:
@@ -371,7 +376,7 @@ class Fletcher32(_RustCodec):
 
     codec_id = "fletcher32"
     _encode_result = "bytes"
-    _decode_result = "array"
+    _decode_result = "view"
 
     def __init__(self):
         self._codec()
@@ -551,6 +556,8 @@ class BitRound(_Filter):
     _flat = False
 
     def __init__(self, keepbits: int):
+        if not isinstance(keepbits, (int, np.integer)) or isinstance(keepbits, bool):
+            raise CodecConfigError(f"codec bitround: key \"keepbits\" must be an integer, got {keepbits!r}")
         if keepbits < 0:
             raise ValueError("keepbits must be zero or positive")
         self.keepbits = keepbits
@@ -639,14 +646,6 @@ class Categorize(_Filter):
             "dtype": self.dtype.str,
             "astype": self.astype.str,
         }
-
-    def _rust_config(self) -> Dict[str, Any]:
-        config = self.get_config()
-        if self.dtype.kind == "O":
-            # The Rust codec compares fixed-width strings: object input is converted to U first.
-            width = max([len(label) for label in self.labels] + [1])
-            config["dtype"] = np.dtype(f"<U{width}").str
-        return config
 
     def encode(self, buf: Any) -> np.ndarray:
         arr = ensure_ndarray(buf)

@@ -101,7 +101,8 @@ def test_ids_without_an_ndpack_class(fixtures):
         print(f"numcodecs fixture id not checked: {codec_id} ({reason})")
     # Every id of issue 2 is checked.
     assert not (ISSUE_2_IDS & set(missing)), sorted(ISSUE_2_IDS & set(missing))
-    assert ISSUE_2_IDS - {"bitround"} <= set(ids)
+    # numcodecs ships no fixtures for these two
+    assert ISSUE_2_IDS - {"bitround", "fletcher32"} <= set(ids)
 
 
 @pytest.mark.parametrize("codec_id, group, cdir", _cases())
