@@ -10,7 +10,7 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use rayon::prelude::*;
 
 use super::NpyArray;
-use crate::buffer::{AlignedBytes, Buffer};
+use crate::buffer::Buffer;
 use crate::codec::MAX_DECODED_SIZE;
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
@@ -485,8 +485,14 @@ fn parse_directory(data: &[u8], options: &NpzOptions) -> Result<Vec<Member>> {
 fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
     let size = usize::try_from(m.uncompressed_size)
         .map_err(|_| Error::too_large(format!("NPZ member {:?} is too large", m.name)))?;
-    let mut block = AlignedBytes::zeroed(size);
-    let out = block.as_mut_slice();
+    // Inflate into the spare capacity of a Vec: no zeroing pass, and it never grows.
+    let mut out: Vec<u8> = Vec::new();
+    out.try_reserve_exact(size).map_err(|_| {
+        Error::too_large(format!(
+            "NPZ member {:?}: cannot allocate {size} bytes",
+            m.name
+        ))
+    })?;
     let mut d = Decompress::new(false);
     let short = || {
         Error::truncated(format!(
@@ -494,31 +500,30 @@ fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
             m.name
         ))
     };
+    let bad = |e: flate2::DecompressError| {
+        Error::corrupt(format!("NPZ member {:?}: bad deflate data: {e}", m.name))
+    };
     loop {
-        let (i, o) = (d.total_in() as usize, d.total_out() as usize);
+        let (i, o) = (d.total_in() as usize, out.len());
         let status = d
-            .decompress(&raw[i..], &mut out[o..], FlushDecompress::Finish)
-            .map_err(|e| {
-                Error::corrupt(format!("NPZ member {:?}: bad deflate data: {e}", m.name))
-            })?;
-        let done = d.total_out() as usize;
+            .decompress_vec(&raw[i..], &mut out, FlushDecompress::Finish)
+            .map_err(bad)?;
         match status {
             Status::StreamEnd => {
-                if done != size {
+                if out.len() != size {
                     return Err(short());
                 }
                 break;
             }
-            _ if done == size => {
+            _ if out.len() == size => {
                 // Output full but the stream goes on: does it produce more bytes?
                 let mut probe = [0u8; 1];
                 let i = d.total_in() as usize;
+                let before = d.total_out();
                 let more = d
                     .decompress(&raw[i..], &mut probe, FlushDecompress::Finish)
-                    .map_err(|e| {
-                        Error::corrupt(format!("NPZ member {:?}: bad deflate data: {e}", m.name))
-                    })?;
-                if d.total_out() as usize > size {
+                    .map_err(bad)?;
+                if d.total_out() > before {
                     return Err(Error::corrupt(format!(
                         "NPZ member {:?} inflates to more than its declared {size} bytes",
                         m.name
@@ -529,11 +534,11 @@ fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
                 }
                 return Err(short());
             }
-            _ if d.total_in() as usize == i && done == o => return Err(short()),
+            _ if d.total_in() as usize == i && out.len() == o => return Err(short()),
             _ => {}
         }
     }
-    Ok(Buffer::from_owner(block))
+    Ok(Buffer::from_vec(out))
 }
 
 /// A member waiting in an [`NpzWriter`]: its name and the NPY bytes in two parts.
