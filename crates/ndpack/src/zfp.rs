@@ -904,3 +904,87 @@ pub(crate) fn element_strides(shape: &[usize], order: Order) -> Option<Vec<isize
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The block-by-block path (used for tiny blocks) must gather, pad and code every ordinary
+    /// block exactly as zfp-rs's whole-field path does, in every layout.
+    #[test]
+    fn exact_path_matches_zfp_rs_on_ordinary_blocks() {
+        let shapes: [&[usize]; 6] = [
+            &[13],
+            &[1],
+            &[5, 7],
+            &[3, 5, 6],
+            &[2, 3, 5, 6],
+            &[4, 4, 4, 4],
+        ];
+        for shape in shapes {
+            let n: usize = shape.iter().product();
+            let values: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 100.0).collect();
+            let mut fortran = vec![0f64; n];
+            let mut strides = vec![0isize; shape.len()];
+            let mut acc = 1;
+            for (a, s) in strides.iter_mut().enumerate() {
+                *s = acc;
+                acc *= shape[a] as isize;
+            }
+            for (ci, v) in values.iter().enumerate() {
+                let (mut rem, mut fi) = (ci, 0isize);
+                for a in (0..shape.len()).rev() {
+                    fi += (rem % shape[a]) as isize * strides[a];
+                    rem /= shape[a];
+                }
+                fortran[fi as usize] = *v;
+            }
+            for mode in [
+                ZfpMode::FixedRate(8.0),
+                ZfpMode::FixedPrecision(16),
+                ZfpMode::FixedAccuracy(1e-3),
+            ] {
+                let config = mode.config(ZfpType::Double, shape.len(), false).unwrap();
+                let dims = dims4(shape);
+                let mut st = [0isize; 4];
+                for (i, &v) in strides.iter().rev().enumerate() {
+                    st[i] = v;
+                }
+                let fields = [
+                    ZfpField::new(&values[..], dims).unwrap(),
+                    ZfpField::new_strided(&fortran[..], dims, st).unwrap(),
+                ];
+                let mut whole = ZfpBitStream::new(1 << 16).unwrap();
+                whole.compress(&config, &fields[0]).unwrap();
+                for field in &fields {
+                    let mut exact = ZfpBitStream::new(1 << 16).unwrap();
+                    encode_serial_exact::<f64>(&mut exact, &config, field).unwrap();
+                    assert_eq!(exact.as_bytes(), whole.as_bytes(), "{shape:?} {mode:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tiny_blocks_are_found() {
+        let mut v = vec![1.0f32; 64];
+        let field = ZfpField::new(&v[..], [8usize, 8]).unwrap();
+        assert!(!f32::has_tiny_block(&field));
+        // One 4x4 block of values below 2^-98, the others ordinary.
+        for y in 4..8 {
+            for x in 0..4 {
+                v[y * 8 + x] = 1e-31;
+            }
+        }
+        let field = ZfpField::new(&v[..], [8usize, 8]).unwrap();
+        assert!(f32::has_tiny_block(&field));
+        // A tiny value in a block with an ordinary one does not make the block tiny.
+        let mut w = vec![1.0f32; 64];
+        w[0] = 1e-31;
+        let field = ZfpField::new(&w[..], [8usize, 8]).unwrap();
+        assert!(!f32::has_tiny_block(&field));
+        assert_eq!(f64::tiny_exponent(&[0.0, f64::NAN, 1e-300]), Some(-996));
+        assert_eq!(f32::tiny_exponent(&[0.0, f32::NAN]), None);
+        assert_eq!(f32::tiny_exponent(&[1e-45]), Some(-126));
+    }
+}
