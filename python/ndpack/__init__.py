@@ -31,23 +31,3 @@ __all__ = [
     "set_nthreads",
     "zfpy",
 ]
-
-# Modules of other areas, exported once they are merged.
-try:
-    from . import zfpy  # noqa: F401
-
-    __all__.append("zfpy")
-except ImportError:  # pragma: no cover - until the zfp branch is merged
-    pass
-try:
-    from . import blosc  # noqa: F401
-
-    __all__.append("blosc")
-except ImportError:  # pragma: no cover - until the blosc branch is merged
-    pass
-try:
-    from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz  # noqa: F401
-
-    __all__ += ["NpzFile", "load", "load_npy", "load_npz", "save_npy", "save_npz"]
-except ImportError:  # pragma: no cover - until the npy branch is merged
-    pass

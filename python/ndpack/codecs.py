@@ -776,25 +776,12 @@ _CLASSES: List[Type[Codec]] = [
     Shuffle,
 ]
 
-# Codecs written in other modules; each is re-exported once its module is there.
-try:
-    from ._object_codecs import JSON, Base64, MsgPack, Pickle, VLenArray, VLenBytes, VLenUTF8
+# Codecs written in their own modules, re-exported here under numcodecs' names.
+from ._object_codecs import JSON, Base64, MsgPack, Pickle, VLenArray, VLenBytes, VLenUTF8  # noqa: E402
+from .blosc import Blosc  # noqa: E402
+from .zfpy import ZFPY  # noqa: E402
 
-    _CLASSES += [VLenUTF8, VLenBytes, VLenArray, JSON, MsgPack, Pickle, Base64]
-except ImportError:  # pragma: no cover - until the object codecs are merged
-    pass
-try:
-    from .zfpy import ZFPY
-
-    _CLASSES.append(ZFPY)
-except ImportError:  # pragma: no cover - until zfpy is merged
-    pass
-try:
-    from .blosc import Blosc
-
-    _CLASSES.append(Blosc)
-except ImportError:  # pragma: no cover - until blosc is merged
-    pass
+_CLASSES += [VLenUTF8, VLenBytes, VLenArray, JSON, MsgPack, Pickle, Base64, ZFPY, Blosc]
 
 #: Codec classes by codec id.
 codec_registry: Dict[str, Type[Codec]] = {cls.codec_id: cls for cls in _CLASSES}
