@@ -553,6 +553,27 @@ const PAR_MIN_BYTES: usize = 1 << 21;
 /// Items per parallel task.
 const PAR_ITEMS: usize = 1 << 16;
 
+/// Runs `work` on `src` and `dst` (items of `s` and `d` bytes), split into blocks on ndpack's
+/// pool when the arrays are large. Not generic, so that rayon is instantiated once.
+fn par_blocks(
+    src: &[u8],
+    s: usize,
+    dst: &mut [u8],
+    d: usize,
+    work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
+) {
+    if src.len().max(dst.len()) >= PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+        use rayon::prelude::*;
+        crate::threads::install(|| {
+            src.par_chunks(PAR_ITEMS * s)
+                .zip(dst.par_chunks_mut(PAR_ITEMS * d))
+                .for_each(|(a, b)| work(a, b));
+        });
+    } else {
+        work(src, dst);
+    }
+}
+
 /// Applies `f` to every `S` item of `src`, writing `D` items into `dst` (as many items).
 /// The byte-order branches are hoisted out of the loop so that each loop vectorises; large
 /// arrays are split into blocks that run on ndpack's thread pool.
@@ -565,16 +586,9 @@ pub(crate) fn map<S: Scalar, D: Scalar>(
     f: impl Fn(S) -> D + Sync,
 ) {
     debug_assert_eq!(src.len() / S::SIZE, dst.len() / D::SIZE);
-    if src.len().max(dst.len()) >= PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
-        use rayon::prelude::*;
-        crate::threads::install(|| {
-            src.par_chunks(PAR_ITEMS * S::SIZE)
-                .zip(dst.par_chunks_mut(PAR_ITEMS * D::SIZE))
-                .for_each(|(s, d)| map_seq(s, s_swap, d, d_swap, &f));
-        });
-    } else {
-        map_seq(src, s_swap, dst, d_swap, &f);
-    }
+    par_blocks(src, S::SIZE, dst, D::SIZE, &|s, d| {
+        map_seq(s, s_swap, d, d_swap, &f)
+    });
 }
 
 #[inline(always)]
