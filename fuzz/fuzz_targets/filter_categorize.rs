@@ -19,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let (head, rest) = data.split_at(3);
     let (a, b, c) = (head[0] as usize, head[1] as usize, head[2]);
     let _ = (&NUM, &FLOAT, a, b, c);
-    let config = json!({"id": "categorize", "labels": (&["a", "bb", "", "日本", "ccc"][..(c % 6) as usize]), "dtype": ["<U3", ">U2", "|O"][a % 3], "astype": NUM[1 + b % 15]});
+    let config = json!({"id": "categorize", "labels": (&["a", "bb", "", "日本", "ccc"][..(c % 6) as usize]), "dtype": (["<U3", ">U2", "|O"][a % 3]), "astype": NUM[1 + b % 15]});
     let codec = get_codec(&config).expect("valid config");
     let decoded = codec.decode(ArrayRef::bytes(rest));
     if let Ok(dec) = &decoded {
