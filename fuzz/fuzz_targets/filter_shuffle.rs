@@ -7,8 +7,8 @@ use ndpack::codec::{get_codec, ArrayMut, ArrayRef};
 use serde_json::json;
 
 const NUM: [&str; 16] = [
-    "|b1", "|i1", "|u1", "<i2", ">i2", "<u2", "<i4", ">u4", "<i8", ">u8", "<f2", ">f2", "<f4", ">f4",
-    "<f8", ">f8",
+    "|b1", "|i1", "|u1", "<i2", ">i2", "<u2", "<i4", ">u4", "<i8", ">u8", "<f2", ">f2", "<f4",
+    ">f4", "<f8", ">f8",
 ];
 const FLOAT: [&str; 6] = ["<f2", ">f2", "<f4", ">f4", "<f8", ">f8"];
 

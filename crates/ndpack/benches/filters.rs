@@ -114,6 +114,8 @@ fn bench(c: &mut Criterion) {
     ];
     let mut g = c.benchmark_group("filters");
     g.sample_size(10);
+    g.warm_up_time(std::time::Duration::from_millis(500));
+    g.measurement_time(std::time::Duration::from_secs(2));
     for (name, config, data, dtype) in cases {
         let codec = get_codec(&config).unwrap();
         let dt: DataType = dtype.parse().unwrap();

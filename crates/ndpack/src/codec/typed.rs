@@ -547,17 +547,58 @@ pub(crate) fn put<T: Scalar>(v: T, b: &mut [u8], swapped: bool) {
     }
 }
 
+/// Arrays of at least this many bytes are mapped in parallel on ndpack's pool.
+const PAR_MIN_BYTES: usize = 1 << 21;
+
+/// Items per parallel task.
+const PAR_ITEMS: usize = 1 << 16;
+
+/// Runs `work` on `src` and `dst` (items of `s` and `d` bytes), split into blocks on ndpack's
+/// pool when the arrays are large. Not generic, so that rayon is instantiated once.
+fn par_blocks(
+    src: &[u8],
+    s: usize,
+    dst: &mut [u8],
+    d: usize,
+    work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
+) {
+    if src.len().max(dst.len()) >= PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+        use rayon::prelude::*;
+        crate::threads::install(|| {
+            src.par_chunks(PAR_ITEMS * s)
+                .zip(dst.par_chunks_mut(PAR_ITEMS * d))
+                .for_each(|(a, b)| work(a, b));
+        });
+    } else {
+        work(src, dst);
+    }
+}
+
 /// Applies `f` to every `S` item of `src`, writing `D` items into `dst` (as many items).
-/// The byte-order branches are hoisted out of the loop so that each loop vectorises.
+/// The byte-order branches are hoisted out of the loop so that each loop vectorises; large
+/// arrays are split into blocks that run on ndpack's thread pool.
 #[inline(always)]
 pub(crate) fn map<S: Scalar, D: Scalar>(
     src: &[u8],
     s_swap: bool,
     dst: &mut [u8],
     d_swap: bool,
-    f: impl Fn(S) -> D,
+    f: impl Fn(S) -> D + Sync,
 ) {
     debug_assert_eq!(src.len() / S::SIZE, dst.len() / D::SIZE);
+    par_blocks(src, S::SIZE, dst, D::SIZE, &|s, d| {
+        map_seq(s, s_swap, d, d_swap, &f)
+    });
+}
+
+#[inline(always)]
+fn map_seq<S: Scalar, D: Scalar>(
+    src: &[u8],
+    s_swap: bool,
+    dst: &mut [u8],
+    d_swap: bool,
+    f: &impl Fn(S) -> D,
+) {
     let pairs = src.chunks_exact(S::SIZE).zip(dst.chunks_exact_mut(D::SIZE));
     match (s_swap, d_swap) {
         (false, false) => pairs.for_each(|(s, d)| f(S::load(s)).store(d)),
@@ -846,6 +887,26 @@ mod tests {
                 "{x}"
             );
         }
+    }
+
+    #[test]
+    fn parallel_map_equals_sequential() {
+        let n = PAR_MIN_BYTES / 8 * 3 + 5;
+        let src: Vec<u8> = (0..n)
+            .flat_map(|i| ((i as f64) * 0.37 - 1e5).to_be_bytes())
+            .collect();
+        let s = NumType::of(&">f8".parse().unwrap()).unwrap();
+        let d = NumType::of(&"<i2".parse().unwrap()).unwrap();
+        let mut par = vec![0u8; n * 2];
+        cast_bytes(&src, s, &mut par, d);
+        let mut seq = vec![0u8; n * 2];
+        map_seq::<f64, i16>(&src, true, &mut seq, false, &cast::<f64, i16>);
+        assert_eq!(par, seq);
+        let last = f64::from_be_bytes(src[src.len() - 8..].try_into().unwrap());
+        assert_eq!(
+            i16::from_le_bytes([par[n * 2 - 2], par[n * 2 - 1]]),
+            cvtt32(last) as i16
+        );
     }
 
     #[test]
