@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SECTIONS = ["codecs", "npy", "zfp", "blosc"]
+SECTIONS = ["codecs", "filters", "objects", "npy", "zfp", "blosc"]
 
 
 def main(argv: list) -> None:
