@@ -222,7 +222,12 @@ class ZFPY(Codec):
                 _ndpack.zfp_decompress_into(data, _as_bytes_view(out))
                 return out
         dec = decompress_numpy(data)
-        target = np.frombuffer(memoryview(out).cast("B"), dtype=np.uint8)
+        # numcodecs' rule: a contiguous `out` (C or Fortran) receives the items in memory order.
+        out_array = np.asarray(out)
+        flat = out_array.reshape(-1, order="A")
+        if not np.shares_memory(flat, out_array) and out_array.size > 1:
+            raise ValueError("out must be a contiguous array")
+        target = flat.view(np.uint8)
         if target.nbytes != dec.nbytes:
             raise ValueError(f"out has {target.nbytes} bytes, decoded data has {dec.nbytes}")
         target[...] = dec.reshape(-1).view(np.uint8)
