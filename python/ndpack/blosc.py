@@ -355,7 +355,7 @@ class Blosc(_BaseCodec):
         typesize: Optional[int] = None,
     ) -> None:
         cname = _name(cname)
-        if cname not in list_compressors():
+        if cname not in list_compressors() and cname != "snappy":  # snappy: decode only
             raise ValueError(
                 f"bad compressor or compressor not supported: {cname!r}; expected one of {list_compressors()}"
             )

@@ -191,12 +191,8 @@ fn check_numcodecs_fixtures(want_kernels: bool) {
         if kernels != want_kernels {
             continue;
         }
-        // numcodecs could write snappy once; ndpack decodes it through any blosc codec.
-        let mut cfg = config.clone();
-        if cfg["cname"] == "snappy" {
-            cfg["cname"] = "lz4".into();
-        }
-        let codec = get_codec(&cfg).unwrap();
+        // numcodecs could write snappy once: its config still builds a codec that decodes.
+        let codec = get_codec(&config).unwrap();
         for a in 0..13 {
             let enc = cdir.join(format!("encoded.{a:02}.dat"));
             let Ok(enc) = fs::read(&enc) else { continue };

@@ -299,6 +299,19 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
             trunc_prec_check(ts, m as i8)?;
         }
     }
+    // DELTA's reference is block 0 of the raw input (c-blosc2's rule), so it only round-trips as
+    // the first filter of the pipeline; c-blosc2 accepts other placements and writes garbage.
+    let active: Vec<Filter> = params
+        .filters
+        .iter()
+        .copied()
+        .filter(|f| *f != Filter::NoFilter)
+        .collect();
+    if active.iter().skip(1).any(|f| *f == Filter::Delta) {
+        return Err(Error::invalid(
+            "the DELTA filter must be the first filter of the pipeline and appear once",
+        ));
+    }
     let nbytes = src.len();
     let blocksize = params.compute_blocksize(nbytes);
     // c-blosc2 also splits blocks that typesize does not divide, and then cannot decode them.

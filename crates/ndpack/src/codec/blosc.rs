@@ -20,7 +20,8 @@ use crate::error::{Error, Result};
 /// numcodecs' `Blosc` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blosc {
-    /// The compressor (`"blosclz"`, `"lz4"`, `"lz4hc"`, `"zlib"`, `"zstd"`).
+    /// The compressor (`"blosclz"`, `"lz4"`, `"lz4hc"`, `"zlib"`, `"zstd"`; `"snappy"` only
+    /// decodes, so that old snappy data stays readable through its config).
     pub cname: Compressor,
     /// 0-9.
     pub clevel: u8,
@@ -54,11 +55,6 @@ impl Blosc {
                 v1::list_compressors()
             ))
         })?;
-        if !comp.can_encode() {
-            return Err(Error::config(format!(
-                "codec blosc: compressor {cname:?} can only be decoded"
-            )));
-        }
         if !(0..=9).contains(&clevel) {
             return Err(Error::config(format!(
                 "codec blosc: key \"clevel\" must be between 0 and 9, got {clevel}"
@@ -177,9 +173,11 @@ mod tests {
         )
         .unwrap();
         assert_eq!(*get_codec(&z.config()).unwrap(), *z);
+        // Snappy configs build (to decode old data) but cannot encode.
+        let snappy = get_codec(&json!({"id": "blosc", "cname": "snappy"})).unwrap();
+        assert!(snappy.encode(ArrayRef::bytes(&[0u8; 1000])).is_err());
         for bad in [
             json!({"id": "blosc", "cname": "foo"}),
-            json!({"id": "blosc", "cname": "snappy"}),
             json!({"id": "blosc", "clevel": 10}),
             json!({"id": "blosc", "shuffle": 3}),
             json!({"id": "blosc", "blocksize": -1}),
