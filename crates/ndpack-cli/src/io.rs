@@ -62,11 +62,14 @@ pub fn read_array(path: &Path, dtype: Option<&str>, _shape: Option<&str>) -> Res
     })
 }
 
-fn read_npy(_data: &[u8]) -> Result<InputArray> {
-    Err(Error::new(
-        ndpack::ErrorKind::Unsupported,
-        ".npy input needs ndpack::npy",
-    ))
+fn read_npy(data: &[u8]) -> Result<InputArray> {
+    let view = ndpack::npy::read_npy(data)?;
+    Ok(InputArray {
+        data: view.data().to_vec(),
+        dtype: view.descr().to_data_type(),
+        shape: view.shape().to_vec(),
+        order: view.order(),
+    })
 }
 
 /// Parses a shape such as "100,200".
@@ -100,9 +103,35 @@ pub fn write_output(
         Some(s) => parse_shape(s)?,
         None => vec![decoded.bytes().len() / dtype.itemsize().max(1)],
     };
-    let _ = (dtype, shape);
-    Err(Error::new(
-        ndpack::ErrorKind::Unsupported,
-        ".npy output needs ndpack::npy",
-    ))
+    let descr = ndpack::npy::Descr::Scalar(dtype);
+    let npy = ndpack::npy::to_npy(&descr, &shape, decoded.order, decoded.bytes())?;
+    std::fs::write(path, npy)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_round_trip_through_files() {
+        let dir = std::env::temp_dir().join(format!("ndpack-cli-io-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let values: Vec<u8> = (0..12i32).flat_map(|v| v.to_le_bytes()).collect();
+        let decoded = Array::new(
+            ndpack::Buffer::from_vec(values.clone()),
+            "<i4".parse().unwrap(),
+            vec![12],
+        )
+        .unwrap();
+        let path = dir.join("a.npy");
+        write_output(&path, &decoded, Some("<i4"), Some("3,4")).unwrap();
+        let back = read_array(&path, None, None).unwrap();
+        assert_eq!(back.data, values);
+        assert_eq!(back.shape, vec![3, 4]);
+        assert_eq!(back.dtype.to_string(), "<i4");
+        // A shape that does not match the data is an error, not a bad file.
+        assert!(write_output(&dir.join("b.npy"), &decoded, Some("<i4"), Some("5,5")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

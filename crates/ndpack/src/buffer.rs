@@ -150,7 +150,7 @@ impl Buffer {
 
     /// Whether the first byte is aligned to `align` bytes.
     pub fn is_aligned(&self, align: usize) -> bool {
-        (self.as_slice().as_ptr() as usize) % align == 0
+        (self.as_slice().as_ptr() as usize).is_multiple_of(align)
     }
 
     /// Copies the bytes into a `Vec<u8>`.

@@ -113,7 +113,7 @@ impl DataType {
             TypeKind::Float => matches!(itemsize, 2 | 4 | 8),
             TypeKind::Complex => matches!(itemsize, 8 | 16),
             TypeKind::Bytes | TypeKind::Void => true,
-            TypeKind::Unicode => itemsize % 4 == 0,
+            TypeKind::Unicode => itemsize.is_multiple_of(4),
             TypeKind::DateTime | TypeKind::TimeDelta => itemsize == 8,
             TypeKind::Object => itemsize == 8,
         };

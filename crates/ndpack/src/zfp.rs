@@ -868,19 +868,20 @@ fn decode_typed<T: ZfpScalar>(stream: &[u8], header: &ZfpHeader, out: &mut [u8])
     let config = header.params.config()?;
     let mut field = ZfpFieldMut::new(typed, dims4(&header.shape))
         .map_err(|e| Error::invalid(format!("zfp output field: {e}")))?;
-    let result = match ZfpBitStreamRef::from_bytes(stream).filter(|_| stream.len() % 8 == 0) {
-        Some(mut bs) => {
-            bs.seek_read(header.bits as u64);
-            threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()))
-        }
-        None => {
-            // Unaligned, or not whole words: copy into words (zero-padding the last one).
-            let mut bs = ZfpBitStream::from_bytes(stream)
-                .map_err(|e| Error::too_large(format!("zfp: {e}")))?;
-            bs.seek_read(header.bits as u64);
-            threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()))
-        }
-    };
+    let result =
+        match ZfpBitStreamRef::from_bytes(stream).filter(|_| stream.len().is_multiple_of(8)) {
+            Some(mut bs) => {
+                bs.seek_read(header.bits as u64);
+                threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()))
+            }
+            None => {
+                // Unaligned, or not whole words: copy into words (zero-padding the last one).
+                let mut bs = ZfpBitStream::from_bytes(stream)
+                    .map_err(|e| Error::too_large(format!("zfp: {e}")))?;
+                bs.seek_read(header.bits as u64);
+                threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()))
+            }
+        };
     result.map(|_| ()).map_err(|e| match e {
         ZfpDecompressionError::Truncated { .. } => {
             Error::truncated("zfp stream ends before its last block")

@@ -280,7 +280,7 @@ fn check_case(id: &str, dir: &Path, skipped: &mut Vec<String>) -> (usize, Vec<St
             // decode_into the array's own memory: dtype, shape and order from the NPY header.
             let mut out = vec![0u8; npy.data.len()];
             let dtype: DataType = npy.descr.parse().unwrap_or_else(|_| DataType::u8());
-            let shape = if dtype.itemsize() > 0 && npy.data.len() % dtype.itemsize() == 0 {
+            let shape = if dtype.itemsize() > 0 && npy.data.len().is_multiple_of(dtype.itemsize()) {
                 npy.shape.clone()
             } else {
                 vec![npy.data.len()]

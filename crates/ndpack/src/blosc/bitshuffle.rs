@@ -36,7 +36,7 @@ pub fn bitunshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
 /// multiple of 8, otherwise a plain copy (c-blosc 1.x's rule).
 pub fn bitshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
     check(typesize, src, dst)?;
-    if (src.len() / typesize) % 8 != 0 {
+    if !(src.len() / typesize).is_multiple_of(8) {
         dst.copy_from_slice(src);
         return Ok(());
     }
@@ -46,7 +46,7 @@ pub fn bitshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<
 /// Reverses [`bitshuffle_blosc1`].
 pub fn bitunshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
     check(typesize, src, dst)?;
-    if (src.len() / typesize) % 8 != 0 {
+    if !(src.len() / typesize).is_multiple_of(8) {
         dst.copy_from_slice(src);
         return Ok(());
     }

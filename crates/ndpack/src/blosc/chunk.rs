@@ -269,7 +269,7 @@ impl<'a> Chunk<'a> {
                         h.typesize
                     )));
                 }
-                if h.nbytes % h.typesize != 0 {
+                if !h.nbytes.is_multiple_of(h.typesize) {
                     return Err(Error::corrupt(
                         "Blosc2 NaN chunk size is not a multiple of its typesize",
                     ));
@@ -278,7 +278,7 @@ impl<'a> Chunk<'a> {
             }
             SPECIAL_VALUE => {
                 let vsize = h.cbytes - hlen;
-                if vsize == 0 || h.nbytes % vsize != 0 {
+                if vsize == 0 || !h.nbytes.is_multiple_of(vsize) {
                     return Err(Error::corrupt(format!(
                         "Blosc2 repeated-value chunk: {} bytes are not a whole number of {vsize}-byte values",
                         h.nbytes
@@ -362,7 +362,7 @@ impl<'a> Chunk<'a> {
     fn geom(&self, i: usize) -> BlockGeom {
         let h = &self.header;
         let nblocks = self.bstarts.len();
-        let leftover = h.nbytes % h.blocksize != 0 && i == nblocks - 1;
+        let leftover = !h.nbytes.is_multiple_of(h.blocksize) && i == nblocks - 1;
         let bsize = if leftover {
             h.nbytes % h.blocksize
         } else {
@@ -383,7 +383,7 @@ impl<'a> Chunk<'a> {
     /// Walks the streams of block `i` and checks each against the buffer and the codec's limits.
     fn check_block(&self, i: usize) -> Result<()> {
         let g = self.geom(i);
-        if g.bsize % g.nstreams != 0 {
+        if !g.bsize.is_multiple_of(g.nstreams) {
             return Err(Error::corrupt(format!(
                 "Blosc block of {} bytes cannot be split into {} streams",
                 g.bsize, g.nstreams
@@ -498,7 +498,7 @@ impl<'a> Chunk<'a> {
                     if h.extended {
                         bsize >= ts * 8
                     } else {
-                        bsize >= ts && (bsize / ts) % 8 == 0
+                        bsize >= ts && (bsize / ts).is_multiple_of(8)
                     }
                 }
                 F_DELTA => true,
@@ -844,7 +844,7 @@ impl EncodeSpec {
                     let apply = if self.extended {
                         bsize >= ts * 8
                     } else {
-                        bsize >= ts && (bsize / ts) % 8 == 0
+                        bsize >= ts && (bsize / ts).is_multiple_of(8)
                     };
                     if apply {
                         bitshuffle::bitshuffle(ts, input, output)?;

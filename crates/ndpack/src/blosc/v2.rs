@@ -315,7 +315,7 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
     let nbytes = src.len();
     let blocksize = params.compute_blocksize(nbytes);
     // c-blosc2 also splits blocks that typesize does not divide, and then cannot decode them.
-    let split = params.split_block(ts, blocksize) && blocksize % ts == 0;
+    let split = params.split_block(ts, blocksize) && blocksize.is_multiple_of(ts);
     let mut flags = FLAG_SHUFFLE | FLAG_BITSHUFFLE | (params.codec.format_code() << 5);
     if filters.contains(&chunk::F_DELTA) {
         flags |= FLAG_DELTA;
@@ -400,7 +400,7 @@ pub fn zeros_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<V
 
 /// A header-only chunk of NaNs (`typesize` 4 for f32 or 8 for f64).
 pub fn nans_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
-    if (typesize != 4 && typesize != 8) || nbytes % typesize != 0 {
+    if (typesize != 4 && typesize != 8) || !nbytes.is_multiple_of(typesize) {
         return Err(Error::invalid(format!(
             "NaN chunks need typesize 4 or 8 and a whole number of items, got typesize {typesize} for {nbytes} bytes"
         )));
@@ -415,7 +415,7 @@ pub fn uninit_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<
 
 /// A chunk of `nbytes` holding `value` repeated (`blosc2.full`'s chunks).
 pub fn repeat_chunk(nbytes: usize, value: &[u8], blocksize: usize) -> Result<Vec<u8>> {
-    if value.is_empty() || nbytes % value.len() != 0 {
+    if value.is_empty() || !nbytes.is_multiple_of(value.len()) {
         return Err(Error::invalid(format!(
             "{nbytes} bytes are not a whole number of {}-byte values",
             value.len()

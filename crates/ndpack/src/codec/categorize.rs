@@ -323,7 +323,9 @@ impl Codec for Categorize {
             }
         };
         let width = dt.itemsize();
-        if width == 0 && !input.data.is_empty() || width != 0 && input.data.len() % width != 0 {
+        if width == 0 && !input.data.is_empty()
+            || width != 0 && !input.data.len().is_multiple_of(width)
+        {
             return Err(Error::invalid(format!(
                 "codec {ID}: {} bytes are not a whole number of {dt} items",
                 input.data.len()

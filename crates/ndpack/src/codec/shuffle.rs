@@ -42,7 +42,7 @@ impl Shuffle {
 
     fn check(&self, len: usize, decoding: bool) -> Result<usize> {
         let es = self.elementsize.max(1) as u64;
-        if len as u64 % es != 0 {
+        if !(len as u64).is_multiple_of(es) {
             let msg =
                 format!("codec {ID}: {len} bytes are not a whole number of {es}-byte elements");
             return Err(if decoding {

@@ -708,7 +708,7 @@ pub(crate) fn cast_bytes(src: &[u8], s: NumType, dst: &mut [u8], d: NumType) {
 /// [`ErrorKind::InvalidArgument`].
 pub(crate) fn items_in(id: &str, len: usize, dt: &DataType, decoding: bool) -> Result<usize> {
     let size = dt.itemsize();
-    if size == 0 || len % size != 0 {
+    if size == 0 || !len.is_multiple_of(size) {
         let msg = format!("codec {id}: {len} bytes are not a whole number of {dt} items");
         return Err(if decoding {
             Error::corrupt(msg)
