@@ -1,7 +1,7 @@
 //! Criterion benches of the numcodecs filters on 16 MiB arrays: encode and decode throughput.
 //!
 //! Run: `cargo bench -p ndpack --bench filters`. `bench/filters_numcodecs.py` times numcodecs
-//! on the same arrays (same formulas) for the ratios in `docs/filters.md`.
+//! on the same arrays (same formulas) for the ratios in the README (Filters section).
 
 // criterion_group! generates an undocumented public function.
 #![allow(missing_docs)]
