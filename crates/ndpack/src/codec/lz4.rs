@@ -1,9 +1,9 @@
 //! The `lz4` codec: an LZ4 block after a 4-byte little-endian uncompressed size, as numcodecs'
 //! `LZ4(acceleration=1)`.
 //!
-//! Config: `{"id": "lz4", "acceleration": 1}`. Blocks are written by lz4_flex, which has one
-//! speed setting: `acceleration` is kept in the config (and checked to be an integer) but does not
-//! change the output, which any LZ4 decoder reads. As in numcodecs, inputs over 0x7E000000 bytes
+//! Config: `{"id": "lz4", "acceleration": 1}`. Blocks are written and read by the reference LZ4
+//! library (the `lz4` crate, as numcodecs and c-blosc use), with numcodecs' `acceleration`, so the
+//! bytes are the same as numcodecs'. As in numcodecs, inputs over 0x7E000000 bytes
 //! cannot be encoded. Decoding checks the declared size against what the block can hold (LZ4
 //! expands at most about 255:1) before allocating, and writes straight into `out` when given.
 
@@ -68,7 +68,17 @@ fn declared_size(input: &[u8]) -> Result<usize> {
 }
 
 fn decompress_into(payload: &[u8], out: &mut [u8]) -> Result<()> {
-    let n = lz4_flex::block::decompress_into(payload, out)
+    if out.is_empty() {
+        // LZ4 encodes empty input as the single token 0x00.
+        return if payload == [0] {
+            Ok(())
+        } else {
+            Err(Error::corrupt("lz4: invalid block for 0 bytes"))
+        };
+    }
+    let size = i32::try_from(out.len()).map_err(|_| Error::too_large("lz4: block over 2 GiB"))?;
+    // LZ4_decompress_safe: bounds-checked on both input and output.
+    let n = lz4::block::decompress_to_buffer(payload, Some(size), out)
         .map_err(|e| Error::corrupt(format!("lz4: invalid block: {e}")))?;
     if n != out.len() {
         return Err(Error::corrupt(format!(
@@ -98,12 +108,20 @@ impl Codec for LZ4 {
         }
         // A lazily zeroed block of the worst-case size: pages past the compressed end are never
         // touched, so this costs no more than the output.
-        let mut block =
-            AlignedBytes::zeroed(4 + lz4_flex::block::get_maximum_output_size(data.len()));
+        let bound = lz4::block::compress_bound(data.len())
+            .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
+        let mut block = AlignedBytes::zeroed(4 + bound);
         let out = block.as_mut_slice();
         out[..4].copy_from_slice(&(data.len() as u32).to_le_bytes());
-        let n = lz4_flex::block::compress_into(data, &mut out[4..])
-            .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
+        // LZ4_compress_fast with numcodecs' acceleration (values below 1 mean 1, as in C).
+        let acceleration = i32::try_from(self.acceleration.max(1)).unwrap_or(i32::MAX);
+        let n = lz4::block::compress_to_buffer(
+            data,
+            Some(lz4::block::CompressionMode::FAST(acceleration)),
+            false,
+            &mut out[4..],
+        )
+        .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
         Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..4 + n)))
     }
 
@@ -209,6 +227,19 @@ mod tests {
                 .kind(),
             ErrorKind::InvalidArgument
         );
+    }
+
+    #[test]
+    fn same_bytes_as_numcodecs_for_each_acceleration() {
+        let data: Vec<u8> = (0..3000i32).flat_map(|i| (i / 7).to_le_bytes()).collect();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lz4");
+        for accel in [1, 50] {
+            let want = std::fs::read(format!("{dir}/arange-div7-accel{accel}.lz4")).unwrap();
+            let got = LZ4::new(accel).encode(ArrayRef::bytes(&data)).unwrap();
+            assert_eq!(got.bytes(), &want[..], "acceleration {accel}");
+            let back = LZ4::new(accel).decode(ArrayRef::bytes(&want)).unwrap();
+            assert_eq!(back.bytes(), &data[..]);
+        }
     }
 
     #[test]
