@@ -41,6 +41,7 @@ pub mod lz4;
 pub mod lzma;
 pub mod msgpack2;
 pub mod object;
+pub(crate) mod one_shot_inflate;
 pub mod packbits;
 pub mod quantize;
 pub mod shuffle;

@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
+
+use crate::codec::one_shot_inflate::{inflate_into_spare, Format, Outcome};
 use rayon::prelude::*;
 
 use super::NpyArray;
@@ -495,25 +497,17 @@ fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
             m.name
         ))
     })?;
-    out.resize(size, 0);
-    // libdeflate inflates a whole stream into a buffer of known size about twice as fast as
-    // streaming zlib; one decompressor per thread, reused across members.
-    thread_local! {
-        static INFLATER: std::cell::RefCell<libdeflater::Decompressor> =
-            std::cell::RefCell::new(libdeflater::Decompressor::new());
-    }
-    let result = INFLATER.with(|d| d.borrow_mut().deflate_decompress(raw, &mut out));
-    match result {
-        Ok(n) if n == size => Ok(Buffer::from_vec(out)),
-        Ok(n) => Err(Error::truncated(format!(
-            "NPZ member {:?} inflates to {n} bytes, fewer than its declared {size}",
+    match inflate_into_spare(raw, Format::Raw, &mut out)? {
+        Outcome::Done { written, .. } if written == size => Ok(Buffer::from_vec(out)),
+        Outcome::Done { written, .. } if written < size => Err(Error::truncated(format!(
+            "NPZ member {:?} inflates to {written} bytes, fewer than its declared {size}",
             m.name
         ))),
-        Err(libdeflater::DecompressionError::InsufficientSpace) => Err(Error::corrupt(format!(
+        Outcome::Done { .. } | Outcome::NoSpace => Err(Error::corrupt(format!(
             "NPZ member {:?} inflates to more than its declared {size} bytes",
             m.name
         ))),
-        Err(libdeflater::DecompressionError::BadData) => Err(Error::corrupt(format!(
+        Outcome::BadData => Err(Error::corrupt(format!(
             "NPZ member {:?}: bad or truncated deflate data",
             m.name
         ))),
