@@ -8,7 +8,9 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 use serde_json::{json, Map, Value};
 
 use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
-use super::{backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{
+    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+};
 use crate::error::{Error, Result};
 
 /// The numcodecs `zlib` codec.
@@ -143,15 +145,7 @@ pub(crate) fn inflate_append(
                 ));
             }
             _ if out.len() < out.capacity() => {}
-            _ => {
-                if out.len() >= limit {
-                    return Err(Error::too_large(format!(
-                        "deflate stream decodes to more than {limit} bytes"
-                    )));
-                }
-                let extra = out.capacity().max(4096).min(limit - out.len());
-                out.reserve_exact(extra);
-            }
+            _ => grow_output(out, data.len(), limit, "deflate stream")?,
         }
     }
 }
