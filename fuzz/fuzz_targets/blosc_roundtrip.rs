@@ -24,7 +24,11 @@ fuzz_target!(|input: &[u8]| {
     let codec = CODECS[usize::from(p[0]) % CODECS.len()];
     // zstd's optimal parser (levels >= 11 on small inputs) trips an AddressSanitizer report inside
     // libzstd's own C code (zstd_opt.c, ZSTD_selectBtGetAllMatches); keep this target on our code.
-    let clevel = if codec == Compressor::Zstd { p[1] % 6 } else { p[1] % 10 };
+    let clevel = if codec == Compressor::Zstd {
+        p[1] % 6
+    } else {
+        p[1] % 10
+    };
     let typesize = usize::from(p[2] % 40) + 1;
     let blocksize = match p[3] % 4 {
         0 => 0,
@@ -33,22 +37,41 @@ fuzz_target!(|input: &[u8]| {
         _ => 4096,
     };
     // Low clevels and small data keep the zstd/lz4hc cost per run small.
-    let shuffle = [Shuffle::NoShuffle, Shuffle::Shuffle, Shuffle::BitShuffle, Shuffle::AutoShuffle]
-        [usize::from(p[4]) % 4];
-    let opts = Options { compressor: codec, clevel, shuffle, typesize, blocksize };
+    let shuffle = [
+        Shuffle::NoShuffle,
+        Shuffle::Shuffle,
+        Shuffle::BitShuffle,
+        Shuffle::AutoShuffle,
+    ][usize::from(p[4]) % 4];
+    let opts = Options {
+        compressor: codec,
+        clevel,
+        shuffle,
+        typesize,
+        blocksize,
+    };
     match v1::compress(data, &opts) {
         Ok(c) => {
             assert_eq!(v1::decompress(&c).unwrap(), data, "{opts:?}");
             let n = data.len() / v1::cbuffer_metainfo(&c).unwrap().0;
             if n > 0 {
                 let ts = v1::cbuffer_metainfo(&c).unwrap().0;
-                assert_eq!(v1::decode_partial(&c, n / 2, n - n / 2).unwrap(), &data[n / 2 * ts..n * ts]);
+                assert_eq!(
+                    v1::decode_partial(&c, n / 2, n - n / 2).unwrap(),
+                    &data[n / 2 * ts..n * ts]
+                );
             }
         }
         // Kernels that are not available in this build.
         Err(e) => assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}"),
     }
-    let filters = [Filter::NoFilter, Filter::Shuffle, Filter::BitShuffle, Filter::Delta, Filter::TruncPrec];
+    let filters = [
+        Filter::NoFilter,
+        Filter::Shuffle,
+        Filter::BitShuffle,
+        Filter::Delta,
+        Filter::TruncPrec,
+    ];
     let mut f = [Filter::NoFilter; 6];
     f[0] = filters[usize::from(p[5]) % 5];
     f[5] = filters[usize::from(p[5] / 5) % 4];
@@ -57,7 +80,8 @@ fuzz_target!(|input: &[u8]| {
         clevel,
         typesize,
         blocksize,
-        splitmode: [SplitMode::Always, SplitMode::Never, SplitMode::Auto][usize::from(p[4] / 4) % 3],
+        splitmode: [SplitMode::Always, SplitMode::Never, SplitMode::Auto]
+            [usize::from(p[4] / 4) % 3],
         filters: f,
         filters_meta: [p[3] % 24, 0, 0, 0, 0, 0],
     };
@@ -71,7 +95,10 @@ fuzz_target!(|input: &[u8]| {
             }
         }
         Err(e) => assert!(
-            matches!(e.kind(), ErrorKind::Unsupported | ErrorKind::InvalidArgument),
+            matches!(
+                e.kind(),
+                ErrorKind::Unsupported | ErrorKind::InvalidArgument
+            ),
             "{e}"
         ),
     }

@@ -40,7 +40,12 @@ fn codecs() -> &'static Vec<Vec<Box<dyn Codec>>> {
     CODECS.get_or_init(|| {
         codec_ids()
             .iter()
-            .map(|id| configs(id).iter().filter_map(|c| get_codec(c).ok()).collect::<Vec<_>>())
+            .map(|id| {
+                configs(id)
+                    .iter()
+                    .filter_map(|c| get_codec(c).ok())
+                    .collect::<Vec<_>>()
+            })
             .filter(|v| !v.is_empty())
             .collect()
     })
@@ -55,7 +60,9 @@ fuzz_target!(|data: &[u8]| {
     let codec = &variants[usize::from(*variant) % variants.len()];
     let size = match codec.decode(ArrayRef::bytes(rest)) {
         Ok(decoded) => decoded.bytes().len(),
-        Err(_) => rest.get(..2).map_or(0, |s| usize::from(u16::from_le_bytes([s[0], s[1]]))),
+        Err(_) => rest
+            .get(..2)
+            .map_or(0, |s| usize::from(u16::from_le_bytes([s[0], s[1]]))),
     };
     let mut out = vec![0u8; size];
     let _ = codec.decode_into(rest, ArrayMut::bytes(&mut out));

@@ -311,6 +311,92 @@ fn numeric_input<'a>(data: &'a [u8], dtype: &str, shape: Vec<usize>) -> PyResult
     ArrayRef::new(data, dtype, shape, ndpack::Order::C).map_err(to_py)
 }
 
+/// The array entry points JSON and MsgPack share, so that their Python classes share one body.
+trait ArrayCodec: Sync {
+    fn encode_array(&self, array: &ObjectArray) -> ndpack::Result<Vec<u8>>;
+    fn decode_array(&self, data: &[u8]) -> ndpack::Result<ObjectArray>;
+}
+
+impl ArrayCodec for Json2 {
+    fn encode_array(&self, array: &ObjectArray) -> ndpack::Result<Vec<u8>> {
+        Json2::encode_array(self, array)
+    }
+    fn decode_array(&self, data: &[u8]) -> ndpack::Result<ObjectArray> {
+        Json2::decode_array(self, data)
+    }
+}
+
+impl ArrayCodec for MsgPack2 {
+    fn encode_array(&self, array: &ObjectArray) -> ndpack::Result<Vec<u8>> {
+        MsgPack2::encode_array(self, array)
+    }
+    fn decode_array(&self, data: &[u8]) -> ndpack::Result<ObjectArray> {
+        MsgPack2::decode_array(self, data)
+    }
+}
+
+/// Encodes a numeric array given as bytes, dtype and shape (0-d arrays keep one item when
+/// `scalar_as_one_item`, as numcodecs' JSON does).
+fn encode_numeric_with<'py>(
+    codec: &impl ArrayCodec,
+    py: Python<'py>,
+    data: &PyReadonlyArray1<'py, u8>,
+    dtype: &str,
+    shape: Vec<usize>,
+    scalar_as_one_item: bool,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let bytes = bytes_of(data)?;
+    let input = numeric_input(bytes, dtype, shape)?;
+    let out = py
+        .detach(|| {
+            let mut a = ObjectArray::from_numeric(&input)?;
+            if scalar_as_one_item && a.shape.is_empty() {
+                a.items.truncate(1);
+            }
+            codec.encode_array(&a)
+        })
+        .map_err(to_py)?;
+    Ok(PyBytes::new(py, &out))
+}
+
+/// Decodes to `(items, dtype, shape)`; `None` when the data needs the Python library.
+fn decode_with(
+    codec: &impl ArrayCodec,
+    py: Python<'_>,
+    data: &PyReadonlyArray1<'_, u8>,
+    strict_map_key: bool,
+) -> PyResult<Option<Decoded>> {
+    let bytes = bytes_of(data)?;
+    match py.detach(|| codec.decode_array(bytes)) {
+        Ok(a) => decoded_to_py(py, a, strict_map_key).map(Some),
+        Err(e) if e.kind() == ndpack::ErrorKind::Unsupported => Ok(None),
+        Err(e) => Err(to_py(e)),
+    }
+}
+
+/// Decodes a bool/int/float array straight to its bytes: `(bytes, dtype, shape)`, or `None`
+/// when the stored dtype is another kind.
+fn decode_numeric_with<'py>(
+    codec: &impl ArrayCodec,
+    py: Python<'py>,
+    data: &PyReadonlyArray1<'py, u8>,
+) -> PyResult<NumericOut<'py>> {
+    let bytes = bytes_of(data)?;
+    let r = py.detach(|| {
+        let a = codec.decode_array(bytes)?;
+        let dtype = a.dtype.clone();
+        a.to_numeric().map(|arr| (arr, dtype))
+    });
+    match r {
+        Ok((arr, dtype)) => Ok(Some((
+            PyByteArray::new(py, arr.bytes()),
+            dtype,
+            shape_tuple(py, &arr.shape)?,
+        ))),
+        Err(_) => Ok(None),
+    }
+}
+
 /// The Rust side of `ndpack._object_codecs.JSON` (text encoding UTF-8; the Python class
 /// transcodes other encodings).
 #[pyclass(module = "ndpack._ndpack", frozen)]
@@ -352,29 +438,13 @@ impl JsonCore {
         dtype: &str,
         shape: Vec<usize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = bytes_of(&data)?;
-        let input = numeric_input(bytes, dtype, shape)?;
-        let out = py
-            .detach(|| {
-                let mut a = ObjectArray::from_numeric(&input)?;
-                if a.shape.is_empty() {
-                    a.items.truncate(1);
-                }
-                self.codec.encode_array(&a)
-            })
-            .map_err(to_py)?;
-        Ok(PyBytes::new(py, &out))
+        encode_numeric_with(&self.codec, py, &data, dtype, shape, true)
     }
 
     /// Decodes UTF-8 JSON to `(items, dtype, shape)`; `None` if it needs Python's own `json`
     /// module (integers beyond 64 bits, lone surrogates).
     fn decode(&self, py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Option<Decoded>> {
-        let bytes = bytes_of(&data)?;
-        match py.detach(|| self.codec.decode_array(bytes)) {
-            Ok(a) => decoded_to_py(py, a, false).map(Some),
-            Err(e) if e.kind() == ndpack::ErrorKind::Unsupported => Ok(None),
-            Err(e) => Err(to_py(e)),
-        }
+        decode_with(&self.codec, py, &data, false)
     }
 
     /// Decodes UTF-8 JSON of a bool/int/float array straight to its bytes: `(bytes, dtype,
@@ -384,29 +454,7 @@ impl JsonCore {
         py: Python<'py>,
         data: PyReadonlyArray1<'py, u8>,
     ) -> PyResult<NumericOut<'py>> {
-        let bytes = bytes_of(&data)?;
-        numeric_result(
-            py,
-            py.detach(|| {
-                let a = self.codec.decode_array(bytes)?;
-                let dtype = a.dtype.clone();
-                a.to_numeric().map(|arr| (arr, dtype))
-            }),
-        )
-    }
-}
-
-fn numeric_result<'py>(
-    py: Python<'py>,
-    r: ndpack::Result<(ndpack::codec::Array, String)>,
-) -> PyResult<NumericOut<'py>> {
-    match r {
-        Ok((arr, dtype)) => Ok(Some((
-            PyByteArray::new(py, arr.bytes()),
-            dtype,
-            shape_tuple(py, &arr.shape)?,
-        ))),
-        Err(_) => Ok(None),
+        decode_numeric_with(&self.codec, py, &data)
     }
 }
 
@@ -451,26 +499,13 @@ impl MsgPackCore {
         dtype: &str,
         shape: Vec<usize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let bytes = bytes_of(&data)?;
-        let input = numeric_input(bytes, dtype, shape)?;
-        let out = py
-            .detach(|| {
-                let a = ObjectArray::from_numeric(&input)?;
-                self.codec.encode_array(&a)
-            })
-            .map_err(to_py)?;
-        Ok(PyBytes::new(py, &out))
+        encode_numeric_with(&self.codec, py, &data, dtype, shape, false)
     }
 
     /// Unpacks to `(items, dtype, shape)`; `None` if it needs the `msgpack` module (extension
     /// types).
     fn decode(&self, py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Option<Decoded>> {
-        let bytes = bytes_of(&data)?;
-        match py.detach(|| self.codec.decode_array(bytes)) {
-            Ok(a) => decoded_to_py(py, a, true).map(Some),
-            Err(e) if e.kind() == ndpack::ErrorKind::Unsupported => Ok(None),
-            Err(e) => Err(to_py(e)),
-        }
+        decode_with(&self.codec, py, &data, true)
     }
 
     /// Unpacks a bool/int/float array straight to its bytes: `(bytes, dtype, shape)`, or `None`
@@ -480,15 +515,7 @@ impl MsgPackCore {
         py: Python<'py>,
         data: PyReadonlyArray1<'py, u8>,
     ) -> PyResult<NumericOut<'py>> {
-        let bytes = bytes_of(&data)?;
-        numeric_result(
-            py,
-            py.detach(|| {
-                let a = self.codec.decode_array(bytes)?;
-                let dtype = a.dtype.clone();
-                a.to_numeric().map(|arr| (arr, dtype))
-            }),
-        )
+        decode_numeric_with(&self.codec, py, &data)
     }
 }
 

@@ -9,7 +9,9 @@
 use bzip2::{Compress, Compression, Decompress, Status};
 use serde_json::{json, Map, Value};
 
-use super::{backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{
+    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+};
 use crate::error::{Error, Result};
 
 /// The numcodecs `bz2` codec.
@@ -66,18 +68,7 @@ fn decode_stream_vec(
     let mut d = Decompress::new(false);
     loop {
         if out.len() == out.capacity() {
-            if out.len() >= limit {
-                return Err((
-                    false,
-                    Error::too_large(format!("bz2: data decodes to more than {limit} bytes")),
-                ));
-            }
-            let extra = out
-                .capacity()
-                .max(data.len().saturating_mul(4))
-                .clamp(1 << 16, 1 << 30)
-                .min(limit - out.len());
-            out.reserve_exact(extra);
+            grow_output(out, data.len(), limit, "bz2").map_err(|e| (false, e))?;
         }
         let (in0, out0) = (d.total_in(), d.total_out());
         let status = d

@@ -11,7 +11,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::zlib::{deflate_append, inflate_append, inflate_slice, DEFLATE_MAX_RATIO};
+use super::zlib::{
+    deflate_append, inflate_append, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
+};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -164,6 +166,7 @@ fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
         check_trailer(&data[pos..], &out[start..])?;
         pos = skip_zeros(data, pos + 8);
     }
+    shrink_reserve(&mut out);
     Ok(out)
 }
 

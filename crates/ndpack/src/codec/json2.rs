@@ -231,8 +231,21 @@ pub fn python_float_repr(f: f64) -> String {
             "0.0".into()
         };
     }
-    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7".
-    let e = format!("{f:e}");
+    // Rust's `{:e}` gives the shortest round-trip digits: "-1.2345e-7". When two strings of
+    // that length round-trip equally close to `f` (an exact tie), it may take the upper one;
+    // Python takes the correctly rounded one (ties to even), which `{:.N e}` gives: use that
+    // whenever it round-trips too.
+    let mut e = format!("{f:e}");
+    let ndigits = e
+        .split_once('e')
+        .map_or(e.as_str(), |(m, _)| m)
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .count();
+    let rounded = format!("{f:.*e}", ndigits.saturating_sub(1));
+    if rounded != e && rounded.parse::<f64>() == Ok(f) {
+        e = rounded;
+    }
     let (mantissa, exp) = e.split_once('e').unwrap_or((&e, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (neg, mantissa) = match mantissa.strip_prefix('-') {
@@ -783,6 +796,8 @@ mod tests {
             (0.1, "0.1"),
             (1.5e-7, "1.5e-07"),
             (f64::MAX, "1.7976931348623157e+308"),
+            // A tie between two shortest strings: Python rounds to even.
+            (562949953421312.2, "562949953421312.2"),
             (5e-324, "5e-324"),
             (0.1f32 as f64, "0.10000000149011612"),
             (1234567890123456.7, "1234567890123456.8"),

@@ -19,7 +19,7 @@
 use liblzma::stream::{Action, Check, Filters, LzmaOptions, MatchFinder, Mode, Status, Stream};
 use serde_json::{json, Map, Value};
 
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Python's `lzma.FORMAT_AUTO`: decode .xz or .lzma (cannot encode).
@@ -450,18 +450,7 @@ impl LZMA {
         let mut s = self.decoder().map_err(|e| (false, e))?;
         loop {
             if out.len() == out.capacity() {
-                if out.len() >= limit {
-                    return Err((
-                        false,
-                        Error::too_large(format!("lzma: data decodes to more than {limit} bytes")),
-                    ));
-                }
-                let extra = out
-                    .capacity()
-                    .max(data.len().saturating_mul(4))
-                    .clamp(1 << 16, 1 << 30)
-                    .min(limit - out.len());
-                out.reserve_exact(extra);
+                grow_output(out, data.len(), limit, "lzma").map_err(|e| (false, e))?;
             }
             let (in0, out0) = (s.total_in(), s.total_out());
             let status = s

@@ -41,6 +41,7 @@ pub mod lz4;
 pub mod lzma;
 pub mod msgpack2;
 pub mod object;
+pub(crate) mod one_shot_inflate;
 pub mod packbits;
 pub mod quantize;
 pub mod shuffle;
@@ -559,6 +560,29 @@ impl Pipeline {
 pub(crate) fn backend_error(id: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
     let msg = format!("{id}: {e}");
     Error::with_source(ErrorKind::Backend, msg, e)
+}
+
+/// Makes room in `out` for a streaming decoder that has filled it: reserves at least 64 KiB,
+/// 4× the input or the current capacity (at most 1 GiB at a time), never past `limit` bytes in
+/// all; a `TooLarge` error naming `id` when `out` already holds `limit` bytes.
+pub(crate) fn grow_output(
+    out: &mut Vec<u8>,
+    input_len: usize,
+    limit: usize,
+    id: &str,
+) -> Result<()> {
+    if out.len() >= limit {
+        return Err(Error::too_large(format!(
+            "{id}: data decodes to more than {limit} bytes"
+        )));
+    }
+    let extra = out
+        .capacity()
+        .max(input_len.saturating_mul(4))
+        .clamp(1 << 16, 1 << 30)
+        .min(limit - out.len());
+    out.try_reserve_exact(extra)
+        .map_err(|_| Error::too_large(format!("{id}: cannot allocate {extra} more bytes")))
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde_json::{json, Map, Value};
 
-use super::{backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
+use super::{
+    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+};
 use crate::error::{Error, Result};
 
 /// The numcodecs `zlib` codec.
@@ -80,6 +83,10 @@ pub(crate) fn deflate(data: &[u8], level: i32, zlib_header: bool) -> Result<Vec<
 /// The most a deflate stream can expand: 258 bytes per 2 bits, about 1032:1.
 pub(crate) const DEFLATE_MAX_RATIO: usize = 1032;
 
+/// The most output the one-shot inflate reserves up front (as untouched virtual memory) when the
+/// decoded size is unknown; larger outputs are decoded by the streaming inflater.
+const ONE_SHOT_MAX_OUTPUT: usize = 1 << 30;
+
 /// Decompresses one zlib or raw deflate stream from the start of `data`, appending to `out`
 /// (whose spare capacity is used first) until `out` would exceed `limit` bytes.
 /// Returns the number of input bytes consumed.
@@ -89,6 +96,32 @@ pub(crate) fn inflate_append(
     out: &mut Vec<u8>,
     limit: usize,
 ) -> Result<usize> {
+    // First the one-shot libdeflate path: into the capacity the caller reserved (a size hint)
+    // or else room for the largest output deflate can produce from `data` (only virtual memory
+    // until written). If the output does not fit or the data is bad, fall through to the
+    // streaming inflater, which grows the output and tells truncated from corrupt streams.
+    let start = out.len();
+    if out.capacity() == start {
+        let room = data
+            .len()
+            .saturating_mul(DEFLATE_MAX_RATIO)
+            .saturating_add(64)
+            .min(limit.saturating_sub(start))
+            .min(ONE_SHOT_MAX_OUTPUT);
+        // An allocation failure only means no one-shot attempt.
+        let _ = out.try_reserve_exact(room);
+    }
+    if out.capacity() > start {
+        let format = if zlib_header {
+            Format::Zlib
+        } else {
+            Format::Raw
+        };
+        if let Outcome::Done { consumed, .. } = inflate_into_spare(data, format, out)? {
+            return Ok(consumed);
+        }
+    }
+
     let mut d = Decompress::new(zlib_header);
     if out.capacity() == out.len() {
         // No size hint: guess 4x the input, then double as the output grows.
@@ -112,15 +145,7 @@ pub(crate) fn inflate_append(
                 ));
             }
             _ if out.len() < out.capacity() => {}
-            _ => {
-                if out.len() >= limit {
-                    return Err(Error::too_large(format!(
-                        "deflate stream decodes to more than {limit} bytes"
-                    )));
-                }
-                let extra = out.capacity().max(4096).min(limit - out.len());
-                out.reserve_exact(extra);
-            }
+            _ => grow_output(out, data.len(), limit, "deflate stream")?,
         }
     }
 }
@@ -130,7 +155,16 @@ pub(crate) fn inflate_append(
 pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(Vec<u8>, usize)> {
     let mut out = Vec::new();
     let used = inflate_append(data, zlib_header, &mut out, limit)?;
+    shrink_reserve(&mut out);
     Ok((out, used))
+}
+
+/// Gives back what the one-shot inflate reserved beyond the output (for large blocks a cheap
+/// `mremap`, no copy).
+pub(crate) fn shrink_reserve(out: &mut Vec<u8>) {
+    if out.capacity() - out.len() > out.len() / 8 + 4096 {
+        out.shrink_to_fit();
+    }
 }
 
 /// Decompresses one zlib or raw deflate stream from the start of `data` into the start of `out`,
@@ -140,6 +174,16 @@ pub(crate) fn inflate_slice(
     zlib_header: bool,
     out: &mut [u8],
 ) -> Result<(usize, usize)> {
+    let format = if zlib_header {
+        Format::Zlib
+    } else {
+        Format::Raw
+    };
+    if let Outcome::Done { consumed, written } = inflate_into_slice(data, format, out)? {
+        return Ok((consumed, written));
+    }
+    // Too small an output or bad data: the streaming inflater gives the precise error.
+
     let mut d = Decompress::new(zlib_header);
     let status = d
         .decompress(data, out, FlushDecompress::Finish)

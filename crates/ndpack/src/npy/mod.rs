@@ -77,6 +77,36 @@ fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {
     crate::region::strides(shape, itemsize, order)
 }
 
+/// The accessors [`NpyView`] and [`NpyArray`] share: both hold a parsed `header`.
+macro_rules! header_accessors {
+    () => {
+        /// The parsed header.
+        pub fn header(&self) -> &Header {
+            &self.header
+        }
+        /// The data type (plain or record).
+        pub fn descr(&self) -> &Descr {
+            &self.header.descr
+        }
+        /// The shape.
+        pub fn shape(&self) -> &[usize] {
+            &self.header.shape
+        }
+        /// The memory order of the data.
+        pub fn order(&self) -> Order {
+            self.header.order
+        }
+        /// Byte strides of each dimension (Fortran strides for Fortran-ordered files).
+        pub fn byte_strides(&self) -> Vec<usize> {
+            strides(
+                &self.header.shape,
+                self.header.descr.itemsize(),
+                self.header.order,
+            )
+        }
+    };
+}
+
 /// A parsed NPY file borrowing its input: the header and the data bytes, not copied.
 #[derive(Debug, Clone)]
 pub struct NpyView<'a> {
@@ -98,30 +128,7 @@ pub fn read_npy(bytes: &[u8]) -> Result<NpyView<'_>> {
 }
 
 impl<'a> NpyView<'a> {
-    /// The parsed header.
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-    /// The data type (plain or record).
-    pub fn descr(&self) -> &Descr {
-        &self.header.descr
-    }
-    /// The shape.
-    pub fn shape(&self) -> &[usize] {
-        &self.header.shape
-    }
-    /// The memory order of the data.
-    pub fn order(&self) -> Order {
-        self.header.order
-    }
-    /// Byte strides of each dimension (Fortran strides for Fortran-ordered files).
-    pub fn byte_strides(&self) -> Vec<usize> {
-        strides(
-            &self.header.shape,
-            self.header.descr.itemsize(),
-            self.header.order,
-        )
-    }
+    header_accessors!();
     /// The data bytes, inside the input.
     pub fn data(&self) -> &'a [u8] {
         self.data
@@ -149,30 +156,7 @@ impl NpyArray {
             header,
         })
     }
-    /// The parsed header.
-    pub fn header(&self) -> &Header {
-        &self.header
-    }
-    /// The data type (plain or record).
-    pub fn descr(&self) -> &Descr {
-        &self.header.descr
-    }
-    /// The shape.
-    pub fn shape(&self) -> &[usize] {
-        &self.header.shape
-    }
-    /// The memory order of the data.
-    pub fn order(&self) -> Order {
-        self.header.order
-    }
-    /// Byte strides of each dimension (Fortran strides for Fortran-ordered files).
-    pub fn byte_strides(&self) -> Vec<usize> {
-        strides(
-            &self.header.shape,
-            self.header.descr.itemsize(),
-            self.header.order,
-        )
-    }
+    header_accessors!();
     /// The data bytes.
     pub fn data(&self) -> &Buffer {
         &self.data

@@ -1,12 +1,15 @@
 //! NPZ archives: the ZIP container NumPy's `savez`/`savez_compressed` write. Reads the central
 //! directory (ZIP64 included) with the checks Python's `zipfile` makes (local headers, names,
 //! overlapping members, CRC-32), stored members as zero-copy slices and deflated ones inflated in
-//! parallel; writes stored or deflated archives that `numpy.load` reads.
+//! parallel (libdeflate, whole member in one call into a buffer of the declared size); writes
+//! stored or deflated archives that `numpy.load` reads.
 
 use std::collections::HashMap;
 use std::ops::Range;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+use flate2::{Compress, Compression, FlushCompress, Status};
+
+use crate::codec::one_shot_inflate::{inflate_into_spare, Format, Outcome};
 use rayon::prelude::*;
 
 use super::NpyArray;
@@ -485,7 +488,8 @@ fn parse_directory(data: &[u8], options: &NpzOptions) -> Result<Vec<Member>> {
 fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
     let size = usize::try_from(m.uncompressed_size)
         .map_err(|_| Error::too_large(format!("NPZ member {:?} is too large", m.name)))?;
-    // Inflate into the spare capacity of a Vec: no zeroing pass, and it never grows.
+    // The declared size was already checked against the archive's length and the caller's limit
+    // in `parse_directory`; allocate it fallibly all the same.
     let mut out: Vec<u8> = Vec::new();
     out.try_reserve_exact(size).map_err(|_| {
         Error::too_large(format!(
@@ -493,52 +497,21 @@ fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
             m.name
         ))
     })?;
-    let mut d = Decompress::new(false);
-    let short = || {
-        Error::truncated(format!(
-            "NPZ member {:?} inflates to fewer than its declared {size} bytes",
+    match inflate_into_spare(raw, Format::Raw, &mut out)? {
+        Outcome::Done { written, .. } if written == size => Ok(Buffer::from_vec(out)),
+        Outcome::Done { written, .. } if written < size => Err(Error::truncated(format!(
+            "NPZ member {:?} inflates to {written} bytes, fewer than its declared {size}",
             m.name
-        ))
-    };
-    let bad = |e: flate2::DecompressError| {
-        Error::corrupt(format!("NPZ member {:?}: bad deflate data: {e}", m.name))
-    };
-    loop {
-        let (i, o) = (d.total_in() as usize, out.len());
-        let status = d
-            .decompress_vec(&raw[i..], &mut out, FlushDecompress::Finish)
-            .map_err(bad)?;
-        match status {
-            Status::StreamEnd => {
-                if out.len() != size {
-                    return Err(short());
-                }
-                break;
-            }
-            _ if out.len() == size => {
-                // Output full but the stream goes on: does it produce more bytes?
-                let mut probe = [0u8; 1];
-                let i = d.total_in() as usize;
-                let before = d.total_out();
-                let more = d
-                    .decompress(&raw[i..], &mut probe, FlushDecompress::Finish)
-                    .map_err(bad)?;
-                if d.total_out() > before {
-                    return Err(Error::corrupt(format!(
-                        "NPZ member {:?} inflates to more than its declared {size} bytes",
-                        m.name
-                    )));
-                }
-                if more == Status::StreamEnd {
-                    break;
-                }
-                return Err(short());
-            }
-            _ if d.total_in() as usize == i && out.len() == o => return Err(short()),
-            _ => {}
-        }
+        ))),
+        Outcome::Done { .. } | Outcome::NoSpace => Err(Error::corrupt(format!(
+            "NPZ member {:?} inflates to more than its declared {size} bytes",
+            m.name
+        ))),
+        Outcome::BadData => Err(Error::corrupt(format!(
+            "NPZ member {:?}: bad or truncated deflate data",
+            m.name
+        ))),
     }
-    Ok(Buffer::from_vec(out))
 }
 
 /// A member waiting in an [`NpzWriter`]: its name and the NPY bytes in two parts.

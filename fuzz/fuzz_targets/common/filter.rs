@@ -1,0 +1,38 @@
+//! What the `filter_*` fuzz targets share: the first three input bytes pick the configuration
+//! (`a`, `b`, `c`), the rest is the data; `exercise` decodes the data (which must not panic),
+//! checks that `decode_into` agrees with `decode`, and encodes the data too.
+
+use ndpack::codec::{get_codec, Array, ArrayMut, ArrayRef, Codec};
+use serde_json::Value;
+
+/// Numeric dtypes, both byte orders.
+#[allow(dead_code)]
+pub const NUM: [&str; 16] = [
+    "|b1", "|i1", "|u1", "<i2", ">i2", "<u2", "<i4", ">u4", "<i8", ">u8", "<f2", ">f2", "<f4",
+    ">f4", "<f8", ">f8",
+];
+/// Floating-point dtypes, both byte orders.
+#[allow(dead_code)]
+pub const FLOAT: [&str; 6] = ["<f2", ">f2", "<f4", ">f4", "<f8", ">f8"];
+
+/// Splits the fuzz input into the three selector bytes and the data.
+pub fn split(data: &[u8]) -> Option<(usize, usize, u8, &[u8])> {
+    let (head, rest) = data.split_at_checked(3)?;
+    Some((head[0] as usize, head[1] as usize, head[2], rest))
+}
+
+/// Builds the codec (the config must be valid), decodes `data`, checks `decode_into` against
+/// `decode`, and encodes `data`. Returns the codec and what `decode` gave, if it succeeded.
+pub fn exercise(config: Value, data: &[u8]) -> (Box<dyn Codec>, Option<Array>) {
+    let codec = get_codec(&config).expect("valid config");
+    let decoded = codec.decode(ArrayRef::bytes(data)).ok();
+    if let Some(dec) = &decoded {
+        let mut out = vec![0u8; dec.bytes().len()];
+        codec
+            .decode_into(data, ArrayMut::bytes(&mut out))
+            .expect("decode_into succeeds where decode does");
+        assert_eq!(out, dec.bytes());
+    }
+    let _ = codec.encode(ArrayRef::bytes(data));
+    (codec, decoded)
+}
