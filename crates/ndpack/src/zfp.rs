@@ -921,6 +921,64 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
     })
 }
 
+/// Testing and fuzzing hook (not part of the API): decodes the headerless `stream` of `ztype`,
+/// NumPy `shape` and `mode` with the speculative parallel decoder cut into `parts` parts, and
+/// with zfp-rs's serial decoder; returns whether the values and the truncation verdicts agree.
+/// `None` where the speculative decoder does not apply (fixed rate, a bad shape or mode).
+#[doc(hidden)]
+pub fn speculative_agrees_with_serial(
+    stream: &[u8],
+    ztype: ZfpType,
+    shape: &[usize],
+    mode: ZfpMode,
+    parts: usize,
+) -> Option<bool> {
+    fn run<T: ZfpScalar + Send + Sync>(
+        words: &[u64],
+        config: &ZfpConfig,
+        shape: &[usize],
+        parts: usize,
+    ) -> bool {
+        let n: usize = shape.iter().product();
+        let mut serial = vec![T::default(); n];
+        let mut field = match ZfpFieldMut::new(&mut serial[..], dims4(shape)) {
+            Ok(f) => f,
+            Err(_) => return true,
+        };
+        let mut bs = ZfpBitStreamRef::from_words(words);
+        let serial_truncated = match bs.decompress(config, &mut field) {
+            Ok(_) => false,
+            Err(ZfpDecompressionError::Truncated { .. }) => true,
+            Err(_) => return true,
+        };
+        let mut spec = vec![T::default(); n];
+        let grid = speculative::Grid::new(shape);
+        let end = speculative::decode::<T>(words, 0, config, &grid, &mut spec, parts);
+        let spec_truncated = end > words.len() as u64 * 64;
+        spec_truncated == serial_truncated
+            && bytemuck::cast_slice::<T, u8>(&spec) == bytemuck::cast_slice::<T, u8>(&serial)
+    }
+    check_shape(shape).ok()?;
+    let config = mode.config(ztype, shape.len(), true).ok()?;
+    if config.mode() == zfp_rs::ZfpMode::FixedRate || config.min_bits() > 1 {
+        return None;
+    }
+    let words: Vec<u64> = stream
+        .chunks(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+        .collect();
+    Some(match ztype {
+        ZfpType::Int32 => run::<i32>(&words, &config, shape, parts),
+        ZfpType::Int64 => run::<i64>(&words, &config, shape, parts),
+        ZfpType::Float => run::<f32>(&words, &config, shape, parts),
+        ZfpType::Double => run::<f64>(&words, &config, shape, parts),
+    })
+}
+
 /// Variable-length streams with fewer blocks or bits than these decode with zfp-rs's pipeline.
 const SPECULATIVE_MIN_BLOCKS: usize = 4096;
 const SPECULATIVE_MIN_BITS: u64 = 1 << 20;
