@@ -53,6 +53,9 @@ fn return_chunks(chunks: impl IntoIterator<Item = Vec<u64>>) {
     }
 }
 
+/// The first part's share of the stream relative to the others'.
+const FIRST_PART_WEIGHT: f64 = 0.8;
+
 /// The shape of the block grid, ZFP's x axis first.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Grid {
@@ -284,17 +287,19 @@ fn decode_within<T: ZfpScalar + Send + Sync>(
     let bsize = grid.bsize;
     let total = words.len() as u64 * 64;
     let parts = parts.max(2);
-    // Equal shares of the stream's bits.
-    let span = total.saturating_sub(start) / parts as u64;
-    let cuts: Vec<u64> = (0..=parts as u64)
-        .map(|p| {
-            if p == parts as u64 {
-                total
-            } else {
-                start + p * span
-            }
-        })
-        .collect();
+    // Shares of the stream's bits: the first part gets less, as it also takes the page faults
+    // of first writing its share of the output (the others decode into reused scratch and write
+    // the output in phase 3, on every thread).
+    let bits = total.saturating_sub(start);
+    let weight = |p: usize| if p == 0 { FIRST_PART_WEIGHT } else { 1.0 };
+    let sum: f64 = (0..parts).map(weight).sum();
+    let mut cuts = Vec::with_capacity(parts + 1);
+    let mut acc = 0.0;
+    for p in 0..parts {
+        cuts.push(start + ((acc / sum) * bits as f64) as u64);
+        acc += weight(p);
+    }
+    cuts.push(total);
     let budget = AtomicUsize::new(budget);
     let out = Out {
         ptr: out.as_mut_ptr(),
