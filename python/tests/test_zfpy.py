@@ -147,6 +147,35 @@ def test_large_field_uses_threads_and_matches():
         ndpack.set_nthreads(before)
 
 
+@pytest.mark.parametrize("dtype,shape,kind", [("f8", (40, 48, 56), "noise"),
+                                               ("f4", (28, 32, 36, 12), "smooth"),
+                                               ("i8", (300, 301), "small")])
+def test_variable_length_streams_decode_in_parallel_like_zfpy(dtype, shape, kind):
+    """Streams of many blocks in tolerance, precision and reversible mode are decoded in
+    parallel by speculative splitting; the values must still be zfpy's, and truncated streams
+    must still be errors, with any number of threads."""
+    a = make(np.random.default_rng(11), dtype, shape, kind)
+    before = ndpack.get_nthreads()
+    try:
+        ints = np.dtype(dtype).kind == "i"
+        for kw in [{}, {"precision": 64}] if ints else [{}, {"tolerance": 1e-4}, {"precision": 24}]:
+            ref = zfpy.compress_numpy(a, **kw)
+            assert len(ref) > (1 << 17)
+            want = zfpy.decompress_numpy(ref).tobytes()
+            bare = zfpy.compress_numpy(a, write_header=False, **kw)
+            ztype = nz.dtype_to_ztype(a.dtype)
+            for threads in (1, 2, 5):
+                ndpack.set_nthreads(threads)
+                assert nz.decompress_numpy(ref).tobytes() == want
+                out = np.empty_like(a)
+                nz._decompress(bare, ztype, a.shape, out=out, **kw)
+                assert out.tobytes() == want
+                with pytest.raises(ValueError):
+                    nz.decompress_numpy(ref[: len(ref) - 40])
+    finally:
+        ndpack.set_nthreads(before)
+
+
 def test_decompress_into_out():
     a = make(np.random.default_rng(7), "f8", (6, 7), "noise")
     bare = zfpy.compress_numpy(a, rate=12, write_header=False)

@@ -40,6 +40,8 @@ use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
 
+mod speculative;
+
 /// ZFP's scalar types, numbered as zfpy's `type_int32` .. `type_double` (libzfp's `zfp_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ZfpType {
@@ -856,7 +858,11 @@ fn decode_body(stream: &[u8], header: &ZfpHeader, out: &mut [u8]) -> Result<()> 
     }
 }
 
-fn decode_typed<T: ZfpScalar>(stream: &[u8], header: &ZfpHeader, out: &mut [u8]) -> Result<()> {
+fn decode_typed<T: ZfpScalar + Send + Sync>(
+    stream: &[u8],
+    header: &ZfpHeader,
+    out: &mut [u8],
+) -> Result<()> {
     if bytemuck::try_cast_slice_mut::<u8, T>(out).is_err() {
         // The caller's buffer is not aligned for T: decode into an aligned one and copy.
         let mut tmp = AlignedBytes::zeroed(out.len());
@@ -866,28 +872,122 @@ fn decode_typed<T: ZfpScalar>(stream: &[u8], header: &ZfpHeader, out: &mut [u8])
     }
     let typed: &mut [T] = bytemuck::cast_slice_mut(out);
     let config = header.params.config()?;
+    // The stream as 64-bit words: borrowed when aligned and whole, else copied (zero-padding the
+    // last word, as zfp-rs does).
+    let words: std::borrow::Cow<'_, [u64]> = match bytemuck::try_cast_slice::<u8, u64>(stream) {
+        Ok(w) => std::borrow::Cow::Borrowed(w),
+        Err(_) => {
+            let mut w = Vec::new();
+            w.try_reserve_exact(stream.len().div_ceil(8))
+                .map_err(|_| Error::too_large("zfp: cannot copy the stream"))?;
+            w.extend(stream.chunks(8).map(|c| {
+                let mut b = [0u8; 8];
+                b[..c.len()].copy_from_slice(c);
+                u64::from_le_bytes(b)
+            }));
+            std::borrow::Cow::Owned(w)
+        }
+    };
+    let truncated = || Error::truncated("zfp stream ends before its last block");
+    let grid = speculative::Grid::new(&header.shape);
+    let threads = threads::get_num_threads();
+    let bits = (words.len() as u64 * 64).saturating_sub(header.bits as u64);
+    if config.mode() != zfp_rs::ZfpMode::FixedRate
+        && config.min_bits() <= 1
+        && threads >= 2
+        && grid.blocks() >= SPECULATIVE_MIN_BLOCKS
+        && bits >= SPECULATIVE_MIN_BITS
+    {
+        let parts = speculative_parts(threads, bits);
+        let end = threads::install(|| {
+            speculative::decode::<T>(&words, header.bits as u64, &config, &grid, typed, parts)
+        });
+        // With at most one bit of padding per block, the serial decoder loads a word past the
+        // stream exactly when its last block ends past it (see `speculative::decode`).
+        return if end > words.len() as u64 * 64 {
+            Err(truncated())
+        } else {
+            Ok(())
+        };
+    }
     let mut field = ZfpFieldMut::new(typed, dims4(&header.shape))
         .map_err(|e| Error::invalid(format!("zfp output field: {e}")))?;
-    let result =
-        match ZfpBitStreamRef::from_bytes(stream).filter(|_| stream.len().is_multiple_of(8)) {
-            Some(mut bs) => {
-                bs.seek_read(header.bits as u64);
-                threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()))
-            }
-            None => {
-                // Unaligned, or not whole words: copy into words (zero-padding the last one).
-                let mut bs = ZfpBitStream::from_bytes(stream)
-                    .map_err(|e| Error::too_large(format!("zfp: {e}")))?;
-                bs.seek_read(header.bits as u64);
-                threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()))
-            }
-        };
+    let mut bs = ZfpBitStreamRef::from_words(&words);
+    bs.seek_read(header.bits as u64);
+    let result = threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()));
     result.map(|_| ()).map_err(|e| match e {
-        ZfpDecompressionError::Truncated { .. } => {
-            Error::truncated("zfp stream ends before its last block")
-        }
+        ZfpDecompressionError::Truncated { .. } => truncated(),
         e => Error::new(ErrorKind::Backend, format!("zfp decompression: {e}")),
     })
+}
+
+/// Testing and fuzzing hook (not part of the API): decodes the headerless `stream` of `ztype`,
+/// NumPy `shape` and `mode` with the speculative parallel decoder cut into `parts` parts, and
+/// with zfp-rs's serial decoder; returns whether the values and the truncation verdicts agree.
+/// `None` where the speculative decoder does not apply (fixed rate, a bad shape or mode).
+#[doc(hidden)]
+pub fn speculative_agrees_with_serial(
+    stream: &[u8],
+    ztype: ZfpType,
+    shape: &[usize],
+    mode: ZfpMode,
+    parts: usize,
+) -> Option<bool> {
+    fn run<T: ZfpScalar + Send + Sync>(
+        words: &[u64],
+        config: &ZfpConfig,
+        shape: &[usize],
+        parts: usize,
+    ) -> bool {
+        let n: usize = shape.iter().product();
+        let mut serial = vec![T::default(); n];
+        let mut field = match ZfpFieldMut::new(&mut serial[..], dims4(shape)) {
+            Ok(f) => f,
+            Err(_) => return true,
+        };
+        let mut bs = ZfpBitStreamRef::from_words(words);
+        let serial_truncated = match bs.decompress(config, &mut field) {
+            Ok(_) => false,
+            Err(ZfpDecompressionError::Truncated { .. }) => true,
+            Err(_) => return true,
+        };
+        let mut spec = vec![T::default(); n];
+        let grid = speculative::Grid::new(shape);
+        let end = speculative::decode::<T>(words, 0, config, &grid, &mut spec, parts);
+        let spec_truncated = end > words.len() as u64 * 64;
+        spec_truncated == serial_truncated
+            && bytemuck::cast_slice::<T, u8>(&spec) == bytemuck::cast_slice::<T, u8>(&serial)
+    }
+    check_shape(shape).ok()?;
+    let config = mode.config(ztype, shape.len(), true).ok()?;
+    if config.mode() == zfp_rs::ZfpMode::FixedRate || config.min_bits() > 1 {
+        return None;
+    }
+    let words: Vec<u64> = stream
+        .chunks(8)
+        .map(|c| {
+            let mut b = [0u8; 8];
+            b[..c.len()].copy_from_slice(c);
+            u64::from_le_bytes(b)
+        })
+        .collect();
+    Some(match ztype {
+        ZfpType::Int32 => run::<i32>(&words, &config, shape, parts),
+        ZfpType::Int64 => run::<i64>(&words, &config, shape, parts),
+        ZfpType::Float => run::<f32>(&words, &config, shape, parts),
+        ZfpType::Double => run::<f64>(&words, &config, shape, parts),
+    })
+}
+
+/// Variable-length streams with fewer blocks or bits than these decode with zfp-rs's pipeline.
+const SPECULATIVE_MIN_BLOCKS: usize = 4096;
+const SPECULATIVE_MIN_BITS: u64 = 1 << 20;
+
+/// Parts to cut a variable-length stream of `bits` into for `threads` threads: one per thread
+/// (every part but the first costs a copy), with at least half a `SPECULATIVE_MIN_BITS` each.
+fn speculative_parts(threads: usize, bits: u64) -> usize {
+    let most = usize::try_from(bits / (SPECULATIVE_MIN_BITS / 2)).unwrap_or(usize::MAX);
+    threads.clamp(2, most.max(2))
 }
 
 /// Whether `order` is one zfp can read without a copy (used by the codec).

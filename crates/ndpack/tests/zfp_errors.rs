@@ -332,3 +332,83 @@ fn codec_config_round_trips_like_numcodecs() {
     let a = ArrayRef::new(&data, "<f4".parse().unwrap(), vec![4], Order::C).unwrap();
     assert_eq!(x.encode(a).unwrap_err().kind(), ErrorKind::InvalidConfig);
 }
+
+/// Fixed-accuracy, fixed-precision and reversible streams of many blocks decode in parallel by
+/// speculative splitting (`zfp/speculative.rs`) with 2 or more threads, and with zfp-rs's
+/// decoder with one: the values, and the verdict on truncated streams, must be the same.
+#[test]
+fn large_variable_length_streams_decode_alike_on_any_thread_count() {
+    let before = ndpack::get_num_threads();
+    let smooth = |i: usize| ((i % 97) as f64 * 0.05).sin() + ((i / 9409) as f64 * 0.03).cos();
+    let mut state = 3u64;
+    let mut noise = move |_| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+    };
+    let n = 97 * 97 * 97;
+    let fields: Vec<(&str, Vec<u8>, ZfpType, Vec<usize>)> = vec![
+        (
+            "f32 smooth 3-d",
+            f32_bytes(&(0..n).map(|i| smooth(i) as f32).collect::<Vec<_>>()),
+            ZfpType::Float,
+            vec![97, 97, 97],
+        ),
+        (
+            "f64 noise 3-d",
+            (0..n)
+                .flat_map(|i| (noise(i) * 1e3).to_le_bytes())
+                .collect(),
+            ZfpType::Double,
+            vec![97, 97, 97],
+        ),
+        (
+            "f64 smooth 2-d",
+            (0..n).flat_map(|i| smooth(i).to_le_bytes()).collect(),
+            ZfpType::Double,
+            vec![97 * 97, 97],
+        ),
+        (
+            "i32 4-d",
+            (0..n)
+                .flat_map(|i| ((smooth(i) * 1e6) as i32).to_le_bytes())
+                .collect(),
+            ZfpType::Int32,
+            vec![97, 97, 97, 1],
+        ),
+    ];
+    let mut checked = 0;
+    for (name, data, ztype, shape) in &fields {
+        for mode in [
+            ZfpMode::Reversible,
+            ZfpMode::FixedPrecision(16),
+            ZfpMode::FixedAccuracy(1e-3),
+        ] {
+            let s = zfp::compress(data, *ztype, shape, mode, true).unwrap();
+            // Big enough to be decoded speculatively (2^20 bits, 4096 blocks).
+            if s.len() < (1 << 17) + 64 {
+                continue;
+            }
+            checked += 1;
+            ndpack::set_num_threads(1).unwrap();
+            let serial = zfp::decompress(&s).unwrap();
+            let cut = &s[..s.len() - 24];
+            let serial_cut = zfp::decompress(cut).unwrap_err().kind();
+            if mode == ZfpMode::Reversible {
+                assert_eq!(serial.bytes(), &data[..], "{name}");
+            }
+            for threads in [2, 3, 8] {
+                ndpack::set_num_threads(threads).unwrap();
+                let parallel = zfp::decompress(&s).unwrap();
+                assert!(
+                    parallel.bytes() == serial.bytes(),
+                    "{name} {mode:?} {threads} threads"
+                );
+                assert_eq!(zfp::decompress(cut).unwrap_err().kind(), serial_cut);
+            }
+        }
+    }
+    ndpack::set_num_threads(before).unwrap();
+    assert!(checked >= 10, "only {checked} streams were large enough");
+}
