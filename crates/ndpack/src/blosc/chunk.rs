@@ -6,6 +6,7 @@
 //! so a hostile chunk is an error, never a panic, an out-of-bounds read or a huge allocation.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
@@ -553,6 +554,27 @@ impl<'a> Chunk<'a> {
 
     /// Decodes the whole chunk into `out` (exactly `nbytes` long).
     pub fn decode_into(&self, out: &mut [u8]) -> Result<()> {
+        let len = out.len();
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the view replaces `out` for this call
+        // and the decoder writes only initialised bytes through it.
+        let raw = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast(), len) };
+        // SAFETY: `raw` is `out`, whose bytes are initialised.
+        unsafe { self.decode_core(raw, true) }
+    }
+
+    /// Decodes the whole chunk into `out` (exactly `nbytes` long), which may be uninitialised
+    /// (a fresh Python `bytes` or a `Vec`'s spare capacity): each block is zeroed just before it
+    /// is decoded, while its cache lines are hot, instead of the whole output up front.
+    pub fn decode_into_uninit(&self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        // SAFETY: `initialized == false` claims nothing about `out`.
+        unsafe { self.decode_core(out, false) }
+    }
+
+    /// The decoder behind [`Self::decode_into`] and [`Self::decode_into_uninit`].
+    ///
+    /// # Safety
+    /// When `initialized` is true, every byte of `out` must be initialised.
+    unsafe fn decode_core(&self, out: &mut [MaybeUninit<u8>], initialized: bool) -> Result<()> {
         let h = &self.header;
         if out.len() != h.nbytes {
             return Err(Error::invalid(format!(
@@ -561,43 +583,50 @@ impl<'a> Chunk<'a> {
                 h.nbytes
             )));
         }
-        if self.fill_special(0, out)? || h.nbytes == 0 {
-            return Ok(());
-        }
-        if h.memcpyed() {
+        if h.special() != 0 || h.memcpyed() || h.nbytes == 0 {
+            // SAFETY: forwarded from the caller.
+            let out = unsafe { init_bytes(out, initialized) };
+            if self.fill_special(0, out)? || h.nbytes == 0 {
+                return Ok(());
+            }
             out.copy_from_slice(&self.buf[h.len()..h.len() + h.nbytes]);
             return Ok(());
         }
         let bs = h.blocksize;
         let has_delta = h.filters.contains(&F_DELTA);
-        let (first, rest) = out.split_at_mut(bs.min(out.len()));
         let parallel = self.nblocks() > 1 && h.nbytes >= PARALLEL_MIN_BYTES;
-        if has_delta || !parallel {
-            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
-        }
-        let block0: Option<&[u8]> = if has_delta { Some(first) } else { None };
-        if !parallel {
-            return with_scratch(|tmp| {
-                for (j, blk) in rest.chunks_mut(bs).enumerate() {
-                    self.decode_block(j + 1, blk, block0, tmp)?;
-                }
-                Ok(())
-            });
-        }
+        // SAFETY (all `init_bytes` calls below): each block is a part of `out`, so the caller's
+        // promise covers it.
+        let one = |j: usize, blk: &mut [MaybeUninit<u8>], block0: Option<&[u8]>| {
+            let blk = unsafe { init_bytes(blk, initialized) };
+            with_scratch(|tmp| self.decode_block(j, blk, block0, tmp))
+        };
         if has_delta {
-            threads::install(|| {
-                rest.par_chunks_mut(bs)
+            let (first, rest) = out.split_at_mut(bs.min(out.len()));
+            let first = unsafe { init_bytes(first, initialized) };
+            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
+            let block0 = Some(&*first);
+            if parallel {
+                threads::install(|| {
+                    rest.par_chunks_mut(bs)
+                        .enumerate()
+                        .try_for_each(|(j, blk)| one(j + 1, blk, block0))
+                })
+            } else {
+                rest.chunks_mut(bs)
                     .enumerate()
-                    .try_for_each(|(j, blk)| {
-                        with_scratch(|tmp| self.decode_block(j + 1, blk, block0, tmp))
-                    })
+                    .try_for_each(|(j, blk)| one(j + 1, blk, block0))
+            }
+        } else if parallel {
+            threads::install(|| {
+                out.par_chunks_mut(bs)
+                    .enumerate()
+                    .try_for_each(|(j, blk)| one(j, blk, None))
             })
         } else {
-            threads::install(|| {
-                out.par_chunks_mut(bs).enumerate().try_for_each(|(j, blk)| {
-                    with_scratch(|tmp| self.decode_block(j, blk, None, tmp))
-                })
-            })
+            out.chunks_mut(bs)
+                .enumerate()
+                .try_for_each(|(j, blk)| one(j, blk, None))
         }
     }
 
@@ -681,6 +710,27 @@ fn fill_pattern(out: &mut [u8], pat: &[u8], offset: usize) {
     for (k, b) in out.iter_mut().enumerate() {
         *b = pat[(offset + k) % pat.len()];
     }
+}
+
+/// Views `buf` as bytes, zeroing it first unless `initialized`.
+///
+/// # Safety
+/// When `initialized` is true, every byte of `buf` must be initialised.
+unsafe fn init_bytes(buf: &mut [MaybeUninit<u8>], initialized: bool) -> &mut [u8] {
+    if !initialized {
+        // SAFETY: `buf` is valid for `buf.len()` writes.
+        unsafe { std::ptr::write_bytes(buf.as_mut_ptr(), 0, buf.len()) };
+    }
+    // SAFETY: every byte is initialised (zeroed above, or by the caller's promise), and
+    // `MaybeUninit<u8>` has the layout of `u8`.
+    unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) }
+}
+
+/// Copies `src` to `dst[at..at + src.len()]`.
+pub(crate) fn put(dst: &mut [MaybeUninit<u8>], at: usize, src: &[u8]) {
+    let d = &mut dst[at..at + src.len()];
+    // SAFETY: `d` is `src.len()` bytes long and, borrowed mutably, cannot overlap `src`.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), d.as_mut_ptr().cast::<u8>(), src.len()) };
 }
 
 thread_local! {
@@ -810,11 +860,10 @@ impl EncodeSpec {
         let bsize = raw.len();
         let leftover = bsize < bs;
         let ts = self.typesize;
-        if tmp.len() < 3 * bsize {
-            tmp.resize(3 * bsize, 0);
+        if tmp.len() < 2 * bsize {
+            tmp.resize(2 * bsize, 0);
         }
-        let (a, rest) = tmp.split_at_mut(bsize);
-        let (b, cbuf) = rest.split_at_mut(bsize);
+        let (a, b) = tmp.split_at_mut(bsize);
         let b = &mut b[..bsize];
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
@@ -882,32 +931,39 @@ impl EncodeSpec {
         };
         let nstreams = if self.split && !leftover { ts } else { 1 };
         let neblock = bsize / nstreams;
-        let mut out = Vec::with_capacity(bsize / 2 + 4 * nstreams + 16);
+        // Streams are compressed straight into the block's buffer; a stream that does not shrink
+        // is stored raw, so `bsize + 4 * nstreams` bytes always suffice.
+        let mut out = vec![0u8; bsize + 4 * nstreams];
+        let mut pos = 0;
         let mut all_zero = self.extended;
         for part in data.chunks_exact(neblock) {
             if self.extended {
                 let v = part[0];
                 if part.iter().all(|&x| x == v) {
                     if v == 0 {
-                        out.extend_from_slice(&0i32.to_le_bytes());
+                        out[pos..pos + 4].copy_from_slice(&0i32.to_le_bytes());
+                        pos += 4;
                     } else {
-                        out.extend_from_slice(&(-i32::from(v)).to_le_bytes());
-                        out.push(1);
+                        out[pos..pos + 4].copy_from_slice(&(-i32::from(v)).to_le_bytes());
+                        out[pos + 4] = 1;
+                        pos += 5;
                         all_zero = false;
                     }
                     continue;
                 }
             }
             all_zero = false;
-            let n = compress_stream(self.compressor, self.clevel, part, &mut cbuf[..neblock]);
+            let (head, body) = out[pos..].split_at_mut(4);
+            let body = &mut body[..neblock];
+            let mut n = compress_stream(self.compressor, self.clevel, part, body);
             if n == 0 || n >= neblock {
-                out.extend_from_slice(&(neblock as i32).to_le_bytes());
-                out.extend_from_slice(part);
-            } else {
-                out.extend_from_slice(&(n as i32).to_le_bytes());
-                out.extend_from_slice(&cbuf[..n]);
+                body.copy_from_slice(part);
+                n = neblock;
             }
+            head.copy_from_slice(&(n as i32).to_le_bytes());
+            pos += 4 + n;
         }
+        out.truncate(pos);
         Ok(EncodedBlock {
             bytes: out,
             all_zero,
@@ -949,26 +1005,45 @@ pub(crate) fn write_header16(
     out[12..16].copy_from_slice(&(cbytes as i32).to_le_bytes());
 }
 
-/// Assembles `header | bstarts | blocks` into `out` (which already holds the `hlen`-byte header
-/// with a placeholder cbytes). Returns `None` when the result would exceed `limit` bytes.
-pub(crate) fn assemble(mut out: Vec<u8>, blocks: &[Vec<u8>], limit: usize) -> Option<Vec<u8>> {
-    let hlen = out.len();
+/// Writes `head | bstarts | blocks` into `dst` and patches cbytes (header bytes 12..16).
+/// Returns the chunk size, or `None` when it would exceed `limit` (or `dst`).
+pub(crate) fn assemble_into(
+    head: &[u8],
+    blocks: &[Vec<u8>],
+    limit: usize,
+    dst: &mut [MaybeUninit<u8>],
+) -> Option<usize> {
+    let hlen = head.len();
     let table = hlen + 4 * blocks.len();
     let total = table + blocks.iter().map(Vec::len).sum::<usize>();
-    if total > limit {
+    if total > limit || total > dst.len() {
         return None;
     }
-    out.reserve_exact(total - hlen);
+    put(dst, 0, head);
+    put(dst, 12, &(total as i32).to_le_bytes());
     let mut at = table;
-    for b in blocks {
-        out.extend_from_slice(&(at as i32).to_le_bytes());
+    for (i, b) in blocks.iter().enumerate() {
+        put(dst, hlen + 4 * i, &(at as i32).to_le_bytes());
+        put(dst, at, b);
         at += b.len();
     }
-    for b in blocks {
-        out.extend_from_slice(b);
-    }
-    out[12..16].copy_from_slice(&(total as i32).to_le_bytes());
-    Some(out)
+    Some(total)
+}
+
+/// Runs `fill` on a zeroed buffer of `cap` bytes (fresh zero pages for large sizes, so no
+/// memset) and keeps the `n` bytes it reports written.
+pub(crate) fn vec_with(
+    cap: usize,
+    fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
+) -> Result<Vec<u8>> {
+    let mut v = vec![0u8; cap];
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the encoders write through the view
+    // only with `put`, which copies initialised bytes.
+    let view = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), cap) };
+    let n = fill(view)?;
+    v.truncate(n);
+    v.shrink_to_fit();
+    Ok(v)
 }
 
 /// Checks an input size against the formats' `i32` limit (minus the header).
