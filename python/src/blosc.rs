@@ -87,8 +87,8 @@ fn bytes_with<'py>(
             let obj =
                 unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as ffi::Py_ssize_t) };
             // SAFETY: a new reference to a `bytes` object, or null with a Python error set.
-            unsafe { Bound::from_owned_ptr_or_err(py, obj) }
-                .map(|b| b.cast_into_unchecked::<PyBytes>())
+            let any = unsafe { Bound::from_owned_ptr_or_err(py, obj) }?;
+            Ok(any.cast_into::<PyBytes>()?)
         }
         other => {
             // SAFETY: `writer` is live and discarded exactly once.

@@ -143,14 +143,29 @@ fn truncated_match(ip: usize) -> Error {
 #[inline]
 fn copy_match(dst: &mut [u8], op: usize, distance: usize, len: usize) {
     let from = op - distance;
-    if distance >= 16 && op + len + 16 <= dst.len() {
-        // 16-byte steps: each one reads bytes at least 16 behind what it writes, so it sees
-        // the bytes the previous steps wrote, as a forward copy does. The last step may write
-        // up to 15 bytes past the match; later tokens rewrite them.
+    if distance >= 8 && op + len + 16 <= dst.len() {
+        // 16- or 8-byte steps: each one reads bytes at least a step behind what it writes, so it
+        // sees the bytes the previous steps wrote, as a forward copy does. The last step may
+        // write up to 15 bytes past the match; later tokens rewrite them.
+        let p = dst.as_mut_ptr();
+        let step = if distance >= 16 { 16 } else { 8 };
         let mut k = 0;
         while k < len {
-            dst.copy_within(from + k..from + k + 16, op + k);
-            k += 16;
+            // SAFETY: `op + k + step <= op + len + 15 < dst.len()` and `from < op`, so both
+            // ranges are inside `dst`; they are `distance >= step` apart, so they do not overlap.
+            unsafe {
+                if step == 16 {
+                    std::ptr::copy_nonoverlapping(p.add(from + k), p.add(op + k), 16);
+                } else {
+                    std::ptr::copy_nonoverlapping(p.add(from + k), p.add(op + k), 8);
+                }
+            }
+            k += step;
+        }
+    } else if len <= 32 {
+        // A short match: a byte loop is a forward copy, right for overlapping matches too.
+        for k in 0..len {
+            dst[op + k] = dst[from + k];
         }
     } else if distance >= len {
         dst.copy_within(from..from + len, op);

@@ -860,11 +860,14 @@ impl EncodeSpec {
         let bsize = raw.len();
         let leftover = bsize < bs;
         let ts = self.typesize;
-        if tmp.len() < 2 * bsize {
-            tmp.resize(2 * bsize, 0);
+        // Scratch: two filter buffers, then the block's streams (a stream that does not shrink is
+        // stored raw, so `bsize + 4 * ts` bytes always suffice), copied out at the end.
+        let need = 3 * bsize + 4 * ts;
+        if tmp.len() < need {
+            tmp.resize(need, 0);
         }
-        let (a, b) = tmp.split_at_mut(bsize);
-        let b = &mut b[..bsize];
+        let (a, rest) = tmp.split_at_mut(bsize);
+        let (b, out) = rest.split_at_mut(bsize);
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
         for slot in 0..6 {
@@ -931,9 +934,6 @@ impl EncodeSpec {
         };
         let nstreams = if self.split && !leftover { ts } else { 1 };
         let neblock = bsize / nstreams;
-        // Streams are compressed straight into the block's buffer; a stream that does not shrink
-        // is stored raw, so `bsize + 4 * nstreams` bytes always suffice.
-        let mut out = vec![0u8; bsize + 4 * nstreams];
         let mut pos = 0;
         let mut all_zero = self.extended;
         for part in data.chunks_exact(neblock) {
@@ -963,9 +963,8 @@ impl EncodeSpec {
             head.copy_from_slice(&(n as i32).to_le_bytes());
             pos += 4 + n;
         }
-        out.truncate(pos);
         Ok(EncodedBlock {
-            bytes: out,
+            bytes: out[..pos].to_vec(),
             all_zero,
         })
     }

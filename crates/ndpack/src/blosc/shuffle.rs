@@ -303,8 +303,12 @@ pub(crate) mod x86 {
         offset: usize,
     ) -> [__m128i; N] {
         let s = &src[offset..offset + 16 * N];
+        // SAFETY: SSE2 is enabled in every caller.
+        let zero = unsafe { _mm_setzero_si128() };
         // SAFETY: `s` holds 16 * N bytes, so each 16-byte unaligned load is in bounds.
-        core::array::from_fn(|v| unsafe { _mm_loadu_si128(s.as_ptr().add(16 * v).cast()) })
+        simd_array!(N, zero, |v| unsafe {
+            _mm_loadu_si128(s.as_ptr().add(16 * v).cast())
+        })
     }
 
     /// Loads 32 items of `N` bytes from `src[offset..offset + 32 * N]`, the first 16 items
@@ -318,13 +322,13 @@ pub(crate) mod x86 {
         offset: usize,
     ) -> [__m256i; N] {
         let s = &src[offset..offset + 32 * N];
-        core::array::from_fn(|v| {
-            // SAFETY: `s` holds 32 * N bytes; both 16-byte loads end within it.
-            unsafe {
-                let lo = _mm_loadu_si128(s.as_ptr().add(16 * v).cast());
-                let hi = _mm_loadu_si128(s.as_ptr().add(16 * (N + v)).cast());
-                _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
-            }
+        // SAFETY: AVX2 is enabled in every caller.
+        let zero = unsafe { _mm256_setzero_si256() };
+        // SAFETY: `s` holds 32 * N bytes; both 16-byte loads end within it.
+        simd_array!(N, zero, |v| unsafe {
+            let lo = _mm_loadu_si128(s.as_ptr().add(16 * v).cast());
+            let hi = _mm_loadu_si128(s.as_ptr().add(16 * (N + v)).cast());
+            _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
         })
     }
 
@@ -378,7 +382,7 @@ pub(crate) mod x86 {
     unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
         let groups = nitems / 16;
         for g in 0..groups {
-            let mut v: [__m128i; N] = core::array::from_fn(|j| {
+            let mut v: [__m128i; N] = simd_array!(N, _mm_setzero_si128(), |j| {
                 let s = &src[j * nitems + 16 * g..][..16];
                 // SAFETY: `s` holds 16 bytes.
                 unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
@@ -419,7 +423,7 @@ pub(crate) mod x86 {
     unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
         let groups = nitems / 32;
         for g in 0..groups {
-            let mut v: [__m256i; N] = core::array::from_fn(|j| {
+            let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| {
                 let s = &src[j * nitems + 32 * g..][..32];
                 // SAFETY: `s` holds 32 bytes.
                 unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
@@ -455,7 +459,7 @@ pub(crate) mod x86 {
         for g in 0..groups {
             let items = &src[16 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m128i; 16] = core::array::from_fn(|k| {
+                let mut v: [__m128i; 16] = simd_array!(16, _mm_setzero_si128(), |k| {
                     let s = &items[k * ts + off..][..16];
                     // SAFETY: `s` holds 16 bytes.
                     unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
@@ -483,13 +487,14 @@ pub(crate) mod x86 {
         for g in 0..groups {
             let items = &mut dst[16 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m128i; 16] = core::array::from_fn(|b| {
+                let mut v: [__m128i; 16] = simd_array!(16, _mm_setzero_si128(), |b| {
                     if b >= width {
-                        return _mm_setzero_si128();
+                        _mm_setzero_si128()
+                    } else {
+                        let s = &src[(off + b) * nitems + 16 * g..][..16];
+                        // SAFETY: `s` holds 16 bytes.
+                        unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
                     }
-                    let s = &src[(off + b) * nitems + 16 * g..][..16];
-                    // SAFETY: `s` holds 16 bytes.
-                    unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
                 });
                 for _ in 0..4 {
                     round_sse2(&mut v);
@@ -512,7 +517,7 @@ pub(crate) mod x86 {
         for g in 0..groups {
             let items = &src[32 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m256i; 16] = core::array::from_fn(|k| {
+                let mut v: [__m256i; 16] = simd_array!(16, _mm256_setzero_si256(), |k| {
                     let lo = &items[k * ts + off..][..16];
                     let hi = &items[(16 + k) * ts + off..][..16];
                     // SAFETY: `lo` and `hi` hold 16 bytes each.
@@ -543,13 +548,14 @@ pub(crate) mod x86 {
         for g in 0..groups {
             let items = &mut dst[32 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m256i; 16] = core::array::from_fn(|b| {
+                let mut v: [__m256i; 16] = simd_array!(16, _mm256_setzero_si256(), |b| {
                     if b >= width {
-                        return _mm256_setzero_si256();
+                        _mm256_setzero_si256()
+                    } else {
+                        let s = &src[(off + b) * nitems + 32 * g..][..32];
+                        // SAFETY: `s` holds 32 bytes.
+                        unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
                     }
-                    let s = &src[(off + b) * nitems + 32 * g..][..32];
-                    // SAFETY: `s` holds 32 bytes.
-                    unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
                 });
                 for _ in 0..4 {
                     round_avx2(&mut v);
