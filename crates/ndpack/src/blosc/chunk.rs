@@ -11,6 +11,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::compressor::{compress_stream, decompress_stream, max_expansion, Compressor};
+use super::shuffle::as_uninit;
 use super::{bitshuffle, shuffle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
@@ -468,11 +469,16 @@ impl<'a> Chunk<'a> {
     }
 
     /// Decodes block `i` into `out` (its full size). `block0` is the decoded first block, needed by
-    /// DELTA for every other block.
-    fn decode_block(
+    /// DELTA for every other block. `out` may be uninitialised (`out_init == false`): a byte
+    /// unshuffle that writes it first writes it straight, otherwise it is zeroed first.
+    ///
+    /// # Safety
+    /// When `out_init` is true, every byte of `out` must be initialised.
+    unsafe fn decode_block(
         &self,
         i: usize,
-        out: &mut [u8],
+        out: &mut [MaybeUninit<u8>],
+        mut out_init: bool,
         block0: Option<&[u8]>,
         tmp: &mut Vec<u8>,
     ) -> Result<()> {
@@ -518,37 +524,46 @@ impl<'a> Chunk<'a> {
         }
         let tmp = &mut tmp[..bsize];
         // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
+        // (SAFETY of every `init_bytes(out, out_init)` below: `out_init` is only true once `out`
+        // is initialised, by the caller or by a full write here.)
         let mut in_out = transforms % 2 == 0;
         if in_out {
-            self.read_streams(i, out)?;
+            let o = unsafe { init_bytes(out, out_init) };
+            out_init = true;
+            self.read_streams(i, o)?;
         } else {
             self.read_streams(i, tmp)?;
         }
         for &(f, meta) in &ops[..nops] {
-            let (cur, other): (&mut [u8], &mut [u8]) = if in_out {
-                (&mut *out, &mut *tmp)
+            let gs = if h.extended && meta != 0 {
+                usize::from(meta)
             } else {
-                (&mut *tmp, &mut *out)
+                ts
             };
-            match f {
-                F_SHUFFLE => {
-                    let gs = if h.extended && meta != 0 {
-                        usize::from(meta)
-                    } else {
-                        ts
-                    };
-                    shuffle::unshuffle(gs, cur, other);
-                    in_out = !in_out;
+            if in_out {
+                let o = unsafe { init_bytes(out, out_init) };
+                match f {
+                    F_SHUFFLE => shuffle::unshuffle(gs, o, tmp),
+                    F_BITSHUFFLE => bitshuffle::bitunshuffle(ts, o, tmp)?,
+                    _ => delta_decode(o, block0, delta_word(ts)),
                 }
-                F_BITSHUFFLE => {
-                    bitshuffle::bitunshuffle(ts, cur, other)?;
-                    in_out = !in_out;
+            } else {
+                match f {
+                    // Writes every byte of `out`, initialised or not.
+                    F_SHUFFLE => shuffle::unshuffle_uninit(gs, tmp, out),
+                    F_BITSHUFFLE => {
+                        let o = unsafe { init_bytes(out, out_init) };
+                        bitshuffle::bitunshuffle(ts, tmp, o)?;
+                    }
+                    _ => delta_decode(tmp, block0, delta_word(ts)),
                 }
-                F_DELTA => delta_decode(cur, block0, delta_word(ts)),
-                _ => {}
+            }
+            if f != F_DELTA {
+                in_out = !in_out;
+                out_init |= in_out;
             }
         }
-        debug_assert!(in_out);
+        debug_assert!(in_out && out_init);
         Ok(())
     }
 
@@ -598,13 +613,15 @@ impl<'a> Chunk<'a> {
         // SAFETY (all `init_bytes` calls below): each block is a part of `out`, so the caller's
         // promise covers it.
         let one = |j: usize, blk: &mut [MaybeUninit<u8>], block0: Option<&[u8]>| {
-            let blk = unsafe { init_bytes(blk, initialized) };
-            with_scratch(|tmp| self.decode_block(j, blk, block0, tmp))
+            // SAFETY: `blk` is a part of `out`, so the caller's promise covers it.
+            with_scratch(|tmp| unsafe { self.decode_block(j, blk, initialized, block0, tmp) })
         };
         if has_delta {
             let (first, rest) = out.split_at_mut(bs.min(out.len()));
+            // SAFETY: as for `one`.
             let first = unsafe { init_bytes(first, initialized) };
-            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
+            // SAFETY: `first` is initialised.
+            with_scratch(|tmp| unsafe { self.decode_block(0, as_uninit(first), true, None, tmp) })?;
             let block0 = Some(&*first);
             if parallel {
                 threads::install(|| {
@@ -684,7 +701,8 @@ impl<'a> Chunk<'a> {
             let mut block0 = Vec::new();
             if has_delta {
                 block0 = vec![0u8; bs.min(h.nbytes)];
-                self.decode_block(0, &mut block0, None, tmp)?;
+                // SAFETY: `block0` is initialised.
+                unsafe { self.decode_block(0, as_uninit(&mut block0), true, None, tmp) }?;
             }
             let mut blk = vec![0u8; bs];
             for b in lo / bs..hi.div_ceil(bs) {
@@ -694,7 +712,8 @@ impl<'a> Chunk<'a> {
                     &block0
                 } else {
                     let r = if has_delta { Some(&block0[..]) } else { None };
-                    self.decode_block(b, &mut blk[..bsize], r, tmp)?;
+                    // SAFETY: `blk` is initialised.
+                    unsafe { self.decode_block(b, as_uninit(&mut blk[..bsize]), true, r, tmp) }?;
                     &blk[..bsize]
                 };
                 let from = lo.max(bstart);

@@ -7,6 +7,7 @@
 //! runs the typesize-16 network on 16-byte tiles of the items. Other CPUs use the portable code,
 //! which every SIMD kernel is tested against.
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// An instruction-set level of the Blosc kernels.
@@ -114,10 +115,37 @@ pub fn shuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
 /// # Panics
 /// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
 pub fn unshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+    // SAFETY: the unshuffle kernels write only initialised bytes through the view.
+    unshuffle_isa_uninit(isa, typesize, src, unsafe { as_uninit(dst) })
+}
+
+/// [`unshuffle`] into a destination that may be uninitialised (every byte gets written), so
+/// that a decoder can unshuffle straight into fresh output memory.
+pub(crate) fn unshuffle_uninit(typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
+    unshuffle_isa_uninit(Isa::best(), typesize, src, dst)
+}
+
+/// Views initialised bytes as possibly uninitialised ones.
+///
+/// # Safety
+/// The caller must write only initialised bytes through the view (no `MaybeUninit::uninit()`).
+pub(crate) unsafe fn as_uninit(dst: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the caller keeps the bytes initialised.
+    unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast(), dst.len()) }
+}
+
+/// Copies `src` into `dst` (same length).
+fn copy_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: both hold `src.len()` bytes and cannot overlap (`dst` is borrowed mutably).
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), src.len()) };
+}
+
+fn unshuffle_isa_uninit(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
     assert_eq!(src.len(), dst.len(), "unshuffle needs equal lengths");
     isa.check();
     match isa {
-        Isa::Portable => unshuffle_portable(typesize, src, dst),
+        Isa::Portable => unshuffle_portable_uninit(typesize, src, dst),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         Isa::Sse2 | Isa::Avx2 => x86::unshuffle(isa, typesize, src, dst),
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
@@ -140,15 +168,20 @@ pub fn shuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
 
 /// The portable reference implementation of [`unshuffle`].
 pub fn unshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
+    // SAFETY: the portable unshuffle writes only initialised bytes through the view.
+    unshuffle_portable_uninit(typesize, src, unsafe { as_uninit(dst) })
+}
+
+fn unshuffle_portable_uninit(typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
     assert_eq!(src.len(), dst.len(), "unshuffle needs equal lengths");
     if typesize <= 1 || src.len() < typesize {
-        dst.copy_from_slice(src);
+        copy_uninit(dst, src);
         return;
     }
     let nitems = src.len() / typesize;
     unshuffle_items(typesize, src, dst, nitems, 0);
     let body = nitems * typesize;
-    dst[body..].copy_from_slice(&src[body..]);
+    copy_uninit(&mut dst[body..], &src[body..]);
 }
 
 /// Shuffles items `first..nitems` (of `nitems` in the block) into their planes.
@@ -165,14 +198,20 @@ fn shuffle_items(typesize: usize, src: &[u8], dst: &mut [u8], nitems: usize, fir
 }
 
 /// Unshuffles items `first..nitems` (of `nitems` in the block) from their planes.
-fn unshuffle_items(typesize: usize, src: &[u8], dst: &mut [u8], nitems: usize, first: usize) {
+fn unshuffle_items(
+    typesize: usize,
+    src: &[u8],
+    dst: &mut [MaybeUninit<u8>],
+    nitems: usize,
+    first: usize,
+) {
     let body = nitems * typesize;
     for (i, item) in dst[first * typesize..body]
         .chunks_exact_mut(typesize)
         .enumerate()
     {
         for (j, b) in item.iter_mut().enumerate() {
-            *b = src[j * nitems + first + i];
+            b.write(src[j * nitems + first + i]);
         }
     }
 }
@@ -191,6 +230,7 @@ pub(crate) mod x86 {
     use std::arch::x86::*;
     #[cfg(target_arch = "x86_64")]
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     pub(crate) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
         let nitems = src.len() / typesize.max(1);
@@ -222,7 +262,7 @@ pub(crate) mod x86 {
         dst[body..].copy_from_slice(&src[body..]);
     }
 
-    pub(crate) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+    pub(crate) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
         let nitems = src.len() / typesize.max(1);
         let done = match (isa, typesize) {
             // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
@@ -245,11 +285,11 @@ pub(crate) mod x86 {
             (Isa::Avx2, 3..) => unsafe { unshuffle_tiled_avx2(typesize, src, dst, nitems) },
             // SAFETY: as above.
             (Isa::Sse2, 3..) => unsafe { unshuffle_tiled_sse2(typesize, src, dst, nitems) },
-            _ => return super::unshuffle_portable(typesize, src, dst),
+            _ => return super::unshuffle_portable_uninit(typesize, src, dst),
         };
         super::unshuffle_items(typesize, src, dst, nitems, done);
         let body = nitems * typesize;
-        dst[body..].copy_from_slice(&src[body..]);
+        super::copy_uninit(&mut dst[body..], &src[body..]);
     }
 
     /// One round of the transpose network on 128-bit vectors.
@@ -339,7 +379,7 @@ pub(crate) mod x86 {
     #[inline(always)]
     pub(crate) unsafe fn store_items_avx2<const N: usize>(
         v: &[__m256i; N],
-        dst: &mut [u8],
+        dst: &mut [MaybeUninit<u8>],
         offset: usize,
     ) {
         let d = &mut dst[offset..offset + 32 * N];
@@ -379,7 +419,11 @@ pub(crate) mod x86 {
 
     /// Unshuffles the items of whole 16-item groups; returns how many items it did.
     #[target_feature(enable = "sse2")]
-    unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_sse2<const N: usize>(
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = nitems / 16;
         for g in 0..groups {
             let mut v: [__m128i; N] = simd_array!(N, _mm_setzero_si128(), |j| {
@@ -420,7 +464,11 @@ pub(crate) mod x86 {
 
     /// Unshuffles the items of whole 32-item groups; returns how many items it did.
     #[target_feature(enable = "avx2")]
-    unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_avx2<const N: usize>(
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = nitems / 32;
         for g in 0..groups {
             let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| {
@@ -481,7 +529,12 @@ pub(crate) mod x86 {
     /// in increasing order, so each one overwrites the spill of the previous one; the last spill
     /// is rewritten by the caller's tail code.
     #[target_feature(enable = "sse2")]
-    unsafe fn unshuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_tiled_sse2(
+        ts: usize,
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = tiled_groups(ts, src.len(), 16);
         let width = ts.min(16);
         for g in 0..groups {
@@ -542,7 +595,12 @@ pub(crate) mod x86 {
 
     /// Reverses [`shuffle_tiled_avx2`] (see [`unshuffle_tiled_sse2`] for the spills).
     #[target_feature(enable = "avx2")]
-    unsafe fn unshuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_tiled_avx2(
+        ts: usize,
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = tiled_groups(ts, src.len(), 32);
         let width = ts.min(16);
         for g in 0..groups {
