@@ -468,6 +468,68 @@ impl<'a> Chunk<'a> {
         Ok(())
     }
 
+    /// Decodes a split, byte-shuffled block `i` with its stored streams read in place: the
+    /// compressed streams are decoded into `tmp`, and the unshuffle reads each plane from where
+    /// it is. Returns `false` (having written nothing to `out`) when the block does not qualify.
+    fn unshuffle_fused(
+        &self,
+        i: usize,
+        ts: usize,
+        meta: u8,
+        out: &mut [MaybeUninit<u8>],
+        tmp: &mut [u8],
+    ) -> Result<bool> {
+        let h = &self.header;
+        let gs = if h.extended && meta != 0 {
+            usize::from(meta)
+        } else {
+            ts
+        };
+        let g = self.geom(i);
+        if gs != ts || g.nstreams != ts || !shuffle::has_unshuffle_rows(ts) {
+            return Ok(false);
+        }
+        let neblock = g.bsize / ts;
+        let comp = self.compressor.expect("compressed chunk");
+        let mut raw: [Option<usize>; 16] = [None; 16];
+        let mut pos = g.start;
+        for (j, part) in tmp[..g.bsize].chunks_exact_mut(neblock).enumerate() {
+            let csize = rd_i32(self.buf, pos)?;
+            pos += 4;
+            if csize == 0 {
+                part.fill(0);
+            } else if csize < 0 {
+                part.fill((-csize) as u8);
+                pos += 1;
+            } else {
+                let c = csize as usize;
+                let src = self
+                    .buf
+                    .get(pos..pos + c)
+                    .ok_or_else(|| Error::truncated("Blosc stream runs past the chunk"))?;
+                if c == neblock {
+                    raw[j] = Some(pos);
+                } else {
+                    decompress_stream(comp, src, part)?;
+                }
+                pos += c;
+            }
+        }
+        let mut rows: [&[u8]; 16] = [&[]; 16];
+        for (j, (row, part)) in rows
+            .iter_mut()
+            .zip(tmp.chunks_exact(neblock))
+            .take(ts)
+            .enumerate()
+        {
+            *row = match raw[j] {
+                Some(p) => &self.buf[p..p + neblock],
+                None => part,
+            };
+        }
+        Ok(shuffle::unshuffle_rows(&rows[..ts], out))
+    }
+
     /// Decodes block `i` into `out` (its full size). `block0` is the decoded first block, needed by
     /// DELTA for every other block. `out` may be uninitialised (`out_init == false`): a byte
     /// unshuffle that writes it first writes it straight, otherwise it is zeroed first.
@@ -523,6 +585,9 @@ impl<'a> Chunk<'a> {
             tmp.resize(bsize, 0);
         }
         let tmp = &mut tmp[..bsize];
+        if nops == 1 && ops[0].0 == F_SHUFFLE && self.unshuffle_fused(i, ts, ops[0].1, out, tmp)? {
+            return Ok(());
+        }
         // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
         // (SAFETY of every `init_bytes(out, out_init)` below: `out_init` is only true once `out`
         // is initialised, by the caller or by a full write here.)

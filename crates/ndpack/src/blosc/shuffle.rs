@@ -125,6 +125,29 @@ pub(crate) fn unshuffle_uninit(typesize: usize, src: &[u8], dst: &mut [MaybeUnin
     unshuffle_isa_uninit(Isa::best(), typesize, src, dst)
 }
 
+/// Unshuffles `typesize` separate byte planes (`rows[j]` holds byte `j` of every item, all of
+/// `dst.len() / typesize` bytes) into `dst`, which may be uninitialised. A decoder passes the
+/// stored (uncompressed) streams of a block straight from the chunk, saving their copy. Returns
+/// `false`, writing nothing, when no fused kernel exists for this typesize on this CPU.
+pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> bool {
+    let ts = rows.len();
+    if ts == 0 || !dst.len().is_multiple_of(ts) || rows.iter().any(|r| r.len() != dst.len() / ts) {
+        return false;
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if Isa::best() == Isa::Avx2 {
+        return x86::unshuffle_rows(rows, dst);
+    }
+    false
+}
+
+/// Whether [`unshuffle_rows`] has a kernel for `typesize` on this CPU.
+pub(crate) fn has_unshuffle_rows(typesize: usize) -> bool {
+    cfg!(any(target_arch = "x86", target_arch = "x86_64"))
+        && Isa::best() == Isa::Avx2
+        && matches!(typesize, 2 | 4 | 8 | 16)
+}
+
 /// Views initialised bytes as possibly uninitialised ones.
 ///
 /// # Safety
@@ -290,6 +313,55 @@ pub(crate) mod x86 {
         super::unshuffle_items(typesize, src, dst, nitems, done);
         let body = nitems * typesize;
         super::copy_uninit(&mut dst[body..], &src[body..]);
+    }
+
+    /// [`super::unshuffle_rows`] with AVX2 (typesizes 2, 4, 8, 16).
+    pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> bool {
+        let nitems = dst.len() / rows.len();
+        let done = match rows.len() {
+            // SAFETY: the caller checked AVX2; the kernel bounds-checks.
+            2 => unsafe { unshuffle_rows_avx2::<2>(rows, dst, nitems) },
+            // SAFETY: as above.
+            4 => unsafe { unshuffle_rows_avx2::<4>(rows, dst, nitems) },
+            // SAFETY: as above.
+            8 => unsafe { unshuffle_rows_avx2::<8>(rows, dst, nitems) },
+            // SAFETY: as above.
+            16 => unsafe { unshuffle_rows_avx2::<16>(rows, dst, nitems) },
+            _ => return false,
+        };
+        let ts = rows.len();
+        for (i, item) in dst[done * ts..].chunks_exact_mut(ts).enumerate() {
+            for (j, b) in item.iter_mut().enumerate() {
+                b.write(rows[j][done + i]);
+            }
+        }
+        true
+    }
+
+    /// [`unshuffle_avx2`] reading plane `j` from `rows[j]`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_rows_avx2<const N: usize>(
+        rows: &[&[u8]],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
+        let rows: &[&[u8]; N] = rows.try_into().expect("N planes");
+        for r in rows {
+            assert!(r.len() >= nitems);
+        }
+        let groups = nitems / 32;
+        for g in 0..groups {
+            // SAFETY: each row holds `nitems >= 32 * g + 32` bytes (asserted).
+            let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| unsafe {
+                _mm256_loadu_si256(rows[j].as_ptr().add(32 * g).cast())
+            });
+            for _ in 0..log2(N) {
+                round_avx2(&mut v);
+            }
+            // SAFETY: AVX2 is enabled here.
+            unsafe { store_items_avx2::<N>(&v, dst, 32 * N * g) };
+        }
+        groups * 32
     }
 
     /// One round of the transpose network on 128-bit vectors.
@@ -650,6 +722,35 @@ mod tests {
         let mut back = vec![0; 11];
         unshuffle(4, &dst, &mut back);
         assert_eq!(back, src);
+    }
+
+    #[test]
+    fn unshuffle_rows_matches_unshuffle() {
+        let data: Vec<u8> = (0..100_000usize)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for ts in [2usize, 4, 8, 16, 3] {
+            for nitems in [0usize, 1, 31, 32, 33, 1000, 4099] {
+                let src = &data[..nitems * ts];
+                let mut shuffled = vec![0u8; src.len()];
+                shuffle_portable(ts, src, &mut shuffled);
+                // Each plane in its own buffer, as stored streams sit in a chunk.
+                let planes: Vec<Vec<u8>> =
+                    shuffled.chunks(nitems.max(1)).map(<[u8]>::to_vec).collect();
+                let rows: Vec<&[u8]> = (0..ts)
+                    .map(|j| planes.get(j).map_or(&[][..], |p| &p[..]))
+                    .collect();
+                let mut out = vec![MaybeUninit::new(0xAAu8); src.len()];
+                if unshuffle_rows(&rows, &mut out) {
+                    assert!(has_unshuffle_rows(ts));
+                    // SAFETY: `out` was initialised (0xAA) and overwritten with bytes.
+                    let got: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
+                    assert_eq!(got, src, "ts {ts} nitems {nitems}");
+                } else {
+                    assert!(!has_unshuffle_rows(ts) || nitems == 0, "ts {ts}");
+                }
+            }
+        }
     }
 
     #[test]
