@@ -830,6 +830,19 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     })
 }
 
+/// Whether every byte of `data` is `v`: 64 bytes at a time without an early exit inside them,
+/// so that the compiler vectorises the test (a byte loop that stops at the first difference
+/// does not vectorise).
+fn all_equal(data: &[u8], v: u8) -> bool {
+    let mut chunks = data.chunks_exact(64);
+    for c in &mut chunks {
+        if c.iter().fold(0u8, |acc, &x| acc | (x ^ v)) != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&x| x == v)
+}
+
 /// DELTA's word size for a typesize.
 pub(crate) fn delta_word(ts: usize) -> usize {
     match ts {
@@ -1023,7 +1036,7 @@ impl EncodeSpec {
         for part in data.chunks_exact(neblock) {
             if self.extended {
                 let v = part[0];
-                if part.iter().all(|&x| x == v) {
+                if all_equal(part, v) {
                     if v == 0 {
                         out[pos..pos + 4].copy_from_slice(&0i32.to_le_bytes());
                         pos += 4;
