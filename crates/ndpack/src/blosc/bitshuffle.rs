@@ -598,10 +598,12 @@ mod x86 {
                         _mm256_unpacklo_epi32(bd1, fh1),
                         _mm256_unpackhi_epi32(bd1, fh1),
                     ];
-                    for q in 0..8 {
-                        xj[q] = transpose8_avx2(y[q]);
+                    for (xq, yq) in xj.iter_mut().zip(y) {
+                        *xq = transpose8_avx2(yq);
                     }
                 }
+                // `q` picks the same column of every `x[j]`; an iterator would not read better.
+                #[allow(clippy::needless_range_loop)]
                 for q in 0..8 {
                     let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| x[j][q]);
                     for _ in 0..log2(N) {

@@ -589,10 +589,10 @@ impl<'a> Chunk<'a> {
             return Ok(());
         }
         // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
-        // (SAFETY of every `init_bytes(out, out_init)` below: `out_init` is only true once `out`
-        // is initialised, by the caller or by a full write here.)
+        // `out_init` is only true once `out` is initialised, by the caller or by a full write here.
         let mut in_out = transforms % 2 == 0;
         if in_out {
+            // SAFETY: `out_init` implies `out` is initialised (see above).
             let o = unsafe { init_bytes(out, out_init) };
             out_init = true;
             self.read_streams(i, o)?;
@@ -606,6 +606,7 @@ impl<'a> Chunk<'a> {
                 ts
             };
             if in_out {
+                // SAFETY: `out_init` implies `out` is initialised (see above).
                 let o = unsafe { init_bytes(out, out_init) };
                 match f {
                     F_SHUFFLE => shuffle::unshuffle(gs, o, tmp),
@@ -617,6 +618,7 @@ impl<'a> Chunk<'a> {
                     // Writes every byte of `out`, initialised or not.
                     F_SHUFFLE => shuffle::unshuffle_uninit(gs, tmp, out),
                     F_BITSHUFFLE => {
+                        // SAFETY: `out_init` implies `out` is initialised (see above).
                         let o = unsafe { init_bytes(out, out_init) };
                         bitshuffle::bitunshuffle(ts, tmp, o)?;
                     }
@@ -663,13 +665,24 @@ impl<'a> Chunk<'a> {
                 h.nbytes
             )));
         }
-        if h.special() != 0 || h.memcpyed() || h.nbytes == 0 {
+        if h.special() != 0 || h.nbytes == 0 {
             // SAFETY: forwarded from the caller.
             let out = unsafe { init_bytes(out, initialized) };
-            if self.fill_special(0, out)? || h.nbytes == 0 {
-                return Ok(());
+            self.fill_special(0, out)?;
+            return Ok(());
+        }
+        if h.memcpyed() {
+            // Copied straight into `out` (no zeroing), in pieces on the pool when large.
+            let src = &self.buf[h.len()..h.len() + h.nbytes];
+            if h.nbytes >= 4 * PARALLEL_MIN_BYTES {
+                threads::install(|| {
+                    out.par_chunks_mut(PARALLEL_MIN_BYTES)
+                        .zip(src.par_chunks(PARALLEL_MIN_BYTES))
+                        .for_each(|(d, s)| put(d, 0, s))
+                });
+            } else {
+                put(out, 0, src);
             }
-            out.copy_from_slice(&self.buf[h.len()..h.len() + h.nbytes]);
             return Ok(());
         }
         let bs = h.blocksize;
