@@ -567,4 +567,45 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn uninit_buffers_round_trip() {
+        let data = ints(300_000);
+        for (compressor, clevel, shuffle) in [
+            (Compressor::Lz4, 5, Shuffle::Shuffle),
+            (Compressor::BloscLz, 5, Shuffle::Shuffle),
+            (Compressor::Zstd, 5, Shuffle::BitShuffle),
+            (Compressor::Lz4, 0, Shuffle::NoShuffle),
+        ] {
+            let opts = Options {
+                compressor,
+                clevel,
+                shuffle,
+                typesize: 4,
+                blocksize: 0,
+            };
+            let want = compress(&data, &opts).unwrap();
+            // Into a buffer of exactly the worst case: the same chunk.
+            let mut buf = vec![MaybeUninit::new(0xAAu8); data.len() + MAX_OVERHEAD];
+            let n = compress_into_uninit(&data, &opts, &mut buf).unwrap();
+            // SAFETY: the buffer was fully initialised (0xAA) before.
+            let got: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            assert_eq!(got, want, "{compressor} clevel {clevel}");
+            // One byte short of the worst case is refused, whatever the data.
+            let mut small = vec![MaybeUninit::new(0u8); data.len() + MAX_OVERHEAD - 1];
+            assert!(compress_into_uninit(&data, &opts, &mut small).is_err());
+            // Decoding into uninitialised memory gives the data back, and stops at nbytes.
+            let mut out = vec![MaybeUninit::new(0x55u8); data.len() + 10];
+            assert_eq!(decompress_into_uninit(&want, &mut out).unwrap(), data.len());
+            // SAFETY: as above.
+            let back: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
+            assert_eq!(&back[..data.len()], &data[..]);
+            assert_eq!(&back[data.len()..], &[0x55u8; 10]);
+            let mut short = vec![MaybeUninit::new(0u8); data.len() - 1];
+            assert!(decompress_into_uninit(&want, &mut short).is_err());
+        }
+    }
 }
