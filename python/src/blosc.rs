@@ -4,12 +4,15 @@
 //! Inputs are any C-contiguous buffer; outputs are `bytes` written in place. The GIL is released
 //! around every compression and decompression.
 
+use std::mem::MaybeUninit;
+
 use ndpack::blosc::v1::{self, Options, Shuffle};
 use ndpack::blosc::v2::{self, CParams, Filter, SplitMode};
 use ndpack::blosc::Compressor;
 use ndpack::Error;
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -54,13 +57,48 @@ impl Bytes {
     }
 }
 
-/// Decodes into a new `bytes` of the chunk's size, without holding the GIL.
-fn decode_to_bytes<'py>(
+/// A new `bytes` of up to `cap` bytes, written by `f` without the GIL into uninitialised memory
+/// (no up-front zeroing, no copy) and cut to the size `f` returns.
+fn bytes_with<'py>(
     py: Python<'py>,
-    nbytes: usize,
-    f: impl FnOnce(&mut [u8]) -> Result<(), Error> + Send,
+    cap: usize,
+    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize, Error> + Send,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    PyBytes::new_with(py, nbytes, |out| py.detach(|| f(out)).map_err(to_py))
+    let size = ffi::Py_ssize_t::try_from(cap)
+        .map_err(|_| PyValueError::new_err("output too large for a bytes object"))?;
+    // SAFETY: the GIL is held; a null result means a Python error is set.
+    let writer = unsafe { ffi::compat::PyBytesWriter_Create(size) };
+    if writer.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: `writer` is live; its buffer holds `cap` bytes until it is finished or discarded.
+    let data = unsafe { ffi::compat::PyBytesWriter_GetData(writer) }.cast::<MaybeUninit<u8>>();
+    let buf: &mut [MaybeUninit<u8>] = if cap == 0 {
+        &mut []
+    } else {
+        // SAFETY: `data` points to `cap` writable bytes owned by `writer`, which nothing else
+        // touches until `f` returns; `MaybeUninit` needs no initialisation.
+        unsafe { std::slice::from_raw_parts_mut(data, cap) }
+    };
+    let result = py.detach(move || f(buf));
+    match result {
+        Ok(n) if n <= cap => {
+            // SAFETY: `f` initialised the first `n <= cap` bytes; finishing consumes `writer`.
+            let obj =
+                unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as ffi::Py_ssize_t) };
+            // SAFETY: a new reference to a `bytes` object, or null with a Python error set.
+            let any = unsafe { Bound::from_owned_ptr_or_err(py, obj) }?;
+            Ok(any.cast_into::<PyBytes>()?)
+        }
+        other => {
+            // SAFETY: `writer` is live and discarded exactly once.
+            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
+            Err(match other {
+                Err(e) => to_py(e),
+                Ok(_) => PyValueError::new_err("Blosc wrote more than it reserved"),
+            })
+        }
+    }
 }
 
 fn nbytes_of(chunk: &[u8]) -> PyResult<usize> {
@@ -95,8 +133,9 @@ fn blosc_compress<'py>(
     };
     let src = Bytes::get(data, false)?;
     let slice = src.as_slice();
-    let out = py.detach(|| v1::compress(slice, &opts)).map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    bytes_with(py, slice.len().saturating_add(v1::MAX_OVERHEAD), |dst| {
+        v1::compress_into_uninit(slice, &opts, dst)
+    })
 }
 
 /// Decompresses a Blosc1 or Blosc2 chunk into new bytes.
@@ -108,7 +147,7 @@ fn blosc_decompress<'py>(
     let src = Bytes::get(chunk, false)?;
     let chunk = src.as_slice();
     let n = nbytes_of(chunk)?;
-    decode_to_bytes(py, n, |out| v1::decompress_into(chunk, out).map(|_| ()))
+    bytes_with(py, n, |out| v1::decompress_into_uninit(chunk, out))
 }
 
 /// Decompresses a chunk into a writable buffer of at least its size; returns the bytes written.
@@ -212,8 +251,9 @@ fn blosc2_compress<'py>(
     }
     let src = Bytes::get(data, false)?;
     let slice = src.as_slice();
-    let out = py.detach(|| v2::compress(slice, &params)).map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    bytes_with(py, slice.len().saturating_add(v2::MAX_OVERHEAD), |dst| {
+        v2::compress_into_uninit(slice, &params, dst)
+    })
 }
 
 /// The header of a chunk as a tuple: `(version, nbytes, cbytes, blocksize, typesize, codec code

@@ -231,6 +231,7 @@ fn unshuffle_group(
 /// SSE2 and AVX2 kernels.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86 {
+    use super::super::shuffle::as_uninit;
     use super::super::shuffle::x86::{
         load_items_avx2, load_items_sse2, log2, round_avx2, round_sse2, store_items_avx2,
     };
@@ -471,7 +472,9 @@ mod x86 {
     fn planes_sse2<const N: usize>(rows: &[u8], rowlen: usize, c: usize) -> [__m128i; N] {
         // SAFETY: SSE2 is enabled in every caller.
         let low = unsafe { _mm_set1_epi16(0xFF) };
-        core::array::from_fn(|j| {
+        // SAFETY: as above.
+        let zero = unsafe { _mm_setzero_si128() };
+        simd_array!(N, zero, |j| {
             let r = |k: usize| row_u16(rows, 8 * j + k, rowlen, c);
             // SAFETY: as above.
             unsafe {
@@ -535,7 +538,7 @@ mod x86 {
             );
             // Column g of rows 0..4 next to column g of rows 4..8: a 64-bit lane per 8 items.
             let words = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-            core::array::from_fn(|j| {
+            simd_array!(N, _mm256_setzero_si256(), |j| {
                 let r = |k: usize| row_u32(rows, 8 * j + k, rowlen, c);
                 let x = _mm256_setr_epi32(r(0), r(1), r(2), r(3), r(4), r(5), r(6), r(7));
                 let x = _mm256_shuffle_epi8(x, bytes);
@@ -545,34 +548,103 @@ mod x86 {
         }
     }
 
+    /// Bit-unshuffles the whole tiles of 512 items (64 bytes of each of the `8 * N` rows, one
+    /// cache line per row). Per item byte `j` and 256 items: the 8 rows' 32-byte vectors are
+    /// byte-transposed (3 unpack rounds) so that each 64-bit lane holds the 8 bit rows of 8
+    /// items, an 8x8 bit transpose turns that into byte `j` of those 8 items, and the byte
+    /// transpose network of [`super::super::shuffle`] interleaves the `N` bytes of each item.
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_tiles_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) {
+        let rowlen = m / 8;
+        let tiles = tiling(m);
+        assert!(src.len() >= 8 * N * rowlen && dst.len() >= N * m);
+        let sp = src.as_ptr();
+        let dp = dst.as_mut_ptr();
+        let mut x = [[_mm256_setzero_si256(); 8]; N];
+        for t in 0..tiles {
+            for half in 0..2 {
+                // Byte column of every row: items `8 * col .. 8 * col + 256`.
+                let col = 64 * t + 32 * half;
+                for (j, xj) in x.iter_mut().enumerate() {
+                    // SAFETY: row `8 * j + k` ends at `(8 * j + k + 1) * rowlen <= 8 * N * rowlen`
+                    // (asserted) and `col + 32 <= 64 * tiles <= rowlen`.
+                    let r: [__m256i; 8] = simd_array!(8, _mm256_setzero_si256(), |k| unsafe {
+                        _mm256_loadu_si256(sp.add((8 * j + k) * rowlen + col).cast())
+                    });
+                    let a = _mm256_unpacklo_epi8(r[0], r[1]);
+                    let b = _mm256_unpackhi_epi8(r[0], r[1]);
+                    let c = _mm256_unpacklo_epi8(r[2], r[3]);
+                    let d = _mm256_unpackhi_epi8(r[2], r[3]);
+                    let e = _mm256_unpacklo_epi8(r[4], r[5]);
+                    let f = _mm256_unpackhi_epi8(r[4], r[5]);
+                    let g = _mm256_unpacklo_epi8(r[6], r[7]);
+                    let h = _mm256_unpackhi_epi8(r[6], r[7]);
+                    let ac0 = _mm256_unpacklo_epi16(a, c);
+                    let ac1 = _mm256_unpackhi_epi16(a, c);
+                    let bd0 = _mm256_unpacklo_epi16(b, d);
+                    let bd1 = _mm256_unpackhi_epi16(b, d);
+                    let eg0 = _mm256_unpacklo_epi16(e, g);
+                    let eg1 = _mm256_unpackhi_epi16(e, g);
+                    let fh0 = _mm256_unpacklo_epi16(f, h);
+                    let fh1 = _mm256_unpackhi_epi16(f, h);
+                    // xj[q]: lane 0 = items 16q..16q+16, lane 1 = items 128+16q.. of the column.
+                    let y = [
+                        _mm256_unpacklo_epi32(ac0, eg0),
+                        _mm256_unpackhi_epi32(ac0, eg0),
+                        _mm256_unpacklo_epi32(ac1, eg1),
+                        _mm256_unpackhi_epi32(ac1, eg1),
+                        _mm256_unpacklo_epi32(bd0, fh0),
+                        _mm256_unpackhi_epi32(bd0, fh0),
+                        _mm256_unpacklo_epi32(bd1, fh1),
+                        _mm256_unpackhi_epi32(bd1, fh1),
+                    ];
+                    for (xq, yq) in xj.iter_mut().zip(y) {
+                        *xq = transpose8_avx2(yq);
+                    }
+                }
+                // `q` picks the same column of every `x[j]`; an iterator would not read better.
+                #[allow(clippy::needless_range_loop)]
+                for q in 0..8 {
+                    let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| x[j][q]);
+                    for _ in 0..log2(N) {
+                        round_avx2(&mut v);
+                    }
+                    let lo = (8 * col + 16 * q) * N;
+                    let hi = (8 * col + 128 + 16 * q) * N;
+                    for (k, y) in v.iter().enumerate() {
+                        // SAFETY: the last byte written is below `(8 * col + 256) * N <= m * N`
+                        // (`col + 32 <= 64 * tiles` and `512 * tiles <= m`), within `dst`.
+                        unsafe {
+                            _mm_storeu_si128(
+                                dp.add(lo + 16 * k).cast(),
+                                _mm256_castsi256_si128(*y),
+                            );
+                            _mm_storeu_si128(
+                                dp.add(hi + 16 * k).cast(),
+                                _mm256_extracti128_si256::<1>(*y),
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[target_feature(enable = "avx2")]
     unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
         let rowlen = m / 8;
         let chunks = m / 32;
-        let mut buf = [0u8; TILE_BUF];
         let per_tile = TILE / 32;
-        for t in 0..tiling(m) {
-            for r in 0..8 * N {
-                buf[64 * r..][..64].copy_from_slice(&src[r * rowlen + 64 * t..][..64]);
-            }
-            for c in 0..per_tile {
-                // SAFETY: AVX2 is enabled here.
-                let mut v = unsafe { planes_avx2::<N>(&buf, 64, c) };
-                for _ in 0..log2(N) {
-                    round_avx2(&mut v);
-                }
-                // SAFETY: AVX2 is enabled here.
-                unsafe { store_items_avx2::<N>(&v, dst, 32 * N * (t * per_tile + c)) };
-            }
-        }
+        // SAFETY: AVX2 is enabled here.
+        unsafe { unshuffle_tiles_avx2::<N>(src, dst, m) };
         for c in tiling(m) * per_tile..chunks {
             // SAFETY: AVX2 is enabled here.
             let mut v = unsafe { planes_avx2::<N>(src, rowlen, c) };
             for _ in 0..log2(N) {
                 round_avx2(&mut v);
             }
-            // SAFETY: AVX2 is enabled here.
-            unsafe { store_items_avx2::<N>(&v, dst, 32 * N * c) };
+            // SAFETY: AVX2 is enabled here; the store writes only initialised bytes.
+            unsafe { store_items_avx2::<N>(&v, as_uninit(dst), 32 * N * c) };
         }
         chunks * 32
     }

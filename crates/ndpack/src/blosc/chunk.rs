@@ -6,10 +6,12 @@
 //! so a hostile chunk is an error, never a panic, an out-of-bounds read or a huge allocation.
 
 use std::cell::RefCell;
+use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
 use super::compressor::{compress_stream, decompress_stream, max_expansion, Compressor};
+use super::shuffle::as_uninit;
 use super::{bitshuffle, shuffle};
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
@@ -466,12 +468,79 @@ impl<'a> Chunk<'a> {
         Ok(())
     }
 
-    /// Decodes block `i` into `out` (its full size). `block0` is the decoded first block, needed by
-    /// DELTA for every other block.
-    fn decode_block(
+    /// Decodes a split, byte-shuffled block `i` with its stored streams read in place: the
+    /// compressed streams are decoded into `tmp`, and the unshuffle reads each plane from where
+    /// it is. Returns `false` (having written nothing to `out`) when the block does not qualify.
+    fn unshuffle_fused(
         &self,
         i: usize,
-        out: &mut [u8],
+        ts: usize,
+        meta: u8,
+        out: &mut [MaybeUninit<u8>],
+        tmp: &mut [u8],
+    ) -> Result<bool> {
+        let h = &self.header;
+        let gs = if h.extended && meta != 0 {
+            usize::from(meta)
+        } else {
+            ts
+        };
+        let g = self.geom(i);
+        if gs != ts || g.nstreams != ts || !shuffle::has_unshuffle_rows(ts) {
+            return Ok(false);
+        }
+        let neblock = g.bsize / ts;
+        let comp = self.compressor.expect("compressed chunk");
+        let mut raw: [Option<usize>; 16] = [None; 16];
+        let mut pos = g.start;
+        for (j, part) in tmp[..g.bsize].chunks_exact_mut(neblock).enumerate() {
+            let csize = rd_i32(self.buf, pos)?;
+            pos += 4;
+            if csize == 0 {
+                part.fill(0);
+            } else if csize < 0 {
+                part.fill((-csize) as u8);
+                pos += 1;
+            } else {
+                let c = csize as usize;
+                let src = self
+                    .buf
+                    .get(pos..pos + c)
+                    .ok_or_else(|| Error::truncated("Blosc stream runs past the chunk"))?;
+                if c == neblock {
+                    raw[j] = Some(pos);
+                } else {
+                    decompress_stream(comp, src, part)?;
+                }
+                pos += c;
+            }
+        }
+        let mut rows: [&[u8]; 16] = [&[]; 16];
+        for (j, (row, part)) in rows
+            .iter_mut()
+            .zip(tmp.chunks_exact(neblock))
+            .take(ts)
+            .enumerate()
+        {
+            *row = match raw[j] {
+                Some(p) => &self.buf[p..p + neblock],
+                None => part,
+            };
+        }
+        Ok(shuffle::unshuffle_rows(&rows[..ts], out))
+    }
+
+    /// Decodes block `i` into `out` (its full size). `block0` is the decoded first block, needed by
+    /// DELTA for every other block. `out` may be uninitialised (`out_init == false`): a byte
+    /// unshuffle that writes it first writes it straight, otherwise it is zeroed first.
+    ///
+    /// # Safety
+    /// When `out_init` is true, every byte of `out` must be initialised.
+    unsafe fn decode_block(
+        &self,
+        i: usize,
+        out: &mut [MaybeUninit<u8>],
+        mut out_init: bool,
         block0: Option<&[u8]>,
         tmp: &mut Vec<u8>,
     ) -> Result<()> {
@@ -516,43 +585,78 @@ impl<'a> Chunk<'a> {
             tmp.resize(bsize, 0);
         }
         let tmp = &mut tmp[..bsize];
+        if nops == 1 && ops[0].0 == F_SHUFFLE && self.unshuffle_fused(i, ts, ops[0].1, out, tmp)? {
+            return Ok(());
+        }
         // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
+        // `out_init` is only true once `out` is initialised, by the caller or by a full write here.
         let mut in_out = transforms % 2 == 0;
         if in_out {
-            self.read_streams(i, out)?;
+            // SAFETY: `out_init` implies `out` is initialised (see above).
+            let o = unsafe { init_bytes(out, out_init) };
+            out_init = true;
+            self.read_streams(i, o)?;
         } else {
             self.read_streams(i, tmp)?;
         }
         for &(f, meta) in &ops[..nops] {
-            let (cur, other): (&mut [u8], &mut [u8]) = if in_out {
-                (&mut *out, &mut *tmp)
+            let gs = if h.extended && meta != 0 {
+                usize::from(meta)
             } else {
-                (&mut *tmp, &mut *out)
+                ts
             };
-            match f {
-                F_SHUFFLE => {
-                    let gs = if h.extended && meta != 0 {
-                        usize::from(meta)
-                    } else {
-                        ts
-                    };
-                    shuffle::unshuffle(gs, cur, other);
-                    in_out = !in_out;
+            if in_out {
+                // SAFETY: `out_init` implies `out` is initialised (see above).
+                let o = unsafe { init_bytes(out, out_init) };
+                match f {
+                    F_SHUFFLE => shuffle::unshuffle(gs, o, tmp),
+                    F_BITSHUFFLE => bitshuffle::bitunshuffle(ts, o, tmp)?,
+                    _ => delta_decode(o, block0, delta_word(ts)),
                 }
-                F_BITSHUFFLE => {
-                    bitshuffle::bitunshuffle(ts, cur, other)?;
-                    in_out = !in_out;
+            } else {
+                match f {
+                    // Writes every byte of `out`, initialised or not.
+                    F_SHUFFLE => shuffle::unshuffle_uninit(gs, tmp, out),
+                    F_BITSHUFFLE => {
+                        // SAFETY: `out_init` implies `out` is initialised (see above).
+                        let o = unsafe { init_bytes(out, out_init) };
+                        bitshuffle::bitunshuffle(ts, tmp, o)?;
+                    }
+                    _ => delta_decode(tmp, block0, delta_word(ts)),
                 }
-                F_DELTA => delta_decode(cur, block0, delta_word(ts)),
-                _ => {}
+            }
+            if f != F_DELTA {
+                in_out = !in_out;
+                out_init |= in_out;
             }
         }
-        debug_assert!(in_out);
+        debug_assert!(in_out && out_init);
         Ok(())
     }
 
     /// Decodes the whole chunk into `out` (exactly `nbytes` long).
     pub fn decode_into(&self, out: &mut [u8]) -> Result<()> {
+        let len = out.len();
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the view replaces `out` for this call
+        // and the decoder writes only initialised bytes through it.
+        let raw = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast(), len) };
+        // SAFETY: `raw` is `out`, whose bytes are initialised.
+        unsafe { self.decode_core(raw, true) }
+    }
+
+    /// Decodes the whole chunk into `out` (exactly `nbytes` long), which may be uninitialised
+    /// (a fresh Python `bytes` or a `Vec`'s spare capacity): each block is zeroed just before it
+    /// is decoded, while its cache lines are hot, instead of the whole output up front.
+    pub fn decode_into_uninit(&self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
+        // SAFETY: `initialized == false` claims nothing about `out`.
+        unsafe { self.decode_core(out, false) }
+    }
+
+    /// The decoder behind [`Self::decode_into`] and [`Self::decode_into_uninit`].
+    ///
+    /// # Safety
+    /// When `initialized` is true, every byte of `out` must be initialised.
+    unsafe fn decode_core(&self, out: &mut [MaybeUninit<u8>], initialized: bool) -> Result<()> {
         let h = &self.header;
         if out.len() != h.nbytes {
             return Err(Error::invalid(format!(
@@ -561,43 +665,63 @@ impl<'a> Chunk<'a> {
                 h.nbytes
             )));
         }
-        if self.fill_special(0, out)? || h.nbytes == 0 {
+        if h.special() != 0 || h.nbytes == 0 {
+            // SAFETY: forwarded from the caller.
+            let out = unsafe { init_bytes(out, initialized) };
+            self.fill_special(0, out)?;
             return Ok(());
         }
         if h.memcpyed() {
-            out.copy_from_slice(&self.buf[h.len()..h.len() + h.nbytes]);
+            // Copied straight into `out` (no zeroing), in pieces on the pool when large.
+            let src = &self.buf[h.len()..h.len() + h.nbytes];
+            if h.nbytes >= 4 * PARALLEL_MIN_BYTES {
+                threads::install(|| {
+                    out.par_chunks_mut(PARALLEL_MIN_BYTES)
+                        .zip(src.par_chunks(PARALLEL_MIN_BYTES))
+                        .for_each(|(d, s)| put(d, 0, s))
+                });
+            } else {
+                put(out, 0, src);
+            }
             return Ok(());
         }
         let bs = h.blocksize;
         let has_delta = h.filters.contains(&F_DELTA);
-        let (first, rest) = out.split_at_mut(bs.min(out.len()));
         let parallel = self.nblocks() > 1 && h.nbytes >= PARALLEL_MIN_BYTES;
-        if has_delta || !parallel {
-            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
-        }
-        let block0: Option<&[u8]> = if has_delta { Some(first) } else { None };
-        if !parallel {
-            return with_scratch(|tmp| {
-                for (j, blk) in rest.chunks_mut(bs).enumerate() {
-                    self.decode_block(j + 1, blk, block0, tmp)?;
-                }
-                Ok(())
-            });
-        }
+        // SAFETY (all `init_bytes` calls below): each block is a part of `out`, so the caller's
+        // promise covers it.
+        let one = |j: usize, blk: &mut [MaybeUninit<u8>], block0: Option<&[u8]>| {
+            // SAFETY: `blk` is a part of `out`, so the caller's promise covers it.
+            with_scratch(|tmp| unsafe { self.decode_block(j, blk, initialized, block0, tmp) })
+        };
         if has_delta {
-            threads::install(|| {
-                rest.par_chunks_mut(bs)
+            let (first, rest) = out.split_at_mut(bs.min(out.len()));
+            // SAFETY: as for `one`.
+            let first = unsafe { init_bytes(first, initialized) };
+            // SAFETY: `first` is initialised.
+            with_scratch(|tmp| unsafe { self.decode_block(0, as_uninit(first), true, None, tmp) })?;
+            let block0 = Some(&*first);
+            if parallel {
+                threads::install(|| {
+                    rest.par_chunks_mut(bs)
+                        .enumerate()
+                        .try_for_each(|(j, blk)| one(j + 1, blk, block0))
+                })
+            } else {
+                rest.chunks_mut(bs)
                     .enumerate()
-                    .try_for_each(|(j, blk)| {
-                        with_scratch(|tmp| self.decode_block(j + 1, blk, block0, tmp))
-                    })
+                    .try_for_each(|(j, blk)| one(j + 1, blk, block0))
+            }
+        } else if parallel {
+            threads::install(|| {
+                out.par_chunks_mut(bs)
+                    .enumerate()
+                    .try_for_each(|(j, blk)| one(j, blk, None))
             })
         } else {
-            threads::install(|| {
-                out.par_chunks_mut(bs).enumerate().try_for_each(|(j, blk)| {
-                    with_scratch(|tmp| self.decode_block(j, blk, None, tmp))
-                })
-            })
+            out.chunks_mut(bs)
+                .enumerate()
+                .try_for_each(|(j, blk)| one(j, blk, None))
         }
     }
 
@@ -655,7 +779,8 @@ impl<'a> Chunk<'a> {
             let mut block0 = Vec::new();
             if has_delta {
                 block0 = vec![0u8; bs.min(h.nbytes)];
-                self.decode_block(0, &mut block0, None, tmp)?;
+                // SAFETY: `block0` is initialised.
+                unsafe { self.decode_block(0, as_uninit(&mut block0), true, None, tmp) }?;
             }
             let mut blk = vec![0u8; bs];
             for b in lo / bs..hi.div_ceil(bs) {
@@ -665,7 +790,8 @@ impl<'a> Chunk<'a> {
                     &block0
                 } else {
                     let r = if has_delta { Some(&block0[..]) } else { None };
-                    self.decode_block(b, &mut blk[..bsize], r, tmp)?;
+                    // SAFETY: `blk` is initialised.
+                    unsafe { self.decode_block(b, as_uninit(&mut blk[..bsize]), true, r, tmp) }?;
                     &blk[..bsize]
                 };
                 let from = lo.max(bstart);
@@ -683,6 +809,27 @@ fn fill_pattern(out: &mut [u8], pat: &[u8], offset: usize) {
     }
 }
 
+/// Views `buf` as bytes, zeroing it first unless `initialized`.
+///
+/// # Safety
+/// When `initialized` is true, every byte of `buf` must be initialised.
+unsafe fn init_bytes(buf: &mut [MaybeUninit<u8>], initialized: bool) -> &mut [u8] {
+    if !initialized {
+        // SAFETY: `buf` is valid for `buf.len()` writes.
+        unsafe { std::ptr::write_bytes(buf.as_mut_ptr(), 0, buf.len()) };
+    }
+    // SAFETY: every byte is initialised (zeroed above, or by the caller's promise), and
+    // `MaybeUninit<u8>` has the layout of `u8`.
+    unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) }
+}
+
+/// Copies `src` to `dst[at..at + src.len()]`.
+pub(crate) fn put(dst: &mut [MaybeUninit<u8>], at: usize, src: &[u8]) {
+    let d = &mut dst[at..at + src.len()];
+    // SAFETY: `d` is `src.len()` bytes long and, borrowed mutably, cannot overlap `src`.
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), d.as_mut_ptr().cast::<u8>(), src.len()) };
+}
+
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -694,6 +841,19 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
         // Re-entered on the same thread (work stealing): use a fresh buffer.
         Err(_) => f(&mut Vec::new()),
     })
+}
+
+/// Whether every byte of `data` is `v`: 64 bytes at a time without an early exit inside them,
+/// so that the compiler vectorises the test (a byte loop that stops at the first difference
+/// does not vectorise).
+fn all_equal(data: &[u8], v: u8) -> bool {
+    let mut chunks = data.chunks_exact(64);
+    for c in &mut chunks {
+        if c.iter().fold(0u8, |acc, &x| acc | (x ^ v)) != 0 {
+            return false;
+        }
+    }
+    chunks.remainder().iter().all(|&x| x == v)
 }
 
 /// DELTA's word size for a typesize.
@@ -810,12 +970,14 @@ impl EncodeSpec {
         let bsize = raw.len();
         let leftover = bsize < bs;
         let ts = self.typesize;
-        if tmp.len() < 3 * bsize {
-            tmp.resize(3 * bsize, 0);
+        // Scratch: two filter buffers, then the block's streams (a stream that does not shrink is
+        // stored raw, so `bsize + 4 * ts` bytes always suffice), copied out at the end.
+        let need = 3 * bsize + 4 * ts;
+        if tmp.len() < need {
+            tmp.resize(need, 0);
         }
         let (a, rest) = tmp.split_at_mut(bsize);
-        let (b, cbuf) = rest.split_at_mut(bsize);
-        let b = &mut b[..bsize];
+        let (b, out) = rest.split_at_mut(bsize);
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
         for slot in 0..6 {
@@ -882,34 +1044,37 @@ impl EncodeSpec {
         };
         let nstreams = if self.split && !leftover { ts } else { 1 };
         let neblock = bsize / nstreams;
-        let mut out = Vec::with_capacity(bsize / 2 + 4 * nstreams + 16);
+        let mut pos = 0;
         let mut all_zero = self.extended;
         for part in data.chunks_exact(neblock) {
             if self.extended {
                 let v = part[0];
-                if part.iter().all(|&x| x == v) {
+                if all_equal(part, v) {
                     if v == 0 {
-                        out.extend_from_slice(&0i32.to_le_bytes());
+                        out[pos..pos + 4].copy_from_slice(&0i32.to_le_bytes());
+                        pos += 4;
                     } else {
-                        out.extend_from_slice(&(-i32::from(v)).to_le_bytes());
-                        out.push(1);
+                        out[pos..pos + 4].copy_from_slice(&(-i32::from(v)).to_le_bytes());
+                        out[pos + 4] = 1;
+                        pos += 5;
                         all_zero = false;
                     }
                     continue;
                 }
             }
             all_zero = false;
-            let n = compress_stream(self.compressor, self.clevel, part, &mut cbuf[..neblock]);
+            let (head, body) = out[pos..].split_at_mut(4);
+            let body = &mut body[..neblock];
+            let mut n = compress_stream(self.compressor, self.clevel, part, body);
             if n == 0 || n >= neblock {
-                out.extend_from_slice(&(neblock as i32).to_le_bytes());
-                out.extend_from_slice(part);
-            } else {
-                out.extend_from_slice(&(n as i32).to_le_bytes());
-                out.extend_from_slice(&cbuf[..n]);
+                body.copy_from_slice(part);
+                n = neblock;
             }
+            head.copy_from_slice(&(n as i32).to_le_bytes());
+            pos += 4 + n;
         }
         Ok(EncodedBlock {
-            bytes: out,
+            bytes: out[..pos].to_vec(),
             all_zero,
         })
     }
@@ -949,26 +1114,45 @@ pub(crate) fn write_header16(
     out[12..16].copy_from_slice(&(cbytes as i32).to_le_bytes());
 }
 
-/// Assembles `header | bstarts | blocks` into `out` (which already holds the `hlen`-byte header
-/// with a placeholder cbytes). Returns `None` when the result would exceed `limit` bytes.
-pub(crate) fn assemble(mut out: Vec<u8>, blocks: &[Vec<u8>], limit: usize) -> Option<Vec<u8>> {
-    let hlen = out.len();
+/// Writes `head | bstarts | blocks` into `dst` and patches cbytes (header bytes 12..16).
+/// Returns the chunk size, or `None` when it would exceed `limit` (or `dst`).
+pub(crate) fn assemble_into(
+    head: &[u8],
+    blocks: &[Vec<u8>],
+    limit: usize,
+    dst: &mut [MaybeUninit<u8>],
+) -> Option<usize> {
+    let hlen = head.len();
     let table = hlen + 4 * blocks.len();
     let total = table + blocks.iter().map(Vec::len).sum::<usize>();
-    if total > limit {
+    if total > limit || total > dst.len() {
         return None;
     }
-    out.reserve_exact(total - hlen);
+    put(dst, 0, head);
+    put(dst, 12, &(total as i32).to_le_bytes());
     let mut at = table;
-    for b in blocks {
-        out.extend_from_slice(&(at as i32).to_le_bytes());
+    for (i, b) in blocks.iter().enumerate() {
+        put(dst, hlen + 4 * i, &(at as i32).to_le_bytes());
+        put(dst, at, b);
         at += b.len();
     }
-    for b in blocks {
-        out.extend_from_slice(b);
-    }
-    out[12..16].copy_from_slice(&(total as i32).to_le_bytes());
-    Some(out)
+    Some(total)
+}
+
+/// Runs `fill` on a zeroed buffer of `cap` bytes (fresh zero pages for large sizes, so no
+/// memset) and keeps the `n` bytes it reports written.
+pub(crate) fn vec_with(
+    cap: usize,
+    fill: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize>,
+) -> Result<Vec<u8>> {
+    let mut v = vec![0u8; cap];
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the encoders write through the view
+    // only with `put`, which copies initialised bytes.
+    let view = unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), cap) };
+    let n = fill(view)?;
+    v.truncate(n);
+    v.shrink_to_fit();
+    Ok(v)
 }
 
 /// Checks an input size against the formats' `i32` limit (minus the header).

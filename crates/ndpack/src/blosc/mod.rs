@@ -6,6 +6,22 @@
 //! writes what python-blosc2's `compress2`/`decompress2` (c-blosc2) do. Blocks are compressed and
 //! decompressed in parallel on ndpack's thread pool ([`crate::threads`]).
 
+/// `[T; N]` from `$e` evaluated for `$i` in `0..N`, written out in place: unlike
+/// `core::array::from_fn` there is no closure and no out-of-line helper, so the SIMD intrinsics in
+/// `$e` are inlined into the calling `#[target_feature]` kernel instead of becoming calls.
+#[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+macro_rules! simd_array {
+    ($n:expr, $zero:expr, |$i:ident| $e:expr) => {{
+        let mut a = [$zero; $n];
+        let mut $i = 0;
+        while $i < $n {
+            a[$i] = $e;
+            $i += 1;
+        }
+        a
+    }};
+}
+
 pub mod bitshuffle;
 pub mod blosclz;
 mod chunk;

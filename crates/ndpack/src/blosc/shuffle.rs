@@ -7,6 +7,7 @@
 //! runs the typesize-16 network on 16-byte tiles of the items. Other CPUs use the portable code,
 //! which every SIMD kernel is tested against.
 
+use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 
 /// An instruction-set level of the Blosc kernels.
@@ -114,10 +115,60 @@ pub fn shuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
 /// # Panics
 /// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
 pub fn unshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+    // SAFETY: the unshuffle kernels write only initialised bytes through the view.
+    unshuffle_isa_uninit(isa, typesize, src, unsafe { as_uninit(dst) })
+}
+
+/// [`unshuffle`] into a destination that may be uninitialised (every byte gets written), so
+/// that a decoder can unshuffle straight into fresh output memory.
+pub(crate) fn unshuffle_uninit(typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
+    unshuffle_isa_uninit(Isa::best(), typesize, src, dst)
+}
+
+/// Unshuffles `typesize` separate byte planes (`rows[j]` holds byte `j` of every item, all of
+/// `dst.len() / typesize` bytes) into `dst`, which may be uninitialised. A decoder passes the
+/// stored (uncompressed) streams of a block straight from the chunk, saving their copy. Returns
+/// `false`, writing nothing, when no fused kernel exists for this typesize on this CPU.
+pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> bool {
+    let ts = rows.len();
+    if ts == 0 || !dst.len().is_multiple_of(ts) || rows.iter().any(|r| r.len() != dst.len() / ts) {
+        return false;
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    if Isa::best() == Isa::Avx2 {
+        return x86::unshuffle_rows(rows, dst);
+    }
+    false
+}
+
+/// Whether [`unshuffle_rows`] has a kernel for `typesize` on this CPU.
+pub(crate) fn has_unshuffle_rows(typesize: usize) -> bool {
+    cfg!(any(target_arch = "x86", target_arch = "x86_64"))
+        && Isa::best() == Isa::Avx2
+        && matches!(typesize, 2 | 4 | 8 | 16)
+}
+
+/// Views initialised bytes as possibly uninitialised ones.
+///
+/// # Safety
+/// The caller must write only initialised bytes through the view (no `MaybeUninit::uninit()`).
+pub(crate) unsafe fn as_uninit(dst: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the caller keeps the bytes initialised.
+    unsafe { std::slice::from_raw_parts_mut(dst.as_mut_ptr().cast(), dst.len()) }
+}
+
+/// Copies `src` into `dst` (same length).
+fn copy_uninit(dst: &mut [MaybeUninit<u8>], src: &[u8]) {
+    assert_eq!(dst.len(), src.len());
+    // SAFETY: both hold `src.len()` bytes and cannot overlap (`dst` is borrowed mutably).
+    unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast(), src.len()) };
+}
+
+fn unshuffle_isa_uninit(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
     assert_eq!(src.len(), dst.len(), "unshuffle needs equal lengths");
     isa.check();
     match isa {
-        Isa::Portable => unshuffle_portable(typesize, src, dst),
+        Isa::Portable => unshuffle_portable_uninit(typesize, src, dst),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
         Isa::Sse2 | Isa::Avx2 => x86::unshuffle(isa, typesize, src, dst),
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
@@ -140,15 +191,20 @@ pub fn shuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
 
 /// The portable reference implementation of [`unshuffle`].
 pub fn unshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
+    // SAFETY: the portable unshuffle writes only initialised bytes through the view.
+    unshuffle_portable_uninit(typesize, src, unsafe { as_uninit(dst) })
+}
+
+fn unshuffle_portable_uninit(typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
     assert_eq!(src.len(), dst.len(), "unshuffle needs equal lengths");
     if typesize <= 1 || src.len() < typesize {
-        dst.copy_from_slice(src);
+        copy_uninit(dst, src);
         return;
     }
     let nitems = src.len() / typesize;
     unshuffle_items(typesize, src, dst, nitems, 0);
     let body = nitems * typesize;
-    dst[body..].copy_from_slice(&src[body..]);
+    copy_uninit(&mut dst[body..], &src[body..]);
 }
 
 /// Shuffles items `first..nitems` (of `nitems` in the block) into their planes.
@@ -165,14 +221,20 @@ fn shuffle_items(typesize: usize, src: &[u8], dst: &mut [u8], nitems: usize, fir
 }
 
 /// Unshuffles items `first..nitems` (of `nitems` in the block) from their planes.
-fn unshuffle_items(typesize: usize, src: &[u8], dst: &mut [u8], nitems: usize, first: usize) {
+fn unshuffle_items(
+    typesize: usize,
+    src: &[u8],
+    dst: &mut [MaybeUninit<u8>],
+    nitems: usize,
+    first: usize,
+) {
     let body = nitems * typesize;
     for (i, item) in dst[first * typesize..body]
         .chunks_exact_mut(typesize)
         .enumerate()
     {
         for (j, b) in item.iter_mut().enumerate() {
-            *b = src[j * nitems + first + i];
+            b.write(src[j * nitems + first + i]);
         }
     }
 }
@@ -191,6 +253,7 @@ pub(crate) mod x86 {
     use std::arch::x86::*;
     #[cfg(target_arch = "x86_64")]
     use std::arch::x86_64::*;
+    use std::mem::MaybeUninit;
 
     pub(crate) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
         let nitems = src.len() / typesize.max(1);
@@ -222,7 +285,7 @@ pub(crate) mod x86 {
         dst[body..].copy_from_slice(&src[body..]);
     }
 
-    pub(crate) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+    pub(crate) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
         let nitems = src.len() / typesize.max(1);
         let done = match (isa, typesize) {
             // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
@@ -245,11 +308,60 @@ pub(crate) mod x86 {
             (Isa::Avx2, 3..) => unsafe { unshuffle_tiled_avx2(typesize, src, dst, nitems) },
             // SAFETY: as above.
             (Isa::Sse2, 3..) => unsafe { unshuffle_tiled_sse2(typesize, src, dst, nitems) },
-            _ => return super::unshuffle_portable(typesize, src, dst),
+            _ => return super::unshuffle_portable_uninit(typesize, src, dst),
         };
         super::unshuffle_items(typesize, src, dst, nitems, done);
         let body = nitems * typesize;
-        dst[body..].copy_from_slice(&src[body..]);
+        super::copy_uninit(&mut dst[body..], &src[body..]);
+    }
+
+    /// [`super::unshuffle_rows`] with AVX2 (typesizes 2, 4, 8, 16).
+    pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> bool {
+        let nitems = dst.len() / rows.len();
+        let done = match rows.len() {
+            // SAFETY: the caller checked AVX2; the kernel bounds-checks.
+            2 => unsafe { unshuffle_rows_avx2::<2>(rows, dst, nitems) },
+            // SAFETY: as above.
+            4 => unsafe { unshuffle_rows_avx2::<4>(rows, dst, nitems) },
+            // SAFETY: as above.
+            8 => unsafe { unshuffle_rows_avx2::<8>(rows, dst, nitems) },
+            // SAFETY: as above.
+            16 => unsafe { unshuffle_rows_avx2::<16>(rows, dst, nitems) },
+            _ => return false,
+        };
+        let ts = rows.len();
+        for (i, item) in dst[done * ts..].chunks_exact_mut(ts).enumerate() {
+            for (j, b) in item.iter_mut().enumerate() {
+                b.write(rows[j][done + i]);
+            }
+        }
+        true
+    }
+
+    /// [`unshuffle_avx2`] reading plane `j` from `rows[j]`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_rows_avx2<const N: usize>(
+        rows: &[&[u8]],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
+        let rows: &[&[u8]; N] = rows.try_into().expect("N planes");
+        for r in rows {
+            assert!(r.len() >= nitems);
+        }
+        let groups = nitems / 32;
+        for g in 0..groups {
+            // SAFETY: each row holds `nitems >= 32 * g + 32` bytes (asserted).
+            let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| unsafe {
+                _mm256_loadu_si256(rows[j].as_ptr().add(32 * g).cast())
+            });
+            for _ in 0..log2(N) {
+                round_avx2(&mut v);
+            }
+            // SAFETY: AVX2 is enabled here.
+            unsafe { store_items_avx2::<N>(&v, dst, 32 * N * g) };
+        }
+        groups * 32
     }
 
     /// One round of the transpose network on 128-bit vectors.
@@ -303,8 +415,12 @@ pub(crate) mod x86 {
         offset: usize,
     ) -> [__m128i; N] {
         let s = &src[offset..offset + 16 * N];
+        // SAFETY: SSE2 is enabled in every caller.
+        let zero = unsafe { _mm_setzero_si128() };
         // SAFETY: `s` holds 16 * N bytes, so each 16-byte unaligned load is in bounds.
-        core::array::from_fn(|v| unsafe { _mm_loadu_si128(s.as_ptr().add(16 * v).cast()) })
+        simd_array!(N, zero, |v| unsafe {
+            _mm_loadu_si128(s.as_ptr().add(16 * v).cast())
+        })
     }
 
     /// Loads 32 items of `N` bytes from `src[offset..offset + 32 * N]`, the first 16 items
@@ -318,13 +434,13 @@ pub(crate) mod x86 {
         offset: usize,
     ) -> [__m256i; N] {
         let s = &src[offset..offset + 32 * N];
-        core::array::from_fn(|v| {
-            // SAFETY: `s` holds 32 * N bytes; both 16-byte loads end within it.
-            unsafe {
-                let lo = _mm_loadu_si128(s.as_ptr().add(16 * v).cast());
-                let hi = _mm_loadu_si128(s.as_ptr().add(16 * (N + v)).cast());
-                _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
-            }
+        // SAFETY: AVX2 is enabled in every caller.
+        let zero = unsafe { _mm256_setzero_si256() };
+        // SAFETY: `s` holds 32 * N bytes; both 16-byte loads end within it.
+        simd_array!(N, zero, |v| unsafe {
+            let lo = _mm_loadu_si128(s.as_ptr().add(16 * v).cast());
+            let hi = _mm_loadu_si128(s.as_ptr().add(16 * (N + v)).cast());
+            _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(lo), hi)
         })
     }
 
@@ -335,7 +451,7 @@ pub(crate) mod x86 {
     #[inline(always)]
     pub(crate) unsafe fn store_items_avx2<const N: usize>(
         v: &[__m256i; N],
-        dst: &mut [u8],
+        dst: &mut [MaybeUninit<u8>],
         offset: usize,
     ) {
         let d = &mut dst[offset..offset + 32 * N];
@@ -375,10 +491,14 @@ pub(crate) mod x86 {
 
     /// Unshuffles the items of whole 16-item groups; returns how many items it did.
     #[target_feature(enable = "sse2")]
-    unsafe fn unshuffle_sse2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_sse2<const N: usize>(
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = nitems / 16;
         for g in 0..groups {
-            let mut v: [__m128i; N] = core::array::from_fn(|j| {
+            let mut v: [__m128i; N] = simd_array!(N, _mm_setzero_si128(), |j| {
                 let s = &src[j * nitems + 16 * g..][..16];
                 // SAFETY: `s` holds 16 bytes.
                 unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
@@ -416,10 +536,14 @@ pub(crate) mod x86 {
 
     /// Unshuffles the items of whole 32-item groups; returns how many items it did.
     #[target_feature(enable = "avx2")]
-    unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_avx2<const N: usize>(
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = nitems / 32;
         for g in 0..groups {
-            let mut v: [__m256i; N] = core::array::from_fn(|j| {
+            let mut v: [__m256i; N] = simd_array!(N, _mm256_setzero_si256(), |j| {
                 let s = &src[j * nitems + 32 * g..][..32];
                 // SAFETY: `s` holds 32 bytes.
                 unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
@@ -455,7 +579,7 @@ pub(crate) mod x86 {
         for g in 0..groups {
             let items = &src[16 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m128i; 16] = core::array::from_fn(|k| {
+                let mut v: [__m128i; 16] = simd_array!(16, _mm_setzero_si128(), |k| {
                     let s = &items[k * ts + off..][..16];
                     // SAFETY: `s` holds 16 bytes.
                     unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
@@ -477,19 +601,25 @@ pub(crate) mod x86 {
     /// in increasing order, so each one overwrites the spill of the previous one; the last spill
     /// is rewritten by the caller's tail code.
     #[target_feature(enable = "sse2")]
-    unsafe fn unshuffle_tiled_sse2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_tiled_sse2(
+        ts: usize,
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = tiled_groups(ts, src.len(), 16);
         let width = ts.min(16);
         for g in 0..groups {
             let items = &mut dst[16 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m128i; 16] = core::array::from_fn(|b| {
+                let mut v: [__m128i; 16] = simd_array!(16, _mm_setzero_si128(), |b| {
                     if b >= width {
-                        return _mm_setzero_si128();
+                        _mm_setzero_si128()
+                    } else {
+                        let s = &src[(off + b) * nitems + 16 * g..][..16];
+                        // SAFETY: `s` holds 16 bytes.
+                        unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
                     }
-                    let s = &src[(off + b) * nitems + 16 * g..][..16];
-                    // SAFETY: `s` holds 16 bytes.
-                    unsafe { _mm_loadu_si128(s.as_ptr().cast()) }
                 });
                 for _ in 0..4 {
                     round_sse2(&mut v);
@@ -512,7 +642,7 @@ pub(crate) mod x86 {
         for g in 0..groups {
             let items = &src[32 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m256i; 16] = core::array::from_fn(|k| {
+                let mut v: [__m256i; 16] = simd_array!(16, _mm256_setzero_si256(), |k| {
                     let lo = &items[k * ts + off..][..16];
                     let hi = &items[(16 + k) * ts + off..][..16];
                     // SAFETY: `lo` and `hi` hold 16 bytes each.
@@ -537,19 +667,25 @@ pub(crate) mod x86 {
 
     /// Reverses [`shuffle_tiled_avx2`] (see [`unshuffle_tiled_sse2`] for the spills).
     #[target_feature(enable = "avx2")]
-    unsafe fn unshuffle_tiled_avx2(ts: usize, src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+    unsafe fn unshuffle_tiled_avx2(
+        ts: usize,
+        src: &[u8],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
         let groups = tiled_groups(ts, src.len(), 32);
         let width = ts.min(16);
         for g in 0..groups {
             let items = &mut dst[32 * ts * g..];
             for off in tiles(ts) {
-                let mut v: [__m256i; 16] = core::array::from_fn(|b| {
+                let mut v: [__m256i; 16] = simd_array!(16, _mm256_setzero_si256(), |b| {
                     if b >= width {
-                        return _mm256_setzero_si256();
+                        _mm256_setzero_si256()
+                    } else {
+                        let s = &src[(off + b) * nitems + 32 * g..][..32];
+                        // SAFETY: `s` holds 32 bytes.
+                        unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
                     }
-                    let s = &src[(off + b) * nitems + 32 * g..][..32];
-                    // SAFETY: `s` holds 32 bytes.
-                    unsafe { _mm256_loadu_si256(s.as_ptr().cast()) }
                 });
                 for _ in 0..4 {
                     round_avx2(&mut v);
@@ -586,6 +722,35 @@ mod tests {
         let mut back = vec![0; 11];
         unshuffle(4, &dst, &mut back);
         assert_eq!(back, src);
+    }
+
+    #[test]
+    fn unshuffle_rows_matches_unshuffle() {
+        let data: Vec<u8> = (0..100_000usize)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+            .collect();
+        for ts in [2usize, 4, 8, 16, 3] {
+            for nitems in [0usize, 1, 31, 32, 33, 1000, 4099] {
+                let src = &data[..nitems * ts];
+                let mut shuffled = vec![0u8; src.len()];
+                shuffle_portable(ts, src, &mut shuffled);
+                // Each plane in its own buffer, as stored streams sit in a chunk.
+                let planes: Vec<Vec<u8>> =
+                    shuffled.chunks(nitems.max(1)).map(<[u8]>::to_vec).collect();
+                let rows: Vec<&[u8]> = (0..ts)
+                    .map(|j| planes.get(j).map_or(&[][..], |p| &p[..]))
+                    .collect();
+                let mut out = vec![MaybeUninit::new(0xAAu8); src.len()];
+                if unshuffle_rows(&rows, &mut out) {
+                    assert!(has_unshuffle_rows(ts));
+                    // SAFETY: `out` was initialised (0xAA) and overwritten with bytes.
+                    let got: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
+                    assert_eq!(got, src, "ts {ts} nitems {nitems}");
+                } else {
+                    assert!(!has_unshuffle_rows(ts) || nitems == 0, "ts {ts}");
+                }
+            }
+        }
     }
 
     #[test]

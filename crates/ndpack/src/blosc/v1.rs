@@ -16,10 +16,13 @@
 //! The decoders here read Blosc2 chunks too (the format versions are distinguished by the header).
 
 use super::chunk::{
-    assemble, check_input_size, write_header16, Chunk, EncodeSpec, Header, FLAG_BITSHUFFLE,
-    FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE, F_SHUFFLE, HEADER_LEN,
+    assemble_into, check_input_size, put, vec_with, write_header16, Chunk, EncodeSpec, Header,
+    FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE, F_SHUFFLE,
+    HEADER_LEN,
 };
 use super::compressor::Compressor;
+use std::mem::MaybeUninit;
+
 use crate::error::{Error, Result};
 
 pub use super::compressor::list_compressors;
@@ -169,6 +172,28 @@ pub fn compute_blocksize(
 /// Compresses `src` into a Blosc1 chunk (what numcodecs' `blosc.compress` returns).
 pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
     check_input_size(src.len(), MAX_OVERHEAD)?;
+    vec_with(src.len() + MAX_OVERHEAD, |dst| {
+        compress_into_uninit(src, opts, dst)
+    })
+}
+
+/// Compresses `src` into `dst`, which may be uninitialised and must hold at least
+/// `src.len() + MAX_OVERHEAD` bytes (the largest chunk); returns the chunk size. The first
+/// that many bytes of `dst` are then initialised. Blocks are written straight into `dst`.
+pub fn compress_into_uninit(
+    src: &[u8],
+    opts: &Options,
+    dst: &mut [MaybeUninit<u8>],
+) -> Result<usize> {
+    if dst.len() < src.len() + MAX_OVERHEAD {
+        return Err(Error::invalid(format!(
+            "destination buffer has {} bytes, a chunk of {} bytes may need {}",
+            dst.len(),
+            src.len(),
+            src.len() + MAX_OVERHEAD
+        )));
+    }
+    check_input_size(src.len(), MAX_OVERHEAD)?;
     if !opts.compressor.can_encode() {
         return Err(Error::invalid(format!(
             "Blosc compressor {} can only be decoded",
@@ -211,10 +236,10 @@ pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
     if !split {
         flags |= FLAG_DONT_SPLIT;
     }
-    let memcpyed = |flags: u8| {
-        let mut out = vec![0u8; HEADER_LEN + nbytes];
+    let memcpyed = |flags: u8, dst: &mut [MaybeUninit<u8>]| {
+        let mut head = [0u8; HEADER_LEN];
         write_header16(
-            &mut out,
+            &mut head,
             VERSION_FORMAT,
             flags | FLAG_MEMCPYED,
             typesize,
@@ -222,11 +247,12 @@ pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
             blocksize,
             nbytes + HEADER_LEN,
         );
-        out[HEADER_LEN..].copy_from_slice(src);
-        out
+        put(dst, 0, &head);
+        put(dst, HEADER_LEN, src);
+        Ok(HEADER_LEN + nbytes)
     };
     if opts.clevel == 0 || nbytes < MIN_BUFFERSIZE {
-        return Ok(memcpyed(flags));
+        return memcpyed(flags, dst);
     }
     let spec = EncodeSpec {
         compressor: opts.compressor,
@@ -239,7 +265,7 @@ pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
         extended: false,
     };
     let (blocks, _) = spec.encode_blocks(src)?;
-    let mut head = vec![0u8; HEADER_LEN];
+    let mut head = [0u8; HEADER_LEN];
     write_header16(
         &mut head,
         VERSION_FORMAT,
@@ -249,14 +275,20 @@ pub fn compress(src: &[u8], opts: &Options) -> Result<Vec<u8>> {
         blocksize,
         0,
     );
-    Ok(assemble(head, &blocks, nbytes + MAX_OVERHEAD).unwrap_or_else(|| memcpyed(flags)))
+    match assemble_into(&head, &blocks, nbytes + MAX_OVERHEAD, dst) {
+        Some(n) => Ok(n),
+        None => memcpyed(flags, dst),
+    }
 }
 
 /// Decompresses a Blosc chunk (Blosc1, or Blosc2 with an extended header).
 pub fn decompress(chunk: &[u8]) -> Result<Vec<u8>> {
     let c = Chunk::open(chunk)?;
-    let mut out = vec![0u8; c.header.nbytes];
-    c.decode_into(&mut out)?;
+    let n = c.header.nbytes;
+    let mut out = Vec::with_capacity(n);
+    c.decode_into_uninit(&mut out.spare_capacity_mut()[..n])?;
+    // SAFETY: `decode_into_uninit` succeeded, so it initialised all `n` bytes.
+    unsafe { out.set_len(n) };
     Ok(out)
 }
 
@@ -272,6 +304,21 @@ pub fn decompress_into(chunk: &[u8], out: &mut [u8]) -> Result<usize> {
         )));
     }
     c.decode_into(&mut out[..n])?;
+    Ok(n)
+}
+
+/// Decompresses a chunk into `out`, which may be uninitialised (at least the decoded size);
+/// returns the bytes written, which are then initialised.
+pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Result<usize> {
+    let c = Chunk::open(chunk)?;
+    let n = c.header.nbytes;
+    if out.len() < n {
+        return Err(Error::invalid(format!(
+            "destination buffer has {} bytes, the chunk holds {n}",
+            out.len()
+        )));
+    }
+    c.decode_into_uninit(&mut out[..n])?;
     Ok(n)
 }
 
@@ -518,6 +565,47 @@ mod tests {
             if let Ok(out) = decompress(&f) {
                 assert_eq!(out.len(), cbuffer_sizes(&f).unwrap().0);
             }
+        }
+    }
+
+    #[test]
+    fn uninit_buffers_round_trip() {
+        let data = ints(300_000);
+        for (compressor, clevel, shuffle) in [
+            (Compressor::Lz4, 5, Shuffle::Shuffle),
+            (Compressor::BloscLz, 5, Shuffle::Shuffle),
+            (Compressor::Zstd, 5, Shuffle::BitShuffle),
+            (Compressor::Lz4, 0, Shuffle::NoShuffle),
+        ] {
+            let opts = Options {
+                compressor,
+                clevel,
+                shuffle,
+                typesize: 4,
+                blocksize: 0,
+            };
+            let want = compress(&data, &opts).unwrap();
+            // Into a buffer of exactly the worst case: the same chunk.
+            let mut buf = vec![MaybeUninit::new(0xAAu8); data.len() + MAX_OVERHEAD];
+            let n = compress_into_uninit(&data, &opts, &mut buf).unwrap();
+            // SAFETY: the buffer was fully initialised (0xAA) before.
+            let got: Vec<u8> = buf[..n]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect();
+            assert_eq!(got, want, "{compressor} clevel {clevel}");
+            // One byte short of the worst case is refused, whatever the data.
+            let mut small = vec![MaybeUninit::new(0u8); data.len() + MAX_OVERHEAD - 1];
+            assert!(compress_into_uninit(&data, &opts, &mut small).is_err());
+            // Decoding into uninitialised memory gives the data back, and stops at nbytes.
+            let mut out = vec![MaybeUninit::new(0x55u8); data.len() + 10];
+            assert_eq!(decompress_into_uninit(&want, &mut out).unwrap(), data.len());
+            // SAFETY: as above.
+            let back: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
+            assert_eq!(&back[..data.len()], &data[..]);
+            assert_eq!(&back[data.len()..], &[0x55u8; 10]);
+            let mut short = vec![MaybeUninit::new(0u8); data.len() - 1];
+            assert!(decompress_into_uninit(&want, &mut short).is_err());
         }
     }
 }

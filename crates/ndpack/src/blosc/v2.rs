@@ -14,11 +14,13 @@
 //! ```
 
 use super::chunk::{
-    self, assemble, check_input_size, trunc_prec_check, write_header16, Chunk, EncodeSpec, Header,
-    EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE,
-    SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
+    self, assemble_into, check_input_size, put, trunc_prec_check, vec_with, write_header16, Chunk,
+    EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT,
+    FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
 };
 use super::compressor::Compressor;
+use std::mem::MaybeUninit;
+
 use crate::error::{Error, Result};
 
 /// The chunk format version ndpack writes (what c-blosc2 2.4 to 3.3 write).
@@ -277,6 +279,28 @@ fn ext_header(
 /// Compresses `src` into a Blosc2 chunk, as `blosc2.compress2` does.
 pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
     check_input_size(src.len(), MAX_OVERHEAD)?;
+    vec_with(src.len() + MAX_OVERHEAD, |dst| {
+        compress_into_uninit(src, params, dst)
+    })
+}
+
+/// Compresses `src` into `dst`, which may be uninitialised and must hold at least
+/// `src.len() + MAX_OVERHEAD` bytes (the largest chunk); returns the chunk size. The first
+/// that many bytes of `dst` are then initialised.
+pub fn compress_into_uninit(
+    src: &[u8],
+    params: &CParams,
+    dst: &mut [MaybeUninit<u8>],
+) -> Result<usize> {
+    if dst.len() < src.len() + MAX_OVERHEAD {
+        return Err(Error::invalid(format!(
+            "destination buffer has {} bytes, a chunk of {} bytes may need {}",
+            dst.len(),
+            src.len(),
+            src.len() + MAX_OVERHEAD
+        )));
+    }
+    check_input_size(src.len(), MAX_OVERHEAD)?;
     if !params.codec.can_encode() {
         return Err(Error::invalid(format!(
             "Blosc2 does not support the {} codec",
@@ -324,8 +348,8 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
         flags |= FLAG_DONT_SPLIT;
     }
     let udcodec = params.codec.code();
-    let memcpyed = |flags: u8| {
-        let mut out = ext_header(
+    let memcpyed = |flags: u8, dst: &mut [MaybeUninit<u8>]| {
+        let mut head = ext_header(
             flags | FLAG_MEMCPYED,
             ts,
             nbytes,
@@ -335,12 +359,13 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
             udcodec,
             0,
         );
-        out[12..16].copy_from_slice(&((nbytes + EXT_HEADER_LEN) as i32).to_le_bytes());
-        out.extend_from_slice(src);
-        out
+        head[12..16].copy_from_slice(&((nbytes + EXT_HEADER_LEN) as i32).to_le_bytes());
+        put(dst, 0, &head);
+        put(dst, EXT_HEADER_LEN, src);
+        Ok(EXT_HEADER_LEN + nbytes)
     };
     if params.clevel == 0 || nbytes < MIN_BUFFERSIZE {
-        return Ok(memcpyed(FLAG_SHUFFLE | FLAG_BITSHUFFLE));
+        return memcpyed(FLAG_SHUFFLE | FLAG_BITSHUFFLE, dst);
     }
     let spec = EncodeSpec {
         compressor: params.codec,
@@ -354,7 +379,7 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
     };
     let (blocks, all_zero) = spec.encode_blocks(src)?;
     if all_zero {
-        return Ok(ext_header(
+        let head = ext_header(
             flags,
             ts,
             nbytes,
@@ -363,7 +388,9 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
             params.filters_meta,
             udcodec,
             SPECIAL_ZERO << 4,
-        ));
+        );
+        put(dst, 0, &head);
+        return Ok(head.len());
     }
     let head = ext_header(
         flags,
@@ -375,7 +402,10 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
         udcodec,
         0,
     );
-    Ok(assemble(head, &blocks, nbytes + MAX_OVERHEAD).unwrap_or_else(|| memcpyed(flags)))
+    match assemble_into(&head, &blocks, nbytes + MAX_OVERHEAD, dst) {
+        Some(n) => Ok(n),
+        None => memcpyed(flags, dst),
+    }
 }
 
 fn special_chunk(special: u8, nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
@@ -435,6 +465,12 @@ pub fn decompress(chunk: &[u8]) -> Result<Vec<u8>> {
 /// Decompresses a chunk into `out` (at least the decoded size); returns the bytes written.
 pub fn decompress_into(chunk: &[u8], out: &mut [u8]) -> Result<usize> {
     super::v1::decompress_into(chunk, out)
+}
+
+/// Decompresses a chunk into `out`, which may be uninitialised (at least the decoded size);
+/// returns the bytes written, which are then initialised.
+pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Result<usize> {
+    super::v1::decompress_into_uninit(chunk, out)
 }
 
 /// Decodes `nitems` items (of the header's typesize) from item `start`, decoding only the blocks
