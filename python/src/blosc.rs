@@ -102,7 +102,8 @@ fn bytes_with<'py>(
 }
 
 fn nbytes_of(chunk: &[u8]) -> PyResult<usize> {
-    Ok(v1::cbuffer_sizes(chunk).map_err(to_py)?.0)
+    // The whole layout is checked before anything is allocated.
+    v1::decoded_size(chunk).map_err(to_py)
 }
 
 /// numcodecs' `blosc.compress`: a Blosc1 chunk.

@@ -345,6 +345,12 @@ pub fn decode_partial(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u
     Ok(out)
 }
 
+/// The decoded size of a chunk after checking its whole layout (header, block offsets, stream
+/// sizes) as [`decompress`] does: the size to allocate before decoding into it.
+pub fn decoded_size(chunk: &[u8]) -> Result<usize> {
+    Ok(Chunk::open(chunk)?.header.nbytes)
+}
+
 /// `(nbytes, cbytes, blocksize)` of a chunk, from its header.
 pub fn cbuffer_sizes(chunk: &[u8]) -> Result<(usize, usize, usize)> {
     let h = Header::parse(chunk)?;
