@@ -79,8 +79,9 @@ class _RustCodec(Codec):
 
     #: What ``encode`` returns: ``"bytes"`` or ``"array"`` (a NumPy array).
     _encode_result = "bytes"
-    #: What ``decode`` returns: ``"bytes"``, ``"array"`` or ``"view"`` (a read-only ``uint8``
-    #: array over the Rust result, no copy).
+    #: What ``decode`` returns: ``"bytes"``, ``"array"`` or ``"view"`` (a ``uint8`` view of the
+    #: payload inside the input, for codecs that give its range; else a read-only ``uint8`` array
+    #: over the Rust result; no copy either way).
     _decode_result = "bytes"
     #: Whether array results are 1-d (numcodecs flattens) rather than in the input's shape.
     _flat = True
@@ -135,6 +136,12 @@ class _RustCodec(Codec):
                 )
                 return target
             return ndarray_copy(self.decode(buf), target)
+        if self._decode_result == "view":
+            # The payload is a part of the input: check it and view it, without a copy.
+            span = self._codec().decode_range(data)
+            if span is not None:
+                arr = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
+                return arr[span[0] : span[1]]
         kind = {"bytes": "bytes", "array": "array", "view": "buffer"}[self._decode_result]
         result = self._codec().decode(data, dtype, shape, order, kind)
         if kind == "bytes":
@@ -301,8 +308,7 @@ class _Checksum32(_RustCodec):
     """A 32-bit checksum stored with the data (``location``: ``"start"`` or ``"end"``)."""
 
     _encode_result = "array"
-    # numcodecs returns a view of the payload inside the input; ndpack a read-only view of the
-    # payload (no second copy).
+    # numcodecs returns a view of the payload inside the input; so does ndpack.
     _decode_result = "view"
 
     def __init__(self, location: Optional[str] = None):

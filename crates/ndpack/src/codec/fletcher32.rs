@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::crc32::{checksum_decode, checksum_encode, payload_into, Location};
+use super::crc32::{checksum_decode, checksum_encode, checksum_range, payload_into, Location};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::buffer::Buffer;
 use crate::error::Result;
@@ -91,6 +91,15 @@ impl Codec for Fletcher32 {
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let payload = checksum_decode("fletcher32", input, Location::End, Self::checksum)?;
         payload_into(payload, out)
+    }
+
+    fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
+        Some(checksum_range(
+            "fletcher32",
+            encoded,
+            Location::End,
+            Self::checksum,
+        ))
     }
 }
 

@@ -32,6 +32,7 @@ impl PackBits {
 }
 
 /// Packs 8 bytes (non-zero = 1) into one byte, first byte in the high bit.
+/// Packs up to 8 items (non-zero: `True`) into a byte, the first item in the top bit.
 #[inline(always)]
 fn pack8(c: &[u8]) -> u8 {
     let mut b = 0u8;
@@ -41,7 +42,26 @@ fn pack8(c: &[u8]) -> u8 {
     b
 }
 
-/// Checks the header of encoded bytes; returns the number of decoded items.
+/// [`pack8`] of exactly 8 items, branch-free: each non-zero byte becomes 1, and one multiply
+/// gathers the 8 flags into the top byte (item `i` at bit `7 - i`).
+#[inline(always)]
+fn pack8_word(c: &[u8; 8]) -> u8 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = u64::from_le_bytes(*c);
+    // Bit 7 of each byte: set when the byte is non-zero (no carry crosses a byte).
+    let flags = ((((x & LOW7) + LOW7) | x) >> 7) & 0x0101_0101_0101_0101;
+    // Flag i (bit 8i) moves to bit 63 - i; the partial products never overlap.
+    (flags.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8
+}
+
+/// Unpacks the 8 bits of `b` into 8 bytes of 0 or 1, the top bit first.
+#[inline(always)]
+fn unpack8_word(b: u8) -> [u8; 8] {
+    // Byte i keeps bit 7 - i of `b`; adding 0x7f turns any set bit into bit 7 of its byte.
+    let x = (u64::from(b) * 0x0101_0101_0101_0101) & 0x0102_0408_1020_4080;
+    (((x + 0x7f7f_7f7f_7f7f_7f7f) >> 7) & 0x0101_0101_0101_0101).to_le_bytes()
+}
+
 fn decoded_len(input: &[u8]) -> Result<usize> {
     let Some((&pad, data)) = input.split_first() else {
         return Err(Error::truncated(format!(
@@ -58,11 +78,15 @@ fn decoded_len(input: &[u8]) -> Result<usize> {
 }
 
 fn unpack(data: &[u8], out: &mut [u8]) {
-    let mut chunks = out.chunks_mut(8);
+    let full = out.len() / 8;
+    let mut chunks = out.chunks_exact_mut(8);
     for (&b, c) in data.iter().zip(&mut chunks) {
-        for (i, o) in c.iter_mut().enumerate() {
-            *o = (b >> (7 - i)) & 1;
-        }
+        c.copy_from_slice(&unpack8_word(b));
+    }
+    let tail = chunks.into_remainder();
+    if let (Some(&b), false) = (data.get(full), tail.is_empty()) {
+        let bits = unpack8_word(b);
+        tail.copy_from_slice(&bits[..tail.len()]);
     }
 }
 
@@ -84,7 +108,7 @@ impl Codec for PackBits {
         let chunks = input.data.chunks_exact(8);
         let tail = chunks.remainder();
         for (c, o) in chunks.zip(out[1..].iter_mut()) {
-            *o = pack8(c);
+            *o = pack8_word(c.try_into().expect("8 items"));
         }
         if !tail.is_empty() {
             out[nbytes] = pack8(tail);
@@ -127,6 +151,39 @@ mod tests {
     use super::*;
     use crate::codec::get_codec;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn word_kernels_equal_the_bit_loops() {
+        for b in 0..=255u8 {
+            let bits = unpack8_word(b);
+            for (i, &v) in bits.iter().enumerate() {
+                assert_eq!(v, (b >> (7 - i)) & 1, "byte {b:#x}, item {i}");
+            }
+            assert_eq!(pack8_word(&bits), b);
+        }
+        // Any non-zero byte is True, whatever its bits (0x80, 0x01, 0xff, 0x7f ...).
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut c = x.to_le_bytes();
+            // Make about half the bytes zero.
+            for (i, v) in c.iter_mut().enumerate() {
+                if (x >> (56 + i)) & 1 == 1 {
+                    *v = 0;
+                }
+            }
+            assert_eq!(pack8_word(&c), pack8(&c), "{c:?}");
+        }
+        for v in [0x80u8, 0x01, 0xff, 0x7f, 0x40] {
+            for i in 0..8 {
+                let mut c = [0u8; 8];
+                c[i] = v;
+                assert_eq!(pack8_word(&c), 0x80 >> i);
+            }
+        }
+    }
 
     #[test]
     fn golden_vectors_from_numcodecs() {
