@@ -291,6 +291,28 @@ impl PyCodec {
         output(py, out, result)
     }
 
+    /// Encodes `data` straight into `out` (writable, contiguous, at least the encoded size:
+    /// exactly it for filters) and returns the number of bytes written.
+    #[pyo3(signature = (data, out, dtype=None, shape=None, order=None))]
+    fn encode_into(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        out: &Bound<'_, PyAny>,
+        dtype: Option<&str>,
+        shape: Option<Vec<usize>>,
+        order: Option<&str>,
+    ) -> PyResult<usize> {
+        let inp = input(data, dtype, shape, order)?;
+        let mut view = WritableView::new(out)?;
+        let codec = &self.codec;
+        py.detach(|| {
+            let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
+            codec.encode_into(aref, view.as_mut_slice())
+        })
+        .map_err(to_py)
+    }
+
     /// For codecs whose decoded data is a part of the encoded bytes (checksums): checks `data`
     /// and returns `(start, stop)` of that part, or `None` for other codecs.
     fn decode_range(

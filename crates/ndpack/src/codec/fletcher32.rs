@@ -32,25 +32,19 @@ impl Fletcher32 {
         let (mut sum1, mut sum2) = (0u32, 0u32);
         let words = data.chunks_exact(2);
         let odd = words.remainder().first().copied();
-        let mut iter = words.map(|w| u16::from_be_bytes([w[0], w[1]]));
-        let nwords = data.len() / 2;
-        let mut left = nwords;
-        let mut buf = [0u16; BLOCK];
-        while left > 0 {
-            let n = left.min(BLOCK);
-            left -= n;
-            for (slot, w) in buf[..n].iter_mut().zip(&mut iter) {
-                *slot = w;
+        let even = &data[..data.len() - data.len() % 2];
+        // Per block, s = sum(w) and t = sum((n - i) * w) fit in 32 bits
+        // (t <= 65535 * 360 * 361 / 2 < 2^32): one loop over the bytes, no buffer.
+        for block in even.chunks(2 * BLOCK) {
+            let n = (block.len() / 2) as u32;
+            let (mut s, mut t) = (0u32, 0u32);
+            for (i, w) in block.chunks_exact(2).enumerate() {
+                let w = u32::from(u16::from_be_bytes([w[0], w[1]]));
+                s = s.wrapping_add(w);
+                t = t.wrapping_add((n - i as u32).wrapping_mul(w));
             }
-            let (mut s, mut t) = (0u64, 0u64);
-            for (i, &w) in buf[..n].iter().enumerate() {
-                s += u64::from(w);
-                t += (n - i) as u64 * u64::from(w);
-            }
-            sum2 = sum2
-                .wrapping_add((n as u32).wrapping_mul(sum1))
-                .wrapping_add(t as u32);
-            sum1 = sum1.wrapping_add(s as u32);
+            sum2 = sum2.wrapping_add(n.wrapping_mul(sum1)).wrapping_add(t);
+            sum1 = sum1.wrapping_add(s);
             sum1 = (sum1 & 0xffff) + (sum1 >> 16);
             sum2 = (sum2 & 0xffff) + (sum2 >> 16);
         }

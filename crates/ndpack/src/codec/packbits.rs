@@ -77,6 +77,22 @@ fn decoded_len(input: &[u8]) -> Result<usize> {
     Ok(data.len() * 8 - pad as usize)
 }
 
+/// Writes the padding header and the packed bits of `input` into `out` (exactly
+/// `ceil(n / 8) + 1` bytes).
+fn pack(input: &[u8], out: &mut [u8]) {
+    let n = input.len();
+    let nbytes = n.div_ceil(8);
+    out[0] = ((8 - n % 8) % 8) as u8;
+    let chunks = input.chunks_exact(8);
+    let tail = chunks.remainder();
+    for (c, o) in chunks.zip(out[1..].iter_mut()) {
+        *o = pack8_word(c.try_into().expect("8 items"));
+    }
+    if !tail.is_empty() {
+        out[nbytes] = pack8(tail);
+    }
+}
+
 fn unpack(data: &[u8], out: &mut [u8]) {
     let full = out.len() / 8;
     let mut chunks = out.chunks_exact_mut(8);
@@ -100,25 +116,25 @@ impl Codec for PackBits {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = input.data.len();
-        let nbytes = n.div_ceil(8);
-        let mut block = typed::alloc(nbytes + 1);
-        let out = block.as_mut_slice();
-        out[0] = ((8 - n % 8) % 8) as u8;
-        let chunks = input.data.chunks_exact(8);
-        let tail = chunks.remainder();
-        for (c, o) in chunks.zip(out[1..].iter_mut()) {
-            *o = pack8_word(c.try_into().expect("8 items"));
-        }
-        if !tail.is_empty() {
-            out[nbytes] = pack8(tail);
-        }
+        let len = input.data.len().div_ceil(8) + 1;
+        let mut block = typed::alloc(len);
+        pack(input.data, block.as_mut_slice());
         Ok(typed::output(
             block,
             DataType::u8(),
-            vec![nbytes + 1],
+            vec![len],
             Default::default(),
         ))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        Some(input.data.len().div_ceil(8) + 1)
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let len = input.data.len().div_ceil(8) + 1;
+        pack(input.data, typed::out_prefix(out, len)?);
+        Ok(len)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
