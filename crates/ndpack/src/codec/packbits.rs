@@ -78,31 +78,58 @@ fn decoded_len(input: &[u8]) -> Result<usize> {
 }
 
 /// Writes the padding header and the packed bits of `input` into `out` (exactly
-/// `ceil(n / 8) + 1` bytes).
+/// `ceil(n / 8) + 1` bytes), in blocks on ndpack's pool for large inputs.
 fn pack(input: &[u8], out: &mut [u8]) {
     let n = input.len();
-    let nbytes = n.div_ceil(8);
     out[0] = ((8 - n % 8) % 8) as u8;
-    let chunks = input.chunks_exact(8);
-    let tail = chunks.remainder();
-    for (c, o) in chunks.zip(out[1..].iter_mut()) {
-        *o = pack8_word(c.try_into().expect("8 items"));
-    }
-    if !tail.is_empty() {
-        out[nbytes] = pack8(tail);
-    }
+    let work = |src: &[u8], dst: &mut [u8]| {
+        let chunks = src.chunks_exact(8);
+        let tail = chunks.remainder();
+        for (c, o) in chunks.zip(dst.iter_mut()) {
+            *o = pack8_word(c.try_into().expect("8 items"));
+        }
+        if !tail.is_empty() {
+            dst[src.len() / 8] = pack8(tail);
+        }
+    };
+    blocks(input, 8, &mut out[1..], 1, &work);
 }
 
 fn unpack(data: &[u8], out: &mut [u8]) {
-    let full = out.len() / 8;
-    let mut chunks = out.chunks_exact_mut(8);
-    for (&b, c) in data.iter().zip(&mut chunks) {
-        c.copy_from_slice(&unpack8_word(b));
-    }
-    let tail = chunks.into_remainder();
-    if let (Some(&b), false) = (data.get(full), tail.is_empty()) {
-        let bits = unpack8_word(b);
-        tail.copy_from_slice(&bits[..tail.len()]);
+    let work = |src: &[u8], dst: &mut [u8]| {
+        let full = dst.len() / 8;
+        let mut chunks = dst.chunks_exact_mut(8);
+        for (&b, c) in src.iter().zip(&mut chunks) {
+            c.copy_from_slice(&unpack8_word(b));
+        }
+        let tail = chunks.into_remainder();
+        if let (Some(&b), false) = (src.get(full), tail.is_empty()) {
+            let bits = unpack8_word(b);
+            tail.copy_from_slice(&bits[..tail.len()]);
+        }
+    };
+    blocks(data, 1, out, 8, &work);
+}
+
+/// Runs `work` on matching blocks of `src` and `dst` (`s` and `d` bytes per unit), on ndpack's
+/// pool when they are large.
+fn blocks(
+    src: &[u8],
+    s: usize,
+    dst: &mut [u8],
+    d: usize,
+    work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
+) {
+    const UNITS: usize = 1 << 16;
+    if src.len().max(dst.len()) >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+        use rayon::prelude::*;
+        crate::threads::install(|| {
+            src.par_chunks(UNITS * s)
+                .zip(dst.par_chunks_mut(UNITS * d))
+                .for_each(|(a, b)| work(a, b));
+        });
+    } else {
+        work(src, dst);
     }
 }
 
@@ -167,6 +194,25 @@ mod tests {
     use super::*;
     use crate::codec::get_codec;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn large_inputs_in_blocks_round_trip() {
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        for n in [typed::PAR_MIN_BYTES + 13, (1 << 16) * 8 * 5] {
+            let items: Vec<u8> = (0..n)
+                .map(|i| u8::from((i * 7919) % 11 < 4) * (i % 3) as u8)
+                .collect();
+            let enc = PackBits.encode(ArrayRef::bytes(&items)).unwrap();
+            let mut want = vec![((8 - n % 8) % 8) as u8];
+            want.extend(items.chunks(8).map(pack8));
+            assert_eq!(enc.bytes(), &want[..]);
+            let dec = PackBits.decode(enc.as_array_ref()).unwrap();
+            let flags: Vec<u8> = items.iter().map(|&v| u8::from(v != 0)).collect();
+            assert_eq!(dec.bytes(), &flags[..]);
+        }
+    }
 
     #[test]
     fn word_kernels_equal_the_bit_loops() {
