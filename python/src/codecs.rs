@@ -6,7 +6,7 @@
 //! are read through the buffer protocol (contiguous memory required; the Python layer makes
 //! non-contiguous arrays contiguous first, as numcodecs does).
 
-use ndpack::codec::{self, ArrayMut, ArrayRef, Codec};
+use ndpack::codec::{self, ArrayMut, ArrayRef, Codec, GrowBuf};
 use ndpack::{Buffer, DataType, Order};
 use numpy::ndarray::ArrayViewMut1;
 use numpy::PyArray1;
@@ -210,6 +210,88 @@ fn bytes_with<'py>(
     }
 }
 
+/// A `bytes` object under construction that a decoder fills and grows ([`GrowBuf`]).
+struct WriterBuf(*mut ffi::compat::PyBytesWriter);
+// SAFETY: the writer is used by one thread at a time (the one running the decoder, with the GIL
+// released, or the caller once `detach` returns); growing it takes the GIL.
+unsafe impl Send for WriterBuf {}
+
+impl GrowBuf for WriterBuf {
+    fn buf(&mut self) -> &mut [u8] {
+        // SAFETY: the writer is alive (finished or discarded only after the decoder returns);
+        // reading its size and address needs no GIL.
+        let (data, size) = unsafe {
+            (
+                ffi::compat::PyBytesWriter_GetData(self.0).cast::<u8>(),
+                ffi::compat::PyBytesWriter_GetSize(self.0),
+            )
+        };
+        if size <= 0 {
+            return &mut [];
+        }
+        // SAFETY: the writer holds `size` writable bytes at `data` until it is resized or
+        // finished, and `&mut self` makes this the only reference. As in `bytes_with`, this is
+        // foreign memory that codecs only write into.
+        unsafe { std::slice::from_raw_parts_mut(data, size as usize) }
+    }
+
+    fn grow(&mut self, len: usize) -> ndpack::Result<()> {
+        let size = ffi::Py_ssize_t::try_from(len)
+            .map_err(|_| ndpack::Error::too_large(format!("output of {len} bytes")))?;
+        Python::attach(|py| {
+            // SAFETY: the GIL is held; the writer is alive and not in use elsewhere.
+            if unsafe { ffi::compat::PyBytesWriter_Resize(self.0, size) } < 0 {
+                let e = PyErr::fetch(py);
+                return Err(ndpack::Error::too_large(format!(
+                    "cannot grow the output to {len} bytes: {e}"
+                )));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Decodes with [`Codec::decode_grow`] straight into a new `bytes` object; `None` when the codec
+/// does not decode that way.
+fn decode_grow_bytes<'py>(
+    py: Python<'py>,
+    codec: &dyn Codec,
+    src: &[u8],
+) -> PyResult<Option<(Bound<'py, PyAny>, usize)>> {
+    // SAFETY: plain C API call with the GIL held; finished or discarded below.
+    let writer = unsafe { ffi::compat::PyBytesWriter_Create(0) };
+    if writer.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    let mut out = WriterBuf(writer);
+    let result = py.detach(|| codec.decode_grow(src, &mut out));
+    match result {
+        Some(Ok(n)) => {
+            // SAFETY: `n` bytes were written (`decode_grow` returns at most the buffer's size,
+            // checked here); finishing consumes the writer.
+            let size = unsafe { ffi::compat::PyBytesWriter_GetSize(writer) };
+            if n as ffi::Py_ssize_t > size {
+                unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
+                return Err(PyValueError::new_err("codec wrote past its output"));
+            }
+            let obj = unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as _) };
+            if obj.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            // SAFETY: a new reference to a bytes object.
+            Ok(Some((unsafe { Bound::from_owned_ptr(py, obj) }, n)))
+        }
+        other => {
+            // SAFETY: the writer was not finished.
+            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
+            match other {
+                Some(Err(e)) => Err(to_py(e)),
+                _ => Ok(None),
+            }
+        }
+    }
+}
+
 #[pymethods]
 impl PyCodec {
     #[new]
@@ -278,6 +360,9 @@ impl PyCodec {
                 let (bytes, _) = bytes_with(py, n, |out| {
                     codec.decode_into(src, ArrayMut::bytes(out)).map(|()| n)
                 })?;
+                return result_tuple(py, bytes, &DataType::u8(), &[n], Order::C);
+            }
+            if let Some((bytes, n)) = decode_grow_bytes(py, codec.as_ref(), &inp.buffer)? {
                 return result_tuple(py, bytes, &DataType::u8(), &[n], Order::C);
             }
         }

@@ -255,12 +255,43 @@ pub trait Codec: Send + Sync + fmt::Debug {
         Ok(n)
     }
 
+    /// Decodes `encoded` into `out`, growing it as needed, and returns the decoded length (the
+    /// first bytes of `out`), for codecs that cannot tell the decoded size up front (zlib, gzip):
+    /// the front end's own memory receives the result, instead of a buffer that is copied
+    /// afterwards. `None`, the default, for codecs that do not do this (callers use `decode`).
+    fn decode_grow(&self, encoded: &[u8], out: &mut dyn GrowBuf) -> Option<Result<usize>> {
+        let _ = (encoded, out);
+        None
+    }
+
     /// For codecs whose decoded data is a contiguous part of the encoded bytes (the checksum
     /// codecs): checks `encoded` as `decode` does and returns where that part lies, so that a
     /// caller can view it instead of copying. `None`, the default, for other codecs.
     fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
         let _ = encoded;
         None
+    }
+}
+
+/// Memory that a decoder writes into and may grow ([`Codec::decode_grow`]): a front end's own
+/// buffer, such as a Python `bytes` object being built.
+pub trait GrowBuf {
+    /// The memory, writable; its length is the current capacity.
+    fn buf(&mut self) -> &mut [u8];
+    /// Grows the memory to at least `len` bytes, keeping the bytes written so far.
+    fn grow(&mut self, len: usize) -> Result<()>;
+}
+
+impl GrowBuf for Vec<u8> {
+    fn buf(&mut self) -> &mut [u8] {
+        self
+    }
+
+    fn grow(&mut self, len: usize) -> Result<()> {
+        if len > self.len() {
+            self.resize(len, 0);
+        }
+        Ok(())
     }
 }
 

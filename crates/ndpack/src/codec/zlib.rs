@@ -7,7 +7,9 @@
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde_json::{json, Map, Value};
 
-use super::{backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{
+    backend_error, Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf, MAX_DECODED_SIZE,
+};
 use crate::error::{Error, Result};
 
 /// The numcodecs `zlib` codec.
@@ -125,6 +127,57 @@ pub(crate) fn inflate_append(
     }
 }
 
+/// Decompresses one zlib or raw deflate stream from the start of `data` into `out` from byte
+/// `written` on, growing `out` (first to 4x the input, then doubling) up to `limit` bytes.
+/// Returns `(input consumed, total bytes written)`.
+pub(crate) fn inflate_grow(
+    data: &[u8],
+    zlib_header: bool,
+    out: &mut dyn GrowBuf,
+    mut written: usize,
+    limit: usize,
+) -> Result<(usize, usize)> {
+    let mut d = Decompress::new(zlib_header);
+    loop {
+        let cap = out.buf().len();
+        if written == cap {
+            if written >= limit {
+                return Err(Error::too_large(format!(
+                    "deflate stream decodes to more than {limit} bytes"
+                )));
+            }
+            let extra = if cap == 0 {
+                data.len().saturating_mul(4).clamp(4096, 1 << 26)
+            } else {
+                cap.max(4096)
+            };
+            out.grow(written.saturating_add(extra).min(limit))?;
+            continue;
+        }
+        let (in0, out0) = (d.total_in() as usize, d.total_out());
+        let status = d
+            .decompress(
+                &data[in0..],
+                &mut out.buf()[written..],
+                FlushDecompress::Finish,
+            )
+            .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
+        written += (d.total_out() - out0) as usize;
+        match status {
+            Status::StreamEnd => return Ok((d.total_in() as usize, written)),
+            _ if written < out.buf().len()
+                && d.total_out() == out0
+                && d.total_in() as usize == in0 =>
+            {
+                return Err(Error::truncated(
+                    "deflate stream ends before its end marker",
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Decompresses one zlib or raw deflate stream from the start of `data`, growing the output up to
 /// `limit` bytes. Returns the decoded bytes and the number of input bytes consumed.
 pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(Vec<u8>, usize)> {
@@ -206,11 +259,35 @@ impl Codec for Zlib {
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         inflate_into(input, true, out.data).map(|_| ())
     }
+
+    fn decode_grow(&self, encoded: &[u8], out: &mut dyn GrowBuf) -> Option<Result<usize>> {
+        Some(inflate_grow(encoded, true, out, 0, MAX_DECODED_SIZE).map(|(_, n)| n))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_grow_equals_decode() {
+        let c = Zlib::new(1).unwrap();
+        for n in [0usize, 10, 5000, 1 << 20] {
+            let d: Vec<u8> = (0..n).map(|i| ((i / 7) % 13) as u8).collect();
+            let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+            // From empty, and from a buffer too small to hold the result.
+            for start in [0usize, 3] {
+                let mut out = vec![0u8; start];
+                let got = c.decode_grow(enc.bytes(), &mut out).unwrap().unwrap();
+                assert_eq!(&out[..got], &d[..]);
+            }
+            if enc.bytes().len() > 4 {
+                let cut = &enc.bytes()[..enc.bytes().len() - 3];
+                let mut out = Vec::new();
+                assert!(c.decode_grow(cut, &mut out).unwrap().is_err());
+            }
+        }
+    }
     use crate::error::ErrorKind;
 
     fn sample() -> Vec<u8> {
