@@ -267,13 +267,15 @@ fn decode_grow_bytes<'py>(
     let result = py.detach(|| codec.decode_grow(src, &mut out));
     match result {
         Some(Ok(n)) => {
-            // SAFETY: `n` bytes were written (`decode_grow` returns at most the buffer's size,
-            // checked here); finishing consumes the writer.
+            // SAFETY: the writer is alive; reading its size needs nothing else.
             let size = unsafe { ffi::compat::PyBytesWriter_GetSize(writer) };
             if n as ffi::Py_ssize_t > size {
+                // SAFETY: the writer was not finished.
                 unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
                 return Err(PyValueError::new_err("codec wrote past its output"));
             }
+            // SAFETY: `n` bytes were written (at most the writer's size, checked above);
+            // finishing consumes the writer.
             let obj = unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as _) };
             if obj.is_null() {
                 return Err(PyErr::fetch(py));
