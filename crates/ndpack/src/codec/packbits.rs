@@ -56,9 +56,9 @@ fn pack8_word(c: &[u8; 8]) -> u8 {
 
 /// Unpacks the 8 bits of `b` into 8 bytes of 0 or 1, the top bit first.
 #[inline(always)]
-fn unpack8_word(b: u8) -> [u8; 8] {
+const fn unpack8_word(b: u8) -> [u8; 8] {
     // Byte i keeps bit 7 - i of `b`; adding 0x7f turns any set bit into bit 7 of its byte.
-    let x = (u64::from(b) * 0x0101_0101_0101_0101) & 0x0102_0408_1020_4080;
+    let x = (b as u64 * 0x0101_0101_0101_0101) & 0x0102_0408_1020_4080;
     (((x + 0x7f7f_7f7f_7f7f_7f7f) >> 7) & 0x0101_0101_0101_0101).to_le_bytes()
 }
 
@@ -96,11 +96,21 @@ fn pack(input: &[u8], out: &mut [u8]) {
 }
 
 fn unpack(data: &[u8], out: &mut [u8]) {
+    // The 8 output bytes of every byte value: one load per input byte.
+    static TABLE: [[u8; 8]; 256] = {
+        let mut t = [[0u8; 8]; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = unpack8_word(b as u8);
+            b += 1;
+        }
+        t
+    };
     let work = |src: &[u8], dst: &mut [u8]| {
         let full = dst.len() / 8;
         let mut chunks = dst.chunks_exact_mut(8);
         for (&b, c) in src.iter().zip(&mut chunks) {
-            c.copy_from_slice(&unpack8_word(b));
+            c.copy_from_slice(&TABLE[usize::from(b)]);
         }
         let tail = chunks.into_remainder();
         if let (Some(&b), false) = (src.get(full), tail.is_empty()) {
