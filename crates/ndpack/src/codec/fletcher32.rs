@@ -26,9 +26,7 @@ impl Fletcher32 {
     /// The HDF5 Fletcher-32 checksum of `data`, as numcodecs computes it.
     pub fn checksum(data: &[u8]) -> u32 {
         let even = &data[..data.len() - data.len() % 2];
-        let sums = even
-            .chunks(2 * BLOCK)
-            .fold((0, 0), |sums, block| add_block(sums, block));
+        let sums = even.chunks(2 * BLOCK).fold((0, 0), add_block);
         finish(sums, data.last().filter(|_| data.len() % 2 == 1).copied())
     }
 
