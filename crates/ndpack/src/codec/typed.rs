@@ -175,7 +175,10 @@ pub(crate) enum Val {
 #[inline(always)]
 fn cvtt32(x: f64) -> i32 {
     if x > -2147483649.0 && x < 2147483648.0 {
-        x as i32
+        // SAFETY: `x` is not NaN and truncates to a value inside i32's range (checked above).
+        // Unlike `as` (saturating, with NaN checks), this is the plain truncating conversion,
+        // which vectorises.
+        unsafe { x.to_int_unchecked::<i32>() }
     } else {
         i32::MIN
     }
