@@ -27,6 +27,27 @@ def best_time(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.2) 
     return best
 
 
+def interleaved_times(fns: Sequence[Callable[[], object]], repeat: int = 3, min_time: float = 0.1) -> List[float]:
+    """Best wall time of one call of each of ``fns``, measured in alternating rounds (each
+    round runs every function for at least ``min_time`` s), so that load changes on a shared
+    machine hit all of them alike."""
+    for fn in fns:
+        fn()  # warm up
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, fn in enumerate(fns):
+            n = 0
+            start = time.perf_counter()
+            while True:
+                fn()
+                n += 1
+                elapsed = time.perf_counter() - start
+                if elapsed >= min_time:
+                    break
+            best[i] = min(best[i], elapsed / n)
+    return best
+
+
 def sample_arrays(nbytes: int = 16 * MB) -> dict:
     """The benchmark arrays: smooth float32 field, noisy float32, int64 ramp (each ``nbytes``)."""
     rng = np.random.default_rng(0)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numcodecs
 import numpy as np
 
-from _common import MB, best_time, print_table
+from _common import MB, interleaved_times, print_table
 
 N = 16 * MB
 
@@ -57,18 +57,19 @@ def run() -> None:
         x = data[key]
         ref = getattr(numcodecs, cls)(**kwargs)
         enc = ref.encode(x)
-        t_enc = best_time(lambda: ref.encode(x), repeat=3)
-        t_dec = best_time(lambda: ref.decode(enc), repeat=3)
         mine = getattr(ndcodecs, cls, None) if ndcodecs is not None else None
-        row = [name, x.nbytes / MB / t_enc, x.nbytes / MB / t_dec]
         if mine is not None:
             c = mine(**kwargs)
             menc = c.encode(x)
-            m_enc = best_time(lambda: c.encode(x), repeat=3)
-            m_dec = best_time(lambda: c.decode(menc), repeat=3)
-            row += [t_enc / m_enc, t_dec / m_dec]
+            t_enc, t_dec, m_enc, m_dec = interleaved_times(
+                [lambda: ref.encode(x), lambda: ref.decode(enc), lambda: c.encode(x), lambda: c.decode(menc)],
+                repeat=3,
+                min_time=0.2,
+            )
+            row = [name, x.nbytes / MB / t_enc, x.nbytes / MB / t_dec, t_enc / m_enc, t_dec / m_dec]
         else:
-            row += ["n/a", "n/a"]
+            t_enc, t_dec = interleaved_times([lambda: ref.encode(x), lambda: ref.decode(enc)], repeat=3)
+            row = [name, x.nbytes / MB / t_enc, x.nbytes / MB / t_dec, "n/a", "n/a"]
         rows.append(row)
     print_table(
         "Filters (16 MiB arrays): numcodecs MB/s and ndpack/numcodecs ratios (> 1: ndpack faster)",

@@ -3,7 +3,8 @@
 //! The first byte picks a codec id from the registry, the second one of a few configs for it;
 //! the rest is decoded with `decode`, then with `decode_into` (into a buffer of the decoded size
 //! when decoding worked, else of a size taken from the input). Errors are fine; panics, aborts,
-//! hangs and huge allocations are bugs.
+//! hangs and huge allocations are bugs. `decoded_len` and `decoded_range` must agree with
+//! `decode`.
 
 #![no_main]
 
@@ -58,7 +59,19 @@ fuzz_target!(|data: &[u8]| {
     let all = codecs();
     let variants = &all[usize::from(*pick) % all.len()];
     let codec = &variants[usize::from(*variant) % variants.len()];
-    let size = match codec.decode(ArrayRef::bytes(rest)) {
+    let decoded = codec.decode(ArrayRef::bytes(rest));
+    // The size and range hooks read the same untrusted input and must agree with `decode`.
+    let hint = codec.decoded_len(rest);
+    if let (Some(n), Ok(d)) = (hint, &decoded) {
+        assert_eq!(n, d.bytes().len(), "decoded_len disagrees with decode");
+    }
+    assert!(hint.is_none_or(|n| n <= ndpack::codec::MAX_DECODED_SIZE));
+    match (codec.decoded_range(rest), &decoded) {
+        (Some(Ok(r)), Ok(d)) => assert_eq!(&rest[r], d.bytes(), "decoded_range disagrees"),
+        (Some(Ok(_)), Err(_)) | (Some(Err(_)), Ok(_)) => panic!("decoded_range disagrees"),
+        _ => {}
+    }
+    let size = match decoded {
         Ok(decoded) => decoded.bytes().len(),
         Err(_) => rest
             .get(..2)

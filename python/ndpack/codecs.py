@@ -58,6 +58,14 @@ def _prepare(buf: Any, view: Optional[np.dtype] = None):
     return raw, arr.dtype.str, arr.shape, order
 
 
+def _count(shape) -> int:
+    """The number of items of ``shape``."""
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
 def _to_array(result, flat: bool = False) -> np.ndarray:
     """A NumPy array from a Rust result ``(data, dtype_str, shape, order)``."""
     data, dtype, shape, order = result
@@ -79,8 +87,9 @@ class _RustCodec(Codec):
 
     #: What ``encode`` returns: ``"bytes"`` or ``"array"`` (a NumPy array).
     _encode_result = "bytes"
-    #: What ``decode`` returns: ``"bytes"``, ``"array"`` or ``"view"`` (a read-only ``uint8``
-    #: array over the Rust result, no copy).
+    #: What ``decode`` returns: ``"bytes"``, ``"array"`` or ``"view"`` (a ``uint8`` view of the
+    #: payload inside the input, for codecs that give its range; else a read-only ``uint8`` array
+    #: over the Rust result; no copy either way).
     _decode_result = "bytes"
     #: Whether array results are 1-d (numcodecs flattens) rather than in the input's shape.
     _flat = True
@@ -108,8 +117,26 @@ class _RustCodec(Codec):
         """The dtype numcodecs views the encoded input as before decoding."""
         return None
 
+    def _encode_layout(self, dtype: Any, shape: Any, order: Any):
+        """``(dtype, shape)`` of the array ``encode`` returns for a prepared input, for filters
+        that the Rust codec writes straight into a new NumPy array (``None``: others)."""
+        return None
+
+    def _decode_layout(self, data: Any, dtype: Any, shape: Any, order: Any):
+        """``(dtype, shape)`` of the array ``decode`` returns for a prepared input, for filters
+        that the Rust codec decodes straight into a new NumPy array (``None``: others)."""
+        return None
+
     def encode(self, buf: Any) -> Any:
         data, dtype, shape, order = _prepare(buf, self._encode_view())
+        if dtype is not None:
+            layout = self._encode_layout(dtype, shape, order)
+            if layout is not None:
+                # Straight into NumPy's memory: no zeroing, no copy.
+                out = np.empty(layout[1], dtype=layout[0], order=order)
+                raw = out.reshape(-1, order="A").view(np.uint8) if out.nbytes else out
+                self._codec().encode_into(data, raw, dtype, shape, order)
+                return out
         kind = "bytes" if self._encode_result == "bytes" else "array"
         result = self._codec().encode(data, dtype, shape, order, kind)
         if kind == "bytes":
@@ -118,6 +145,10 @@ class _RustCodec(Codec):
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         data, dtype, shape, order = _prepare(buf, self._decode_view(buf))
+        if out is None and dtype is not None:
+            layout = self._decode_layout(data, dtype, shape, order)
+            if layout is not None:
+                out = np.empty(layout[1], dtype=layout[0], order=order)
         if out is not None:
             target = ensure_ndarray(out)
             if (
@@ -135,6 +166,12 @@ class _RustCodec(Codec):
                 )
                 return target
             return ndarray_copy(self.decode(buf), target)
+        if self._decode_result == "view":
+            # The payload is a part of the input: check it and view it, without a copy.
+            span = self._codec().decode_range(data)
+            if span is not None:
+                arr = data if isinstance(data, np.ndarray) else np.frombuffer(data, dtype=np.uint8)
+                return arr[span[0] : span[1]]
         kind = {"bytes": "bytes", "array": "array", "view": "buffer"}[self._decode_result]
         result = self._codec().decode(data, dtype, shape, order, kind)
         if kind == "bytes":
@@ -301,8 +338,7 @@ class _Checksum32(_RustCodec):
     """A 32-bit checksum stored with the data (``location``: ``"start"`` or ``"end"``)."""
 
     _encode_result = "array"
-    # numcodecs returns a view of the payload inside the input; ndpack a read-only view of the
-    # payload (no second copy).
+    # numcodecs returns a view of the payload inside the input; so does ndpack.
     _decode_result = "view"
 
     def __init__(self, location: Optional[str] = None):
@@ -435,6 +471,12 @@ class Delta(_Filter):
     def _decode_view(self, buf):
         return self.astype
 
+    def _encode_layout(self, dtype, shape, order):
+        return self.astype, (_count(shape),)
+
+    def _decode_layout(self, data, dtype, shape, order):
+        return self.dtype, (_count(shape),)
+
     def __repr__(self) -> str:
         r = f"{type(self).__name__}(dtype={self.dtype.str!r}"
         if self.astype != self.dtype:
@@ -481,6 +523,12 @@ class FixedScaleOffset(_Filter):
 
     def _decode_view(self, buf):
         return self.astype
+
+    def _encode_layout(self, dtype, shape, order):
+        return self.astype, (_count(shape),)
+
+    def _decode_layout(self, data, dtype, shape, order):
+        return self.dtype, (_count(shape),)
 
     def __repr__(self) -> str:
         r = (
@@ -529,6 +577,21 @@ class Quantize(_Filter):
 
     def _decode_view(self, buf):
         return self.astype
+
+    def _encode_layout(self, dtype, shape, order):
+        return self.astype, shape
+
+    def _decode_layout(self, data, dtype, shape, order):
+        return self.dtype, shape
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        # Lossy filter: decoding casts back to ``dtype``; with ``astype == dtype`` that is a view
+        # of the input (numcodecs' ``astype(copy=False)``), no copy.
+        if self.astype == self.dtype and not isinstance(buf, _ndpack.NDBuffer):
+            arr = ensure_ndarray(buf)
+            if not arr.dtype.hasobject and arr.nbytes % self.dtype.itemsize == 0:
+                return ndarray_copy(arr.view(self.dtype), out)
+        return super().decode(buf, out)
 
     def __repr__(self) -> str:
         r = f"{type(self).__name__}(digits={self.digits}, dtype={self.dtype.str!r}"
@@ -608,6 +671,9 @@ class PackBits(_Filter):
 
     def _decode_view(self, buf):
         return np.dtype("u1")
+
+    def _encode_layout(self, dtype, shape, order):
+        return np.dtype("u1"), ((_count(shape) + 7) // 8 + 1,)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -717,6 +783,12 @@ class AsType(_Filter):
 
     def _decode_view(self, buf):
         return self.encode_dtype
+
+    def _encode_layout(self, dtype, shape, order):
+        return self.encode_dtype, shape
+
+    def _decode_layout(self, data, dtype, shape, order):
+        return self.decode_dtype, shape
 
     def __repr__(self) -> str:
         return (

@@ -6,10 +6,12 @@
 //! are read through the buffer protocol (contiguous memory required; the Python layer makes
 //! non-contiguous arrays contiguous first, as numcodecs does).
 
-use ndpack::codec::{self, ArrayMut, ArrayRef, Codec};
+use ndpack::codec::{self, ArrayMut, ArrayRef, Codec, GrowBuf};
 use ndpack::{Buffer, DataType, Order};
+use numpy::ndarray::ArrayViewMut1;
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
+use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
@@ -81,18 +83,35 @@ fn input(
 /// (`result="bytes"`), a writable 1-d `uint8` NumPy array (`"array"`) or a `_ndpack.Buffer`
 /// sharing the Rust memory (`"buffer"`).
 fn output<'py>(py: Python<'py>, out: codec::Array, result: &str) -> PyResult<Bound<'py, PyTuple>> {
+    let codec::Array {
+        buffer,
+        dtype,
+        shape,
+        order,
+    } = out;
     let data: Bound<'py, PyAny> = match result {
-        "bytes" => PyBytes::new(py, &out.buffer).into_any(),
-        "array" => PyArray1::<u8>::from_slice(py, &out.buffer).into_any(),
-        "buffer" => Bound::new(py, PyBuf::new_inner(out.buffer.clone()))?.into_any(),
+        "bytes" => PyBytes::new(py, &buffer).into_any(),
+        "array" => numpy_from_buffer(py, buffer)?.into_any(),
+        "buffer" => Bound::new(py, PyBuf::new_inner(buffer))?.into_any(),
         other => {
             return Err(PyValueError::new_err(format!(
                 "result must be 'bytes', 'array' or 'buffer', got {other:?}"
             )))
         }
     };
-    let shape = PyTuple::new(py, &out.shape)?;
-    let order = match out.order {
+    result_tuple(py, data, &dtype, &shape, order)
+}
+
+/// `(data, dtype_str, shape, order)`.
+fn result_tuple<'py>(
+    py: Python<'py>,
+    data: Bound<'py, PyAny>,
+    dtype: &DataType,
+    shape: &[usize],
+    order: Order,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let shape = PyTuple::new(py, shape)?;
+    let order = match order {
         Order::C => "C",
         Order::F => "F",
     };
@@ -100,11 +119,179 @@ fn output<'py>(py: Python<'py>, out: codec::Array, result: &str) -> PyResult<Bou
         py,
         [
             data,
-            out.dtype.to_string().into_pyobject(py)?.into_any(),
+            dtype.to_string().into_pyobject(py)?.into_any(),
             shape.into_any(),
             order.into_pyobject(py)?.into_any(),
         ],
     )
+}
+
+/// Keeps a codec's result block alive under the NumPy array that views it.
+#[pyclass(name = "_RustBlock", module = "ndpack._ndpack", frozen)]
+struct RustBlock {
+    _buffer: Buffer,
+}
+
+/// A writable 1-d `uint8` NumPy array of `buffer`'s bytes: the block itself, without copying,
+/// when `buffer` is the only handle to memory Rust allocated (a fresh codec result), else a copy.
+fn numpy_from_buffer(py: Python<'_>, mut buffer: Buffer) -> PyResult<Bound<'_, PyArray1<u8>>> {
+    let view = match buffer.unique_mut() {
+        Some(bytes) if !bytes.is_empty() => {
+            // SAFETY: `bytes` is valid for `len` bytes and exclusively ours (`unique_mut`).
+            unsafe { ArrayViewMut1::from_shape_ptr(bytes.len(), bytes.as_mut_ptr()) }
+        }
+        _ => return Ok(PyArray1::<u8>::from_slice(py, &buffer)),
+    };
+    let holder = Bound::new(py, RustBlock { _buffer: buffer })?;
+    // SAFETY: the block stays alive as long as the array (its base is `holder`, which owns the
+    // only handle to it) and nothing else reads or writes it: `holder` exposes nothing, so the
+    // array is the block's sole user and may write to it.
+    Ok(unsafe { PyArray1::borrow_from_array(&view, holder.into_any()) })
+}
+
+/// A raw output pointer carried into `py.detach`.
+struct OutPtr(*mut u8, usize);
+// SAFETY: the memory it points to is owned by a Python object that the calling thread keeps
+// alive (and that nothing else can see) until `detach` returns.
+unsafe impl Send for OutPtr {}
+
+/// A new `bytes` object of at most `capacity` bytes, filled by `fill` with the GIL released:
+/// `fill` gets the memory and returns how many bytes it wrote, which the object is
+/// shrunk to (and returned with it). Codecs write their output straight into the Python object, without a copy.
+fn bytes_with<'py>(
+    py: Python<'py>,
+    capacity: usize,
+    fill: impl FnOnce(&mut [u8]) -> ndpack::Result<usize> + Send,
+) -> PyResult<(Bound<'py, PyAny>, usize)> {
+    let size = ffi::Py_ssize_t::try_from(capacity)
+        .map_err(|_| PyValueError::new_err("output too large"))?;
+    // SAFETY: plain C API calls with the GIL held; the writer is finished or discarded below.
+    let writer = unsafe { ffi::compat::PyBytesWriter_Create(size) };
+    if writer.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    // SAFETY: the writer holds `capacity` writable bytes at this address until it is finished.
+    let out = OutPtr(
+        unsafe { ffi::compat::PyBytesWriter_GetData(writer) }.cast::<u8>(),
+        capacity,
+    );
+    let written = py.detach(move || {
+        let out = out;
+        if out.1 == 0 {
+            return fill(&mut []);
+        }
+        // SAFETY: `out` points to `capacity` bytes owned by the writer, which only this thread
+        // uses until `detach` returns. Like the `out` buffers callers pass (`WritableView`), this
+        // is memory of a foreign allocator handed over FFI; it is not zeroed first (that pass
+        // cost a third of LZ4's decoding time), and codecs only write into it.
+        let slice = unsafe { std::slice::from_raw_parts_mut(out.0, out.1) };
+        fill(slice)
+    });
+    match written {
+        Ok(n) if n <= capacity => {
+            // SAFETY: `n` bytes were written; finishing consumes the writer.
+            let obj = unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as _) };
+            if obj.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            // SAFETY: `obj` is a new reference to a bytes object.
+            Ok((unsafe { Bound::from_owned_ptr(py, obj) }, n))
+        }
+        other => {
+            // SAFETY: the writer was not finished.
+            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
+            match other {
+                Err(e) => Err(to_py(e)),
+                Ok(n) => Err(PyValueError::new_err(format!(
+                    "codec wrote {n} bytes into {capacity}"
+                ))),
+            }
+        }
+    }
+}
+
+/// A `bytes` object under construction that a decoder fills and grows ([`GrowBuf`]).
+struct WriterBuf(*mut ffi::compat::PyBytesWriter);
+// SAFETY: the writer is used by one thread at a time (the one running the decoder, with the GIL
+// released, or the caller once `detach` returns); growing it takes the GIL.
+unsafe impl Send for WriterBuf {}
+
+impl GrowBuf for WriterBuf {
+    fn buf(&mut self) -> &mut [u8] {
+        // SAFETY: the writer is alive (finished or discarded only after the decoder returns);
+        // reading its size and address needs no GIL.
+        let (data, size) = unsafe {
+            (
+                ffi::compat::PyBytesWriter_GetData(self.0).cast::<u8>(),
+                ffi::compat::PyBytesWriter_GetSize(self.0),
+            )
+        };
+        if size <= 0 {
+            return &mut [];
+        }
+        // SAFETY: the writer holds `size` writable bytes at `data` until it is resized or
+        // finished, and `&mut self` makes this the only reference. As in `bytes_with`, this is
+        // foreign memory that codecs only write into.
+        unsafe { std::slice::from_raw_parts_mut(data, size as usize) }
+    }
+
+    fn grow(&mut self, len: usize) -> ndpack::Result<()> {
+        let size = ffi::Py_ssize_t::try_from(len)
+            .map_err(|_| ndpack::Error::too_large(format!("output of {len} bytes")))?;
+        Python::attach(|py| {
+            // SAFETY: the GIL is held; the writer is alive and not in use elsewhere.
+            if unsafe { ffi::compat::PyBytesWriter_Resize(self.0, size) } < 0 {
+                let e = PyErr::fetch(py);
+                return Err(ndpack::Error::too_large(format!(
+                    "cannot grow the output to {len} bytes: {e}"
+                )));
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Decodes with [`Codec::decode_grow`] straight into a new `bytes` object; `None` when the codec
+/// does not decode that way.
+fn decode_grow_bytes<'py>(
+    py: Python<'py>,
+    codec: &dyn Codec,
+    src: &[u8],
+) -> PyResult<Option<(Bound<'py, PyAny>, usize)>> {
+    // SAFETY: plain C API call with the GIL held; finished or discarded below.
+    let writer = unsafe { ffi::compat::PyBytesWriter_Create(0) };
+    if writer.is_null() {
+        return Err(PyErr::fetch(py));
+    }
+    let mut out = WriterBuf(writer);
+    let result = py.detach(|| codec.decode_grow(src, &mut out));
+    match result {
+        Some(Ok(n)) => {
+            // SAFETY: the writer is alive; reading its size needs nothing else.
+            let size = unsafe { ffi::compat::PyBytesWriter_GetSize(writer) };
+            if n as ffi::Py_ssize_t > size {
+                // SAFETY: the writer was not finished.
+                unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
+                return Err(PyValueError::new_err("codec wrote past its output"));
+            }
+            // SAFETY: `n` bytes were written (at most the writer's size, checked above);
+            // finishing consumes the writer.
+            let obj = unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as _) };
+            if obj.is_null() {
+                return Err(PyErr::fetch(py));
+            }
+            // SAFETY: a new reference to a bytes object.
+            Ok(Some((unsafe { Bound::from_owned_ptr(py, obj) }, n)))
+        }
+        other => {
+            // SAFETY: the writer was not finished.
+            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
+            match other {
+                Some(Err(e)) => Err(to_py(e)),
+                _ => Ok(None),
+            }
+        }
+    }
 }
 
 #[pymethods]
@@ -142,13 +329,16 @@ impl PyCodec {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let inp = input(data, dtype, shape, order)?;
         let codec = &self.codec;
-        let out = py
-            .detach(|| {
-                let aref =
-                    ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
-                codec.encode(aref)
-            })
+        let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)
             .map_err(to_py)?;
+        if result == "bytes" {
+            if let Some(bound) = codec.max_encoded_len(&aref) {
+                // Straight into the `bytes` object: no second buffer, no copy.
+                let (bytes, n) = bytes_with(py, bound, |out| codec.encode_into(aref, out))?;
+                return result_tuple(py, bytes, &DataType::u8(), &[n], Order::C);
+            }
+        }
+        let out = py.detach(|| codec.encode(aref)).map_err(to_py)?;
         output(py, out, result)
     }
 
@@ -165,6 +355,19 @@ impl PyCodec {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let inp = input(data, dtype, shape, order)?;
         let codec = &self.codec;
+        if result == "bytes" {
+            if let Some(n) = codec.decoded_len(&inp.buffer) {
+                // Straight into a `bytes` object of the declared size.
+                let src: &[u8] = &inp.buffer;
+                let (bytes, _) = bytes_with(py, n, |out| {
+                    codec.decode_into(src, ArrayMut::bytes(out)).map(|()| n)
+                })?;
+                return result_tuple(py, bytes, &DataType::u8(), &[n], Order::C);
+            }
+            if let Some((bytes, n)) = decode_grow_bytes(py, codec.as_ref(), &inp.buffer)? {
+                return result_tuple(py, bytes, &DataType::u8(), &[n], Order::C);
+            }
+        }
         let out = py
             .detach(|| {
                 let aref =
@@ -173,6 +376,43 @@ impl PyCodec {
             })
             .map_err(to_py)?;
         output(py, out, result)
+    }
+
+    /// Encodes `data` straight into `out` (writable, contiguous, at least the encoded size:
+    /// exactly it for filters) and returns the number of bytes written.
+    #[pyo3(signature = (data, out, dtype=None, shape=None, order=None))]
+    fn encode_into(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+        out: &Bound<'_, PyAny>,
+        dtype: Option<&str>,
+        shape: Option<Vec<usize>>,
+        order: Option<&str>,
+    ) -> PyResult<usize> {
+        let inp = input(data, dtype, shape, order)?;
+        let mut view = WritableView::new(out)?;
+        let codec = &self.codec;
+        py.detach(|| {
+            let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
+            codec.encode_into(aref, view.as_mut_slice())
+        })
+        .map_err(to_py)
+    }
+
+    /// For codecs whose decoded data is a part of the encoded bytes (checksums): checks `data`
+    /// and returns `(start, stop)` of that part, or `None` for other codecs.
+    fn decode_range(
+        &self,
+        py: Python<'_>,
+        data: &Bound<'_, PyAny>,
+    ) -> PyResult<Option<(usize, usize)>> {
+        let src = buffer_from_py(data)?;
+        let codec = &self.codec;
+        match py.detach(|| codec.decoded_range(&src)) {
+            None => Ok(None),
+            Some(r) => r.map(|r| Some((r.start, r.end))).map_err(to_py),
+        }
     }
 
     /// Decodes `data` straight into `out` (writable, contiguous, exactly the decoded size),
@@ -228,6 +468,7 @@ fn codec_ids<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
 /// Adds `Codec` and `codec_ids` to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCodec>()?;
+    m.add_class::<RustBlock>()?;
     m.add_function(wrap_pyfunction!(codec_ids, m)?)?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! memory order).
 
 use std::alloc::{self, Layout};
+use std::any::Any;
 use std::fmt;
 use std::ops::{Deref, Range};
 use std::sync::Arc;
@@ -65,7 +66,7 @@ impl Drop for AlignedBytes {
 }
 
 /// An owner of bytes that a [`Buffer`] can keep alive: a `Vec<u8>`, an mmap, a Python object.
-pub trait Owner: AsRef<[u8]> + Send + Sync + 'static {}
+pub trait Owner: AsRef<[u8]> + Any + Send + Sync + 'static {}
 impl<T: AsRef<[u8]> + Send + Sync + 'static> Owner for T {}
 
 /// An immutable, ref-counted, sliceable block of bytes.
@@ -151,6 +152,36 @@ impl Buffer {
     /// Whether the first byte is aligned to `align` bytes.
     pub fn is_aligned(&self, align: usize) -> bool {
         (self.as_slice().as_ptr() as usize).is_multiple_of(align)
+    }
+
+    /// The bytes, writable, when this handle is the only one to a block allocated in Rust
+    /// ([`AlignedBytes`] or `Vec<u8>`: [`Buffer::zeroed`], [`Buffer::copy_from_slice`],
+    /// [`Buffer::from_vec`]); `None` when the block is shared with another handle or owned by a
+    /// foreign owner (a memory map, a Python object), which must not be written through.
+    ///
+    /// Front ends use it to hand a fresh codec result to another runtime as writable memory
+    /// without copying.
+    ///
+    /// ```
+    /// use ndpack::Buffer;
+    /// let mut b = Buffer::from_vec(vec![1u8, 2, 3]);
+    /// b.unique_mut().unwrap()[0] = 9;
+    /// assert_eq!(&b[..], &[9, 2, 3]);
+    /// let shared = b.clone();
+    /// assert!(b.unique_mut().is_none());
+    /// drop(shared);
+    /// assert!(b.unique_mut().is_some());
+    /// ```
+    pub fn unique_mut(&mut self) -> Option<&mut [u8]> {
+        let range = self.offset..self.offset + self.len;
+        let owner: &mut dyn Any = Arc::get_mut(&mut self.owner)?;
+        if owner.is::<AlignedBytes>() {
+            let block = owner.downcast_mut::<AlignedBytes>()?;
+            return Some(&mut block.as_mut_slice()[range]);
+        }
+        owner
+            .downcast_mut::<Vec<u8>>()
+            .map(|v| &mut v.as_mut_slice()[range])
     }
 
     /// Copies the bytes into a `Vec<u8>`.

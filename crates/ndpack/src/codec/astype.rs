@@ -98,6 +98,18 @@ impl Codec for AsType {
         ))
     }
 
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        let n = typed::check_input(ID, input, &self.decode_dtype, "decode_dtype").ok()?;
+        Some(n * self.encode_dtype.itemsize())
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let n = typed::check_input(ID, &input, &self.decode_dtype, "decode_dtype")?;
+        let len = n * self.encode_dtype.itemsize();
+        typed::cast_bytes(input.data, self.dec, typed::out_prefix(out, len)?, self.enc);
+        Ok(len)
+    }
+
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = typed::items_in(ID, input.data.len(), &self.encode_dtype, true)?;
         Ok(convert(

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::{Array, ArrayMut, ConfigReader};
-use crate::buffer::{AlignedBytes, Buffer};
+use crate::buffer::Buffer;
 use crate::error::{Error, ErrorKind, Result};
 
 /// Where a 32-bit checksum sits in the encoded bytes.
@@ -57,15 +57,19 @@ pub(crate) fn location_config(id: &str, location: Option<Location>) -> Value {
 
 /// Encodes `data` with its 32-bit checksum at `location` (little-endian).
 pub(crate) fn checksum_encode(data: &[u8], location: Location, sum: u32) -> Array {
-    let mut block = AlignedBytes::zeroed(data.len() + 4);
-    let out = block.as_mut_slice();
-    let (sum_at, data_at) = match location {
-        Location::Start => (0, 4),
-        Location::End => (data.len(), 0),
-    };
-    out[sum_at..sum_at + 4].copy_from_slice(&sum.to_le_bytes());
-    out[data_at..data_at + data.len()].copy_from_slice(data);
-    Array::from_bytes(Buffer::from_owner(block))
+    // Filled in place, without zeroing first: one pass over the data.
+    let mut out = Vec::with_capacity(data.len() + 4);
+    match location {
+        Location::Start => {
+            out.extend_from_slice(&sum.to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        Location::End => {
+            out.extend_from_slice(data);
+            out.extend_from_slice(&sum.to_le_bytes());
+        }
+    }
+    Array::from_bytes(Buffer::from_vec(out))
 }
 
 /// Splits encoded bytes into (payload, stored checksum), checking there is room for a checksum.
@@ -114,6 +118,21 @@ pub(crate) fn checksum_decode<'a>(
         return Err(mismatch(id, stored, computed));
     }
     Ok(payload)
+}
+
+/// Where the payload of a checked `Checksum32` layout lies in `input`.
+pub(crate) fn checksum_range(
+    id: &str,
+    input: &[u8],
+    location: Location,
+    sum: impl Fn(&[u8]) -> u32,
+) -> Result<std::ops::Range<usize>> {
+    let payload = checksum_decode(id, input, location, sum)?;
+    let start = match location {
+        Location::Start => 4,
+        Location::End => 0,
+    };
+    Ok(start..start + payload.len())
 }
 
 /// Copies a checked payload into the caller's buffer, which must have its exact size.
@@ -173,6 +192,10 @@ macro_rules! checksum32_codec {
             fn decode_into(&self, input: &[u8], out: $crate::codec::ArrayMut<'_>) -> $crate::error::Result<()> {
                 let payload = $crate::codec::crc32::checksum_decode($id, input, self.location(), Self::checksum)?;
                 $crate::codec::crc32::payload_into(payload, out)
+            }
+
+            fn decoded_range(&self, encoded: &[u8]) -> Option<$crate::error::Result<std::ops::Range<usize>>> {
+                Some($crate::codec::crc32::checksum_range($id, encoded, self.location(), Self::checksum))
             }
         }
     };

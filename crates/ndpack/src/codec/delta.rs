@@ -84,84 +84,11 @@ impl Delta {
         });
     }
 
-    fn check_out(&self, n: usize, out_len: usize) -> Result<()> {
-        let want = n * self.dtype.itemsize();
-        if out_len != want {
-            return Err(Error::invalid(format!(
-                "output buffer has {out_len} bytes, decoded data has {want}"
-            )));
-        }
-        Ok(())
-    }
-}
-
-/// Writes the running sums of `src` into `dst`; the first item is copied, later ones added to
-/// `acc`, which ends as the last sum.
-#[inline(always)]
-fn cumsum<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool, acc: &mut T) {
-    let mut pairs = src.chunks_exact(T::SIZE).zip(dst.chunks_exact_mut(T::SIZE));
-    let Some((s0, d0)) = pairs.next() else {
-        return;
-    };
-    let mut sum: T = get(s0, s_swap);
-    put(sum, d0, d_swap);
-    for (s, d) in pairs {
-        sum = sum.add(get(s, s_swap));
-        put(sum, d, d_swap);
-    }
-    *acc = sum;
-}
-
-/// Like [`cumsum`] on native items, continuing from `acc`.
-#[inline(always)]
-fn cumsum_from<T: Scalar>(src: &[u8], dst: &mut [u8], acc: &mut T) {
-    let mut sum = *acc;
-    for (s, d) in src.chunks_exact(T::SIZE).zip(dst.chunks_exact_mut(T::SIZE)) {
-        sum = sum.add(T::load(s));
-        sum.store(d);
-    }
-    *acc = sum;
-}
-
-/// Writes `src[0]` then `src[i] - src[i - 1]` into `dst` (items of `T`).
-#[inline(always)]
-fn diff<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool) {
-    if src.is_empty() {
-        return;
-    }
-    dst[..T::SIZE].copy_from_slice(&src[..T::SIZE]);
-    if s_swap != d_swap {
-        put(
-            get::<T>(&src[..T::SIZE], s_swap),
-            &mut dst[..T::SIZE],
-            d_swap,
-        );
-    }
-    let prev = src.chunks_exact(T::SIZE);
-    let cur = src[T::SIZE..].chunks_exact(T::SIZE);
-    let out = dst[T::SIZE..].chunks_exact_mut(T::SIZE);
-    for ((p, c), d) in prev.zip(cur).zip(out) {
-        let v = get::<T>(c, s_swap).sub(get::<T>(p, s_swap));
-        put(v, d, d_swap);
-    }
-}
-
-impl Codec for Delta {
-    fn id(&self) -> &'static str {
-        ID
-    }
-
-    fn config(&self) -> Value {
-        json!({"id": ID, "dtype": self.dtype.to_string(), "astype": self.astype.to_string()})
-    }
-
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
+    /// `np.diff` of the `n` items of `data` after the first, cast to `astype`, into `out`.
+    fn encode_bytes(&self, data: &[u8], n: usize, out: &mut [u8]) {
         let (d, a) = (self.d, self.a);
-        let mut block = typed::alloc(n * self.astype.itemsize());
-        let out = block.as_mut_slice();
         if d.num == a.num {
-            with_num!(d.num, T => diff::<T>(input.data, d.swapped, out, a.swapped));
+            with_num!(d.num, T => diff::<T>(data, d.swapped, out, a.swapped));
         } else {
             // Differences in dtype, by blocks, then cast to astype.
             let native = NumType {
@@ -177,7 +104,7 @@ impl Codec for Delta {
                 // Each block starts one item early (the previous item), except the first.
                 let from = start.saturating_sub(1);
                 with_num!(d.num, T => {
-                    let src = &input.data[from * size..end * size];
+                    let src = &data[from * size..end * size];
                     if start == 0 {
                         diff::<T>(src, d.swapped, t, false);
                     } else {
@@ -192,12 +119,150 @@ impl Codec for Delta {
                 start = end;
             }
         }
+    }
+
+    fn check_out(&self, n: usize, out_len: usize) -> Result<()> {
+        let want = n * self.dtype.itemsize();
+        if out_len != want {
+            return Err(Error::invalid(format!(
+                "output buffer has {out_len} bytes, decoded data has {want}"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Writes the running sums of `src` into `dst`; the first item is copied, later ones added to
+/// `acc`, which ends as the last sum.
+#[inline(always)]
+fn cumsum<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool, acc: &mut T) {
+    if src.len() < T::SIZE {
+        return;
+    }
+    let mut sum: T = get(&src[..T::SIZE], s_swap);
+    put(sum, &mut dst[..T::SIZE], d_swap);
+    let pairs = src[T::SIZE..]
+        .chunks_exact(T::SIZE)
+        .zip(dst[T::SIZE..].chunks_exact_mut(T::SIZE));
+    // One loop per byte-order case, so that none tests the order per item.
+    match (s_swap, d_swap) {
+        (false, false) => pairs.for_each(|(s, d)| {
+            sum = sum.add(T::load(s));
+            sum.store(d);
+        }),
+        (true, false) => pairs.for_each(|(s, d)| {
+            sum = sum.add(T::load(s).swap());
+            sum.store(d);
+        }),
+        (false, true) => pairs.for_each(|(s, d)| {
+            sum = sum.add(T::load(s));
+            sum.swap().store(d);
+        }),
+        (true, true) => pairs.for_each(|(s, d)| {
+            sum = sum.add(T::load(s).swap());
+            sum.swap().store(d);
+        }),
+    }
+    *acc = sum;
+}
+
+#[inline(always)]
+fn cumsum_from<T: Scalar>(src: &[u8], dst: &mut [u8], acc: &mut T) {
+    let mut sum = *acc;
+    for (s, d) in src.chunks_exact(T::SIZE).zip(dst.chunks_exact_mut(T::SIZE)) {
+        sum = sum.add(T::load(s));
+        sum.store(d);
+    }
+    *acc = sum;
+}
+
+/// Writes `src[0]` then `src[i] - src[i - 1]` into `dst` (items of `T`).
+/// `dst[0] = src[0]`, `dst[i] = src[i] - src[i - 1]` (`np.diff` after the first item), in
+/// blocks on ndpack's pool for large arrays (each block reads the item before it).
+fn diff<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool) {
+    let size = T::SIZE;
+    if src.len() < size {
+        return;
+    }
+    put(get::<T>(&src[..size], s_swap), &mut dst[..size], d_swap);
+    let rest = &mut dst[size..];
+    if rest.len() >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+        use rayon::prelude::*;
+        let items = typed::PAR_ITEMS;
+        crate::threads::install(|| {
+            rest.par_chunks_mut(items * size)
+                .enumerate()
+                .for_each(|(k, out)| {
+                    let first = k * items; // item first + 1 of dst, read from src[first..]
+                    let m = out.len() / size;
+                    diff_run::<T>(
+                        &src[first * size..(first + m + 1) * size],
+                        s_swap,
+                        out,
+                        d_swap,
+                    );
+                });
+        });
+    } else {
+        diff_run::<T>(src, s_swap, rest, d_swap);
+    }
+}
+
+/// `out[i] = src[i + 1] - src[i]` for the `out.len() / T::SIZE` items of `out`.
+#[inline(always)]
+fn diff_run<T: Scalar>(src: &[u8], s_swap: bool, out: &mut [u8], d_swap: bool) {
+    let pairs = src
+        .chunks_exact(T::SIZE)
+        .zip(src[T::SIZE..].chunks_exact(T::SIZE))
+        .zip(out.chunks_exact_mut(T::SIZE));
+    // One loop per byte-order case, so that each vectorises.
+    match (s_swap, d_swap) {
+        (false, false) => {
+            pairs.for_each(|((p, c), d)| T::load(c).sub(T::load(p)).store(d));
+        }
+        (true, false) => {
+            pairs.for_each(|((p, c), d)| T::load(c).swap().sub(T::load(p).swap()).store(d));
+        }
+        (false, true) => {
+            pairs.for_each(|((p, c), d)| T::load(c).sub(T::load(p)).swap().store(d));
+        }
+        (true, true) => {
+            pairs.for_each(|((p, c), d)| T::load(c).swap().sub(T::load(p).swap()).swap().store(d))
+        }
+    }
+}
+
+impl Codec for Delta {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn config(&self) -> Value {
+        json!({"id": ID, "dtype": self.dtype.to_string(), "astype": self.astype.to_string()})
+    }
+
+    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
+        let mut block = typed::alloc(n * self.astype.itemsize());
+        self.encode_bytes(input.data, n, block.as_mut_slice());
         Ok(typed::output(
             block,
             self.astype.clone(),
             vec![n],
             Default::default(),
         ))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        let n = typed::check_input(ID, input, &self.dtype, "dtype").ok()?;
+        Some(n * self.astype.itemsize())
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
+        let len = n * self.astype.itemsize();
+        self.encode_bytes(input.data, n, typed::out_prefix(out, len)?);
+        Ok(len)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
@@ -229,6 +294,44 @@ mod tests {
     #[test]
     fn golden_vectors_from_numcodecs() {
         typed::golden::check_all(include_str!("../../tests/data/filters/delta.json"));
+    }
+
+    #[test]
+    fn parallel_blocks_equal_a_plain_loop() {
+        // Large enough for the parallel path, in both byte orders and with 2+ threads (the
+        // pool is only ever set to 2 or more here, so other tests are not affected).
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        let n = typed::PAR_MIN_BYTES / 4 + typed::PAR_ITEMS * 3 + 5;
+        let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 * 0.37).collect();
+        let mut want = vec![x[0]];
+        want.extend(x.windows(2).map(|w| w[1] - w[0]));
+        for (dtype, be) in [("<f4", false), (">f4", true)] {
+            let data: Vec<u8> = x
+                .iter()
+                .flat_map(|v| if be { v.to_be_bytes() } else { v.to_le_bytes() })
+                .collect();
+            let c = Delta::new(dtype.parse().unwrap(), None).unwrap();
+            let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
+            let got: Vec<f32> = enc
+                .bytes()
+                .chunks_exact(4)
+                .map(|b| {
+                    let b = b.try_into().unwrap();
+                    if be {
+                        f32::from_be_bytes(b)
+                    } else {
+                        f32::from_le_bytes(b)
+                    }
+                })
+                .collect();
+            assert!(got
+                .iter()
+                .zip(&want)
+                .all(|(g, w)| g.to_bits() == w.to_bits()));
+            assert_eq!(got.len(), want.len());
+        }
     }
 
     #[test]

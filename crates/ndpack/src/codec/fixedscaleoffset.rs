@@ -216,6 +216,18 @@ impl Codec for FixedScaleOffset {
         ))
     }
 
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        let n = typed::check_input(ID, input, &self.dtype, "dtype").ok()?;
+        Some(n * self.astype.itemsize())
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
+        let len = n * self.astype.itemsize();
+        self.encode_bytes(input.data, typed::out_prefix(out, len)?)?;
+        Ok(len)
+    }
+
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
         let mut block = typed::alloc(n * self.dtype.itemsize());

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::crc32::{checksum_decode, checksum_encode, payload_into, Location};
+use super::crc32::{checksum_decode, checksum_range, payload_into, Location};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::buffer::Buffer;
 use crate::error::Result;
@@ -25,45 +25,63 @@ impl Fletcher32 {
 
     /// The HDF5 Fletcher-32 checksum of `data`, as numcodecs computes it.
     pub fn checksum(data: &[u8]) -> u32 {
-        // HDF5 adds 360 words at a time, then folds both sums to 17 bits. The sums are kept modulo
-        // 2^32 exactly as the reference's u32 arithmetic; each block's contribution is computed in
-        // closed form (sum2 gains n*sum1 + sum of (n - i) * w_i), which vectorizes.
-        const BLOCK: usize = 360;
-        let (mut sum1, mut sum2) = (0u32, 0u32);
-        let words = data.chunks_exact(2);
-        let odd = words.remainder().first().copied();
-        let mut iter = words.map(|w| u16::from_be_bytes([w[0], w[1]]));
-        let nwords = data.len() / 2;
-        let mut left = nwords;
-        let mut buf = [0u16; BLOCK];
-        while left > 0 {
-            let n = left.min(BLOCK);
-            left -= n;
-            for (slot, w) in buf[..n].iter_mut().zip(&mut iter) {
-                *slot = w;
-            }
-            let (mut s, mut t) = (0u64, 0u64);
-            for (i, &w) in buf[..n].iter().enumerate() {
-                s += u64::from(w);
-                t += (n - i) as u64 * u64::from(w);
-            }
-            sum2 = sum2
-                .wrapping_add((n as u32).wrapping_mul(sum1))
-                .wrapping_add(t as u32);
-            sum1 = sum1.wrapping_add(s as u32);
-            sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-            sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+        let even = &data[..data.len() - data.len() % 2];
+        let sums = even.chunks(2 * BLOCK).fold((0, 0), add_block);
+        finish(sums, data.last().filter(|_| data.len() % 2 == 1).copied())
+    }
+
+    /// `data` followed by its checksum, in one pass: each block is checksummed while it is in
+    /// cache from being copied.
+    fn encode_bytes(data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 4);
+        let even = &data[..data.len() - data.len() % 2];
+        let mut sums = (0, 0);
+        for block in even.chunks(2 * BLOCK) {
+            out.extend_from_slice(block);
+            sums = add_block(sums, block);
         }
-        if let Some(b) = odd {
-            sum1 = sum1.wrapping_add(u32::from(b) << 8);
-            sum2 = sum2.wrapping_add(sum1);
-            sum1 = (sum1 & 0xffff) + (sum1 >> 16);
-            sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-        }
+        let odd = data.last().filter(|_| data.len() % 2 == 1).copied();
+        out.extend(odd);
+        out.extend_from_slice(&finish(sums, odd).to_le_bytes());
+        out
+    }
+}
+
+/// HDF5 adds 360 words at a time, then folds both sums to 17 bits.
+const BLOCK: usize = 360;
+
+/// Adds a block of at most [`BLOCK`] big-endian words to `(sum1, sum2)` and folds them. The
+/// sums are kept modulo 2^32 exactly as the reference's u32 arithmetic; the block's
+/// contribution is computed in closed form (sum2 gains n*sum1 + sum of (n - i) * w_i, and
+/// sum((n - i) * w) <= 65535 * 360 * 361 / 2 < 2^32), one loop without a carried dependency,
+/// which vectorises.
+#[inline]
+fn add_block((mut sum1, mut sum2): (u32, u32), block: &[u8]) -> (u32, u32) {
+    let n = (block.len() / 2) as u32;
+    let (mut s, mut t) = (0u32, 0u32);
+    for (i, w) in block.chunks_exact(2).enumerate() {
+        let w = u32::from(u16::from_be_bytes([w[0], w[1]]));
+        s = s.wrapping_add(w);
+        t = t.wrapping_add((n - i as u32).wrapping_mul(w));
+    }
+    sum2 = sum2.wrapping_add(n.wrapping_mul(sum1)).wrapping_add(t);
+    sum1 = sum1.wrapping_add(s);
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    (sum1, sum2)
+}
+
+/// Adds the odd last byte, if any (as the high byte of a word), and gives the checksum.
+fn finish((mut sum1, mut sum2): (u32, u32), odd: Option<u8>) -> u32 {
+    if let Some(b) = odd {
+        sum1 = sum1.wrapping_add(u32::from(b) << 8);
+        sum2 = sum2.wrapping_add(sum1);
         sum1 = (sum1 & 0xffff) + (sum1 >> 16);
         sum2 = (sum2 & 0xffff) + (sum2 >> 16);
-        (sum2 << 16) | sum1
     }
+    sum1 = (sum1 & 0xffff) + (sum1 >> 16);
+    sum2 = (sum2 & 0xffff) + (sum2 >> 16);
+    (sum2 << 16) | sum1
 }
 
 impl Codec for Fletcher32 {
@@ -76,11 +94,9 @@ impl Codec for Fletcher32 {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(checksum_encode(
+        Ok(Array::from_bytes(Buffer::from_vec(Self::encode_bytes(
             input.data,
-            Location::End,
-            Self::checksum(input.data),
-        ))
+        ))))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
@@ -91,6 +107,15 @@ impl Codec for Fletcher32 {
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let payload = checksum_decode("fletcher32", input, Location::End, Self::checksum)?;
         payload_into(payload, out)
+    }
+
+    fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
+        Some(checksum_range(
+            "fletcher32",
+            encoded,
+            Location::End,
+            Self::checksum,
+        ))
     }
 }
 

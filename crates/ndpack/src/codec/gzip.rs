@@ -12,9 +12,9 @@
 use serde_json::{json, Map, Value};
 
 use super::zlib::{
-    deflate_append, inflate_append, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
+    deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
 };
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf, MAX_DECODED_SIZE};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `gzip` codec.
@@ -170,6 +170,31 @@ fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Decodes every member of `data` into `out`, growing it; returns the decoded length.
+fn decode_members_grow(data: &[u8], out: &mut dyn GrowBuf, limit: usize) -> Result<usize> {
+    // As in `decode_members`: the last trailer's size is the usual single member's output.
+    if data.len() >= 18 && out.buf().is_empty() {
+        let hint = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
+        let most = data.len().saturating_mul(DEFLATE_MAX_RATIO).min(limit);
+        let hint = (hint as usize).min(most);
+        if hint > 0 {
+            out.grow(hint)?;
+        }
+    }
+    let mut pos = 0;
+    let mut written = 0;
+    while pos < data.len() {
+        pos += header_len(&data[pos..])?;
+        let start = written;
+        let (used, n) = inflate_grow(&data[pos..], false, out, written, limit)?;
+        pos += used;
+        written = n;
+        check_trailer(&data[pos..], &out.buf()[start..written])?;
+        pos = skip_zeros(data, pos + 8);
+    }
+    Ok(written)
+}
+
 /// Decodes every member of `data` into exactly `out.len()` bytes.
 fn decode_members_into(data: &[u8], out: &mut [u8]) -> Result<()> {
     let mut pos = 0;
@@ -214,11 +239,42 @@ impl Codec for GZip {
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         decode_members_into(input, out.data)
     }
+
+    fn decode_grow(&self, encoded: &[u8], out: &mut dyn GrowBuf) -> Option<Result<usize>> {
+        Some(decode_members_grow(encoded, out, MAX_DECODED_SIZE))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_grow_equals_decode() {
+        let c = GZip::new(1).unwrap();
+        let d = sample(300_000);
+        let one = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
+        // Two members with zero padding between them; a wrong size in the last trailer.
+        let mut two = one.clone();
+        two.extend([0, 0, 0]);
+        two.extend(c.encode(ArrayRef::bytes(&d[..1000])).unwrap().bytes());
+        let mut lying = one.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&7u32.to_le_bytes());
+        for enc in [one.clone(), two, Vec::new()] {
+            let want = c.decode(ArrayRef::bytes(&enc)).unwrap();
+            let mut out = Vec::new();
+            let n = c.decode_grow(&enc, &mut out).unwrap().unwrap();
+            assert_eq!(&out[..n], want.bytes());
+        }
+        // The trailer's size is checked: a member whose trailer lies is an error in both.
+        assert!(c.decode(ArrayRef::bytes(&lying)).is_err());
+        assert!(c.decode_grow(&lying, &mut Vec::new()).unwrap().is_err());
+        assert!(c
+            .decode_grow(&one[..500], &mut Vec::new())
+            .unwrap()
+            .is_err());
+    }
 
     fn sample(n: usize) -> Vec<u8> {
         (0..n).map(|i| ((i / 13) ^ (i % 7)) as u8).collect()

@@ -67,6 +67,13 @@ fn declared_size(input: &[u8]) -> Result<usize> {
     Ok(size)
 }
 
+/// The error for an input LZ4 cannot encode.
+fn too_large(len: usize) -> Error {
+    Error::invalid(format!(
+        "lz4: cannot encode buffers of more than {MAX_BUFFER_SIZE} bytes, got {len}"
+    ))
+}
+
 fn decompress_into(payload: &[u8], out: &mut [u8]) -> Result<()> {
     if out.is_empty() {
         // LZ4 encodes empty input as the single token 0x00.
@@ -99,19 +106,38 @@ impl Codec for LZ4 {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let data = input.data;
-        if data.len() > MAX_BUFFER_SIZE {
-            return Err(Error::invalid(format!(
-                "lz4: cannot encode buffers of more than {MAX_BUFFER_SIZE} bytes, got {}",
-                data.len()
-            )));
-        }
+        let bound = self
+            .max_encoded_len(&input)
+            .ok_or_else(|| too_large(input.data.len()))?;
         // A lazily zeroed block of the worst-case size: pages past the compressed end are never
         // touched, so this costs no more than the output.
+        let mut block = AlignedBytes::zeroed(bound);
+        let n = self.encode_into(input, block.as_mut_slice())?;
+        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..n)))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        // LZ4_compressBound, for the inputs LZ4 can encode.
+        if input.data.len() > MAX_BUFFER_SIZE {
+            return None;
+        }
+        Some(4 + lz4::block::compress_bound(input.data.len()).ok()?)
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let data = input.data;
+        if data.len() > MAX_BUFFER_SIZE {
+            return Err(too_large(data.len()));
+        }
         let bound = lz4::block::compress_bound(data.len())
             .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
-        let mut block = AlignedBytes::zeroed(4 + bound);
-        let out = block.as_mut_slice();
+        if out.len() < 4 + bound {
+            return Err(Error::invalid(format!(
+                "lz4: output buffer has {} bytes, encoding needs up to {}",
+                out.len(),
+                4 + bound
+            )));
+        }
         out[..4].copy_from_slice(&(data.len() as u32).to_le_bytes());
         // LZ4_compress_fast with numcodecs' acceleration (values below 1 mean 1, as in C).
         let acceleration = i32::try_from(self.acceleration.max(1)).unwrap_or(i32::MAX);
@@ -122,7 +148,11 @@ impl Codec for LZ4 {
             &mut out[4..],
         )
         .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
-        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..4 + n)))
+        Ok(4 + n)
+    }
+
+    fn decoded_len(&self, encoded: &[u8]) -> Option<usize> {
+        declared_size(encoded).ok()
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {

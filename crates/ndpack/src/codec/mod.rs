@@ -219,6 +219,81 @@ pub trait Codec: Send + Sync + fmt::Debug {
         let decoded = self.decode(ArrayRef::bytes(input))?;
         copy_decoded(decoded.bytes(), out.data)
     }
+
+    /// The exact size in bytes of what `decode` gives for `encoded`, when the codec can tell
+    /// cheaply (from a size header); `None`, the default, when it cannot.
+    ///
+    /// Front ends use it to allocate the output of [`Codec::decode_into`] once, in their own
+    /// memory. It reads untrusted input: a size it returns is within [`MAX_DECODED_SIZE`] and
+    /// what the input can hold, and `decode_into` still checks everything.
+    fn decoded_len(&self, encoded: &[u8]) -> Option<usize> {
+        let _ = encoded;
+        None
+    }
+
+    /// An upper bound on the size of `encode(input)`'s bytes when the codec encodes straight into
+    /// caller memory with [`Codec::encode_into`]; `None`, the default, when it does not.
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        let _ = input;
+        None
+    }
+
+    /// Encodes into `out` and returns the number of bytes written: the bytes `encode` gives.
+    /// `out` must hold at least [`Codec::max_encoded_len`] bytes.
+    ///
+    /// The default encodes into a new buffer and copies; codecs that give a
+    /// `max_encoded_len` override it to write in place.
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let encoded = self.encode(input)?;
+        let n = encoded.buffer.len();
+        if out.len() < n {
+            return Err(Error::invalid(format!(
+                "output buffer has {} bytes, encoded data has {n}",
+                out.len()
+            )));
+        }
+        out[..n].copy_from_slice(&encoded.buffer);
+        Ok(n)
+    }
+
+    /// Decodes `encoded` into `out`, growing it as needed, and returns the decoded length (the
+    /// first bytes of `out`), for codecs that cannot tell the decoded size up front (zlib, gzip):
+    /// the front end's own memory receives the result, instead of a buffer that is copied
+    /// afterwards. `None`, the default, for codecs that do not do this (callers use `decode`).
+    fn decode_grow(&self, encoded: &[u8], out: &mut dyn GrowBuf) -> Option<Result<usize>> {
+        let _ = (encoded, out);
+        None
+    }
+
+    /// For codecs whose decoded data is a contiguous part of the encoded bytes (the checksum
+    /// codecs): checks `encoded` as `decode` does and returns where that part lies, so that a
+    /// caller can view it instead of copying. `None`, the default, for other codecs.
+    fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
+        let _ = encoded;
+        None
+    }
+}
+
+/// Memory that a decoder writes into and may grow ([`Codec::decode_grow`]): a front end's own
+/// buffer, such as a Python `bytes` object being built.
+pub trait GrowBuf {
+    /// The memory, writable; its length is the current capacity.
+    fn buf(&mut self) -> &mut [u8];
+    /// Grows the memory to at least `len` bytes, keeping the bytes written so far.
+    fn grow(&mut self, len: usize) -> Result<()>;
+}
+
+impl GrowBuf for Vec<u8> {
+    fn buf(&mut self) -> &mut [u8] {
+        self
+    }
+
+    fn grow(&mut self, len: usize) -> Result<()> {
+        if len > self.len() {
+            self.resize(len, 0);
+        }
+        Ok(())
+    }
 }
 
 /// Copies decoded bytes into an `out` buffer, checking that sizes match (numcodecs' rule).

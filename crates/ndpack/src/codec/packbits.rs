@@ -32,6 +32,7 @@ impl PackBits {
 }
 
 /// Packs 8 bytes (non-zero = 1) into one byte, first byte in the high bit.
+/// Packs up to 8 items (non-zero: `True`) into a byte, the first item in the top bit.
 #[inline(always)]
 fn pack8(c: &[u8]) -> u8 {
     let mut b = 0u8;
@@ -41,7 +42,26 @@ fn pack8(c: &[u8]) -> u8 {
     b
 }
 
-/// Checks the header of encoded bytes; returns the number of decoded items.
+/// [`pack8`] of exactly 8 items, branch-free: each non-zero byte becomes 1, and one multiply
+/// gathers the 8 flags into the top byte (item `i` at bit `7 - i`).
+#[inline(always)]
+fn pack8_word(c: &[u8; 8]) -> u8 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let x = u64::from_le_bytes(*c);
+    // Bit 7 of each byte: set when the byte is non-zero (no carry crosses a byte).
+    let flags = ((((x & LOW7) + LOW7) | x) >> 7) & 0x0101_0101_0101_0101;
+    // Flag i (bit 8i) moves to bit 63 - i; the partial products never overlap.
+    (flags.wrapping_mul(0x8040_2010_0804_0201) >> 56) as u8
+}
+
+/// Unpacks the 8 bits of `b` into 8 bytes of 0 or 1, the top bit first.
+#[inline(always)]
+const fn unpack8_word(b: u8) -> [u8; 8] {
+    // Byte i keeps bit 7 - i of `b`; adding 0x7f turns any set bit into bit 7 of its byte.
+    let x = (b as u64 * 0x0101_0101_0101_0101) & 0x0102_0408_1020_4080;
+    (((x + 0x7f7f_7f7f_7f7f_7f7f) >> 7) & 0x0101_0101_0101_0101).to_le_bytes()
+}
+
 fn decoded_len(input: &[u8]) -> Result<usize> {
     let Some((&pad, data)) = input.split_first() else {
         return Err(Error::truncated(format!(
@@ -57,12 +77,69 @@ fn decoded_len(input: &[u8]) -> Result<usize> {
     Ok(data.len() * 8 - pad as usize)
 }
 
-fn unpack(data: &[u8], out: &mut [u8]) {
-    let mut chunks = out.chunks_mut(8);
-    for (&b, c) in data.iter().zip(&mut chunks) {
-        for (i, o) in c.iter_mut().enumerate() {
-            *o = (b >> (7 - i)) & 1;
+/// Writes the padding header and the packed bits of `input` into `out` (exactly
+/// `ceil(n / 8) + 1` bytes), in blocks on ndpack's pool for large inputs.
+fn pack(input: &[u8], out: &mut [u8]) {
+    let n = input.len();
+    out[0] = ((8 - n % 8) % 8) as u8;
+    let work = |src: &[u8], dst: &mut [u8]| {
+        let chunks = src.chunks_exact(8);
+        let tail = chunks.remainder();
+        for (c, o) in chunks.zip(dst.iter_mut()) {
+            *o = pack8_word(c.try_into().expect("8 items"));
         }
+        if !tail.is_empty() {
+            dst[src.len() / 8] = pack8(tail);
+        }
+    };
+    blocks(input, 8, &mut out[1..], 1, &work);
+}
+
+fn unpack(data: &[u8], out: &mut [u8]) {
+    // The 8 output bytes of every byte value: one load per input byte.
+    static TABLE: [[u8; 8]; 256] = {
+        let mut t = [[0u8; 8]; 256];
+        let mut b = 0;
+        while b < 256 {
+            t[b] = unpack8_word(b as u8);
+            b += 1;
+        }
+        t
+    };
+    let work = |src: &[u8], dst: &mut [u8]| {
+        let full = dst.len() / 8;
+        let mut chunks = dst.chunks_exact_mut(8);
+        for (&b, c) in src.iter().zip(&mut chunks) {
+            c.copy_from_slice(&TABLE[usize::from(b)]);
+        }
+        let tail = chunks.into_remainder();
+        if let (Some(&b), false) = (src.get(full), tail.is_empty()) {
+            let bits = unpack8_word(b);
+            tail.copy_from_slice(&bits[..tail.len()]);
+        }
+    };
+    blocks(data, 1, out, 8, &work);
+}
+
+/// Runs `work` on matching blocks of `src` and `dst` (`s` and `d` bytes per unit), on ndpack's
+/// pool when they are large.
+fn blocks(
+    src: &[u8],
+    s: usize,
+    dst: &mut [u8],
+    d: usize,
+    work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
+) {
+    const UNITS: usize = 1 << 16;
+    if src.len().max(dst.len()) >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+        use rayon::prelude::*;
+        crate::threads::install(|| {
+            src.par_chunks(UNITS * s)
+                .zip(dst.par_chunks_mut(UNITS * d))
+                .for_each(|(a, b)| work(a, b));
+        });
+    } else {
+        work(src, dst);
     }
 }
 
@@ -76,25 +153,25 @@ impl Codec for PackBits {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = input.data.len();
-        let nbytes = n.div_ceil(8);
-        let mut block = typed::alloc(nbytes + 1);
-        let out = block.as_mut_slice();
-        out[0] = ((8 - n % 8) % 8) as u8;
-        let chunks = input.data.chunks_exact(8);
-        let tail = chunks.remainder();
-        for (c, o) in chunks.zip(out[1..].iter_mut()) {
-            *o = pack8(c);
-        }
-        if !tail.is_empty() {
-            out[nbytes] = pack8(tail);
-        }
+        let len = input.data.len().div_ceil(8) + 1;
+        let mut block = typed::alloc(len);
+        pack(input.data, block.as_mut_slice());
         Ok(typed::output(
             block,
             DataType::u8(),
-            vec![nbytes + 1],
+            vec![len],
             Default::default(),
         ))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        Some(input.data.len().div_ceil(8) + 1)
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let len = input.data.len().div_ceil(8) + 1;
+        pack(input.data, typed::out_prefix(out, len)?);
+        Ok(len)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
@@ -127,6 +204,58 @@ mod tests {
     use super::*;
     use crate::codec::get_codec;
     use crate::error::ErrorKind;
+
+    #[test]
+    fn large_inputs_in_blocks_round_trip() {
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        for n in [typed::PAR_MIN_BYTES + 13, (1 << 16) * 8 * 5] {
+            let items: Vec<u8> = (0..n)
+                .map(|i| u8::from((i * 7919) % 11 < 4) * (i % 3) as u8)
+                .collect();
+            let enc = PackBits.encode(ArrayRef::bytes(&items)).unwrap();
+            let mut want = vec![((8 - n % 8) % 8) as u8];
+            want.extend(items.chunks(8).map(pack8));
+            assert_eq!(enc.bytes(), &want[..]);
+            let dec = PackBits.decode(enc.as_array_ref()).unwrap();
+            let flags: Vec<u8> = items.iter().map(|&v| u8::from(v != 0)).collect();
+            assert_eq!(dec.bytes(), &flags[..]);
+        }
+    }
+
+    #[test]
+    fn word_kernels_equal_the_bit_loops() {
+        for b in 0..=255u8 {
+            let bits = unpack8_word(b);
+            for (i, &v) in bits.iter().enumerate() {
+                assert_eq!(v, (b >> (7 - i)) & 1, "byte {b:#x}, item {i}");
+            }
+            assert_eq!(pack8_word(&bits), b);
+        }
+        // Any non-zero byte is True, whatever its bits (0x80, 0x01, 0xff, 0x7f ...).
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let mut c = x.to_le_bytes();
+            // Make about half the bytes zero.
+            for (i, v) in c.iter_mut().enumerate() {
+                if (x >> (56 + i)) & 1 == 1 {
+                    *v = 0;
+                }
+            }
+            assert_eq!(pack8_word(&c), pack8(&c), "{c:?}");
+        }
+        for v in [0x80u8, 0x01, 0xff, 0x7f, 0x40] {
+            for i in 0..8 {
+                let mut c = [0u8; 8];
+                c[i] = v;
+                assert_eq!(pack8_word(&c), 0x80 >> i);
+            }
+        }
+    }
 
     #[test]
     fn golden_vectors_from_numcodecs() {

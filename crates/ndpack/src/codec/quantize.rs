@@ -75,6 +75,20 @@ impl Quantize {
     }
 }
 
+impl Quantize {
+    /// Rounds the items of `src` (`dtype`) into `dst` (`astype`, as many items).
+    fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) {
+        let (d, a) = (self.d, self.a);
+        let scale = scale_for(self.digits);
+        with_float!(d.num, D => with_float!(a.num, A => {
+            let s = D::from_val(Val::F(scale));
+            typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                cast::<D, A>(s.mul(x).round_even().div(s))
+            });
+        }));
+    }
+}
+
 impl Codec for Quantize {
     fn id(&self) -> &'static str {
         ID
@@ -91,17 +105,22 @@ impl Codec for Quantize {
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let (d, a) = (self.d, self.a);
         let mut block = typed::alloc(n * self.astype.itemsize());
-        let scale = scale_for(self.digits);
-        with_float!(d.num, D => with_float!(a.num, A => {
-            let s = D::from_val(Val::F(scale));
-            typed::map::<D, A>(input.data, d.swapped, block.as_mut_slice(), a.swapped, |x| {
-                cast::<D, A>(s.mul(x).round_even().div(s))
-            });
-        }));
+        self.encode_bytes(input.data, block.as_mut_slice());
         let (shape, order) = typed::same_shape(&input, &self.dtype, n);
         Ok(typed::output(block, self.astype.clone(), shape, order))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        let n = typed::check_input(ID, input, &self.dtype, "dtype").ok()?;
+        Some(n * self.astype.itemsize())
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
+        let len = n * self.astype.itemsize();
+        self.encode_bytes(input.data, typed::out_prefix(out, len)?);
+        Ok(len)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {

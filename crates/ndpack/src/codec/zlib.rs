@@ -9,7 +9,8 @@ use serde_json::{json, Map, Value};
 
 use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
 use super::{
-    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf,
+    MAX_DECODED_SIZE,
 };
 use crate::error::{Error, Result};
 
@@ -150,6 +151,83 @@ pub(crate) fn inflate_append(
     }
 }
 
+/// Decompresses one zlib or raw deflate stream from the start of `data` into `out` from byte
+/// `written` on, growing `out` (first to 4x the input, then doubling) up to `limit` bytes.
+/// Returns `(input consumed, total bytes written)`.
+pub(crate) fn inflate_grow(
+    data: &[u8],
+    zlib_header: bool,
+    out: &mut dyn GrowBuf,
+    mut written: usize,
+    limit: usize,
+) -> Result<(usize, usize)> {
+    // One-shot libdeflate first, as in `inflate_append`: into the room the caller made (a size
+    // hint) or else room for the most deflate can produce (untouched memory until written).
+    if out.buf().len() == written {
+        let room = data
+            .len()
+            .saturating_mul(DEFLATE_MAX_RATIO)
+            .saturating_add(64)
+            .min(limit.saturating_sub(written))
+            .min(ONE_SHOT_MAX_OUTPUT);
+        // A failed allocation only means no one-shot attempt.
+        let _ = out.grow(written.saturating_add(room));
+    }
+    if out.buf().len() > written {
+        let format = if zlib_header {
+            Format::Zlib
+        } else {
+            Format::Raw
+        };
+        if let Outcome::Done {
+            consumed,
+            written: n,
+        } = inflate_into_slice(data, format, &mut out.buf()[written..])?
+        {
+            return Ok((consumed, written + n));
+        }
+    }
+    let mut d = Decompress::new(zlib_header);
+    loop {
+        let cap = out.buf().len();
+        if written == cap {
+            if written >= limit {
+                return Err(Error::too_large(format!(
+                    "deflate stream decodes to more than {limit} bytes"
+                )));
+            }
+            let extra = if cap == 0 {
+                data.len().saturating_mul(4).clamp(4096, 1 << 26)
+            } else {
+                cap.max(4096)
+            };
+            out.grow(written.saturating_add(extra).min(limit))?;
+            continue;
+        }
+        let (in0, out0) = (d.total_in() as usize, d.total_out());
+        let status = d
+            .decompress(
+                &data[in0..],
+                &mut out.buf()[written..],
+                FlushDecompress::Finish,
+            )
+            .map_err(|e| Error::corrupt(format!("deflate stream: {e}")))?;
+        written += (d.total_out() - out0) as usize;
+        match status {
+            Status::StreamEnd => return Ok((d.total_in() as usize, written)),
+            _ if written < out.buf().len()
+                && d.total_out() == out0
+                && d.total_in() as usize == in0 =>
+            {
+                return Err(Error::truncated(
+                    "deflate stream ends before its end marker",
+                ));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Decompresses one zlib or raw deflate stream from the start of `data`, growing the output up to
 /// `limit` bytes. Returns the decoded bytes and the number of input bytes consumed.
 pub(crate) fn inflate(data: &[u8], zlib_header: bool, limit: usize) -> Result<(Vec<u8>, usize)> {
@@ -250,11 +328,35 @@ impl Codec for Zlib {
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         inflate_into(input, true, out.data).map(|_| ())
     }
+
+    fn decode_grow(&self, encoded: &[u8], out: &mut dyn GrowBuf) -> Option<Result<usize>> {
+        Some(inflate_grow(encoded, true, out, 0, MAX_DECODED_SIZE).map(|(_, n)| n))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decode_grow_equals_decode() {
+        let c = Zlib::new(1).unwrap();
+        for n in [0usize, 10, 5000, 1 << 20] {
+            let d: Vec<u8> = (0..n).map(|i| ((i / 7) % 13) as u8).collect();
+            let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+            // From empty, and from a buffer too small to hold the result.
+            for start in [0usize, 3] {
+                let mut out = vec![0u8; start];
+                let got = c.decode_grow(enc.bytes(), &mut out).unwrap().unwrap();
+                assert_eq!(&out[..got], &d[..]);
+            }
+            if enc.bytes().len() > 4 {
+                let cut = &enc.bytes()[..enc.bytes().len() - 3];
+                let mut out = Vec::new();
+                assert!(c.decode_grow(cut, &mut out).unwrap().is_err());
+            }
+        }
+    }
     use crate::error::ErrorKind;
 
     fn sample() -> Vec<u8> {

@@ -10,6 +10,8 @@
 //! hold (a zstd block of at most 128 KiB takes at least 4 bytes) and against
 //! [`MAX_DECODED_SIZE`](super::MAX_DECODED_SIZE).
 
+use std::cell::RefCell;
+
 use serde_json::{json, Map, Value};
 use zstd::zstd_safe::{self, CCtx, CParameter, DCtx, InBuffer, OutBuffer};
 
@@ -45,19 +47,50 @@ impl Zstd {
         Ok(Zstd::new(level, checksum))
     }
 
-    fn compress(&self, data: &[u8]) -> Result<Vec<u8>> {
+    /// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) with this
+    /// thread's compression context; returns the compressed size.
+    fn compress_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let level = self
             .level
             .clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level());
-        let mut cctx = CCtx::create();
-        cctx.set_parameter(CParameter::CompressionLevel(level))
-            .and_then(|_| cctx.set_parameter(CParameter::ChecksumFlag(self.checksum)))
-            .map_err(|c| zstd_error("setting parameters", c))?;
-        let mut out = Vec::with_capacity(zstd_safe::compress_bound(data.len()));
-        cctx.compress2(&mut out, data)
-            .map_err(|c| zstd_error("compression", c))?;
-        Ok(out)
+        with_cctx(|cctx| {
+            cctx.reset(zstd_safe::ResetDirective::SessionAndParameters)
+                .and_then(|_| cctx.set_parameter(CParameter::CompressionLevel(level)))
+                .and_then(|_| cctx.set_parameter(CParameter::ChecksumFlag(self.checksum)))
+                .map_err(|c| zstd_error("setting parameters", c))?;
+            cctx.compress2(out, data)
+                .map_err(|c| zstd_error("compression", c))
+        })
     }
+}
+
+thread_local! {
+    /// Each thread's compression context, reused across calls (numcodecs creates one per call;
+    /// creating it and its tables costs as much as compressing a small buffer).
+    static CCTX: RefCell<Option<CCtx<'static>>> = const { RefCell::new(None) };
+    /// Each thread's decompression context, reused across calls.
+    static DCTX: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` with this thread's compression context (a new one if it is in use further up).
+fn with_cctx<T>(f: impl FnOnce(&mut CCtx<'static>) -> T) -> T {
+    CCTX.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => f(slot.get_or_insert_with(CCtx::create)),
+        Err(_) => f(&mut CCtx::create()),
+    })
+}
+
+/// Runs `f` with this thread's decompression context, reset to its defaults.
+fn with_dctx<T>(f: impl FnOnce(&mut DCtx<'static>) -> Result<T>) -> Result<T> {
+    DCTX.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut slot) => {
+            let dctx = slot.get_or_insert_with(DCtx::create);
+            dctx.reset(zstd_safe::ResetDirective::SessionAndParameters)
+                .map_err(|c| zstd_error("resetting the context", c))?;
+            f(dctx)
+        }
+        Err(_) => f(&mut DCtx::create()),
+    })
 }
 
 fn zstd_error(what: &str, code: usize) -> Error {
@@ -111,7 +144,15 @@ fn frames_size(data: &[u8]) -> Result<Option<u64>> {
 
 /// Streams every frame of `data` into `out`'s spare capacity, growing it up to `limit` bytes.
 fn stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
-    let mut dctx = DCtx::create();
+    with_dctx(|dctx| stream_vec_with(dctx, data, out, limit))
+}
+
+fn stream_vec_with(
+    dctx: &mut DCtx<'_>,
+    data: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<()> {
     let mut input = InBuffer::around(data);
     loop {
         if out.len() == out.capacity() {
@@ -146,7 +187,10 @@ fn stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
 
 /// Streams every frame of `data` into exactly `out.len()` bytes.
 fn stream_slice(data: &[u8], out: &mut [u8]) -> Result<()> {
-    let mut dctx = DCtx::create();
+    with_dctx(|dctx| stream_slice_with(dctx, data, out))
+}
+
+fn stream_slice_with(dctx: &mut DCtx<'_>, data: &[u8], out: &mut [u8]) -> Result<()> {
     let mut input = InBuffer::around(data);
     let mut probe = [0u8; 1];
     let mut written = 0;
@@ -199,22 +243,31 @@ impl Codec for Zstd {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(self.compress(input.data)?))
+        // A lazily zeroed block of the worst-case size: pages past the compressed end are never
+        // touched.
+        let mut block = AlignedBytes::zeroed(zstd_safe::compress_bound(input.data.len()));
+        let n = self.compress_into(input.data, block.as_mut_slice())?;
+        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..n)))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        Some(zstd_safe::compress_bound(input.data.len()))
+    }
+
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        self.compress_into(input.data, out)
+    }
+
+    fn decoded_len(&self, encoded: &[u8]) -> Option<usize> {
+        frames_size(encoded).ok().flatten().map(|n| n as usize)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let data = input.data;
         match frames_size(data)? {
             Some(total) => {
-                let total = total as usize;
-                let mut block = AlignedBytes::zeroed(total);
-                let n = zstd_safe::decompress(block.as_mut_slice(), data)
-                    .map_err(|c| zstd_error("decompression", c))?;
-                if n != total {
-                    return Err(Error::corrupt(format!(
-                        "zstd: frames declare {total} bytes but hold {n}"
-                    )));
-                }
+                let mut block = AlignedBytes::zeroed(total as usize);
+                decompress_declared(data, block.as_mut_slice())?;
                 Ok(Array::from_bytes(Buffer::from_owner(block)))
             }
             None => {
@@ -235,18 +288,27 @@ impl Codec for Zstd {
                         out.len()
                     )));
                 }
-                let n = zstd_safe::decompress(out, input)
-                    .map_err(|c| zstd_error("decompression", c))?;
-                if n as u64 != total {
-                    return Err(Error::corrupt(format!(
-                        "zstd: frames declare {total} bytes but hold {n}"
-                    )));
-                }
-                Ok(())
+                decompress_declared(input, out)
             }
             None => stream_slice(input, out),
         }
     }
+}
+
+/// Decodes frames that declare their total size, exactly `out.len()` bytes, in one call with
+/// this thread's decompression context.
+fn decompress_declared(data: &[u8], out: &mut [u8]) -> Result<()> {
+    let total = out.len();
+    let n = with_dctx(|dctx| {
+        dctx.decompress(out, data)
+            .map_err(|c| zstd_error("decompression", c))
+    })?;
+    if n != total {
+        return Err(Error::corrupt(format!(
+            "zstd: frames declare {total} bytes but hold {n}"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
