@@ -201,7 +201,8 @@ pub(crate) fn compress_stream(comp: Compressor, clevel: u8, src: &[u8], dst: &mu
         )
         .unwrap_or(0),
         Compressor::Zlib => {
-            let mut c = Compress::new(Compression::new(u32::from(clevel.min(9))), true);
+            let level = crate::codec::zlib::zlib_rs_level(i32::from(clevel));
+            let mut c = Compress::new(Compression::new(level), true);
             match c.compress(src, dst, FlushCompress::Finish) {
                 Ok(Status::StreamEnd) => c.total_out() as usize,
                 _ => 0,

@@ -4,7 +4,7 @@
 //! Config: `{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}` (both required).
 //! Encoding casts `decode_dtype` items to `encode_dtype`; decoding casts back. Supported types:
 //! bool, every integer width, `f2`/`f4`/`f8`, in either byte order. Float to integer truncates
-//! toward zero and wraps as NumPy does on x86-64 (see [`typed`](super::typed)).
+//! toward zero and wraps as NumPy does on x86-64 (see the `typed` module).
 
 use serde_json::{json, Map, Value};
 

@@ -8,7 +8,7 @@
 //! Object arrays have no fixed-width byte form, so the work is done by the typed API
 //! ([`VLenArray::encode_arrays`], [`VLenArray::encode_items`], [`VLenArray::decode_arrays`],
 //! [`VLenArray::decode_buffer`]); the byte-level [`Codec`] methods return
-//! [`ErrorKind::Unsupported`](crate::ErrorKind::Unsupported).
+//! [`ErrorKind::Unsupported`].
 //!
 //! ```
 //! use ndpack::codec::vlen_array::VLenArray;

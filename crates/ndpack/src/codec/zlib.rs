@@ -51,6 +51,18 @@ impl Zlib {
     }
 }
 
+/// The zlib-rs level for a zlib level (-1: the default, 6). zlib-rs's level 1 is a "quick"
+/// strategy with static Huffman codes that expands float data (size ratio 0.95 where C zlib's
+/// level 1 gives 1.09, and 2.98 against 5.3 on an int64 ramp); its level 2 compresses like C
+/// zlib's level 1 and is still faster, so level 1 maps to it.
+pub(crate) fn zlib_rs_level(level: i32) -> u32 {
+    match level {
+        l if l < 0 => 6,
+        1 => 2,
+        l => l.min(9) as u32,
+    }
+}
+
 /// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream appended to `out`.
 pub(crate) fn deflate_append(
     data: &[u8],
@@ -58,7 +70,7 @@ pub(crate) fn deflate_append(
     zlib_header: bool,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let level = if level < 0 { 6 } else { level as u32 };
+    let level = zlib_rs_level(level);
     let mut c = Compress::new(Compression::new(level), zlib_header);
     // zlib's compressBound plus room for the zlib header and trailer: one reservation, no regrowth.
     out.reserve(data.len() + (data.len() >> 12) + (data.len() >> 14) + (data.len() >> 25) + 64);
