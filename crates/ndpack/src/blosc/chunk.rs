@@ -1155,6 +1155,18 @@ pub(crate) fn vec_with(
     Ok(v)
 }
 
+/// Checks, before compressing `src_len` bytes into a destination of `dst_len` bytes, that the
+/// destination holds the largest chunk (`src_len + overhead`) and that the input fits the format.
+pub(crate) fn check_compress_sizes(src_len: usize, dst_len: usize, overhead: usize) -> Result<()> {
+    if dst_len < src_len + overhead {
+        return Err(Error::invalid(format!(
+            "destination buffer has {dst_len} bytes, a chunk of {src_len} bytes may need {}",
+            src_len + overhead
+        )));
+    }
+    check_input_size(src_len, overhead)
+}
+
 /// Checks an input size against the formats' `i32` limit (minus the header).
 pub(crate) fn check_input_size(len: usize, overhead: usize) -> Result<()> {
     if len > MAX_CHUNK - overhead {

@@ -16,9 +16,9 @@
 //! The decoders here read Blosc2 chunks too (the format versions are distinguished by the header).
 
 use super::chunk::{
-    assemble_into, check_input_size, put, vec_with, write_header16, Chunk, EncodeSpec, Header,
-    FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE, F_SHUFFLE,
-    HEADER_LEN,
+    assemble_into, check_compress_sizes, check_input_size, put, vec_with, write_header16, Chunk,
+    EncodeSpec, Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE,
+    F_BITSHUFFLE, F_NONE, F_SHUFFLE, HEADER_LEN,
 };
 use super::compressor::Compressor;
 use std::mem::MaybeUninit;
@@ -185,15 +185,7 @@ pub fn compress_into_uninit(
     opts: &Options,
     dst: &mut [MaybeUninit<u8>],
 ) -> Result<usize> {
-    if dst.len() < src.len() + MAX_OVERHEAD {
-        return Err(Error::invalid(format!(
-            "destination buffer has {} bytes, a chunk of {} bytes may need {}",
-            dst.len(),
-            src.len(),
-            src.len() + MAX_OVERHEAD
-        )));
-    }
-    check_input_size(src.len(), MAX_OVERHEAD)?;
+    check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
     if !opts.compressor.can_encode() {
         return Err(Error::invalid(format!(
             "Blosc compressor {} can only be decoded",
@@ -295,29 +287,28 @@ pub fn decompress(chunk: &[u8]) -> Result<Vec<u8>> {
 /// Decompresses a Blosc chunk into `out`, which must hold at least the decoded size; returns the
 /// number of bytes written.
 pub fn decompress_into(chunk: &[u8], out: &mut [u8]) -> Result<usize> {
-    let c = Chunk::open(chunk)?;
-    let n = c.header.nbytes;
-    if out.len() < n {
-        return Err(Error::invalid(format!(
-            "destination buffer has {} bytes, the chunk holds {n}",
-            out.len()
-        )));
-    }
+    let (c, n) = open_for(chunk, out.len())?;
     c.decode_into(&mut out[..n])?;
     Ok(n)
+}
+
+/// Opens a chunk to decode into a destination of `out_len` bytes; returns it and its decoded
+/// size, or an error if the destination is too small.
+fn open_for(chunk: &[u8], out_len: usize) -> Result<(Chunk<'_>, usize)> {
+    let c = Chunk::open(chunk)?;
+    let n = c.header.nbytes;
+    if out_len < n {
+        return Err(Error::invalid(format!(
+            "destination buffer has {out_len} bytes, the chunk holds {n}"
+        )));
+    }
+    Ok((c, n))
 }
 
 /// Decompresses a chunk into `out`, which may be uninitialised (at least the decoded size);
 /// returns the bytes written, which are then initialised.
 pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Result<usize> {
-    let c = Chunk::open(chunk)?;
-    let n = c.header.nbytes;
-    if out.len() < n {
-        return Err(Error::invalid(format!(
-            "destination buffer has {} bytes, the chunk holds {n}",
-            out.len()
-        )));
-    }
+    let (c, n) = open_for(chunk, out.len())?;
     c.decode_into_uninit(&mut out[..n])?;
     Ok(n)
 }

@@ -14,9 +14,10 @@
 //! ```
 
 use super::chunk::{
-    self, assemble_into, check_input_size, put, trunc_prec_check, vec_with, write_header16, Chunk,
-    EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT,
-    FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
+    self, assemble_into, check_compress_sizes, check_input_size, put, trunc_prec_check, vec_with,
+    write_header16, Chunk, EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA,
+    FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE,
+    SPECIAL_ZERO,
 };
 use super::compressor::Compressor;
 use std::mem::MaybeUninit;
@@ -292,15 +293,7 @@ pub fn compress_into_uninit(
     params: &CParams,
     dst: &mut [MaybeUninit<u8>],
 ) -> Result<usize> {
-    if dst.len() < src.len() + MAX_OVERHEAD {
-        return Err(Error::invalid(format!(
-            "destination buffer has {} bytes, a chunk of {} bytes may need {}",
-            dst.len(),
-            src.len(),
-            src.len() + MAX_OVERHEAD
-        )));
-    }
-    check_input_size(src.len(), MAX_OVERHEAD)?;
+    check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
     if !params.codec.can_encode() {
         return Err(Error::invalid(format!(
             "Blosc2 does not support the {} codec",
