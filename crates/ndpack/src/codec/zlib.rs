@@ -100,6 +100,17 @@ pub(crate) const DEFLATE_MAX_RATIO: usize = 1032;
 /// decoded size is unknown; larger outputs are decoded by the streaming inflater.
 const ONE_SHOT_MAX_OUTPUT: usize = 1 << 30;
 
+/// The room a one-shot inflate of `input_len` bytes reserves when the output size is unknown:
+/// the most deflate can produce, within `limit` (of which `written` bytes are used) and
+/// [`ONE_SHOT_MAX_OUTPUT`].
+fn one_shot_room(input_len: usize, written: usize, limit: usize) -> usize {
+    input_len
+        .saturating_mul(DEFLATE_MAX_RATIO)
+        .saturating_add(64)
+        .min(limit.saturating_sub(written))
+        .min(ONE_SHOT_MAX_OUTPUT)
+}
+
 /// Decompresses one zlib or raw deflate stream from the start of `data`, appending to `out`
 /// (whose spare capacity is used first) until `out` would exceed `limit` bytes.
 /// Returns the number of input bytes consumed.
@@ -115,12 +126,7 @@ pub(crate) fn inflate_append(
     // streaming inflater, which grows the output and tells truncated from corrupt streams.
     let start = out.len();
     if out.capacity() == start {
-        let room = data
-            .len()
-            .saturating_mul(DEFLATE_MAX_RATIO)
-            .saturating_add(64)
-            .min(limit.saturating_sub(start))
-            .min(ONE_SHOT_MAX_OUTPUT);
+        let room = one_shot_room(data.len(), start, limit);
         // An allocation failure only means no one-shot attempt.
         let _ = out.try_reserve_exact(room);
     }
@@ -176,12 +182,7 @@ pub(crate) fn inflate_grow(
     // One-shot libdeflate first, as in `inflate_append`: into the room the caller made (a size
     // hint) or else room for the most deflate can produce (untouched memory until written).
     if out.buf().len() == written {
-        let room = data
-            .len()
-            .saturating_mul(DEFLATE_MAX_RATIO)
-            .saturating_add(64)
-            .min(limit.saturating_sub(written))
-            .min(ONE_SHOT_MAX_OUTPUT);
+        let room = one_shot_room(data.len(), written, limit);
         // A failed allocation only means no one-shot attempt.
         let _ = out.grow(written.saturating_add(room));
     }
