@@ -675,6 +675,13 @@ class PackBits(_Filter):
     def _encode_layout(self, dtype, shape, order):
         return np.dtype("u1"), ((_count(shape) + 7) // 8 + 1,)
 
+    def _decode_layout(self, data, dtype, shape, order):
+        # A padding byte (0-7), then the bits; anything else is left to the Rust decoder's error.
+        n = len(data)
+        if n == 0 or data[0] > 7 or (data[0] > 0 and n == 1):
+            return None
+        return np.dtype(bool), ((n - 1) * 8 - int(data[0]),)
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 

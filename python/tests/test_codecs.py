@@ -321,6 +321,33 @@ def test_zstd_large_inputs_byte_identical(level, checksum):
         assert nc.Zstd().decode(ours) == arr.tobytes()
 
 
+@pytest.mark.parametrize("level", [0, 1, -2])
+def test_zstd_multithreaded_frames(level):
+    # Inputs of 8 MiB and more are compressed in 4 MiB jobs by libzstd's workers: the frame is
+    # the same for any thread count, numcodecs decodes it, and it is the size of numcodecs'.
+    rng = np.random.default_rng(level + 7)
+    n = 9 << 20
+    arrays = [
+        np.sin(np.linspace(0, 3000, n // 4)).astype("<f4"),
+        (rng.standard_normal(n // 8) * 100).astype("<f8"),
+        np.arange(n // 8, dtype="<i8"),
+    ]
+    before = ndpack.get_nthreads()
+    try:
+        for arr in arrays:
+            frames = []
+            for threads in (1, 2, 3):
+                ndpack.set_nthreads(threads)
+                frames.append(nc.Zstd(level, checksum=True).encode(arr))
+            assert frames[0] == frames[1] == frames[2]
+            theirs = numcodecs.Zstd(level, checksum=True).encode(arr)
+            assert len(frames[0]) <= 1.01 * len(theirs) + 64, (len(frames[0]), len(theirs))
+            assert numcodecs.Zstd().decode(frames[0]) == arr.tobytes()
+            assert nc.Zstd().decode(frames[0]) == arr.tobytes()
+    finally:
+        ndpack.set_nthreads(before)
+
+
 @pytest.mark.parametrize("level", [1, 2, 6])
 def test_zlib_sizes_match_c_zlib(level):
     # zlib-rs writes other bytes than C zlib; its streams must not be markedly larger (its own
@@ -479,8 +506,16 @@ def test_packbits_every_length():
         ref = theirs.encode(arr)
         assert_same_array(ours.encode(arr), ref)
         assert_same_array(ours.decode(ref), theirs.decode(ref))
+    # Large enough for the blocks on the pool, decoded straight into a new bool array.
+    big = rng.random(3_000_003) < 0.3
+    ref = theirs.encode(big)
+    assert_same_array(ours.decode(ref), theirs.decode(ref))
     with pytest.raises(ValueError):
         ours.decode(np.array([9, 0], "u1"))  # more than 7 padding bits
+    with pytest.raises(ValueError):
+        ours.decode(np.array([3], "u1"))  # padding bits but no data byte
+    with pytest.raises(ValueError):
+        ours.decode(b"")  # no header byte
 
 
 CATEGORIES = ["foo", "bar", "baz", "qux\u00e9"]

@@ -14,10 +14,17 @@ use crate::error::{Error, Result};
 /// The alignment of every block ndpack allocates.
 pub const ALIGNMENT: usize = 64;
 
+/// Blocks of at least this many bytes are anonymous memory maps: the kernel hands them out
+/// zeroed (no `memset`, pages touched only when written) and, advised so, in 2 MiB pages (as
+/// NumPy does for its large arrays), which cuts page faults 512-fold.
+const MAP_MIN_BYTES: usize = 16 << 20;
+
 /// A zero-initialised block of `len` bytes aligned to [`ALIGNMENT`].
 pub struct AlignedBytes {
     ptr: std::ptr::NonNull<u8>,
     len: usize,
+    /// The mapping that owns the memory of a large block (`None`: the global allocator's).
+    map: Option<memmap2::MmapMut>,
 }
 
 // SAFETY: AlignedBytes uniquely owns its allocation, like a Vec<u8>.
@@ -32,13 +39,32 @@ impl AlignedBytes {
             return AlignedBytes {
                 ptr: std::ptr::NonNull::<[u8; ALIGNMENT]>::dangling().cast(),
                 len: 0,
+                map: None,
             };
+        }
+        if len >= MAP_MIN_BYTES {
+            if let Ok(mut map) = memmap2::MmapMut::map_anon(len) {
+                // Only advice: without huge pages the block is still zeroed and valid.
+                #[cfg(target_os = "linux")]
+                let _ = map.advise(memmap2::Advice::HugePage);
+                // Page-aligned, so ALIGNMENT-aligned.
+                let ptr = std::ptr::NonNull::new(map.as_mut_ptr()).expect("mapping is not null");
+                return AlignedBytes {
+                    ptr,
+                    len,
+                    map: Some(map),
+                };
+            }
         }
         let layout = Layout::from_size_align(len, ALIGNMENT).expect("size fits in isize");
         // SAFETY: layout has non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
         let ptr = std::ptr::NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        AlignedBytes { ptr, len }
+        AlignedBytes {
+            ptr,
+            len,
+            map: None,
+        }
     }
 
     /// The bytes, writable.
@@ -57,7 +83,7 @@ impl AsRef<[u8]> for AlignedBytes {
 
 impl Drop for AlignedBytes {
     fn drop(&mut self) {
-        if self.len != 0 {
+        if self.len != 0 && self.map.is_none() {
             let layout = Layout::from_size_align(self.len, ALIGNMENT).expect("checked at alloc");
             // SAFETY: allocated in `zeroed` with this layout.
             unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) };
@@ -355,6 +381,22 @@ impl fmt::Debug for NDBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_blocks_are_zeroed_aligned_and_writable() {
+        for len in [MAP_MIN_BYTES - 1, MAP_MIN_BYTES + 3] {
+            let mut b = AlignedBytes::zeroed(len);
+            assert_eq!(b.map.is_some(), len >= MAP_MIN_BYTES);
+            assert_eq!(b.as_ref().len(), len);
+            assert_eq!(b.as_ref().as_ptr() as usize % ALIGNMENT, 0);
+            assert!(b.as_ref().iter().step_by(4093).all(|&v| v == 0));
+            assert_eq!(b.as_ref()[len - 1], 0);
+            let s = b.as_mut_slice();
+            s[0] = 1;
+            s[len - 1] = 2;
+            assert_eq!((b.as_ref()[0], b.as_ref()[len - 1]), (1, 2));
+        }
+    }
 
     #[test]
     fn aligned_and_sliceable() {

@@ -1133,8 +1133,22 @@ pub(crate) fn assemble_into(
     let mut at = table;
     for (i, b) in blocks.iter().enumerate() {
         put(dst, hlen + 4 * i, &(at as i32).to_le_bytes());
-        put(dst, at, b);
         at += b.len();
+    }
+    // The block bodies: on the pool for large chunks (a serial copy of the whole chunk on the
+    // calling thread took a tenth of the encoding time), each into its own part of `dst`.
+    let mut rest = &mut dst[table..total];
+    let mut parts = Vec::with_capacity(blocks.len());
+    for b in blocks {
+        let (part, tail) = rest.split_at_mut(b.len());
+        parts.push(part);
+        rest = tail;
+    }
+    let copy = |(part, b): (&mut [MaybeUninit<u8>], &Vec<u8>)| put(part, 0, b);
+    if blocks.len() > 1 && total >= 4 * PARALLEL_MIN_BYTES {
+        threads::install(|| parts.into_par_iter().zip(blocks.par_iter()).for_each(copy));
+    } else {
+        parts.into_iter().zip(blocks).for_each(copy);
     }
     Some(total)
 }

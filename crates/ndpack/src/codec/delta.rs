@@ -90,33 +90,42 @@ impl Delta {
         if d.num == a.num {
             with_num!(d.num, T => diff::<T>(data, d.swapped, out, a.swapped));
         } else {
-            // Differences in dtype, by blocks, then cast to astype.
+            // Differences in dtype by L1-sized blocks, each cast to astype while in cache; large
+            // arrays in parts on ndpack's pool (each part reads the item before it).
             let native = NumType {
                 num: d.num,
                 swapped: false,
             };
-            let size = d.num.size();
-            let mut tmp = vec![0u8; BLOCK * size];
-            let mut start = 0;
-            while start < n {
-                let end = (start + BLOCK).min(n);
-                let t = &mut tmp[..(end - start) * size];
-                // Each block starts one item early (the previous item), except the first.
-                let from = start.saturating_sub(1);
-                with_num!(d.num, T => {
-                    let src = &data[from * size..end * size];
-                    if start == 0 {
-                        diff::<T>(src, d.swapped, t, false);
-                    } else {
-                        let pairs = src.chunks_exact(size).zip(src[size..].chunks_exact(size));
-                        for ((p, c), o) in pairs.zip(t.chunks_exact_mut(size)) {
-                            get::<T>(c, d.swapped).sub(get::<T>(p, d.swapped)).store(o);
+            let (size, asz) = (d.num.size(), a.num.size());
+            let part = |first: usize, out: &mut [u8]| {
+                let mut tmp = vec![0u8; BLOCK * size];
+                let m = out.len() / asz;
+                let mut i = 0;
+                while i < m {
+                    let k = (m - i).min(BLOCK);
+                    let start = first + i;
+                    let t = &mut tmp[..k * size];
+                    with_num!(d.num, T => {
+                        if start == 0 {
+                            diff::<T>(&data[..k * size], d.swapped, t, false);
+                        } else {
+                            diff_run::<T>(&data[(start - 1) * size..(start + k) * size], d.swapped, t, false);
                         }
-                    }
+                    });
+                    cast_bytes(t, native, &mut out[i * asz..(i + k) * asz], a);
+                    i += k;
+                }
+            };
+            let out = &mut out[..n * asz];
+            if n * size >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+                use rayon::prelude::*;
+                crate::threads::install(|| {
+                    out.par_chunks_mut(typed::PAR_ITEMS * asz)
+                        .enumerate()
+                        .for_each(|(k, o)| part(k * typed::PAR_ITEMS, o));
                 });
-                let asz = a.num.size();
-                cast_bytes(t, native, &mut out[start * asz..end * asz], a);
-                start = end;
+            } else {
+                part(0, out);
             }
         }
     }
@@ -352,6 +361,47 @@ mod tests {
         assert_eq!(got, want);
         let dec = c.decode(enc.as_array_ref()).unwrap();
         assert_eq!(dec.bytes(), &data[..]);
+    }
+
+    #[test]
+    fn narrowing_parts_on_the_pool_carry_across_boundaries() {
+        // Over typed::PAR_MIN_BYTES, so that the parts run on the pool, with part boundaries
+        // inside the data. Byte-swapped input, narrowed to <i4.
+        let n = typed::PAR_ITEMS * 5 + 12_345;
+        let x: Vec<i64> = (0..n as i64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64) >> 20)
+            .collect();
+        let data: Vec<u8> = x.iter().flat_map(|v| v.to_be_bytes()).collect();
+        let c = Delta::new(">i8".parse().unwrap(), Some("<i4".parse().unwrap())).unwrap();
+        let mut want = vec![x[0] as i32];
+        want.extend(x.windows(2).map(|w| w[1].wrapping_sub(w[0]) as i32));
+        // (The pool is only ever set to 2 or more here, so other tests are not affected.)
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
+        let got: Vec<i32> = enc
+            .bytes()
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(got, want);
+        // Decoding widens back through the promoted type: the sums wrap as NumPy's do.
+        let dec = c.decode(enc.as_array_ref()).unwrap();
+        let back: Vec<i64> = dec
+            .bytes()
+            .chunks_exact(8)
+            .map(|b| i64::from_be_bytes(b.try_into().unwrap()))
+            .collect();
+        let mut sum = 0i64;
+        let expect: Vec<i64> = want
+            .iter()
+            .map(|&d| {
+                sum = sum.wrapping_add(d as i64);
+                sum
+            })
+            .collect();
+        assert_eq!(back, expect);
     }
 
     #[test]

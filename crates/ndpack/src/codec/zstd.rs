@@ -26,6 +26,16 @@ pub struct Zstd {
     checksum: bool,
 }
 
+/// Inputs of at least this size are compressed by libzstd's multithreaded compressor, in
+/// jobs of [`MT_JOB_BYTES`]: one frame (any zstd decoder, numcodecs' too, reads it), a few bytes
+/// larger than a single-threaded frame, identical for any number of workers; smaller inputs
+/// give numcodecs' exact bytes.
+pub const MT_MIN_BYTES: usize = 8 << 20;
+
+/// The job size of multithreaded compression (each job also sees the end of the previous one
+/// as its history).
+const MT_JOB_BYTES: usize = 4 << 20;
+
 /// The most a zstd frame can expand: a 128 KiB RLE block in 4 bytes.
 const ZSTD_MAX_RATIO: u64 = 32 * 1024;
 
@@ -48,12 +58,26 @@ impl Zstd {
     }
 
     /// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) with this
-    /// thread's compression context; returns the compressed size.
+    /// thread's compression context; returns the compressed size. Inputs of at least
+    /// [`MT_MIN_BYTES`] are compressed in [`MT_JOB_BYTES`] jobs by ndpack's thread count of
+    /// zstd workers.
     fn compress_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
+        let workers = (data.len() >= MT_MIN_BYTES).then(crate::threads::get_num_threads);
+        self.compress_with(data, out, workers)
+    }
+
+    /// [`Zstd::compress_into`] single-threaded (`workers` = `None`: numcodecs' bytes) or by
+    /// `workers` zstd worker threads in jobs of [`MT_JOB_BYTES`] (the bytes do not depend on the
+    /// number of workers).
+    fn compress_with(&self, data: &[u8], out: &mut [u8], workers: Option<usize>) -> Result<usize> {
         use zstd_sys::{ZSTD_ResetDirective, ZSTD_cParameter};
         let level = self
             .level
             .clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level());
+        let (workers, job) = match workers {
+            Some(w) => (w.clamp(1, 64) as i32, MT_JOB_BYTES as i32),
+            None => (0, 0),
+        };
         let check = |what: &str, code: usize| {
             // SAFETY: `ZSTD_isError` only inspects the number.
             if unsafe { zstd_sys::ZSTD_isError(code) } != 0 {
@@ -80,6 +104,8 @@ impl Zstd {
                     // 1.5.7 splits by default, which costs up to 1.8x the time on float data
                     // for the same size; without it the output equals numcodecs' (libzstd 1.5.6).
                     (ZSTD_cParameter::ZSTD_c_experimentalParam20, 1),
+                    (ZSTD_cParameter::ZSTD_c_nbWorkers, workers),
+                    (ZSTD_cParameter::ZSTD_c_jobSize, job),
                 ] {
                     check(
                         "setting parameters",
@@ -416,6 +442,48 @@ mod tests {
         let mut bad = enc;
         bad[12] ^= 1;
         assert!(c.decode(ArrayRef::bytes(&bad)).is_err());
+    }
+
+    #[test]
+    fn multithreaded_frames_do_not_depend_on_the_worker_count() {
+        // Above the threshold: one frame whatever the number of workers, decodable, at most a
+        // few bytes larger than the single-threaded frame (smaller inputs give numcodecs' bytes:
+        // python/tests/test_codecs.py).
+        // A smooth float field then an integer ramp (the synthetic `sample`, a sine wave of
+        // bytes, is an outlier: repeats that only a whole-input window finds).
+        let n = (MT_MIN_BYTES + 12_345) / 8;
+        let d: Vec<u8> = (0..n)
+            .flat_map(|i| {
+                let v = if i < n / 2 {
+                    ((i as f64) * 1e-4).sin().to_bits()
+                } else {
+                    (i as u64) * 3
+                };
+                v.to_le_bytes()
+            })
+            .collect();
+        for (level, checksum) in [(0, false), (1, true), (-3, false)] {
+            let c = Zstd::new(level, checksum);
+            let bound = zstd_safe::compress_bound(d.len());
+            let frame = |workers| {
+                let mut out = vec![0u8; bound];
+                let n = c.compress_with(&d, &mut out, workers).unwrap();
+                out.truncate(n);
+                out
+            };
+            let one = frame(Some(1));
+            assert_eq!(one, frame(Some(2)));
+            assert_eq!(one, frame(Some(3)));
+            assert_eq!(frames_size(&one).unwrap(), Some(d.len() as u64));
+            assert_eq!(c.decode(ArrayRef::bytes(&one)).unwrap().bytes(), &d[..]);
+            let single = frame(None);
+            assert!(
+                one.len() <= single.len() + single.len() / 100 + 64,
+                "level {level}: {} vs {}",
+                one.len(),
+                single.len()
+            );
+        }
     }
 
     #[test]
