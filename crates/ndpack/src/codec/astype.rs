@@ -124,14 +124,8 @@ impl Codec for AsType {
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let n = typed::items_in(ID, input.len(), &self.encode_dtype, true)?;
-        if out.data.len() != n * self.decode_dtype.itemsize() {
-            return Err(crate::error::Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {}",
-                out.data.len(),
-                n * self.decode_dtype.itemsize()
-            )));
-        }
-        typed::cast_bytes(input, self.enc, out.data, self.dec);
+        let out = typed::exact_out(out.data, n * self.decode_dtype.itemsize())?;
+        typed::cast_bytes(input, self.enc, out, self.dec);
         Ok(())
     }
 }

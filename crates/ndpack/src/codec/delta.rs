@@ -129,16 +129,6 @@ impl Delta {
             }
         }
     }
-
-    fn check_out(&self, n: usize, out_len: usize) -> Result<()> {
-        let want = n * self.dtype.itemsize();
-        if out_len != want {
-            return Err(Error::invalid(format!(
-                "output buffer has {out_len} bytes, decoded data has {want}"
-            )));
-        }
-        Ok(())
-    }
 }
 
 /// Writes the running sums of `src` into `dst`; the first item is copied, later ones added to
@@ -276,20 +266,15 @@ impl Codec for Delta {
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
-        let mut block = typed::alloc(n * self.dtype.itemsize());
-        self.decode_bytes(input.data, block.as_mut_slice());
-        Ok(typed::output(
-            block,
-            self.dtype.clone(),
-            vec![n],
-            Default::default(),
-        ))
+        Ok(typed::new_1d(n, &self.dtype, |out| {
+            self.decode_bytes(input.data, out)
+        }))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        self.check_out(n, out.data.len())?;
-        self.decode_bytes(input, out.data);
+        let out = typed::exact_out(out.data, n * self.dtype.itemsize())?;
+        self.decode_bytes(input, out);
         Ok(())
     }
 }

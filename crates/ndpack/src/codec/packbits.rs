@@ -176,25 +176,14 @@ impl Codec for PackBits {
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = decoded_len(input.data)?;
-        let mut block = typed::alloc(n);
-        unpack(&input.data[1..], block.as_mut_slice());
-        Ok(typed::output(
-            block,
-            DataType::bool(),
-            vec![n],
-            Default::default(),
-        ))
+        Ok(typed::new_1d(n, &DataType::bool(), |out| {
+            unpack(&input.data[1..], out)
+        }))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let n = decoded_len(input)?;
-        if out.data.len() != n {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {n}",
-                out.data.len()
-            )));
-        }
-        unpack(&input[1..], out.data);
+        unpack(&input[1..], typed::exact_out(out.data, n)?);
         Ok(())
     }
 }

@@ -133,14 +133,8 @@ impl Codec for Quantize {
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        let want = n * self.dtype.itemsize();
-        if out.data.len() != want {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {want}",
-                out.data.len()
-            )));
-        }
-        cast_bytes(input, self.a, out.data, self.d);
+        let out = typed::exact_out(out.data, n * self.dtype.itemsize())?;
+        cast_bytes(input, self.a, out, self.d);
         Ok(())
     }
 }

@@ -795,6 +795,24 @@ pub(crate) fn out_prefix(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
     })
 }
 
+/// `out` when it holds exactly the `want` bytes a decoder writes, else an error.
+pub(crate) fn exact_out(out: &mut [u8], want: usize) -> Result<&mut [u8]> {
+    if out.len() != want {
+        return Err(Error::invalid(format!(
+            "output buffer has {} bytes, decoded data has {want}",
+            out.len()
+        )));
+    }
+    Ok(out)
+}
+
+/// A new 1-d C-order array of `n` items of `dtype`, written by `fill`.
+pub(crate) fn new_1d(n: usize, dtype: &DataType, fill: impl FnOnce(&mut [u8])) -> super::Array {
+    let mut block = alloc(n * dtype.itemsize());
+    fill(block.as_mut_slice());
+    output(block, dtype.clone(), vec![n], Default::default())
+}
+
 /// A required config key that is missing.
 pub(crate) fn missing(id: &str, key: &str) -> Error {
     Error::config(format!("codec {id}: missing config key {key:?}"))
