@@ -25,38 +25,81 @@ impl Fletcher32 {
 
     /// The HDF5 Fletcher-32 checksum of `data`, as numcodecs computes it.
     pub fn checksum(data: &[u8]) -> u32 {
-        let even = &data[..data.len() - data.len() % 2];
-        let sums = even.chunks(2 * BLOCK).fold((0, 0), add_block);
-        finish(sums, data.last().filter(|_| data.len() % 2 == 1).copied())
-    }
-
-    /// `data` followed by its checksum, in one pass: each block is checksummed while it is in
-    /// cache from being copied.
-    fn encode_bytes(data: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(data.len() + 4);
-        let even = &data[..data.len() - data.len() % 2];
-        let mut sums = (0, 0);
-        for block in even.chunks(2 * BLOCK) {
-            out.extend_from_slice(block);
-            sums = add_block(sums, block);
-        }
-        let odd = data.last().filter(|_| data.len() % 2 == 1).copied();
-        out.extend(odd);
-        out.extend_from_slice(&finish(sums, odd).to_le_bytes());
-        out
+        checksum_copying(data, None)
     }
 }
 
 /// HDF5 adds 360 words at a time, then folds both sums to 17 bits.
 const BLOCK: usize = 360;
 
-/// Adds a block of at most [`BLOCK`] big-endian words to `(sum1, sum2)` and folds them. The
-/// sums are kept modulo 2^32 exactly as the reference's u32 arithmetic; the block's
-/// contribution is computed in closed form (sum2 gains n*sum1 + sum of (n - i) * w_i, and
-/// sum((n - i) * w) <= 65535 * 360 * 361 / 2 < 2^32), one loop without a carried dependency,
-/// which vectorises.
+/// Bytes per task when large inputs are checksummed on ndpack's pool (a whole number of blocks).
+const PART: usize = 2 * BLOCK * 1024;
+
+/// The checksum of `data`, copying `data` into `copy` (as long as `data`) on the way when given,
+/// each part while it is in cache. Large inputs are split into parts on ndpack's pool: each part
+/// gives every block's two sums (the costly pass over the data), then one cheap serial pass
+/// chains the blocks with the reference's exact 32-bit arithmetic (its sums wrap in rare cases,
+/// so the blocks cannot be combined modulo 65535 alone).
+fn checksum_copying(data: &[u8], copy: Option<&mut [u8]>) -> u32 {
+    let even = &data[..data.len() - data.len() % 2];
+    let odd = data.last().filter(|_| data.len() % 2 == 1).copied();
+    let nblocks = even.len().div_ceil(2 * BLOCK);
+    let mut terms = vec![(0u32, 0u32); nblocks];
+    // The even part in parts of whole blocks; the odd byte is copied here.
+    let copy = copy.map(|dst| {
+        let (head, tail) = dst.split_at_mut(even.len());
+        tail.copy_from_slice(&data[even.len()..]);
+        head
+    });
+    let fill = |src: &[u8], dst: Option<&mut [u8]>, terms: &mut [(u32, u32)]| {
+        if let Some(dst) = dst {
+            dst.copy_from_slice(src);
+        }
+        for (block, t) in src.chunks(2 * BLOCK).zip(terms) {
+            *t = block_terms(block);
+        }
+    };
+    let parallel = even.len() >= 2 * PART && crate::threads::get_num_threads() > 1;
+    match copy {
+        Some(dst) if parallel => {
+            use rayon::prelude::*;
+            crate::threads::install(|| {
+                even.par_chunks(PART)
+                    .zip(dst.par_chunks_mut(PART))
+                    .zip(terms.par_chunks_mut(PART / (2 * BLOCK)))
+                    .for_each(|((s, d), t)| fill(s, Some(d), t));
+            });
+        }
+        None if parallel => {
+            use rayon::prelude::*;
+            crate::threads::install(|| {
+                even.par_chunks(PART)
+                    .zip(terms.par_chunks_mut(PART / (2 * BLOCK)))
+                    .for_each(|(s, t)| fill(s, None, t));
+            });
+        }
+        copy => fill(even, copy, &mut terms),
+    }
+    let last_words = match even.len() % (2 * BLOCK) {
+        0 => BLOCK,
+        r => r / 2,
+    } as u32;
+    let sums = terms.iter().enumerate().fold((0, 0), |sums, (k, &(s, t))| {
+        let n = if k + 1 == nblocks {
+            last_words
+        } else {
+            BLOCK as u32
+        };
+        add_terms(sums, n, s, t)
+    });
+    finish(sums, odd)
+}
+
+/// A block's contribution to the sums: `(sum of w_i, sum of (n - i) * w_i)` over its `n`
+/// big-endian words (n <= 360, so sum((n - i) * w) <= 65535 * 360 * 361 / 2 < 2^32): one loop
+/// without a carried dependency, which vectorises.
 #[inline]
-fn add_block((mut sum1, mut sum2): (u32, u32), block: &[u8]) -> (u32, u32) {
+fn block_terms(block: &[u8]) -> (u32, u32) {
     let n = (block.len() / 2) as u32;
     let (mut s, mut t) = (0u32, 0u32);
     for (i, w) in block.chunks_exact(2).enumerate() {
@@ -64,6 +107,13 @@ fn add_block((mut sum1, mut sum2): (u32, u32), block: &[u8]) -> (u32, u32) {
         s = s.wrapping_add(w);
         t = t.wrapping_add((n - i as u32).wrapping_mul(w));
     }
+    (s, t)
+}
+
+/// Adds a block of `n` words with terms `(s, t)` to `(sum1, sum2)` and folds both, exactly as
+/// the reference's word loop (u32 arithmetic, wrapping included): sum2 gains n*sum1 + t.
+#[inline]
+fn add_terms((mut sum1, mut sum2): (u32, u32), n: u32, s: u32, t: u32) -> (u32, u32) {
     sum2 = sum2.wrapping_add(n.wrapping_mul(sum1)).wrapping_add(t);
     sum1 = sum1.wrapping_add(s);
     sum1 = (sum1 & 0xffff) + (sum1 >> 16);
@@ -94,9 +144,22 @@ impl Codec for Fletcher32 {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(Buffer::from_vec(Self::encode_bytes(
-            input.data,
-        ))))
+        let mut out = vec![0u8; input.data.len() + 4];
+        self.encode_into(input, &mut out)?;
+        Ok(Array::from_bytes(Buffer::from_vec(out)))
+    }
+
+    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
+        Some(input.data.len() + 4)
+    }
+
+    /// `data` followed by its checksum, computed while each part of the data is copied.
+    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
+        let n = input.data.len();
+        let out = super::typed::out_prefix(out, n + 4)?;
+        let (body, sum) = out.split_at_mut(n);
+        sum.copy_from_slice(&checksum_copying(input.data, Some(body)).to_le_bytes());
+        Ok(n + 4)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
@@ -175,8 +238,25 @@ mod tests {
 
     #[test]
     fn closed_form_equals_reference_loop() {
+        // The large sizes take the parallel path (the pool is only ever set to 2 or more here,
+        // so other tests are not affected); 0xff data makes the reference's sums wrap.
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
         let mut x = 0x9e37_79b9u32;
-        for n in [0usize, 1, 2, 719, 720, 721, 722, 1441, 100_003] {
+        for n in [
+            0usize,
+            1,
+            2,
+            719,
+            720,
+            721,
+            722,
+            1441,
+            100_003,
+            2 * PART + 1,
+            3 * PART + 722,
+        ] {
             let d: Vec<u8> = (0..n)
                 .map(|_| {
                     x ^= x << 13;
@@ -192,6 +272,9 @@ mod tests {
                 reference(&ones),
                 "0xff, len {n}"
             );
+            let enc = Fletcher32.encode(ArrayRef::bytes(&d)).unwrap();
+            assert_eq!(&enc.bytes()[..n], &d[..]);
+            assert_eq!(enc.bytes()[n..], reference(&d).to_le_bytes());
         }
     }
 
