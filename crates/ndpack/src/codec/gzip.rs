@@ -8,9 +8,14 @@
 //! deterministic; Python writes the current time. Decoding accepts what Python's `GzipFile` reads:
 //! any header flags, several members one after the other, zero padding after a member, and
 //! checks each member's CRC-32 and length.
+//!
+//! Inputs over 1 MiB are compressed as independent 1 MiB segments in parallel (one member; the
+//! CRC-32 is combined from the segments'), and large members are decoded in parallel where their
+//! producer left segment boundaries (see `deflate_parallel`).
 
 use serde_json::{json, Map, Value};
 
+use super::deflate_parallel::{self as parallel, Check, Tuning, SEGMENT};
 use super::zlib::{
     deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
 };
@@ -61,6 +66,11 @@ const FCOMMENT: u8 = 0x10;
 
 /// Writes one gzip member holding `data`.
 fn encode_member(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    encode_member_with(data, level, SEGMENT)
+}
+
+/// [`encode_member`] with segments of `segment` bytes (one deflate stream up to that size).
+fn encode_member_with(data: &[u8], level: i32, segment: usize) -> Result<Vec<u8>> {
     let xfl = match level {
         9 => 2,
         1 => 4,
@@ -68,8 +78,13 @@ fn encode_member(data: &[u8], level: i32) -> Result<Vec<u8>> {
     };
     let mut out = Vec::with_capacity(data.len() + (data.len() >> 12) + (data.len() >> 14) + 96);
     out.extend_from_slice(&[MAGIC[0], MAGIC[1], 8, 0, 0, 0, 0, 0, xfl, 255]);
-    deflate_append(data, level, false, &mut out)?;
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    let crc = if data.len() <= segment {
+        deflate_append(data, level, false, &mut out)?;
+        crc32fast::hash(data)
+    } else {
+        parallel::deflate_segments(data, level, segment, Check::Crc32, &mut out)?
+    };
+    out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     Ok(out)
 }
@@ -124,9 +139,13 @@ fn header_len(data: &[u8]) -> Result<usize> {
 
 /// Checks a member's trailer (CRC-32 and length mod 2^32) against its decoded bytes.
 fn check_trailer(trailer: &[u8], decoded: &[u8]) -> Result<()> {
+    check_trailer_sum(trailer, crc32fast::hash(decoded), decoded.len())
+}
+
+/// Checks a member's trailer against the CRC-32 and length of its decoded bytes.
+fn check_trailer_sum(trailer: &[u8], computed: u32, len: usize) -> Result<()> {
     let trailer = trailer.get(..8).ok_or_else(truncated)?;
     let stored = u32::from_le_bytes(trailer[..4].try_into().expect("4 bytes"));
-    let computed = crc32fast::hash(decoded);
     if stored != computed {
         return Err(Error::new(
             ErrorKind::ChecksumMismatch,
@@ -134,10 +153,10 @@ fn check_trailer(trailer: &[u8], decoded: &[u8]) -> Result<()> {
         ));
     }
     let size = u32::from_le_bytes(trailer[4..].try_into().expect("4 bytes"));
-    if size != decoded.len() as u32 {
+    if size != len as u32 {
         return Err(Error::corrupt(format!(
             "gzip: incorrect length of data produced: trailer says {size}, decoded {}",
-            decoded.len() as u32
+            len as u32
         )));
     }
     Ok(())
@@ -162,8 +181,15 @@ fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
         let start = out.len();
-        pos += inflate_append(&data[pos..], false, &mut out, limit)?;
-        check_trailer(&data[pos..], &out[start..])?;
+        if let Some(d) =
+            parallel::inflate_append(&data[pos..], &mut out, limit, Check::Crc32, Tuning::DEFAULT)
+        {
+            pos += d.consumed;
+            check_trailer_sum(&data[pos..], d.check, d.end - start)?;
+        } else {
+            pos += inflate_append(&data[pos..], false, &mut out, limit)?;
+            check_trailer(&data[pos..], &out[start..])?;
+        }
         pos = skip_zeros(data, pos + 8);
     }
     shrink_reserve(&mut out);
@@ -186,10 +212,18 @@ fn decode_members_grow(data: &[u8], out: &mut dyn GrowBuf, limit: usize) -> Resu
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
         let start = written;
-        let (used, n) = inflate_grow(&data[pos..], false, out, written, limit)?;
-        pos += used;
-        written = n;
-        check_trailer(&data[pos..], &out.buf()[start..written])?;
+        if let Some(d) =
+            parallel::inflate_grow(&data[pos..], out, written, limit, Check::Crc32, Tuning::DEFAULT)
+        {
+            pos += d.consumed;
+            written = d.end;
+            check_trailer_sum(&data[pos..], d.check, written - start)?;
+        } else {
+            let (used, n) = inflate_grow(&data[pos..], false, out, written, limit)?;
+            pos += used;
+            written = n;
+            check_trailer(&data[pos..], &out.buf()[start..written])?;
+        }
         pos = skip_zeros(data, pos + 8);
     }
     Ok(written)
@@ -201,10 +235,18 @@ fn decode_members_into(data: &[u8], out: &mut [u8]) -> Result<()> {
     let mut written = 0;
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
-        let (used, n) = inflate_slice(&data[pos..], false, &mut out[written..])?;
-        pos += used;
-        check_trailer(&data[pos..], &out[written..written + n])?;
-        written += n;
+        if let Some(d) =
+            parallel::inflate_slice(&data[pos..], &mut out[written..], Check::Crc32, Tuning::DEFAULT)
+        {
+            pos += d.consumed;
+            check_trailer_sum(&data[pos..], d.check, d.end)?;
+            written += d.end;
+        } else {
+            let (used, n) = inflate_slice(&data[pos..], false, &mut out[written..])?;
+            pos += used;
+            check_trailer(&data[pos..], &out[written..written + n])?;
+            written += n;
+        }
         pos = skip_zeros(data, pos + 8);
     }
     if written != out.len() {

@@ -33,6 +33,7 @@ pub mod categorize;
 pub mod crc32;
 pub mod crc32c;
 pub mod delta;
+pub(crate) mod deflate_parallel;
 pub mod fixedscaleoffset;
 pub mod fletcher32;
 pub mod gzip;

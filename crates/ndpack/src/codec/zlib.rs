@@ -2,11 +2,14 @@
 //!
 //! Config: `{"id": "zlib", "level": 1}`; `level` is 0-9 (-1 is zlib's default, 6).
 //! Encoding uses zlib-rs through flate2, so compressed bytes may differ from CPython's zlib;
-//! either decodes the other's output to the same data.
+//! either decodes the other's output to the same data. Inputs over 1 MiB are compressed as
+//! independent 1 MiB segments in parallel, and large streams are decoded in parallel where their
+//! producer left segment boundaries (see `deflate_parallel`).
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde_json::{json, Map, Value};
 
+use super::deflate_parallel::{self as parallel, Check, Decoded, Tuning, SEGMENT};
 use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
 use super::{
     backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf,
@@ -86,6 +89,42 @@ pub(crate) fn deflate_append(
     }
 }
 
+/// Compresses `data` into a zlib stream: one deflate stream for inputs up to [`SEGMENT`] bytes,
+/// independent segments compressed in parallel for larger ones.
+pub(crate) fn encode_zlib(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    encode_zlib_with(data, level, SEGMENT)
+}
+
+/// [`encode_zlib`] with segments of `segment` bytes.
+pub(crate) fn encode_zlib_with(data: &[u8], level: i32, segment: usize) -> Result<Vec<u8>> {
+    if data.len() <= segment {
+        return deflate(data, level, true);
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&parallel::zlib_header(level));
+    let adler = parallel::deflate_segments(data, level, segment, Check::Adler32, &mut out)?;
+    out.extend_from_slice(&adler.to_be_bytes());
+    Ok(out)
+}
+
+/// The deflate data of a zlib stream whose header the parallel decoder takes (deflate, a window
+/// of at most 32 KiB, no preset dictionary); `None` leaves the stream to the serial decoder.
+fn zlib_body(data: &[u8]) -> Option<&[u8]> {
+    let (cmf, flg) = (*data.first()?, *data.get(1)?);
+    let ok = cmf & 0x0f == 8
+        && cmf >> 4 <= 7
+        && ((u16::from(cmf) << 8) | u16::from(flg)) % 31 == 0
+        && flg & 0x20 == 0;
+    ok.then(|| &data[2..])
+}
+
+/// Whether the Adler-32 after a parallel-decoded zlib body matches the decoded bytes; gives the
+/// bytes the whole zlib stream took.
+fn zlib_trailer_ok(body: &[u8], d: &Decoded) -> Option<usize> {
+    let stored = body.get(d.consumed..d.consumed.checked_add(4)?)?;
+    (stored == d.check.to_be_bytes()).then_some(2 + d.consumed + 4)
+}
+
 /// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream.
 pub(crate) fn deflate(data: &[u8], level: i32, zlib_header: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -125,6 +164,19 @@ pub(crate) fn inflate_append(
     // until written). If the output does not fit or the data is bad, fall through to the
     // streaming inflater, which grows the output and tells truncated from corrupt streams.
     let start = out.len();
+    if zlib_header {
+        if let Some(body) = zlib_body(data) {
+            if let Some(d) =
+                parallel::inflate_append(body, out, limit, Check::Adler32, Tuning::DEFAULT)
+            {
+                if let Some(used) = zlib_trailer_ok(body, &d) {
+                    return Ok(used);
+                }
+            }
+            // Not parallel, or a bad stream: the serial path decodes it or tells what is wrong.
+            out.truncate(start);
+        }
+    }
     if out.capacity() == start {
         let room = one_shot_room(data.len(), start, limit);
         // An allocation failure only means no one-shot attempt.
@@ -181,6 +233,17 @@ pub(crate) fn inflate_grow(
 ) -> Result<(usize, usize)> {
     // One-shot libdeflate first, as in `inflate_append`: into the room the caller made (a size
     // hint) or else room for the most deflate can produce (untouched memory until written).
+    if zlib_header {
+        if let Some(body) = zlib_body(data) {
+            if let Some(d) =
+                parallel::inflate_grow(body, out, written, limit, Check::Adler32, Tuning::DEFAULT)
+            {
+                if let Some(used) = zlib_trailer_ok(body, &d) {
+                    return Ok((used, d.end));
+                }
+            }
+        }
+    }
     if out.buf().len() == written {
         let room = one_shot_room(data.len(), written, limit);
         // A failed allocation only means no one-shot attempt.
@@ -265,6 +328,15 @@ pub(crate) fn inflate_slice(
     zlib_header: bool,
     out: &mut [u8],
 ) -> Result<(usize, usize)> {
+    if zlib_header {
+        if let Some(body) = zlib_body(data) {
+            if let Some(d) = parallel::inflate_slice(body, out, Check::Adler32, Tuning::DEFAULT) {
+                if let Some(used) = zlib_trailer_ok(body, &d) {
+                    return Ok((used, d.end));
+                }
+            }
+        }
+    }
     let format = if zlib_header {
         Format::Zlib
     } else {
@@ -330,7 +402,7 @@ impl Codec for Zlib {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(deflate(input.data, self.level, true)?))
+        Ok(Array::from_bytes(encode_zlib(input.data, self.level)?))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
