@@ -343,7 +343,8 @@ fn decode_pieces(
     limit: usize,
 ) -> Vec<Piece> {
     let n = cuts.len();
-    let range = |i: usize| -> Range<usize> { cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len()) };
+    let range =
+        |i: usize| -> Range<usize> { cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len()) };
     let decode = |i: usize, out: &mut [MaybeUninit<u8>]| -> Option<(usize, usize, u32)> {
         let r = range(i);
         let last = i + 1 == n;
@@ -428,7 +429,11 @@ fn gather(pieces: &[Piece], out: &mut [MaybeUninit<u8>]) {
             // SAFETY: `dst` and `src` have the same length and do not overlap (`src` is a
             // piece's own buffer).
             unsafe {
-                std::ptr::copy_nonoverlapping(src.as_ptr(), dst.as_mut_ptr().cast::<u8>(), src.len())
+                std::ptr::copy_nonoverlapping(
+                    src.as_ptr(),
+                    dst.as_mut_ptr().cast::<u8>(),
+                    src.len(),
+                )
             }
         });
     });
@@ -566,7 +571,13 @@ pub(crate) fn inflate_append(
     if out.capacity() - written < room0 {
         out.try_reserve_exact(room0).ok()?;
     }
-    let pieces = decode_pieces(data, &cuts, &mut out.spare_capacity_mut()[..room0], check, left);
+    let pieces = decode_pieces(
+        data,
+        &cuts,
+        &mut out.spare_capacity_mut()[..room0],
+        check,
+        left,
+    );
     if pieces.is_empty() {
         return None;
     }
@@ -910,12 +921,21 @@ mod tests {
         let d = sample(120_000, 5);
         let mut raw = Vec::new();
         deflate_segments(&d, 1, 8192, Check::Crc32, &mut raw).unwrap();
-        for cut in [1, 100, raw.len() / 3, raw.len() / 2, raw.len() - 5, raw.len() - 1] {
+        for cut in [
+            1,
+            100,
+            raw.len() / 3,
+            raw.len() / 2,
+            raw.len() - 5,
+            raw.len() - 1,
+        ] {
             compare_with_serial(&raw[..cut], 256);
         }
         let mut x = 12345u64;
         for _ in 0..60 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let mut bad = raw.clone();
             let pos = (x >> 33) as usize % bad.len();
             bad[pos] ^= 1 << ((x >> 20) % 8);

@@ -392,6 +392,42 @@ pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Re
     Ok(used)
 }
 
+/// Fuzzing hook, not part of the API: builds a raw deflate stream from `input` (as is, or `input`
+/// compressed in small independent segments and then damaged, as its first bytes say), decodes
+/// it with the parallel decoder (tiny pieces) and the serial one, and panics if they differ.
+#[doc(hidden)]
+pub fn fuzz_parallel_inflate(input: &[u8]) {
+    let Some((&[mode, piece, seg, level, flip_at, flip], rest)) = input.split_first_chunk::<6>()
+    else {
+        return;
+    };
+    let min_piece = 8usize << (piece % 10);
+    let raw = match mode % 3 {
+        0 => rest.to_vec(),
+        m => {
+            let mut raw = Vec::new();
+            let segment = 16usize << (seg % 10);
+            if parallel::deflate_segments(
+                rest,
+                i32::from(level % 10),
+                segment,
+                Check::Crc32,
+                &mut raw,
+            )
+            .is_err()
+            {
+                return;
+            }
+            if m == 2 && !raw.is_empty() {
+                let at = usize::from(flip_at) * raw.len() / 256;
+                raw[at] ^= flip.max(1);
+            }
+            raw
+        }
+    };
+    parallel::compare_with_serial(&raw, min_piece);
+}
+
 impl Codec for Zlib {
     fn id(&self) -> &'static str {
         "zlib"
@@ -465,6 +501,102 @@ mod tests {
                 .unwrap();
             assert_eq!(out, data);
         }
+    }
+
+    /// Hard to compress bytes (so that 3 MiB stays over 1 MiB compressed) with some structure.
+    fn noisy(n: usize) -> Vec<u8> {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if i % 4 == 3 {
+                    (i >> 12) as u8
+                } else {
+                    x as u8
+                }
+            })
+            .collect()
+    }
+
+    /// zlib-rs streaming alone: the serial reference.
+    fn streaming(enc: &[u8]) -> Vec<u8> {
+        let mut d = Decompress::new(true);
+        let mut out = Vec::with_capacity(enc.len() * 4 + 64);
+        loop {
+            let used = d.total_in() as usize;
+            match d
+                .decompress_vec(&enc[used..], &mut out, FlushDecompress::Finish)
+                .unwrap()
+            {
+                Status::StreamEnd => return out,
+                _ => out.reserve(out.capacity()),
+            }
+        }
+    }
+
+    #[test]
+    fn large_streams_are_segmented_and_decode_alike() {
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        let c = Zlib::default();
+        let n = (3 << 20) + 12345;
+        let d = noisy(n);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+        let enc = enc.bytes();
+        assert!(enc.len() > 1 << 20);
+        assert_eq!(&enc[..2], &parallel::zlib_header(1));
+        assert_eq!(streaming(enc), d);
+        // A single deflate stream (as numcodecs writes) and one from a compressor whose sync
+        // flushes keep the window: no or false segment starts, decoded all the same.
+        let single = deflate(&d, 1, true).unwrap();
+        let mut shared = Compress::new(Compression::new(6), true);
+        let mut synced = Vec::with_capacity(n * 2);
+        for (i, chunk) in d.chunks(300_000).enumerate() {
+            let last = (i + 1) * 300_000 >= n;
+            let f = if last {
+                FlushCompress::Finish
+            } else {
+                FlushCompress::Sync
+            };
+            shared.compress_vec(chunk, &mut synced, f).unwrap();
+        }
+        for stream in [enc, &single[..], &synced[..]] {
+            assert_eq!(c.decode(ArrayRef::bytes(stream)).unwrap().bytes(), &d[..]);
+            let mut out = vec![0u8; n];
+            c.decode_into(stream, ArrayMut::bytes(&mut out)).unwrap();
+            assert_eq!(out, d);
+            let mut grown = Vec::new();
+            let got = c.decode_grow(stream, &mut grown).unwrap().unwrap();
+            assert_eq!(&grown[..got], &d[..]);
+            // The same errors as the serial path: a bad Adler-32, a cut stream, a wrong size.
+            let mut bad = stream.to_vec();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert_eq!(
+                c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+                ErrorKind::Corrupt
+            );
+            assert!(c.decode_grow(&bad, &mut Vec::new()).unwrap().is_err());
+            assert!(c.decode_into(&bad, ArrayMut::bytes(&mut out)).is_err());
+            let cut = &stream[..stream.len() - 10];
+            assert_eq!(
+                c.decode(ArrayRef::bytes(cut)).unwrap_err().kind(),
+                ErrorKind::Truncated
+            );
+            let mut small = vec![0u8; n - 1];
+            assert!(c.decode_into(stream, ArrayMut::bytes(&mut small)).is_err());
+        }
+    }
+
+    #[test]
+    fn fuzz_hook_runs() {
+        fuzz_parallel_inflate(&[1, 3, 4, 1, 0, 0]);
+        let mut input = vec![2, 3, 4, 1, 100, 0x10];
+        input.extend((0..20_000u32).map(|i| (i / 3) as u8));
+        fuzz_parallel_inflate(&input);
     }
 
     #[test]
