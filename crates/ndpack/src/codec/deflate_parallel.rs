@@ -33,8 +33,10 @@ use crate::error::Result;
 use crate::threads;
 
 /// The segment size of parallel encoding: inputs up to this size give a single-segment stream
-/// (the bytes of a plain serial compressor). Each segment restarts the 32 KiB window, which costs
-/// about 0.1% of size on the sample arrays at 1 MiB.
+/// (the bytes of a plain serial compressor). Each segment restarts the 32 KiB window; on the 16 MB
+/// sample arrays that costs at most 0.03% of size at levels 1 and 6 with any segment size from
+/// 256 KiB to 2 MiB (the smooth float field even shrinks a little), so the size is chosen for
+/// speed: 16 segments in 16 MB balance two or more threads.
 pub(crate) const SEGMENT: usize = 1 << 20;
 
 /// Compressed streams shorter than this are decoded serially.
