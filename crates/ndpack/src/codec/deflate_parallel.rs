@@ -893,7 +893,7 @@ mod tests {
         let mut i = 0u32;
         while d.len() < 400_000 {
             d.extend_from_slice(&[0, 0, 0xff, 0xff]);
-            if i % 3 == 0 {
+            if i.is_multiple_of(3) {
                 d.extend_from_slice(&[0x01, 0x00, 0x00, 0xff, 0xff]);
             }
             d.extend_from_slice(&i.to_le_bytes()[..(i % 4) as usize]);
