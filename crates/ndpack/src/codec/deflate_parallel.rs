@@ -243,6 +243,11 @@ impl Tuning {
     };
 }
 
+/// How far past an ideal cut point a candidate is looked for: a little over one segment, so that
+/// ndpack's streams always have one there, while a stream without segments (as numcodecs writes)
+/// costs a scan of this much once, not of the whole stream.
+const MAX_SCAN: usize = SEGMENT + SEGMENT / 8;
+
 /// The position of the first `00 00 ff ff` at or after `from`, plus 4: a candidate segment start.
 fn next_candidate(data: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
@@ -280,7 +285,8 @@ fn cut_points(data: &[u8], tuning: Tuning) -> Vec<usize> {
     let mut cuts = vec![0];
     for k in 1..pieces {
         let from = (k * (data.len() / pieces)).max(cuts[cuts.len() - 1] + 1);
-        match next_candidate(data, from) {
+        let to = data.len().min(from.saturating_add(MAX_SCAN + 3));
+        match next_candidate(&data[..to], from) {
             Some(p) if p < data.len() => cuts.push(p),
             _ => break,
         }
