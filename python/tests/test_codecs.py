@@ -364,6 +364,74 @@ def test_zlib_sizes_match_c_zlib(level):
         assert numcodecs.Zlib().decode(ours) == arr.tobytes()
 
 
+def _large_samples():
+    # Sample-like arrays of several MB: over the 1 MiB segment size, and (the noisy ones) over
+    # 1 MiB compressed, where ndpack decodes in parallel.
+    rng = np.random.default_rng(7)
+    n = 1_000_000
+    return [
+        np.sin(np.linspace(0, 3000, n)).astype("<f4"),
+        rng.standard_normal(n).astype("<f4"),
+        rng.standard_normal(n // 2),
+        np.arange(n, dtype="<i8"),
+        rng.integers(-1000, 1000, n, dtype="<i4"),
+        (rng.standard_normal(2 * n) * 300).astype("<i2"),
+        rng.integers(0, 255, 3 * n, dtype="|u1"),
+    ]
+
+
+@pytest.mark.parametrize("name", ["Zlib", "GZip"])
+@pytest.mark.parametrize("level", [0, 1, 6])
+def test_multi_segment_streams_decode_everywhere(name, level):
+    import gzip
+    import zlib
+
+    ours_codec, theirs_codec = getattr(nc, name)(level), getattr(numcodecs, name)(level)
+    for arr in _large_samples():
+        raw = arr.tobytes()
+        ours = bytes(ours_codec.encode(arr))
+        # Independent 1 MiB segments, each but the last ended by a full flush.
+        assert ours.count(b"\x00\x00\xff\xff") >= len(raw) // (1 << 20), arr.dtype
+        # numcodecs and Python's own modules read it, in one call and streaming.
+        assert bytes(theirs_codec.decode(ours)) == raw
+        if name == "Zlib":
+            assert zlib.decompress(ours) == raw
+            d = zlib.decompressobj()
+            assert b"".join(d.decompress(ours[i : i + 65536]) for i in range(0, len(ours), 65536)) + d.flush() == raw
+            assert d.eof and not d.unused_data
+        else:
+            assert gzip.decompress(ours) == raw
+            d = zlib.decompressobj(31)
+            assert d.decompress(ours) + d.flush() == raw and d.eof
+        # ndpack reads its own and numcodecs' large streams, into new and into given memory.
+        theirs = theirs_codec.encode(arr)
+        for enc in (ours, theirs):
+            assert bytes(ours_codec.decode(enc)) == raw
+            out = np.empty_like(arr)
+            ours_codec.decode(enc, out=out)
+            assert out.tobytes() == raw
+
+
+@pytest.mark.parametrize("name", ["Zlib", "GZip"])
+def test_damaged_multi_segment_streams_raise(name):
+    import zlib
+
+    codec = getattr(nc, name)(1)
+    arr = np.random.default_rng(3).standard_normal(600_000)
+    ours = bytearray(codec.encode(arr))
+    for cut in (len(ours) // 2, len(ours) - 3):
+        with pytest.raises(Exception):
+            codec.decode(bytes(ours[:cut]))
+    # A flipped bit in the checksum, or in the data: an error, as from zlib itself.
+    for at in (len(ours) - 6, len(ours) // 3):
+        bad = bytearray(ours)
+        bad[at] ^= 0x10
+        with pytest.raises(Exception):
+            codec.decode(bytes(bad))
+        with pytest.raises(Exception):
+            zlib.decompress(bytes(bad), 15 if name == "Zlib" else 31)
+
+
 # --- filters ---------------------------------------------------------------------------------
 
 INT_DTYPES = ["|i1", "|u1", "<i2", "<u2", "<i4", "<u4", "<i8", "<u8", ">i2", ">u4", ">i8"]

@@ -8,9 +8,14 @@
 //! deterministic; Python writes the current time. Decoding accepts what Python's `GzipFile` reads:
 //! any header flags, several members one after the other, zero padding after a member, and
 //! checks each member's CRC-32 and length.
+//!
+//! Inputs over 1 MiB are compressed as independent 1 MiB segments in parallel (one member; the
+//! CRC-32 is combined from the segments'), and large members are decoded in parallel where their
+//! producer left segment boundaries (see `deflate_parallel`).
 
 use serde_json::{json, Map, Value};
 
+use super::deflate_parallel::{self as parallel, Check, Tuning, SEGMENT};
 use super::zlib::{
     deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
 };
@@ -61,6 +66,11 @@ const FCOMMENT: u8 = 0x10;
 
 /// Writes one gzip member holding `data`.
 fn encode_member(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    encode_member_with(data, level, SEGMENT)
+}
+
+/// [`encode_member`] with segments of `segment` bytes (one deflate stream up to that size).
+fn encode_member_with(data: &[u8], level: i32, segment: usize) -> Result<Vec<u8>> {
     let xfl = match level {
         9 => 2,
         1 => 4,
@@ -68,8 +78,13 @@ fn encode_member(data: &[u8], level: i32) -> Result<Vec<u8>> {
     };
     let mut out = Vec::with_capacity(data.len() + (data.len() >> 12) + (data.len() >> 14) + 96);
     out.extend_from_slice(&[MAGIC[0], MAGIC[1], 8, 0, 0, 0, 0, 0, xfl, 255]);
-    deflate_append(data, level, false, &mut out)?;
-    out.extend_from_slice(&crc32fast::hash(data).to_le_bytes());
+    let crc = if data.len() <= segment {
+        deflate_append(data, level, false, &mut out)?;
+        crc32fast::hash(data)
+    } else {
+        parallel::deflate_segments(data, level, segment, Check::Crc32, &mut out)?
+    };
+    out.extend_from_slice(&crc.to_le_bytes());
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     Ok(out)
 }
@@ -124,9 +139,13 @@ fn header_len(data: &[u8]) -> Result<usize> {
 
 /// Checks a member's trailer (CRC-32 and length mod 2^32) against its decoded bytes.
 fn check_trailer(trailer: &[u8], decoded: &[u8]) -> Result<()> {
+    check_trailer_sum(trailer, crc32fast::hash(decoded), decoded.len())
+}
+
+/// Checks a member's trailer against the CRC-32 and length of its decoded bytes.
+fn check_trailer_sum(trailer: &[u8], computed: u32, len: usize) -> Result<()> {
     let trailer = trailer.get(..8).ok_or_else(truncated)?;
     let stored = u32::from_le_bytes(trailer[..4].try_into().expect("4 bytes"));
-    let computed = crc32fast::hash(decoded);
     if stored != computed {
         return Err(Error::new(
             ErrorKind::ChecksumMismatch,
@@ -134,10 +153,10 @@ fn check_trailer(trailer: &[u8], decoded: &[u8]) -> Result<()> {
         ));
     }
     let size = u32::from_le_bytes(trailer[4..].try_into().expect("4 bytes"));
-    if size != decoded.len() as u32 {
+    if size != len as u32 {
         return Err(Error::corrupt(format!(
             "gzip: incorrect length of data produced: trailer says {size}, decoded {}",
-            decoded.len() as u32
+            len as u32
         )));
     }
     Ok(())
@@ -162,8 +181,15 @@ fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
         let start = out.len();
-        pos += inflate_append(&data[pos..], false, &mut out, limit)?;
-        check_trailer(&data[pos..], &out[start..])?;
+        if let Some(d) =
+            parallel::inflate_append(&data[pos..], &mut out, limit, Check::Crc32, Tuning::DEFAULT)
+        {
+            pos += d.consumed;
+            check_trailer_sum(&data[pos..], d.check, d.end - start)?;
+        } else {
+            pos += inflate_append(&data[pos..], false, &mut out, limit)?;
+            check_trailer(&data[pos..], &out[start..])?;
+        }
         pos = skip_zeros(data, pos + 8);
     }
     shrink_reserve(&mut out);
@@ -186,10 +212,23 @@ fn decode_members_grow(data: &[u8], out: &mut dyn GrowBuf, limit: usize) -> Resu
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
         let start = written;
-        let (used, n) = inflate_grow(&data[pos..], false, out, written, limit)?;
-        pos += used;
-        written = n;
-        check_trailer(&data[pos..], &out.buf()[start..written])?;
+        if let Some(d) = parallel::inflate_grow(
+            &data[pos..],
+            out,
+            written,
+            limit,
+            Check::Crc32,
+            Tuning::DEFAULT,
+        ) {
+            pos += d.consumed;
+            written = d.end;
+            check_trailer_sum(&data[pos..], d.check, written - start)?;
+        } else {
+            let (used, n) = inflate_grow(&data[pos..], false, out, written, limit)?;
+            pos += used;
+            written = n;
+            check_trailer(&data[pos..], &out.buf()[start..written])?;
+        }
         pos = skip_zeros(data, pos + 8);
     }
     Ok(written)
@@ -201,10 +240,21 @@ fn decode_members_into(data: &[u8], out: &mut [u8]) -> Result<()> {
     let mut written = 0;
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
-        let (used, n) = inflate_slice(&data[pos..], false, &mut out[written..])?;
-        pos += used;
-        check_trailer(&data[pos..], &out[written..written + n])?;
-        written += n;
+        if let Some(d) = parallel::inflate_slice(
+            &data[pos..],
+            &mut out[written..],
+            Check::Crc32,
+            Tuning::DEFAULT,
+        ) {
+            pos += d.consumed;
+            check_trailer_sum(&data[pos..], d.check, d.end)?;
+            written += d.end;
+        } else {
+            let (used, n) = inflate_slice(&data[pos..], false, &mut out[written..])?;
+            pos += used;
+            check_trailer(&data[pos..], &out[written..written + n])?;
+            written += n;
+        }
         pos = skip_zeros(data, pos + 8);
     }
     if written != out.len() {
@@ -278,6 +328,99 @@ mod tests {
 
     fn sample(n: usize) -> Vec<u8> {
         (0..n).map(|i| ((i / 13) ^ (i % 7)) as u8).collect()
+    }
+
+    /// Hard to compress bytes, so that a few MiB stay over 1 MiB compressed.
+    fn noisy(n: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if i % 3 == 0 {
+                    (i >> 10) as u8
+                } else {
+                    x as u8
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn segmented_members_round_trip_around_segment_sizes() {
+        let s = 1000;
+        for n in [0, 1, s - 1, s, s + 1, 3 * s + 7, 17 * s] {
+            let d = sample(n);
+            let one = encode_member_with(&d, 1, s).unwrap();
+            if n <= s {
+                assert_eq!(one, encode_member(&d, 1).unwrap());
+            }
+            // zlib-rs's gzip reader (not ours) checks the CRC-32 and the length.
+            let mut r = flate2::Decompress::new_gzip(15);
+            let mut back = Vec::with_capacity(n + 16);
+            let st = r
+                .decompress_vec(&one, &mut back, flate2::FlushDecompress::Finish)
+                .unwrap();
+            assert_eq!(st, flate2::Status::StreamEnd);
+            assert_eq!(back, d);
+            assert_eq!(
+                GZip::default()
+                    .decode(ArrayRef::bytes(&one))
+                    .unwrap()
+                    .bytes(),
+                &d[..]
+            );
+        }
+    }
+
+    #[test]
+    fn large_members_decode_in_parallel_like_serially() {
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        let c = GZip::default();
+        let n = (3 << 20) + 333;
+        let d = noisy(n);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
+        assert!(enc.len() > 1 << 20);
+        // A single-stream member (as Python writes) and two segmented members in a row.
+        let mut single = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 255];
+        deflate_append(&d, 1, false, &mut single).unwrap();
+        single.extend_from_slice(&crc32fast::hash(&d).to_le_bytes());
+        single.extend_from_slice(&(n as u32).to_le_bytes());
+        let mut two = enc.clone();
+        two.extend_from_slice(&[0, 0]);
+        two.extend_from_slice(&enc);
+        let dd = [&d[..], &d[..]].concat();
+        for (stream, want) in [(&enc, &d), (&single, &d), (&two, &dd)] {
+            assert_eq!(
+                c.decode(ArrayRef::bytes(stream)).unwrap().bytes(),
+                &want[..]
+            );
+            let mut out = vec![0u8; want.len()];
+            c.decode_into(stream, ArrayMut::bytes(&mut out)).unwrap();
+            assert_eq!(&out, want);
+            let mut grown = Vec::new();
+            let got = c.decode_grow(stream, &mut grown).unwrap().unwrap();
+            assert_eq!(&grown[..got], &want[..]);
+            // A bad CRC-32 or size, a cut member: the serial path's errors.
+            let len = stream.len();
+            for (at, kind) in [
+                (len - 6, ErrorKind::ChecksumMismatch),
+                (len - 2, ErrorKind::Corrupt),
+            ] {
+                let mut bad = stream.to_vec();
+                bad[at] ^= 1;
+                assert_eq!(c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(), kind);
+                let e = c.decode_grow(&bad, &mut Vec::new()).unwrap().unwrap_err();
+                assert_eq!(e.kind(), kind);
+                let e = c.decode_into(&bad, ArrayMut::bytes(&mut out)).unwrap_err();
+                assert_eq!(e.kind(), kind);
+            }
+            let e = c.decode(ArrayRef::bytes(&stream[..len - 20])).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::Truncated);
+        }
     }
 
     /// numcodecs.GZip(level=1).encode(b"abc") (mtime 0x6b026341 as Python wrote it).

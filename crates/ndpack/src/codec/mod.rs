@@ -32,6 +32,7 @@ pub mod bz2;
 pub mod categorize;
 pub mod crc32;
 pub mod crc32c;
+pub(crate) mod deflate_parallel;
 pub mod delta;
 pub mod fixedscaleoffset;
 pub mod fletcher32;

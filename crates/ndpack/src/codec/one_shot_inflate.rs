@@ -114,6 +114,17 @@ pub(crate) fn inflate_into_slice(data: &[u8], format: Format, out: &mut [u8]) ->
     unsafe { inflate_raw(data, format, out.as_mut_ptr(), out.len()) }
 }
 
+/// Inflates `data` into possibly uninitialised memory; on success its first `written` bytes are
+/// initialised.
+pub(crate) fn inflate_into_uninit(
+    data: &[u8],
+    format: Format,
+    out: &mut [std::mem::MaybeUninit<u8>],
+) -> Result<Outcome> {
+    // SAFETY: `out` is valid for writes of `out.len()` bytes (initialised or not).
+    unsafe { inflate_raw(data, format, out.as_mut_ptr().cast(), out.len()) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,11 +2,14 @@
 //!
 //! Config: `{"id": "zlib", "level": 1}`; `level` is 0-9 (-1 is zlib's default, 6).
 //! Encoding uses zlib-rs through flate2, so compressed bytes may differ from CPython's zlib;
-//! either decodes the other's output to the same data.
+//! either decodes the other's output to the same data. Inputs over 1 MiB are compressed as
+//! independent 1 MiB segments in parallel, and large streams are decoded in parallel where their
+//! producer left segment boundaries (see `deflate_parallel`).
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 use serde_json::{json, Map, Value};
 
+use super::deflate_parallel::{self as parallel, Check, Decoded, Tuning, SEGMENT};
 use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
 use super::{
     backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf,
@@ -86,6 +89,42 @@ pub(crate) fn deflate_append(
     }
 }
 
+/// Compresses `data` into a zlib stream: one deflate stream for inputs up to [`SEGMENT`] bytes,
+/// independent segments compressed in parallel for larger ones.
+pub(crate) fn encode_zlib(data: &[u8], level: i32) -> Result<Vec<u8>> {
+    encode_zlib_with(data, level, SEGMENT)
+}
+
+/// [`encode_zlib`] with segments of `segment` bytes.
+pub(crate) fn encode_zlib_with(data: &[u8], level: i32, segment: usize) -> Result<Vec<u8>> {
+    if data.len() <= segment {
+        return deflate(data, level, true);
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&parallel::zlib_header(level));
+    let adler = parallel::deflate_segments(data, level, segment, Check::Adler32, &mut out)?;
+    out.extend_from_slice(&adler.to_be_bytes());
+    Ok(out)
+}
+
+/// The deflate data of a zlib stream whose header the parallel decoder takes (deflate, a window
+/// of at most 32 KiB, no preset dictionary); `None` leaves the stream to the serial decoder.
+fn zlib_body(data: &[u8]) -> Option<&[u8]> {
+    let (cmf, flg) = (*data.first()?, *data.get(1)?);
+    let ok = cmf & 0x0f == 8
+        && cmf >> 4 <= 7
+        && ((u16::from(cmf) << 8) | u16::from(flg)) % 31 == 0
+        && flg & 0x20 == 0;
+    ok.then(|| &data[2..])
+}
+
+/// Whether the Adler-32 after a parallel-decoded zlib body matches the decoded bytes; gives the
+/// bytes the whole zlib stream took.
+fn zlib_trailer_ok(body: &[u8], d: &Decoded) -> Option<usize> {
+    let stored = body.get(d.consumed..d.consumed.checked_add(4)?)?;
+    (stored == d.check.to_be_bytes()).then_some(2 + d.consumed + 4)
+}
+
 /// Compresses `data` into a zlib (`zlib_header = true`) or raw deflate stream.
 pub(crate) fn deflate(data: &[u8], level: i32, zlib_header: bool) -> Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -125,6 +164,19 @@ pub(crate) fn inflate_append(
     // until written). If the output does not fit or the data is bad, fall through to the
     // streaming inflater, which grows the output and tells truncated from corrupt streams.
     let start = out.len();
+    if zlib_header {
+        if let Some(body) = zlib_body(data) {
+            if let Some(d) =
+                parallel::inflate_append(body, out, limit, Check::Adler32, Tuning::DEFAULT)
+            {
+                if let Some(used) = zlib_trailer_ok(body, &d) {
+                    return Ok(used);
+                }
+            }
+            // Not parallel, or a bad stream: the serial path decodes it or tells what is wrong.
+            out.truncate(start);
+        }
+    }
     if out.capacity() == start {
         let room = one_shot_room(data.len(), start, limit);
         // An allocation failure only means no one-shot attempt.
@@ -181,6 +233,17 @@ pub(crate) fn inflate_grow(
 ) -> Result<(usize, usize)> {
     // One-shot libdeflate first, as in `inflate_append`: into the room the caller made (a size
     // hint) or else room for the most deflate can produce (untouched memory until written).
+    if zlib_header {
+        if let Some(body) = zlib_body(data) {
+            if let Some(d) =
+                parallel::inflate_grow(body, out, written, limit, Check::Adler32, Tuning::DEFAULT)
+            {
+                if let Some(used) = zlib_trailer_ok(body, &d) {
+                    return Ok((used, d.end));
+                }
+            }
+        }
+    }
     if out.buf().len() == written {
         let room = one_shot_room(data.len(), written, limit);
         // A failed allocation only means no one-shot attempt.
@@ -265,6 +328,15 @@ pub(crate) fn inflate_slice(
     zlib_header: bool,
     out: &mut [u8],
 ) -> Result<(usize, usize)> {
+    if zlib_header {
+        if let Some(body) = zlib_body(data) {
+            if let Some(d) = parallel::inflate_slice(body, out, Check::Adler32, Tuning::DEFAULT) {
+                if let Some(used) = zlib_trailer_ok(body, &d) {
+                    return Ok((used, d.end));
+                }
+            }
+        }
+    }
     let format = if zlib_header {
         Format::Zlib
     } else {
@@ -320,6 +392,42 @@ pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Re
     Ok(used)
 }
 
+/// Fuzzing hook, not part of the API: builds a raw deflate stream from `input` (as is, or `input`
+/// compressed in small independent segments and then damaged, as its first bytes say), decodes
+/// it with the parallel decoder (tiny pieces) and the serial one, and panics if they differ.
+#[doc(hidden)]
+pub fn fuzz_parallel_inflate(input: &[u8]) {
+    let Some((&[mode, piece, seg, level, flip_at, flip], rest)) = input.split_first_chunk::<6>()
+    else {
+        return;
+    };
+    let min_piece = 8usize << (piece % 10);
+    let raw = match mode % 3 {
+        0 => rest.to_vec(),
+        m => {
+            let mut raw = Vec::new();
+            let segment = 16usize << (seg % 10);
+            if parallel::deflate_segments(
+                rest,
+                i32::from(level % 10),
+                segment,
+                Check::Crc32,
+                &mut raw,
+            )
+            .is_err()
+            {
+                return;
+            }
+            if m == 2 && !raw.is_empty() {
+                let at = usize::from(flip_at) * raw.len() / 256;
+                raw[at] ^= flip.max(1);
+            }
+            raw
+        }
+    };
+    parallel::compare_with_serial(&raw, min_piece);
+}
+
 impl Codec for Zlib {
     fn id(&self) -> &'static str {
         "zlib"
@@ -330,7 +438,7 @@ impl Codec for Zlib {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(deflate(input.data, self.level, true)?))
+        Ok(Array::from_bytes(encode_zlib(input.data, self.level)?))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
@@ -393,6 +501,102 @@ mod tests {
                 .unwrap();
             assert_eq!(out, data);
         }
+    }
+
+    /// Hard to compress bytes (so that 3 MiB stays over 1 MiB compressed) with some structure.
+    fn noisy(n: usize) -> Vec<u8> {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        (0..n)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                if i % 4 == 3 {
+                    (i >> 12) as u8
+                } else {
+                    x as u8
+                }
+            })
+            .collect()
+    }
+
+    /// zlib-rs streaming alone: the serial reference.
+    fn streaming(enc: &[u8]) -> Vec<u8> {
+        let mut d = Decompress::new(true);
+        let mut out = Vec::with_capacity(enc.len() * 4 + 64);
+        loop {
+            let used = d.total_in() as usize;
+            match d
+                .decompress_vec(&enc[used..], &mut out, FlushDecompress::Finish)
+                .unwrap()
+            {
+                Status::StreamEnd => return out,
+                _ => out.reserve(out.capacity()),
+            }
+        }
+    }
+
+    #[test]
+    fn large_streams_are_segmented_and_decode_alike() {
+        if crate::threads::get_num_threads() < 2 {
+            crate::threads::set_num_threads(2).unwrap();
+        }
+        let c = Zlib::default();
+        let n = (3 << 20) + 12345;
+        let d = noisy(n);
+        let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+        let enc = enc.bytes();
+        assert!(enc.len() > 1 << 20);
+        assert_eq!(&enc[..2], &parallel::zlib_header(1));
+        assert_eq!(streaming(enc), d);
+        // A single deflate stream (as numcodecs writes) and one from a compressor whose sync
+        // flushes keep the window: no or false segment starts, decoded all the same.
+        let single = deflate(&d, 1, true).unwrap();
+        let mut shared = Compress::new(Compression::new(6), true);
+        let mut synced = Vec::with_capacity(n * 2);
+        for (i, chunk) in d.chunks(300_000).enumerate() {
+            let last = (i + 1) * 300_000 >= n;
+            let f = if last {
+                FlushCompress::Finish
+            } else {
+                FlushCompress::Sync
+            };
+            shared.compress_vec(chunk, &mut synced, f).unwrap();
+        }
+        for stream in [enc, &single[..], &synced[..]] {
+            assert_eq!(c.decode(ArrayRef::bytes(stream)).unwrap().bytes(), &d[..]);
+            let mut out = vec![0u8; n];
+            c.decode_into(stream, ArrayMut::bytes(&mut out)).unwrap();
+            assert_eq!(out, d);
+            let mut grown = Vec::new();
+            let got = c.decode_grow(stream, &mut grown).unwrap().unwrap();
+            assert_eq!(&grown[..got], &d[..]);
+            // The same errors as the serial path: a bad Adler-32, a cut stream, a wrong size.
+            let mut bad = stream.to_vec();
+            let last = bad.len() - 1;
+            bad[last] ^= 1;
+            assert_eq!(
+                c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
+                ErrorKind::Corrupt
+            );
+            assert!(c.decode_grow(&bad, &mut Vec::new()).unwrap().is_err());
+            assert!(c.decode_into(&bad, ArrayMut::bytes(&mut out)).is_err());
+            let cut = &stream[..stream.len() - 10];
+            assert_eq!(
+                c.decode(ArrayRef::bytes(cut)).unwrap_err().kind(),
+                ErrorKind::Truncated
+            );
+            let mut small = vec![0u8; n - 1];
+            assert!(c.decode_into(stream, ArrayMut::bytes(&mut small)).is_err());
+        }
+    }
+
+    #[test]
+    fn fuzz_hook_runs() {
+        fuzz_parallel_inflate(&[1, 3, 4, 1, 0, 0]);
+        let mut input = vec![2, 3, 4, 1, 100, 0x10];
+        input.extend((0..20_000u32).map(|i| (i / 3) as u8));
+        fuzz_parallel_inflate(&input);
     }
 
     #[test]
