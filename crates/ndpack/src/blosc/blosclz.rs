@@ -3,7 +3,8 @@
 //! This module owns the BloscLZ stream format (see `shared/specs/blosc.md` §2): a fully
 //! bounds-checked decoder for everything the c-blosc 1.x and c-blosc2 encoders write (the stream
 //! format is the same in both generations; only the encoders' heuristics differ), and an encoder
-//! in the style of c-blosc2's whose output both c-blosc generations decode.
+//! with either generation's heuristics: [`compress`] (c-blosc2's, for Blosc2 chunks) and
+//! [`compress_blosc1`] (c-blosc 1.x's, for Blosc1 chunks: byte-identical to numcodecs').
 //!
 //! # Stream format
 //!
@@ -231,9 +232,10 @@ fn match_end(src: &[u8], anchor: usize, refpos: usize, bound: usize) -> usize {
     bound
 }
 
-/// Estimates the compression ratio of `window` with the encoder's parser (c-blosc2's "entropy
-/// probing"), on at most `1 << hashlog` bytes.
-fn probe_ratio(window: &[u8], hashlog: u32) -> f64 {
+/// Estimates the compression ratio of `window` with the encoder's parser (c-blosc's "entropy
+/// probing"), on at most `1 << hashlog` bytes, with matches moved back by `ipshift` and kept when
+/// at least `minlen` long.
+fn probe_ratio(window: &[u8], hashlog: u32, ipshift: usize, minlen: usize) -> f64 {
     let limit_len = window.len().min(1 << hashlog);
     let mut htab = [0u32; HTAB_LEN];
     let mut oc = 5usize;
@@ -254,8 +256,8 @@ fn probe_ratio(window: &[u8], hashlog: u32) -> f64 {
         if distance != 0 && distance < MAX_FARDISTANCE && read_u32(window, refpos) == seq {
             let end = match_end(window, anchor, refpos, bound);
             let distance = distance - 1;
-            let len = end - 4 - anchor;
-            if len >= 4 {
+            let len = end - ipshift - anchor;
+            if len >= minlen {
                 ip = anchor + len;
                 if copy == 0 {
                     oc -= 1;
@@ -290,8 +292,28 @@ fn probe_ratio(window: &[u8], hashlog: u32) -> f64 {
 /// bytes and `clevel == 0` also give 0, as in c-blosc.
 ///
 /// The output always starts and ends with a literal run, as c-blosc's decoders require.
+///
+/// These are c-blosc2's heuristics (Blosc2 chunks); [`compress_blosc1`] has c-blosc 1.x's.
 pub fn compress(clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
-    compress_inner(clevel, src, dst).unwrap_or(0)
+    compress_inner(clevel, src, dst, Heuristics::Blosc2).unwrap_or(0)
+}
+
+/// [`compress`] with c-blosc 1.x's heuristics (Blosc1 chunks, numcodecs' `Blosc`), which give
+/// byte-identical streams: the probe reads the last quarter of the input (at most 4 KiB of it,
+/// with a 2^12 table, matches moved back 3 bytes and kept from 3), and the encoder moves matches
+/// back 3 bytes and keeps them from 3 when the chunk's blocks are not `split` or the probe
+/// ratio is under 4 (else 4 and 4, as c-blosc2).
+pub fn compress_blosc1(clevel: u8, src: &[u8], dst: &mut [u8], split: bool) -> usize {
+    compress_inner(clevel, src, dst, Heuristics::Blosc1 { split }).unwrap_or(0)
+}
+
+/// The encoder heuristics of one c-blosc generation.
+#[derive(Clone, Copy)]
+enum Heuristics {
+    /// c-blosc 1.x; `split`: the chunk's blocks are split into streams.
+    Blosc1 { split: bool },
+    /// c-blosc2.
+    Blosc2,
 }
 
 /// Minimum probed compression ratio to attempt the compression, by clevel.
@@ -323,7 +345,7 @@ impl Out<'_> {
     }
 }
 
-fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8]) -> Option<usize> {
+fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Option<usize> {
     let length = src.len();
     if clevel == 0 || length < 16 || dst.len() < 66 || length > u32::MAX as usize {
         return None;
@@ -333,16 +355,32 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8]) -> Option<usize> {
 
     // Entropy probing: estimate the ratio on the end of the buffer (a larger part at higher
     // levels) and give up early when BloscLZ would not pay, as c-blosc2 does.
-    let maxlen = match clevel {
-        0..=1 => length / 8,
-        2..=3 => length / 4,
-        4..=6 => length / 2,
-        _ => length,
+    let (ipshift, minlen) = match h {
+        Heuristics::Blosc2 => {
+            let maxlen = match clevel {
+                0..=1 => length / 8,
+                2..=3 => length / 4,
+                4..=6 => length / 2,
+                _ => length,
+            };
+            let ratio = probe_ratio(&src[length - maxlen..], hashlog, IPSHIFT, MINLEN);
+            if ratio < MIN_CRATIO[clevel] {
+                return None;
+            }
+            (IPSHIFT, MINLEN)
+        }
+        Heuristics::Blosc1 { split } => {
+            let ratio = probe_ratio(&src[length - length / 4..], 12, 3, 3);
+            if ratio < MIN_CRATIO[clevel] {
+                return None;
+            }
+            if !split || ratio < 4.0 {
+                (3, 3)
+            } else {
+                (IPSHIFT, MINLEN)
+            }
+        }
     };
-    if probe_ratio(&src[length - maxlen..], hashlog) < MIN_CRATIO[clevel] {
-        return None;
-    }
-    let (ipshift, minlen) = (IPSHIFT, MINLEN);
 
     let mut htab = [0u32; HTAB_LEN];
     let mut out = Out { buf: dst, pos: 0 };

@@ -1065,7 +1065,14 @@ impl EncodeSpec {
             all_zero = false;
             let (head, body) = out[pos..].split_at_mut(4);
             let body = &mut body[..neblock];
-            let mut n = compress_stream(self.compressor, self.clevel, part, body);
+            let mut n = compress_stream(
+                self.compressor,
+                self.clevel,
+                !self.extended,
+                self.split,
+                part,
+                body,
+            );
             if n == 0 || n >= neblock {
                 body.copy_from_slice(part);
                 n = neblock;

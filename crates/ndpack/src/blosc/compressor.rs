@@ -174,12 +174,22 @@ thread_local! {
 }
 
 /// Compresses one stream of `src` into `dst`, returning the compressed size, or 0 when the result
-/// does not fit in `dst` (the caller then stores the stream raw). `clevel` is 1-9.
-pub(crate) fn compress_stream(comp: Compressor, clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
+/// does not fit in `dst` (the caller then stores the stream raw). `clevel` is 1-9; `blosc1`
+/// picks c-blosc 1.x's BloscLZ heuristics (Blosc1 chunks) over c-blosc2's, which also look at
+/// whether the chunk's blocks are `split` into streams.
+pub(crate) fn compress_stream(
+    comp: Compressor,
+    clevel: u8,
+    blosc1: bool,
+    split: bool,
+    src: &[u8],
+    dst: &mut [u8],
+) -> usize {
     if src.is_empty() || dst.is_empty() {
         return 0;
     }
     match comp {
+        Compressor::BloscLz if blosc1 => blosclz::compress_blosc1(clevel, src, dst, split),
         Compressor::BloscLz => blosclz::compress(clevel, src, dst),
         Compressor::Lz4 => {
             let accel = 10 - i32::from(clevel.min(9));
@@ -346,14 +356,18 @@ mod tests {
             Compressor::Zstd,
         ] {
             let mut dst = vec![0u8; src.len()];
-            let n = compress_stream(comp, 5, &src, &mut dst);
+            let n = compress_stream(comp, 5, false, false, &src, &mut dst);
             assert!(n > 0 && n < src.len(), "{comp}");
             let mut back = vec![0u8; src.len()];
             decompress_stream(comp, &dst[..n], &mut back).unwrap();
             assert_eq!(back, src);
             // Too small a destination: 0, never a partial result.
             let mut tiny = vec![0u8; 4];
-            assert_eq!(compress_stream(comp, 5, &src, &mut tiny), 0, "{comp}");
+            assert_eq!(
+                compress_stream(comp, 5, false, false, &src, &mut tiny),
+                0,
+                "{comp}"
+            );
             // A wrong size or a cut stream is an error.
             let mut short = vec![0u8; src.len() - 1];
             assert!(decompress_stream(comp, &dst[..n], &mut short).is_err());
