@@ -84,10 +84,12 @@ def run() -> None:
             assert ours == ref, f"{name} {mode}: streams differ"
             assert np.array_equal(nz.decompress_numpy(ref).view(np.uint8),
                                   zfpy.decompress_numpy(ref).view(np.uint8))
-            tc_z, tc_n = interleaved_times([lambda: zfpy.compress_numpy(a, **kw),
-                                            lambda: nz.compress_numpy(a, **kw)], repeat=3, min_time=0.0)
-            td_z, td_n = interleaved_times([lambda: zfpy.decompress_numpy(ref),
-                                            lambda: nz.decompress_numpy(ref)], repeat=3, min_time=0.0)
+            tc_z, tc_n = interleaved_times(
+                [lambda: zfpy.compress_numpy(a, **kw), lambda: nz.compress_numpy(a, **kw)],
+                repeat=3, min_time=0.0)
+            td_z, td_n = interleaved_times(
+                [lambda: zfpy.decompress_numpy(ref), lambda: nz.decompress_numpy(ref)],
+                repeat=3, min_time=0.0)
             if cpu:
                 cpu_rows.setdefault(name, [name])
                 dz = busiest_thread_cpu(lambda: zfpy.decompress_numpy(ref))
@@ -106,7 +108,8 @@ def run() -> None:
     )
     if cpu:
         print_table(
-            "ZFP: CPU time per thread, zfpy / ndpack's busiest thread (decompression / compression)",
+            "ZFP: CPU time per thread, zfpy / ndpack's busiest thread "
+            "(decompression / compression)",
             ["field"] + [mode for mode, _ in MODES],
             list(cpu_rows.values()),
         )
