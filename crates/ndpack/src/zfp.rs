@@ -509,6 +509,8 @@ fn ztype_scalar(t: ZfpType) -> zfp_rs::ZfpScalarType {
 trait TinyCheck: Sized + Copy {
     /// Whether any block's largest magnitude (NaN ignored) is nonzero and below the threshold.
     fn has_tiny_block(field: &ZfpField<'_>) -> bool;
+    /// Whether any value is nonzero and of magnitude below the threshold (NaN ignored).
+    fn has_tiny_value(values: &[Self]) -> bool;
     /// The block's `emax` (frexp exponent of its largest magnitude) if it is tiny, else `None`.
     fn tiny_exponent(block: &[Self]) -> Option<i32>;
     /// Writes a tiny block with exponent `emax` as libzfp does: its header, then an integer
@@ -525,6 +527,9 @@ macro_rules! tiny_int {
     ($t:ty) => {
         impl TinyCheck for $t {
             fn has_tiny_block(_: &ZfpField<'_>) -> bool {
+                false
+            }
+            fn has_tiny_value(_: &[Self]) -> bool {
                 false
             }
             fn tiny_exponent(_: &[Self]) -> Option<i32> {
@@ -545,19 +550,30 @@ tiny_int!(i32);
 tiny_int!(i64);
 
 macro_rules! tiny_float {
-    ($t:ty, $int:ty, $threshold:expr, $ebits:expr, $ebias:expr, $mant:expr) => {
+    ($t:ty, $int:ty, $uint:ty, $threshold:expr, $ebits:expr, $ebias:expr, $mant:expr) => {
         impl TinyCheck for $t {
             fn has_tiny_block(field: &ZfpField<'_>) -> bool {
                 // A block is tiny only if it holds a nonzero value below the threshold; look for
-                // one first (cheap, vectorisable), and only then check the blocks.
+                // one first (cheap, vectorised), and only then check the blocks.
                 let values: &[$t] = bytemuck::cast_slice(field.data());
                 let any = threads::install(|| {
                     use rayon::prelude::*;
-                    values
-                        .par_chunks(1 << 16)
-                        .any(|c| c.iter().any(|v| v.abs() < $threshold && *v != 0.0))
+                    values.par_chunks(1 << 16).any(Self::has_tiny_value)
                 });
                 any && for_each_block::<$t>(field, |b| Self::tiny_exponent(b).is_some())
+            }
+
+            fn has_tiny_value(values: &[Self]) -> bool {
+                // On the bits: `0 < |v| < threshold` is `1 <= (bits & !sign) < threshold's
+                // bits` (NaN and infinity lie above the threshold). Each run of 256 values is
+                // tested without a branch so that it vectorises; a short-circuiting `any` per
+                // value did not, and took about a seventh of compression's time.
+                let limit: $uint = ($threshold as $t).to_bits() - 1;
+                values.chunks(256).any(|run| {
+                    run.iter().fold(false, |acc, v| {
+                        acc | ((v.to_bits() & (<$uint>::MAX >> 1)).wrapping_sub(1) < limit)
+                    })
+                })
             }
 
             fn tiny_exponent(block: &[Self]) -> Option<i32> {
@@ -626,10 +642,19 @@ macro_rules! tiny_float {
         }
     };
 }
-tiny_float!(f32, i32, 3.155_443_6e-30_f32 /* 2^-98 */, 8, 127, 23);
+tiny_float!(
+    f32,
+    i32,
+    u32,
+    3.155_443_6e-30_f32, /* 2^-98 */
+    8,
+    127,
+    23
+);
 tiny_float!(
     f64,
     i64,
+    u64,
     f64::from_bits(((1023 - 962) as u64) << 52), /* 2^-962 */
     11,
     1023,
@@ -1085,6 +1110,58 @@ mod tests {
         let field = ZfpField::new(&w[..], [8usize, 8]).unwrap();
         assert!(!f32::has_tiny_block(&field));
         assert_eq!(f64::tiny_exponent(&[0.0, f64::NAN, 1e-300]), Some(-996));
+        // The bitwise pre-scan agrees with the comparison it replaces, at every position of a
+        // run and across run boundaries.
+        let t32 = 2f32.powi(-98);
+        let t64 = 2f64.powi(-962);
+        let specials32 = [
+            0.0,
+            -0.0,
+            t32,
+            -t32,
+            f32::from_bits(t32.to_bits() - 1),
+            -f32::from_bits(t32.to_bits() - 1),
+            f32::from_bits(1),
+            -f32::from_bits(1),
+            f32::MIN_POSITIVE,
+            f32::NAN,
+            -f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1.0,
+            -3.5e-30,
+            3.2e-30,
+        ];
+        let specials64 = [
+            0.0,
+            -0.0,
+            t64,
+            -t64,
+            f64::from_bits(t64.to_bits() - 1),
+            -f64::from_bits(t64.to_bits() - 1),
+            f64::from_bits(1),
+            -f64::from_bits(1),
+            f64::MIN_POSITIVE,
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1.0,
+            -1e-290,
+            1e-300,
+        ];
+        for (i, (&s32, &s64)) in specials32.iter().zip(&specials64).enumerate() {
+            for pos in [0, 1, 255, 256, 700] {
+                let mut a = vec![1.0f32; 701];
+                a[pos] = s32;
+                let want = s32.abs() < t32 && s32 != 0.0;
+                assert_eq!(f32::has_tiny_value(&a), want, "f32 special {i} at {pos}");
+                let mut b = vec![-2.0f64; 701];
+                b[pos] = s64;
+                let want = s64.abs() < t64 && s64 != 0.0;
+                assert_eq!(f64::has_tiny_value(&b), want, "f64 special {i} at {pos}");
+            }
+        }
         assert_eq!(f32::tiny_exponent(&[0.0, f32::NAN]), None);
         assert_eq!(f32::tiny_exponent(&[1e-45]), Some(-126));
     }

@@ -140,11 +140,21 @@ impl<T: Copy> Out<T> {
                 for y in 0..len[1] {
                     let src = &block[64 * w + 16 * z + 4 * y..][..len[0]];
                     let dst = base + w * grid.stride[3] + z * grid.stride[2] + y * grid.stride[1];
-                    // SAFETY: `dst + len[0] - 1 <= last < self.len` (checked above), `src` is a
-                    // separate buffer, and no other thread writes this block (the caller's
-                    // contract).
-                    unsafe {
-                        std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(dst), len[0]);
+                    if let Ok(row) = <[T; 4]>::try_from(src) {
+                        // A whole row as one fixed-size store: a copy of variable length is a
+                        // call to `memmove` per row, which measured about as long as the rest
+                        // of the scatter.
+                        // SAFETY: `dst + 3 <= last < self.len` (checked above), `[T; 4]` has
+                        // the alignment of `T`, and no other thread writes this block (the
+                        // caller's contract).
+                        unsafe { self.ptr.add(dst).cast::<[T; 4]>().write(row) };
+                    } else {
+                        // SAFETY: `dst + len[0] - 1 <= last < self.len` (checked above), `src`
+                        // is a separate buffer, and no other thread writes this block (the
+                        // caller's contract).
+                        unsafe {
+                            std::ptr::copy_nonoverlapping(src.as_ptr(), self.ptr.add(dst), len[0]);
+                        }
                     }
                 }
             }
