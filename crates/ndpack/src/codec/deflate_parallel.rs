@@ -458,6 +458,27 @@ fn totals(pieces: &[Piece], check: Check) -> (usize, u32) {
     (total, sum)
 }
 
+/// The piece boundaries of a parallel decode of `data` into an output holding `written` bytes of
+/// at most `limit`, the room left, and the room piece 0 reserves; `None` when a parallel decode is
+/// not worth trying (short stream, one thread, a single piece).
+fn plan(
+    data: &[u8],
+    written: usize,
+    limit: usize,
+    tuning: Tuning,
+) -> Option<(Vec<usize>, usize, usize)> {
+    if !worth_it(data.len(), tuning) || written > limit {
+        return None;
+    }
+    let cuts = cut_points(data, tuning);
+    if cuts.len() < 2 {
+        return None;
+    }
+    let left = limit - written;
+    let room0 = piece_room(cuts[1], left);
+    Some((cuts, left, room0))
+}
+
 /// Decodes the raw deflate stream at the start of `data` into `out` from byte `written` on,
 /// growing it up to `limit` bytes in all, in parallel. `None` when the stream is too short to be
 /// worth it or anything went wrong (bad data, too large): the caller then runs its serial decoder
@@ -470,15 +491,7 @@ pub(crate) fn inflate_grow(
     check: Check,
     tuning: Tuning,
 ) -> Option<Decoded> {
-    if !worth_it(data.len(), tuning) || written > limit {
-        return None;
-    }
-    let cuts = cut_points(data, tuning);
-    if cuts.len() < 2 {
-        return None;
-    }
-    let left = limit - written;
-    let room0 = piece_room(cuts[1], left);
+    let (cuts, left, room0) = plan(data, written, limit, tuning)?;
     if out.buf().len() < written + room0 {
         out.grow(written + room0).ok()?;
     }
@@ -567,15 +580,7 @@ pub(crate) fn inflate_append(
     tuning: Tuning,
 ) -> Option<Decoded> {
     let written = out.len();
-    if !worth_it(data.len(), tuning) || written > limit {
-        return None;
-    }
-    let cuts = cut_points(data, tuning);
-    if cuts.len() < 2 {
-        return None;
-    }
-    let left = limit - written;
-    let room0 = piece_room(cuts[1], left);
+    let (cuts, left, room0) = plan(data, written, limit, tuning)?;
     if out.capacity() - written < room0 {
         out.try_reserve_exact(room0).ok()?;
     }
