@@ -28,7 +28,8 @@ fuzz_target!(|data: &[u8]| {
         None,
         Some(json!([{"id": 33, "preset": 0, "dict_size": 1 << 16}])),
     )
-    .unwrap();
+    .unwrap()
+    .with_min_xz_block(1 << 20);
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
