@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
-    if mode & 1 == 0 || rest.len() < 8 {
+    if mode & 1 == 0 || rest.len() <= 8 {
         same(rest);
         return;
     }
