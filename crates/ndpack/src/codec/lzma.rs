@@ -549,7 +549,28 @@ impl LZMA {
 
     /// Decodes one stream from the start of `data`, appending to `out`. Errors carry whether
     /// the data was not a valid stream (which `lzma.decompress` ignores after the first stream).
+    ///
+    /// When the multithreaded decoder fails, the stream is decoded again serially: the two can
+    /// stop at different points of bad data (one seeing it truncated, the other corrupt), and
+    /// the serial decoder's error is the one reported.
     fn decode_stream_vec(
+        &self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        mode: DecodeMode,
+    ) -> std::result::Result<usize, (bool, Error)> {
+        let before = out.len();
+        match self.decode_stream_vec_with(data, out, limit, mode) {
+            Err(_) if mode != DecodeMode::Serial => {
+                out.truncate(before);
+                self.decode_stream_vec_with(data, out, limit, DecodeMode::Serial)
+            }
+            r => r,
+        }
+    }
+
+    fn decode_stream_vec_with(
         &self,
         data: &[u8],
         out: &mut Vec<u8>,
@@ -574,15 +595,24 @@ impl LZMA {
         }
     }
 
-    /// Decodes one stream from the start of `data` into the start of `out`.
+    /// Decodes one stream from the start of `data` into the start of `out` (errors as
+    /// [`LZMA::decode_stream_vec`], the serial decoder's).
     fn decode_stream_slice(
         &self,
         data: &[u8],
         out: &mut [u8],
     ) -> std::result::Result<(usize, usize), (bool, Error)> {
-        let mut s = self
-            .decoder_for(data.len(), DecodeMode::Auto)
-            .map_err(|e| (false, e))?;
+        self.decode_stream_slice_with(data, out, DecodeMode::Auto)
+            .or_else(|_| self.decode_stream_slice_with(data, out, DecodeMode::Serial))
+    }
+
+    fn decode_stream_slice_with(
+        &self,
+        data: &[u8],
+        out: &mut [u8],
+        mode: DecodeMode,
+    ) -> std::result::Result<(usize, usize), (bool, Error)> {
+        let mut s = self.decoder_for(data.len(), mode).map_err(|e| (false, e))?;
         let mut probe = [0u8; 1];
         loop {
             let (in0, out0) = (s.total_in(), s.total_out());
@@ -1003,6 +1033,19 @@ mod tests {
             same_as_serial(&c, &one[..cut]);
             same_as_serial(&c, &two[..one.len() + cut]);
         }
+        // Found by the lzma_parallel fuzz target: a bit flip, then a cut, where the
+        // multithreaded decoder saw truncated data and the serial one corrupt data.
+        let seed = 0xfbu8;
+        let input: Vec<u8> = (0..(1 << 20) + 0xf1 * 8000)
+            .map(|i| seed.wrapping_add(i as u8))
+            .collect();
+        let mut enc = c.encode(ArrayRef::bytes(&input)).unwrap().bytes().to_vec();
+        let len = enc.len();
+        let v = usize::from(u16::from_le_bytes([0xf1, 0xf1]));
+        enc[v * 97 % len] ^= 1 << (v % 8);
+        let v = usize::from(u16::from_le_bytes([0x26, 0x0a]));
+        enc.truncate(len - v % 64);
+        same_as_serial(&c, &enc);
         for at in (0..one.len())
             .step_by(one.len() / 29)
             .chain([one.len() - 2])
