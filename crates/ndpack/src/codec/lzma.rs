@@ -15,12 +15,24 @@
 //! complete stream that does not start a valid stream is ignored. Unlike numcodecs, a codec with
 //! `filters` and a container format (xz, alone) decodes its own output (the container says which
 //! filters were used). Decoders are limited to [`MEMLIMIT`] bytes of memory.
+//!
+//! `FORMAT_XZ` in parallel: inputs larger than one xz block ([`LZMA::xz_block_size`], fixed by
+//! the filter chain: liblzma's default, 3 times the dictionary and at least 1 MiB) are encoded by
+//! liblzma's multithreaded encoder into independent blocks of that size whose headers record their
+//! sizes; the bytes do not depend on the thread count, and inputs up to one block give the same
+//! single-block stream as before. Such streams (from any producer, `xz -T` included) are decoded
+//! in parallel by liblzma's multithreaded decoder. liblzma runs these threads itself; their number
+//! is ndpack's thread count ([`crate::threads`]). `FORMAT_ALONE` and `FORMAT_RAW` have no blocks
+//! and stay serial.
 
-use liblzma::stream::{Action, Check, Filters, LzmaOptions, MatchFinder, Mode, Status, Stream};
+use liblzma::stream::{
+    Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream,
+};
 use serde_json::{json, Map, Value};
 
 use super::{grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
 use crate::error::{Error, ErrorKind, Result};
+use crate::threads;
 
 /// Python's `lzma.FORMAT_AUTO`: decode .xz or .lzma (cannot encode).
 pub const FORMAT_AUTO: i64 = 0;
@@ -41,6 +53,20 @@ pub const FILTER_DELTA: i64 = 3;
 /// The most memory a decoder may use (dictionaries are allocated from sizes in the input): 2 GiB,
 /// enough for every dictionary size xz and Python can write.
 pub const MEMLIMIT: u64 = 1 << 31;
+
+/// The multithreaded xz decoder gives each thread a buffer of the decoded size that a block header
+/// declares. It may use at most this much memory for that (it decodes with fewer threads, or
+/// serially, rather than more), or 32 times the input when that is more: an input cannot make it
+/// reserve memory far beyond what the input justifies.
+const MT_DECODER_MEMORY: u64 = 64 << 20;
+
+/// The smallest block that `FORMAT_XZ` inputs are split into: each block starts with an empty
+/// dictionary, which costs 0.3% per block on the benchmark's int64 ramp; 8 MiB keeps the cost
+/// within 0.5% on 16 MB arrays while giving two threads a block each.
+pub const MIN_XZ_BLOCK: u64 = 8 << 20;
+
+/// Below this many compressed bytes, xz streams are decoded serially.
+const MT_DECODER_MIN_INPUT: usize = 64 << 10;
 
 const BCJ_FILTERS: [(i64, &str); 6] = [
     (4, "FILTER_X86"),
@@ -83,6 +109,8 @@ pub struct LZMA {
     preset: Option<i64>,
     filters: Option<Value>,
     parsed: Option<Vec<FilterSpec>>,
+    /// The smallest xz block when splitting (not part of the config).
+    min_xz_block: u64,
 }
 
 impl Default for LZMA {
@@ -93,6 +121,7 @@ impl Default for LZMA {
             preset: None,
             filters: None,
             parsed: None,
+            min_xz_block: MIN_XZ_BLOCK,
         }
     }
 }
@@ -368,6 +397,7 @@ impl LZMA {
             preset,
             filters,
             parsed,
+            min_xz_block: MIN_XZ_BLOCK,
         })
     }
 
@@ -392,12 +422,7 @@ impl LZMA {
         }
         match self.format {
             FORMAT_XZ => {
-                let check = match self.check {
-                    0 => Check::None,
-                    1 => Check::Crc32,
-                    10 => Check::Sha256,
-                    _ => Check::Crc64,
-                };
+                let check = self.xz_check();
                 match &self.parsed {
                     None => Stream::new_easy_encoder(preset, check),
                     Some(specs) => Stream::new_stream_encoder(&build_filters(specs)?, check),
@@ -427,6 +452,89 @@ impl LZMA {
         .map_err(|e| cfg_err(format!("cannot create encoder: {e}")))
     }
 
+    fn xz_check(&self) -> Check {
+        match self.check {
+            0 => Check::None,
+            1 => Check::Crc32,
+            10 => Check::Sha256,
+            _ => Check::Crc64,
+        }
+    }
+
+    /// The filter chain that `FORMAT_XZ` encodes with (the preset's LZMA2 when no filters).
+    fn xz_filters(&self) -> Result<Filters> {
+        match &self.parsed {
+            Some(specs) => build_filters(specs),
+            None => {
+                let preset = self.preset.unwrap_or(6) as u32;
+                let opts = LzmaOptions::new_preset(preset).map_err(lzma_error)?;
+                let mut f = Filters::new();
+                f.lzma2(&opts);
+                Ok(f)
+            }
+        }
+    }
+
+    /// The uncompressed size of the blocks of `FORMAT_XZ` streams: inputs up to this size are one
+    /// block, larger ones are split into blocks of this size, encoded in parallel. Fixed by the
+    /// filter chain: liblzma's default for its multithreaded encoder (3 times the LZMA2
+    /// dictionary size), at least [`MIN_XZ_BLOCK`].
+    pub fn xz_block_size(&self) -> Result<u64> {
+        Ok(self.xz_filters()?.mt_block_size().max(self.min_xz_block))
+    }
+
+    /// The same codec with `bytes` (at least 64 KiB) instead of [`MIN_XZ_BLOCK`] as the smallest
+    /// xz block: smaller blocks compress in parallel sooner, at some cost in size. Not part of
+    /// the numcodecs config (a codec rebuilt from its config has the default).
+    pub fn with_min_xz_block(mut self, bytes: u64) -> Self {
+        self.min_xz_block = bytes.max(64 << 10);
+        self
+    }
+
+    /// liblzma's multithreaded xz encoder: blocks of [`LZMA::xz_block_size`], `threads` threads.
+    fn mt_encoder(&self, threads: u32) -> Result<Stream> {
+        let mut b = MtStreamBuilder::new();
+        b.threads(threads)
+            .block_size(self.xz_block_size()?)
+            .timeout_ms(0)
+            .check(self.xz_check());
+        match &self.parsed {
+            Some(_) => b.filters(self.xz_filters()?),
+            None => b.preset(self.preset.unwrap_or(6) as u32),
+        };
+        b.encoder()
+            .map_err(|e| cfg_err(format!("cannot create encoder: {e}")))
+    }
+
+    /// Encodes to one `FORMAT_XZ` stream split into blocks, with `threads` threads.
+    fn encode_mt(&self, data: &[u8], threads: u32) -> Result<Vec<u8>> {
+        let s = self.mt_encoder(threads)?;
+        run_encoder(s, data)
+    }
+
+    /// The decoder for one stream of `input_len` compressed bytes.
+    fn decoder_for(&self, input_len: usize, mode: DecodeMode) -> Result<Stream> {
+        let threads = threads::get_num_threads();
+        let mt = match mode {
+            DecodeMode::Auto => threads > 1 && input_len >= MT_DECODER_MIN_INPUT,
+            DecodeMode::Serial => false,
+            DecodeMode::Parallel => true,
+        };
+        if self.format == FORMAT_XZ && mt {
+            let memory = (input_len as u64)
+                .saturating_mul(32)
+                .clamp(MT_DECODER_MEMORY, MEMLIMIT);
+            return MtStreamBuilder::new()
+                .threads(u32::try_from(threads).unwrap_or(u32::MAX).min(1024))
+                .timeout_ms(0)
+                .memlimit_threading(memory)
+                .memlimit_stop(MEMLIMIT)
+                .decoder()
+                .map_err(lzma_error);
+        }
+        self.decoder()
+    }
+
     fn decoder(&self) -> Result<Stream> {
         match self.format {
             FORMAT_XZ => Stream::new_stream_decoder(MEMLIMIT, 0),
@@ -441,13 +549,35 @@ impl LZMA {
 
     /// Decodes one stream from the start of `data`, appending to `out`. Errors carry whether
     /// the data was not a valid stream (which `lzma.decompress` ignores after the first stream).
+    ///
+    /// When the multithreaded decoder fails, the stream is decoded again serially: the two can
+    /// stop at different points of bad data (one seeing it truncated, the other corrupt), and
+    /// the serial decoder's error is the one reported.
     fn decode_stream_vec(
         &self,
         data: &[u8],
         out: &mut Vec<u8>,
         limit: usize,
+        mode: DecodeMode,
     ) -> std::result::Result<usize, (bool, Error)> {
-        let mut s = self.decoder().map_err(|e| (false, e))?;
+        let before = out.len();
+        match self.decode_stream_vec_with(data, out, limit, mode) {
+            Err(_) if mode != DecodeMode::Serial => {
+                out.truncate(before);
+                self.decode_stream_vec_with(data, out, limit, DecodeMode::Serial)
+            }
+            r => r,
+        }
+    }
+
+    fn decode_stream_vec_with(
+        &self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        limit: usize,
+        mode: DecodeMode,
+    ) -> std::result::Result<usize, (bool, Error)> {
+        let mut s = self.decoder_for(data.len(), mode).map_err(|e| (false, e))?;
         loop {
             if out.len() == out.capacity() {
                 grow_output(out, data.len(), limit, "lzma").map_err(|e| (false, e))?;
@@ -465,13 +595,24 @@ impl LZMA {
         }
     }
 
-    /// Decodes one stream from the start of `data` into the start of `out`.
+    /// Decodes one stream from the start of `data` into the start of `out` (errors as
+    /// [`LZMA::decode_stream_vec`], the serial decoder's).
     fn decode_stream_slice(
         &self,
         data: &[u8],
         out: &mut [u8],
     ) -> std::result::Result<(usize, usize), (bool, Error)> {
-        let mut s = self.decoder().map_err(|e| (false, e))?;
+        self.decode_stream_slice_with(data, out, DecodeMode::Auto)
+            .or_else(|_| self.decode_stream_slice_with(data, out, DecodeMode::Serial))
+    }
+
+    fn decode_stream_slice_with(
+        &self,
+        data: &[u8],
+        out: &mut [u8],
+        mode: DecodeMode,
+    ) -> std::result::Result<(usize, usize), (bool, Error)> {
+        let mut s = self.decoder_for(data.len(), mode).map_err(|e| (false, e))?;
         let mut probe = [0u8; 1];
         loop {
             let (in0, out0) = (s.total_in(), s.total_out());
@@ -503,6 +644,69 @@ impl LZMA {
     }
 }
 
+/// Which xz decoder to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DecodeMode {
+    /// The multithreaded one for large enough inputs when ndpack has more than one thread.
+    Auto,
+    /// The single-threaded one.
+    Serial,
+    /// The multithreaded one whatever the input size and thread count.
+    Parallel,
+}
+
+impl LZMA {
+    /// `lzma.decompress`: concatenated streams, trailing non-stream data ignored.
+    fn decode_with(&self, data: &[u8], mode: DecodeMode) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut pos = 0;
+        loop {
+            let before = out.len();
+            match self.decode_stream_vec(&data[pos..], &mut out, MAX_DECODED_SIZE, mode) {
+                Ok(used) => pos += used,
+                Err((true, _)) if pos > 0 => {
+                    out.truncate(before);
+                    break;
+                }
+                Err((_, e)) => return Err(e),
+            }
+            if pos >= data.len() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Decodes as `decode` does, with liblzma's single-threaded decoder: the reference that the
+    /// multithreaded xz decoder is tested (and fuzzed) against.
+    pub fn decode_serial(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.decode_with(data, DecodeMode::Serial)
+    }
+
+    /// Decodes as `decode` does, with liblzma's multithreaded decoder for `FORMAT_XZ` whatever
+    /// the input size and thread count; gives what [`LZMA::decode_serial`] gives.
+    pub fn decode_parallel(&self, data: &[u8]) -> Result<Vec<u8>> {
+        self.decode_with(data, DecodeMode::Parallel)
+    }
+}
+
+/// Runs encoder `s` over all of `data`.
+fn run_encoder(mut s: Stream, data: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 1024);
+    loop {
+        let consumed = s.total_in() as usize;
+        let status = s
+            .process_vec(&data[consumed..], &mut out, Action::Finish)
+            .map_err(|e| Error::new(ErrorKind::Backend, format!("lzma: {e}")))?;
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1024));
+        }
+    }
+}
+
 impl Codec for LZMA {
     fn id(&self) -> &'static str {
         "lzma"
@@ -520,41 +724,17 @@ impl Codec for LZMA {
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let data = input.data;
-        let mut s = self.encoder()?;
-        let mut out = Vec::with_capacity(data.len() + data.len() / 64 + 1024);
-        loop {
-            let consumed = s.total_in() as usize;
-            let status = s
-                .process_vec(&data[consumed..], &mut out, Action::Finish)
-                .map_err(|e| Error::new(ErrorKind::Backend, format!("lzma: {e}")))?;
-            if status == Status::StreamEnd {
-                return Ok(Array::from_bytes(out));
-            }
-            if out.len() == out.capacity() {
-                out.reserve(out.capacity().max(1024));
-            }
+        if self.format == FORMAT_XZ && data.len() as u64 > self.xz_block_size()? {
+            let threads = u32::try_from(threads::get_num_threads()).unwrap_or(u32::MAX);
+            return Ok(Array::from_bytes(self.encode_mt(data, threads.min(1024))?));
         }
+        Ok(Array::from_bytes(run_encoder(self.encoder()?, data)?))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let data = input.data;
-        let mut out = Vec::new();
-        let mut pos = 0;
-        loop {
-            let before = out.len();
-            match self.decode_stream_vec(&data[pos..], &mut out, MAX_DECODED_SIZE) {
-                Ok(used) => pos += used,
-                Err((true, _)) if pos > 0 => {
-                    out.truncate(before);
-                    break;
-                }
-                Err((_, e)) => return Err(e),
-            }
-            if pos >= data.len() {
-                break;
-            }
-        }
-        Ok(Array::from_bytes(out))
+        Ok(Array::from_bytes(
+            self.decode_with(input.data, DecodeMode::Auto)?,
+        ))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
@@ -751,6 +931,128 @@ mod tests {
         ] {
             let e = codec(cfg.clone()).encode(ArrayRef::bytes(&d)).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::InvalidConfig, "{cfg}");
+        }
+    }
+
+    fn varied(n: usize) -> Vec<u8> {
+        let mut x = 99u32;
+        (0..n)
+            .map(|i| {
+                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                if (i / 512) % 4 == 0 {
+                    (x >> 24) as u8
+                } else {
+                    ((i / 5) % 253) as u8
+                }
+            })
+            .collect()
+    }
+
+    fn same_as_serial(c: &LZMA, data: &[u8]) {
+        let serial = c.decode_serial(data);
+        let parallel = c.decode_parallel(data);
+        match (&serial, &parallel) {
+            (Ok(a), Ok(b)) => assert!(a == b, "decoded bytes differ"),
+            (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{a} / {b}"),
+            _ => panic!("serial {serial:?} / parallel {parallel:?}"),
+        }
+    }
+
+    #[test]
+    fn large_xz_inputs_are_split_into_fixed_blocks() {
+        let preset1 = LZMA::new(FORMAT_XZ, -1, Some(1), None).unwrap();
+        assert_eq!(preset1.xz_block_size().unwrap(), MIN_XZ_BLOCK);
+        assert_eq!(LZMA::default().xz_block_size().unwrap(), 24 << 20);
+        let small = preset1.clone().with_min_xz_block(1 << 20);
+        assert_eq!(small.xz_block_size().unwrap(), 3 << 20);
+        assert_eq!(
+            get_codec(&small.config()).unwrap().config(),
+            preset1.config()
+        );
+        let c = LZMA::new(
+            FORMAT_XZ,
+            1,
+            None,
+            Some(json!([{"id": 3, "dist": 2}, {"id": 33, "preset": 1, "dict_size": 1 << 16}])),
+        )
+        .unwrap()
+        .with_min_xz_block(1 << 20);
+        let block = c.xz_block_size().unwrap() as usize;
+        assert_eq!(block, 1 << 20);
+        for n in [block - 1, block, block + 1, 2 * block + 5] {
+            let d = varied(n);
+            let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+            let single = run_encoder(c.encoder().unwrap(), &d).unwrap();
+            if n <= block {
+                assert!(enc.bytes() == &single[..], "{n} bytes: one block as before");
+            } else {
+                assert!(enc.bytes() != &single[..]);
+                for threads in [1, 2, 3] {
+                    let again = c.encode_mt(&d, threads).unwrap();
+                    assert!(again == enc.bytes(), "{n} bytes, {threads} threads");
+                }
+            }
+            assert_eq!(c.decode_serial(enc.bytes()).unwrap(), d);
+            assert_eq!(c.decode_parallel(enc.bytes()).unwrap(), d);
+            let mut out = vec![0u8; n];
+            c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
+                .unwrap();
+            assert!(out == d);
+        }
+    }
+
+    #[test]
+    fn parallel_xz_decoding_equals_serial_on_valid_and_damaged_input() {
+        let c = LZMA::new(
+            FORMAT_XZ,
+            -1,
+            None,
+            Some(json!([{"id": 33, "preset": 0, "dict_size": 1 << 16}])),
+        )
+        .unwrap()
+        .with_min_xz_block(1 << 20);
+        let d = varied(3 << 20);
+        let one = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
+        let mut two = one.clone();
+        two.extend_from_slice(&one);
+        let mut junk = two.clone();
+        junk.extend_from_slice(b"trailing junk, ignored");
+        for enc in [&one, &two, &junk] {
+            same_as_serial(&c, enc);
+        }
+        for cut in [
+            0,
+            5,
+            12,
+            40,
+            one.len() / 3,
+            one.len() / 2,
+            one.len() - 13,
+            one.len() - 1,
+        ] {
+            same_as_serial(&c, &one[..cut]);
+            same_as_serial(&c, &two[..one.len() + cut]);
+        }
+        // Found by the lzma_parallel fuzz target: a bit flip, then a cut, where the
+        // multithreaded decoder saw truncated data and the serial one corrupt data.
+        let seed = 0xfbu8;
+        let input: Vec<u8> = (0..(1 << 20) + 0xf1 * 8000)
+            .map(|i| seed.wrapping_add(i as u8))
+            .collect();
+        let mut enc = c.encode(ArrayRef::bytes(&input)).unwrap().bytes().to_vec();
+        let len = enc.len();
+        let v = usize::from(u16::from_le_bytes([0xf1, 0xf1]));
+        enc[v * 97 % len] ^= 1 << (v % 8);
+        let v = usize::from(u16::from_le_bytes([0x26, 0x0a]));
+        enc.truncate(len - v % 64);
+        same_as_serial(&c, &enc);
+        for at in (0..one.len())
+            .step_by(one.len() / 29)
+            .chain([one.len() - 2])
+        {
+            let mut bad = one.clone();
+            bad[at] ^= 0x04;
+            same_as_serial(&c, &bad);
         }
     }
 
