@@ -444,28 +444,45 @@ impl<'a> Chunk<'a> {
         let comp = self.compressor.expect("compressed chunk");
         let mut pos = g.start;
         for part in dst.chunks_exact_mut(neblock) {
-            let csize = rd_i32(self.buf, pos)?;
-            pos += 4;
-            if csize == 0 {
-                part.fill(0);
-            } else if csize < 0 {
-                part.fill((-csize) as u8);
-                pos += 1;
-            } else {
-                let c = csize as usize;
-                let src = self
-                    .buf
-                    .get(pos..pos + c)
-                    .ok_or_else(|| Error::truncated("Blosc stream runs past the chunk"))?;
-                if c == neblock {
-                    part.copy_from_slice(src);
-                } else {
-                    decompress_stream(comp, src, part)?;
-                }
-                pos += c;
+            if let Some(at) = self.read_stream(&mut pos, comp, part)? {
+                part.copy_from_slice(&self.buf[at..at + neblock]);
             }
         }
         Ok(())
+    }
+
+    /// Reads the stream at `*pos` (its `i32` size, then its bytes) for `part` and moves `*pos`
+    /// past it: zero and run streams are filled in, compressed ones decoded into `part`; a stream
+    /// stored raw is left where it is and its offset in the chunk returned.
+    fn read_stream(
+        &self,
+        pos: &mut usize,
+        comp: Compressor,
+        part: &mut [u8],
+    ) -> Result<Option<usize>> {
+        let csize = rd_i32(self.buf, *pos)?;
+        *pos += 4;
+        if csize == 0 {
+            part.fill(0);
+            return Ok(None);
+        }
+        if csize < 0 {
+            part.fill((-csize) as u8);
+            *pos += 1;
+            return Ok(None);
+        }
+        let c = csize as usize;
+        let at = *pos;
+        let src = self
+            .buf
+            .get(at..at + c)
+            .ok_or_else(|| Error::truncated("Blosc stream runs past the chunk"))?;
+        *pos += c;
+        if c == part.len() {
+            return Ok(Some(at));
+        }
+        decompress_stream(comp, src, part)?;
+        Ok(None)
     }
 
     /// Decodes a split, byte-shuffled block `i` with its stored streams read in place: the
@@ -494,26 +511,7 @@ impl<'a> Chunk<'a> {
         let mut raw: [Option<usize>; 16] = [None; 16];
         let mut pos = g.start;
         for (j, part) in tmp[..g.bsize].chunks_exact_mut(neblock).enumerate() {
-            let csize = rd_i32(self.buf, pos)?;
-            pos += 4;
-            if csize == 0 {
-                part.fill(0);
-            } else if csize < 0 {
-                part.fill((-csize) as u8);
-                pos += 1;
-            } else {
-                let c = csize as usize;
-                let src = self
-                    .buf
-                    .get(pos..pos + c)
-                    .ok_or_else(|| Error::truncated("Blosc stream runs past the chunk"))?;
-                if c == neblock {
-                    raw[j] = Some(pos);
-                } else {
-                    decompress_stream(comp, src, part)?;
-                }
-                pos += c;
-            }
+            raw[j] = self.read_stream(&mut pos, comp, part)?;
         }
         let mut rows: [&[u8]; 16] = [&[]; 16];
         for (j, (row, part)) in rows
