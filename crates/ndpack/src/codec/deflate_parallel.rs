@@ -479,6 +479,17 @@ fn plan(
     Some((cuts, left, room0))
 }
 
+/// The result when every piece was accepted (the last one ending the stream), else `None`.
+fn all_accepted(cuts: &[usize], pieces: &[Piece], end: usize, sum: u32) -> Option<Decoded> {
+    let done = pieces.len();
+    (done == cuts.len()).then(|| Decoded {
+        consumed: cuts[done - 1] + pieces[done - 1].consumed,
+        end,
+        check: sum,
+        pieces: done,
+    })
+}
+
 /// Decodes the raw deflate stream at the start of `data` into `out` from byte `written` on,
 /// growing it up to `limit` bytes in all, in parallel. `None` when the stream is too short to be
 /// worth it or anything went wrong (bad data, too large): the caller then runs its serial decoder
@@ -511,13 +522,8 @@ pub(crate) fn inflate_grow(
     let start1 = written + pieces[0].written;
     gather(&pieces, as_uninit(&mut out.buf()[start1..end]));
     let done = pieces.len();
-    if done == cuts.len() {
-        return Some(Decoded {
-            consumed: cuts[done - 1] + pieces[done - 1].consumed,
-            end,
-            check: sum,
-            pieces: done,
-        });
+    if let Some(all) = all_accepted(&cuts, &pieces, end, sum) {
+        return Some(all);
     }
     // Piece `done` was not accepted: the rest serially, with the window decoded so far.
     let (used, new_end) = serial_rest_grow(&data[cuts[done]..], out, written, end, limit)?;
@@ -608,13 +614,8 @@ pub(crate) fn inflate_append(
     // SAFETY: `gather` wrote all `n1` bytes.
     unsafe { out.set_len(end) };
     let done = pieces.len();
-    if done == cuts.len() {
-        return Some(Decoded {
-            consumed: cuts[done - 1] + pieces[done - 1].consumed,
-            end,
-            check: sum,
-            pieces: done,
-        });
+    if let Some(all) = all_accepted(&cuts, &pieces, end, sum) {
+        return Some(all);
     }
     let Some((used, new_end)) = serial_rest_vec(&data[cuts[done]..], out, written, limit) else {
         out.truncate(written);
@@ -750,6 +751,25 @@ pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize) -> usize {
         }
     }
     most
+}
+
+/// Hard to compress bytes with some structure, so that a few MiB stay over 1 MiB compressed:
+/// test data for the zlib and gzip codecs' parallel paths.
+#[cfg(test)]
+pub(crate) fn noisy_test_bytes(n: usize) -> Vec<u8> {
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    (0..n)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            if i % 4 == 3 {
+                (i >> 12) as u8
+            } else {
+                x as u8
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -330,23 +330,6 @@ mod tests {
         (0..n).map(|i| ((i / 13) ^ (i % 7)) as u8).collect()
     }
 
-    /// Hard to compress bytes, so that a few MiB stay over 1 MiB compressed.
-    fn noisy(n: usize) -> Vec<u8> {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        (0..n)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if i % 3 == 0 {
-                    (i >> 10) as u8
-                } else {
-                    x as u8
-                }
-            })
-            .collect()
-    }
-
     #[test]
     fn segmented_members_round_trip_around_segment_sizes() {
         let s = 1000;
@@ -381,7 +364,7 @@ mod tests {
         }
         let c = GZip::default();
         let n = (3 << 20) + 333;
-        let d = noisy(n);
+        let d = crate::codec::deflate_parallel::noisy_test_bytes(n);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
         assert!(enc.len() > 1 << 20);
         // A single-stream member (as Python writes) and two segmented members in a row.

@@ -503,23 +503,6 @@ mod tests {
         }
     }
 
-    /// Hard to compress bytes (so that 3 MiB stays over 1 MiB compressed) with some structure.
-    fn noisy(n: usize) -> Vec<u8> {
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        (0..n)
-            .map(|i| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                if i % 4 == 3 {
-                    (i >> 12) as u8
-                } else {
-                    x as u8
-                }
-            })
-            .collect()
-    }
-
     /// zlib-rs streaming alone: the serial reference.
     fn streaming(enc: &[u8]) -> Vec<u8> {
         let mut d = Decompress::new(true);
@@ -543,7 +526,7 @@ mod tests {
         }
         let c = Zlib::default();
         let n = (3 << 20) + 12345;
-        let d = noisy(n);
+        let d = parallel::noisy_test_bytes(n);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
         let enc = enc.bytes();
         assert!(enc.len() > 1 << 20);
