@@ -13,18 +13,19 @@ MB = 1 << 20
 def best_time(fn: Callable[[], object], repeat: int = 5, min_time: float = 0.2) -> float:
     """Best wall time of one call of ``fn`` over ``repeat`` rounds of at least ``min_time`` s."""
     fn()  # warm up
-    best = float("inf")
-    for _ in range(repeat):
-        n = 0
-        start = time.perf_counter()
-        while True:
-            fn()
-            n += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-        best = min(best, elapsed / n)
-    return best
+    return min(_per_call(fn, min_time) for _ in range(repeat))
+
+
+def _per_call(fn: Callable[[], object], min_time: float) -> float:
+    """Wall time of one call of ``fn``, averaged over one round of at least ``min_time`` s."""
+    n = 0
+    start = time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            return elapsed / n
 
 
 def interleaved_times(fns: Sequence[Callable[[], object]], repeat: int = 3, min_time: float = 0.1) -> List[float]:
@@ -36,15 +37,7 @@ def interleaved_times(fns: Sequence[Callable[[], object]], repeat: int = 3, min_
     best = [float("inf")] * len(fns)
     for _ in range(repeat):
         for i, fn in enumerate(fns):
-            n = 0
-            start = time.perf_counter()
-            while True:
-                fn()
-                n += 1
-                elapsed = time.perf_counter() - start
-                if elapsed >= min_time:
-                    break
-            best[i] = min(best[i], elapsed / n)
+            best[i] = min(best[i], _per_call(fn, min_time))
     return best
 
 
