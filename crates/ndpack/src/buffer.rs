@@ -36,26 +36,63 @@ impl AlignedBytes {
     /// Allocates `len` zeroed bytes aligned to [`ALIGNMENT`].
     pub fn zeroed(len: usize) -> Self {
         if len == 0 {
-            return AlignedBytes {
-                ptr: std::ptr::NonNull::<[u8; ALIGNMENT]>::dangling().cast(),
-                len: 0,
-                map: None,
-            };
+            return Self::empty();
         }
         if len >= MAP_MIN_BYTES {
-            if let Ok(mut map) = memmap2::MmapMut::map_anon(len) {
-                // Only advice: without huge pages the block is still zeroed and valid.
-                #[cfg(target_os = "linux")]
-                let _ = map.advise(memmap2::Advice::HugePage);
-                // Page-aligned, so ALIGNMENT-aligned.
-                let ptr = std::ptr::NonNull::new(map.as_mut_ptr()).expect("mapping is not null");
-                return AlignedBytes {
-                    ptr,
-                    len,
-                    map: Some(map),
-                };
+            if let Some(map) = fresh_map(len) {
+                return Self::from_map(map, len);
             }
         }
+        Self::heap_zeroed(len)
+    }
+
+    /// Allocates `len` bytes aligned to [`ALIGNMENT`] whose contents the caller overwrites
+    /// completely: the bytes are initialised but unspecified (zeros, or what an earlier block of
+    /// this process held).
+    ///
+    /// Large blocks come from [`recycled`](self) maps of recently dropped blocks when one fits,
+    /// so a loop that decodes into fresh arrays reuses memory whose pages are already mapped
+    /// (no page faults, no zeroing by the kernel) instead of faulting in new pages on each call.
+    /// In debug builds every block is filled with `0xA5` first, so that code which relies on
+    /// zeros fails its tests.
+    pub fn for_overwrite(len: usize) -> Self {
+        if len == 0 {
+            return Self::empty();
+        }
+        let mut block = if len >= MAP_MIN_BYTES {
+            match recycled::take(len).or_else(|| fresh_map(len)) {
+                Some(map) => Self::from_map(map, len),
+                None => Self::heap_zeroed(len),
+            }
+        } else {
+            Self::heap_zeroed(len)
+        };
+        if cfg!(debug_assertions) {
+            block.as_mut_slice().fill(0xA5);
+        }
+        block
+    }
+
+    fn empty() -> Self {
+        AlignedBytes {
+            ptr: std::ptr::NonNull::<[u8; ALIGNMENT]>::dangling().cast(),
+            len: 0,
+            map: None,
+        }
+    }
+
+    fn from_map(mut map: memmap2::MmapMut, len: usize) -> Self {
+        debug_assert!(map.len() >= len);
+        // Page-aligned, so ALIGNMENT-aligned.
+        let ptr = std::ptr::NonNull::new(map.as_mut_ptr()).expect("mapping is not null");
+        AlignedBytes {
+            ptr,
+            len,
+            map: Some(map),
+        }
+    }
+
+    fn heap_zeroed(len: usize) -> Self {
         let layout = Layout::from_size_align(len, ALIGNMENT).expect("size fits in isize");
         // SAFETY: layout has non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
@@ -74,6 +111,17 @@ impl AlignedBytes {
     }
 }
 
+/// A new anonymous map of at least `len` bytes (rounded up to whole 2 MiB pages, so that blocks
+/// of nearby sizes can reuse it), advised into huge pages.
+fn fresh_map(len: usize) -> Option<memmap2::MmapMut> {
+    let rounded = len.checked_next_multiple_of(recycled::HUGE_PAGE)?;
+    let map = memmap2::MmapMut::map_anon(rounded).ok()?;
+    // Only advice: without huge pages the block is still zeroed and valid.
+    #[cfg(target_os = "linux")]
+    let _ = map.advise(memmap2::Advice::HugePage);
+    Some(map)
+}
+
 impl AsRef<[u8]> for AlignedBytes {
     fn as_ref(&self) -> &[u8] {
         // SAFETY: ptr is valid for len initialised bytes for the lifetime of self.
@@ -83,11 +131,109 @@ impl AsRef<[u8]> for AlignedBytes {
 
 impl Drop for AlignedBytes {
     fn drop(&mut self) {
-        if self.len != 0 && self.map.is_none() {
+        if let Some(map) = self.map.take() {
+            recycled::give(map);
+        } else if self.len != 0 {
             let layout = Layout::from_size_align(self.len, ALIGNMENT).expect("checked at alloc");
-            // SAFETY: allocated in `zeroed` with this layout.
+            // SAFETY: allocated in `heap_zeroed` with this layout.
             unsafe { alloc::dealloc(self.ptr.as_ptr(), layout) };
         }
+    }
+}
+
+/// Releases the large blocks ndpack keeps mapped for reuse (see [`AlignedBytes::for_overwrite`]):
+/// at most 4 blocks and 256 MiB in all are ever kept.
+pub fn release_cached_blocks() {
+    recycled::clear();
+}
+
+/// The maps of recently dropped large blocks, kept for [`AlignedBytes::for_overwrite`], as
+/// `malloc` keeps freed memory for the next allocation: a bounded list (newest last).
+mod recycled {
+    use std::sync::{Mutex, MutexGuard};
+
+    use memmap2::MmapMut;
+
+    /// Map lengths are multiples of this.
+    pub(super) const HUGE_PAGE: usize = 2 << 20;
+
+    /// A bounded list of maps kept for reuse.
+    pub(super) struct Recycler {
+        maps: Mutex<Vec<MmapMut>>,
+        max_blocks: usize,
+        max_bytes: usize,
+    }
+
+    /// The process-wide list: at most 4 maps and 256 MiB.
+    static RECYCLER: Recycler = Recycler::new(4, 256 << 20);
+
+    impl Recycler {
+        pub(super) const fn new(max_blocks: usize, max_bytes: usize) -> Self {
+            Recycler {
+                maps: Mutex::new(Vec::new()),
+                max_blocks,
+                max_bytes,
+            }
+        }
+
+        fn maps(&self) -> MutexGuard<'_, Vec<MmapMut>> {
+            self.maps.lock().unwrap_or_else(|e| e.into_inner())
+        }
+
+        /// The smallest kept map that holds `len` bytes without wasting more than a quarter
+        /// of it (or one huge page).
+        pub(super) fn take(&self, len: usize) -> Option<MmapMut> {
+            let mut maps = self.maps();
+            let fits = |m: &MmapMut| m.len() >= len && m.len() - len <= (len / 4).max(HUGE_PAGE);
+            let best = (0..maps.len())
+                .filter(|&i| fits(&maps[i]))
+                .min_by_key(|&i| maps[i].len())?;
+            Some(maps.remove(best))
+        }
+
+        /// Keeps `map` for reuse, dropping the oldest maps beyond the bounds.
+        pub(super) fn give(&self, map: MmapMut) {
+            if map.len() > self.max_bytes || self.max_blocks == 0 {
+                return;
+            }
+            let evicted: Vec<MmapMut> = {
+                let mut maps = self.maps();
+                maps.push(map);
+                let mut total: usize = maps.iter().map(|m| m.len()).sum();
+                let mut n = 0;
+                while maps.len() - n > self.max_blocks || total > self.max_bytes {
+                    total -= maps[n].len();
+                    n += 1;
+                }
+                maps.drain(..n).collect()
+            };
+            drop(evicted); // unmapped outside the lock
+        }
+
+        pub(super) fn clear(&self) {
+            let all = std::mem::take(&mut *self.maps());
+            drop(all);
+        }
+
+        #[cfg(test)]
+        pub(super) fn kept(&self) -> Vec<(usize, usize)> {
+            self.maps()
+                .iter()
+                .map(|m| (m.as_ptr() as usize, m.len()))
+                .collect()
+        }
+    }
+
+    pub(super) fn take(len: usize) -> Option<MmapMut> {
+        RECYCLER.take(len)
+    }
+
+    pub(super) fn give(map: MmapMut) {
+        RECYCLER.give(map)
+    }
+
+    pub(super) fn clear() {
+        RECYCLER.clear()
     }
 }
 
@@ -381,6 +527,62 @@ impl fmt::Debug for NDBuffer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recycler_reuses_fitting_maps_and_keeps_its_bounds() {
+        use recycled::{Recycler, HUGE_PAGE};
+        let r = Recycler::new(2, 10 * HUGE_PAGE);
+        let map = |pages: usize| memmap2::MmapMut::map_anon(pages * HUGE_PAGE).unwrap();
+        r.give(map(4));
+        let kept = r.kept();
+        assert_eq!(kept.len(), 1);
+        // Too big for the request's slack, too small for another: not taken.
+        assert!(r.take(HUGE_PAGE).is_none());
+        assert!(r.take(4 * HUGE_PAGE + 1).is_none());
+        let m = r.take(4 * HUGE_PAGE - 100).expect("fits");
+        assert_eq!((m.as_ptr() as usize, m.len()), kept[0]);
+        assert!(r.kept().is_empty());
+        // The oldest maps go first, by count and by bytes.
+        r.give(m);
+        r.give(map(3));
+        r.give(map(2));
+        assert_eq!(
+            r.kept().iter().map(|k| k.1 / HUGE_PAGE).collect::<Vec<_>>(),
+            [3, 2]
+        );
+        r.give(map(6));
+        assert_eq!(
+            r.kept().iter().map(|k| k.1 / HUGE_PAGE).collect::<Vec<_>>(),
+            [2, 6]
+        );
+        r.give(map(11)); // larger than the whole budget: not kept
+        assert_eq!(r.kept().len(), 2);
+        // The smallest fitting map is taken.
+        r.give(map(5));
+        assert_eq!(r.take(5 * HUGE_PAGE).unwrap().len(), 5 * HUGE_PAGE);
+        r.clear();
+        assert!(r.kept().is_empty());
+    }
+
+    #[test]
+    fn blocks_for_overwrite_are_writable_and_poisoned_in_debug() {
+        for len in [1, 100, MAP_MIN_BYTES + 5] {
+            let mut b = AlignedBytes::for_overwrite(len);
+            assert_eq!(b.as_ref().len(), len);
+            assert_eq!(b.as_ref().as_ptr() as usize % ALIGNMENT, 0);
+            assert_eq!(b.map.is_some(), len >= MAP_MIN_BYTES);
+            if cfg!(debug_assertions) {
+                assert!(b.as_ref().iter().all(|&v| v == 0xA5));
+            }
+            b.as_mut_slice()[len - 1] = 7;
+            assert_eq!(b.as_ref()[len - 1], 7);
+        }
+        // zeroed() never hands out a recycled block's old bytes.
+        drop(AlignedBytes::for_overwrite(MAP_MIN_BYTES + 5));
+        let z = AlignedBytes::zeroed(MAP_MIN_BYTES + 5);
+        assert!(z.as_ref().iter().step_by(4093).all(|&v| v == 0));
+        release_cached_blocks();
+    }
 
     #[test]
     fn large_blocks_are_zeroed_aligned_and_writable() {

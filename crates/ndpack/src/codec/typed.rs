@@ -818,9 +818,10 @@ pub(crate) fn missing(id: &str, key: &str) -> Error {
     Error::config(format!("codec {id}: missing config key {key:?}"))
 }
 
-/// A new zeroed, 64-byte aligned block of `len` bytes.
+/// A new 64-byte aligned block of `len` bytes, which the caller overwrites completely (its
+/// contents are unspecified: see [`crate::buffer::AlignedBytes::for_overwrite`]).
 pub(crate) fn alloc(len: usize) -> crate::buffer::AlignedBytes {
-    crate::buffer::AlignedBytes::zeroed(len)
+    crate::buffer::AlignedBytes::for_overwrite(len)
 }
 
 #[cfg(test)]

@@ -355,7 +355,7 @@ impl Codec for Zstd {
         let data = input.data;
         match frames_size(data)? {
             Some(total) => {
-                let mut block = AlignedBytes::zeroed(total as usize);
+                let mut block = AlignedBytes::for_overwrite(total as usize);
                 decompress_declared(data, block.as_mut_slice())?;
                 Ok(Array::from_bytes(Buffer::from_owner(block)))
             }
