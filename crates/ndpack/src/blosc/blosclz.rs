@@ -163,6 +163,23 @@ fn copy_match(dst: &mut [u8], op: usize, distance: usize, len: usize) {
             }
             k += step;
         }
+    } else if distance < 8 && op + len + 16 <= dst.len() {
+        // A close match (a run of a short pattern): the output from `op` repeats the `distance`
+        // bytes before it, so one 8-byte word of that pattern, stored every `period` bytes (the
+        // largest multiple of `distance` up to 8), writes it. The last store may write up to 7
+        // bytes past the match; later tokens rewrite them.
+        let mut word = [0u8; 8];
+        word[..distance].copy_from_slice(&dst[from..op]);
+        for i in distance..8 {
+            word[i] = word[i - distance];
+        }
+        const PERIOD: [usize; 8] = [8, 8, 8, 6, 8, 5, 6, 7];
+        let period = PERIOD[distance];
+        let mut k = 0;
+        while k < len {
+            dst[op + k..op + k + 8].copy_from_slice(&word);
+            k += period;
+        }
     } else if len <= 32 {
         // A short match: a byte loop is a forward copy, right for overlapping matches too.
         for k in 0..len {
