@@ -712,7 +712,9 @@ pub(crate) use with_float;
 pub(crate) fn cast_bytes(src: &[u8], s: NumType, dst: &mut [u8], d: NumType) {
     if s.num == d.num && s.num != Num::Bool {
         if s.swapped == d.swapped {
-            dst.copy_from_slice(src);
+            // A plain copy, in blocks on the pool when large (one thread does not reach the
+            // memory bandwidth).
+            par_blocks(src, 1, dst, 1, &|a, b| b.copy_from_slice(a));
         } else {
             with_num!(s.num, T => map::<T, T>(src, s.swapped, dst, d.swapped, |v| v));
         }
