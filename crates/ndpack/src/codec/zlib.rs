@@ -402,11 +402,11 @@ pub fn fuzz_parallel_inflate(input: &[u8]) {
         return;
     };
     let min_piece = 8usize << (piece % 10);
+    let segment = 16usize << (seg % 10);
     let raw = match mode % 3 {
         0 => rest.to_vec(),
         m => {
             let mut raw = Vec::new();
-            let segment = 16usize << (seg % 10);
             if parallel::deflate_segments(
                 rest,
                 i32::from(level % 10),
@@ -425,7 +425,7 @@ pub fn fuzz_parallel_inflate(input: &[u8]) {
             raw
         }
     };
-    parallel::compare_with_serial(&raw, min_piece);
+    parallel::compare_with_serial(&raw, min_piece, segment);
 }
 
 impl Codec for Zlib {
