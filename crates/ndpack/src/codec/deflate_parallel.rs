@@ -1270,6 +1270,45 @@ mod tests {
     }
 
     #[test]
+    fn into_place_around_segment_multiples() {
+        two_threads();
+        let s = SEGMENT;
+        for n in [0, 1, s - 1, s, s + 1, 2 * s, 5 * s + 7] {
+            let d = sample(n, n as u64 + 11);
+            let mut raw = Vec::new();
+            deflate_segments(&d, 1, s, Check::Crc32, &mut raw).unwrap();
+            let seen = compare_with_serial(&raw, 4096, s);
+            if n <= s {
+                // One segment, no candidate: serial.
+                assert_eq!(seen, Seen::default(), "n {n}");
+                continue;
+            }
+            // Every entry point (7) but the slice of the exact size when the last piece is
+            // shorter than the terminator spill (n = s + 1), and the Vec and growing buffer with
+            // a wrong size hint that is plausible for the segment count (n = 2s: s + 1), which
+            // fall back to pieces in their own buffers.
+            let want = match n {
+                _ if n == s + 1 => 6,
+                _ if n == 2 * s => 5,
+                _ => 7,
+            };
+            assert_eq!(seen.direct, want, "n {n}: {seen:?}");
+            assert!(seen.pieces >= 2);
+            // Cut streams: never into place (the last piece does not end the stream).
+            for cut in [raw.len() / 2, raw.len() - 1, raw.len() - 100] {
+                assert_eq!(compare_with_serial(&raw[..cut], 4096, s).direct, 0);
+            }
+            // Flipped bits: whatever the serial decoder makes of them.
+            for k in 1..6 {
+                let mut bad = raw.clone();
+                let at = k * raw.len() / 6;
+                bad[at] ^= 0x10;
+                compare_with_serial(&bad, 4096, s);
+            }
+        }
+    }
+
+    #[test]
     fn candidates_are_found_everywhere() {
         let mut data = vec![7u8; 100];
         for at in [0usize, 1, 5, 7, 8, 9, 50, 93, 96] {

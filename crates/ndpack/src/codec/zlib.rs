@@ -569,8 +569,13 @@ mod tests {
                 c.decode(ArrayRef::bytes(cut)).unwrap_err().kind(),
                 ErrorKind::Truncated
             );
-            let mut small = vec![0u8; n - 1];
-            assert!(c.decode_into(stream, ArrayMut::bytes(&mut small)).is_err());
+            for wrong in [n - 1, n + 1, 2 * n] {
+                let mut out = vec![0u8; wrong];
+                let e = c
+                    .decode_into(stream, ArrayMut::bytes(&mut out))
+                    .unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{wrong}");
+            }
         }
     }
 
