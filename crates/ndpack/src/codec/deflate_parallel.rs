@@ -496,6 +496,17 @@ fn plan(
     Some((cuts, left, room0))
 }
 
+/// The room piece 0 decodes into: the room the caller already made (a size hint, as gzip's
+/// trailer gives), if any, else the worst case `room0`. Growing a buffer the caller sized to the
+/// worst case would copy what it holds (a `realloc` of memory the allocator took from its heap).
+fn hinted(room0: usize, have: usize) -> usize {
+    if have > 0 {
+        room0.min(have)
+    } else {
+        room0
+    }
+}
+
 /// The result when every piece was accepted (the last one ending the stream), else `None`.
 fn all_accepted(cuts: &[usize], pieces: &[Piece], end: usize, sum: u32) -> Option<Decoded> {
     let done = pieces.len();
@@ -754,6 +765,7 @@ pub(crate) fn inflate_grow(
         return Some(d);
     }
     let (cuts, left, room0) = plan(data, written, limit, tuning)?;
+    let room0 = hinted(room0, out.buf().len().saturating_sub(written));
     if out.buf().len() < written + room0 {
         out.grow(written + room0).ok()?;
     }
@@ -842,6 +854,7 @@ pub(crate) fn inflate_append(
         return Some(d);
     }
     let (cuts, left, room0) = plan(data, written, limit, tuning)?;
+    let room0 = hinted(room0, out.capacity() - written);
     if out.capacity() - written < room0 {
         out.try_reserve_exact(room0).ok()?;
     }
