@@ -346,6 +346,9 @@ fn piece_room(len: usize, limit: usize) -> usize {
         .min(MAX_PIECE_ROOM)
 }
 
+/// What an accepted piece gave: the raw bytes it consumed, the bytes it wrote, their checksum.
+type PieceOut = (usize, usize, u32);
+
 /// Decodes the piece `data[r]` of a stream into `out`: with [`terminator`] appended unless it is
 /// the `last` piece (which the stream's own final block ends). Gives the raw bytes consumed, the
 /// bytes written and their checksum when the piece is accepted.
@@ -355,7 +358,7 @@ fn decode_piece(
     last: bool,
     check: Check,
     out: &mut [MaybeUninit<u8>],
-) -> Option<(usize, usize, u32)> {
+) -> Option<PieceOut> {
     let (consumed, written) = if last {
         decode_last(&data[r], out)?
     } else {
@@ -627,7 +630,7 @@ fn decode_direct(
         return None;
     }
     let range = |i: usize| cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len());
-    let mut results: Vec<Option<(usize, usize, u32)>> = vec![None; n];
+    let mut results: Vec<Option<PieceOut>> = vec![None; n];
     let mut saved: Vec<[MaybeUninit<u8>; MARK]> = Vec::new();
     for parity in 0..2 {
         if parity == 1 {
@@ -650,7 +653,7 @@ fn decode_direct(
             rest = tail;
             base = end;
         }
-        let round: Vec<(usize, Option<(usize, usize, u32)>)> = threads::install(|| {
+        let round: Vec<(usize, Option<PieceOut>)> = threads::install(|| {
             use rayon::prelude::*;
             places
                 .into_par_iter()
@@ -673,7 +676,7 @@ fn decode_direct(
     for (k, i) in (2..n).step_by(2).enumerate() {
         out[offs[i]..offs[i] + MARK].copy_from_slice(&saved[k]);
     }
-    let results: Vec<(usize, usize, u32)> = results.into_iter().collect::<Option<_>>()?;
+    let results: Vec<PieceOut> = results.into_iter().collect::<Option<_>>()?;
     let mut sum = results[0].2;
     for &(_, written, c) in &results[1..] {
         sum = check.combine(sum, c, written);
