@@ -20,6 +20,13 @@
 //! decoded serially by zlib-rs with the last 32 KiB decoded so far as its dictionary; whenever
 //! anything goes wrong (bad data, too large an output, a bad checksum) the caller runs the serial
 //! decoder from the start, which gives its precise error. So the output is the serial decoder's.
+//!
+//! **Into place.** A stream that looks like ndpack's (its first `00 00 ff ff` within one
+//! compressed segment of the start, and a known size or size hint, if any, that fits the number
+//! of candidates) is first decoded straight into the output ([`direct_plan`], [`decode_direct`]):
+//! taking every candidate as the end of a [`SEGMENT`]-byte segment, each piece (a whole number of
+//! segments) decodes into its final place, with no buffer of its own and no copy. A piece that is
+//! not accepted or not exactly its segments' size drops the attempt, and the pieces above run.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
