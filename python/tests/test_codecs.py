@@ -413,6 +413,37 @@ def test_multi_segment_streams_decode_everywhere(name, level):
 
 
 @pytest.mark.parametrize("name", ["Zlib", "GZip"])
+def test_parallel_decode_around_segment_multiples(name):
+    # Incompressible bytes, so that every size over one segment is over 1 MiB compressed too and
+    # decoded in parallel (straight into place for ndpack's own streams), with 1 and 2 threads.
+    seg = 1 << 20
+    rng = np.random.default_rng(11)
+    ours_codec, theirs_codec = getattr(nc, name)(1), getattr(numcodecs, name)(1)
+    before = ndpack.get_nthreads()
+    try:
+        for n in (seg - 1, seg, seg + 1, 2 * seg, 5 * seg + 7):
+            arr = rng.integers(0, 256, n, dtype="|u1")
+            raw = arr.tobytes()
+            ours = bytes(ours_codec.encode(arr))
+            theirs = bytes(theirs_codec.encode(arr))
+            assert bytes(theirs_codec.decode(ours)) == raw
+            for threads in (1, 2):
+                ndpack.set_nthreads(threads)
+                for enc in (ours, theirs):
+                    assert bytes(ours_codec.decode(enc)) == raw
+                    out = np.empty_like(arr)
+                    ours_codec.decode(enc, out=out)
+                    assert out.tobytes() == raw
+                    for wrong in (n - 1, n + 1):
+                        with pytest.raises(ValueError):
+                            ours_codec.decode(enc, out=np.empty(wrong, dtype="|u1"))
+                    with pytest.raises(Exception):
+                        ours_codec.decode(enc[: len(enc) - 9])
+    finally:
+        ndpack.set_nthreads(before)
+
+
+@pytest.mark.parametrize("name", ["Zlib", "GZip"])
 def test_damaged_multi_segment_streams_raise(name):
     import zlib
 

@@ -20,6 +20,13 @@
 //! decoded serially by zlib-rs with the last 32 KiB decoded so far as its dictionary; whenever
 //! anything goes wrong (bad data, too large an output, a bad checksum) the caller runs the serial
 //! decoder from the start, which gives its precise error. So the output is the serial decoder's.
+//!
+//! **Into place.** A stream that looks like ndpack's (its first `00 00 ff ff` within one
+//! compressed segment of the start, and a known size or size hint, if any, that fits the number
+//! of candidates) is first decoded straight into the output ([`direct_plan`], [`decode_direct`]):
+//! taking every candidate as the end of a [`SEGMENT`]-byte segment, each piece (a whole number of
+//! segments) decodes into its final place, with no buffer of its own and no copy. A piece that is
+//! not accepted or not exactly its segments' size drops the attempt, and the pieces above run.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -224,6 +231,8 @@ pub(crate) struct Decoded {
     pub check: u32,
     /// How many pieces were decoded in parallel (the rest of the stream, if any, serially).
     pub pieces: usize,
+    /// Whether the pieces were decoded straight into place (else into buffers of their own).
+    pub direct: bool,
 }
 
 /// When and how finely to decode in parallel (tests make these small).
@@ -233,6 +242,9 @@ pub(crate) struct Tuning {
     pub min_input: usize,
     /// The smallest piece (compressed bytes).
     pub min_piece: usize,
+    /// The segment size of the streams decoded straight into place ([`SEGMENT`], as ndpack
+    /// writes them).
+    pub segment: usize,
 }
 
 impl Tuning {
@@ -240,6 +252,7 @@ impl Tuning {
     pub(crate) const DEFAULT: Tuning = Tuning {
         min_input: MIN_PARALLEL_INPUT,
         min_piece: MIN_PIECE,
+        segment: SEGMENT,
     };
 }
 
@@ -340,6 +353,33 @@ fn piece_room(len: usize, limit: usize) -> usize {
         .min(MAX_PIECE_ROOM)
 }
 
+/// What an accepted piece gave: the raw bytes it consumed, the bytes it wrote, their checksum.
+type PieceOut = (usize, usize, u32);
+
+/// Decodes the piece `data[r]` of a stream into `out`: with [`terminator`] appended unless it is
+/// the `last` piece (which the stream's own final block ends). Gives the raw bytes consumed, the
+/// bytes written and their checksum when the piece is accepted.
+fn decode_piece(
+    data: &[u8],
+    r: Range<usize>,
+    last: bool,
+    check: Check,
+    out: &mut [MaybeUninit<u8>],
+) -> Option<PieceOut> {
+    let (consumed, written) = if last {
+        decode_last(&data[r], out)?
+    } else {
+        let t = terminator();
+        let mut input = Vec::with_capacity(r.len() + t.len());
+        input.extend_from_slice(&data[r.clone()]);
+        input.extend_from_slice(t);
+        (r.len(), decode_inner(&input, out)?)
+    };
+    // SAFETY: libdeflate initialised the first `written` bytes of `out`.
+    let bytes = unsafe { std::slice::from_raw_parts(out.as_ptr().cast::<u8>(), written) };
+    Some((consumed, written, check.of(bytes)))
+}
+
 /// Decodes the pieces `cuts` of `data` in parallel: piece 0 into `first`, the others into their
 /// own buffers of at most `limit` bytes. Returns the accepted pieces, in order, up to the first
 /// that was not accepted.
@@ -353,21 +393,8 @@ fn decode_pieces(
     let n = cuts.len();
     let range =
         |i: usize| -> Range<usize> { cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len()) };
-    let decode = |i: usize, out: &mut [MaybeUninit<u8>]| -> Option<(usize, usize, u32)> {
-        let r = range(i);
-        let last = i + 1 == n;
-        let (consumed, written) = if last {
-            decode_last(&data[r], out)?
-        } else {
-            let t = terminator();
-            let mut input = Vec::with_capacity(r.len() + t.len());
-            input.extend_from_slice(&data[r.clone()]);
-            input.extend_from_slice(t);
-            (r.len(), decode_inner(&input, out)?)
-        };
-        // SAFETY: libdeflate initialised the first `written` bytes of `out`.
-        let bytes = unsafe { std::slice::from_raw_parts(out.as_ptr().cast::<u8>(), written) };
-        Some((consumed, written, check.of(bytes)))
+    let decode = |i: usize, out: &mut [MaybeUninit<u8>]| {
+        decode_piece(data, range(i), i + 1 == n, check, out)
     };
     let (head, rest) = threads::install(|| {
         use rayon::prelude::*;
@@ -479,6 +506,17 @@ fn plan(
     Some((cuts, left, room0))
 }
 
+/// The room piece 0 decodes into: the room the caller already made (a size hint, as gzip's
+/// trailer gives), if any, else the worst case `room0`. Growing a buffer the caller sized to the
+/// worst case would copy what it holds (a `realloc` of memory the allocator took from its heap).
+fn hinted(room0: usize, have: usize) -> usize {
+    if have > 0 {
+        room0.min(have)
+    } else {
+        room0
+    }
+}
+
 /// The result when every piece was accepted (the last one ending the stream), else `None`.
 fn all_accepted(cuts: &[usize], pieces: &[Piece], end: usize, sum: u32) -> Option<Decoded> {
     let done = pieces.len();
@@ -487,7 +525,240 @@ fn all_accepted(cuts: &[usize], pieces: &[Piece], end: usize, sum: u32) -> Optio
         end,
         check: sum,
         pieces: done,
+        direct: false,
     })
+}
+
+/// Pieces per thread of a decode straight into place (see [`direct_plan`]).
+const DIRECT_PIECES_PER_THREAD: usize = 2;
+
+/// A decode straight into place of a stream that looks like ndpack's (independent segments of
+/// `segment` bytes, each but the last ended by `00 00 ff ff`): where each piece starts in the
+/// stream and in the output.
+#[derive(Debug)]
+struct Direct {
+    /// Piece starts in the compressed stream; `cuts[0] == 0`.
+    cuts: Vec<usize>,
+    /// Piece starts in the output: a whole number of segments.
+    offs: Vec<usize>,
+    /// The output room: every piece's output, the last one's included, lies in `0..room`.
+    room: usize,
+}
+
+/// Every candidate segment start in `data` before its end, ascending; `None` when there are more
+/// than `most`.
+fn all_candidates(data: &[u8], most: usize) -> Option<Vec<usize>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(p) = next_candidate(data, from) {
+        if p >= data.len() {
+            break;
+        }
+        if found.len() == most {
+            return None;
+        }
+        found.push(p);
+        from = p;
+    }
+    Some(found)
+}
+
+/// Plans a decode of `data` straight into place, on the hypothesis that it is an ndpack stream
+/// whose every candidate is a segment end: then `c` candidates mean `c + 1` segments, and a piece
+/// that starts after segment `k` starts at output byte `k * segment`. `room` is the output room the
+/// caller has (the decoded size if `exact`, else a size hint), within `left` bytes; without it
+/// (or 0), room for `c + 1` whole segments. `None` when the stream does not look like that,
+/// including a size or hint that does not fit `c + 1` segments.
+///
+/// A wrong hypothesis costs a wasted attempt, never a wrong result: each piece must still end at a
+/// block boundary ([`decode_piece`]) and give exactly its segments' bytes.
+fn direct_plan(
+    data: &[u8],
+    room: Option<usize>,
+    exact: bool,
+    left: usize,
+    tuning: Tuning,
+) -> Option<Direct> {
+    let seg = tuning.segment;
+    if !worth_it(data.len(), tuning) || seg <= MARK {
+        return None;
+    }
+    // A stream with segments has its first end within one compressed segment: streams without
+    // (as numcodecs writes) cost a bounded scan, as in `cut_points`.
+    next_candidate(&data[..data.len().min(MAX_SCAN + 3)], 0)?;
+    // A segment takes at least `seg / DEFLATE_MAX_RATIO` compressed bytes, and the output at
+    // most `left`: more candidates than that are not segment ends.
+    let most = (data.len() / (seg / DEFLATE_MAX_RATIO).max(1)).min(left / seg) + 1;
+    let ends = all_candidates(data, most)?;
+    let c = ends.len();
+    let whole = c.checked_add(1)?.checked_mul(seg)?;
+    let fits = |r: usize| c * seg < r && r <= whole && r <= left;
+    // A known size or a size hint that does not fit the segment count means another writer's
+    // segments (pigz's 128 KiB blocks, flushes every so often): not worth a wasted attempt.
+    let room = match room {
+        Some(r) if fits(r) => r,
+        Some(r) if exact || r > 0 => return None,
+        _ => whole.min(left),
+    };
+    if c == 0 || !fits(room) {
+        return None;
+    }
+    let pieces = (threads::get_num_threads() * DIRECT_PIECES_PER_THREAD)
+        .min(c + 1)
+        .min(data.len() / tuning.min_piece.max(1));
+    if pieces < 2 {
+        return None;
+    }
+    // Piece `k` starts after segment `s_k = k (c + 1) / pieces` (strictly increasing).
+    let mut cuts = vec![0];
+    let mut offs = vec![0];
+    for k in 1..pieces {
+        let s = k * (c + 1) / pieces;
+        cuts.push(ends[s - 1]);
+        offs.push(s * seg);
+    }
+    Some(Direct { cuts, offs, room })
+}
+
+/// Decodes `data` per `plan` straight into `out`: each piece into its place, in parallel, in two
+/// rounds (even pieces, then odd ones) since a piece's [`terminator`] spills [`MARK`] bytes into
+/// the start of the next piece's place. `out` holds at least `plan.room` bytes and `MARK` past the
+/// last piece's start (the last piece's output ends within `plan.room`). Every piece must be
+/// accepted, each but the last give exactly its segments' bytes, and (if `exact`) the last one
+/// end at `plan.room`; otherwise `None`, with `out` holding garbage.
+fn decode_direct(
+    data: &[u8],
+    plan: &Direct,
+    out: &mut [MaybeUninit<u8>],
+    check: Check,
+    exact: bool,
+) -> Option<Decoded> {
+    let Direct { cuts, offs, room } = plan;
+    let (n, room) = (cuts.len(), *room);
+    if out.len() < room.max(offs[n - 1] + MARK) {
+        return None;
+    }
+    let range = |i: usize| cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len());
+    let mut results: Vec<Option<PieceOut>> = vec![None; n];
+    let mut saved: Vec<[MaybeUninit<u8>; MARK]> = Vec::new();
+    for parity in 0..2 {
+        if parity == 1 {
+            // The odd pieces' terminators overwrite the start of the even pieces after them.
+            saved = (2..n)
+                .step_by(2)
+                .map(|i| out[offs[i]..offs[i] + MARK].try_into().expect("MARK bytes"))
+                .collect();
+        }
+        // This round's places, disjoint: a place ends `MARK` bytes into the next piece's, which
+        // is at least one segment (more than `MARK` bytes) long.
+        let mut places = Vec::with_capacity(n / 2 + 1);
+        let mut rest = &mut out[..];
+        let mut base = 0;
+        for i in (parity..n).step_by(2) {
+            let end = if i + 1 == n { room } else { offs[i + 1] + MARK };
+            let (_, tail) = std::mem::take(&mut rest).split_at_mut(offs[i] - base);
+            let (place, tail) = tail.split_at_mut(end - offs[i]);
+            places.push((i, place));
+            rest = tail;
+            base = end;
+        }
+        let round: Vec<(usize, Option<PieceOut>)> = threads::install(|| {
+            use rayon::prelude::*;
+            places
+                .into_par_iter()
+                .map(|(i, place)| (i, decode_piece(data, range(i), i + 1 == n, check, place)))
+                .collect()
+        });
+        for (i, r) in round {
+            let (_, written, _) = r?;
+            let want = if i + 1 == n {
+                room - offs[i]
+            } else {
+                offs[i + 1] - offs[i]
+            };
+            if written != want && (i + 1 < n || exact) {
+                return None;
+            }
+            results[i] = r;
+        }
+    }
+    for (k, i) in (2..n).step_by(2).enumerate() {
+        out[offs[i]..offs[i] + MARK].copy_from_slice(&saved[k]);
+    }
+    let results: Vec<PieceOut> = results.into_iter().collect::<Option<_>>()?;
+    let mut sum = results[0].2;
+    for &(_, written, c) in &results[1..] {
+        sum = check.combine(sum, c, written);
+    }
+    let (consumed, written, _) = results[n - 1];
+    Some(Decoded {
+        consumed: cuts[n - 1] + consumed,
+        end: offs[n - 1] + written,
+        check: sum,
+        pieces: n,
+        direct: true,
+    })
+}
+
+/// [`inflate_grow`] straight into place, if the stream looks like ndpack's ([`direct_plan`]): the
+/// room `out` already has past `written` is taken as a size hint.
+fn direct_grow(
+    data: &[u8],
+    out: &mut dyn GrowBuf,
+    written: usize,
+    limit: usize,
+    check: Check,
+    tuning: Tuning,
+) -> Option<Decoded> {
+    let have = out.buf().len().checked_sub(written)?;
+    let plan = direct_plan(data, Some(have), false, limit.checked_sub(written)?, tuning)?;
+    let need = direct_need(&plan);
+    if have < need {
+        out.grow(written.checked_add(need)?).ok()?;
+    }
+    let place = as_uninit(&mut out.buf()[written..written + need]);
+    let d = decode_direct(data, &plan, place, check, false)?;
+    Some(Decoded {
+        end: written + d.end,
+        ..d
+    })
+}
+
+/// [`inflate_append`] straight into place, if the stream looks like ndpack's ([`direct_plan`]):
+/// the spare capacity of `out` is taken as a size hint.
+fn direct_vec(
+    data: &[u8],
+    out: &mut Vec<u8>,
+    limit: usize,
+    check: Check,
+    tuning: Tuning,
+) -> Option<Decoded> {
+    let written = out.len();
+    let have = out.capacity() - written;
+    let plan = direct_plan(data, Some(have), false, limit.checked_sub(written)?, tuning)?;
+    let need = direct_need(&plan);
+    if have < need {
+        out.try_reserve_exact(need).ok()?;
+    }
+    let d = decode_direct(
+        data,
+        &plan,
+        &mut out.spare_capacity_mut()[..need],
+        check,
+        false,
+    )?;
+    // SAFETY: `decode_direct` initialised the first `d.end` bytes after `written`.
+    unsafe { out.set_len(written + d.end) };
+    Some(Decoded {
+        end: written + d.end,
+        ..d
+    })
+}
+
+/// The memory a decode per `plan` writes into: its room, and [`MARK`] bytes past the last piece's
+/// start for the spill of the piece before it.
+fn direct_need(plan: &Direct) -> usize {
+    plan.room.max(plan.offs[plan.offs.len() - 1] + MARK)
 }
 
 /// Decodes the raw deflate stream at the start of `data` into `out` from byte `written` on,
@@ -502,7 +773,11 @@ pub(crate) fn inflate_grow(
     check: Check,
     tuning: Tuning,
 ) -> Option<Decoded> {
+    if let Some(d) = direct_grow(data, out, written, limit, check, tuning) {
+        return Some(d);
+    }
     let (cuts, left, room0) = plan(data, written, limit, tuning)?;
+    let room0 = hinted(room0, out.buf().len().saturating_sub(written));
     if out.buf().len() < written + room0 {
         out.grow(written + room0).ok()?;
     }
@@ -533,6 +808,7 @@ pub(crate) fn inflate_grow(
         end: new_end,
         check: check.combine(sum, tail, new_end - end),
         pieces: done,
+        direct: false,
     })
 }
 
@@ -586,7 +862,11 @@ pub(crate) fn inflate_append(
     tuning: Tuning,
 ) -> Option<Decoded> {
     let written = out.len();
+    if let Some(d) = direct_vec(data, out, limit, check, tuning) {
+        return Some(d);
+    }
     let (cuts, left, room0) = plan(data, written, limit, tuning)?;
+    let room0 = hinted(room0, out.capacity() - written);
     if out.capacity() - written < room0 {
         out.try_reserve_exact(room0).ok()?;
     }
@@ -627,6 +907,7 @@ pub(crate) fn inflate_append(
         end: new_end,
         check: check.combine(sum, tail, new_end - end),
         pieces: done,
+        direct: false,
     })
 }
 
@@ -675,11 +956,16 @@ pub(crate) fn inflate_slice(
     if !worth_it(data.len(), tuning) {
         return None;
     }
+    let len = out.len();
+    if let Some(plan) = direct_plan(data, Some(len), true, len, tuning) {
+        if let Some(d) = decode_direct(data, &plan, as_uninit(out), check, true) {
+            return Some(d);
+        }
+    }
     let cuts = cut_points(data, tuning);
     if cuts.len() < 2 {
         return None;
     }
-    let len = out.len();
     let pieces = decode_pieces(data, &cuts, as_uninit(out), check, len);
     if pieces.len() != cuts.len() {
         // A piece was not accepted: the serial path does the whole stream (rare for
@@ -697,21 +983,32 @@ pub(crate) fn inflate_slice(
         end: len,
         check: sum,
         pieces: cuts.len(),
+        direct: false,
     })
 }
 
-/// Decodes the raw deflate stream `raw` with each parallel entry point (tiny pieces) and with the
-/// serial decoder, and panics if a parallel result differs from the serial one: the check of the
-/// tests and the fuzz target. Returns the most pieces any entry point decoded in parallel (0 when
-/// every one declined).
-pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize) -> usize {
+/// What [`compare_with_serial`] saw the parallel entry points do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Seen {
+    /// The most pieces any entry point decoded in parallel (0 when every one declined).
+    pub pieces: usize,
+    /// How many entry points decoded straight into place.
+    pub direct: usize,
+}
+
+/// Decodes the raw deflate stream `raw` with each parallel entry point (tiny pieces; streams in
+/// `segment`-byte segments decoded straight into place) and with the serial decoder, and panics
+/// if a parallel result differs from the serial one: the check of the tests and the fuzz target.
+pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize, segment: usize) -> Seen {
     let tuning = Tuning {
         min_input: 0,
         min_piece: min_piece.max(1),
+        segment,
     };
     const LIMIT: usize = 1 << 26;
     let serial = super::zlib::inflate(raw, false, LIMIT);
-    let check_same = |d: &Decoded, got: &[u8]| {
+    let mut seen = Seen::default();
+    let mut check_same = |d: &Decoded, got: &[u8]| {
         let (want, used) = match &serial {
             Ok(s) => s,
             Err(e) => panic!("the parallel decoder accepted a stream the serial one rejects: {e}"),
@@ -719,38 +1016,41 @@ pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize) -> usize {
         assert!(got == &want[..], "parallel and serial outputs differ");
         assert_eq!(d.consumed, *used, "parallel and serial stream ends differ");
         assert_eq!(d.check, Check::Crc32.of(want));
+        seen.pieces = seen.pieces.max(d.pieces);
+        seen.direct += usize::from(d.direct);
     };
-    let mut most = 0;
-    // Appending to a Vec that already holds bytes.
+    let n = serial.as_ref().map_or(raw.len(), |(v, _)| v.len());
     let prefix = b"prefix";
-    let mut out = prefix.to_vec();
-    match inflate_append(raw, &mut out, LIMIT + prefix.len(), Check::Crc32, tuning) {
-        Some(d) => {
-            assert_eq!(d.end, out.len());
-            assert_eq!(&out[..prefix.len()], prefix);
-            check_same(&d, &out[prefix.len()..]);
-            most = most.max(d.pieces);
+    // Appending to a Vec that already holds bytes: no spare capacity, the decoded size as spare
+    // capacity (a size hint, as gzip's trailer gives), a wrong hint.
+    for hint in [0, n, n / 2 + 1] {
+        let mut out = Vec::with_capacity(prefix.len() + hint);
+        out.extend_from_slice(prefix);
+        match inflate_append(raw, &mut out, LIMIT + prefix.len(), Check::Crc32, tuning) {
+            Some(d) => {
+                assert_eq!(d.end, out.len());
+                assert_eq!(&out[..prefix.len()], prefix);
+                check_same(&d, &out[prefix.len()..]);
+            }
+            None => assert_eq!(out, prefix),
         }
-        None => assert_eq!(out, prefix),
-    }
-    // Into a growing buffer, after `prefix`.
-    let mut out = prefix.to_vec();
-    if let Some(d) = inflate_grow(raw, &mut out, prefix.len(), LIMIT, Check::Crc32, tuning) {
-        assert_eq!(&out[..prefix.len()], prefix);
-        check_same(&d, &out[prefix.len()..d.end]);
-        most = most.max(d.pieces);
+        // Into a growing buffer, after `prefix`, with `hint` bytes of room already there.
+        let mut out = prefix.to_vec();
+        out.resize(prefix.len() + hint, 0);
+        if let Some(d) = inflate_grow(raw, &mut out, prefix.len(), LIMIT, Check::Crc32, tuning) {
+            assert_eq!(&out[..prefix.len()], prefix);
+            check_same(&d, &out[prefix.len()..d.end]);
+        }
     }
     // Into a slice of the serial output's size, and one byte off either way.
-    let n = serial.as_ref().map_or(raw.len(), |(v, _)| v.len());
     for len in [n, n + 1, n.saturating_sub(1)] {
         let mut out = vec![0u8; len];
         if let Some(d) = inflate_slice(raw, &mut out, Check::Crc32, tuning) {
             assert_eq!(d.end, len);
             check_same(&d, &out);
-            most = most.max(d.pieces);
         }
     }
-    most
+    seen
 }
 
 /// Hard to compress bytes with some structure, so that a few MiB stay over 1 MiB compressed:
@@ -872,7 +1172,11 @@ mod tests {
                 assert_eq!(st, Status::StreamEnd, "zlib-rs checks the Adler-32");
                 assert_eq!(back, d);
                 if n > 3 * s {
-                    assert!(compare_with_serial(&raw, 256) > 1);
+                    let seen = compare_with_serial(&raw, 256, s);
+                    assert!(seen.pieces > 1);
+                    // Straight into place: Vec and growing buffer, without a hint and with the
+                    // right one, and the slice of the right size.
+                    assert!(seen.direct >= 4, "n {n} level {level}: {seen:?}");
                 }
             }
         }
@@ -906,13 +1210,23 @@ mod tests {
         let raw = flushed(&d, 5000, FlushCompress::Sync, 6);
         assert_eq!(inflate_all(&raw), d);
         // Piece 0 only: the others refer back past their start.
-        assert_eq!(compare_with_serial(&raw, 512), 1);
+        assert_eq!(
+            compare_with_serial(&raw, 512, 5000),
+            Seen {
+                pieces: 1,
+                direct: 0
+            }
+        );
         // A full flush forgets the window: every piece decodes on its own.
         let raw = flushed(&d, 5000, FlushCompress::Full, 6);
-        assert!(compare_with_serial(&raw, 512) > 1);
+        let seen = compare_with_serial(&raw, 512, 5000);
+        assert!(seen.pieces > 1 && seen.direct == 5, "{seen:?}");
+        // Taken for segments of another size: not into place, but in parallel all the same.
+        let seen = compare_with_serial(&raw, 512, 4096);
+        assert!(seen.pieces > 1 && seen.direct == 0, "{seen:?}");
         // Single-segment streams have no candidates: no parallel decode at all.
         let raw = deflate(&sample(300_000, 3), 1, false).unwrap();
-        compare_with_serial(&raw, 512);
+        assert_eq!(compare_with_serial(&raw, 512, 4096), Seen::default());
     }
 
     #[test]
@@ -932,20 +1246,20 @@ mod tests {
         }
         let raw = deflate(&d, 0, false).unwrap();
         for min_piece in [64, 1000, 4096] {
-            compare_with_serial(&raw, min_piece);
+            compare_with_serial(&raw, min_piece, 4096);
         }
         // Segmented at level 0 too: true boundaries among many false ones.
         let mut seg = Vec::new();
         deflate_segments(&d, 0, 50_000, Check::Crc32, &mut seg).unwrap();
         assert_eq!(inflate_all(&seg), d);
         for min_piece in [64, 1000, 4096] {
-            compare_with_serial(&seg, min_piece);
+            compare_with_serial(&seg, min_piece, 50_000);
         }
         // The terminator itself in the data, as stored bytes.
         let mut t = d.clone();
         t.extend_from_slice(terminator());
         let raw = deflate(&t, 0, false).unwrap();
-        compare_with_serial(&raw, 64);
+        compare_with_serial(&raw, 64, 4096);
     }
 
     #[test]
@@ -962,7 +1276,7 @@ mod tests {
             raw.len() - 5,
             raw.len() - 1,
         ] {
-            compare_with_serial(&raw[..cut], 256);
+            assert_eq!(compare_with_serial(&raw[..cut], 256, 8192).direct, 0);
         }
         let mut x = 12345u64;
         for _ in 0..60 {
@@ -972,12 +1286,47 @@ mod tests {
             let mut bad = raw.clone();
             let pos = (x >> 33) as usize % bad.len();
             bad[pos] ^= 1 << ((x >> 20) % 8);
-            compare_with_serial(&bad, 256);
+            compare_with_serial(&bad, 256, 8192);
         }
         // Trailing bytes after the stream are not consumed.
         let mut more = raw.clone();
         more.extend_from_slice(&[0, 0, 0xff, 0xff, 1, 2, 3]);
-        assert!(compare_with_serial(&more, 256) > 1);
+        assert!(compare_with_serial(&more, 256, 8192).pieces > 1);
+    }
+
+    #[test]
+    fn into_place_around_segment_multiples() {
+        two_threads();
+        let s = SEGMENT;
+        for n in [0, 1, s - 1, s, s + 1, 2 * s, 5 * s + 7] {
+            let d = sample(n, n as u64 + 11);
+            let mut raw = Vec::new();
+            deflate_segments(&d, 1, s, Check::Crc32, &mut raw).unwrap();
+            let seen = compare_with_serial(&raw, 4096, s);
+            if n <= s {
+                // One segment, no candidate: serial.
+                assert_eq!(seen, Seen::default(), "n {n}");
+                continue;
+            }
+            // Every entry point (7) but the Vec and growing buffer with a wrong size hint (n/2 +
+            // 1: implausible for the segment count, so not tried, or plausible for n = 2s, tried
+            // and dropped), and the slice of the exact size when the last piece is shorter than
+            // the terminator spill (n = s + 1).
+            let want = if n == s + 1 { 4 } else { 5 };
+            assert_eq!(seen.direct, want, "n {n}: {seen:?}");
+            assert!(seen.pieces >= 2);
+            // Cut streams: never into place (the last piece does not end the stream).
+            for cut in [raw.len() / 2, raw.len() - 1, raw.len() - 100] {
+                assert_eq!(compare_with_serial(&raw[..cut], 4096, s).direct, 0);
+            }
+            // Flipped bits: whatever the serial decoder makes of them.
+            for k in 1..6 {
+                let mut bad = raw.clone();
+                let at = k * raw.len() / 6;
+                bad[at] ^= 0x10;
+                compare_with_serial(&bad, 4096, s);
+            }
+        }
     }
 
     #[test]

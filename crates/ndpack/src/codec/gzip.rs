@@ -403,6 +403,13 @@ mod tests {
             }
             let e = c.decode(ArrayRef::bytes(&stream[..len - 20])).unwrap_err();
             assert_eq!(e.kind(), ErrorKind::Truncated);
+            for wrong in [want.len() - 1, want.len() + 1, 2 * want.len()] {
+                let mut out = vec![0u8; wrong];
+                let e = c
+                    .decode_into(stream, ArrayMut::bytes(&mut out))
+                    .unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{wrong}");
+            }
         }
     }
 

@@ -402,11 +402,11 @@ pub fn fuzz_parallel_inflate(input: &[u8]) {
         return;
     };
     let min_piece = 8usize << (piece % 10);
+    let segment = 16usize << (seg % 10);
     let raw = match mode % 3 {
         0 => rest.to_vec(),
         m => {
             let mut raw = Vec::new();
-            let segment = 16usize << (seg % 10);
             if parallel::deflate_segments(
                 rest,
                 i32::from(level % 10),
@@ -425,7 +425,7 @@ pub fn fuzz_parallel_inflate(input: &[u8]) {
             raw
         }
     };
-    parallel::compare_with_serial(&raw, min_piece);
+    parallel::compare_with_serial(&raw, min_piece, segment);
 }
 
 impl Codec for Zlib {
@@ -569,8 +569,13 @@ mod tests {
                 c.decode(ArrayRef::bytes(cut)).unwrap_err().kind(),
                 ErrorKind::Truncated
             );
-            let mut small = vec![0u8; n - 1];
-            assert!(c.decode_into(stream, ArrayMut::bytes(&mut small)).is_err());
+            for wrong in [n - 1, n + 1, 2 * n] {
+                let mut out = vec![0u8; wrong];
+                let e = c
+                    .decode_into(stream, ArrayMut::bytes(&mut out))
+                    .unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{wrong}");
+            }
         }
     }
 
