@@ -616,7 +616,9 @@ impl LZMA {
         limit: usize,
         mode: DecodeMode,
     ) -> std::result::Result<usize, (bool, Error)> {
-        if let Some((bytes, used)) = self.decode_raw_parallel(data, limit - out.len(), mode) {
+        if let Some((bytes, used)) =
+            self.decode_raw_parallel(data, limit.saturating_sub(out.len()), mode)
+        {
             if out.is_empty() {
                 *out = bytes;
             } else {
