@@ -53,12 +53,16 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let mut enc = c.encode(ArrayRef::bytes(&input)).unwrap().bytes().to_vec();
     assert!(c.decode_serial(&enc).unwrap() == input);
-    let len = enc.len();
     for k in 0..3 {
+        // The length so far: an earlier step may have cut the stream.
+        let len = enc.len();
+        if len == 0 {
+            break;
+        }
         let v = u16::from_le_bytes([ctl[1 + 2 * k], ctl[2 + 2 * k]]) as usize;
         match mode >> (1 + 2 * k) & 3 {
             1 | 2 => enc[v * 97 % len] ^= 1 << (v % 8),
-            3 => enc.truncate(len - v % 64),
+            3 => enc.truncate(len.saturating_sub(v % 64)),
             _ => {}
         }
     }
