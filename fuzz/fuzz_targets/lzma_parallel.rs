@@ -1,9 +1,12 @@
-//! Compares the multithreaded xz decoder with the single-threaded one: same bytes, or the same
-//! error kind, for every input.
+//! Compares the parallel lzma decoders with the single-threaded one: same bytes, or the same
+//! error kind, for every input. First byte's top bit: an xz codec (liblzma's multithreaded
+//! decoder) or a raw `[delta, lzma2]` / `[lzma2]` codec (ndpack's part-by-part raw decoder; the
+//! delta distance from the input).
 //!
 //! Even first byte: the rest is used as is. Odd first byte: the rest is expanded to a 1-3 MiB
-//! input, compressed into a multi-block xz stream (1 MiB blocks), then damaged at places taken
-//! from the input (bit flips, a cut).
+//! input, compressed into a multi-block xz stream or a multi-piece raw stream (1 MiB blocks or
+//! pieces), checked to decode to that input, then damaged at places taken from the input (bit
+//! flips, a cut).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -22,17 +25,23 @@ fn same(c: &LZMA, data: &[u8]) {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let c = LZMA::new(
-        1,
-        -1,
-        None,
-        Some(json!([{"id": 33, "preset": 0, "dict_size": 1 << 16}])),
-    )
-    .unwrap()
-    .with_min_xz_block(1 << 20);
     let Some((&mode, rest)) = data.split_first() else {
         return;
     };
+    let lzma2 = json!({"id": 33, "preset": 0, "dict_size": 1 << 16});
+    let c = if mode & 0x80 == 0 {
+        LZMA::new(1, -1, None, Some(json!([lzma2])))
+    } else {
+        let dist = rest.first().map_or(0, |&b| b % 9);
+        let chain = if dist == 0 {
+            json!([lzma2])
+        } else {
+            json!([{"id": 3, "dist": dist}, lzma2])
+        };
+        LZMA::new(3, -1, None, Some(chain))
+    }
+    .unwrap()
+    .with_min_xz_block(1 << 20);
     if mode & 1 == 0 || rest.len() <= 8 {
         same(&c, rest);
         return;
@@ -43,12 +52,17 @@ fuzz_target!(|data: &[u8]| {
         .map(|i| seed[i % seed.len()].wrapping_add((i / seed.len()) as u8))
         .collect();
     let mut enc = c.encode(ArrayRef::bytes(&input)).unwrap().bytes().to_vec();
-    let len = enc.len();
+    assert!(c.decode_serial(&enc).unwrap() == input);
     for k in 0..3 {
+        // The length so far: an earlier step may have cut the stream.
+        let len = enc.len();
+        if len == 0 {
+            break;
+        }
         let v = u16::from_le_bytes([ctl[1 + 2 * k], ctl[2 + 2 * k]]) as usize;
         match mode >> (1 + 2 * k) & 3 {
             1 | 2 => enc[v * 97 % len] ^= 1 << (v % 8),
-            3 => enc.truncate(len - v % 64),
+            3 => enc.truncate(len.saturating_sub(v % 64)),
             _ => {}
         }
     }

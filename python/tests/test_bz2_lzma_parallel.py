@@ -133,3 +133,85 @@ def test_xz_tool_multi_block_streams_decode(two_threads, tmp_path):
         nc.LZMA().decode(enc[:-9])
     ours = nc.LZMA(preset=1).encode(data)
     assert subprocess.run(["xz", "-dc"], input=ours, check=True, capture_output=True).stdout == data
+
+
+def raw_filters(dist, **lzma2):
+    chain = [{"id": lzma.FILTER_LZMA2, "preset": 1, **lzma2}]
+    return chain if dist is None else [{"id": lzma.FILTER_DELTA, "dist": dist}] + chain
+
+
+def lzma2_chunks(stream: bytes):
+    """The control bytes of a raw LZMA2 stream's chunks, walking their headers (xz's format)."""
+    pos, controls = 0, []
+    while True:
+        control = stream[pos]
+        controls.append(control)
+        if control == 0:
+            assert pos + 1 == len(stream)
+            return controls
+        if control >= 0x80:
+            packed = (stream[pos + 3] << 8 | stream[pos + 4]) + 1
+            pos += 5 + (control >= 0xC0) + packed
+        else:
+            assert control in (1, 2)
+            pos += 3 + (stream[pos + 1] << 8 | stream[pos + 2]) + 1
+
+
+@pytest.mark.parametrize("dist", [None, 1, 2, 8])
+def test_raw_lzma2_pieces_decode_with_python_and_numcodecs(dist, two_threads):
+    data = varied(17_000_000, seed=4)  # two 8 MiB pieces and a bit
+    filters = raw_filters(dist)
+    enc = nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).encode(data)
+    assert lzma.decompress(enc, format=lzma.FORMAT_RAW, filters=filters) == data
+    assert bytes(numcodecs.LZMA(format=lzma.FORMAT_RAW, filters=filters).decode(enc)) == data
+    assert bytes(nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).decode(enc)) == data
+    # Three pieces: three dictionary resets (an LZMA chunk with control byte 0xE0-0xFF or an
+    # uncompressed one with 0x01), where Python writes one.
+    resets = lambda s: sum(c >= 0xE0 or c == 1 for c in lzma2_chunks(s))  # noqa: E731
+    single = lzma.compress(data, format=lzma.FORMAT_RAW, filters=filters)
+    assert resets(enc) == 3 and resets(single) == 1
+    # The pieces are Python's [lzma2] streams of the delta-ed input (numpy's delta), each less
+    # its end byte, then one end byte.
+    u8 = np.frombuffer(data, dtype=np.uint8)
+    if dist is not None:
+        u8 = u8 - np.concatenate([np.zeros(dist, np.uint8), u8[:-dist]])
+    pieces = [u8[i : i + (8 << 20)].tobytes() for i in range(0, len(data), 8 << 20)]
+    lzma2 = filters[-1:]
+    expect = b"".join(lzma.compress(p, format=lzma.FORMAT_RAW, filters=lzma2)[:-1] for p in pieces)
+    assert enc == expect + b"\0"
+    first = lzma.compress(data[: 8 << 20], format=lzma.FORMAT_RAW, filters=filters)
+    assert enc.startswith(first[:-1])
+    ndpack.set_nthreads(1)
+    assert nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).encode(data) == enc
+    ndpack.set_nthreads(3)
+    assert nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).encode(data) == enc
+    # Up to one piece, Python's bytes.
+    small = data[: 8 << 20]
+    assert nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).encode(small) == first
+
+
+def test_raw_lzma2_options_apply_to_every_piece(two_threads):
+    data = varied(9_000_000, seed=5)
+    opts = {"dict_size": 1 << 18, "lc": 1, "lp": 1, "pb": 1, "mode": lzma.MODE_NORMAL,
+            "nice_len": 48, "mf": lzma.MF_BT3, "depth": 16}  # fmt: skip
+    for dist in (None, 4):
+        filters = raw_filters(dist, **opts)
+        enc = nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).encode(data)
+        assert lzma.decompress(enc, format=lzma.FORMAT_RAW, filters=filters) == data
+        if dist is None:
+            # Without delta, each piece is Python's stream of it alone.
+            pieces = [data[i : i + (8 << 20)] for i in range(0, len(data), 8 << 20)]
+            expect = b"".join(
+                lzma.compress(p, format=lzma.FORMAT_RAW, filters=filters)[:-1] for p in pieces
+            )
+            assert enc == expect + b"\0"
+
+
+def test_raw_lzma2_from_python_decodes(two_threads):
+    data = varied(12_000_000, seed=6)
+    for filters in (raw_filters(4), raw_filters(None), [{"id": lzma.FILTER_LZMA1, "preset": 1}]):
+        enc = numcodecs.LZMA(format=lzma.FORMAT_RAW, filters=filters).encode(data)
+        assert bytes(nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).decode(enc)) == data
+        out = np.empty(len(data), dtype=np.uint8)
+        nc.LZMA(format=lzma.FORMAT_RAW, filters=filters).decode(enc, out=out)
+        assert out.tobytes() == data

@@ -22,8 +22,19 @@
 //! sizes; the bytes do not depend on the thread count, and inputs up to one block give the same
 //! single-block stream as before. Such streams (from any producer, `xz -T` included) are decoded
 //! in parallel by liblzma's multithreaded decoder. liblzma runs these threads itself; their number
-//! is ndpack's thread count ([`crate::threads`]). `FORMAT_ALONE` and `FORMAT_RAW` have no blocks
-//! and stay serial.
+//! is ndpack's thread count ([`crate::threads`]).
+//!
+//! `FORMAT_RAW` in parallel: for the chains `[lzma2]` and `[delta, lzma2]`, inputs larger than
+//! [`LZMA::xz_block_size`] (the same size, from the same chain) are split into pieces of that size
+//! whose raw LZMA2 streams, each starting with a dictionary reset, are written in parallel on
+//! ndpack's pool and joined into one raw stream (the delta filter is applied over the whole input
+//! first; see `raw.rs`). The bytes do not depend on the thread count, inputs up to one piece give
+//! the same stream as before, and every raw LZMA2 decoder reads the result with the declared
+//! chain. Other raw chains (LZMA1, BCJ filters) and `FORMAT_ALONE` stay serial. Raw streams of
+//! these chains with several dictionary resets (ndpack's, for one) are decoded in parallel: the
+//! chunk headers give each part's place, each part is decoded on its own, the delta is undone
+//! per part then corrected lane by lane; anything unexpected falls back to the serial decoder
+//! (its output and its errors).
 
 use liblzma::stream::{
     Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream,
@@ -33,6 +44,8 @@ use serde_json::{json, Map, Value};
 use super::{grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
+
+mod raw;
 
 /// Python's `lzma.FORMAT_AUTO`: decode .xz or .lzma (cannot encode).
 pub const FORMAT_AUTO: i64 = 0;
@@ -475,16 +488,32 @@ impl LZMA {
         }
     }
 
-    /// The uncompressed size of the blocks of `FORMAT_XZ` streams: inputs up to this size are one
-    /// block, larger ones are split into blocks of this size, encoded in parallel. Fixed by the
-    /// filter chain: liblzma's default for its multithreaded encoder (3 times the LZMA2
-    /// dictionary size), at least [`MIN_XZ_BLOCK`].
+    /// The uncompressed size of the blocks of `FORMAT_XZ` streams (and of the pieces of
+    /// `FORMAT_RAW` `[lzma2]`/`[delta, lzma2]` streams): inputs up to this size are one block,
+    /// larger ones are split into blocks of this size, encoded in parallel. Fixed by the filter
+    /// chain: liblzma's default for its multithreaded encoder (3 times the LZMA2 dictionary
+    /// size), at least [`MIN_XZ_BLOCK`].
     pub fn xz_block_size(&self) -> Result<u64> {
         Ok(self.xz_filters()?.mt_block_size().max(self.min_xz_block))
     }
 
+    /// For a `FORMAT_RAW` chain `[lzma2]` or `[delta, lzma2]` and an input of `len` bytes larger
+    /// than [`LZMA::xz_block_size`]: how to split it and the piece size. `None` when the input is
+    /// encoded by one serial raw encoder.
+    fn raw_pieces(&self, len: usize) -> Result<Option<(raw::Plan<'_>, usize)>> {
+        if self.format != FORMAT_RAW {
+            return Ok(None);
+        }
+        let Some(plan) = self.parsed.as_deref().and_then(raw::plan) else {
+            return Ok(None);
+        };
+        let piece = usize::try_from(self.xz_block_size()?).unwrap_or(usize::MAX);
+        Ok((len > piece).then_some((plan, piece)))
+    }
+
     /// The same codec with `bytes` (at least 64 KiB) instead of [`MIN_XZ_BLOCK`] as the smallest
-    /// xz block: smaller blocks compress in parallel sooner, at some cost in size. Not part of
+    /// xz block (and raw piece): smaller blocks compress in parallel sooner, at some cost in
+    /// size. Not part of
     /// the numcodecs config (a codec rebuilt from its config has the default).
     pub fn with_min_xz_block(mut self, bytes: u64) -> Self {
         self.min_xz_block = bytes.max(64 << 10);
@@ -547,6 +576,33 @@ impl LZMA {
         .map_err(lzma_error)
     }
 
+    /// A `FORMAT_RAW` `[lzma2]`/`[delta, lzma2]` stream at the start of `data` that has several
+    /// dictionary resets (as ndpack writes large inputs), decoded part by part in parallel when
+    /// `mode` says so: its decoded bytes (at most `limit`) and its length. `None` when it does
+    /// not apply or anything is unexpected; the serial decoder then decodes the stream.
+    fn decode_raw_parallel(
+        &self,
+        data: &[u8],
+        limit: usize,
+        mode: DecodeMode,
+    ) -> Option<(Vec<u8>, usize)> {
+        if self.format != FORMAT_RAW {
+            return None;
+        }
+        let plan = self.parsed.as_deref().and_then(raw::plan)?;
+        let go = match mode {
+            DecodeMode::Auto => {
+                threads::get_num_threads() > 1 && data.len() >= MT_DECODER_MIN_INPUT
+            }
+            DecodeMode::Serial => false,
+            DecodeMode::Parallel => true,
+        };
+        if !go {
+            return None;
+        }
+        threads::install(|| raw::decode(data, plan, limit, raw::MIN_PART))
+    }
+
     /// Decodes one stream from the start of `data`, appending to `out`. Errors carry whether
     /// the data was not a valid stream (which `lzma.decompress` ignores after the first stream).
     ///
@@ -560,6 +616,16 @@ impl LZMA {
         limit: usize,
         mode: DecodeMode,
     ) -> std::result::Result<usize, (bool, Error)> {
+        if let Some((bytes, used)) =
+            self.decode_raw_parallel(data, limit.saturating_sub(out.len()), mode)
+        {
+            if out.is_empty() {
+                *out = bytes;
+            } else {
+                out.extend_from_slice(&bytes);
+            }
+            return Ok(used);
+        }
         let before = out.len();
         match self.decode_stream_vec_with(data, out, limit, mode) {
             Err(_) if mode != DecodeMode::Serial => {
@@ -602,6 +668,10 @@ impl LZMA {
         data: &[u8],
         out: &mut [u8],
     ) -> std::result::Result<(usize, usize), (bool, Error)> {
+        if let Some((bytes, used)) = self.decode_raw_parallel(data, out.len(), DecodeMode::Auto) {
+            out[..bytes.len()].copy_from_slice(&bytes);
+            return Ok((used, bytes.len()));
+        }
         self.decode_stream_slice_with(data, out, DecodeMode::Auto)
             .or_else(|_| self.decode_stream_slice_with(data, out, DecodeMode::Serial))
     }
@@ -678,13 +748,14 @@ impl LZMA {
     }
 
     /// Decodes as `decode` does, with liblzma's single-threaded decoder: the reference that the
-    /// multithreaded xz decoder is tested (and fuzzed) against.
+    /// multithreaded xz decoder and the parallel raw decoder are tested (and fuzzed) against.
     pub fn decode_serial(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.decode_with(data, DecodeMode::Serial)
     }
 
-    /// Decodes as `decode` does, with liblzma's multithreaded decoder for `FORMAT_XZ` whatever
-    /// the input size and thread count; gives what [`LZMA::decode_serial`] gives.
+    /// Decodes as `decode` does, with liblzma's multithreaded decoder for `FORMAT_XZ` (and part
+    /// by part in parallel for `FORMAT_RAW` streams with several dictionary resets) whatever the
+    /// input size and thread count; gives what [`LZMA::decode_serial`] gives.
     pub fn decode_parallel(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.decode_with(data, DecodeMode::Parallel)
     }
@@ -727,6 +798,11 @@ impl Codec for LZMA {
         if self.format == FORMAT_XZ && data.len() as u64 > self.xz_block_size()? {
             let threads = u32::try_from(threads::get_num_threads()).unwrap_or(u32::MAX);
             return Ok(Array::from_bytes(self.encode_mt(data, threads.min(1024))?));
+        }
+        if let Some((plan, piece)) = self.raw_pieces(data.len())? {
+            return Ok(Array::from_bytes(threads::install(|| {
+                raw::encode(data, piece, plan)
+            })?));
         }
         Ok(Array::from_bytes(run_encoder(self.encoder()?, data)?))
     }
@@ -998,6 +1074,197 @@ mod tests {
             c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
                 .unwrap();
             assert!(out == d);
+        }
+    }
+
+    /// `c` encoding `d` on a pool of its own with `threads` threads (as `encode` does on ndpack's).
+    fn raw_encode_with_threads(c: &LZMA, d: &[u8], threads: usize) -> Vec<u8> {
+        let (plan, piece) = c.raw_pieces(d.len()).unwrap().expect("split");
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| raw::encode(d, piece, plan))
+            .unwrap()
+    }
+
+    fn raw_codec(filters: Value) -> LZMA {
+        LZMA::new(FORMAT_RAW, -1, None, Some(filters))
+            .unwrap()
+            .with_min_xz_block(1 << 20)
+    }
+
+    /// Encodes `d` with `c`, checks the stream against the serial encoder and decoder, and
+    /// returns it.
+    fn check_raw_pieces(c: &LZMA, d: &[u8], delta: bool) -> Vec<u8> {
+        let cfg = c.config();
+        let piece = c.xz_block_size().unwrap() as usize;
+        let enc = c.encode(ArrayRef::bytes(d)).unwrap().bytes().to_vec();
+        let serial = |x: &[u8]| run_encoder(c.encoder().unwrap(), x).unwrap();
+        assert!(
+            c.decode_serial(&enc).unwrap() == d,
+            "{cfg}: {} bytes",
+            d.len()
+        );
+        let mut out = vec![0u8; d.len()];
+        c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
+        assert!(out == d, "{cfg}: {} bytes", d.len());
+        if d.len() <= piece {
+            assert!(
+                enc == serial(d),
+                "{cfg}: {} bytes, one piece as before",
+                d.len()
+            );
+            assert!(c.raw_pieces(d.len()).unwrap().is_none());
+            return enc;
+        }
+        // The first piece is what the serial encoder writes for it alone, less the end byte;
+        // without delta, so is every piece.
+        let first = serial(&d[..piece]);
+        assert!(enc.starts_with(&first[..first.len() - 1]), "{cfg}");
+        if !delta {
+            let mut joined = Vec::new();
+            for p in d.chunks(piece) {
+                let s = serial(p);
+                joined.extend_from_slice(&s[..s.len() - 1]);
+            }
+            joined.push(0);
+            assert!(enc == joined, "{cfg}: {} bytes", d.len());
+        }
+        assert_eq!(enc.last(), Some(&0));
+        for threads in [1, 3] {
+            let again = raw_encode_with_threads(c, d, threads);
+            assert!(again == enc, "{cfg}: {} bytes, {threads} threads", d.len());
+        }
+        // Decoded part by part in parallel.
+        let (plan, _) = c.raw_pieces(d.len()).unwrap().unwrap();
+        let (dec, used) = raw::decode(&enc, plan, d.len(), raw::MIN_PART).expect("parallel");
+        assert_eq!(used, enc.len());
+        assert!(dec == d, "{cfg}: {} bytes", d.len());
+        assert!(
+            c.decode_parallel(&enc).unwrap() == d,
+            "{cfg}: {} bytes",
+            d.len()
+        );
+        enc
+    }
+
+    #[test]
+    fn parallel_raw_decoding_equals_serial_on_valid_and_damaged_input() {
+        for filters in [
+            json!([{"id": 3, "dist": 3}, {"id": 33, "preset": 0, "dict_size": 1 << 16}]),
+            json!([{"id": 33, "preset": 0, "dict_size": 1 << 16}]),
+        ] {
+            let c = raw_codec(filters);
+            let one = c
+                .encode(ArrayRef::bytes(&varied((3 << 20) + 99)))
+                .unwrap()
+                .bytes()
+                .to_vec();
+            let mut two = one.clone();
+            two.extend_from_slice(&one);
+            let mut junk = two.clone();
+            junk.extend_from_slice(b"trailing junk");
+            for enc in [&one, &two, &junk] {
+                same_as_serial(&c, enc);
+            }
+            for cut in [0, 1, 5, 6, 40, one.len() / 3, one.len() / 2, one.len() - 1] {
+                same_as_serial(&c, &one[..cut]);
+                same_as_serial(&c, &two[..one.len() + cut]);
+            }
+            for at in (0..one.len())
+                .step_by(one.len() / 37)
+                .chain([one.len() - 1])
+            {
+                for bit in [0x01, 0x10, 0x80] {
+                    let mut bad = one.clone();
+                    bad[at] ^= bit;
+                    same_as_serial(&c, &bad);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn raw_lzma2_inputs_are_encoded_in_pieces_around_piece_boundaries() {
+        let piece = 1usize << 20;
+        let configs = [
+            (
+                json!([{"id": 3, "dist": 4}, {"id": 33, "preset": 0, "dict_size": 1 << 16}]),
+                true,
+            ),
+            (
+                json!([{"id": 33, "preset": 0, "dict_size": 1 << 16}]),
+                false,
+            ),
+            (
+                json!([{"id": 33, "preset": 1, "dict_size": 1 << 16, "lc": 1, "lp": 2, "pb": 3,
+                        "mode": 2, "nice_len": 16, "mf": 19, "depth": 4}]),
+                false,
+            ),
+        ];
+        for (filters, delta) in configs {
+            let c = raw_codec(filters);
+            assert_eq!(c.xz_block_size().unwrap(), piece as u64);
+            for n in [0, 1, piece - 1, piece, piece + 1, 3 * piece + 7] {
+                check_raw_pieces(&c, &varied(n), delta);
+            }
+        }
+    }
+
+    #[test]
+    fn raw_delta_pieces_for_every_distance_and_lzma2_options() {
+        let piece = 1usize << 20;
+        let d = varied(piece + 4099);
+        for dist in (1..=8).chain([13, 256]) {
+            let c = raw_codec(json!([{"id": 3, "dist": dist}, {"id": 33, "preset": 0}]));
+            assert_eq!(c.xz_block_size().unwrap(), piece as u64);
+            check_raw_pieces(&c, &d, true);
+        }
+        for opts in [
+            json!({"id": 33, "preset": 1, "dict_size": 1 << 16, "lc": 0, "lp": 0, "pb": 0}),
+            json!({"id": 33, "preset": 0, "mode": 1, "mf": 3, "nice_len": 8, "depth": 0}),
+            json!({"id": 33, "preset": 0, "mode": 2, "mf": 18, "nice_len": 273}),
+            json!({"id": 33, "preset": 2 | PRESET_EXTREME, "dict_size": 1 << 18}),
+        ] {
+            let c = raw_codec(json!([opts.clone()]));
+            assert_eq!(c.xz_block_size().unwrap(), piece as u64);
+            check_raw_pieces(&c, &d, false);
+            let c = raw_codec(json!([{"id": 3, "dist": 2}, opts]));
+            check_raw_pieces(&c, &d, true);
+        }
+        // The piece size follows the dictionary, as xz blocks do.
+        let c =
+            raw_codec(json!([{"id": 3, "dist": 2}, {"id": 33, "preset": 0, "dict_size": 1 << 19}]));
+        assert_eq!(c.xz_block_size().unwrap(), 3 << 19);
+        check_raw_pieces(&c, &varied((3 << 19) + 1), true);
+        // The default 8 MiB floor.
+        let c = LZMA::new(
+            FORMAT_RAW,
+            -1,
+            None,
+            Some(json!([{"id": 3, "dist": 8}, {"id": 33, "preset": 1}])),
+        )
+        .unwrap();
+        assert_eq!(c.xz_block_size().unwrap(), MIN_XZ_BLOCK);
+        assert!(c.raw_pieces(8 << 20).unwrap().is_none());
+        assert!(c.raw_pieces((8 << 20) + 1).unwrap().is_some());
+    }
+
+    #[test]
+    fn other_raw_chains_stay_serial() {
+        let d = varied((1 << 20) + 1);
+        for filters in [
+            json!([{"id": FILTER_LZMA1, "preset": 0}]),
+            json!([{"id": 3, "dist": 4}, {"id": FILTER_LZMA1, "preset": 0}]),
+            json!([{"id": 4}, {"id": 33, "preset": 0}]),
+            json!([{"id": 3, "dist": 1}, {"id": 3, "dist": 4}, {"id": 33, "preset": 0}]),
+        ] {
+            let c = raw_codec(filters.clone());
+            assert!(c.raw_pieces(d.len()).unwrap().is_none(), "{filters}");
+            let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+            assert!(enc.bytes() == &run_encoder(c.encoder().unwrap(), &d).unwrap()[..]);
+            assert!(c.decode_serial(enc.bytes()).unwrap() == d);
         }
     }
 
