@@ -220,9 +220,14 @@ fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>> {
 
 /// `bz2.decompress` into exactly `out.len()` bytes.
 fn decompress_into(data: &[u8], out: &mut [u8]) -> Result<()> {
+    decompress_into_with(data, out, parallel_worthwhile(data))
+}
+
+/// [`decompress_into`], trying the parallel decoder first when `parallel`.
+fn decompress_into_with(data: &[u8], out: &mut [u8], parallel: bool) -> Result<()> {
     let mut pos = 0;
     let mut written = 0;
-    if parallel_worthwhile(data) {
+    if parallel {
         let (blocks, end) = threads::install(|| par::decode_prefix(data, out.len()));
         // Streams that do not fit are left to the serial decoder, which reports the error.
         if blocks.iter().map(Vec::len).sum::<usize>() <= out.len() {
@@ -380,11 +385,10 @@ mod tests {
         }
     }
 
+    /// The serial decoder alone (not by setting the pool to 1 thread: tests run at once, and
+    /// others need 2).
     fn decompress_into_serial(data: &[u8], out: &mut [u8]) -> Result<()> {
-        let before = threads::set_num_threads(1).unwrap();
-        let r = decompress_into(data, out);
-        threads::set_num_threads(before).unwrap();
-        r
+        decompress_into_with(data, out, false)
     }
 
     fn varied(n: usize) -> Vec<u8> {

@@ -294,18 +294,7 @@ mod tests {
 
     /// liblzma's own delta of `data`: the raw `[delta, lzma2]` stream decoded as `[lzma2]`.
     fn liblzma_delta(data: &[u8], dist: usize) -> Vec<u8> {
-        let lzma2 = FilterSpec::Lzma {
-            lzma1: false,
-            preset: 0,
-            dict_size: None,
-            lc: None,
-            lp: None,
-            pb: None,
-            mode: None,
-            nice_len: None,
-            mf: None,
-            depth: None,
-        };
+        let lzma2 = lzma2_with(None);
         let chain = [FilterSpec::Delta { dist: dist as u32 }, lzma2.clone()];
         let enc = Stream::new_raw_encoder(&build_filters(&chain).unwrap()).unwrap();
         let stream = run_encoder(enc, data).unwrap();
@@ -337,10 +326,15 @@ mod tests {
     }
 
     fn lzma2(dict_size: u32) -> FilterSpec {
+        lzma2_with(Some(dict_size))
+    }
+
+    /// An LZMA2 filter of preset 0, with `dict_size` if given.
+    fn lzma2_with(dict_size: Option<u32>) -> FilterSpec {
         FilterSpec::Lzma {
             lzma1: false,
             preset: 0,
-            dict_size: Some(dict_size),
+            dict_size,
             lc: None,
             lp: None,
             pb: None,
