@@ -736,23 +736,22 @@ fn direct_vec(
     let written = out.len();
     let have = out.capacity() - written;
     let plan = direct_plan(data, Some(have), false, limit.checked_sub(written)?, tuning)?;
-    let need = direct_need(&plan);
-    if have < need {
-        out.try_reserve_exact(need).ok()?;
-    }
-    let d = decode_direct(
-        data,
-        &plan,
-        &mut out.spare_capacity_mut()[..need],
-        check,
-        false,
-    )?;
+    let d = decode_direct(data, &plan, spare(out, direct_need(&plan))?, check, false)?;
     // SAFETY: `decode_direct` initialised the first `d.end` bytes after `written`.
     unsafe { out.set_len(written + d.end) };
     Some(Decoded {
         end: written + d.end,
         ..d
     })
+}
+
+/// The first `n` bytes of the spare capacity of `out`, reserved first if there are fewer; `None`
+/// if they cannot be allocated.
+fn spare(out: &mut Vec<u8>, n: usize) -> Option<&mut [MaybeUninit<u8>]> {
+    if out.capacity() - out.len() < n {
+        out.try_reserve_exact(n).ok()?;
+    }
+    Some(&mut out.spare_capacity_mut()[..n])
 }
 
 /// The memory a decode per `plan` writes into: its room, and [`MARK`] bytes past the last piece's
@@ -867,16 +866,7 @@ pub(crate) fn inflate_append(
     }
     let (cuts, left, room0) = plan(data, written, limit, tuning)?;
     let room0 = hinted(room0, out.capacity() - written);
-    if out.capacity() - written < room0 {
-        out.try_reserve_exact(room0).ok()?;
-    }
-    let pieces = decode_pieces(
-        data,
-        &cuts,
-        &mut out.spare_capacity_mut()[..room0],
-        check,
-        left,
-    );
+    let pieces = decode_pieces(data, &cuts, spare(out, room0)?, check, left);
     if pieces.is_empty() {
         return None;
     }
