@@ -11,14 +11,11 @@ use libfuzzer_sys::fuzz_target;
 use ndpack::codec::bz2::{decompress_parallel, decompress_serial, BZ2};
 use ndpack::codec::{ArrayRef, Codec};
 
+#[path = "common/parallel.rs"]
+mod common;
+
 fn same(data: &[u8]) {
-    let serial = decompress_serial(data);
-    let parallel = decompress_parallel(data);
-    match (serial, parallel) {
-        (Ok(a), Ok(b)) => assert!(a == b, "decoded bytes differ"),
-        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{a} / {b}"),
-        (a, b) => panic!("serial {a:?} / parallel {b:?}"),
-    }
+    common::same(decompress_serial(data), decompress_parallel(data));
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -32,24 +29,25 @@ fuzz_target!(|data: &[u8]| {
     let (ctl, seed) = rest.split_at(8);
     // 120-370 kB of input from the seed, varied enough that it does not collapse into runs.
     let n = 120_000 + usize::from(ctl[0]) * 1000;
-    let input: Vec<u8> = (0..n)
-        .map(|i| seed[i % seed.len()].wrapping_add((i / seed.len()) as u8))
-        .collect();
+    let input = common::seeded(seed, n);
     let codec = BZ2::new(1 + u32::from(mode >> 7)).unwrap();
-    let mut enc = codec.encode(ArrayRef::bytes(&input)).unwrap().bytes().to_vec();
-    let len = enc.len();
-    for k in 0..3 {
-        let v = u16::from_le_bytes([ctl[1 + 2 * k], ctl[2 + 2 * k]]) as usize;
-        match mode >> (1 + 2 * k) & 3 {
+    let mut enc = codec
+        .encode(ArrayRef::bytes(&input))
+        .unwrap()
+        .bytes()
+        .to_vec();
+    common::damage(&mut enc, mode, ctl, |enc, kind, v| {
+        let len = enc.len();
+        match kind {
             1 => enc[v * 97 % len] ^= 1 << (v % 8),
             2 if len > 6 => {
                 let at = v * 89 % (len - 6);
                 enc[at..at + 6].copy_from_slice(&[0x31, 0x41, 0x59, 0x26, 0x53, 0x59]);
             }
-            3 => enc.truncate(len - v % 16),
+            3 => enc.truncate(len - (v % 16).min(len)),
             _ => {}
         }
-    }
+    });
     same(&enc);
     if mode & 0x7e == 0 {
         assert_eq!(decompress_parallel(&enc).unwrap(), input);

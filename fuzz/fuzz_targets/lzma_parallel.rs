@@ -14,14 +14,11 @@ use ndpack::codec::lzma::LZMA;
 use ndpack::codec::{ArrayRef, Codec};
 use serde_json::json;
 
+#[path = "common/parallel.rs"]
+mod common;
+
 fn same(c: &LZMA, data: &[u8]) {
-    let serial = c.decode_serial(data);
-    let parallel = c.decode_parallel(data);
-    match (serial, parallel) {
-        (Ok(a), Ok(b)) => assert!(a == b, "decoded bytes differ"),
-        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{a} / {b}"),
-        (a, b) => panic!("serial {a:?} / parallel {b:?}"),
-    }
+    common::same(c.decode_serial(data), c.decode_parallel(data));
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -48,23 +45,16 @@ fuzz_target!(|data: &[u8]| {
     }
     let (ctl, seed) = rest.split_at(8);
     let n = (1 << 20) + usize::from(ctl[0]) * 8000;
-    let input: Vec<u8> = (0..n)
-        .map(|i| seed[i % seed.len()].wrapping_add((i / seed.len()) as u8))
-        .collect();
+    let input = common::seeded(seed, n);
     let mut enc = c.encode(ArrayRef::bytes(&input)).unwrap().bytes().to_vec();
     assert!(c.decode_serial(&enc).unwrap() == input);
-    for k in 0..3 {
-        // The length so far: an earlier step may have cut the stream.
+    common::damage(&mut enc, mode, ctl, |enc, kind, v| {
         let len = enc.len();
-        if len == 0 {
-            break;
-        }
-        let v = u16::from_le_bytes([ctl[1 + 2 * k], ctl[2 + 2 * k]]) as usize;
-        match mode >> (1 + 2 * k) & 3 {
+        match kind {
             1 | 2 => enc[v * 97 % len] ^= 1 << (v % 8),
             3 => enc.truncate(len.saturating_sub(v % 64)),
             _ => {}
         }
-    }
+    });
     same(&c, &enc);
 });
