@@ -952,30 +952,123 @@ pub(crate) struct EncodeSpec {
     pub extended: bool,
 }
 
-/// One encoded block: its streams, each an `i32` size followed by its bytes. `all_zero` is set
-/// when every stream is a zero run (Blosc2 only).
-struct EncodedBlock {
-    bytes: Vec<u8>,
+/// What [`EncodeSpec::encode_chunk_into`] wrote.
+pub(crate) struct EncodedChunk {
+    /// The chunk size: header, block-offset table and blocks.
+    pub len: usize,
+    /// Whether every stream of every block was a zero run (Blosc2 only).
+    pub all_zero: bool,
+}
+
+/// Where the blocks of one chunk go while they are encoded: the worker that starts at block 0
+/// (the "front") writes straight into the chunk, since it always knows where its next block
+/// starts; the others take blocks from the end and write them into staging buffers, copied into
+/// place once every block's size is known. The two sides meet wherever the work balances.
+struct BlockQueue {
+    /// `(lo, hi)`: the blocks not yet taken are `lo..hi`.
+    range: std::sync::Mutex<(usize, usize)>,
+}
+
+impl BlockQueue {
+    fn new(nblocks: usize) -> Self {
+        BlockQueue {
+            range: std::sync::Mutex::new((0, nblocks)),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (usize, usize)> {
+        self.range.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn take_front(&self) -> Option<usize> {
+        let mut r = self.lock();
+        (r.0 < r.1).then(|| {
+            r.0 += 1;
+            r.0 - 1
+        })
+    }
+
+    fn take_back(&self) -> Option<usize> {
+        let mut r = self.lock();
+        (r.0 < r.1).then(|| {
+            r.1 -= 1;
+            r.1
+        })
+    }
+
+    /// Stops every worker (the chunk will not fit).
+    fn close(&self) {
+        let mut r = self.lock();
+        r.1 = r.0;
+    }
+}
+
+/// Blocks encoded by a back worker: its staging buffer (kept fully initialised) and, per block,
+/// `(index, offset in the buffer, length)`.
+struct Staged {
+    buf: Vec<u8>,
+    blocks: Vec<(usize, usize, usize)>,
     all_zero: bool,
 }
 
+/// Staging buffers kept for the next chunk, so that steady encoding allocates nothing and writes
+/// into pages that are already mapped.
+static STAGING: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+/// Staging buffers larger than this are dropped after use instead of kept.
+const STAGING_KEEP_MAX: usize = 64 << 20;
+
+fn staging_take() -> Vec<u8> {
+    let mut pool = STAGING.lock().unwrap_or_else(|e| e.into_inner());
+    pool.pop().unwrap_or_default()
+}
+
+fn staging_give(buf: Vec<u8>) {
+    let mut pool = STAGING.lock().unwrap_or_else(|e| e.into_inner());
+    if buf.len() <= STAGING_KEEP_MAX && pool.len() < 2 * threads::get_num_threads() {
+        pool.push(buf);
+    }
+}
+
 impl EncodeSpec {
-    /// Filters one block of `src` (block `i`) and encodes its streams.
-    fn encode_block(&self, src: &[u8], i: usize, tmp: &mut Vec<u8>) -> Result<EncodedBlock> {
+    /// The number of streams of a block of `bsize` bytes.
+    fn nstreams(&self, bsize: usize) -> usize {
+        if self.split && bsize == self.blocksize {
+            self.typesize
+        } else {
+            1
+        }
+    }
+
+    /// The most bytes a block of `bsize` bytes encodes to: each stream stored raw after its
+    /// 4-byte size.
+    fn max_block_len(&self, bsize: usize) -> usize {
+        bsize + 4 * self.nstreams(bsize)
+    }
+
+    /// The size of block `i` of a chunk of `len` bytes.
+    fn block_size(&self, len: usize, i: usize) -> usize {
+        self.blocksize.min(len - i * self.blocksize)
+    }
+
+    /// Filters block `i` of `src` and encodes its streams into `out` (at least
+    /// [`Self::max_block_len`] bytes); returns the encoded size and whether every stream was a
+    /// zero run. `tmp` is scratch for the filters.
+    fn encode_block(
+        &self,
+        src: &[u8],
+        i: usize,
+        tmp: &mut Vec<u8>,
+        out: &mut [u8],
+    ) -> Result<(usize, bool)> {
         let bs = self.blocksize;
         let start = i * bs;
         let raw = &src[start..(start + bs).min(src.len())];
         let bsize = raw.len();
-        let leftover = bsize < bs;
         let ts = self.typesize;
-        // Scratch: two filter buffers, then the block's streams (a stream that does not shrink is
-        // stored raw, so `bsize + 4 * ts` bytes always suffice), copied out at the end.
-        let need = 3 * bsize + 4 * ts;
-        if tmp.len() < need {
-            tmp.resize(need, 0);
+        if tmp.len() < 2 * bsize {
+            tmp.resize(2 * bsize, 0);
         }
-        let (a, rest) = tmp.split_at_mut(bsize);
-        let (b, out) = rest.split_at_mut(bsize);
+        let (a, b) = tmp[..2 * bsize].split_at_mut(bsize);
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
         for slot in 0..6 {
@@ -1040,8 +1133,7 @@ impl EncodeSpec {
             1 => a,
             _ => b,
         };
-        let nstreams = if self.split && !leftover { ts } else { 1 };
-        let neblock = bsize / nstreams;
+        let neblock = bsize / self.nstreams(bsize);
         let mut pos = 0;
         let mut all_zero = self.extended;
         for part in data.chunks_exact(neblock) {
@@ -1078,25 +1170,229 @@ impl EncodeSpec {
             head.copy_from_slice(&(n as i32).to_le_bytes());
             pos += 4 + n;
         }
-        Ok(EncodedBlock {
-            bytes: out[..pos].to_vec(),
-            all_zero,
+        Ok((pos, all_zero))
+    }
+
+    /// Encodes every block of `src` into `dst` after `head` and the block-offset table, and
+    /// patches the chunk size into `head`'s bytes 12..16. Returns `None` when the chunk would
+    /// be larger than `limit` (or `dst`): the caller then stores the data uncompressed.
+    ///
+    /// Large chunks are encoded on the pool: one worker writes blocks from the start straight
+    /// into `dst`, the others take blocks from the end into staging buffers, which are copied
+    /// into place at the end. The bytes do not depend on the number of threads.
+    pub fn encode_chunk_into(
+        &self,
+        src: &[u8],
+        head: &[u8],
+        limit: usize,
+        dst: &mut [MaybeUninit<u8>],
+    ) -> Result<Option<EncodedChunk>> {
+        let nblocks = src.len().div_ceil(self.blocksize);
+        let workers = if nblocks > 1 && src.len() >= PARALLEL_MIN_BYTES {
+            threads::get_num_threads().min(nblocks)
+        } else {
+            1
+        };
+        self.encode_chunk_with(src, head, limit, dst, workers)
+    }
+
+    /// [`Self::encode_chunk_into`] with `workers` workers (1: all blocks on the calling thread).
+    fn encode_chunk_with(
+        &self,
+        src: &[u8],
+        head: &[u8],
+        limit: usize,
+        dst: &mut [MaybeUninit<u8>],
+        workers: usize,
+    ) -> Result<Option<EncodedChunk>> {
+        let nblocks = src.len().div_ceil(self.blocksize);
+        let table = head.len() + 4 * nblocks;
+        let cap = limit.min(dst.len());
+        if table > cap {
+            return Ok(None);
+        }
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`. The encoders only write through this
+        // view (as with the foreign `out` buffers of the codecs), and the caller reads only the
+        // `len` bytes reported at the end, all of which were written.
+        let out: &mut [u8] =
+            unsafe { &mut *(&mut dst[..cap] as *mut [MaybeUninit<u8>] as *mut [u8]) };
+        let (front_out, body) = out.split_at_mut(table);
+        let queue = BlockQueue::new(nblocks);
+        let room = body.len();
+        let mut front = || self.encode_front(src, &queue, &mut *body);
+        let (front, staged) = if workers > 1 {
+            threads::install(|| {
+                rayon::join(front, || {
+                    (1..workers)
+                        .into_par_iter()
+                        .map(|_| self.encode_back(src, &queue, room))
+                        .collect::<Vec<_>>()
+                })
+            })
+        } else {
+            (front(), Vec::new())
+        };
+        let mut fits = true;
+        let mut back_error = None;
+        let mut list = Vec::with_capacity(staged.len());
+        for s in staged {
+            match s {
+                Ok(Some(s)) => list.push(s),
+                Ok(None) => fits = false,
+                Err(e) => {
+                    back_error.get_or_insert(e);
+                }
+            }
+        }
+        let result = match (front, back_error) {
+            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+            (Ok(Some(front)), None) if fits => {
+                self.place_staged(front, &list, head, front_out, body)
+            }
+            _ => Ok(None),
+        };
+        for s in list {
+            staging_give(s.buf);
+        }
+        result
+    }
+
+    /// The front worker: takes blocks from the start and writes them one after the other into
+    /// `body`. Returns each of its blocks' sizes (blocks `0..k`), whether all were zero runs,
+    /// and `None` if the chunk cannot fit.
+    fn encode_front(
+        &self,
+        src: &[u8],
+        queue: &BlockQueue,
+        body: &mut [u8],
+    ) -> Result<Option<(Vec<usize>, bool)>> {
+        let mut sizes = Vec::new();
+        let mut all_zero = true;
+        let mut at = 0;
+        with_scratch(|tmp| {
+            let mut spill = Vec::new();
+            while let Some(i) = queue.take_front() {
+                let most = self.max_block_len(self.block_size(src.len(), i));
+                let (n, zero) = if at + most <= body.len() {
+                    self.encode_block(src, i, tmp, &mut body[at..at + most])?
+                } else {
+                    // Near the end of the chunk's room: encode aside and keep it if it fits.
+                    spill.resize(most, 0);
+                    let (n, zero) = self.encode_block(src, i, tmp, &mut spill)?;
+                    if at + n > body.len() {
+                        queue.close();
+                        return Ok(None);
+                    }
+                    body[at..at + n].copy_from_slice(&spill[..n]);
+                    (n, zero)
+                };
+                sizes.push(n);
+                all_zero &= zero;
+                at += n;
+            }
+            Ok(Some((sizes, all_zero)))
         })
     }
 
-    /// Encodes every block of `src` (in parallel for large inputs). Returns the concatenated
-    /// block bodies with their start offsets relative to the first block, and whether every
-    /// stream was a zero run.
-    pub fn encode_blocks(&self, src: &[u8]) -> Result<(Vec<Vec<u8>>, bool)> {
-        let nblocks = src.len().div_ceil(self.blocksize);
-        let one = |i: usize| with_scratch(|tmp| self.encode_block(src, i, tmp));
-        let blocks: Vec<EncodedBlock> = if nblocks > 1 && src.len() >= PARALLEL_MIN_BYTES {
-            threads::install(|| (0..nblocks).into_par_iter().map(one).collect::<Result<_>>())?
-        } else {
-            (0..nblocks).map(one).collect::<Result<_>>()?
+    /// A back worker: takes blocks from the end and encodes them into a staging buffer.
+    /// `None` when this worker's blocks alone exceed the chunk's `room` for blocks.
+    fn encode_back(&self, src: &[u8], queue: &BlockQueue, room: usize) -> Result<Option<Staged>> {
+        let mut staged = Staged {
+            buf: staging_take(),
+            blocks: Vec::new(),
+            all_zero: true,
         };
-        let all_zero = blocks.iter().all(|b| b.all_zero);
-        Ok((blocks.into_iter().map(|b| b.bytes).collect(), all_zero))
+        let mut used = 0;
+        let result = with_scratch(|tmp| {
+            while let Some(i) = queue.take_back() {
+                let most = self.max_block_len(self.block_size(src.len(), i));
+                if used + most > staged.buf.len() {
+                    // Zeroed when grown, so the buffer is always initialised.
+                    let want = (used + most).max(2 * staged.buf.len());
+                    staged.buf.resize(want, 0);
+                }
+                let (n, zero) =
+                    self.encode_block(src, i, tmp, &mut staged.buf[used..used + most])?;
+                staged.blocks.push((i, used, n));
+                staged.all_zero &= zero;
+                used += n;
+                if used > room {
+                    queue.close();
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        });
+        match result {
+            Ok(true) => Ok(Some(staged)),
+            Ok(false) => {
+                staging_give(staged.buf);
+                Ok(None)
+            }
+            Err(e) => {
+                staging_give(staged.buf);
+                Err(e)
+            }
+        }
+    }
+
+    /// Copies the staged blocks after the front's, writes the header and the offset table, and
+    /// returns the chunk (or `None` when it does not fit in `body`).
+    fn place_staged(
+        &self,
+        (sizes, mut all_zero): (Vec<usize>, bool),
+        staged: &[Staged],
+        head: &[u8],
+        front_out: &mut [u8],
+        body: &mut [u8],
+    ) -> Result<Option<EncodedChunk>> {
+        let mut parts: Vec<(usize, &[u8])> = Vec::new();
+        for s in staged {
+            all_zero &= s.all_zero;
+            parts.extend(
+                s.blocks
+                    .iter()
+                    .map(|&(i, off, n)| (i, &s.buf[off..off + n])),
+            );
+        }
+        parts.sort_unstable_by_key(|p| p.0);
+        let front_len: usize = sizes.iter().sum();
+        let total_body = front_len + parts.iter().map(|p| p.1.len()).sum::<usize>();
+        if total_body > body.len() {
+            return Ok(None);
+        }
+        let hlen = head.len();
+        let total = front_out.len() + total_body;
+        front_out[..hlen].copy_from_slice(head);
+        front_out[12..16].copy_from_slice(&(total as i32).to_le_bytes());
+        let mut at = front_out.len();
+        for (i, n) in sizes
+            .iter()
+            .copied()
+            .chain(parts.iter().map(|p| p.1.len()))
+            .enumerate()
+        {
+            front_out[hlen + 4 * i..hlen + 4 * i + 4].copy_from_slice(&(at as i32).to_le_bytes());
+            at += n;
+        }
+        // The staged blocks, each into its place (on the pool when there is much to copy).
+        let mut rest = &mut body[front_len..total_body];
+        let mut jobs = Vec::with_capacity(parts.len());
+        for (_, b) in &parts {
+            let (part, tail) = rest.split_at_mut(b.len());
+            jobs.push((part, *b));
+            rest = tail;
+        }
+        let staged_len = total_body - front_len;
+        if jobs.len() > 1 && staged_len >= 4 * PARALLEL_MIN_BYTES {
+            threads::install(|| jobs.into_par_iter().for_each(|(d, s)| d.copy_from_slice(s)));
+        } else {
+            jobs.into_iter().for_each(|(d, s)| d.copy_from_slice(s));
+        }
+        Ok(Some(EncodedChunk {
+            len: total,
+            all_zero,
+        }))
     }
 }
 
@@ -1117,45 +1413,6 @@ pub(crate) fn write_header16(
     out[4..8].copy_from_slice(&(nbytes as i32).to_le_bytes());
     out[8..12].copy_from_slice(&(blocksize as i32).to_le_bytes());
     out[12..16].copy_from_slice(&(cbytes as i32).to_le_bytes());
-}
-
-/// Writes `head | bstarts | blocks` into `dst` and patches cbytes (header bytes 12..16).
-/// Returns the chunk size, or `None` when it would exceed `limit` (or `dst`).
-pub(crate) fn assemble_into(
-    head: &[u8],
-    blocks: &[Vec<u8>],
-    limit: usize,
-    dst: &mut [MaybeUninit<u8>],
-) -> Option<usize> {
-    let hlen = head.len();
-    let table = hlen + 4 * blocks.len();
-    let total = table + blocks.iter().map(Vec::len).sum::<usize>();
-    if total > limit || total > dst.len() {
-        return None;
-    }
-    put(dst, 0, head);
-    put(dst, 12, &(total as i32).to_le_bytes());
-    let mut at = table;
-    for (i, b) in blocks.iter().enumerate() {
-        put(dst, hlen + 4 * i, &(at as i32).to_le_bytes());
-        at += b.len();
-    }
-    // The block bodies: on the pool for large chunks (a serial copy of the whole chunk on the
-    // calling thread took a tenth of the encoding time), each into its own part of `dst`.
-    let mut rest = &mut dst[table..total];
-    let mut parts = Vec::with_capacity(blocks.len());
-    for b in blocks {
-        let (part, tail) = rest.split_at_mut(b.len());
-        parts.push(part);
-        rest = tail;
-    }
-    let copy = |(part, b): (&mut [MaybeUninit<u8>], &Vec<u8>)| put(part, 0, b);
-    if blocks.len() > 1 && total >= 4 * PARALLEL_MIN_BYTES {
-        threads::install(|| parts.into_par_iter().zip(blocks.par_iter()).for_each(copy));
-    } else {
-        parts.into_iter().zip(blocks).for_each(copy);
-    }
-    Some(total)
 }
 
 /// Runs `fill` on a zeroed buffer of `cap` bytes (fresh zero pages for large sizes, so no
@@ -1195,4 +1452,117 @@ pub(crate) fn check_input_size(len: usize, overhead: usize) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BLOCK: usize = 16 * 1024;
+
+    fn spec(compressor: Compressor, extended: bool) -> EncodeSpec {
+        EncodeSpec {
+            compressor,
+            clevel: 5,
+            typesize: 4,
+            blocksize: BLOCK,
+            split: true,
+            filters: [F_NONE, F_NONE, F_NONE, F_NONE, F_NONE, F_SHUFFLE],
+            filters_meta: [0; 6],
+            extended,
+        }
+    }
+
+    /// A Blosc1 header for `spec` and `nbytes`.
+    fn head(spec: &EncodeSpec, nbytes: usize) -> [u8; HEADER_LEN] {
+        let mut head = [0u8; HEADER_LEN];
+        let flags = (spec.compressor.format_code() << 5) | FLAG_SHUFFLE;
+        write_header16(&mut head, 2, flags, spec.typesize, nbytes, BLOCK, 0);
+        head
+    }
+
+    fn encode(spec: &EncodeSpec, src: &[u8], limit: usize, workers: usize) -> Option<Vec<u8>> {
+        let head = head(spec, src.len());
+        // Poisoned, so that a byte the encoder claims but never writes shows up.
+        let mut dst = vec![MaybeUninit::new(0xA5u8); limit + 100];
+        let chunk = spec
+            .encode_chunk_with(src, &head, limit, &mut dst, workers)
+            .unwrap()?;
+        // SAFETY: the first `chunk.len` bytes were initialised above (and then overwritten).
+        Some(
+            dst[..chunk.len]
+                .iter()
+                .map(|b| unsafe { b.assume_init() })
+                .collect(),
+        )
+    }
+
+    /// 16 blocks: compressible, incompressible, and compressible with a noisy tail.
+    fn samples() -> Vec<Vec<u8>> {
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut noise = |n: usize| -> Vec<u8> {
+            (0..n)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    state as u8
+                })
+                .collect()
+        };
+        let n = 16 * BLOCK;
+        let smooth: Vec<u8> = (0..n / 4)
+            .flat_map(|i| ((i as f32 * 0.01).sin() * 100.0).to_le_bytes())
+            .collect();
+        let mut tail = smooth[..n / 2].to_vec();
+        tail.extend(noise(n / 2 + 1000));
+        vec![smooth, noise(n), tail]
+    }
+
+    #[test]
+    fn chunks_do_not_depend_on_the_number_of_workers() {
+        for compressor in [Compressor::BloscLz, Compressor::Lz4] {
+            let spec = spec(compressor, false);
+            for src in samples() {
+                let roomy = src.len() + 4096;
+                let one = encode(&spec, &src, roomy, 1).expect("fits");
+                let chunk = Chunk::open(&one).unwrap();
+                let mut back = vec![0u8; src.len()];
+                chunk.decode_into(&mut back).unwrap();
+                assert!(back == src, "{compressor:?}: round trip");
+                // An exact limit (the last blocks go through the front's spill path) fits; one
+                // byte less does not, with every number of workers.
+                for workers in 1..=4 {
+                    for limit in [roomy, one.len()] {
+                        let got = encode(&spec, &src, limit, workers);
+                        assert!(got.as_ref() == Some(&one), "{compressor:?} x{workers}");
+                    }
+                    assert!(encode(&spec, &src, one.len() - 1, workers).is_none());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn all_zero_blocks_are_reported_by_every_worker() {
+        let spec = spec(Compressor::Lz4, true);
+        let mut src = vec![0u8; 16 * BLOCK];
+        for workers in 1..=3 {
+            let head = head(&spec, src.len());
+            let mut dst = vec![MaybeUninit::new(0u8); src.len() + 100];
+            let limit = src.len() + 32;
+            let run = |src: &[u8], dst: &mut [MaybeUninit<u8>]| {
+                spec.encode_chunk_with(src, &head, limit, dst, workers)
+                    .unwrap()
+                    .unwrap()
+            };
+            assert!(run(&src, &mut dst).all_zero, "x{workers}");
+            // One non-zero byte in the last block (a back worker's) or the first (the front's).
+            for at in [src.len() - 1, 0] {
+                src[at] = 1;
+                assert!(!run(&src, &mut dst).all_zero, "x{workers} at {at}");
+                src[at] = 0;
+            }
+        }
+    }
 }

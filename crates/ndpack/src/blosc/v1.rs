@@ -16,9 +16,9 @@
 //! The decoders here read Blosc2 chunks too (the format versions are distinguished by the header).
 
 use super::chunk::{
-    assemble_into, check_compress_sizes, check_input_size, put, vec_with, write_header16, Chunk,
-    EncodeSpec, Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE,
-    F_BITSHUFFLE, F_NONE, F_SHUFFLE, HEADER_LEN,
+    check_compress_sizes, check_input_size, put, vec_with, write_header16, Chunk, EncodeSpec,
+    Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE,
+    F_SHUFFLE, HEADER_LEN,
 };
 use super::compressor::Compressor;
 use std::mem::MaybeUninit;
@@ -256,7 +256,6 @@ pub fn compress_into_uninit(
         filters_meta: [0; 6],
         extended: false,
     };
-    let (blocks, _) = spec.encode_blocks(src)?;
     let mut head = [0u8; HEADER_LEN];
     write_header16(
         &mut head,
@@ -267,8 +266,8 @@ pub fn compress_into_uninit(
         blocksize,
         0,
     );
-    match assemble_into(&head, &blocks, nbytes + MAX_OVERHEAD, dst) {
-        Some(n) => Ok(n),
+    match spec.encode_chunk_into(src, &head, nbytes + MAX_OVERHEAD, dst)? {
+        Some(chunk) => Ok(chunk.len),
         None => memcpyed(flags, dst),
     }
 }

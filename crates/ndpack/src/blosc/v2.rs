@@ -14,10 +14,9 @@
 //! ```
 
 use super::chunk::{
-    self, assemble_into, check_compress_sizes, check_input_size, put, trunc_prec_check, vec_with,
-    write_header16, Chunk, EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA,
-    FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE,
-    SPECIAL_ZERO,
+    self, check_compress_sizes, check_input_size, put, trunc_prec_check, vec_with, write_header16,
+    Chunk, EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT,
+    FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
 };
 use super::compressor::Compressor;
 use std::mem::MaybeUninit;
@@ -370,21 +369,6 @@ pub fn compress_into_uninit(
         filters_meta: params.filters_meta,
         extended: true,
     };
-    let (blocks, all_zero) = spec.encode_blocks(src)?;
-    if all_zero {
-        let head = ext_header(
-            flags,
-            ts,
-            nbytes,
-            blocksize,
-            filters,
-            params.filters_meta,
-            udcodec,
-            SPECIAL_ZERO << 4,
-        );
-        put(dst, 0, &head);
-        return Ok(head.len());
-    }
     let head = ext_header(
         flags,
         ts,
@@ -395,8 +379,22 @@ pub fn compress_into_uninit(
         udcodec,
         0,
     );
-    match assemble_into(&head, &blocks, nbytes + MAX_OVERHEAD, dst) {
-        Some(n) => Ok(n),
+    match spec.encode_chunk_into(src, &head, nbytes + MAX_OVERHEAD, dst)? {
+        Some(chunk) if chunk.all_zero => {
+            let head = ext_header(
+                flags,
+                ts,
+                nbytes,
+                blocksize,
+                filters,
+                params.filters_meta,
+                udcodec,
+                SPECIAL_ZERO << 4,
+            );
+            put(dst, 0, &head);
+            Ok(head.len())
+        }
+        Some(chunk) => Ok(chunk.len),
         None => memcpyed(flags, dst),
     }
 }
