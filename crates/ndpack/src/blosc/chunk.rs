@@ -528,17 +528,13 @@ impl<'a> Chunk<'a> {
         Ok(shuffle::unshuffle_rows(&rows[..ts], out))
     }
 
-    /// Decodes block `i` into `out` (its full size). `block0` is the decoded first block, needed by
-    /// DELTA for every other block. `out` may be uninitialised (`out_init == false`): a byte
-    /// unshuffle that writes it first writes it straight, otherwise it is zeroed first.
-    ///
-    /// # Safety
-    /// When `out_init` is true, every byte of `out` must be initialised.
-    unsafe fn decode_block(
+    /// Decodes block `i` into `out` (its full size), which may be uninitialised: the first step
+    /// that writes `out` writes every byte of it. `block0` is the decoded first block, needed by
+    /// DELTA for every other block.
+    fn decode_block(
         &self,
         i: usize,
         out: &mut [MaybeUninit<u8>],
-        mut out_init: bool,
         block0: Option<&[u8]>,
         tmp: &mut Vec<u8>,
     ) -> Result<()> {
@@ -587,13 +583,11 @@ impl<'a> Chunk<'a> {
             return Ok(());
         }
         // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
-        // `out_init` is only true once `out` is initialised, by the caller or by a full write here.
         let mut in_out = transforms % 2 == 0;
         if in_out {
-            // SAFETY: `out_init` implies `out` is initialised (see above).
-            let o = unsafe { init_bytes(out, out_init) };
-            out_init = true;
-            self.read_streams(i, o)?;
+            // SAFETY: `read_streams` writes every byte of the block (and reads back only what it
+            // wrote); on error the output is discarded.
+            self.read_streams(i, unsafe { written_view(out) })?;
         } else {
             self.read_streams(i, tmp)?;
         }
@@ -604,8 +598,8 @@ impl<'a> Chunk<'a> {
                 ts
             };
             if in_out {
-                // SAFETY: `out_init` implies `out` is initialised (see above).
-                let o = unsafe { init_bytes(out, out_init) };
+                // SAFETY: `out` was written in full by an earlier step (`in_out`).
+                let o = unsafe { written_view(out) };
                 match f {
                     F_SHUFFLE => shuffle::unshuffle(gs, o, tmp),
                     F_BITSHUFFLE => bitshuffle::bitunshuffle(ts, o, tmp)?,
@@ -616,19 +610,17 @@ impl<'a> Chunk<'a> {
                     // Writes every byte of `out`, initialised or not.
                     F_SHUFFLE => shuffle::unshuffle_uninit(gs, tmp, out),
                     F_BITSHUFFLE => {
-                        // SAFETY: `out_init` implies `out` is initialised (see above).
-                        let o = unsafe { init_bytes(out, out_init) };
-                        bitshuffle::bitunshuffle(ts, tmp, o)?;
+                        // SAFETY: the bit unshuffle writes every byte of `out` and reads none.
+                        bitshuffle::bitunshuffle(ts, tmp, unsafe { written_view(out) })?;
                     }
                     _ => delta_decode(tmp, block0, delta_word(ts)),
                 }
             }
             if f != F_DELTA {
                 in_out = !in_out;
-                out_init |= in_out;
             }
         }
-        debug_assert!(in_out && out_init);
+        debug_assert!(in_out);
         Ok(())
     }
 
@@ -638,23 +630,13 @@ impl<'a> Chunk<'a> {
         // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the view replaces `out` for this call
         // and the decoder writes only initialised bytes through it.
         let raw = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast(), len) };
-        // SAFETY: `raw` is `out`, whose bytes are initialised.
-        unsafe { self.decode_core(raw, true) }
+        self.decode_into_uninit(raw)
     }
 
     /// Decodes the whole chunk into `out` (exactly `nbytes` long), which may be uninitialised
-    /// (a fresh Python `bytes` or a `Vec`'s spare capacity): each block is zeroed just before it
-    /// is decoded, while its cache lines are hot, instead of the whole output up front.
+    /// (a fresh Python `bytes` or a `Vec`'s spare capacity): every byte is written, none is
+    /// zeroed first. On error the contents of `out` are unspecified.
     pub fn decode_into_uninit(&self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
-        // SAFETY: `initialized == false` claims nothing about `out`.
-        unsafe { self.decode_core(out, false) }
-    }
-
-    /// The decoder behind [`Self::decode_into`] and [`Self::decode_into_uninit`].
-    ///
-    /// # Safety
-    /// When `initialized` is true, every byte of `out` must be initialised.
-    unsafe fn decode_core(&self, out: &mut [MaybeUninit<u8>], initialized: bool) -> Result<()> {
         let h = &self.header;
         if out.len() != h.nbytes {
             return Err(Error::invalid(format!(
@@ -664,9 +646,8 @@ impl<'a> Chunk<'a> {
             )));
         }
         if h.special() != 0 || h.nbytes == 0 {
-            // SAFETY: forwarded from the caller.
-            let out = unsafe { init_bytes(out, initialized) };
-            self.fill_special(0, out)?;
+            // SAFETY: `fill_special` writes every byte and reads none.
+            self.fill_special(0, unsafe { written_view(out) })?;
             return Ok(());
         }
         if h.memcpyed() {
@@ -686,19 +667,14 @@ impl<'a> Chunk<'a> {
         let bs = h.blocksize;
         let has_delta = h.filters.contains(&F_DELTA);
         let parallel = self.nblocks() > 1 && h.nbytes >= PARALLEL_MIN_BYTES;
-        // SAFETY (all `init_bytes` calls below): each block is a part of `out`, so the caller's
-        // promise covers it.
         let one = |j: usize, blk: &mut [MaybeUninit<u8>], block0: Option<&[u8]>| {
-            // SAFETY: `blk` is a part of `out`, so the caller's promise covers it.
-            with_scratch(|tmp| unsafe { self.decode_block(j, blk, initialized, block0, tmp) })
+            with_scratch(|tmp| self.decode_block(j, blk, block0, tmp))
         };
         if has_delta {
             let (first, rest) = out.split_at_mut(bs.min(out.len()));
-            // SAFETY: as for `one`.
-            let first = unsafe { init_bytes(first, initialized) };
-            // SAFETY: `first` is initialised.
-            with_scratch(|tmp| unsafe { self.decode_block(0, as_uninit(first), true, None, tmp) })?;
-            let block0 = Some(&*first);
+            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
+            // SAFETY: `decode_block` wrote every byte of the first block.
+            let block0 = Some(&*unsafe { written_view(first) });
             if parallel {
                 threads::install(|| {
                     rest.par_chunks_mut(bs)
@@ -777,8 +753,8 @@ impl<'a> Chunk<'a> {
             let mut block0 = Vec::new();
             if has_delta {
                 block0 = vec![0u8; bs.min(h.nbytes)];
-                // SAFETY: `block0` is initialised.
-                unsafe { self.decode_block(0, as_uninit(&mut block0), true, None, tmp) }?;
+                // SAFETY: the decoder writes only initialised bytes into `block0`.
+                self.decode_block(0, unsafe { as_uninit(&mut block0) }, None, tmp)?;
             }
             let mut blk = vec![0u8; bs];
             for b in lo / bs..hi.div_ceil(bs) {
@@ -788,8 +764,8 @@ impl<'a> Chunk<'a> {
                     &block0
                 } else {
                     let r = if has_delta { Some(&block0[..]) } else { None };
-                    // SAFETY: `blk` is initialised.
-                    unsafe { self.decode_block(b, as_uninit(&mut blk[..bsize]), true, r, tmp) }?;
+                    // SAFETY: the decoder writes only initialised bytes into `blk`.
+                    self.decode_block(b, unsafe { as_uninit(&mut blk[..bsize]) }, r, tmp)?;
                     &blk[..bsize]
                 };
                 let from = lo.max(bstart);
@@ -807,17 +783,15 @@ fn fill_pattern(out: &mut [u8], pat: &[u8], offset: usize) {
     }
 }
 
-/// Views `buf` as bytes, zeroing it first unless `initialized`.
+/// Views `buf`, which may be uninitialised, as bytes.
 ///
 /// # Safety
-/// When `initialized` is true, every byte of `buf` must be initialised.
-unsafe fn init_bytes(buf: &mut [MaybeUninit<u8>], initialized: bool) -> &mut [u8] {
-    if !initialized {
-        // SAFETY: `buf` is valid for `buf.len()` writes.
-        unsafe { std::ptr::write_bytes(buf.as_mut_ptr(), 0, buf.len()) };
-    }
-    // SAFETY: every byte is initialised (zeroed above, or by the caller's promise), and
-    // `MaybeUninit<u8>` has the layout of `u8`.
+/// Every byte of the view must be written before it is read (the decoders read back only
+/// bytes they wrote), or `buf` must be initialised; after an error the bytes are unspecified
+/// and the caller does not read them. This is how the codecs treat the foreign `out` buffers
+/// they are handed, and it spares a zeroing pass over every output.
+unsafe fn written_view(buf: &mut [MaybeUninit<u8>]) -> &mut [u8] {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; see the contract above.
     unsafe { &mut *(buf as *mut [MaybeUninit<u8>] as *mut [u8]) }
 }
 

@@ -558,6 +558,57 @@ mod tests {
     }
 
     #[test]
+    fn decoding_writes_every_byte_of_an_uninitialised_buffer() {
+        let data: Vec<u8> = (0..200_003u32)
+            .map(|i| ((i / 3) % 256) as u8 ^ (i / 7000) as u8)
+            .collect();
+        let f = |list: &[Filter]| {
+            let mut filters = [Filter::NoFilter; 6];
+            filters[6 - list.len()..].copy_from_slice(list);
+            filters
+        };
+        let pipelines = [
+            f(&[]),
+            f(&[Filter::Shuffle]),
+            f(&[Filter::BitShuffle]),
+            f(&[Filter::Delta]),
+            f(&[Filter::Delta, Filter::BitShuffle]),
+            f(&[Filter::Shuffle, Filter::BitShuffle]),
+        ];
+        // Whatever the buffer held before (two poisons), the decoded bytes are the data.
+        let check = |chunk: &[u8], want: &[u8], what: &str| {
+            for poison in [0x00u8, 0xA5] {
+                let mut out = vec![MaybeUninit::new(poison); want.len()];
+                assert_eq!(decompress_into_uninit(chunk, &mut out).unwrap(), want.len());
+                // SAFETY: initialised above, then overwritten.
+                let got: Vec<u8> = out.iter().map(|b| unsafe { b.assume_init() }).collect();
+                assert!(got == want, "{what}, poison {poison:#x}");
+            }
+        };
+        for codec in [Compressor::BloscLz, Compressor::Lz4, Compressor::Zstd] {
+            for filters in pipelines {
+                for ts in [1, 2, 4, 8, 15] {
+                    for blocksize in [0, 4096] {
+                        let p = CParams {
+                            codec,
+                            clevel: 4,
+                            typesize: ts,
+                            blocksize,
+                            splitmode: SplitMode::Auto,
+                            filters,
+                            filters_meta: [0; 6],
+                        };
+                        check(&compress(&data, &p).unwrap(), &data, &format!("{p:?}"));
+                    }
+                }
+            }
+        }
+        check(&zeros_chunk(1000, 4, 0).unwrap(), &[0; 1000], "zeros");
+        let nan: Vec<u8> = f32::NAN.to_le_bytes().repeat(250);
+        check(&nans_chunk(1000, 4, 0).unwrap(), &nan, "NaNs");
+    }
+
+    #[test]
     fn filters_runs_and_specials_round_trip() {
         let data: Vec<u8> = (0..200_003u32)
             .map(|i| ((i / 3) % 256) as u8 ^ (i / 7000) as u8)
