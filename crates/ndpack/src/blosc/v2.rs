@@ -340,17 +340,20 @@ pub fn compress_into_uninit(
         flags |= FLAG_DONT_SPLIT;
     }
     let udcodec = params.codec.code();
-    let memcpyed = |flags: u8, dst: &mut [MaybeUninit<u8>]| {
-        let mut head = ext_header(
-            flags | FLAG_MEMCPYED,
+    let header = |flags: u8, special: u8| {
+        ext_header(
+            flags,
             ts,
             nbytes,
             blocksize,
             filters,
             params.filters_meta,
             udcodec,
-            0,
-        );
+            special,
+        )
+    };
+    let memcpyed = |flags: u8, dst: &mut [MaybeUninit<u8>]| {
+        let mut head = header(flags | FLAG_MEMCPYED, 0);
         head[12..16].copy_from_slice(&((nbytes + EXT_HEADER_LEN) as i32).to_le_bytes());
         put(dst, 0, &head);
         put(dst, EXT_HEADER_LEN, src);
@@ -369,28 +372,9 @@ pub fn compress_into_uninit(
         filters_meta: params.filters_meta,
         extended: true,
     };
-    let head = ext_header(
-        flags,
-        ts,
-        nbytes,
-        blocksize,
-        filters,
-        params.filters_meta,
-        udcodec,
-        0,
-    );
-    match spec.encode_chunk_into(src, &head, nbytes + MAX_OVERHEAD, dst)? {
+    match spec.encode_chunk_into(src, &header(flags, 0), nbytes + MAX_OVERHEAD, dst)? {
         Some(chunk) if chunk.all_zero => {
-            let head = ext_header(
-                flags,
-                ts,
-                nbytes,
-                blocksize,
-                filters,
-                params.filters_meta,
-                udcodec,
-                SPECIAL_ZERO << 4,
-            );
+            let head = header(flags, SPECIAL_ZERO << 4);
             put(dst, 0, &head);
             Ok(head.len())
         }
