@@ -222,13 +222,49 @@ fn hash(seq: u32, hashlog: u32) -> usize {
     (seq.wrapping_mul(2_654_435_761) >> (32 - hashlog)) as usize & (HTAB_LEN - 1)
 }
 
-/// Where c-blosc's match extension stops for a match at `anchor` against `refpos` whose first 4
-/// bytes are known to be equal: one past the first mismatching byte, or `bound` if none is found
-/// before it. `refpos < anchor` and `bound <= src.len()`.
 #[inline(always)]
-fn match_end(src: &[u8], anchor: usize, refpos: usize, bound: usize) -> usize {
-    let mut p = anchor + 4;
-    let mut r = refpos + 4;
+fn read_u64(buf: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"))
+}
+
+/// The match c-blosc's parser takes at `anchor` against the table's candidate `refpos <= anchor`:
+/// its end (one past the first mismatching byte, or `bound`), or `None` when the candidate is out
+/// of reach (`anchor - refpos` not in `1..MAX_FARDISTANCE`) or fewer than `min_equal` bytes
+/// (5 to 8) are equal, so that the match, moved back by `ipshift`, would be shorter than
+/// `minlen` (`min_equal = ipshift + minlen - 1`). `anchor + 12 <= bound + 1 = src.len()`.
+///
+/// c-blosc compares 4 bytes, then extends the match and checks its length; this reads 8 bytes of
+/// each side at once and decides with one test, since almost every candidate on noisy data ends
+/// within them (the branches c-blosc takes there are the encoder's main cost on such data).
+#[inline(always)]
+fn find_match(
+    src: &[u8],
+    anchor: usize,
+    refpos: usize,
+    bound: usize,
+    min_equal: usize,
+) -> Option<usize> {
+    let distance = anchor - refpos;
+    let x = read_u64(src, anchor) ^ read_u64(src, refpos);
+    // Leading equal bytes among the 8 (8 when all are).
+    let equal = (x.trailing_zeros() / 8) as usize;
+    let in_reach = distance.wrapping_sub(1) < MAX_FARDISTANCE - 1;
+    if !(in_reach & (equal >= min_equal)) {
+        return None;
+    }
+    Some(if equal < 8 {
+        // `anchor + equal < bound`: the mismatch is found before the bound.
+        anchor + equal + 1
+    } else {
+        match_end(src, anchor + 8, refpos + 8, bound)
+    })
+}
+
+/// Where c-blosc's match extension stops for a match whose bytes before `p` (compared with those
+/// before `r`) are known to be equal: one past the first mismatching byte from `p` on, or
+/// `bound` if none is found before it. `r < p` and `bound <= src.len()`.
+#[inline(always)]
+fn match_end(src: &[u8], mut p: usize, mut r: usize, bound: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         // Long matches (runs, repeated rows) are most of the encoder's time: compare 32 bytes
@@ -314,13 +350,11 @@ fn probe_ratio_in<const T: usize>(
         let seq = read_u32(window, ip);
         let h = hash(seq, hashlog) & (T - 1); // no-op mask: drops the bounds check
         let refpos = htab[h] as usize;
-        let distance = anchor - refpos;
         htab[h] = anchor as u32;
-        if distance != 0 && distance < MAX_FARDISTANCE && read_u32(window, refpos) == seq {
-            let end = match_end(window, anchor, refpos, bound);
-            let distance = distance - 1;
+        if let Some(end) = find_match(window, anchor, refpos, bound, ipshift + minlen - 1) {
+            let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
-            if len >= minlen {
+            {
                 ip = anchor + len;
                 if copy == 0 {
                     oc -= 1;
@@ -445,6 +479,7 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Opti
         }
     };
 
+    let min_equal = ipshift + minlen - 1;
     let mut htab = [0u32; HTAB_LEN];
     let mut out = Out { buf: dst, pos: 0 };
     let bound = length - 1;
@@ -464,15 +499,13 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Opti
         let seq = read_u32(src, ip);
         let h = hash(seq, hashlog);
         let refpos = htab[h] as usize;
-        let distance = anchor - refpos;
         htab[h] = anchor as u32;
 
         let mut matched = None;
-        if distance != 0 && distance < MAX_FARDISTANCE && read_u32(src, refpos) == seq {
-            let end = match_end(src, anchor, refpos, bound);
-            let distance = distance - 1;
+        if let Some(end) = find_match(src, anchor, refpos, bound, min_equal) {
+            let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
-            if len >= minlen && !(len <= 5 && distance >= MAX_DISTANCE) {
+            if !(len <= 5 && distance >= MAX_DISTANCE) {
                 matched = Some((len, distance));
             }
         }
@@ -603,7 +636,7 @@ mod tests {
                     continue;
                 }
                 assert_eq!(
-                    match_end(&src, anchor, refpos, bound),
+                    match_end(&src, anchor + 4, refpos + 4, bound),
                     naive(&src, anchor, refpos, bound),
                     "mismatch {mismatch} bound {bound}"
                 );
