@@ -328,15 +328,18 @@ fn probe_ratio(window: &[u8], hashlog: u32, ipshift: usize, minlen: usize) -> f6
     }
 }
 
-/// [`probe_ratio`] with a table of `T >= 1 << hashlog` entries.
+/// [`probe_ratio`] with a table of `T >= 1 << hashlog` entries. The probe reads at most
+/// `1 << hashlog <= 2^14` bytes, so positions fit in `u16` entries (as in c-blosc): half the
+/// table to zero and to keep in cache.
 fn probe_ratio_in<const T: usize>(
     window: &[u8],
     hashlog: u32,
     ipshift: usize,
     minlen: usize,
 ) -> f64 {
+    debug_assert!(hashlog <= 16);
     let limit_len = window.len().min(1 << hashlog);
-    let mut htab = [0u32; T];
+    let mut htab = [0u16; T];
     let mut oc = 5usize;
     let mut copy = 4usize;
     if limit_len < 13 {
@@ -349,8 +352,8 @@ fn probe_ratio_in<const T: usize>(
         let anchor = ip;
         let seq = read_u32(window, ip);
         let h = hash(seq, hashlog) & (T - 1); // no-op mask: drops the bounds check
-        let refpos = htab[h] as usize;
-        htab[h] = anchor as u32;
+        let refpos = usize::from(htab[h]);
+        htab[h] = anchor as u16;
         if let Some(end) = find_match(window, anchor, refpos, bound, ipshift + minlen - 1) {
             let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
@@ -364,7 +367,7 @@ fn probe_ratio_in<const T: usize>(
                     oc += (len - 7) / 255 + 1;
                 }
                 oc += if distance < MAX_DISTANCE { 2 } else { 4 };
-                htab[hash(read_u32(window, ip), hashlog) & (T - 1)] = ip as u32;
+                htab[hash(read_u32(window, ip), hashlog) & (T - 1)] = ip as u16;
                 ip += 2;
                 oc += 1;
                 continue;
