@@ -230,34 +230,41 @@ fn read_u64(buf: &[u8], i: usize) -> u64 {
 /// The match c-blosc's parser takes at `anchor` against the table's candidate `refpos <= anchor`:
 /// its end (one past the first mismatching byte, or `bound`), or `None` when the candidate is out
 /// of reach (`anchor - refpos` not in `1..MAX_FARDISTANCE`) or fewer than `min_equal` bytes
-/// (5 to 8) are equal, so that the match, moved back by `ipshift`, would be shorter than
-/// `minlen` (`min_equal = ipshift + minlen - 1`). `anchor + 12 <= bound + 1 = src.len()`.
+/// are equal, so that the match, moved back by `ipshift`, would be shorter than `minlen`
+/// (`min_equal = ipshift + minlen - 1`, 5 to 8; `need` is [`leading_bytes`]`(min_equal)`).
+/// `here` holds the 8 bytes at `anchor`, and `anchor + 12 <= bound + 1 = src.len()`.
 ///
-/// c-blosc compares 4 bytes, then extends the match and checks its length; this reads 8 bytes of
-/// each side at once and decides with one test, since almost every candidate on noisy data ends
-/// within them (the branches c-blosc takes there are the encoder's main cost on such data).
+/// c-blosc compares 4 bytes, then extends the match and checks its length; this compares 8 bytes
+/// of each side at once and decides with one test, since almost every candidate on noisy data
+/// ends within them (the branches c-blosc takes there are the encoder's main cost on such data).
 #[inline(always)]
 fn find_match(
     src: &[u8],
     anchor: usize,
+    here: u64,
     refpos: usize,
     bound: usize,
-    min_equal: usize,
+    need: u64,
 ) -> Option<usize> {
     let distance = anchor - refpos;
-    let x = read_u64(src, anchor) ^ read_u64(src, refpos);
-    // Leading equal bytes among the 8 (8 when all are).
-    let equal = (x.trailing_zeros() / 8) as usize;
+    let x = here ^ read_u64(src, refpos);
     let in_reach = distance.wrapping_sub(1) < MAX_FARDISTANCE - 1;
-    if !(in_reach & (equal >= min_equal)) {
+    if !(in_reach & (x & need == 0)) {
         return None;
     }
+    // Leading equal bytes among the 8 (8 when all are).
+    let equal = (x.trailing_zeros() / 8) as usize;
     Some(if equal < 8 {
         // `anchor + equal < bound`: the mismatch is found before the bound.
         anchor + equal + 1
     } else {
         match_end(src, anchor + 8, refpos + 8, bound)
     })
+}
+
+/// The mask of the first `n` (1 to 8) bytes of a little-endian `u64`.
+fn leading_bytes(n: usize) -> u64 {
+    u64::MAX >> (64 - 8 * n)
 }
 
 /// Where c-blosc's match extension stops for a match whose bytes before `p` (compared with those
@@ -347,14 +354,15 @@ fn probe_ratio_in<const T: usize>(
     }
     let bound = limit_len - 1;
     let limit = limit_len - 12;
+    let need = leading_bytes(ipshift + minlen - 1);
     let mut ip = 0usize;
     while ip < limit {
         let anchor = ip;
-        let seq = read_u32(window, ip);
-        let h = hash(seq, hashlog) & (T - 1); // no-op mask: drops the bounds check
+        let here = read_u64(window, ip);
+        let h = hash(here as u32, hashlog) & (T - 1); // no-op mask: drops the bounds check
         let refpos = usize::from(htab[h]);
         htab[h] = anchor as u16;
-        if let Some(end) = find_match(window, anchor, refpos, bound, ipshift + minlen - 1) {
+        if let Some(end) = find_match(window, anchor, here, refpos, bound, need) {
             let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
             {
@@ -482,7 +490,7 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Opti
         }
     };
 
-    let min_equal = ipshift + minlen - 1;
+    let need = leading_bytes(ipshift + minlen - 1);
     let mut htab = [0u32; HTAB_LEN];
     let mut out = Out { buf: dst, pos: 0 };
     let bound = length - 1;
@@ -499,13 +507,13 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Opti
 
     while ip < limit {
         let anchor = ip;
-        let seq = read_u32(src, ip);
-        let h = hash(seq, hashlog);
+        let here = read_u64(src, ip);
+        let h = hash(here as u32, hashlog);
         let refpos = htab[h] as usize;
         htab[h] = anchor as u32;
 
         let mut matched = None;
-        if let Some(end) = find_match(src, anchor, refpos, bound, min_equal) {
+        if let Some(end) = find_match(src, anchor, here, refpos, bound, need) {
             let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
             if !(len <= 5 && distance >= MAX_DISTANCE) {
