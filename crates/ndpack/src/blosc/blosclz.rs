@@ -365,21 +365,19 @@ fn probe_ratio_in<const T: usize>(
         if let Some(end) = find_match(window, anchor, here, refpos, bound, need) {
             let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
-            {
-                ip = anchor + len;
-                if copy == 0 {
-                    oc -= 1;
-                }
-                copy = 0;
-                if len >= 7 {
-                    oc += (len - 7) / 255 + 1;
-                }
-                oc += if distance < MAX_DISTANCE { 2 } else { 4 };
-                htab[hash(read_u32(window, ip), hashlog) & (T - 1)] = ip as u16;
-                ip += 2;
-                oc += 1;
-                continue;
+            ip = anchor + len;
+            if copy == 0 {
+                oc -= 1;
             }
+            copy = 0;
+            if len >= 7 {
+                oc += (len - 7) / 255 + 1;
+            }
+            oc += if distance < MAX_DISTANCE { 2 } else { 4 };
+            htab[hash(read_u32(window, ip), hashlog) & (T - 1)] = ip as u16;
+            ip += 2;
+            oc += 1;
+            continue;
         }
         oc += 1;
         ip = anchor + 1;
@@ -653,6 +651,42 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn find_match_decides_as_c_blosc() {
+        // c-blosc's steps: in reach, 4 equal bytes, extension, then the length test; on
+        // low-entropy data (many 4-8 byte matches) and every candidate distance.
+        let mut state = 7u32;
+        let src: Vec<u8> = (0..3000)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b"aab"[(state >> 16) as usize % 3]
+            })
+            .collect();
+        let bound = src.len() - 1;
+        let mut kept = 0;
+        for (ipshift, minlen) in [(3, 3), (4, 4)] {
+            let need = leading_bytes(ipshift + minlen - 1);
+            for anchor in (0..src.len() - 12).step_by(7) {
+                for refpos in anchor.saturating_sub(40)..=anchor {
+                    let distance = anchor - refpos;
+                    let want = (distance != 0
+                        && distance < MAX_FARDISTANCE
+                        && src[anchor..anchor + 4] == src[refpos..refpos + 4])
+                        .then(|| match_end(&src, anchor + 4, refpos + 4, bound))
+                        .filter(|&end| end - ipshift - anchor >= minlen);
+                    let here = read_u64(&src, anchor);
+                    let got = find_match(&src, anchor, here, refpos, bound, need);
+                    assert_eq!(
+                        got, want,
+                        "anchor {anchor} refpos {refpos} ipshift {ipshift}"
+                    );
+                    kept += usize::from(got.is_some());
+                }
+            }
+        }
+        assert!(kept > 1000, "{kept}");
     }
 
     fn roundtrip(clevel: u8, data: &[u8]) -> Option<usize> {
