@@ -1,6 +1,7 @@
 //! Throughput of the Blosc kernels on 1 MB blocks: shuffle, unshuffle, bitshuffle and
 //! bitunshuffle (typesizes 4 and 8) per ISA level, memcpy as the ceiling, and BloscLZ
-//! compress/decompress on the shuffled benchmark data.
+//! compress (c-blosc2's and c-blosc 1.x's heuristics) and decompress on the shuffled benchmark
+//! data.
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ndpack::blosc::{bitshuffle, blosclz, shuffle, shuffle::Isa};
@@ -88,6 +89,17 @@ fn blosclz(c: &mut Criterion) {
                     b.iter(|| {
                         for (s, p) in streams.iter().zip(packed.iter_mut()) {
                             black_box(blosclz::compress(clevel, s, p));
+                        }
+                    })
+                },
+            );
+            // c-blosc 1.x's heuristics (Blosc1 chunks, numcodecs' Blosc), split streams.
+            g.bench_function(
+                BenchmarkId::new("compress-blosc1", format!("{name}/{clevel}")),
+                |b| {
+                    b.iter(|| {
+                        for (s, p) in streams.iter().zip(packed.iter_mut()) {
+                            black_box(blosclz::compress_blosc1(clevel, s, p, true));
                         }
                     })
                 },

@@ -222,13 +222,56 @@ fn hash(seq: u32, hashlog: u32) -> usize {
     (seq.wrapping_mul(2_654_435_761) >> (32 - hashlog)) as usize & (HTAB_LEN - 1)
 }
 
-/// Where c-blosc's match extension stops for a match at `anchor` against `refpos` whose first 4
-/// bytes are known to be equal: one past the first mismatching byte, or `bound` if none is found
-/// before it. `refpos < anchor` and `bound <= src.len()`.
 #[inline(always)]
-fn match_end(src: &[u8], anchor: usize, refpos: usize, bound: usize) -> usize {
-    let mut p = anchor + 4;
-    let mut r = refpos + 4;
+fn read_u64(buf: &[u8], i: usize) -> u64 {
+    u64::from_le_bytes(buf[i..i + 8].try_into().expect("8 bytes"))
+}
+
+/// The match c-blosc's parser takes at `anchor` against the table's candidate `refpos <= anchor`:
+/// its end (one past the first mismatching byte, or `bound`), or `None` when the candidate is out
+/// of reach (`anchor - refpos` not in `1..MAX_FARDISTANCE`) or fewer than `min_equal` bytes
+/// are equal, so that the match, moved back by `ipshift`, would be shorter than `minlen`
+/// (`min_equal = ipshift + minlen - 1`, 5 to 8; `need` is [`leading_bytes`]`(min_equal)`).
+/// `here` holds the 8 bytes at `anchor`, and `anchor + 12 <= bound + 1 = src.len()`.
+///
+/// c-blosc compares 4 bytes, then extends the match and checks its length; this compares 8 bytes
+/// of each side at once and decides with one test, since almost every candidate on noisy data
+/// ends within them (the branches c-blosc takes there are the encoder's main cost on such data).
+#[inline(always)]
+fn find_match(
+    src: &[u8],
+    anchor: usize,
+    here: u64,
+    refpos: usize,
+    bound: usize,
+    need: u64,
+) -> Option<usize> {
+    let distance = anchor - refpos;
+    let x = here ^ read_u64(src, refpos);
+    let in_reach = distance.wrapping_sub(1) < MAX_FARDISTANCE - 1;
+    if !(in_reach & (x & need == 0)) {
+        return None;
+    }
+    // Leading equal bytes among the 8 (8 when all are).
+    let equal = (x.trailing_zeros() / 8) as usize;
+    Some(if equal < 8 {
+        // `anchor + equal < bound`: the mismatch is found before the bound.
+        anchor + equal + 1
+    } else {
+        match_end(src, anchor + 8, refpos + 8, bound)
+    })
+}
+
+/// The mask of the first `n` (1 to 8) bytes of a little-endian `u64`.
+fn leading_bytes(n: usize) -> u64 {
+    u64::MAX >> (64 - 8 * n)
+}
+
+/// Where c-blosc's match extension stops for a match whose bytes before `p` (compared with those
+/// before `r`) are known to be equal: one past the first mismatching byte from `p` on, or
+/// `bound` if none is found before it. `r < p` and `bound <= src.len()`.
+#[inline(always)]
+fn match_end(src: &[u8], mut p: usize, mut r: usize, bound: usize) -> usize {
     #[cfg(target_arch = "x86_64")]
     {
         // Long matches (runs, repeated rows) are most of the encoder's time: compare 32 bytes
@@ -292,15 +335,18 @@ fn probe_ratio(window: &[u8], hashlog: u32, ipshift: usize, minlen: usize) -> f6
     }
 }
 
-/// [`probe_ratio`] with a table of `T >= 1 << hashlog` entries.
+/// [`probe_ratio`] with a table of `T >= 1 << hashlog` entries. The probe reads at most
+/// `1 << hashlog <= 2^14` bytes, so positions fit in `u16` entries (as in c-blosc): half the
+/// table to zero and to keep in cache.
 fn probe_ratio_in<const T: usize>(
     window: &[u8],
     hashlog: u32,
     ipshift: usize,
     minlen: usize,
 ) -> f64 {
+    debug_assert!(hashlog <= 16);
     let limit_len = window.len().min(1 << hashlog);
-    let mut htab = [0u32; T];
+    let mut htab = [0u16; T];
     let mut oc = 5usize;
     let mut copy = 4usize;
     if limit_len < 13 {
@@ -308,33 +354,30 @@ fn probe_ratio_in<const T: usize>(
     }
     let bound = limit_len - 1;
     let limit = limit_len - 12;
+    let need = leading_bytes(ipshift + minlen - 1);
     let mut ip = 0usize;
     while ip < limit {
         let anchor = ip;
-        let seq = read_u32(window, ip);
-        let h = hash(seq, hashlog) & (T - 1); // no-op mask: drops the bounds check
-        let refpos = htab[h] as usize;
-        let distance = anchor - refpos;
-        htab[h] = anchor as u32;
-        if distance != 0 && distance < MAX_FARDISTANCE && read_u32(window, refpos) == seq {
-            let end = match_end(window, anchor, refpos, bound);
-            let distance = distance - 1;
+        let here = read_u64(window, ip);
+        let h = hash(here as u32, hashlog) & (T - 1); // no-op mask: drops the bounds check
+        let refpos = usize::from(htab[h]);
+        htab[h] = anchor as u16;
+        if let Some(end) = find_match(window, anchor, here, refpos, bound, need) {
+            let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
-            if len >= minlen {
-                ip = anchor + len;
-                if copy == 0 {
-                    oc -= 1;
-                }
-                copy = 0;
-                if len >= 7 {
-                    oc += (len - 7) / 255 + 1;
-                }
-                oc += if distance < MAX_DISTANCE { 2 } else { 4 };
-                htab[hash(read_u32(window, ip), hashlog) & (T - 1)] = ip as u32;
-                ip += 2;
-                oc += 1;
-                continue;
+            ip = anchor + len;
+            if copy == 0 {
+                oc -= 1;
             }
+            copy = 0;
+            if len >= 7 {
+                oc += (len - 7) / 255 + 1;
+            }
+            oc += if distance < MAX_DISTANCE { 2 } else { 4 };
+            htab[hash(read_u32(window, ip), hashlog) & (T - 1)] = ip as u16;
+            ip += 2;
+            oc += 1;
+            continue;
         }
         oc += 1;
         ip = anchor + 1;
@@ -445,6 +488,7 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Opti
         }
     };
 
+    let need = leading_bytes(ipshift + minlen - 1);
     let mut htab = [0u32; HTAB_LEN];
     let mut out = Out { buf: dst, pos: 0 };
     let bound = length - 1;
@@ -461,18 +505,16 @@ fn compress_inner(clevel: u8, src: &[u8], dst: &mut [u8], h: Heuristics) -> Opti
 
     while ip < limit {
         let anchor = ip;
-        let seq = read_u32(src, ip);
-        let h = hash(seq, hashlog);
+        let here = read_u64(src, ip);
+        let h = hash(here as u32, hashlog);
         let refpos = htab[h] as usize;
-        let distance = anchor - refpos;
         htab[h] = anchor as u32;
 
         let mut matched = None;
-        if distance != 0 && distance < MAX_FARDISTANCE && read_u32(src, refpos) == seq {
-            let end = match_end(src, anchor, refpos, bound);
-            let distance = distance - 1;
+        if let Some(end) = find_match(src, anchor, here, refpos, bound, need) {
+            let distance = anchor - refpos - 1;
             let len = end - ipshift - anchor;
-            if len >= minlen && !(len <= 5 && distance >= MAX_DISTANCE) {
+            if !(len <= 5 && distance >= MAX_DISTANCE) {
                 matched = Some((len, distance));
             }
         }
@@ -603,12 +645,48 @@ mod tests {
                     continue;
                 }
                 assert_eq!(
-                    match_end(&src, anchor, refpos, bound),
+                    match_end(&src, anchor + 4, refpos + 4, bound),
                     naive(&src, anchor, refpos, bound),
                     "mismatch {mismatch} bound {bound}"
                 );
             }
         }
+    }
+
+    #[test]
+    fn find_match_decides_as_c_blosc() {
+        // c-blosc's steps: in reach, 4 equal bytes, extension, then the length test; on
+        // low-entropy data (many 4-8 byte matches) and every candidate distance.
+        let mut state = 7u32;
+        let src: Vec<u8> = (0..3000)
+            .map(|_| {
+                state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                b"aab"[(state >> 16) as usize % 3]
+            })
+            .collect();
+        let bound = src.len() - 1;
+        let mut kept = 0;
+        for (ipshift, minlen) in [(3, 3), (4, 4)] {
+            let need = leading_bytes(ipshift + minlen - 1);
+            for anchor in (0..src.len() - 12).step_by(7) {
+                for refpos in anchor.saturating_sub(40)..=anchor {
+                    let distance = anchor - refpos;
+                    let want = (distance != 0
+                        && distance < MAX_FARDISTANCE
+                        && src[anchor..anchor + 4] == src[refpos..refpos + 4])
+                        .then(|| match_end(&src, anchor + 4, refpos + 4, bound))
+                        .filter(|&end| end - ipshift - anchor >= minlen);
+                    let here = read_u64(&src, anchor);
+                    let got = find_match(&src, anchor, here, refpos, bound, need);
+                    assert_eq!(
+                        got, want,
+                        "anchor {anchor} refpos {refpos} ipshift {ipshift}"
+                    );
+                    kept += usize::from(got.is_some());
+                }
+            }
+        }
+        assert!(kept > 1000, "{kept}");
     }
 
     fn roundtrip(clevel: u8, data: &[u8]) -> Option<usize> {
