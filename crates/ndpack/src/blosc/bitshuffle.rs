@@ -862,6 +862,44 @@ mod tests {
         }
     }
 
+    /// Item counts around the 512-item tiles of the AVX2 and AVX-512 kernels and their 32-item
+    /// groups, plus partial groups of 8 and byte tails, checked against the definition.
+    #[test]
+    fn every_isa_matches_the_definition_at_tile_edges() {
+        let data: Vec<u8> = (0..80_000usize)
+            .map(|i| (i.wrapping_mul(2_246_822_519) >> 15) as u8)
+            .collect();
+        for ts in [1usize, 2, 3, 4, 8, 16] {
+            for items in [
+                504usize,
+                511,
+                512,
+                513,
+                520,
+                543,
+                544,
+                1024,
+                1031,
+                1567,
+                2048 + 40,
+            ] {
+                for extra in [0, ts - 1] {
+                    let len = items * ts + extra;
+                    let src = &data[9..9 + len];
+                    let want = naive(ts, src);
+                    for isa in Isa::available() {
+                        let mut got = vec![0x5Au8; len];
+                        bitshuffle_isa(isa, ts, src, &mut got).unwrap();
+                        assert_eq!(got, want, "bitshuffle {isa:?} ts {ts} len {len}");
+                        let mut back = vec![0xA5u8; len];
+                        bitunshuffle_isa(isa, ts, &want, &mut back).unwrap();
+                        assert_eq!(back, src, "bitunshuffle {isa:?} ts {ts} len {len}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn blosc1_rule_copies_blocks_with_partial_groups() {
         let src: Vec<u8> = (0..4 * 12 + 3).map(|i| i as u8).collect();

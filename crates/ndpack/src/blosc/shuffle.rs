@@ -981,6 +981,34 @@ mod tests {
         }
     }
 
+    /// Item counts around the AVX-512 group (64 items) and the AVX2 group (32), and byte tails of
+    /// 0, 1 and `typesize - 1` bytes, so that every kernel's last group and the scalar
+    /// remainder meet at each possible place.
+    #[test]
+    fn every_isa_matches_portable_at_group_edges() {
+        let data: Vec<u8> = (0..40_000usize)
+            .map(|i| (i.wrapping_mul(2_246_822_519) >> 15) as u8)
+            .collect();
+        for isa in Isa::available() {
+            for ts in [2usize, 3, 4, 5, 7, 8, 12, 16, 17, 24] {
+                for items in [31usize, 32, 33, 63, 64, 65, 95, 127, 128, 129, 200, 1023] {
+                    for extra in [0, 1, ts - 1] {
+                        let len = items * ts + extra;
+                        let src = &data[7..7 + len];
+                        let mut want = vec![0u8; len];
+                        let mut got = vec![0x3Cu8; len];
+                        shuffle_portable(ts, src, &mut want);
+                        shuffle_isa(isa, ts, src, &mut got);
+                        assert_eq!(got, want, "shuffle {isa:?} ts {ts} len {len}");
+                        let mut back = vec![0xC3u8; len];
+                        unshuffle_isa(isa, ts, &want, &mut back);
+                        assert_eq!(back, src, "unshuffle {isa:?} ts {ts} len {len}");
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn every_isa_matches_portable() {
         let data: Vec<u8> = (0..(1usize << 20) + 123)
