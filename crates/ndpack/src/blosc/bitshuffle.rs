@@ -728,9 +728,10 @@ mod x86 {
 
     /// Bit-shuffles whole tiles of 512 items, then hands the rest to AVX2; returns how many of
     /// the `m` items it did. Per 64 items the byte planes come from [`load_planes_avx512`];
-    /// per plane vector (8 items a 64-bit lane) `gf2p8affineqb` transposes the 8x8 bit matrices
-    /// (twice: the second pass reverses the bits of each byte, undoing the reversed byte order
-    /// of the first), `vpermb` groups the bytes of each bit row into one 64-bit lane, and an 8x8
+    /// per plane vector (8 items a 64-bit lane, in reverse order so that `gf2p8affineqb` puts
+    /// them back in order; for typesize 16, whose network moves 32-bit chunks, a second
+    /// `gf2p8affineqb` reverses the bits instead) `gf2p8affineqb` transposes the 8x8 bit
+    /// matrices, `vpermb` groups the bytes of each bit row into one 64-bit lane, and an 8x8
     /// transpose of 64-bit lanes across the tile's 8 plane vectors gives whole 64-byte rows.
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni,avx2")]
     unsafe fn shuffle_avx512<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
@@ -744,13 +745,26 @@ mod x86 {
         let mut x = [[_mm512_setzero_si512(); 8]; N];
         for t in 0..tiles {
             for c in 0..8 {
-                // SAFETY: the features are enabled here.
-                let p = unsafe { load_planes_avx512::<N>(src, N * (TILE * t + 64 * c)) };
-                for (xj, pj) in x.iter_mut().zip(p) {
-                    // SAFETY: as above.
-                    let y = unsafe { transpose8_gfni(pj) };
-                    let y = _mm512_gf2p8affine_epi64_epi8::<0>(y, diag);
-                    xj[c] = _mm512_permutexvar_epi8(bytes, y);
+                let offset = N * (TILE * t + 64 * c);
+                if N <= 8 {
+                    // Runs of 8 items in reverse order, as `transpose8_gfni` wants them.
+                    // SAFETY: the features are enabled here.
+                    let p = unsafe { load_planes_avx512::<N, true>(src, offset) };
+                    for (xj, pj) in x.iter_mut().zip(p) {
+                        // SAFETY: as above.
+                        let y = unsafe { transpose8_gfni(pj) };
+                        xj[c] = _mm512_permutexvar_epi8(bytes, y);
+                    }
+                } else {
+                    // SAFETY: the features are enabled here.
+                    let p = unsafe { load_planes_avx512::<N, false>(src, offset) };
+                    for (xj, pj) in x.iter_mut().zip(p) {
+                        // SAFETY: as above.
+                        let y = unsafe { transpose8_gfni(pj) };
+                        // Reverses the bits of each byte: the items back in order.
+                        let y = _mm512_gf2p8affine_epi64_epi8::<0>(y, diag);
+                        xj[c] = _mm512_permutexvar_epi8(bytes, y);
+                    }
                 }
             }
             for (j, xj) in x.iter_mut().enumerate() {

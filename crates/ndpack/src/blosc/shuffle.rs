@@ -765,19 +765,21 @@ pub(crate) mod x86 {
     }
 
     /// The `vpermb` index that gathers byte `j` of each of the `64 / n` items of a vector into
-    /// the vector's `j`-th chunk of `64 / n` bytes.
-    const fn gather_index(n: usize) -> [u8; 64] {
+    /// the vector's `j`-th chunk of `64 / n` bytes; with `reverse`, each run of 8 items in
+    /// reverse order (needs chunks of at least 8 bytes, `n <= 8`).
+    const fn gather_index(n: usize, reverse: bool) -> [u8; 64] {
         let per = 64 / n;
+        let flip = if reverse { 7 } else { 0 };
         let mut idx = [0u8; 64];
         let mut p = 0;
         while p < 64 {
-            idx[p] = ((p % per) * n + p / per) as u8;
+            idx[p] = (((p % per) ^ flip) * n + p / per) as u8;
             p += 1;
         }
         idx
     }
 
-    /// The inverse of [`gather_index`]: interleaves the `n` chunks back into items.
+    /// The inverse of [`gather_index`] (not reversed): interleaves the `n` chunks back into items.
     const fn scatter_index(n: usize) -> [u8; 64] {
         let per = 64 / n;
         let mut idx = [0u8; 64];
@@ -848,12 +850,13 @@ pub(crate) mod x86 {
     }
 
     /// Loads the 64 items of `N` bytes at `src[offset..offset + 64 * N]` as their `N` byte
-    /// planes (vector `j` holds byte `j` of every item).
+    /// planes (vector `j` holds byte `j` of every item; with `REVERSE`, `N <= 8`, each run of 8
+    /// items in reverse order).
     ///
     /// # Safety
     /// AVX-512F, AVX-512BW and AVX-512VBMI must be available.
     #[inline(always)]
-    pub(crate) unsafe fn load_planes_avx512<const N: usize>(
+    pub(crate) unsafe fn load_planes_avx512<const N: usize, const REVERSE: bool>(
         src: &[u8],
         offset: usize,
     ) -> [__m512i; N] {
@@ -862,7 +865,7 @@ pub(crate) mod x86 {
         let (zero, idx) = unsafe {
             (
                 _mm512_setzero_si512(),
-                _mm512_loadu_si512(const { gather_index(N) }.as_ptr().cast()),
+                _mm512_loadu_si512(const { gather_index(N, REVERSE) }.as_ptr().cast()),
             )
         };
         // SAFETY: as above; each load reads 64 bytes of `s`.
@@ -897,7 +900,7 @@ pub(crate) mod x86 {
         let groups = nitems / 64;
         for g in 0..groups {
             // SAFETY: the features are enabled here.
-            let v = unsafe { load_planes_avx512::<N>(src, 64 * N * g) };
+            let v = unsafe { load_planes_avx512::<N, false>(src, 64 * N * g) };
             for (j, x) in v.iter().enumerate() {
                 let d = &mut dst[j * nitems + 64 * g..][..64];
                 // SAFETY: `d` holds 64 bytes.
