@@ -15,8 +15,9 @@
 //!
 //! Typesizes 1, 2, 4, 8 and 16 have fused SSE2 and AVX2 kernels (the byte transpose network of
 //! [`super::shuffle`], then `movemask` to gather bit planes; the inverse transposes 8x8 bit
-//! matrices in 64-bit lanes). Other typesizes use the portable code, which transposes 8x8 bit
-//! matrices in a `u64`.
+//! matrices in 64-bit lanes) and AVX-512 kernels (the AVX-512 byte network, `gf2p8affineqb` for
+//! the 8x8 bit transposes and a transpose of 64-bit lanes that yields whole 64-byte rows). Other
+//! typesizes use the portable code, which transposes 8x8 bit matrices in a `u64`.
 
 use super::shuffle::Isa;
 use crate::error::{Error, Result};
@@ -228,7 +229,7 @@ fn unshuffle_group(
     }
 }
 
-/// SSE2 and AVX2 kernels.
+/// SSE2, AVX2 and AVX-512 kernels.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86 {
     use super::super::shuffle::as_uninit;

@@ -253,13 +253,15 @@ fn unshuffle_items(
     }
 }
 
-/// SSE2 and AVX2 kernels.
+/// SSE2, AVX2 and AVX-512 kernels.
 ///
 /// The core is a byte transpose network: `N` vectors of 16 bytes (one 128-bit lane) hold the
 /// bytes of `16 * N` bytes, addressed by `log2(N) + 4` bits (vector, position). One round of
 /// `unpacklo/hi_epi8` over the pairs (`i`, `i + N/2`) rotates those address bits left by one.
 /// Shuffling 16 items of `N` bytes is then 4 rounds (items x bytes becomes bytes x items) and
 /// unshuffling `log2(N)` rounds. AVX2 runs two such problems at once, one per 128-bit lane.
+/// AVX-512 gathers the bytes inside each vector with `vpermb` first, so that its network moves
+/// whole chunks of `64 / N` bytes between vectors (`transpose_avx512`).
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 pub(crate) mod x86 {
     use super::Isa;
