@@ -283,8 +283,8 @@ pub(crate) mod x86 {
 
     /// Above this many bytes (source and destination no longer fit in L2) the forward shuffle
     /// of typesizes 2 and 4 runs its AVX2 kernel at the AVX-512 level too: on 16 MiB, bound by
-    /// memory, the AVX-512 kernel measured 10-25% slower, while on Blosc's blocks (32 KiB to
-    /// 256 KiB) it is faster.
+    /// memory, the AVX-512 kernel measured 0.75-1.0x of AVX2 in the same runs, while on Blosc's
+    /// blocks (32 KiB to 256 KiB) it is faster (best of several runs; see the README).
     const AVX512_SHUFFLE_2_4_MAX: usize = 1 << 20;
 
     pub(crate) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
