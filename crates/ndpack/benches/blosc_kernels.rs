@@ -1,17 +1,25 @@
-//! Throughput of the Blosc kernels on 1 MB blocks: shuffle, unshuffle, bitshuffle and
-//! bitunshuffle (typesizes 4 and 8) per ISA level, memcpy as the ceiling, and BloscLZ
-//! compress (c-blosc2's and c-blosc 1.x's heuristics) and decompress on the shuffled benchmark
-//! data.
+//! Throughput of the Blosc kernels: shuffle and unshuffle (typesizes 2, 4, 8, 16), bitshuffle
+//! and bitunshuffle (typesizes 1, 2, 4, 8, 16) per ISA level side by side on the same data, in
+//! blocks of 32 KiB and 256 KiB (Blosc's block sizes, which sit in L2) and 16 MiB (memory), with
+//! memcpy as the ceiling; and BloscLZ compress (c-blosc2's and c-blosc 1.x's heuristics) and
+//! decompress on 1 MB of shuffled benchmark data.
+//! Filter by level or size, e.g. `cargo bench --bench blosc_kernels -- 'avx.*/256KiB'`.
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
 use ndpack::blosc::{bitshuffle, blosclz, shuffle, shuffle::Isa};
 use std::hint::black_box;
+use std::time::Duration;
 
 const BLOCK: usize = 1 << 20;
 
 /// Smooth float32 (as in bench/_common.py), deterministic.
 fn smooth_f32() -> Vec<u8> {
-    let n = BLOCK / 4;
+    smooth_f32_of(BLOCK)
+}
+
+/// [`smooth_f32`] of `len` bytes.
+fn smooth_f32_of(len: usize) -> Vec<u8> {
+    let n = len / 4;
     let side = (n as f64).sqrt() as usize;
     (0..n)
         .flat_map(|i| {
@@ -42,31 +50,42 @@ fn ramp_i64() -> Vec<u8> {
 }
 
 fn kernels(c: &mut Criterion) {
-    let src = smooth_f32();
-    let mut dst = vec![0u8; BLOCK];
-    let mut g = c.benchmark_group("blosc-kernels");
-    g.throughput(Throughput::Bytes(BLOCK as u64));
-    g.bench_function("memcpy", |b| {
-        b.iter(|| dst.copy_from_slice(black_box(&src)))
-    });
-    for isa in Isa::available() {
-        for ts in [4usize, 8] {
-            let id = |op: &str| BenchmarkId::new(op, format!("{}/ts{ts}", isa.name()));
-            g.bench_function(id("shuffle"), |b| {
-                b.iter(|| shuffle::shuffle_isa(isa, ts, black_box(&src), &mut dst))
-            });
-            g.bench_function(id("unshuffle"), |b| {
-                b.iter(|| shuffle::unshuffle_isa(isa, ts, black_box(&src), &mut dst))
-            });
-            g.bench_function(id("bitshuffle"), |b| {
-                b.iter(|| bitshuffle::bitshuffle_isa(isa, ts, black_box(&src), &mut dst))
-            });
-            g.bench_function(id("bitunshuffle"), |b| {
-                b.iter(|| bitshuffle::bitunshuffle_isa(isa, ts, black_box(&src), &mut dst))
-            });
+    for (size, label) in [
+        (32 << 10, "32KiB"),
+        (256 << 10, "256KiB"),
+        (16 << 20, "16MiB"),
+    ] {
+        let src = smooth_f32_of(size);
+        let mut dst = vec![0u8; size];
+        let mut g = c.benchmark_group(format!("blosc-kernels-{label}"));
+        g.throughput(Throughput::Bytes(size as u64));
+        g.warm_up_time(Duration::from_millis(500));
+        g.measurement_time(Duration::from_secs(2));
+        g.bench_function("memcpy", |b| {
+            b.iter(|| dst.copy_from_slice(black_box(&src)))
+        });
+        for ts in [1usize, 2, 4, 8, 16] {
+            // The levels side by side, typesize by typesize.
+            for isa in Isa::available() {
+                let id = |op: &str| BenchmarkId::new(op, format!("{}/ts{ts}/{label}", isa.name()));
+                if ts > 1 {
+                    g.bench_function(id("shuffle"), |b| {
+                        b.iter(|| shuffle::shuffle_isa(isa, ts, black_box(&src), &mut dst))
+                    });
+                    g.bench_function(id("unshuffle"), |b| {
+                        b.iter(|| shuffle::unshuffle_isa(isa, ts, black_box(&src), &mut dst))
+                    });
+                }
+                g.bench_function(id("bitshuffle"), |b| {
+                    b.iter(|| bitshuffle::bitshuffle_isa(isa, ts, black_box(&src), &mut dst))
+                });
+                g.bench_function(id("bitunshuffle"), |b| {
+                    b.iter(|| bitshuffle::bitunshuffle_isa(isa, ts, black_box(&src), &mut dst))
+                });
+            }
         }
+        g.finish();
     }
-    g.finish();
 }
 
 fn blosclz(c: &mut Criterion) {

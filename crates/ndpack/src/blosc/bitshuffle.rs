@@ -15,8 +15,9 @@
 //!
 //! Typesizes 1, 2, 4, 8 and 16 have fused SSE2 and AVX2 kernels (the byte transpose network of
 //! [`super::shuffle`], then `movemask` to gather bit planes; the inverse transposes 8x8 bit
-//! matrices in 64-bit lanes). Other typesizes use the portable code, which transposes 8x8 bit
-//! matrices in a `u64`.
+//! matrices in 64-bit lanes) and AVX-512 kernels (the AVX-512 byte network, `gf2p8affineqb` for
+//! the 8x8 bit transposes and a transpose of 64-bit lanes that yields whole 64-byte rows). Other
+//! typesizes use the portable code, which transposes 8x8 bit matrices in a `u64`.
 
 use super::shuffle::Isa;
 use crate::error::{Error, Result};
@@ -64,7 +65,7 @@ pub fn bitshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> 
     let done = match isa {
         Isa::Portable => 0,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Isa::Sse2 | Isa::Avx2 => x86::bitshuffle(isa, typesize, src, dst, m),
+        Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => x86::bitshuffle(isa, typesize, src, dst, m),
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         _ => 0,
     };
@@ -85,7 +86,7 @@ pub fn bitunshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -
     let done = match isa {
         Isa::Portable => 0,
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Isa::Sse2 | Isa::Avx2 => x86::bitunshuffle(isa, typesize, src, dst, m),
+        Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => x86::bitunshuffle(isa, typesize, src, dst, m),
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         _ => 0,
     };
@@ -228,18 +229,29 @@ fn unshuffle_group(
     }
 }
 
-/// SSE2 and AVX2 kernels.
+/// SSE2, AVX2 and AVX-512 kernels.
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 mod x86 {
     use super::super::shuffle::as_uninit;
     use super::super::shuffle::x86::{
-        load_items_avx2, load_items_sse2, log2, round_avx2, round_sse2, store_items_avx2,
+        load_avx512, load_items_avx2, load_items_sse2, load_planes_avx512, log2,
+        planes_to_items_avx512, round_avx2, round_sse2, store_items_avx2, transpose_avx512,
     };
     use super::Isa;
     #[cfg(target_arch = "x86")]
     use std::arch::x86::*;
     #[cfg(target_arch = "x86_64")]
     use std::arch::x86_64::*;
+
+    /// The level whose kernel runs `typesize` at level `isa`: AVX-512 only where it is faster
+    /// than AVX2 (see the README's "Blosc kernels" benchmarks).
+    fn level(isa: Isa, typesize: usize) -> Isa {
+        match (isa, typesize) {
+            (Isa::Avx512, 1 | 2 | 4 | 8 | 16) => Isa::Avx512,
+            (Isa::Avx512, _) => Isa::Avx2,
+            _ => isa,
+        }
+    }
 
     /// Bit-shuffles whole vector groups of items; returns how many of the `m` items it did.
     pub(super) fn bitshuffle(
@@ -249,9 +261,19 @@ mod x86 {
         dst: &mut [u8],
         m: usize,
     ) -> usize {
-        // SAFETY (all arms): the caller checked that the CPU has the ISA; the kernels
-        // bounds-check every access.
-        match (isa, typesize) {
+        // SAFETY (all arms): the caller checked that the CPU has the ISA (AVX-512 includes
+        // AVX2); the kernels bounds-check every access.
+        match (level(isa, typesize), typesize) {
+            // SAFETY: see above.
+            (Isa::Avx512, 1) => unsafe { shuffle_avx512::<1>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 2) => unsafe { shuffle_avx512::<2>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 4) => unsafe { shuffle_avx512::<4>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 8) => unsafe { shuffle_avx512::<8>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 16) => unsafe { shuffle_avx512::<16>(src, dst, m) },
             // SAFETY: see above.
             (Isa::Avx2, 1) => unsafe { shuffle_avx2::<1>(src, dst, m) },
             // SAFETY: see above.
@@ -284,8 +306,19 @@ mod x86 {
         dst: &mut [u8],
         m: usize,
     ) -> usize {
-        match (isa, typesize) {
-            // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
+        match (level(isa, typesize), typesize) {
+            // SAFETY: the caller checked that the CPU has the ISA (AVX-512 includes AVX2); the
+            // kernels bounds-check.
+            (Isa::Avx512, 1) => unsafe { unshuffle_avx512::<1>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 2) => unsafe { unshuffle_avx512::<2>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 4) => unsafe { unshuffle_avx512::<4>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 8) => unsafe { unshuffle_avx512::<8>(src, dst, m) },
+            // SAFETY: see above.
+            (Isa::Avx512, 16) => unsafe { unshuffle_avx512::<16>(src, dst, m) },
+            // SAFETY: see above.
             (Isa::Avx2, 1) => unsafe { unshuffle_avx2::<1>(src, dst, m) },
             // SAFETY: see above.
             (Isa::Avx2, 2) => unsafe { unshuffle_avx2::<2>(src, dst, m) },
@@ -384,7 +417,6 @@ mod x86 {
     #[target_feature(enable = "avx2")]
     unsafe fn shuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
         let rowlen = m / 8;
-        let chunks = m / 32;
         let mut buf = [0u8; TILE_BUF];
         let per_tile = TILE / 32;
         for t in 0..tiling(m) {
@@ -402,7 +434,17 @@ mod x86 {
                 dst[r * rowlen + 64 * t..][..64].copy_from_slice(&buf[64 * r..][..64]);
             }
         }
-        for c in tiling(m) * per_tile..chunks {
+        // SAFETY: AVX2 is enabled here.
+        unsafe { shuffle_tail_avx2::<N>(src, dst, m) }
+    }
+
+    /// Bit-shuffles the 32-item groups after the whole tiles of 512 items; returns how many of
+    /// the `m` items all kernels together did.
+    #[target_feature(enable = "avx2")]
+    unsafe fn shuffle_tail_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 32;
+        for c in tiling(m) * (TILE / 32)..chunks {
             // SAFETY: AVX2 is enabled here.
             let mut v = unsafe { load_items_avx2::<N>(src, 32 * N * c) };
             for _ in 0..4 {
@@ -632,12 +674,19 @@ mod x86 {
 
     #[target_feature(enable = "avx2")]
     unsafe fn unshuffle_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
-        let rowlen = m / 8;
-        let chunks = m / 32;
-        let per_tile = TILE / 32;
         // SAFETY: AVX2 is enabled here.
         unsafe { unshuffle_tiles_avx2::<N>(src, dst, m) };
-        for c in tiling(m) * per_tile..chunks {
+        // SAFETY: AVX2 is enabled here.
+        unsafe { unshuffle_tail_avx2::<N>(src, dst, m) }
+    }
+
+    /// Bit-unshuffles the 32-item groups after the whole tiles of 512 items; returns how many
+    /// of the `m` items all kernels together did.
+    #[target_feature(enable = "avx2")]
+    unsafe fn unshuffle_tail_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let chunks = m / 32;
+        for c in tiling(m) * (TILE / 32)..chunks {
             // SAFETY: AVX2 is enabled here.
             let mut v = unsafe { planes_avx2::<N>(src, rowlen, c) };
             for _ in 0..log2(N) {
@@ -647,6 +696,130 @@ mod x86 {
             unsafe { store_items_avx2::<N>(&v, as_uninit(dst), 32 * N * c) };
         }
         chunks * 32
+    }
+
+    /// The GF(2) matrix of [`transpose8_gfni`] and of the bit reversal: byte `b` is `1 << b`.
+    const GFNI_DIAGONAL: i64 = 0x8040_2010_0804_0201_u64 as i64;
+
+    /// Transposes the 8x8 bit matrix of each 64-bit lane with the bytes taken in reverse order:
+    /// byte `b` of the result holds bit `b` of the 8 bytes of `x`, byte `7 - i` of `x` at bit `i`
+    /// (`gf2p8affineqb` with `x` as the matrix).
+    ///
+    /// # Safety
+    /// AVX-512F and GFNI must be available.
+    #[inline(always)]
+    unsafe fn transpose8_gfni(x: __m512i) -> __m512i {
+        // SAFETY: the features are enabled in every caller.
+        unsafe { _mm512_gf2p8affine_epi64_epi8::<0>(_mm512_set1_epi64(GFNI_DIAGONAL), x) }
+    }
+
+    /// The `vpermb` index that transposes the 8x8 bytes of the vector: byte `b` of
+    /// qword `q` goes to byte `q` of qword `b`.
+    const fn byte_transpose_index(reverse: bool) -> [u8; 64] {
+        let mut idx = [0u8; 64];
+        let mut p = 0;
+        while p < 64 {
+            let (q, b) = (p / 8, p % 8);
+            // Output byte `b` of qword `q` comes from byte `q` of qword `b` (or of qword `7 - b`).
+            idx[p] = (8 * if reverse { 7 - b } else { b } + q) as u8;
+            p += 1;
+        }
+        idx
+    }
+
+    /// Bit-shuffles whole tiles of 512 items, then hands the rest to AVX2; returns how many of
+    /// the `m` items it did. Per 64 items the byte planes come from [`load_planes_avx512`];
+    /// per plane vector (8 items a 64-bit lane, in reverse order so that `gf2p8affineqb` puts
+    /// them back in order; for typesize 16, whose network moves 32-bit chunks, a second
+    /// `gf2p8affineqb` reverses the bits instead) `gf2p8affineqb` transposes the 8x8 bit
+    /// matrices, `vpermb` groups the bytes of each bit row into one 64-bit lane, and an 8x8
+    /// transpose of 64-bit lanes across the tile's 8 plane vectors gives whole 64-byte rows.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni,avx2")]
+    unsafe fn shuffle_avx512<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let tiles = tiling(m);
+        assert!(src.len() >= N * m && dst.len() >= N * m);
+        let diag = _mm512_set1_epi64(GFNI_DIAGONAL);
+        // SAFETY: the index is 64 bytes.
+        let bytes =
+            unsafe { _mm512_loadu_si512(const { byte_transpose_index(false) }.as_ptr().cast()) };
+        let mut x = [[_mm512_setzero_si512(); 8]; N];
+        for t in 0..tiles {
+            for c in 0..8 {
+                let offset = N * (TILE * t + 64 * c);
+                if N <= 8 {
+                    // Runs of 8 items in reverse order, as `transpose8_gfni` wants them.
+                    // SAFETY: the features are enabled here.
+                    let p = unsafe { load_planes_avx512::<N, true>(src, offset) };
+                    for (xj, pj) in x.iter_mut().zip(p) {
+                        // SAFETY: as above.
+                        let y = unsafe { transpose8_gfni(pj) };
+                        xj[c] = _mm512_permutexvar_epi8(bytes, y);
+                    }
+                } else {
+                    // SAFETY: the features are enabled here.
+                    let p = unsafe { load_planes_avx512::<N, false>(src, offset) };
+                    for (xj, pj) in x.iter_mut().zip(p) {
+                        // SAFETY: as above.
+                        let y = unsafe { transpose8_gfni(pj) };
+                        // Reverses the bits of each byte: the items back in order.
+                        let y = _mm512_gf2p8affine_epi64_epi8::<0>(y, diag);
+                        xj[c] = _mm512_permutexvar_epi8(bytes, y);
+                    }
+                }
+            }
+            for (j, xj) in x.iter_mut().enumerate() {
+                // SAFETY: the features are enabled here.
+                unsafe { transpose_avx512(xj) };
+                for (k, r) in xj.iter().enumerate() {
+                    let d = &mut dst[(8 * j + k) * rowlen + 64 * t..][..64];
+                    // SAFETY: `d` holds 64 bytes.
+                    unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), *r) };
+                }
+            }
+        }
+        // SAFETY: AVX2 is enabled here.
+        unsafe { shuffle_tail_avx2::<N>(src, dst, m) }
+    }
+
+    /// Reverses [`shuffle_avx512`]: per item byte, the 64-byte pieces of its 8 bit rows are
+    /// transposed in 64-bit lanes, `vpermb` gathers column `q` of the 8 rows into one 64-bit
+    /// lane (rows in reverse order) and `gf2p8affineqb` turns it into byte `j` of 8 items; the
+    /// byte planes are then interleaved by [`planes_to_items_avx512`].
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,gfni,avx2")]
+    unsafe fn unshuffle_avx512<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) -> usize {
+        let rowlen = m / 8;
+        let tiles = tiling(m);
+        assert!(src.len() >= N * m && dst.len() >= N * m);
+        // SAFETY: the index is 64 bytes.
+        let bytes =
+            unsafe { _mm512_loadu_si512(const { byte_transpose_index(true) }.as_ptr().cast()) };
+        let mut x = [[_mm512_setzero_si512(); N]; 8];
+        for t in 0..tiles {
+            for j in 0..N {
+                // SAFETY: the features are enabled here; each row holds `64 * t + 64` bytes.
+                let mut r: [__m512i; 8] = simd_array!(8, _mm512_setzero_si512(), |k| unsafe {
+                    load_avx512(&src[(8 * j + k) * rowlen + 64 * t..])
+                });
+                // SAFETY: as above.
+                unsafe { transpose_avx512(&mut r) };
+                for (xc, rc) in x.iter_mut().zip(r) {
+                    // SAFETY: as above.
+                    xc[j] = unsafe { transpose8_gfni(_mm512_permutexvar_epi8(bytes, rc)) };
+                }
+            }
+            for (c, xc) in x.iter_mut().enumerate() {
+                // SAFETY: the features are enabled here.
+                unsafe { planes_to_items_avx512(xc) };
+                let d = &mut dst[N * (TILE * t + 64 * c)..][..64 * N];
+                for (k, v) in xc.iter().enumerate() {
+                    // SAFETY: `d` holds 64 * N bytes.
+                    unsafe { _mm512_storeu_si512(d.as_mut_ptr().add(64 * k).cast(), *v) };
+                }
+            }
+        }
+        // SAFETY: AVX2 is enabled here.
+        unsafe { unshuffle_tail_avx2::<N>(src, dst, m) }
     }
 }
 
@@ -700,6 +873,44 @@ mod tests {
                 assert!(got == want, "bitshuffle {isa:?} ts {ts} 1 MB");
                 bitunshuffle_isa(isa, ts, &want, &mut got).unwrap();
                 assert!(got == big, "bitunshuffle {isa:?} ts {ts} 1 MB");
+            }
+        }
+    }
+
+    /// Item counts around the 512-item tiles of the AVX2 and AVX-512 kernels and their 32-item
+    /// groups, plus partial groups of 8 and byte tails, checked against the definition.
+    #[test]
+    fn every_isa_matches_the_definition_at_tile_edges() {
+        let data: Vec<u8> = (0..80_000usize)
+            .map(|i| (i.wrapping_mul(2_246_822_519) >> 15) as u8)
+            .collect();
+        for ts in [1usize, 2, 3, 4, 8, 16] {
+            for items in [
+                504usize,
+                511,
+                512,
+                513,
+                520,
+                543,
+                544,
+                1024,
+                1031,
+                1567,
+                2048 + 40,
+            ] {
+                for extra in [0, ts - 1] {
+                    let len = items * ts + extra;
+                    let src = &data[9..9 + len];
+                    let want = naive(ts, src);
+                    for isa in Isa::available() {
+                        let mut got = vec![0x5Au8; len];
+                        bitshuffle_isa(isa, ts, src, &mut got).unwrap();
+                        assert_eq!(got, want, "bitshuffle {isa:?} ts {ts} len {len}");
+                        let mut back = vec![0xA5u8; len];
+                        bitunshuffle_isa(isa, ts, &want, &mut back).unwrap();
+                        assert_eq!(back, src, "bitunshuffle {isa:?} ts {ts} len {len}");
+                    }
+                }
             }
         }
     }

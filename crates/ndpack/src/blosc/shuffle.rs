@@ -3,9 +3,10 @@
 //!
 //! This module also owns the run-time ISA dispatch of the Blosc kernels ([`Isa`]): the best
 //! instruction set of the CPU is detected once and cached. Typesizes 2, 4, 8 and 16 have SSE2
-//! and AVX2 kernels (a byte-transpose network of `unpack` instructions); every other typesize
-//! runs the typesize-16 network on 16-byte tiles of the items. Other CPUs use the portable code,
-//! which every SIMD kernel is tested against.
+//! and AVX2 kernels (a byte-transpose network of `unpack` instructions) and AVX-512 kernels
+//! (one `vpermb` per vector, then a transpose network of `vpermt2d` over whole vectors); every
+//! other typesize runs the typesize-16 network on 16-byte tiles of the items (AVX2 at the
+//! AVX-512 level). Other CPUs use the portable code, which every SIMD kernel is tested against.
 
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -19,18 +20,22 @@ pub enum Isa {
     Sse2,
     /// x86 AVX2.
     Avx2,
+    /// x86 AVX-512 with the F, BW and VBMI extensions and GFNI (Ice Lake and later, Zen 4 and
+    /// later). Kernels without an AVX-512 version that pays off run their AVX2 version.
+    Avx512,
 }
 
 impl Isa {
     /// Every level, from the most portable to the fastest.
-    pub const ALL: [Isa; 3] = [Isa::Portable, Isa::Sse2, Isa::Avx2];
+    pub const ALL: [Isa; 4] = [Isa::Portable, Isa::Sse2, Isa::Avx2, Isa::Avx512];
 
-    /// A short lower-case name (`"portable"`, `"sse2"`, `"avx2"`).
+    /// A short lower-case name (`"portable"`, `"sse2"`, `"avx2"`, `"avx512"`).
     pub fn name(self) -> &'static str {
         match self {
             Isa::Portable => "portable",
             Isa::Sse2 => "sse2",
             Isa::Avx2 => "avx2",
+            Isa::Avx512 => "avx512",
         }
     }
 
@@ -42,6 +47,14 @@ impl Isa {
             Isa::Sse2 => std::is_x86_feature_detected!("sse2"),
             #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
             Isa::Avx2 => std::is_x86_feature_detected!("avx2"),
+            #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+            Isa::Avx512 => {
+                std::is_x86_feature_detected!("avx2")
+                    && std::is_x86_feature_detected!("avx512f")
+                    && std::is_x86_feature_detected!("avx512bw")
+                    && std::is_x86_feature_detected!("avx512vbmi")
+                    && std::is_x86_feature_detected!("gfni")
+            }
             #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
             _ => false,
         }
@@ -59,6 +72,7 @@ impl Isa {
             0 => Isa::Portable,
             1 => Isa::Sse2,
             2 => Isa::Avx2,
+            3 => Isa::Avx512,
             _ => {
                 let best = *Isa::available()
                     .last()
@@ -104,7 +118,7 @@ pub fn shuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
     match isa {
         Isa::Portable => shuffle_portable(typesize, src, dst),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Isa::Sse2 | Isa::Avx2 => x86::shuffle(isa, typesize, src, dst),
+        Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => x86::shuffle(isa, typesize, src, dst),
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         _ => unreachable!("checked above"),
     }
@@ -135,8 +149,8 @@ pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> boo
         return false;
     }
     #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    if Isa::best() == Isa::Avx2 {
-        return x86::unshuffle_rows(rows, dst);
+    if Isa::best() >= Isa::Avx2 {
+        return x86::unshuffle_rows(Isa::best(), rows, dst);
     }
     false
 }
@@ -144,7 +158,7 @@ pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> boo
 /// Whether [`unshuffle_rows`] has a kernel for `typesize` on this CPU.
 pub(crate) fn has_unshuffle_rows(typesize: usize) -> bool {
     cfg!(any(target_arch = "x86", target_arch = "x86_64"))
-        && Isa::best() == Isa::Avx2
+        && Isa::best() >= Isa::Avx2
         && matches!(typesize, 2 | 4 | 8 | 16)
 }
 
@@ -170,7 +184,7 @@ fn unshuffle_isa_uninit(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeU
     match isa {
         Isa::Portable => unshuffle_portable_uninit(typesize, src, dst),
         #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-        Isa::Sse2 | Isa::Avx2 => x86::unshuffle(isa, typesize, src, dst),
+        Isa::Sse2 | Isa::Avx2 | Isa::Avx512 => x86::unshuffle(isa, typesize, src, dst),
         #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
         _ => unreachable!("checked above"),
     }
@@ -239,13 +253,15 @@ fn unshuffle_items(
     }
 }
 
-/// SSE2 and AVX2 kernels.
+/// SSE2, AVX2 and AVX-512 kernels.
 ///
 /// The core is a byte transpose network: `N` vectors of 16 bytes (one 128-bit lane) hold the
 /// bytes of `16 * N` bytes, addressed by `log2(N) + 4` bits (vector, position). One round of
 /// `unpacklo/hi_epi8` over the pairs (`i`, `i + N/2`) rotates those address bits left by one.
 /// Shuffling 16 items of `N` bytes is then 4 rounds (items x bytes becomes bytes x items) and
 /// unshuffling `log2(N)` rounds. AVX2 runs two such problems at once, one per 128-bit lane.
+/// AVX-512 gathers the bytes inside each vector with `vpermb` first, so that its network moves
+/// whole chunks of `64 / N` bytes between vectors (`transpose_avx512`).
 #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
 pub(crate) mod x86 {
     use super::Isa;
@@ -255,10 +271,41 @@ pub(crate) mod x86 {
     use std::arch::x86_64::*;
     use std::mem::MaybeUninit;
 
+    /// The level whose kernel runs `typesize` at level `isa`: AVX-512 only where it is faster
+    /// than AVX2 (see the README's "Blosc kernels" benchmarks).
+    fn level(isa: Isa, typesize: usize) -> Isa {
+        match (isa, typesize) {
+            (Isa::Avx512, 2 | 4 | 8 | 16) => Isa::Avx512,
+            (Isa::Avx512, _) => Isa::Avx2,
+            _ => isa,
+        }
+    }
+
+    /// Above this many bytes (source and destination no longer fit in L2) the forward shuffle
+    /// of typesizes 2 and 4 runs its AVX2 kernel at the AVX-512 level too: on 16 MiB, bound by
+    /// memory, the AVX-512 kernel measured 0.75-1.0x of AVX2 in the same runs, while on Blosc's
+    /// blocks (32 KiB to 256 KiB) it is faster (best of several runs; see the README).
+    const AVX512_SHUFFLE_2_4_MAX: usize = 1 << 20;
+
     pub(crate) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
         let nitems = src.len() / typesize.max(1);
-        let done = match (isa, typesize) {
-            // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
+        let level = match level(isa, typesize) {
+            Isa::Avx512 if matches!(typesize, 2 | 4) && src.len() > AVX512_SHUFFLE_2_4_MAX => {
+                Isa::Avx2
+            }
+            l => l,
+        };
+        let done = match (level, typesize) {
+            // SAFETY: the caller checked that the CPU has the ISA (AVX-512 includes AVX2); the
+            // kernels bounds-check.
+            (Isa::Avx512, 2) => unsafe { shuffle_avx512::<2>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 4) => unsafe { shuffle_avx512::<4>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 8) => unsafe { shuffle_avx512::<8>(src, dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 16) => unsafe { shuffle_avx512::<16>(src, dst, nitems) },
+            // SAFETY: as above.
             (Isa::Avx2, 2) => unsafe { shuffle_avx2::<2>(src, dst, nitems) },
             // SAFETY: as above.
             (Isa::Avx2, 4) => unsafe { shuffle_avx2::<4>(src, dst, nitems) },
@@ -287,8 +334,22 @@ pub(crate) mod x86 {
 
     pub(crate) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
         let nitems = src.len() / typesize.max(1);
-        let done = match (isa, typesize) {
-            // SAFETY: the caller checked that the CPU has the ISA; the kernels bounds-check.
+        let mut all: [&[u8]; 16] = [&[]; 16];
+        for (j, p) in all.iter_mut().enumerate().take(typesize) {
+            *p = &src[j * nitems..][..nitems];
+        }
+        let planes = |n: usize| &all[..n];
+        let done = match (level(isa, typesize), typesize) {
+            // SAFETY: the caller checked that the CPU has the ISA (AVX-512 includes AVX2); the
+            // kernels bounds-check.
+            (Isa::Avx512, 2) => unsafe { unshuffle_avx512::<2>(planes(2), dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 4) => unsafe { unshuffle_avx512::<4>(planes(4), dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 8) => unsafe { unshuffle_avx512::<8>(planes(8), dst, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 16) => unsafe { unshuffle_avx512::<16>(planes(16), dst, nitems) },
+            // SAFETY: as above.
             (Isa::Avx2, 2) => unsafe { unshuffle_avx2::<2>(src, dst, nitems) },
             // SAFETY: as above.
             (Isa::Avx2, 4) => unsafe { unshuffle_avx2::<4>(src, dst, nitems) },
@@ -315,18 +376,27 @@ pub(crate) mod x86 {
         super::copy_uninit(&mut dst[body..], &src[body..]);
     }
 
-    /// [`super::unshuffle_rows`] with AVX2 (typesizes 2, 4, 8, 16).
-    pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> bool {
+    /// [`super::unshuffle_rows`] with AVX2 or AVX-512 (typesizes 2, 4, 8, 16).
+    pub(crate) fn unshuffle_rows(isa: Isa, rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> bool {
         let nitems = dst.len() / rows.len();
-        let done = match rows.len() {
-            // SAFETY: the caller checked AVX2; the kernel bounds-checks.
-            2 => unsafe { unshuffle_rows_avx2::<2>(rows, dst, nitems) },
+        let done = match (level(isa, rows.len()), rows.len()) {
+            // SAFETY: the caller checked the ISA (AVX-512 includes AVX2); the kernels
+            // bounds-check.
+            (Isa::Avx512, 2) => unsafe { unshuffle_avx512::<2>(rows, dst, nitems) },
             // SAFETY: as above.
-            4 => unsafe { unshuffle_rows_avx2::<4>(rows, dst, nitems) },
+            (Isa::Avx512, 4) => unsafe { unshuffle_avx512::<4>(rows, dst, nitems) },
             // SAFETY: as above.
-            8 => unsafe { unshuffle_rows_avx2::<8>(rows, dst, nitems) },
+            (Isa::Avx512, 8) => unsafe { unshuffle_avx512::<8>(rows, dst, nitems) },
             // SAFETY: as above.
-            16 => unsafe { unshuffle_rows_avx2::<16>(rows, dst, nitems) },
+            (Isa::Avx512, 16) => unsafe { unshuffle_avx512::<16>(rows, dst, nitems) },
+            // SAFETY: as above.
+            (_, 2) => unsafe { unshuffle_rows_avx2::<2>(rows, dst, nitems) },
+            // SAFETY: as above.
+            (_, 4) => unsafe { unshuffle_rows_avx2::<4>(rows, dst, nitems) },
+            // SAFETY: as above.
+            (_, 8) => unsafe { unshuffle_rows_avx2::<8>(rows, dst, nitems) },
+            // SAFETY: as above.
+            (_, 16) => unsafe { unshuffle_rows_avx2::<16>(rows, dst, nitems) },
             _ => return false,
         };
         let ts = rows.len();
@@ -707,6 +777,181 @@ pub(crate) mod x86 {
         }
         groups * 32
     }
+
+    /// The `vpermb` index that gathers byte `j` of each of the `64 / n` items of a vector into
+    /// the vector's `j`-th chunk of `64 / n` bytes; with `reverse`, each run of 8 items in
+    /// reverse order (needs chunks of at least 8 bytes, `n <= 8`).
+    const fn gather_index(n: usize, reverse: bool) -> [u8; 64] {
+        let per = 64 / n;
+        let flip = if reverse { 7 } else { 0 };
+        let mut idx = [0u8; 64];
+        let mut p = 0;
+        while p < 64 {
+            idx[p] = (((p % per) ^ flip) * n + p / per) as u8;
+            p += 1;
+        }
+        idx
+    }
+
+    /// The inverse of [`gather_index`] (not reversed): interleaves the `n` chunks back into items.
+    const fn scatter_index(n: usize) -> [u8; 64] {
+        let per = 64 / n;
+        let mut idx = [0u8; 64];
+        let mut q = 0;
+        while q < 64 {
+            idx[q] = ((q % n) * per + q / n) as u8;
+            q += 1;
+        }
+        idx
+    }
+
+    /// The `vpermt2d` index that interleaves the `64 / n`-byte chunks of two vectors: the low
+    /// halves (`hi == false`) or the high halves.
+    const fn interleave_index(n: usize, hi: bool) -> [u32; 16] {
+        let cs = 16 / n; // dwords per chunk
+        let mut idx = [0u32; 16];
+        let mut d = 0;
+        while d < 16 {
+            let (c, w) = (d / cs, d % cs);
+            let src = (c / 2 + if hi { n / 2 } else { 0 }) * cs + w;
+            idx[d] = (src + if c % 2 == 1 { 16 } else { 0 }) as u32;
+            d += 1;
+        }
+        idx
+    }
+
+    /// Loads 64 bytes.
+    ///
+    /// # Safety
+    /// AVX-512F must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn load_avx512(s: &[u8]) -> __m512i {
+        let s = &s[..64];
+        // SAFETY: `s` holds 64 bytes; AVX-512F is enabled in every caller.
+        unsafe { _mm512_loadu_si512(s.as_ptr().cast()) }
+    }
+
+    /// Transposes `N` vectors of `N` chunks of `64 / N` bytes (chunk `c` of vector `v` to
+    /// chunk `v` of vector `c`): `log2(N)` rounds of interleaving the pairs (`i`, `i + N/2`),
+    /// each of which rotates the (vector, chunk) address bits left by one.
+    ///
+    /// # Safety
+    /// AVX-512F must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn transpose_avx512<const N: usize>(v: &mut [__m512i; N]) {
+        if N < 2 {
+            return;
+        }
+        let h = N / 2;
+        // SAFETY: AVX-512F is enabled in every caller; the indices are 64 bytes.
+        let (lo, hi) = unsafe {
+            (
+                _mm512_loadu_si512(const { interleave_index(N, false) }.as_ptr().cast()),
+                _mm512_loadu_si512(const { interleave_index(N, true) }.as_ptr().cast()),
+            )
+        };
+        for _ in 0..log2(N) {
+            let mut out = *v;
+            for i in 0..h {
+                // SAFETY: as above.
+                unsafe {
+                    out[2 * i] = _mm512_permutex2var_epi32(v[i], lo, v[i + h]);
+                    out[2 * i + 1] = _mm512_permutex2var_epi32(v[i], hi, v[i + h]);
+                }
+            }
+            *v = out;
+        }
+    }
+
+    /// Loads the 64 items of `N` bytes at `src[offset..offset + 64 * N]` as their `N` byte
+    /// planes (vector `j` holds byte `j` of every item; with `REVERSE`, `N <= 8`, each run of 8
+    /// items in reverse order).
+    ///
+    /// # Safety
+    /// AVX-512F, AVX-512BW and AVX-512VBMI must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn load_planes_avx512<const N: usize, const REVERSE: bool>(
+        src: &[u8],
+        offset: usize,
+    ) -> [__m512i; N] {
+        let s = &src[offset..offset + 64 * N];
+        // SAFETY: the features are enabled in every caller; the index is 64 bytes.
+        let (zero, idx) = unsafe {
+            (
+                _mm512_setzero_si512(),
+                _mm512_loadu_si512(const { gather_index(N, REVERSE) }.as_ptr().cast()),
+            )
+        };
+        // SAFETY: as above; each load reads 64 bytes of `s`.
+        let mut v: [__m512i; N] = simd_array!(N, zero, |k| unsafe {
+            _mm512_permutexvar_epi8(idx, load_avx512(&s[64 * k..]))
+        });
+        // SAFETY: as above.
+        unsafe { transpose_avx512(&mut v) };
+        v
+    }
+
+    /// Reverses [`load_planes_avx512`]: turns `N` plane vectors into the `N` vectors of their
+    /// 64 items, to be stored one after the other.
+    ///
+    /// # Safety
+    /// AVX-512F, AVX-512BW and AVX-512VBMI must be available.
+    #[inline(always)]
+    pub(crate) unsafe fn planes_to_items_avx512<const N: usize>(v: &mut [__m512i; N]) {
+        // SAFETY: the features are enabled in every caller; the index is 64 bytes.
+        unsafe {
+            transpose_avx512(v);
+            let idx = _mm512_loadu_si512(const { scatter_index(N) }.as_ptr().cast());
+            for x in v.iter_mut() {
+                *x = _mm512_permutexvar_epi8(idx, *x);
+            }
+        }
+    }
+
+    /// Shuffles the items of whole 64-item groups; returns how many items it did.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn shuffle_avx512<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
+        let groups = nitems / 64;
+        for g in 0..groups {
+            // SAFETY: the features are enabled here.
+            let v = unsafe { load_planes_avx512::<N, false>(src, 64 * N * g) };
+            for (j, x) in v.iter().enumerate() {
+                let d = &mut dst[j * nitems + 64 * g..][..64];
+                // SAFETY: `d` holds 64 bytes.
+                unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), *x) };
+            }
+        }
+        groups * 64
+    }
+
+    /// Unshuffles whole 64-item groups from the `N` planes `rows` (each at least `nitems`
+    /// bytes) into `dst`; returns how many items it did.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn unshuffle_avx512<const N: usize>(
+        rows: &[&[u8]],
+        dst: &mut [MaybeUninit<u8>],
+        nitems: usize,
+    ) -> usize {
+        let rows: &[&[u8]; N] = rows.try_into().expect("N planes");
+        for r in rows {
+            assert!(r.len() >= nitems);
+        }
+        let groups = nitems / 64;
+        for g in 0..groups {
+            // SAFETY: the features are enabled here; each row holds `64 * g + 64` bytes.
+            let mut v: [__m512i; N] = simd_array!(N, _mm512_setzero_si512(), |j| unsafe {
+                load_avx512(&rows[j][64 * g..])
+            });
+            // SAFETY: as above.
+            unsafe { planes_to_items_avx512(&mut v) };
+            let d = &mut dst[64 * N * g..][..64 * N];
+            for (k, x) in v.iter().enumerate() {
+                // SAFETY: `d` holds 64 * N bytes.
+                unsafe { _mm512_storeu_si512(d.as_mut_ptr().add(64 * k).cast(), *x) };
+            }
+        }
+        groups * 64
+    }
 }
 
 #[cfg(test)]
@@ -748,6 +993,34 @@ mod tests {
                     assert_eq!(got, src, "ts {ts} nitems {nitems}");
                 } else {
                     assert!(!has_unshuffle_rows(ts) || nitems == 0, "ts {ts}");
+                }
+            }
+        }
+    }
+
+    /// Item counts around the AVX-512 group (64 items) and the AVX2 group (32), and byte tails of
+    /// 0, 1 and `typesize - 1` bytes, so that every kernel's last group and the scalar
+    /// remainder meet at each possible place.
+    #[test]
+    fn every_isa_matches_portable_at_group_edges() {
+        let data: Vec<u8> = (0..40_000usize)
+            .map(|i| (i.wrapping_mul(2_246_822_519) >> 15) as u8)
+            .collect();
+        for isa in Isa::available() {
+            for ts in [2usize, 3, 4, 5, 7, 8, 12, 16, 17, 24] {
+                for items in [31usize, 32, 33, 63, 64, 65, 95, 127, 128, 129, 200, 1023] {
+                    for extra in [0, 1, ts - 1] {
+                        let len = items * ts + extra;
+                        let src = &data[7..7 + len];
+                        let mut want = vec![0u8; len];
+                        let mut got = vec![0x3Cu8; len];
+                        shuffle_portable(ts, src, &mut want);
+                        shuffle_isa(isa, ts, src, &mut got);
+                        assert_eq!(got, want, "shuffle {isa:?} ts {ts} len {len}");
+                        let mut back = vec![0xC3u8; len];
+                        unshuffle_isa(isa, ts, &want, &mut back);
+                        assert_eq!(back, src, "unshuffle {isa:?} ts {ts} len {len}");
+                    }
                 }
             }
         }
