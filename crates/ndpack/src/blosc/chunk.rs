@@ -934,6 +934,15 @@ pub(crate) struct EncodedChunk {
     pub all_zero: bool,
 }
 
+/// What became of a chunk encoded in parallel.
+enum Placement {
+    Placed(EncodedChunk),
+    /// Larger than the room: stored uncompressed instead.
+    TooLarge,
+    /// Too close to the end of the room to keep the staged blocks: encode it serially.
+    Serial,
+}
+
 /// Where the blocks of one chunk go while they are encoded: the worker that starts at block 0
 /// (the "front") writes straight into the chunk, since it always knows where its next block
 /// starts; the others take blocks from the end and write them into staging buffers, copied into
@@ -1026,16 +1035,17 @@ impl EncodeSpec {
         self.blocksize.min(len - i * self.blocksize)
     }
 
-    /// Filters block `i` of `src` and encodes its streams into `out` (at least
-    /// [`Self::max_block_len`] bytes); returns the encoded size and whether every stream was a
-    /// zero run. `tmp` is scratch for the filters.
+    /// Filters block `i` of `src` and encodes its streams into `out`; returns the encoded size
+    /// and whether every stream was a zero run, or `None` when the block does not fit in `out`
+    /// (which always holds [`Self::max_block_len`] bytes, except at the end of a chunk's room).
+    /// `tmp` is scratch for the filters.
     fn encode_block(
         &self,
         src: &[u8],
         i: usize,
         tmp: &mut Vec<u8>,
         out: &mut [u8],
-    ) -> Result<(usize, bool)> {
+    ) -> Result<Option<(usize, bool)>> {
         let bs = self.blocksize;
         let start = i * bs;
         let raw = &src[start..(start + bs).min(src.len())];
@@ -1116,37 +1126,46 @@ impl EncodeSpec {
             if self.extended {
                 let v = part[0];
                 if all_equal(part, v) {
-                    if v == 0 {
-                        out[pos..pos + 4].copy_from_slice(&0i32.to_le_bytes());
-                        pos += 4;
-                    } else {
-                        out[pos..pos + 4].copy_from_slice(&(-i32::from(v)).to_le_bytes());
-                        out[pos + 4] = 1;
-                        pos += 5;
+                    let run = if v == 0 { 4 } else { 5 };
+                    let Some(at) = out.get_mut(pos..pos + run) else {
+                        return Ok(None);
+                    };
+                    at[..4].copy_from_slice(&(-i32::from(v)).to_le_bytes());
+                    if v != 0 {
+                        at[4] = 1;
                         all_zero = false;
                     }
+                    pos += run;
                     continue;
                 }
             }
             all_zero = false;
-            let (head, body) = out[pos..].split_at_mut(4);
-            let body = &mut body[..neblock];
+            // As c-blosc: the stream may take at most what is left of the chunk's room, and is
+            // stored raw when it does not shrink (if that fits).
+            let Some(rest) = out.get_mut(pos..).filter(|r| r.len() > 4) else {
+                return Ok(None);
+            };
+            let (head, body) = rest.split_at_mut(4);
+            let maxout = neblock.min(body.len());
             let mut n = compress_stream(
                 self.compressor,
                 self.clevel,
                 !self.extended,
                 self.split,
                 part,
-                body,
+                &mut body[..maxout],
             );
             if n == 0 || n >= neblock {
-                body.copy_from_slice(part);
+                let Some(raw) = body.get_mut(..neblock) else {
+                    return Ok(None);
+                };
+                raw.copy_from_slice(part);
                 n = neblock;
             }
             head.copy_from_slice(&(n as i32).to_le_bytes());
             pos += 4 + n;
         }
-        Ok((pos, all_zero))
+        Ok(Some((pos, all_zero)))
     }
 
     /// Encodes every block of `src` into `dst` after `head` and the block-offset table, and
@@ -1223,14 +1242,23 @@ impl EncodeSpec {
         let result = match (front, back_error) {
             (Err(e), _) | (Ok(_), Some(e)) => Err(e),
             (Ok(Some(front)), None) if fits => {
-                self.place_staged(front, &list, head, front_out, body)
+                self.place_staged(src.len(), front, &list, head, front_out, body)
             }
-            _ => Ok(None),
+            _ => Ok(Placement::TooLarge),
         };
         for s in list {
             staging_give(s.buf);
         }
-        result
+        let result = match result? {
+            Placement::Placed(chunk) => Some(chunk),
+            Placement::TooLarge => None,
+            // A staged block ends up where c-blosc would have given its streams less room than
+            // the back worker had: the serial encoder decides the chunk, as c-blosc would.
+            Placement::Serial => {
+                return self.encode_chunk_with(src, head, limit, dst, 1);
+            }
+        };
+        Ok(result)
     }
 
     /// The front worker: takes blocks from the start and writes them one after the other into
@@ -1246,21 +1274,14 @@ impl EncodeSpec {
         let mut all_zero = true;
         let mut at = 0;
         with_scratch(|tmp| {
-            let mut spill = Vec::new();
             while let Some(i) = queue.take_front() {
                 let most = self.max_block_len(self.block_size(src.len(), i));
-                let (n, zero) = if at + most <= body.len() {
-                    self.encode_block(src, i, tmp, &mut body[at..at + most])?
-                } else {
-                    // Near the end of the chunk's room: encode aside and keep it if it fits.
-                    spill.resize(most, 0);
-                    let (n, zero) = self.encode_block(src, i, tmp, &mut spill)?;
-                    if at + n > body.len() {
-                        queue.close();
-                        return Ok(None);
-                    }
-                    body[at..at + n].copy_from_slice(&spill[..n]);
-                    (n, zero)
+                // Near the end of the chunk's room the block gets what is left.
+                let end = (at + most).min(body.len());
+                let out = &mut body[at..end];
+                let Some((n, zero)) = self.encode_block(src, i, tmp, out)? else {
+                    queue.close();
+                    return Ok(None);
                 };
                 sizes.push(n);
                 all_zero &= zero;
@@ -1287,15 +1308,16 @@ impl EncodeSpec {
                     let want = (used + most).max(2 * staged.buf.len());
                     staged.buf.resize(want, 0);
                 }
-                let (n, zero) =
-                    self.encode_block(src, i, tmp, &mut staged.buf[used..used + most])?;
+                let out = &mut staged.buf[used..used + most];
+                // `out` holds the largest block, so `None` cannot happen; it would mean no fit.
+                let encoded = self.encode_block(src, i, tmp, out)?;
+                let Some((n, zero)) = encoded.filter(|&(n, _)| used + n <= room) else {
+                    queue.close();
+                    return Ok(false);
+                };
                 staged.blocks.push((i, used, n));
                 staged.all_zero &= zero;
                 used += n;
-                if used > room {
-                    queue.close();
-                    return Ok(false);
-                }
             }
             Ok(true)
         });
@@ -1312,16 +1334,17 @@ impl EncodeSpec {
         }
     }
 
-    /// Copies the staged blocks after the front's, writes the header and the offset table, and
-    /// returns the chunk (or `None` when it does not fit in `body`).
+    /// Copies the staged blocks after the front's and writes the header and the offset table
+    /// (or tells why it cannot: see [`Placement`]).
     fn place_staged(
         &self,
+        nbytes: usize,
         (sizes, mut all_zero): (Vec<usize>, bool),
         staged: &[Staged],
         head: &[u8],
         front_out: &mut [u8],
         body: &mut [u8],
-    ) -> Result<Option<EncodedChunk>> {
+    ) -> Result<Placement> {
         let mut parts: Vec<(usize, &[u8])> = Vec::new();
         for s in staged {
             all_zero &= s.all_zero;
@@ -1335,7 +1358,17 @@ impl EncodeSpec {
         let front_len: usize = sizes.iter().sum();
         let total_body = front_len + parts.iter().map(|p| p.1.len()).sum::<usize>();
         if total_body > body.len() {
-            return Ok(None);
+            return Ok(Placement::TooLarge);
+        }
+        // The front gave each of its streams what was left of the room, as c-blosc does; the
+        // staged blocks had the room of the largest block. Near the end of the room that could
+        // change a decision (a stream that c-blosc could not compress in the room left).
+        let mut at = front_len;
+        for &(i, b) in &parts {
+            if at + self.max_block_len(self.block_size(nbytes, i)) > body.len() {
+                return Ok(Placement::Serial);
+            }
+            at += b.len();
         }
         let hlen = head.len();
         let total = front_out.len() + total_body;
@@ -1367,7 +1400,7 @@ impl EncodeSpec {
         } else {
             jobs.into_iter().for_each(|(d, s)| d.copy_from_slice(s));
         }
-        Ok(Some(EncodedChunk {
+        Ok(Placement::Placed(EncodedChunk {
             len: total,
             all_zero,
         }))
@@ -1508,15 +1541,30 @@ mod tests {
                 let mut back = vec![0u8; src.len()];
                 chunk.decode_into(&mut back).unwrap();
                 assert!(back == src, "{compressor:?}: round trip");
-                // An exact limit (the last blocks go through the front's spill path) fits; one
-                // byte less does not, with every number of workers.
-                for workers in 1..=4 {
-                    for limit in [roomy, one.len()] {
-                        let got = encode(&spec, &src, limit, workers);
-                        assert!(got.as_ref() == Some(&one), "{compressor:?} x{workers}");
+                // Limits around the chunk's size, where the last streams get less room than the
+                // largest block (as in c-blosc, which may then not compress them): the same
+                // answer with every number of workers, and one byte less never fits.
+                assert!(encode(&spec, &src, one.len() - 1, 1).is_none());
+                for limit in [
+                    roomy,
+                    one.len() + 70,
+                    one.len() + 20,
+                    one.len(),
+                    one.len() - 1,
+                ] {
+                    let serial = encode(&spec, &src, limit, 1);
+                    if let Some(chunk) = &serial {
+                        assert!(chunk.len() <= limit);
+                        let mut back = vec![0u8; src.len()];
+                        Chunk::open(chunk).unwrap().decode_into(&mut back).unwrap();
+                        assert!(back == src, "{compressor:?}: round trip at {limit}");
                     }
-                    assert!(encode(&spec, &src, one.len() - 1, workers).is_none());
+                    for workers in 2..=4 {
+                        let got = encode(&spec, &src, limit, workers);
+                        assert!(got == serial, "{compressor:?} x{workers} at {limit}");
+                    }
                 }
+                assert!(encode(&spec, &src, roomy, 3) == Some(one));
             }
         }
     }
