@@ -45,6 +45,8 @@ pub(crate) const SPECIAL_UNINIT: u8 = 4;
 
 /// Chunks at least this large are split over the pool's threads (when it has more than one).
 const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+/// The most streams a block is split into (c-blosc splits only typesizes up to 16).
+const MAX_STREAMS: usize = 16;
 
 fn rd_i32(b: &[u8], at: usize) -> Result<i32> {
     b.get(at..at + 4)
@@ -437,18 +439,57 @@ impl<'a> Chunk<'a> {
         self.bstarts.len()
     }
 
-    /// Decodes the streams of block `i` into `dst` (exactly the block's size).
-    fn read_streams(&self, i: usize, dst: &mut [u8]) -> Result<()> {
+    /// Decodes the streams of block `i` into `dst` (exactly the block's size); with `par`, the
+    /// streams are decoded in parallel on the pool.
+    fn read_streams(&self, i: usize, dst: &mut [u8], par: bool) -> Result<()> {
         let g = self.geom(i);
         let neblock = g.bsize / g.nstreams;
         let comp = self.compressor.expect("compressed chunk");
-        let mut pos = g.start;
-        for part in dst.chunks_exact_mut(neblock) {
-            if let Some(at) = self.read_stream(&mut pos, comp, part)? {
+        let read = |pos: &mut usize, part: &mut [u8]| -> Result<()> {
+            if let Some(at) = self.read_stream(pos, comp, part)? {
                 part.copy_from_slice(&self.buf[at..at + neblock]);
             }
+            Ok(())
+        };
+        if par && g.nstreams > 1 {
+            let starts = self.stream_starts(i)?;
+            return threads::install(|| {
+                dst.par_chunks_exact_mut(neblock)
+                    .zip(&starts[..g.nstreams])
+                    .try_for_each(|(part, &pos)| read(&mut { pos }, part))
+            });
+        }
+        let mut pos = g.start;
+        for part in dst.chunks_exact_mut(neblock) {
+            read(&mut pos, part)?;
         }
         Ok(())
+    }
+
+    /// Moves `*pos` past the stream that starts there (its `i32` size, then its bytes or its
+    /// run token).
+    fn skip_stream(&self, pos: &mut usize) -> Result<()> {
+        let csize = rd_i32(self.buf, *pos)?;
+        *pos += 4;
+        if csize < 0 {
+            *pos += 1;
+        } else {
+            *pos += csize as usize;
+        }
+        Ok(())
+    }
+
+    /// Where each stream of block `i` starts (its size field), so that they can be decoded
+    /// independently.
+    fn stream_starts(&self, i: usize) -> Result<[usize; MAX_STREAMS]> {
+        let g = self.geom(i);
+        let mut starts = [0; MAX_STREAMS];
+        let mut pos = g.start;
+        for s in starts.iter_mut().take(g.nstreams) {
+            *s = pos;
+            self.skip_stream(&mut pos)?;
+        }
+        Ok(starts)
     }
 
     /// Reads the stream at `*pos` (its `i32` size, then its bytes) for `part` and moves `*pos`
@@ -495,6 +536,7 @@ impl<'a> Chunk<'a> {
         meta: u8,
         out: &mut [MaybeUninit<u8>],
         tmp: &mut [u8],
+        par: bool,
     ) -> Result<bool> {
         let h = &self.header;
         let gs = if h.extended && meta != 0 {
@@ -508,12 +550,27 @@ impl<'a> Chunk<'a> {
         }
         let neblock = g.bsize / ts;
         let comp = self.compressor.expect("compressed chunk");
-        let mut raw: [Option<usize>; 16] = [None; 16];
-        let mut pos = g.start;
-        for (j, part) in tmp[..g.bsize].chunks_exact_mut(neblock).enumerate() {
-            raw[j] = self.read_stream(&mut pos, comp, part)?;
+        let mut raw: [Option<usize>; MAX_STREAMS] = [None; MAX_STREAMS];
+        if par {
+            let starts = self.stream_starts(i)?;
+            threads::install(|| {
+                tmp[..g.bsize]
+                    .par_chunks_exact_mut(neblock)
+                    .zip(&mut raw[..ts])
+                    .zip(&starts[..ts])
+                    .try_for_each(|((part, raw), &pos)| {
+                        let mut pos = pos;
+                        *raw = self.read_stream(&mut pos, comp, part)?;
+                        Ok::<(), Error>(())
+                    })
+            })?;
+        } else {
+            let mut pos = g.start;
+            for (j, part) in tmp[..g.bsize].chunks_exact_mut(neblock).enumerate() {
+                raw[j] = self.read_stream(&mut pos, comp, part)?;
+            }
         }
-        let mut rows: [&[u8]; 16] = [&[]; 16];
+        let mut rows: [&[u8]; MAX_STREAMS] = [&[]; MAX_STREAMS];
         for (j, (row, part)) in rows
             .iter_mut()
             .zip(tmp.chunks_exact(neblock))
@@ -525,7 +582,24 @@ impl<'a> Chunk<'a> {
                 None => part,
             };
         }
-        Ok(shuffle::unshuffle_rows(&rows[..ts], out))
+        if !par {
+            return Ok(shuffle::unshuffle_rows(&rows[..ts], out));
+        }
+        // The items in one piece per thread (a multiple of 64 items, the kernels' widest step).
+        let pieces = threads::get_num_threads().max(1);
+        let per = neblock.div_ceil(pieces).next_multiple_of(64);
+        let rows = &rows[..ts];
+        Ok(threads::install(|| {
+            out.par_chunks_mut(per * ts).enumerate().all(|(k, o)| {
+                let lo = k * per;
+                let hi = lo + o.len() / ts;
+                let mut sub: [&[u8]; MAX_STREAMS] = [&[]; MAX_STREAMS];
+                for (s, r) in sub.iter_mut().zip(rows) {
+                    *s = &r[lo..hi];
+                }
+                shuffle::unshuffle_rows(&sub[..ts], o)
+            })
+        }))
     }
 
     /// Decodes block `i` into `out` (its full size), which may be uninitialised: the first step
@@ -537,6 +611,7 @@ impl<'a> Chunk<'a> {
         out: &mut [MaybeUninit<u8>],
         block0: Option<&[u8]>,
         tmp: &mut Vec<u8>,
+        par: bool,
     ) -> Result<()> {
         let h = &self.header;
         let bsize = out.len();
@@ -579,7 +654,10 @@ impl<'a> Chunk<'a> {
             tmp.resize(bsize, 0);
         }
         let tmp = &mut tmp[..bsize];
-        if nops == 1 && ops[0].0 == F_SHUFFLE && self.unshuffle_fused(i, ts, ops[0].1, out, tmp)? {
+        if nops == 1
+            && ops[0].0 == F_SHUFFLE
+            && self.unshuffle_fused(i, ts, ops[0].1, out, tmp, par)?
+        {
             return Ok(());
         }
         // Ping-pong between `out` and `tmp` so that the last transform writes `out`.
@@ -587,9 +665,9 @@ impl<'a> Chunk<'a> {
         if in_out {
             // SAFETY: `read_streams` writes every byte of the block (and reads back only what it
             // wrote); on error the output is discarded.
-            self.read_streams(i, unsafe { written_view(out) })?;
+            self.read_streams(i, unsafe { written_view(out) }, par)?;
         } else {
-            self.read_streams(i, tmp)?;
+            self.read_streams(i, tmp, par)?;
         }
         for &(f, meta) in &ops[..nops] {
             let gs = if h.extended && meta != 0 {
@@ -666,36 +744,49 @@ impl<'a> Chunk<'a> {
         }
         let bs = h.blocksize;
         let has_delta = h.filters.contains(&F_DELTA);
-        let parallel = self.nblocks() > 1 && h.nbytes >= PARALLEL_MIN_BYTES;
+        let threads = threads::get_num_threads();
+        // Fewer blocks than threads: the blocks one after the other, each block's streams in
+        // parallel (a 1 MB chunk of 8-byte items is a single block of eight streams).
+        let streams_par = self.nblocks() < threads && bs >= PARALLEL_MIN_BYTES;
+        let parallel = !streams_par && self.nblocks() > 1 && h.nbytes >= PARALLEL_MIN_BYTES;
         let one = |j: usize, blk: &mut [MaybeUninit<u8>], block0: Option<&[u8]>| {
-            with_scratch(|tmp| self.decode_block(j, blk, block0, tmp))
+            let par = streams_par && blk.len() >= PARALLEL_MIN_BYTES;
+            with_scratch(|tmp| self.decode_block(j, blk, block0, tmp, par))
         };
-        if has_delta {
-            let (first, rest) = out.split_at_mut(bs.min(out.len()));
-            with_scratch(|tmp| self.decode_block(0, first, None, tmp))?;
-            // SAFETY: `decode_block` wrote every byte of the first block.
-            let block0 = Some(&*unsafe { written_view(first) });
-            if parallel {
-                threads::install(|| {
-                    rest.par_chunks_mut(bs)
+        let mut run = move || {
+            if has_delta {
+                let (first, rest) = out.split_at_mut(bs.min(out.len()));
+                one(0, first, None)?;
+                // SAFETY: `decode_block` wrote every byte of the first block.
+                let block0 = Some(&*unsafe { written_view(first) });
+                if parallel {
+                    threads::install(|| {
+                        rest.par_chunks_mut(bs)
+                            .enumerate()
+                            .try_for_each(|(j, blk)| one(j + 1, blk, block0))
+                    })
+                } else {
+                    rest.chunks_mut(bs)
                         .enumerate()
                         .try_for_each(|(j, blk)| one(j + 1, blk, block0))
+                }
+            } else if parallel {
+                threads::install(|| {
+                    out.par_chunks_mut(bs)
+                        .enumerate()
+                        .try_for_each(|(j, blk)| one(j, blk, None))
                 })
             } else {
-                rest.chunks_mut(bs)
-                    .enumerate()
-                    .try_for_each(|(j, blk)| one(j + 1, blk, block0))
-            }
-        } else if parallel {
-            threads::install(|| {
-                out.par_chunks_mut(bs)
+                out.chunks_mut(bs)
                     .enumerate()
                     .try_for_each(|(j, blk)| one(j, blk, None))
-            })
+            }
+        };
+        if streams_par {
+            // One trip to the pool for the whole chunk; the blocks' parallel steps run inside.
+            threads::install(run)
         } else {
-            out.chunks_mut(bs)
-                .enumerate()
-                .try_for_each(|(j, blk)| one(j, blk, None))
+            run()
         }
     }
 
@@ -754,7 +845,7 @@ impl<'a> Chunk<'a> {
             if has_delta {
                 block0 = vec![0u8; bs.min(h.nbytes)];
                 // SAFETY: the decoder writes only initialised bytes into `block0`.
-                self.decode_block(0, unsafe { as_uninit(&mut block0) }, None, tmp)?;
+                self.decode_block(0, unsafe { as_uninit(&mut block0) }, None, tmp, false)?;
             }
             let mut blk = vec![0u8; bs];
             for b in lo / bs..hi.div_ceil(bs) {
@@ -765,7 +856,7 @@ impl<'a> Chunk<'a> {
                 } else {
                     let r = if has_delta { Some(&block0[..]) } else { None };
                     // SAFETY: the decoder writes only initialised bytes into `blk`.
-                    self.decode_block(b, unsafe { as_uninit(&mut blk[..bsize]) }, r, tmp)?;
+                    self.decode_block(b, unsafe { as_uninit(&mut blk[..bsize]) }, r, tmp, false)?;
                     &blk[..bsize]
                 };
                 let from = lo.max(bstart);
@@ -1024,6 +1115,22 @@ impl EncodeSpec {
         }
     }
 
+    /// Whether the pipeline is one byte shuffle of whole items (the common case that
+    /// [`shuffle_par`] speeds up).
+    fn single_byte_shuffle(&self) -> bool {
+        let mut active = self
+            .filters
+            .iter()
+            .zip(&self.filters_meta)
+            .filter(|(&f, _)| f != F_NONE);
+        match (active.next(), active.next()) {
+            (Some((&F_SHUFFLE, &meta)), None) => {
+                !self.extended || meta == 0 || usize::from(meta) == self.typesize
+            }
+            _ => false,
+        }
+    }
+
     /// The most bytes a block of `bsize` bytes encodes to: each stream stored raw after its
     /// 4-byte size.
     fn max_block_len(&self, bsize: usize) -> usize {
@@ -1039,12 +1146,14 @@ impl EncodeSpec {
     /// and whether every stream was a zero run, or `None` when the block does not fit in `out`
     /// (which always holds [`Self::max_block_len`] bytes, except at the end of a chunk's room).
     /// `tmp` is scratch for the filters.
+    /// With `streams > 1`, the block's streams are compressed by that many workers.
     fn encode_block(
         &self,
         src: &[u8],
         i: usize,
         tmp: &mut Vec<u8>,
         out: &mut [u8],
+        streams: usize,
     ) -> Result<Option<(usize, bool)>> {
         let bs = self.blocksize;
         let start = i * bs;
@@ -1055,6 +1164,14 @@ impl EncodeSpec {
             tmp.resize(2 * bsize, 0);
         }
         let (a, b) = tmp[..2 * bsize].split_at_mut(bsize);
+        if streams > 1
+            && self.single_byte_shuffle()
+            && self.nstreams(bsize) == ts
+            && bsize.is_multiple_of(ts)
+            && shuffle_par(ts, raw, a, streams)
+        {
+            return Ok(self.encode_streams_par(a, bsize / ts, out, streams));
+        }
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
         for slot in 0..6 {
@@ -1120,52 +1237,149 @@ impl EncodeSpec {
             _ => b,
         };
         let neblock = bsize / self.nstreams(bsize);
+        if streams > 1 && data.len() > neblock {
+            return Ok(self.encode_streams_par(data, neblock, out, streams));
+        }
+        Ok(self.encode_streams(data, neblock, out))
+    }
+
+    /// Compresses the streams of one filtered block (`data`, in streams of `neblock` bytes)
+    /// into `out`, each after its 4-byte size; returns the encoded size and whether every
+    /// stream was a zero run, or `None` when they do not fit in `out`.
+    fn encode_streams(&self, data: &[u8], neblock: usize, out: &mut [u8]) -> Option<(usize, bool)> {
         let mut pos = 0;
         let mut all_zero = self.extended;
         for part in data.chunks_exact(neblock) {
-            if self.extended {
-                let v = part[0];
-                if all_equal(part, v) {
-                    let run = if v == 0 { 4 } else { 5 };
-                    let Some(at) = out.get_mut(pos..pos + run) else {
-                        return Ok(None);
-                    };
-                    at[..4].copy_from_slice(&(-i32::from(v)).to_le_bytes());
-                    if v != 0 {
-                        at[4] = 1;
-                        all_zero = false;
-                    }
-                    pos += run;
-                    continue;
-                }
-            }
-            all_zero = false;
-            // As c-blosc: the stream may take at most what is left of the chunk's room, and is
-            // stored raw when it does not shrink (if that fits).
-            let Some(rest) = out.get_mut(pos..).filter(|r| r.len() > 4) else {
-                return Ok(None);
-            };
-            let (head, body) = rest.split_at_mut(4);
-            let maxout = neblock.min(body.len());
-            let mut n = compress_stream(
-                self.compressor,
-                self.clevel,
-                !self.extended,
-                self.split,
-                part,
-                &mut body[..maxout],
-            );
-            if n == 0 || n >= neblock {
-                let Some(raw) = body.get_mut(..neblock) else {
-                    return Ok(None);
-                };
-                raw.copy_from_slice(part);
-                n = neblock;
-            }
-            head.copy_from_slice(&(n as i32).to_le_bytes());
-            pos += 4 + n;
+            let (n, zero) = self.encode_stream(part, &mut out[pos..])?;
+            all_zero &= zero;
+            pos += n;
         }
-        Ok(Some((pos, all_zero)))
+        Some((pos, all_zero))
+    }
+
+    /// Compresses one stream into `out` after its 4-byte size; returns the bytes written and
+    /// whether it was a zero run, or `None` when it does not fit in `out`.
+    fn encode_stream(&self, part: &[u8], out: &mut [u8]) -> Option<(usize, bool)> {
+        let neblock = part.len();
+        if self.extended {
+            let v = part[0];
+            if all_equal(part, v) {
+                let run = if v == 0 { 4 } else { 5 };
+                let at = out.get_mut(..run)?;
+                at[..4].copy_from_slice(&(-i32::from(v)).to_le_bytes());
+                if v != 0 {
+                    at[4] = 1;
+                }
+                return Some((run, v == 0));
+            }
+        }
+        // As c-blosc: the stream may take at most what is left of the chunk's room, and is
+        // stored raw when it does not shrink (if that fits).
+        if out.len() <= 4 {
+            return None;
+        }
+        let (head, body) = out.split_at_mut(4);
+        let maxout = neblock.min(body.len());
+        let mut n = compress_stream(
+            self.compressor,
+            self.clevel,
+            !self.extended,
+            self.split,
+            part,
+            &mut body[..maxout],
+        );
+        if n == 0 || n >= neblock {
+            let raw = body.get_mut(..neblock)?;
+            raw.copy_from_slice(part);
+            n = neblock;
+        }
+        head.copy_from_slice(&(n as i32).to_le_bytes());
+        Some((4 + n, false))
+    }
+
+    /// [`Self::encode_streams`] by `workers` workers, as the blocks of a chunk: one takes
+    /// streams from the start and writes them straight into `out`, the others take them from
+    /// the end into staging buffers, copied after the first's. Same bytes as the serial
+    /// encoder: when a staged stream lands where the serial encoder would have given it less
+    /// room than a whole stream, the block is encoded serially instead.
+    fn encode_streams_par(
+        &self,
+        data: &[u8],
+        neblock: usize,
+        out: &mut [u8],
+        workers: usize,
+    ) -> Option<(usize, bool)> {
+        let nstreams = data.len() / neblock;
+        let part = |j: usize| &data[j * neblock..(j + 1) * neblock];
+        let queue = BlockQueue::new(nstreams);
+        let most = 4 + neblock;
+        let front = || {
+            let mut pos = 0;
+            let mut all_zero = self.extended;
+            while let Some(j) = queue.take_front() {
+                let Some((n, zero)) = self.encode_stream(part(j), &mut out[pos..]) else {
+                    queue.close();
+                    return None;
+                };
+                all_zero &= zero;
+                pos += n;
+            }
+            Some((pos, all_zero))
+        };
+        let back = || {
+            let mut buf = staging_take();
+            let mut streams = Vec::new();
+            let mut used = 0;
+            while let Some(j) = queue.take_back() {
+                if buf.len() < used + most {
+                    buf.resize((used + most).max(2 * buf.len()), 0);
+                }
+                // The buffer holds the largest stream, so this always fits.
+                let got = self.encode_stream(part(j), &mut buf[used..used + most]);
+                let (n, zero) = got.unwrap_or((0, false));
+                streams.push((j, used, n, zero));
+                used += n;
+            }
+            (buf, streams)
+        };
+        let (first, staged) = threads::install(|| {
+            rayon::join(front, || {
+                (1..workers.min(nstreams))
+                    .into_par_iter()
+                    .map(|_| back())
+                    .collect::<Vec<_>>()
+            })
+        });
+        let mut parts: Vec<(usize, &[u8], bool)> = staged
+            .iter()
+            .flat_map(|(buf, streams)| {
+                streams
+                    .iter()
+                    .map(|&(j, at, n, zero)| (j, &buf[at..at + n], zero))
+            })
+            .collect();
+        parts.sort_unstable_by_key(|p| p.0);
+        let mut result = first;
+        if let Some((mut at, mut all_zero)) = result {
+            for &(_, bytes, zero) in &parts {
+                if bytes.is_empty() || at + most > out.len() {
+                    // The serial encoder would have capped this stream by the room left.
+                    result = None;
+                    break;
+                }
+                out[at..at + bytes.len()].copy_from_slice(bytes);
+                at += bytes.len();
+                all_zero &= zero;
+                result = Some((at, all_zero));
+            }
+            if result.is_none() {
+                result = self.encode_streams(data, neblock, out);
+            }
+        }
+        for (buf, _) in staged {
+            staging_give(buf);
+        }
+        result
     }
 
     /// Encodes every block of `src` into `dst` after `head` and the block-offset table, and
@@ -1183,15 +1397,21 @@ impl EncodeSpec {
         dst: &mut [MaybeUninit<u8>],
     ) -> Result<Option<EncodedChunk>> {
         let nblocks = src.len().div_ceil(self.blocksize);
-        let workers = if nblocks > 1 && src.len() >= PARALLEL_MIN_BYTES {
-            threads::get_num_threads().min(nblocks)
+        let threads = threads::get_num_threads();
+        let (workers, streams) = if nblocks < threads && self.blocksize >= PARALLEL_MIN_BYTES {
+            // Fewer blocks than threads: each block's streams in parallel (a 1 MB chunk of
+            // 8-byte items is a single block of eight streams).
+            (1, threads)
+        } else if nblocks > 1 && src.len() >= PARALLEL_MIN_BYTES {
+            (threads.min(nblocks), 1)
         } else {
-            1
+            (1, 1)
         };
-        self.encode_chunk_with(src, head, limit, dst, workers)
+        self.encode_chunk_with(src, head, limit, dst, workers, streams)
     }
 
-    /// [`Self::encode_chunk_into`] with `workers` workers (1: all blocks on the calling thread).
+    /// [`Self::encode_chunk_into`] with `workers` workers (1: all blocks on the calling thread),
+    /// and `streams` workers for the streams of each block when `workers` is 1.
     fn encode_chunk_with(
         &self,
         src: &[u8],
@@ -1199,6 +1419,7 @@ impl EncodeSpec {
         limit: usize,
         dst: &mut [MaybeUninit<u8>],
         workers: usize,
+        streams: usize,
     ) -> Result<Option<EncodedChunk>> {
         let nblocks = src.len().div_ceil(self.blocksize);
         let table = head.len() + 4 * nblocks;
@@ -1214,7 +1435,8 @@ impl EncodeSpec {
         let (front_out, body) = out.split_at_mut(table);
         let queue = BlockQueue::new(nblocks);
         let room = body.len();
-        let mut front = || self.encode_front(src, &queue, &mut *body);
+        let streams = if workers > 1 { 1 } else { streams };
+        let mut front = || self.encode_front(src, &queue, &mut *body, streams);
         let (front, staged) = if workers > 1 {
             threads::install(|| {
                 rayon::join(front, || {
@@ -1224,6 +1446,9 @@ impl EncodeSpec {
                         .collect::<Vec<_>>()
                 })
             })
+        } else if streams > 1 {
+            // One trip to the pool for the whole chunk; the blocks' parallel steps run inside.
+            (threads::install(front), Vec::new())
         } else {
             (front(), Vec::new())
         };
@@ -1255,7 +1480,7 @@ impl EncodeSpec {
             // A staged block ends up where c-blosc would have given its streams less room than
             // the back worker had: the serial encoder decides the chunk, as c-blosc would.
             Placement::Serial => {
-                return self.encode_chunk_with(src, head, limit, dst, 1);
+                return self.encode_chunk_with(src, head, limit, dst, 1, 1);
             }
         };
         Ok(result)
@@ -1269,6 +1494,7 @@ impl EncodeSpec {
         src: &[u8],
         queue: &BlockQueue,
         body: &mut [u8],
+        streams: usize,
     ) -> Result<Option<(Vec<usize>, bool)>> {
         let mut sizes = Vec::new();
         let mut all_zero = true;
@@ -1279,7 +1505,7 @@ impl EncodeSpec {
                 // Near the end of the chunk's room the block gets what is left.
                 let end = (at + most).min(body.len());
                 let out = &mut body[at..end];
-                let Some((n, zero)) = self.encode_block(src, i, tmp, out)? else {
+                let Some((n, zero)) = self.encode_block(src, i, tmp, out, streams)? else {
                     queue.close();
                     return Ok(None);
                 };
@@ -1310,7 +1536,7 @@ impl EncodeSpec {
                 }
                 let out = &mut staged.buf[used..used + most];
                 // `out` holds the largest block, so `None` cannot happen; it would mean no fit.
-                let encoded = self.encode_block(src, i, tmp, out)?;
+                let encoded = self.encode_block(src, i, tmp, out, 1)?;
                 let Some((n, zero)) = encoded.filter(|&(n, _)| used + n <= room) else {
                     queue.close();
                     return Ok(false);
@@ -1407,6 +1633,30 @@ impl EncodeSpec {
     }
 }
 
+/// Byte-shuffles the items of `src` into `dst` (the same size, a whole number of items) in
+/// `pieces` parallel pieces, each written straight into its slice of every plane. `false`,
+/// writing nothing, when there is no kernel for that (see [`shuffle::shuffle_rows`]).
+fn shuffle_par(ts: usize, src: &[u8], dst: &mut [u8], pieces: usize) -> bool {
+    let nitems = src.len() / ts;
+    if !shuffle::has_shuffle_rows(ts) || nitems == 0 {
+        return false;
+    }
+    let per = nitems.div_ceil(pieces).next_multiple_of(64);
+    let mut jobs: Vec<(&[u8], Vec<&mut [u8]>)> = src
+        .chunks(per * ts)
+        .map(|s| (s, Vec::with_capacity(ts)))
+        .collect();
+    for plane in dst.chunks_exact_mut(nitems) {
+        for (job, piece) in jobs.iter_mut().zip(plane.chunks_mut(per)) {
+            job.1.push(piece);
+        }
+    }
+    threads::install(|| {
+        jobs.into_par_iter()
+            .all(|(s, mut rows)| shuffle::shuffle_rows(s, &mut rows))
+    })
+}
+
 /// Writes the 16 common header bytes.
 pub(crate) fn write_header16(
     out: &mut [u8],
@@ -1493,11 +1743,22 @@ mod tests {
     }
 
     fn encode(spec: &EncodeSpec, src: &[u8], limit: usize, workers: usize) -> Option<Vec<u8>> {
+        encode_with(spec, src, limit, workers, 1)
+    }
+
+    /// [`encode`] with `streams` workers per block (when `workers` is 1).
+    fn encode_with(
+        spec: &EncodeSpec,
+        src: &[u8],
+        limit: usize,
+        workers: usize,
+        streams: usize,
+    ) -> Option<Vec<u8>> {
         let head = head(spec, src.len());
         // Poisoned, so that a byte the encoder claims but never writes shows up.
         let mut dst = vec![MaybeUninit::new(0xA5u8); limit + 100];
         let chunk = spec
-            .encode_chunk_with(src, &head, limit, &mut dst, workers)
+            .encode_chunk_with(src, &head, limit, &mut dst, workers, streams)
             .unwrap()?;
         // SAFETY: the first `chunk.len` bytes were initialised above (and then overwritten).
         Some(
@@ -1562,11 +1823,83 @@ mod tests {
                     for workers in 2..=4 {
                         let got = encode(&spec, &src, limit, workers);
                         assert!(got == serial, "{compressor:?} x{workers} at {limit}");
+                        // One block at a time, its streams split over the workers.
+                        let got = encode_with(&spec, &src, limit, 1, workers);
+                        assert!(
+                            got == serial,
+                            "{compressor:?} streams x{workers} at {limit}"
+                        );
                     }
                 }
                 assert!(encode(&spec, &src, roomy, 3) == Some(one));
             }
         }
+    }
+
+    #[test]
+    fn blocks_decode_alike_with_their_streams_in_parallel() {
+        use super::super::{v1, v2};
+        let mut zeros_tail = samples()[0].clone();
+        zeros_tail[8 * BLOCK..].fill(0);
+        let mut chunks = Vec::new();
+        for src in samples().into_iter().chain([zeros_tail]) {
+            for typesize in [4, 8] {
+                // Byte shuffle (the fused unshuffle), no filter, bit shuffle; Blosc1, and Blosc2
+                // with its zero and run streams.
+                for (shuffle, filter) in [
+                    (v1::Shuffle::Shuffle, v2::Filter::Shuffle),
+                    (v1::Shuffle::NoShuffle, v2::Filter::NoFilter),
+                    (v1::Shuffle::BitShuffle, v2::Filter::BitShuffle),
+                ] {
+                    let opts = v1::Options {
+                        compressor: Compressor::Lz4,
+                        clevel: 5,
+                        shuffle,
+                        typesize,
+                        blocksize: BLOCK,
+                    };
+                    chunks.push((v1::compress(&src, &opts).unwrap(), src.clone()));
+                    let mut params = v2::CParams {
+                        codec: Compressor::Lz4,
+                        typesize,
+                        blocksize: BLOCK,
+                        splitmode: v2::SplitMode::Always,
+                        ..Default::default()
+                    };
+                    params.filters[5] = filter;
+                    chunks.push((v2::compress(&src, &params).unwrap(), src.clone()));
+                }
+            }
+        }
+        let mut tmp = Vec::new();
+        let mut tested = 0;
+        for (k, (chunk, src)) in chunks.iter().enumerate() {
+            let c = Chunk::open(chunk).unwrap();
+            if c.header.memcpyed() {
+                // Noise without a shuffle does not compress: stored whole, without blocks.
+                continue;
+            }
+            tested += 1;
+            assert!(c.nblocks() > 1, "chunk {k}: {:?}", c.header);
+            for i in 0..c.nblocks() {
+                let g = c.geom(i);
+                assert!(i + 1 == c.nblocks() || g.nstreams > 1, "chunk {k} is split");
+                let at = i * c.header.blocksize;
+                let want = &src[at..at + g.bsize];
+                for par in [false, true] {
+                    let mut out = vec![0x5Au8; g.bsize];
+                    // SAFETY: `out` is initialised and the decoder writes only bytes.
+                    let view = unsafe { as_uninit(&mut out) };
+                    c.decode_block(i, view, None, &mut tmp, par).unwrap();
+                    assert!(out == want, "chunk {k} block {i} par {par}");
+                }
+            }
+        }
+        assert!(
+            tested >= chunks.len() / 2,
+            "{tested} of {} chunks",
+            chunks.len()
+        );
     }
 
     #[test]
@@ -1578,7 +1911,7 @@ mod tests {
             let mut dst = vec![MaybeUninit::new(0u8); src.len() + 100];
             let limit = src.len() + 32;
             let run = |src: &[u8], dst: &mut [MaybeUninit<u8>]| {
-                spec.encode_chunk_with(src, &head, limit, dst, workers)
+                spec.encode_chunk_with(src, &head, limit, dst, workers, 1)
                     .unwrap()
                     .unwrap()
             };

@@ -155,6 +155,32 @@ pub(crate) fn unshuffle_rows(rows: &[&[u8]], dst: &mut [MaybeUninit<u8>]) -> boo
     false
 }
 
+/// Shuffles the whole items of `src` into `rows.len()` (the typesize) separate byte planes:
+/// `rows[j]` (each `src.len() / typesize` bytes) receives byte `j` of every item. The encoder
+/// shuffles pieces of a block in parallel with it, each straight into its slice of the block's
+/// planes. Returns `false`, writing nothing, when no kernel exists for this typesize on this CPU
+/// (see [`has_shuffle_rows`]).
+pub(crate) fn shuffle_rows(src: &[u8], rows: &mut [&mut [u8]]) -> bool {
+    let ts = rows.len();
+    if !has_shuffle_rows(ts)
+        || !src.len().is_multiple_of(ts)
+        || rows.iter().any(|r| r.len() != src.len() / ts)
+    {
+        return false;
+    }
+    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
+    return x86::shuffle_rows(Isa::best(), src, rows);
+    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64")))]
+    false
+}
+
+/// Whether [`shuffle_rows`] has a kernel for `typesize` on this CPU.
+pub(crate) fn has_shuffle_rows(typesize: usize) -> bool {
+    cfg!(any(target_arch = "x86", target_arch = "x86_64"))
+        && Isa::best() >= Isa::Avx512
+        && matches!(typesize, 2 | 4 | 8 | 16)
+}
+
 /// Whether [`unshuffle_rows`] has a kernel for `typesize` on this CPU.
 pub(crate) fn has_unshuffle_rows(typesize: usize) -> bool {
     cfg!(any(target_arch = "x86", target_arch = "x86_64"))
@@ -908,6 +934,54 @@ pub(crate) mod x86 {
         }
     }
 
+    /// [`super::shuffle_rows`] with AVX-512 (typesizes 2, 4, 8, 16).
+    pub(crate) fn shuffle_rows(isa: Isa, src: &[u8], rows: &mut [&mut [u8]]) -> bool {
+        let ts = rows.len();
+        let nitems = src.len() / ts;
+        let done = match (level(isa, ts), ts) {
+            // SAFETY: the caller checked the ISA; the kernels bounds-check.
+            (Isa::Avx512, 2) => unsafe { shuffle_rows_avx512::<2>(src, rows, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 4) => unsafe { shuffle_rows_avx512::<4>(src, rows, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 8) => unsafe { shuffle_rows_avx512::<8>(src, rows, nitems) },
+            // SAFETY: as above.
+            (Isa::Avx512, 16) => unsafe { shuffle_rows_avx512::<16>(src, rows, nitems) },
+            _ => return false,
+        };
+        for (i, item) in src[done * ts..nitems * ts].chunks_exact(ts).enumerate() {
+            for (row, &b) in rows.iter_mut().zip(item) {
+                row[done + i] = b;
+            }
+        }
+        true
+    }
+
+    /// Shuffles whole 64-item groups of `src` into the `N` planes `rows` (each at least
+    /// `nitems` bytes); returns how many items it did.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    unsafe fn shuffle_rows_avx512<const N: usize>(
+        src: &[u8],
+        rows: &mut [&mut [u8]],
+        nitems: usize,
+    ) -> usize {
+        let rows: &mut [&mut [u8]; N] = rows.try_into().expect("N planes");
+        for r in rows.iter() {
+            assert!(r.len() >= nitems);
+        }
+        let groups = nitems / 64;
+        for g in 0..groups {
+            // SAFETY: the features are enabled here.
+            let v = unsafe { load_planes_avx512::<N, false>(src, 64 * N * g) };
+            for (row, x) in rows.iter_mut().zip(v.iter()) {
+                let d = &mut row[64 * g..64 * g + 64];
+                // SAFETY: `d` holds 64 bytes.
+                unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), *x) };
+            }
+        }
+        groups * 64
+    }
+
     /// Shuffles the items of whole 64-item groups; returns how many items it did.
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
     unsafe fn shuffle_avx512<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
@@ -993,6 +1067,30 @@ mod tests {
                     assert_eq!(got, src, "ts {ts} nitems {nitems}");
                 } else {
                     assert!(!has_unshuffle_rows(ts) || nitems == 0, "ts {ts}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn shuffle_rows_matches_shuffle() {
+        let data: Vec<u8> = (0..100_000usize)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+            .collect();
+        for ts in [2usize, 4, 8, 16, 3] {
+            for nitems in [0usize, 1, 63, 64, 65, 1000, 4099] {
+                let src = &data[..nitems * ts];
+                let mut want = vec![0u8; src.len()];
+                shuffle_portable(ts, src, &mut want);
+                // Each plane in its own buffer, poisoned.
+                let mut planes = vec![vec![0xAAu8; nitems]; ts];
+                let mut rows: Vec<&mut [u8]> = planes.iter_mut().map(|p| &mut p[..]).collect();
+                if shuffle_rows(src, &mut rows) {
+                    assert!(has_shuffle_rows(ts));
+                    assert_eq!(planes.concat(), want, "ts {ts} nitems {nitems}");
+                } else {
+                    assert!(!has_shuffle_rows(ts), "ts {ts}");
+                    assert!(planes.iter().flatten().all(|&b| b == 0xAA), "wrote nothing");
                 }
             }
         }
