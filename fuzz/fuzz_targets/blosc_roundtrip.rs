@@ -22,6 +22,21 @@ fuzz_target!(|input: &[u8]| {
     }
     let (p, data) = input.split_at(6);
     let codec = CODECS[usize::from(p[0]) % CODECS.len()];
+    // Large blocks (the input tiled to 512 KiB, each copy XORed with its index) for the fast
+    // codecs: with more threads than blocks, each block's streams are encoded and decoded in
+    // parallel.
+    let big = p[0] & 0x80 != 0
+        && !data.is_empty()
+        && matches!(codec, Compressor::BloscLz | Compressor::Lz4);
+    let tiled: Vec<u8>;
+    let data = if big {
+        tiled = (0..512 * 1024)
+            .map(|i| data[i % data.len()] ^ (i / data.len()) as u8)
+            .collect();
+        &tiled[..]
+    } else {
+        data
+    };
     // zstd's optimal parser (levels >= 11 on small inputs) trips an AddressSanitizer report inside
     // libzstd's own C code (zstd_opt.c, ZSTD_selectBtGetAllMatches); keep this target on our code.
     let clevel = if codec == Compressor::Zstd {
@@ -31,6 +46,7 @@ fuzz_target!(|input: &[u8]| {
     };
     let typesize = usize::from(p[2] % 40) + 1;
     let blocksize = match p[3] % 4 {
+        _ if big => 256 * 1024 << (p[3] & 1),
         0 => 0,
         1 => 128,
         2 => usize::from(p[3]) * 37,

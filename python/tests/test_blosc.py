@@ -392,3 +392,31 @@ def test_autoshuffle_is_bitshuffle_for_bytes_kernels():
     theirs = nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)
     assert ours[:12] == theirs[:12] and ours[2] & 0x04
     assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
+
+
+@pytest.mark.parametrize("cname", ["lz4", "blosclz"])
+@pytest.mark.parametrize("dtype", ["i8", "f4", "i2"])
+def test_chunks_with_fewer_blocks_than_threads(cname, dtype):
+    """1 MB chunks of 1 to 4 blocks, encoded and decoded with each block's shuffle and streams
+    split over 1 to 4 threads: always numcodecs' bytes (serial c-blosc), and decoded alike."""
+    rng = np.random.default_rng(6)
+    n = (1 << 20) // np.dtype(dtype).itemsize
+    smooth = (np.sin(np.arange(n) / 300.0) * 1000).astype(dtype)
+    noisy = (smooth + rng.integers(0, 64, n)).astype(dtype)
+    before_nc = nb.set_nthreads(1)
+    before = blosc.set_nthreads(1)
+    try:
+        for arr in (smooth, noisy, np.arange(n, dtype=dtype)):
+            for shuffle in (blosc.SHUFFLE, blosc.NOSHUFFLE):
+                theirs = nb.compress(arr, cname.encode(), 5, shuffle)
+                for threads in (1, 2, 3, 4):
+                    blosc.set_nthreads(threads)
+                    ours = blosc.compress(arr, cname, 5, shuffle)
+                    assert ours == theirs, (cname, dtype, shuffle, threads)
+                    assert blosc.decompress(theirs) == arr.tobytes()
+                    out = np.empty_like(arr)
+                    blosc.decompress(theirs, out)
+                    assert np.array_equal(out, arr)
+    finally:
+        blosc.set_nthreads(before)
+        nb.set_nthreads(before_nc)
