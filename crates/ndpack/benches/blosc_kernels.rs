@@ -2,7 +2,9 @@
 //! and bitunshuffle (typesizes 1, 2, 4, 8, 16) per ISA level side by side on the same data, in
 //! blocks of 32 KiB and 256 KiB (Blosc's block sizes, which sit in L2) and 16 MiB (memory), with
 //! memcpy as the ceiling; and BloscLZ compress (c-blosc2's and c-blosc 1.x's heuristics) and
-//! decompress on 1 MB of shuffled benchmark data.
+//! decompress on 1 MB of shuffled benchmark data; and whole Blosc1 chunks of one 1 MiB block
+//! (int64 ramp, lz4 and blosclz with byte shuffle) at 1 and 2 threads, where the second thread
+//! works inside the block (split shuffle, streams in parallel).
 //! Filter by level or size, e.g. `cargo bench --bench blosc_kernels -- 'avx.*/256KiB'`.
 
 use criterion::{criterion_main, BenchmarkId, Criterion, Throughput};
@@ -147,8 +149,40 @@ fn blosclz(c: &mut Criterion) {
     g.finish();
 }
 
+/// One-block chunks (1 MiB of int64, as a zarr chunk of 131,072 items) at 1 and 2 threads.
+fn one_block_chunks(c: &mut Criterion) {
+    use ndpack::blosc::{v1, Compressor};
+    let src = ramp_i64();
+    let mut g = c.benchmark_group("blosc-one-block-chunk");
+    g.throughput(Throughput::Bytes(src.len() as u64));
+    g.measurement_time(Duration::from_secs(3));
+    let before = ndpack::get_num_threads();
+    for compressor in [Compressor::Lz4, Compressor::BloscLz] {
+        let opts = v1::Options {
+            compressor,
+            clevel: 5,
+            shuffle: v1::Shuffle::Shuffle,
+            typesize: 8,
+            blocksize: 0,
+        };
+        let chunk = v1::compress(&src, &opts).unwrap();
+        let mut out = vec![0u8; src.len()];
+        for threads in [1, 2] {
+            ndpack::set_num_threads(threads).unwrap();
+            g.bench_function(format!("{compressor}/compress/{threads}t"), |b| {
+                b.iter(|| black_box(v1::compress(&src, &opts).unwrap()))
+            });
+            g.bench_function(format!("{compressor}/decompress/{threads}t"), |b| {
+                b.iter(|| black_box(v1::decompress_into(&chunk, &mut out).unwrap()))
+            });
+        }
+    }
+    ndpack::set_num_threads(before).unwrap();
+    g.finish();
+}
+
 mod groups {
-    use super::{blosclz, kernels};
-    criterion::criterion_group!(benches, kernels, blosclz);
+    use super::{blosclz, kernels, one_block_chunks};
+    criterion::criterion_group!(benches, kernels, blosclz, one_block_chunks);
 }
 criterion_main!(groups::benches);
