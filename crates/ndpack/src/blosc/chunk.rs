@@ -440,14 +440,17 @@ impl<'a> Chunk<'a> {
     }
 
     /// Decodes the streams of block `i` into `dst` (exactly the block's size); with `par`, the
-    /// streams are decoded in parallel on the pool.
-    fn read_streams(&self, i: usize, dst: &mut [u8], par: bool) -> Result<()> {
+    /// streams are decoded in parallel on the pool. A stream stored raw is copied into its part,
+    /// or with `keep_raw` left in the chunk for the caller to read there ([`Self::stored_stream`]).
+    fn read_streams(&self, i: usize, dst: &mut [u8], keep_raw: bool, par: bool) -> Result<()> {
         let g = self.geom(i);
         let neblock = g.bsize / g.nstreams;
         let comp = self.compressor.expect("compressed chunk");
         let read = |pos: &mut usize, part: &mut [u8]| -> Result<()> {
             if let Some(at) = self.read_stream(pos, comp, part)? {
-                part.copy_from_slice(&self.buf[at..at + neblock]);
+                if !keep_raw {
+                    part.copy_from_slice(&self.buf[at..at + neblock]);
+                }
             }
             Ok(())
         };
@@ -464,6 +467,12 @@ impl<'a> Chunk<'a> {
             read(&mut pos, part)?;
         }
         Ok(())
+    }
+
+    /// The bytes of the stream at `pos` (its size field) if it is stored raw (`neblock` bytes).
+    fn stored_stream(&self, pos: usize, neblock: usize) -> Result<Option<&'a [u8]>> {
+        let stored = usize::try_from(rd_i32(self.buf, pos)?).is_ok_and(|c| c == neblock);
+        Ok(stored.then(|| &self.buf[pos + 4..pos + 4 + neblock]))
     }
 
     /// Moves `*pos` past the stream that starts there (its `i32` size, then its bytes or its
@@ -549,45 +558,18 @@ impl<'a> Chunk<'a> {
             return Ok(false);
         }
         let neblock = g.bsize / ts;
-        let comp = self.compressor.expect("compressed chunk");
-        let mut raw: [Option<usize>; MAX_STREAMS] = [None; MAX_STREAMS];
-        if par {
-            let starts = self.stream_starts(i)?;
-            threads::install(|| {
-                tmp[..g.bsize]
-                    .par_chunks_exact_mut(neblock)
-                    .zip(&mut raw[..ts])
-                    .zip(&starts)
-                    .try_for_each(|((part, raw), &pos)| {
-                        let mut pos = pos;
-                        *raw = self.read_stream(&mut pos, comp, part)?;
-                        Ok::<(), Error>(())
-                    })
-            })?;
-        } else {
-            let mut pos = g.start;
-            for (j, part) in tmp[..g.bsize].chunks_exact_mut(neblock).enumerate() {
-                raw[j] = self.read_stream(&mut pos, comp, part)?;
-            }
-        }
+        self.read_streams(i, &mut tmp[..g.bsize], true, par)?;
+        // Each plane: decoded into `tmp`, or stored raw and read where it is in the chunk.
         let mut rows: [&[u8]; MAX_STREAMS] = [&[]; MAX_STREAMS];
-        for (j, (row, part)) in rows
-            .iter_mut()
-            .zip(tmp.chunks_exact(neblock))
-            .take(ts)
-            .enumerate()
-        {
-            *row = match raw[j] {
-                Some(p) => &self.buf[p..p + neblock],
-                None => part,
-            };
+        let mut pos = g.start;
+        for (row, part) in rows.iter_mut().zip(tmp.chunks_exact(neblock)).take(ts) {
+            *row = self.stored_stream(pos, neblock)?.unwrap_or(part);
+            self.skip_stream(&mut pos)?;
         }
         if !par {
             return Ok(shuffle::unshuffle_rows(&rows[..ts], out));
         }
-        // The items in one piece per thread (a multiple of 64 items, the kernels' widest step).
-        let pieces = threads::get_num_threads().max(1);
-        let per = neblock.div_ceil(pieces).next_multiple_of(64);
+        let per = items_per_piece(neblock, threads::get_num_threads());
         let rows = &rows[..ts];
         Ok(threads::install(|| {
             out.par_chunks_mut(per * ts).enumerate().all(|(k, o)| {
@@ -665,9 +647,9 @@ impl<'a> Chunk<'a> {
         if in_out {
             // SAFETY: `read_streams` writes every byte of the block (and reads back only what it
             // wrote); on error the output is discarded.
-            self.read_streams(i, unsafe { written_view(out) }, par)?;
+            self.read_streams(i, unsafe { written_view(out) }, false, par)?;
         } else {
-            self.read_streams(i, tmp, par)?;
+            self.read_streams(i, tmp, false, par)?;
         }
         for &(f, meta) in &ops[..nops] {
             let gs = if h.extended && meta != 0 {
@@ -704,11 +686,8 @@ impl<'a> Chunk<'a> {
 
     /// Decodes the whole chunk into `out` (exactly `nbytes` long).
     pub fn decode_into(&self, out: &mut [u8]) -> Result<()> {
-        let len = out.len();
-        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the view replaces `out` for this call
-        // and the decoder writes only initialised bytes through it.
-        let raw = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast(), len) };
-        self.decode_into_uninit(raw)
+        // SAFETY: the decoder writes only initialised bytes through the view.
+        self.decode_into_uninit(unsafe { as_uninit(out) })
     }
 
     /// Decodes the whole chunk into `out` (exactly `nbytes` long), which may be uninitialised
@@ -1359,23 +1338,22 @@ impl EncodeSpec {
             })
             .collect();
         parts.sort_unstable_by_key(|p| p.0);
-        let mut result = first;
-        if let Some((mut at, mut all_zero)) = result {
+        // The staged streams after the first worker's; `None` where the serial encoder would
+        // have capped a stream by the room left, which then decides the block.
+        let place = |out: &mut [u8], (mut at, mut all_zero): (usize, bool)| {
             for &(_, bytes, zero) in &parts {
                 if bytes.is_empty() || at + most > out.len() {
-                    // The serial encoder would have capped this stream by the room left.
-                    result = None;
-                    break;
+                    return None;
                 }
                 out[at..at + bytes.len()].copy_from_slice(bytes);
                 at += bytes.len();
                 all_zero &= zero;
-                result = Some((at, all_zero));
             }
-            if result.is_none() {
-                result = self.encode_streams(data, neblock, out);
-            }
-        }
+            Some((at, all_zero))
+        };
+        let result = first.and_then(|first| {
+            place(&mut *out, first).or_else(|| self.encode_streams(data, neblock, out))
+        });
         for (buf, _) in staged {
             staging_give(buf);
         }
@@ -1427,11 +1405,9 @@ impl EncodeSpec {
         if table > cap {
             return Ok(None);
         }
-        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`. The encoders only write through this
-        // view (as with the foreign `out` buffers of the codecs), and the caller reads only the
+        // SAFETY: the encoders only write through this view, and the caller reads only the
         // `len` bytes reported at the end, all of which were written.
-        let out: &mut [u8] =
-            unsafe { &mut *(&mut dst[..cap] as *mut [MaybeUninit<u8>] as *mut [u8]) };
+        let out = unsafe { written_view(&mut dst[..cap]) };
         let (front_out, body) = out.split_at_mut(table);
         let queue = BlockQueue::new(nblocks);
         let room = body.len();
@@ -1633,6 +1609,12 @@ impl EncodeSpec {
     }
 }
 
+/// How many of a block's `nitems` items each of `pieces` threads shuffles or unshuffles: a
+/// multiple of 64 items, the kernels' widest step.
+fn items_per_piece(nitems: usize, pieces: usize) -> usize {
+    nitems.div_ceil(pieces.max(1)).next_multiple_of(64)
+}
+
 /// Byte-shuffles the items of `src` into `dst` (the same size, a whole number of items) in
 /// `pieces` parallel pieces, each written straight into its slice of every plane. `false`,
 /// writing nothing, when there is no kernel for that (see [`shuffle::shuffle_rows`]).
@@ -1641,7 +1623,7 @@ fn shuffle_par(ts: usize, src: &[u8], dst: &mut [u8], pieces: usize) -> bool {
     if !shuffle::has_shuffle_rows(ts) || nitems == 0 {
         return false;
     }
-    let per = nitems.div_ceil(pieces).next_multiple_of(64);
+    let per = items_per_piece(nitems, pieces);
     let mut jobs: Vec<(&[u8], Vec<&mut [u8]>)> = src
         .chunks(per * ts)
         .map(|s| (s, Vec::with_capacity(ts)))

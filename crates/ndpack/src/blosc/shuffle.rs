@@ -982,20 +982,20 @@ pub(crate) mod x86 {
         groups * 64
     }
 
-    /// Shuffles the items of whole 64-item groups; returns how many items it did.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    /// Shuffles the items of whole 64-item groups into the planes of `dst` (with
+    /// [`shuffle_rows_avx512`]); returns how many items it did.
+    ///
+    /// # Safety
+    /// AVX-512F, AVX-512BW and AVX-512VBMI must be available.
     unsafe fn shuffle_avx512<const N: usize>(src: &[u8], dst: &mut [u8], nitems: usize) -> usize {
-        let groups = nitems / 64;
-        for g in 0..groups {
-            // SAFETY: the features are enabled here.
-            let v = unsafe { load_planes_avx512::<N, false>(src, 64 * N * g) };
-            for (j, x) in v.iter().enumerate() {
-                let d = &mut dst[j * nitems + 64 * g..][..64];
-                // SAFETY: `d` holds 64 bytes.
-                unsafe { _mm512_storeu_si512(d.as_mut_ptr().cast(), *x) };
-            }
+        if nitems < 64 {
+            return 0;
         }
-        groups * 64
+        let mut planes = dst.chunks_exact_mut(nitems);
+        let mut rows: [&mut [u8]; N] =
+            core::array::from_fn(|_| planes.next().expect("N planes of nitems bytes"));
+        // SAFETY: forwarded from the caller.
+        unsafe { shuffle_rows_avx512::<N>(src, &mut rows, nitems) }
     }
 
     /// Unshuffles whole 64-item groups from the `N` planes `rows` (each at least `nitems`
