@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import MB, best_time, print_table, sample_arrays  # noqa: E402
+from _common import MB, best_time, interleaved_times, print_table, sample_arrays  # noqa: E402
 
 _version = _md.version
 _md.version = lambda name: "1.0.1" if name == "zfpy" else _version(name)  # numcodecs vs zfpy's version
@@ -72,10 +72,18 @@ def bench_pair(arrs, enc_a, dec_a, enc_b, dec_b):
         assert dec_b(c) == a.tobytes(), "peer cannot decode ndpack's chunk"
     for a, c in zip(arrs, cb):
         assert dec_a(c) == a.tobytes(), "ndpack cannot decode the peer's chunk"
-    t_ea = best_time(lambda: [enc_a(a) for a in arrs], repeat=3, min_time=0.1)
-    t_eb = best_time(lambda: [enc_b(a) for a in arrs], repeat=3, min_time=0.1)
-    t_da = best_time(lambda: [dec_a(c) for c in ca], repeat=3, min_time=0.1)
-    t_db = best_time(lambda: [dec_b(c) for c in cb], repeat=3, min_time=0.1)
+    # Alternating rounds, best of five: on this shared VM single measurements move by +-30%,
+    # and a load change then hits both sides alike.
+    t_ea, t_eb, t_da, t_db = interleaved_times(
+        [
+            lambda: [enc_a(a) for a in arrs],
+            lambda: [enc_b(a) for a in arrs],
+            lambda: [dec_a(c) for c in ca],
+            lambda: [dec_b(c) for c in cb],
+        ],
+        repeat=5,
+        min_time=0.1,
+    )
     return t_ea, t_eb, t_da, t_db, sum(map(len, ca)), sum(map(len, cb))
 
 
