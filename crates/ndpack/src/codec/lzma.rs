@@ -844,6 +844,7 @@ impl Codec for LZMA {
 mod tests {
     use super::*;
     use crate::codec::get_codec;
+    use crate::codec::test_util::round_trip;
 
     fn sample(n: usize) -> Vec<u8> {
         (0..n).map(|i| ((i / 11) % 97) as u8).collect()
@@ -953,16 +954,7 @@ mod tests {
             assert_eq!(again.config(), c.config(), "{cfg}");
             for n in [0usize, 1, 4097, 1 << 20] {
                 let d = sample(n);
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..],
-                    "{cfg}"
-                );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d, "{cfg}");
+                round_trip(&*c, &d, &cfg.to_string());
             }
         }
         assert_eq!(

@@ -661,6 +661,27 @@ pub(crate) fn grow_output(
         .map_err(|_| Error::too_large(format!("{id}: cannot allocate {extra} more bytes")))
 }
 
+/// Helpers shared by the codecs' unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::{ArrayMut, ArrayRef, Codec};
+
+    /// Encodes `data` with `c` and checks that `decode` and `decode_into` (into a buffer of the
+    /// decoded size, filled with other bytes first) give it back; returns the encoded bytes.
+    /// `case` names the case in failures.
+    pub(crate) fn round_trip(c: &dyn Codec, data: &[u8], case: &str) -> Vec<u8> {
+        let enc = c.encode(ArrayRef::bytes(data)).unwrap().bytes().to_vec();
+        assert!(
+            c.decode(ArrayRef::bytes(&enc)).unwrap().bytes() == data,
+            "decode, {case}"
+        );
+        let mut out = vec![0xAAu8; data.len()];
+        c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
+        assert!(out == data, "decode_into, {case}");
+        enc
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
