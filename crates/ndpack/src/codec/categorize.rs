@@ -234,13 +234,7 @@ impl Categorize {
             .map(|l| item_bytes(l, text, width, true).expect("cut to fit"))
             .collect();
         let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        if out.len() != n * width {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {}",
-                out.len(),
-                n * width
-            )));
-        }
+        super::check_out_len(out.len(), n * width)?;
         let a = self.a;
         let len = labels.len();
         with_num!(a.num, A => {

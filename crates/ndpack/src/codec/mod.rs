@@ -46,6 +46,7 @@ pub(crate) mod one_shot_inflate;
 pub mod packbits;
 pub mod quantize;
 pub mod shuffle;
+mod stream_loop;
 pub(crate) mod typed;
 pub mod vlen_array;
 pub mod vlen_bytes;
@@ -299,15 +300,55 @@ impl GrowBuf for Vec<u8> {
 
 /// Copies decoded bytes into an `out` buffer, checking that sizes match (numcodecs' rule).
 pub fn copy_decoded(decoded: &[u8], out: &mut [u8]) -> Result<()> {
-    if decoded.len() != out.len() {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {}",
-            out.len(),
-            decoded.len()
-        )));
-    }
+    check_out_len(out.len(), decoded.len())?;
     out.copy_from_slice(decoded);
     Ok(())
+}
+
+/// Checks that a `decode_into` output buffer of `have` bytes holds exactly the `want` bytes
+/// of decoded data (numcodecs' rule): an [`ErrorKind::InvalidArgument`] error naming both
+/// sizes otherwise.
+pub(crate) fn check_out_len(have: usize, want: usize) -> Result<()> {
+    if have != want {
+        return Err(Error::invalid(format!(
+            "output buffer has {have} bytes, decoded data has {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// The error of a decoder whose data runs past the end of a `decode_into` output buffer of
+/// `len` bytes.
+pub(crate) fn out_too_small(len: usize) -> Error {
+    Error::invalid(format!(
+        "output buffer of {len} bytes is too small for the decoded data"
+    ))
+}
+
+/// Checks a compression `level` of codec `id` against `lo..=hi`: a config error naming the
+/// key `level` otherwise.
+pub(crate) fn check_level(id: &str, level: i64, lo: i64, hi: i64) -> Result<()> {
+    if !(lo..=hi).contains(&level) {
+        return Err(Error::config(format!(
+            "codec {id}: key \"level\" must be between {lo} and {hi}, got {level}"
+        )));
+    }
+    Ok(())
+}
+
+/// The compression level of a config whose only key is an optional `level` (default 1),
+/// checked against `lo..=hi` (zlib, gzip, bz2).
+pub(crate) fn read_level(
+    id: &'static str,
+    config: &Map<String, Value>,
+    lo: i64,
+    hi: i64,
+) -> Result<i64> {
+    let mut r = ConfigReader::new(id, config)?;
+    let level = r.int("level")?.unwrap_or(1);
+    r.finish()?;
+    check_level(id, level, lo, hi)?;
+    Ok(level)
 }
 
 impl PartialEq for dyn Codec {

@@ -818,12 +818,7 @@ pub(crate) fn out_prefix(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
 
 /// `out` when it holds exactly the `want` bytes a decoder writes, else an error.
 pub(crate) fn exact_out(out: &mut [u8], want: usize) -> Result<&mut [u8]> {
-    if out.len() != want {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {want}",
-            out.len()
-        )));
-    }
+    super::check_out_len(out.len(), want)?;
     Ok(out)
 }
 

@@ -15,7 +15,9 @@ use std::cell::RefCell;
 use serde_json::{json, Map, Value};
 use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
 
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{
+    check_out_len, out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+};
 use crate::buffer::{AlignedBytes, Buffer};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -299,20 +301,11 @@ fn stream_slice_with(dctx: &mut DCtx<'_>, data: &[u8], out: &mut [u8]) -> Result
             (last, output.pos(), output.pos() > 0)
         };
         if overflow {
-            return Err(Error::invalid(format!(
-                "output buffer of {} bytes is too small for the decoded data",
-                out.len()
-            )));
+            return Err(out_too_small(out.len()));
         }
         written += produced;
         if input.pos() == data.len() && last == 0 {
-            if written != out.len() {
-                return Err(Error::invalid(format!(
-                    "output buffer has {} bytes, decoded data has {written}",
-                    out.len()
-                )));
-            }
-            return Ok(());
+            return check_out_len(out.len(), written);
         }
         if input.pos() == in0 && produced == 0 {
             return Err(Error::truncated(
