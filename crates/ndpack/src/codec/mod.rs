@@ -706,6 +706,7 @@ pub(crate) fn grow_output(
 #[cfg(test)]
 pub(crate) mod test_util {
     use super::{ArrayMut, ArrayRef, Codec};
+    use crate::error::ErrorKind;
 
     /// Encodes `data` with `c` and checks that `decode` and `decode_into` (into a buffer of the
     /// decoded size, filled with other bytes first) give it back; returns the encoded bytes.
@@ -720,6 +721,16 @@ pub(crate) mod test_util {
         c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
         assert!(out == data, "decode_into, {case}");
         enc
+    }
+
+    /// Checks that `decode_into` refuses output buffers one byte shorter and one byte longer
+    /// than the `n` bytes that `enc` decodes to, with [`ErrorKind::InvalidArgument`].
+    pub(crate) fn assert_out_size_checked(c: &dyn Codec, enc: &[u8], n: usize) {
+        for len in [n - 1, n + 1] {
+            let mut out = vec![0u8; len];
+            let e = c.decode_into(enc, ArrayMut::bytes(&mut out)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{len} bytes: {e}");
+        }
     }
 }
 
