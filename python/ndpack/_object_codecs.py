@@ -119,7 +119,25 @@ def _check_declared(shape: Any, dtype: Any, input_len: int) -> np.dtype:
     return dt
 
 
-class VLenUTF8(Codec):
+class _VLenStrings(Codec):
+    """A codec of variable-length strings: subclasses name the Rust functions that encode the
+    flattened object array and decode to a 1-d object array."""
+
+    _encode_items: Any
+    _decode_items: Any
+
+    def __init__(self) -> None:
+        pass
+
+    def encode(self, buf: Any) -> bytes:
+        values = np.asarray(buf, dtype=object).reshape(-1, order="A")
+        return self._encode_items(values)
+
+    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
+        return _vlen_place(self._decode_items(_as_u8(buf)), out)
+
+
+class VLenUTF8(_VLenStrings):
     """Variable-length unicode strings as UTF-8, as ``numcodecs.VLenUTF8``.
 
     ``None`` and ``0`` items encode as empty strings; decoding gives a 1-d object array of
@@ -127,19 +145,11 @@ class VLenUTF8(Codec):
     """
 
     codec_id = "vlen-utf8"
-
-    def __init__(self) -> None:
-        pass
-
-    def encode(self, buf: Any) -> bytes:
-        values = np.asarray(buf, dtype=object).reshape(-1, order="A")
-        return _ndpack.vlen_utf8_encode(values)
-
-    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
-        return _vlen_place(_ndpack.vlen_utf8_decode(_as_u8(buf)), out)
+    _encode_items = staticmethod(_ndpack.vlen_utf8_encode)
+    _decode_items = staticmethod(_ndpack.vlen_utf8_decode)
 
 
-class VLenBytes(Codec):
+class VLenBytes(_VLenStrings):
     """Variable-length byte strings, as ``numcodecs.VLenBytes``.
 
     ``None`` and ``0`` items encode as empty byte strings; decoding gives a 1-d object array of
@@ -147,16 +157,8 @@ class VLenBytes(Codec):
     """
 
     codec_id = "vlen-bytes"
-
-    def __init__(self) -> None:
-        pass
-
-    def encode(self, buf: Any) -> bytes:
-        values = np.asarray(buf, dtype=object).reshape(-1, order="A")
-        return _ndpack.vlen_bytes_encode(values)
-
-    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
-        return _vlen_place(_ndpack.vlen_bytes_decode(_as_u8(buf)), out)
+    _encode_items = staticmethod(_ndpack.vlen_bytes_encode)
+    _decode_items = staticmethod(_ndpack.vlen_bytes_decode)
 
 
 class VLenArray(Codec):
