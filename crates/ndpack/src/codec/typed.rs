@@ -282,18 +282,26 @@ pub(crate) fn cast<S: Scalar, D: Scalar>(s: S) -> D {
     D::from_val(s.to_val())
 }
 
+/// The `SIZE`, `load` and `store` items of [`Scalar`] for a type with `from_ne_bytes` and
+/// `to_ne_bytes`.
+macro_rules! ne_bytes_io {
+    ($t:ty) => {
+        const SIZE: usize = std::mem::size_of::<$t>();
+        #[inline(always)]
+        fn load(b: &[u8]) -> Self {
+            <$t>::from_ne_bytes(b.try_into().expect("item size"))
+        }
+        #[inline(always)]
+        fn store(self, b: &mut [u8]) {
+            b.copy_from_slice(&self.to_ne_bytes())
+        }
+    };
+}
+
 macro_rules! int_scalar {
     ($t:ty, $variant:ident, $wide:ty, $from_f:expr) => {
         impl Scalar for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            #[inline(always)]
-            fn load(b: &[u8]) -> Self {
-                <$t>::from_ne_bytes(b.try_into().expect("item size"))
-            }
-            #[inline(always)]
-            fn store(self, b: &mut [u8]) {
-                b.copy_from_slice(&self.to_ne_bytes())
-            }
+            ne_bytes_io!($t);
             #[inline(always)]
             fn swap(self) -> Self {
                 self.swap_bytes()
@@ -383,15 +391,7 @@ impl Scalar for bool {
 macro_rules! float_scalar {
     ($t:ty) => {
         impl Scalar for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            #[inline(always)]
-            fn load(b: &[u8]) -> Self {
-                <$t>::from_ne_bytes(b.try_into().expect("item size"))
-            }
-            #[inline(always)]
-            fn store(self, b: &mut [u8]) {
-                b.copy_from_slice(&self.to_ne_bytes())
-            }
+            ne_bytes_io!($t);
             #[inline(always)]
             fn swap(self) -> Self {
                 <$t>::from_bits(self.to_bits().swap_bytes())
@@ -428,15 +428,7 @@ float_scalar!(f64);
 float_scalar!(f32);
 
 impl Scalar for f16 {
-    const SIZE: usize = 2;
-    #[inline(always)]
-    fn load(b: &[u8]) -> Self {
-        f16::from_ne_bytes(b.try_into().expect("item size"))
-    }
-    #[inline(always)]
-    fn store(self, b: &mut [u8]) {
-        b.copy_from_slice(&self.to_ne_bytes())
-    }
+    ne_bytes_io!(f16);
     #[inline(always)]
     fn swap(self) -> Self {
         f16::from_bits(self.to_bits().swap_bytes())
