@@ -10,7 +10,7 @@ numcodecs does) unless a subclass overrides it.
 from __future__ import annotations
 
 import array
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -79,6 +79,26 @@ def ensure_ndarray(buf: Any) -> np.ndarray:
     if hasattr(buf, "__array_interface__") or hasattr(buf, "__array__"):
         return np.asarray(buf)
     return np.asarray(memoryview(buf))
+
+
+def contiguous(arr: np.ndarray) -> Tuple[np.ndarray, str]:
+    """``(arr, order)`` for handing an array's memory to Rust: ``arr`` itself and ``"C"`` or
+    ``"F"`` when it is contiguous in that order, else a C-order copy and ``"C"``. Object arrays
+    are a ``TypeError``."""
+    if arr.dtype.hasobject:
+        raise TypeError("object arrays are not supported")
+    if arr.flags.c_contiguous:
+        return arr, "C"
+    if arr.flags.f_contiguous:
+        return arr, "F"
+    return np.ascontiguousarray(arr), "C"
+
+
+def raw_view(arr: np.ndarray) -> Any:
+    """The bytes of a contiguous array, as a 1-d ``uint8`` view (no copy); ``b""`` when empty."""
+    if arr.nbytes == 0:
+        return b""
+    return arr.reshape(-1, order="A").view(np.uint8)
 
 
 def ndarray_copy(src: Any, dst: Any) -> Any:

@@ -14,6 +14,7 @@ from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _ndpack
+from ._base import contiguous, raw_view
 
 __all__ = ["Buffer", "NDBuffer"]
 
@@ -22,13 +23,6 @@ def _shape_tuple(shape: Union[int, Iterable[int]]) -> Tuple[int, ...]:
     if isinstance(shape, (int, np.integer)):
         return (int(shape),)
     return tuple(int(d) for d in shape)
-
-
-def _raw_view(arr: np.ndarray) -> Any:
-    """The bytes of a contiguous array, as a 1-d ``uint8`` view (no copy)."""
-    if arr.nbytes == 0:
-        return b""
-    return arr.reshape(-1, order="A").view(np.uint8)
 
 
 class Buffer(_ndpack.Buffer):
@@ -52,7 +46,7 @@ class Buffer(_ndpack.Buffer):
             raise TypeError("object arrays have no bytes to share")
         if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
             raise ValueError("an array with contiguous memory is required")
-        return cls(_raw_view(arr))
+        return cls(raw_view(arr))
 
     @classmethod
     def from_buffer(cls, buffer: Any) -> "Buffer":
@@ -140,17 +134,8 @@ class NDBuffer(_ndpack.NDBuffer):
     def from_ndarray_like(cls, ndarray_like: Any) -> "NDBuffer":
         """An array over the memory of a NumPy-like array, no copy when it is contiguous (C or
         Fortran order); a non-contiguous array is copied in C order."""
-        arr = np.asarray(ndarray_like)
-        if arr.dtype.hasobject:
-            raise TypeError("object arrays are not supported")
-        if arr.flags.c_contiguous:
-            order = "C"
-        elif arr.flags.f_contiguous:
-            order = "F"
-        else:
-            arr = np.ascontiguousarray(arr)
-            order = "C"
-        return cls(_raw_view(arr), arr.dtype.str, arr.shape, order)
+        arr, order = contiguous(np.asarray(ndarray_like))
+        return cls(raw_view(arr), arr.dtype.str, arr.shape, order)
 
     @classmethod
     def from_numpy_array(cls, array_like: Any) -> "NDBuffer":

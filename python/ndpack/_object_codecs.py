@@ -95,6 +95,28 @@ def _vlen_place(dec: np.ndarray, out: Any) -> np.ndarray:
     return out
 
 
+def _core_decode(core: Any, data: Any, fill: Any) -> Optional[np.ndarray]:
+    """Decodes ``data`` with a Rust ``JsonCore``/``MsgPackCore``: a bool/int/float array straight
+    from its bytes, other arrays through ``fill(items, dtype, shape)``; ``None`` when the data
+    needs the Python library."""
+    num = core.decode_numeric(data)
+    if num is not None:
+        raw, dtype, shape = num
+        _check_declared(shape, dtype, len(data))
+        return np.frombuffer(raw, dtype=dtype).reshape(shape)
+    r = core.decode(data)
+    return None if r is None else fill(*r)
+
+
+def _filled(items: Any, dtype: Any, shape: Any, input_len: int) -> np.ndarray:
+    """A new array of ``shape`` and ``dtype`` holding ``items`` (checked against the input size
+    first)."""
+    _check_declared(shape, dtype, input_len)
+    dec = np.empty(shape, dtype=dtype)
+    dec[:] = items
+    return dec
+
+
 def _check_declared(shape: Any, dtype: Any, input_len: int) -> np.dtype:
     """Refuses shapes and dtypes that would allocate far more than the input justifies."""
     try:
@@ -119,7 +141,25 @@ def _check_declared(shape: Any, dtype: Any, input_len: int) -> np.dtype:
     return dt
 
 
-class VLenUTF8(Codec):
+class _VLenStrings(Codec):
+    """A codec of variable-length strings: subclasses name the Rust functions that encode the
+    flattened object array and decode to a 1-d object array."""
+
+    _encode_items: Any
+    _decode_items: Any
+
+    def __init__(self) -> None:
+        pass
+
+    def encode(self, buf: Any) -> bytes:
+        values = np.asarray(buf, dtype=object).reshape(-1, order="A")
+        return self._encode_items(values)
+
+    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
+        return _vlen_place(self._decode_items(_as_u8(buf)), out)
+
+
+class VLenUTF8(_VLenStrings):
     """Variable-length unicode strings as UTF-8, as ``numcodecs.VLenUTF8``.
 
     ``None`` and ``0`` items encode as empty strings; decoding gives a 1-d object array of
@@ -127,19 +167,11 @@ class VLenUTF8(Codec):
     """
 
     codec_id = "vlen-utf8"
-
-    def __init__(self) -> None:
-        pass
-
-    def encode(self, buf: Any) -> bytes:
-        values = np.asarray(buf, dtype=object).reshape(-1, order="A")
-        return _ndpack.vlen_utf8_encode(values)
-
-    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
-        return _vlen_place(_ndpack.vlen_utf8_decode(_as_u8(buf)), out)
+    _encode_items = staticmethod(_ndpack.vlen_utf8_encode)
+    _decode_items = staticmethod(_ndpack.vlen_utf8_decode)
 
 
-class VLenBytes(Codec):
+class VLenBytes(_VLenStrings):
     """Variable-length byte strings, as ``numcodecs.VLenBytes``.
 
     ``None`` and ``0`` items encode as empty byte strings; decoding gives a 1-d object array of
@@ -147,16 +179,8 @@ class VLenBytes(Codec):
     """
 
     codec_id = "vlen-bytes"
-
-    def __init__(self) -> None:
-        pass
-
-    def encode(self, buf: Any) -> bytes:
-        values = np.asarray(buf, dtype=object).reshape(-1, order="A")
-        return _ndpack.vlen_bytes_encode(values)
-
-    def decode(self, buf: Any, out: Any = None) -> np.ndarray:
-        return _vlen_place(_ndpack.vlen_bytes_decode(_as_u8(buf)), out)
+    _encode_items = staticmethod(_ndpack.vlen_bytes_encode)
+    _decode_items = staticmethod(_ndpack.vlen_bytes_decode)
 
 
 class VLenArray(Codec):
@@ -291,16 +315,7 @@ class JSON(Codec):
         dec = None
         if self._core is not None and self._utf8 and not isinstance(buf, str):
             data = _as_u8(buf)
-            num = self._core.decode_numeric(data)
-            if num is not None:
-                raw, dtype, shape = num
-                _check_declared(shape, dtype, len(data))
-                dec = np.frombuffer(raw, dtype=dtype).reshape(shape)
-            else:
-                r = self._core.decode(data)
-                if r is not None:
-                    items, dtype, shape = r
-                    dec = self._fill(items, dtype, shape, len(data))
+            dec = _core_decode(self._core, data, lambda *r: self._fill(*r, len(data)))
         if dec is None:
             text = buf if isinstance(buf, str) else _codecs.decode(_as_u8(buf), self._text_encoding)
             allitems = self._decoder.decode(text)
@@ -381,25 +396,12 @@ class MsgPack(Codec):
         data = _as_u8(buf)
         dec = None
         if self._core is not None:
-            num = self._core.decode_numeric(data)
-            if num is not None:
-                raw, dtype, shape = num
-                _check_declared(shape, dtype, len(data))
-                dec = np.frombuffer(raw, dtype=dtype).reshape(shape)
-            else:
-                r = self._core.decode(data)
-                if r is not None:
-                    items, dtype, shape = r
-                    _check_declared(shape, dtype, len(data))
-                    dec = np.empty(shape, dtype=dtype)
-                    dec[:] = items
+            dec = _core_decode(self._core, data, lambda *r: _filled(*r, len(data)))
         if dec is None:
             import msgpack
 
             items = msgpack.unpackb(data, raw=self.raw)
-            _check_declared(items[-1], items[-2], len(data))
-            dec = np.empty(items[-1], dtype=items[-2])
-            dec[:] = items[:-2]
+            dec = _filled(items[:-2], items[-2], items[-1], len(data))
         if out is not None:
             np.copyto(out, dec)
             return out

@@ -25,7 +25,7 @@ from typing import Any, Dict, List, Optional, Type
 import numpy as np
 
 from . import _ndpack
-from ._base import Codec, ensure_ndarray, ndarray_copy
+from ._base import Codec, contiguous, ensure_ndarray, ndarray_copy, raw_view
 
 UnknownCodecError = _ndpack.UnknownCodecError
 CodecConfigError = _ndpack.CodecConfigError
@@ -42,20 +42,8 @@ def _prepare(buf: Any, view: Optional[np.dtype] = None):
     arr = ensure_ndarray(buf)
     if view is not None and arr.dtype != view:
         arr = arr.view(view)
-    if arr.dtype.hasobject:
-        raise TypeError("object arrays are not supported")
-    if arr.flags.c_contiguous:
-        order = "C"
-    elif arr.flags.f_contiguous:
-        order = "F"
-    else:
-        arr = np.ascontiguousarray(arr)
-        order = "C"
-    if arr.nbytes == 0:
-        raw: Any = b""
-    else:
-        raw = arr.reshape(-1, order="A").view(np.uint8)
-    return raw, arr.dtype.str, arr.shape, order
+    arr, order = contiguous(arr)
+    return raw_view(arr), arr.dtype.str, arr.shape, order
 
 
 def _count(shape) -> int:
@@ -375,14 +363,8 @@ def _bytes_view(buf: Any) -> Any:
     """``buf`` as plain bytes (checksums and byte codecs look at bytes only)."""
     if isinstance(buf, (bytes, bytearray, _ndpack.Buffer)):
         return buf
-    arr = ensure_ndarray(buf)
-    if arr.dtype.hasobject:
-        raise TypeError("object arrays are not supported")
-    if not (arr.flags.c_contiguous or arr.flags.f_contiguous):
-        arr = np.ascontiguousarray(arr)
-    if arr.nbytes == 0:
-        return b""
-    return arr.reshape(-1, order="A").view(np.uint8)
+    arr, _ = contiguous(ensure_ndarray(buf))
+    return raw_view(arr)
 
 
 class CRC32(_Checksum32):
@@ -443,7 +425,33 @@ class _Filter(_RustCodec):
     _decode_result = "array"
 
 
-class Delta(_Filter):
+class _ItemFilter(_Filter):
+    """A filter writing one ``astype`` item for each ``dtype`` item: numcodecs views the input as
+    ``dtype`` to encode and as ``astype`` to decode, and the result holds as many items, 1-d
+    (``_flat``) or in the input's shape."""
+
+    def _set_types(self, dtype: Any, astype: Any) -> None:
+        self.dtype = np.dtype(dtype)
+        self.astype = self.dtype if astype is None else np.dtype(astype)
+
+    def _encode_view(self):
+        return self.dtype
+
+    def _decode_view(self, buf):
+        return self.astype
+
+    def _encode_layout(self, dtype, shape, order):
+        return self.astype, (_count(shape),) if self._flat else shape
+
+    def _decode_layout(self, data, dtype, shape, order):
+        return self.dtype, (_count(shape),) if self._flat else shape
+
+    def _astype_repr(self) -> str:
+        """``", astype=..."`` for ``__repr__`` when ``astype`` is not ``dtype``, else ``""``."""
+        return f", astype={self.astype.str!r}" if self.astype != self.dtype else ""
+
+
+class Delta(_ItemFilter):
     """Differences between consecutive items, as ``numcodecs.Delta`` (the first item kept).
 
     Parameters
@@ -457,34 +465,18 @@ class Delta(_Filter):
     codec_id = "delta"
 
     def __init__(self, dtype: Any, astype: Any = None):
-        self.dtype = np.dtype(dtype)
-        self.astype = self.dtype if astype is None else np.dtype(astype)
+        self._set_types(dtype, astype)
         _no_object(self.dtype, self.astype)
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
         return {"id": self.codec_id, "dtype": self.dtype.str, "astype": self.astype.str}
 
-    def _encode_view(self):
-        return self.dtype
-
-    def _decode_view(self, buf):
-        return self.astype
-
-    def _encode_layout(self, dtype, shape, order):
-        return self.astype, (_count(shape),)
-
-    def _decode_layout(self, data, dtype, shape, order):
-        return self.dtype, (_count(shape),)
-
     def __repr__(self) -> str:
-        r = f"{type(self).__name__}(dtype={self.dtype.str!r}"
-        if self.astype != self.dtype:
-            r += f", astype={self.astype.str!r}"
-        return r + ")"
+        return f"{type(self).__name__}(dtype={self.dtype.str!r}{self._astype_repr()})"
 
 
-class FixedScaleOffset(_Filter):
+class FixedScaleOffset(_ItemFilter):
     """``round((x - offset) * scale)`` stored as ``astype``, as ``numcodecs.FixedScaleOffset``.
 
     Parameters
@@ -504,8 +496,7 @@ class FixedScaleOffset(_Filter):
     def __init__(self, offset: Any, scale: Any, dtype: Any, astype: Any = None):
         self.offset = offset
         self.scale = scale
-        self.dtype = np.dtype(dtype)
-        self.astype = self.dtype if astype is None else np.dtype(astype)
+        self._set_types(dtype, astype)
         _no_object(self.dtype, self.astype)
         self._codec()
 
@@ -518,29 +509,14 @@ class FixedScaleOffset(_Filter):
             "astype": self.astype.str,
         }
 
-    def _encode_view(self):
-        return self.dtype
-
-    def _decode_view(self, buf):
-        return self.astype
-
-    def _encode_layout(self, dtype, shape, order):
-        return self.astype, (_count(shape),)
-
-    def _decode_layout(self, data, dtype, shape, order):
-        return self.dtype, (_count(shape),)
-
     def __repr__(self) -> str:
-        r = (
+        return (
             f"{type(self).__name__}(scale={self.scale}, offset={self.offset}, "
-            f"dtype={self.dtype.str!r}"
+            f"dtype={self.dtype.str!r}{self._astype_repr()})"
         )
-        if self.astype != self.dtype:
-            r += f", astype={self.astype.str!r}"
-        return r + ")"
 
 
-class Quantize(_Filter):
+class Quantize(_ItemFilter):
     """Keeps ``digits`` decimal digits of precision, as ``numcodecs.Quantize`` (lossy).
 
     Parameters
@@ -558,8 +534,7 @@ class Quantize(_Filter):
 
     def __init__(self, digits: int, dtype: Any, astype: Any = None):
         self.digits = digits
-        self.dtype = np.dtype(dtype)
-        self.astype = self.dtype if astype is None else np.dtype(astype)
+        self._set_types(dtype, astype)
         if self.dtype.kind != "f" or self.astype.kind != "f":
             raise ValueError("only floating point data types are supported")
         self._codec()
@@ -572,18 +547,6 @@ class Quantize(_Filter):
             "astype": self.astype.str,
         }
 
-    def _encode_view(self):
-        return self.dtype
-
-    def _decode_view(self, buf):
-        return self.astype
-
-    def _encode_layout(self, dtype, shape, order):
-        return self.astype, shape
-
-    def _decode_layout(self, data, dtype, shape, order):
-        return self.dtype, shape
-
     def decode(self, buf: Any, out: Any = None) -> Any:
         # Lossy filter: decoding casts back to ``dtype``; with ``astype == dtype`` that is a view
         # of the input (numcodecs' ``astype(copy=False)``), no copy.
@@ -594,10 +557,10 @@ class Quantize(_Filter):
         return super().decode(buf, out)
 
     def __repr__(self) -> str:
-        r = f"{type(self).__name__}(digits={self.digits}, dtype={self.dtype.str!r}"
-        if self.astype != self.dtype:
-            r += f", astype={self.astype.str!r}"
-        return r + ")"
+        return (
+            f"{type(self).__name__}(digits={self.digits}, dtype={self.dtype.str!r}"
+            f"{self._astype_repr()})"
+        )
 
 
 _MAX_BITS = {"float16": 10, "float32": 23, "float64": 52}

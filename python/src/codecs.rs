@@ -32,6 +32,18 @@ struct Input {
     order: Order,
 }
 
+impl Input {
+    /// The input as the codecs take it.
+    fn array_ref(&self) -> ndpack::Result<ArrayRef<'_>> {
+        ArrayRef::new(
+            &self.buffer,
+            self.dtype.clone(),
+            self.shape.clone(),
+            self.order,
+        )
+    }
+}
+
 fn input(
     data: &Bound<'_, PyAny>,
     dtype: Option<&str>,
@@ -329,8 +341,7 @@ impl PyCodec {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let inp = input(data, dtype, shape, order)?;
         let codec = &self.codec;
-        let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)
-            .map_err(to_py)?;
+        let aref = inp.array_ref().map_err(to_py)?;
         if result == "bytes" {
             if let Some(bound) = codec.max_encoded_len(&aref) {
                 // Straight into the `bytes` object: no second buffer, no copy.
@@ -369,11 +380,7 @@ impl PyCodec {
             }
         }
         let out = py
-            .detach(|| {
-                let aref =
-                    ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
-                codec.decode(aref)
-            })
+            .detach(|| codec.decode(inp.array_ref()?))
             .map_err(to_py)?;
         output(py, out, result)
     }
@@ -393,11 +400,8 @@ impl PyCodec {
         let inp = input(data, dtype, shape, order)?;
         let mut view = WritableView::new(out)?;
         let codec = &self.codec;
-        py.detach(|| {
-            let aref = ArrayRef::new(&inp.buffer, inp.dtype.clone(), inp.shape.clone(), inp.order)?;
-            codec.encode_into(aref, view.as_mut_slice())
-        })
-        .map_err(to_py)
+        py.detach(|| codec.encode_into(inp.array_ref()?, view.as_mut_slice()))
+            .map_err(to_py)
     }
 
     /// For codecs whose decoded data is a part of the encoded bytes (checksums): checks `data`

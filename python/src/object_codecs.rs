@@ -51,11 +51,14 @@ fn is_missing(item: &Bound<'_, PyAny>) -> PyResult<bool> {
     Ok(item.is_none() || item.eq(0)?)
 }
 
-/// Encodes a 1-d object array of `str` (None/0 as empty) with the vlen-utf8 framing.
-#[pyfunction]
-fn vlen_utf8_encode<'py>(
+/// Encodes a 1-d object array with the vlen framing: `item_bytes` gives the bytes of an item
+/// of the codec's type (`None` for other items); missing items (see [`is_missing`]) encode as
+/// empty, anything else is a `TypeError` expecting `what`.
+fn vlen_encode_items<'py>(
     py: Python<'py>,
     values: PyReadonlyArray1<'py, Py<PyAny>>,
+    what: &str,
+    item_bytes: for<'a> fn(&'a Bound<'py, PyAny>) -> PyResult<Option<&'a [u8]>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let values = values
         .as_slice()
@@ -63,18 +66,32 @@ fn vlen_utf8_encode<'py>(
     let bound: Vec<Bound<'py, PyAny>> = values.iter().map(|v| v.bind(py).clone()).collect();
     let mut items: Vec<&[u8]> = Vec::with_capacity(bound.len());
     for item in &bound {
-        if let Ok(s) = item.cast::<PyString>() {
-            items.push(s.to_str()?.as_bytes());
+        if let Some(b) = item_bytes(item)? {
+            items.push(b);
         } else if is_missing(item)? {
             items.push(b"");
         } else {
             return Err(PyTypeError::new_err(format!(
-                "expected unicode string, found {}",
+                "expected {what}, found {}",
                 item.repr()?
             )));
         }
     }
     vlen_bytes(py, &items)
+}
+
+/// Encodes a 1-d object array of `str` (None/0 as empty) with the vlen-utf8 framing.
+#[pyfunction]
+fn vlen_utf8_encode<'py>(
+    py: Python<'py>,
+    values: PyReadonlyArray1<'py, Py<PyAny>>,
+) -> PyResult<Bound<'py, PyBytes>> {
+    vlen_encode_items(py, values, "unicode string", |item| {
+        match item.cast::<PyString>() {
+            Ok(s) => Ok(Some(s.to_str()?.as_bytes())),
+            Err(_) => Ok(None),
+        }
+    })
 }
 
 /// Encodes a 1-d object array of `bytes` (None/0 as empty) with the vlen-bytes framing.
@@ -83,24 +100,9 @@ fn vlen_bytes_encode<'py>(
     py: Python<'py>,
     values: PyReadonlyArray1<'py, Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let values = values
-        .as_slice()
-        .map_err(|e| PyValueError::new_err(e.to_string()))?;
-    let bound: Vec<Bound<'py, PyAny>> = values.iter().map(|v| v.bind(py).clone()).collect();
-    let mut items: Vec<&[u8]> = Vec::with_capacity(bound.len());
-    for item in &bound {
-        if let Ok(b) = item.cast::<PyBytes>() {
-            items.push(b.as_bytes());
-        } else if is_missing(item)? {
-            items.push(b"");
-        } else {
-            return Err(PyTypeError::new_err(format!(
-                "expected byte string, found {}",
-                item.repr()?
-            )));
-        }
-    }
-    vlen_bytes(py, &items)
+    vlen_encode_items(py, values, "byte string", |item| {
+        Ok(item.cast::<PyBytes>().ok().map(|b| b.as_bytes()))
+    })
 }
 
 /// Encodes a list of contiguous 1-d uint8 arrays (the items' bytes) with the vlen framing.

@@ -20,7 +20,8 @@ checksum32_codec!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{get_codec, ArrayMut, ArrayRef, Codec};
+    use crate::codec::test_util::round_trip;
+    use crate::codec::{get_codec, ArrayRef, Codec};
     use crate::error::ErrorKind;
     use serde_json::json;
 
@@ -45,16 +46,7 @@ mod tests {
             let c = Adler32::new(loc);
             for n in [0usize, 1, 5553, 2 << 20] {
                 let d: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..]
-                );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d);
-                let mut bad = enc.bytes().to_vec();
+                let mut bad = round_trip(&c, &d, &format!("{loc:?}, {n} bytes"));
                 let mid = bad.len() / 2;
                 bad[mid] ^= 0x80;
                 let e = c.decode(ArrayRef::bytes(&bad)).unwrap_err();

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, NumType};
+use super::typed::{self, ItemMap, NumType};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::dtype::DataType;
 use crate::error::Result;
@@ -57,20 +57,17 @@ impl AsType {
     pub fn decode_dtype(&self) -> &DataType {
         &self.decode_dtype
     }
-}
 
-fn convert(
-    input: &ArrayRef<'_>,
-    from: &DataType,
-    f: NumType,
-    to: &DataType,
-    t: NumType,
-    n: usize,
-) -> Array {
-    let mut block = typed::alloc(n * to.itemsize());
-    typed::cast_bytes(input.data, f, block.as_mut_slice(), t);
-    let (shape, order) = typed::same_shape(input, from, n);
-    typed::output(block, to.clone(), shape, order)
+    /// Outputs keep the input's shape, as numcodecs' (`.astype` of it).
+    fn items(&self) -> ItemMap<'_> {
+        ItemMap {
+            id: ID,
+            key: "decode_dtype",
+            dtype: &self.decode_dtype,
+            astype: &self.encode_dtype,
+            keep_shape: true,
+        }
+    }
 }
 
 impl Codec for AsType {
@@ -87,46 +84,33 @@ impl Codec for AsType {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::check_input(ID, &input, &self.decode_dtype, "decode_dtype")?;
-        Ok(convert(
-            &input,
-            &self.decode_dtype,
-            self.dec,
-            &self.encode_dtype,
-            self.enc,
-            n,
-        ))
+        self.items().encode(&input, |src, dst| {
+            typed::cast_bytes(src, self.dec, dst, self.enc);
+            Ok(())
+        })
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        let n = typed::check_input(ID, input, &self.decode_dtype, "decode_dtype").ok()?;
-        Some(n * self.encode_dtype.itemsize())
+        self.items().max_encoded_len(input)
     }
 
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        let n = typed::check_input(ID, &input, &self.decode_dtype, "decode_dtype")?;
-        let len = n * self.encode_dtype.itemsize();
-        typed::cast_bytes(input.data, self.dec, typed::out_prefix(out, len)?, self.enc);
-        Ok(len)
+        self.items().encode_into(&input, out, |src, dst| {
+            typed::cast_bytes(src, self.dec, dst, self.enc);
+            Ok(())
+        })
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::items_in(ID, input.data.len(), &self.encode_dtype, true)?;
-        Ok(convert(
-            &input,
-            &self.encode_dtype,
-            self.enc,
-            &self.decode_dtype,
-            self.dec,
-            n,
-        ))
+        self.items().decode(&input, |src, dst| {
+            typed::cast_bytes(src, self.enc, dst, self.dec)
+        })
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        let n = typed::items_in(ID, input.len(), &self.encode_dtype, true)?;
-        let out = typed::exact_out(out.data, n * self.decode_dtype.itemsize())?;
-        typed::cast_bytes(input, self.enc, out, self.dec);
-        Ok(())
+        self.items().decode_into(input, out.data, |src, dst| {
+            typed::cast_bytes(src, self.enc, dst, self.dec)
+        })
     }
 }
 

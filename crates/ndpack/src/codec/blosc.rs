@@ -12,7 +12,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{check_out_len, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::blosc::v1::{self, Options, Shuffle};
 use crate::blosc::Compressor;
 use crate::error::{Error, Result};
@@ -144,12 +144,7 @@ impl Codec for Blosc {
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let (nbytes, _, _) = v1::cbuffer_sizes(input)?;
-        if nbytes != out.data.len() {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {nbytes}",
-                out.data.len()
-            )));
-        }
+        check_out_len(out.data.len(), nbytes)?;
         v1::decompress_into(input, out.data).map(|_| ())
     }
 }

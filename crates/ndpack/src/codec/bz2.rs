@@ -19,8 +19,10 @@ use serde_json::{json, Map, Value};
 
 use rayon::prelude::*;
 
+use super::stream_loop::{self, StepResult, StreamStep};
 use super::{
-    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+    backend_error, check_level, check_out_len, read_level, Array, ArrayMut, ArrayRef, Codec,
+    MAX_DECODED_SIZE,
 };
 use crate::error::{Error, Result};
 use crate::threads;
@@ -44,27 +46,19 @@ impl Default for BZ2 {
     }
 }
 
-fn bad_level(level: impl std::fmt::Display) -> Error {
-    Error::config(format!(
-        "codec bz2: key \"level\" must be between 1 and 9, got {level}"
-    ))
-}
-
 impl BZ2 {
     /// A codec with compression `level` (1-9).
     pub fn new(level: u32) -> Result<Self> {
-        if !(1..=9).contains(&level) {
-            return Err(bad_level(level));
-        }
+        check_level("bz2", level.into(), 1, 9)?;
         Ok(BZ2 { level })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
-        let mut r = ConfigReader::new("bz2", config)?;
-        let level = r.int("level")?.unwrap_or(1);
-        r.finish()?;
-        Self::new(u32::try_from(level).map_err(|_| bad_level(level))?)
+        let level = read_level("bz2", config, 1, 9)?;
+        Ok(BZ2 {
+            level: level as u32,
+        })
     }
 
     /// The input size above which `encode` writes one independent stream per piece of this
@@ -113,66 +107,44 @@ fn corrupt(e: bzip2::Error) -> Error {
     Error::corrupt(format!("bz2: invalid data stream ({e})"))
 }
 
-/// Decodes one stream from the start of `data`, appending to `out`.
-/// Returns the input consumed, or `Err(Ok(e))` for invalid data and `Err(Err(e))` for other errors.
-fn decode_stream_vec(
-    data: &[u8],
-    out: &mut Vec<u8>,
-    limit: usize,
-) -> std::result::Result<usize, (bool, Error)> {
-    let mut d = Decompress::new(false);
-    loop {
-        if out.len() == out.capacity() {
-            grow_output(out, data.len(), limit, "bz2").map_err(|e| (false, e))?;
-        }
-        let (in0, out0) = (d.total_in(), d.total_out());
-        let status = d
-            .decompress_vec(&data[in0 as usize..], out)
-            .map_err(|e| (true, corrupt(e)))?;
-        if status == Status::StreamEnd {
-            return Ok(d.total_in() as usize);
-        }
-        if d.total_in() == in0 && d.total_out() == out0 && out.len() < out.capacity() {
-            return Err((false, truncated()));
-        }
+/// bzip2's decoder, as the one-stream loops drive it; invalid data is a `true` error.
+impl StreamStep for Decompress {
+    fn totals(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
     }
+
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> StepResult<bool> {
+        let status = self
+            .decompress(input, out)
+            .map_err(|e| (true, corrupt(e)))?;
+        Ok(status == Status::StreamEnd)
+    }
+
+    fn step_vec(&mut self, input: &[u8], out: &mut Vec<u8>) -> StepResult<bool> {
+        let status = self
+            .decompress_vec(input, out)
+            .map_err(|e| (true, corrupt(e)))?;
+        Ok(status == Status::StreamEnd)
+    }
+}
+
+/// Decodes one stream from the start of `data`, appending to `out`. Returns the input
+/// consumed; errors carry whether the data was not a valid stream.
+fn decode_stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> StepResult<usize> {
+    stream_loop::decode_to_vec(
+        &mut Decompress::new(false),
+        data,
+        out,
+        limit,
+        "bz2",
+        truncated,
+    )
 }
 
 /// Decodes one stream from the start of `data` into the start of `out`.
 /// Returns `(input consumed, output written)`; errors as [`decode_stream_vec`].
-fn decode_stream_slice(
-    data: &[u8],
-    out: &mut [u8],
-) -> std::result::Result<(usize, usize), (bool, Error)> {
-    let mut d = Decompress::new(false);
-    let mut probe = [0u8; 1];
-    loop {
-        let (in0, out0) = (d.total_in(), d.total_out());
-        let written = out0 as usize;
-        let dest = if written < out.len() {
-            &mut out[written..]
-        } else {
-            &mut probe[..]
-        };
-        let status = d
-            .decompress(&data[in0 as usize..], dest)
-            .map_err(|e| (true, corrupt(e)))?;
-        if d.total_out() as usize > out.len() {
-            return Err((
-                false,
-                Error::invalid(format!(
-                    "output buffer of {} bytes is too small for the decoded data",
-                    out.len()
-                )),
-            ));
-        }
-        if status == Status::StreamEnd {
-            return Ok((d.total_in() as usize, d.total_out() as usize));
-        }
-        if d.total_in() == in0 && d.total_out() == out0 {
-            return Err((false, truncated()));
-        }
-    }
+fn decode_stream_slice(data: &[u8], out: &mut [u8]) -> StepResult<(usize, usize)> {
+    stream_loop::decode_to_slice(&mut Decompress::new(false), data, out, truncated)
 }
 
 /// The serial decoder from byte `pos` on, appending to `out` (which holds what the streams
@@ -248,13 +220,7 @@ fn decompress_into_with(data: &[u8], out: &mut [u8], parallel: bool) -> Result<(
             Err((_, e)) => return Err(e),
         }
     }
-    if written != out.len() {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {written}",
-            out.len()
-        )));
-    }
-    Ok(())
+    check_out_len(out.len(), written)
 }
 
 impl Codec for BZ2 {
@@ -296,6 +262,7 @@ impl Codec for BZ2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::test_util::{assert_out_size_checked, round_trip};
     use crate::error::ErrorKind;
 
     /// numcodecs.BZ2(level=1).encode(b"abc")
@@ -337,16 +304,8 @@ mod tests {
             };
             for &n in sizes {
                 let d = sample(n);
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
-                assert_eq!(&enc.bytes()[..4], &[b'B', b'Z', b'h', b'0' + level as u8]);
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..]
-                );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d);
+                let enc = round_trip(&c, &d, &format!("level {level}, {n} bytes"));
+                assert_eq!(&enc[..4], &[b'B', b'Z', b'h', b'0' + level as u8]);
             }
         }
         assert!(BZ2::new(0).is_err());
@@ -485,11 +444,6 @@ mod tests {
         let mut bad = enc.to_vec();
         bad[enc.len() / 2] ^= 0x55;
         assert!(c.decode(ArrayRef::bytes(&bad)).is_err());
-        let mut small = vec![0u8; d.len() - 1];
-        let e = c.decode_into(enc, ArrayMut::bytes(&mut small)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let mut big = vec![0u8; d.len() + 1];
-        let e = c.decode_into(enc, ArrayMut::bytes(&mut big)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_out_size_checked(&c, enc, d.len());
     }
 }

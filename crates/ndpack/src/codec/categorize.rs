@@ -158,21 +158,10 @@ impl Categorize {
             }
         }
         let n = data.len().checked_div(width).unwrap_or(0);
-        let a = self.a;
-        let mut block = typed::alloc(n * self.astype.itemsize());
-        with_num!(a.num, A => {
-            let out = block.as_mut_slice().chunks_exact_mut(A::SIZE);
-            for (item, o) in data.chunks_exact(width.max(1)).zip(out) {
-                let code = map.get(item).copied().unwrap_or(0);
-                put(A::from_val(Val::I(code)), o, a.swapped);
-            }
-        });
-        Ok(typed::output(
-            block,
-            self.astype.clone(),
-            vec![n],
-            Default::default(),
-        ))
+        let codes = data
+            .chunks_exact(width.max(1))
+            .map(|item| map.get(item).copied().unwrap_or(0));
+        Ok(self.codes_array(n, codes))
     }
 
     /// Encodes string items given as `&str`.
@@ -182,21 +171,23 @@ impl Categorize {
         for (i, label) in self.labels.iter().enumerate() {
             map.insert(label.trim_end_matches('\0'), i as i64 + 1);
         }
+        let codes = items
+            .iter()
+            .map(|item| map.get(item.trim_end_matches('\0')).copied().unwrap_or(0));
+        Ok(self.codes_array(items.len(), codes))
+    }
+
+    /// The 1-d `astype` array of the `n` label codes `codes` (1-based, 0 for no label).
+    fn codes_array(&self, n: usize, codes: impl Iterator<Item = i64>) -> Array {
         let a = self.a;
-        let mut block = typed::alloc(items.len() * self.astype.itemsize());
+        let mut block = typed::alloc(n * self.astype.itemsize());
         with_num!(a.num, A => {
             let out = block.as_mut_slice().chunks_exact_mut(A::SIZE);
-            for (item, o) in items.iter().zip(out) {
-                let code = map.get(item.trim_end_matches('\0')).copied().unwrap_or(0);
+            for (code, o) in codes.zip(out) {
                 put(A::from_val(Val::I(code)), o, a.swapped);
             }
         });
-        Ok(typed::output(
-            block,
-            self.astype.clone(),
-            vec![items.len()],
-            Default::default(),
-        ))
+        typed::output(block, self.astype.clone(), vec![n], Default::default())
     }
 
     /// The label index (0-based) of each encoded item, `None` for 0 or any other value.
@@ -208,14 +199,7 @@ impl Categorize {
         with_num!(a.num, A => {
             for c in input.chunks_exact(A::SIZE) {
                 let v: A = get(c, a.swapped);
-                let k = match v.to_val() {
-                    Val::I(i) if i >= 1 && (i as u64) <= len as u64 => Some(i as usize - 1),
-                    Val::U(u) if u >= 1 && u <= len as u64 => Some(u as usize - 1),
-                    Val::F(f) if f >= 1.0 && f <= len as f64 && f.fract() == 0.0 => {
-                        Some(f as usize - 1)
-                    }
-                    _ => None,
-                };
+                let k = label_index(v.to_val(), len);
                 out.push(k);
             }
         });
@@ -234,26 +218,13 @@ impl Categorize {
             .map(|l| item_bytes(l, text, width, true).expect("cut to fit"))
             .collect();
         let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        if out.len() != n * width {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {}",
-                out.len(),
-                n * width
-            )));
-        }
+        super::check_out_len(out.len(), n * width)?;
         let a = self.a;
         let len = labels.len();
         with_num!(a.num, A => {
             for (c, o) in input.chunks_exact(A::SIZE).zip(out.chunks_exact_mut(width)) {
                 let v: A = get(c, a.swapped);
-                let k = match v.to_val() {
-                    Val::I(i) if i >= 1 && (i as u64) <= len as u64 => Some(i as usize - 1),
-                    Val::U(u) if u >= 1 && u <= len as u64 => Some(u as usize - 1),
-                    Val::F(f) if f >= 1.0 && f <= len as f64 && f.fract() == 0.0 => {
-                        Some(f as usize - 1)
-                    }
-                    _ => None,
-                };
+                let k = label_index(v.to_val(), len);
                 match k {
                     Some(k) => o.copy_from_slice(&labels[k]),
                     None => o.fill(0),
@@ -286,6 +257,18 @@ impl<T: Scalar> ToValI for T {
             Val::F(f) if f.fract() == 0.0 && f.abs() < 9e15 => Some(f as i64),
             Val::F(_) => None,
         }
+    }
+}
+
+/// The label (0-based) that an encoded value `v` stands for among `len` labels: `v` is its
+/// 1-based index; 0 and any other value stand for none.
+#[inline(always)]
+fn label_index(v: Val, len: usize) -> Option<usize> {
+    match v {
+        Val::I(i) if i >= 1 && (i as u64) <= len as u64 => Some(i as usize - 1),
+        Val::U(u) if u >= 1 && u <= len as u64 => Some(u as usize - 1),
+        Val::F(f) if f >= 1.0 && f <= len as f64 && f.fract() == 0.0 => Some(f as usize - 1),
+        _ => None,
     }
 }
 

@@ -16,7 +16,8 @@ checksum32_codec!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::{get_codec, ArrayMut, ArrayRef, Codec};
+    use crate::codec::test_util::round_trip;
+    use crate::codec::{get_codec, ArrayRef, Codec};
     use crate::error::ErrorKind;
     use serde_json::json;
 
@@ -41,16 +42,7 @@ mod tests {
             let c = Crc32c::new(loc);
             for n in [0usize, 1, 4099, 2 << 20] {
                 let d: Vec<u8> = (0..n).map(|i| (i % 249) as u8).collect();
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..]
-                );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d);
-                let mut bad = enc.bytes().to_vec();
+                let mut bad = round_trip(&c, &d, &format!("{loc:?}, {n} bytes"));
                 bad[0] ^= 1;
                 let e = c.decode(ArrayRef::bytes(&bad)).unwrap_err();
                 assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, cast_bytes, get, promote, put, with_num, NumType, Scalar};
+use super::typed::{self, cast_bytes, get, promote, put, with_num, ItemMap, NumType, Scalar};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -52,6 +52,17 @@ impl Delta {
         Self::new(dtype, astype).map_err(|e| Error::config(e.message()))
     }
 
+    /// Outputs are 1-d, as numcodecs' (it flattens the input).
+    fn items(&self) -> ItemMap<'_> {
+        ItemMap {
+            id: ID,
+            key: "dtype",
+            dtype: &self.dtype,
+            astype: &self.astype,
+            keep_shape: false,
+        }
+    }
+
     fn decode_bytes(&self, input: &[u8], out: &mut [u8]) {
         let (a, d) = (self.a, self.d);
         let l = promote(a.num, d.num);
@@ -84,8 +95,9 @@ impl Delta {
         });
     }
 
-    /// `np.diff` of the `n` items of `data` after the first, cast to `astype`, into `out`.
-    fn encode_bytes(&self, data: &[u8], n: usize, out: &mut [u8]) {
+    /// The first item of `data`, then `np.diff` of the items after it, cast to `astype`, into
+    /// `out` (as many items).
+    fn encode_bytes(&self, data: &[u8], out: &mut [u8]) {
         let (d, a) = (self.d, self.a);
         if d.num == a.num {
             with_num!(d.num, T => diff::<T>(data, d.swapped, out, a.swapped));
@@ -116,7 +128,7 @@ impl Delta {
                     i += k;
                 }
             };
-            let out = &mut out[..n * asz];
+            let n = out.len() / asz;
             if n * size >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
                 use rayon::prelude::*;
                 crate::threads::install(|| {
@@ -241,41 +253,31 @@ impl Codec for Delta {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let mut block = typed::alloc(n * self.astype.itemsize());
-        self.encode_bytes(input.data, n, block.as_mut_slice());
-        Ok(typed::output(
-            block,
-            self.astype.clone(),
-            vec![n],
-            Default::default(),
-        ))
+        self.items().encode(&input, |src, dst| {
+            self.encode_bytes(src, dst);
+            Ok(())
+        })
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        let n = typed::check_input(ID, input, &self.dtype, "dtype").ok()?;
-        Some(n * self.astype.itemsize())
+        self.items().max_encoded_len(input)
     }
 
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let len = n * self.astype.itemsize();
-        self.encode_bytes(input.data, n, typed::out_prefix(out, len)?);
-        Ok(len)
+        self.items().encode_into(&input, out, |src, dst| {
+            self.encode_bytes(src, dst);
+            Ok(())
+        })
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
-        Ok(typed::new_1d(n, &self.dtype, |out| {
-            self.decode_bytes(input.data, out)
-        }))
+        self.items()
+            .decode(&input, |src, dst| self.decode_bytes(src, dst))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        let out = typed::exact_out(out.data, n * self.dtype.itemsize())?;
-        self.decode_bytes(input, out);
-        Ok(())
+        self.items()
+            .decode_into(input, out.data, |src, dst| self.decode_bytes(src, dst))
     }
 }
 

@@ -12,7 +12,7 @@
 
 use serde_json::{json, Map, Number, Value};
 
-use super::typed::{self, cast, with_float, with_num, Float, Num, NumType, Scalar, Val};
+use super::typed::{self, cast, with_float, with_num, Float, ItemMap, Num, NumType, Scalar, Val};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -118,6 +118,17 @@ impl FixedScaleOffset {
         Self::new(offset, scale, dtype, astype).map_err(|e| Error::config(e.message()))
     }
 
+    /// Outputs are 1-d, as numcodecs' (it flattens the input).
+    fn items(&self) -> ItemMap<'_> {
+        ItemMap {
+            id: ID,
+            key: "dtype",
+            dtype: &self.dtype,
+            astype: &self.astype,
+            keep_shape: false,
+        }
+    }
+
     fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
         let (d, a) = (self.d, self.a);
         let (off, sc) = (val(&self.offset), val(&self.scale));
@@ -205,41 +216,27 @@ impl Codec for FixedScaleOffset {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let mut block = typed::alloc(n * self.astype.itemsize());
-        self.encode_bytes(input.data, block.as_mut_slice())?;
-        Ok(typed::output(
-            block,
-            self.astype.clone(),
-            vec![n],
-            Default::default(),
-        ))
+        self.items()
+            .encode(&input, |src, dst| self.encode_bytes(src, dst))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        let n = typed::check_input(ID, input, &self.dtype, "dtype").ok()?;
-        Some(n * self.astype.itemsize())
+        self.items().max_encoded_len(input)
     }
 
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let len = n * self.astype.itemsize();
-        self.encode_bytes(input.data, typed::out_prefix(out, len)?)?;
-        Ok(len)
+        self.items()
+            .encode_into(&input, out, |src, dst| self.encode_bytes(src, dst))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
-        Ok(typed::new_1d(n, &self.dtype, |out| {
-            self.decode_bytes(input.data, out)
-        }))
+        self.items()
+            .decode(&input, |src, dst| self.decode_bytes(src, dst))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        let out = typed::exact_out(out.data, n * self.dtype.itemsize())?;
-        self.decode_bytes(input, out);
-        Ok(())
+        self.items()
+            .decode_into(input, out.data, |src, dst| self.decode_bytes(src, dst))
     }
 }
 

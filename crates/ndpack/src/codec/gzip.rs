@@ -19,7 +19,10 @@ use super::deflate_parallel::{self as parallel, Check, Tuning, SEGMENT};
 use super::zlib::{
     deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
 };
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf, MAX_DECODED_SIZE};
+use super::{
+    check_level, check_out_len, read_level, Array, ArrayMut, ArrayRef, Codec, GrowBuf,
+    MAX_DECODED_SIZE,
+};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `gzip` codec.
@@ -34,27 +37,19 @@ impl Default for GZip {
     }
 }
 
-fn bad_level(level: impl std::fmt::Display) -> Error {
-    Error::config(format!(
-        "codec gzip: key \"level\" must be between -1 and 9, got {level}"
-    ))
-}
-
 impl GZip {
     /// A codec with compression `level` (0-9, or -1 for zlib's default).
     pub fn new(level: i32) -> Result<Self> {
-        if !(-1..=9).contains(&level) {
-            return Err(bad_level(level));
-        }
+        check_level("gzip", level.into(), -1, 9)?;
         Ok(GZip { level })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
-        let mut r = ConfigReader::new("gzip", config)?;
-        let level = r.int("level")?.unwrap_or(1);
-        r.finish()?;
-        Self::new(i32::try_from(level).map_err(|_| bad_level(level))?)
+        let level = read_level("gzip", config, -1, 9)?;
+        Ok(GZip {
+            level: level as i32,
+        })
     }
 }
 
@@ -257,13 +252,7 @@ fn decode_members_into(data: &[u8], out: &mut [u8]) -> Result<()> {
         }
         pos = skip_zeros(data, pos + 8);
     }
-    if written != out.len() {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {written}",
-            out.len()
-        )));
-    }
-    Ok(())
+    check_out_len(out.len(), written)
 }
 
 impl Codec for GZip {
@@ -298,6 +287,7 @@ impl Codec for GZip {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::test_util::{assert_out_size_checked, round_trip};
 
     #[test]
     fn decode_grow_equals_decode() {
@@ -465,24 +455,13 @@ mod tests {
             let c = GZip::new(level).unwrap();
             for n in [0usize, 1, 1001, 3 << 20] {
                 let d = sample(n);
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
+                let enc = round_trip(&c, &d, &format!("level {level}, {n} bytes"));
                 let xfl = match level {
                     1 => 4,
                     9 => 2,
                     _ => 0,
                 };
-                assert_eq!(
-                    &enc.bytes()[..10],
-                    &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]
-                );
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..]
-                );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d);
+                assert_eq!(&enc[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
             }
         }
         assert_eq!(GZip::default().config(), json!({"id": "gzip", "level": 1}));
@@ -526,19 +505,6 @@ mod tests {
             c.decode(ArrayRef::bytes(&bad)).unwrap_err().kind(),
             ErrorKind::Corrupt
         );
-        let mut small = vec![0u8; 99_999];
-        assert_eq!(
-            c.decode_into(enc, ArrayMut::bytes(&mut small))
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidArgument
-        );
-        let mut big = vec![0u8; 100_001];
-        assert_eq!(
-            c.decode_into(enc, ArrayMut::bytes(&mut big))
-                .unwrap_err()
-                .kind(),
-            ErrorKind::InvalidArgument
-        );
+        assert_out_size_checked(&c, enc, 100_000);
     }
 }

@@ -41,7 +41,10 @@ use liblzma::stream::{
 };
 use serde_json::{json, Map, Value};
 
-use super::{grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::stream_loop::{self, StepResult, StreamStep};
+use super::{
+    check_out_len, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+};
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
 
@@ -615,7 +618,7 @@ impl LZMA {
         out: &mut Vec<u8>,
         limit: usize,
         mode: DecodeMode,
-    ) -> std::result::Result<usize, (bool, Error)> {
+    ) -> StepResult<usize> {
         if let Some((bytes, used)) =
             self.decode_raw_parallel(data, limit.saturating_sub(out.len()), mode)
         {
@@ -642,32 +645,14 @@ impl LZMA {
         out: &mut Vec<u8>,
         limit: usize,
         mode: DecodeMode,
-    ) -> std::result::Result<usize, (bool, Error)> {
+    ) -> StepResult<usize> {
         let mut s = self.decoder_for(data.len(), mode).map_err(|e| (false, e))?;
-        loop {
-            if out.len() == out.capacity() {
-                grow_output(out, data.len(), limit, "lzma").map_err(|e| (false, e))?;
-            }
-            let (in0, out0) = (s.total_in(), s.total_out());
-            let status = s
-                .process_vec(&data[in0 as usize..], out, Action::Run)
-                .map_err(|e| (e != liblzma::stream::Error::MemLimit, lzma_error(e)))?;
-            if status == Status::StreamEnd {
-                return Ok(s.total_in() as usize);
-            }
-            if s.total_in() == in0 && s.total_out() == out0 && out.len() < out.capacity() {
-                return Err((false, truncated()));
-            }
-        }
+        stream_loop::decode_to_vec(&mut s, data, out, limit, "lzma", truncated)
     }
 
     /// Decodes one stream from the start of `data` into the start of `out` (errors as
     /// [`LZMA::decode_stream_vec`], the serial decoder's).
-    fn decode_stream_slice(
-        &self,
-        data: &[u8],
-        out: &mut [u8],
-    ) -> std::result::Result<(usize, usize), (bool, Error)> {
+    fn decode_stream_slice(&self, data: &[u8], out: &mut [u8]) -> StepResult<(usize, usize)> {
         if let Some((bytes, used)) = self.decode_raw_parallel(data, out.len(), DecodeMode::Auto) {
             out[..bytes.len()].copy_from_slice(&bytes);
             return Ok((used, bytes.len()));
@@ -681,37 +666,36 @@ impl LZMA {
         data: &[u8],
         out: &mut [u8],
         mode: DecodeMode,
-    ) -> std::result::Result<(usize, usize), (bool, Error)> {
+    ) -> StepResult<(usize, usize)> {
         let mut s = self.decoder_for(data.len(), mode).map_err(|e| (false, e))?;
-        let mut probe = [0u8; 1];
-        loop {
-            let (in0, out0) = (s.total_in(), s.total_out());
-            let written = out0 as usize;
-            let dest = if written < out.len() {
-                &mut out[written..]
-            } else {
-                &mut probe[..]
-            };
-            let status = s
-                .process(&data[in0 as usize..], dest, Action::Run)
-                .map_err(|e| (e != liblzma::stream::Error::MemLimit, lzma_error(e)))?;
-            if s.total_out() as usize > out.len() {
-                return Err((
-                    false,
-                    Error::invalid(format!(
-                        "output buffer of {} bytes is too small for the decoded data",
-                        out.len()
-                    )),
-                ));
-            }
-            if status == Status::StreamEnd {
-                return Ok((s.total_in() as usize, s.total_out() as usize));
-            }
-            if s.total_in() == in0 && s.total_out() == out0 {
-                return Err((false, truncated()));
-            }
-        }
+        stream_loop::decode_to_slice(&mut s, data, out, truncated)
     }
+}
+
+/// liblzma's decoder, as the one-stream loops drive it; every error but running out of the
+/// memory limit is invalid data.
+impl StreamStep for Stream {
+    fn totals(&self) -> (u64, u64) {
+        (self.total_in(), self.total_out())
+    }
+
+    fn step(&mut self, input: &[u8], out: &mut [u8]) -> StepResult<bool> {
+        let status = self
+            .process(input, out, Action::Run)
+            .map_err(stream_error)?;
+        Ok(status == Status::StreamEnd)
+    }
+
+    fn step_vec(&mut self, input: &[u8], out: &mut Vec<u8>) -> StepResult<bool> {
+        let status = self
+            .process_vec(input, out, Action::Run)
+            .map_err(stream_error)?;
+        Ok(status == Status::StreamEnd)
+    }
+}
+
+fn stream_error(e: liblzma::stream::Error) -> (bool, Error) {
+    (e != liblzma::stream::Error::MemLimit, lzma_error(e))
 }
 
 /// Which xz decoder to use.
@@ -830,13 +814,7 @@ impl Codec for LZMA {
                 break;
             }
         }
-        if written != out.len() {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {written}",
-                out.len()
-            )));
-        }
-        Ok(())
+        check_out_len(out.len(), written)
     }
 }
 
@@ -844,6 +822,7 @@ impl Codec for LZMA {
 mod tests {
     use super::*;
     use crate::codec::get_codec;
+    use crate::codec::test_util::{assert_out_size_checked, round_trip};
 
     fn sample(n: usize) -> Vec<u8> {
         (0..n).map(|i| ((i / 11) % 97) as u8).collect()
@@ -953,16 +932,7 @@ mod tests {
             assert_eq!(again.config(), c.config(), "{cfg}");
             for n in [0usize, 1, 4097, 1 << 20] {
                 let d = sample(n);
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..],
-                    "{cfg}"
-                );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d, "{cfg}");
+                round_trip(&*c, &d, &cfg.to_string());
             }
         }
         assert_eq!(
@@ -1339,12 +1309,7 @@ mod tests {
         }
         let e = c.decode(ArrayRef::bytes(b"not an xz stream")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Corrupt);
-        let mut small = vec![0u8; d.len() - 1];
-        let e = c.decode_into(enc, ArrayMut::bytes(&mut small)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-        let mut big = vec![0u8; d.len() + 1];
-        let e = c.decode_into(enc, ArrayMut::bytes(&mut big)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert_out_size_checked(&c, enc, d.len());
         // A .lzma header declaring a 4 GiB dictionary is refused by the memory limit.
         let mut alone = vec![93u8, 0xff, 0xff, 0xff, 0xff];
         alone.extend_from_slice(&[0xff; 8]);

@@ -46,6 +46,7 @@ pub(crate) mod one_shot_inflate;
 pub mod packbits;
 pub mod quantize;
 pub mod shuffle;
+mod stream_loop;
 pub(crate) mod typed;
 pub mod vlen_array;
 pub mod vlen_bytes;
@@ -299,15 +300,55 @@ impl GrowBuf for Vec<u8> {
 
 /// Copies decoded bytes into an `out` buffer, checking that sizes match (numcodecs' rule).
 pub fn copy_decoded(decoded: &[u8], out: &mut [u8]) -> Result<()> {
-    if decoded.len() != out.len() {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {}",
-            out.len(),
-            decoded.len()
-        )));
-    }
+    check_out_len(out.len(), decoded.len())?;
     out.copy_from_slice(decoded);
     Ok(())
+}
+
+/// Checks that a `decode_into` output buffer of `have` bytes holds exactly the `want` bytes
+/// of decoded data (numcodecs' rule): an [`ErrorKind::InvalidArgument`] error naming both
+/// sizes otherwise.
+pub(crate) fn check_out_len(have: usize, want: usize) -> Result<()> {
+    if have != want {
+        return Err(Error::invalid(format!(
+            "output buffer has {have} bytes, decoded data has {want}"
+        )));
+    }
+    Ok(())
+}
+
+/// The error of a decoder whose data runs past the end of a `decode_into` output buffer of
+/// `len` bytes.
+pub(crate) fn out_too_small(len: usize) -> Error {
+    Error::invalid(format!(
+        "output buffer of {len} bytes is too small for the decoded data"
+    ))
+}
+
+/// Checks a compression `level` of codec `id` against `lo..=hi`: a config error naming the
+/// key `level` otherwise.
+pub(crate) fn check_level(id: &str, level: i64, lo: i64, hi: i64) -> Result<()> {
+    if !(lo..=hi).contains(&level) {
+        return Err(Error::config(format!(
+            "codec {id}: key \"level\" must be between {lo} and {hi}, got {level}"
+        )));
+    }
+    Ok(())
+}
+
+/// The compression level of a config whose only key is an optional `level` (default 1),
+/// checked against `lo..=hi` (zlib, gzip, bz2).
+pub(crate) fn read_level(
+    id: &'static str,
+    config: &Map<String, Value>,
+    lo: i64,
+    hi: i64,
+) -> Result<i64> {
+    let mut r = ConfigReader::new(id, config)?;
+    let level = r.int("level")?.unwrap_or(1);
+    r.finish()?;
+    check_level(id, level, lo, hi)?;
+    Ok(level)
 }
 
 impl PartialEq for dyn Codec {
@@ -659,6 +700,38 @@ pub(crate) fn grow_output(
         .min(limit - out.len());
     out.try_reserve_exact(extra)
         .map_err(|_| Error::too_large(format!("{id}: cannot allocate {extra} more bytes")))
+}
+
+/// Helpers shared by the codecs' unit tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use super::{ArrayMut, ArrayRef, Codec};
+    use crate::error::ErrorKind;
+
+    /// Encodes `data` with `c` and checks that `decode` and `decode_into` (into a buffer of the
+    /// decoded size, filled with other bytes first) give it back; returns the encoded bytes.
+    /// `case` names the case in failures.
+    pub(crate) fn round_trip(c: &dyn Codec, data: &[u8], case: &str) -> Vec<u8> {
+        let enc = c.encode(ArrayRef::bytes(data)).unwrap().bytes().to_vec();
+        assert!(
+            c.decode(ArrayRef::bytes(&enc)).unwrap().bytes() == data,
+            "decode, {case}"
+        );
+        let mut out = vec![0xAAu8; data.len()];
+        c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
+        assert!(out == data, "decode_into, {case}");
+        enc
+    }
+
+    /// Checks that `decode_into` refuses output buffers one byte shorter and one byte longer
+    /// than the `n` bytes that `enc` decodes to, with [`ErrorKind::InvalidArgument`].
+    pub(crate) fn assert_out_size_checked(c: &dyn Codec, enc: &[u8], n: usize) {
+        for len in [n - 1, n + 1] {
+            let mut out = vec![0u8; len];
+            let e = c.decode_into(enc, ArrayMut::bytes(&mut out)).unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{len} bytes: {e}");
+        }
+    }
 }
 
 #[cfg(test)]

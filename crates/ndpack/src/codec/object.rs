@@ -290,16 +290,9 @@ impl ObjectArray {
     pub fn from_numeric(input: &super::ArrayRef<'_>) -> Result<Self> {
         let dtype = &input.dtype;
         let size = dtype.itemsize();
-        let kind = dtype.kind();
-        if !matches!(
-            kind,
-            TypeKind::Bool | TypeKind::Int | TypeKind::UInt | TypeKind::Float
-        ) {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("only bool, integer and float arrays have a byte form here, not {dtype}"),
-            ));
-        }
+        let kind = numeric_kind(dtype, || {
+            format!("only bool, integer and float arrays have a byte form here, not {dtype}")
+        })?;
         let n = crate::buffer::checked_num_items(&input.shape)?;
         if n.checked_mul(size) != Some(input.data.len()) {
             return Err(Error::invalid(format!(
@@ -334,16 +327,9 @@ impl ObjectArray {
             .dtype
             .parse()
             .map_err(|e: Error| Error::new(ErrorKind::Unsupported, e.message().to_string()))?;
-        let kind = dtype.kind();
-        if !matches!(
-            kind,
-            TypeKind::Bool | TypeKind::Int | TypeKind::UInt | TypeKind::Float
-        ) {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                format!("items of dtype {dtype} have no fixed-width byte form here"),
-            ));
-        }
+        let kind = numeric_kind(&dtype, || {
+            format!("items of dtype {dtype} have no fixed-width byte form here")
+        })?;
         let shape = self.shape.clone();
         let flat = self.into_flat()?;
         let size = dtype.itemsize();
@@ -353,6 +339,20 @@ impl ObjectArray {
             write_scalar(&mut out, v, kind, size, big)?;
         }
         super::Array::new(Buffer::from_vec(out), dtype, shape)
+    }
+}
+
+/// The kind of `dtype` when it is bool, integer or float; else an [`ErrorKind::Unsupported`]
+/// error saying `msg()`.
+fn numeric_kind(dtype: &DataType, msg: impl FnOnce() -> String) -> Result<TypeKind> {
+    let kind = dtype.kind();
+    if matches!(
+        kind,
+        TypeKind::Bool | TypeKind::Int | TypeKind::UInt | TypeKind::Float
+    ) {
+        Ok(kind)
+    } else {
+        Err(Error::new(ErrorKind::Unsupported, msg()))
     }
 }
 
@@ -573,7 +573,7 @@ mod tests {
             ErrorKind::Truncated
         );
         // trailing bytes are ignored, as numcodecs does
-        assert_eq!(vlen_spans(&[0, 0, 0, 0, 9, 9]).unwrap(), vec![]);
+        assert!(vlen_spans(&[0, 0, 0, 0, 9, 9]).unwrap().is_empty());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, cast, cast_bytes, with_float, Float, NumType, Scalar, Val};
+use super::typed::{self, cast, cast_bytes, with_float, Float, ItemMap, NumType, Scalar, Val};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -76,6 +76,17 @@ impl Quantize {
 }
 
 impl Quantize {
+    /// Outputs keep the input's shape, as numcodecs' (`.view(dtype)` of it).
+    fn items(&self) -> ItemMap<'_> {
+        ItemMap {
+            id: ID,
+            key: "dtype",
+            dtype: &self.dtype,
+            astype: &self.astype,
+            keep_shape: true,
+        }
+    }
+
     /// Rounds the items of `src` (`dtype`) into `dst` (`astype`, as many items).
     fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) {
         let (d, a) = (self.d, self.a);
@@ -104,38 +115,32 @@ impl Codec for Quantize {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let mut block = typed::alloc(n * self.astype.itemsize());
-        self.encode_bytes(input.data, block.as_mut_slice());
-        let (shape, order) = typed::same_shape(&input, &self.dtype, n);
-        Ok(typed::output(block, self.astype.clone(), shape, order))
+        self.items().encode(&input, |src, dst| {
+            self.encode_bytes(src, dst);
+            Ok(())
+        })
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        let n = typed::check_input(ID, input, &self.dtype, "dtype").ok()?;
-        Some(n * self.astype.itemsize())
+        self.items().max_encoded_len(input)
     }
 
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        let n = typed::check_input(ID, &input, &self.dtype, "dtype")?;
-        let len = n * self.astype.itemsize();
-        self.encode_bytes(input.data, typed::out_prefix(out, len)?);
-        Ok(len)
+        self.items().encode_into(&input, out, |src, dst| {
+            self.encode_bytes(src, dst);
+            Ok(())
+        })
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
-        let mut block = typed::alloc(n * self.dtype.itemsize());
-        cast_bytes(input.data, self.a, block.as_mut_slice(), self.d);
-        let (shape, order) = typed::same_shape(&input, &self.astype, n);
-        Ok(typed::output(block, self.dtype.clone(), shape, order))
+        self.items()
+            .decode(&input, |src, dst| cast_bytes(src, self.a, dst, self.d))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        let n = typed::items_in(ID, input.len(), &self.astype, true)?;
-        let out = typed::exact_out(out.data, n * self.dtype.itemsize())?;
-        cast_bytes(input, self.a, out, self.d);
-        Ok(())
+        self.items().decode_into(input, out.data, |src, dst| {
+            cast_bytes(src, self.a, dst, self.d)
+        })
     }
 }
 

@@ -152,13 +152,7 @@ impl Codec for Shuffle {
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let es = self.check(input.len(), true)?;
-        if out.data.len() != input.len() {
-            return Err(Error::invalid(format!(
-                "output buffer has {} bytes, decoded data has {}",
-                out.data.len(),
-                input.len()
-            )));
-        }
+        super::check_out_len(out.data.len(), input.len())?;
         unshuffle(input, out.data, es);
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Typed access to the items of byte slices for the filter codecs: the numeric NumPy types
 //! (`bool`, all integer widths, `f2`/`f4`/`f8`) in either byte order, NumPy's casting rules
-//! between them ([`Scalar::from_val`]), NumPy's type promotion ([`promote`]) and tight
-//! read-map-write loops that the compiler vectorises.
+//! between them ([`Scalar::from_val`]), NumPy's type promotion ([`promote`]), tight
+//! read-map-write loops that the compiler vectorises, and the size checks and output arrays
+//! that the filters writing one item per item share ([`ItemMap`]).
 //!
 //! Casting follows what NumPy 2 does on x86-64, including the cases C leaves undefined:
 //! integer to integer wraps; float to integer truncates toward zero, and values outside the
@@ -235,44 +236,34 @@ pub(crate) trait Float: Scalar {
     fn round_even(self) -> Self;
 }
 
-impl Float for f64 {
-    #[inline(always)]
-    fn div(self, o: Self) -> Self {
-        self / o
-    }
-    #[inline(always)]
-    fn round_even(self) -> Self {
-        // `round_ties_even` is a libm call per item on baseline x86-64 (no SSE4.1 `roundpd`).
-        // Adding and subtracting 2^52 rounds to an integer, ties to even, in the default
-        // rounding mode, exactly for |x| < 2^52 (larger values, inf and NaN are integral
-        // already); `copysign` keeps -0.0. This vectorises with SSE2.
-        const C: f64 = 4_503_599_627_370_496.0; // 2^52
-        let a = self.abs();
-        if a < C {
-            ((a + C) - C).copysign(self)
-        } else {
-            self
+/// `Float` for a native float type. `round_even` is `np.around`: `round_ties_even` is a libm
+/// call per item on baseline x86-64 (no SSE4.1 `roundpd`); adding and subtracting `$c`
+/// (2^(mantissa bits)) rounds to an integer, ties to even, in the default rounding mode, exactly
+/// for |x| < `$c` (larger values, inf and NaN are integral already); `copysign` keeps -0.0.
+/// This vectorises with SSE2.
+macro_rules! native_float {
+    ($t:ty, $c:expr) => {
+        impl Float for $t {
+            #[inline(always)]
+            fn div(self, o: Self) -> Self {
+                self / o
+            }
+            #[inline(always)]
+            fn round_even(self) -> Self {
+                const C: $t = $c;
+                let a = self.abs();
+                if a < C {
+                    ((a + C) - C).copysign(self)
+                } else {
+                    self
+                }
+            }
         }
-    }
+    };
 }
 
-impl Float for f32 {
-    #[inline(always)]
-    fn div(self, o: Self) -> Self {
-        self / o
-    }
-    #[inline(always)]
-    fn round_even(self) -> Self {
-        // As for f64, with 2^23.
-        const C: f32 = 8_388_608.0; // 2^23
-        let a = self.abs();
-        if a < C {
-            ((a + C) - C).copysign(self)
-        } else {
-            self
-        }
-    }
-}
+native_float!(f64, 4_503_599_627_370_496.0); // 2^52
+native_float!(f32, 8_388_608.0); // 2^23
 
 impl Float for f16 {
     #[inline(always)]
@@ -291,18 +282,26 @@ pub(crate) fn cast<S: Scalar, D: Scalar>(s: S) -> D {
     D::from_val(s.to_val())
 }
 
+/// The `SIZE`, `load` and `store` items of [`Scalar`] for a type with `from_ne_bytes` and
+/// `to_ne_bytes`.
+macro_rules! ne_bytes_io {
+    ($t:ty) => {
+        const SIZE: usize = std::mem::size_of::<$t>();
+        #[inline(always)]
+        fn load(b: &[u8]) -> Self {
+            <$t>::from_ne_bytes(b.try_into().expect("item size"))
+        }
+        #[inline(always)]
+        fn store(self, b: &mut [u8]) {
+            b.copy_from_slice(&self.to_ne_bytes())
+        }
+    };
+}
+
 macro_rules! int_scalar {
     ($t:ty, $variant:ident, $wide:ty, $from_f:expr) => {
         impl Scalar for $t {
-            const SIZE: usize = std::mem::size_of::<$t>();
-            #[inline(always)]
-            fn load(b: &[u8]) -> Self {
-                <$t>::from_ne_bytes(b.try_into().expect("item size"))
-            }
-            #[inline(always)]
-            fn store(self, b: &mut [u8]) {
-                b.copy_from_slice(&self.to_ne_bytes())
-            }
+            ne_bytes_io!($t);
             #[inline(always)]
             fn swap(self) -> Self {
                 self.swap_bytes()
@@ -387,96 +386,49 @@ impl Scalar for bool {
     }
 }
 
-impl Scalar for f64 {
-    const SIZE: usize = 8;
-    #[inline(always)]
-    fn load(b: &[u8]) -> Self {
-        f64::from_ne_bytes(b.try_into().expect("item size"))
-    }
-    #[inline(always)]
-    fn store(self, b: &mut [u8]) {
-        b.copy_from_slice(&self.to_ne_bytes())
-    }
-    #[inline(always)]
-    fn swap(self) -> Self {
-        f64::from_bits(self.to_bits().swap_bytes())
-    }
-    #[inline(always)]
-    fn to_val(self) -> Val {
-        Val::F(self)
-    }
-    #[inline(always)]
-    fn from_val(v: Val) -> Self {
-        match v {
-            Val::I(i) => i as f64,
-            Val::U(u) => u as f64,
-            Val::F(f) => f,
+/// `Scalar` for a native float type: NumPy's casts are Rust's `as` (round to nearest from
+/// integers and `f8`), arithmetic is the type's own.
+macro_rules! float_scalar {
+    ($t:ty) => {
+        impl Scalar for $t {
+            ne_bytes_io!($t);
+            #[inline(always)]
+            fn swap(self) -> Self {
+                <$t>::from_bits(self.to_bits().swap_bytes())
+            }
+            #[inline(always)]
+            fn to_val(self) -> Val {
+                Val::F(f64::from(self))
+            }
+            #[inline(always)]
+            fn from_val(v: Val) -> Self {
+                match v {
+                    Val::I(i) => i as $t,
+                    Val::U(u) => u as $t,
+                    Val::F(f) => f as $t,
+                }
+            }
+            #[inline(always)]
+            fn sub(self, o: Self) -> Self {
+                self - o
+            }
+            #[inline(always)]
+            fn add(self, o: Self) -> Self {
+                self + o
+            }
+            #[inline(always)]
+            fn mul(self, o: Self) -> Self {
+                self * o
+            }
         }
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        self - o
-    }
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        self + o
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        self * o
-    }
+    };
 }
 
-impl Scalar for f32 {
-    const SIZE: usize = 4;
-    #[inline(always)]
-    fn load(b: &[u8]) -> Self {
-        f32::from_ne_bytes(b.try_into().expect("item size"))
-    }
-    #[inline(always)]
-    fn store(self, b: &mut [u8]) {
-        b.copy_from_slice(&self.to_ne_bytes())
-    }
-    #[inline(always)]
-    fn swap(self) -> Self {
-        f32::from_bits(self.to_bits().swap_bytes())
-    }
-    #[inline(always)]
-    fn to_val(self) -> Val {
-        Val::F(self as f64)
-    }
-    #[inline(always)]
-    fn from_val(v: Val) -> Self {
-        match v {
-            Val::I(i) => i as f32,
-            Val::U(u) => u as f32,
-            Val::F(f) => f as f32,
-        }
-    }
-    #[inline(always)]
-    fn sub(self, o: Self) -> Self {
-        self - o
-    }
-    #[inline(always)]
-    fn add(self, o: Self) -> Self {
-        self + o
-    }
-    #[inline(always)]
-    fn mul(self, o: Self) -> Self {
-        self * o
-    }
-}
+float_scalar!(f64);
+float_scalar!(f32);
 
 impl Scalar for f16 {
-    const SIZE: usize = 2;
-    #[inline(always)]
-    fn load(b: &[u8]) -> Self {
-        f16::from_ne_bytes(b.try_into().expect("item size"))
-    }
-    #[inline(always)]
-    fn store(self, b: &mut [u8]) {
-        b.copy_from_slice(&self.to_ne_bytes())
-    }
+    ne_bytes_io!(f16);
     #[inline(always)]
     fn swap(self) -> Self {
         f16::from_bits(self.to_bits().swap_bytes())
@@ -631,56 +583,19 @@ fn map_seq<S: Scalar, D: Scalar>(
 /// Runs `$body` with `$T` bound to the Rust type of the [`Num`] `$num`.
 macro_rules! with_num {
     ($num:expr, $T:ident => $body:expr) => {
-        match $num {
-            $crate::codec::typed::Num::Bool => {
-                type $T = bool;
-                $body
-            }
-            $crate::codec::typed::Num::I8 => {
-                type $T = i8;
-                $body
-            }
-            $crate::codec::typed::Num::I16 => {
-                type $T = i16;
-                $body
-            }
-            $crate::codec::typed::Num::I32 => {
-                type $T = i32;
-                $body
-            }
-            $crate::codec::typed::Num::I64 => {
-                type $T = i64;
-                $body
-            }
-            $crate::codec::typed::Num::U8 => {
-                type $T = u8;
-                $body
-            }
-            $crate::codec::typed::Num::U16 => {
-                type $T = u16;
-                $body
-            }
-            $crate::codec::typed::Num::U32 => {
-                type $T = u32;
-                $body
-            }
-            $crate::codec::typed::Num::U64 => {
-                type $T = u64;
-                $body
-            }
-            $crate::codec::typed::Num::F16 => {
-                type $T = half::f16;
-                $body
-            }
-            $crate::codec::typed::Num::F32 => {
-                type $T = f32;
-                $body
-            }
-            $crate::codec::typed::Num::F64 => {
-                type $T = f64;
-                $body
-            }
-        }
+        $crate::codec::typed::with_types!($num, $T => $body;
+            $crate::codec::typed::Num::Bool => bool,
+            $crate::codec::typed::Num::I8 => i8,
+            $crate::codec::typed::Num::I16 => i16,
+            $crate::codec::typed::Num::I32 => i32,
+            $crate::codec::typed::Num::I64 => i64,
+            $crate::codec::typed::Num::U8 => u8,
+            $crate::codec::typed::Num::U16 => u16,
+            $crate::codec::typed::Num::U32 => u32,
+            $crate::codec::typed::Num::U64 => u64,
+            $crate::codec::typed::Num::F16 => half::f16,
+            $crate::codec::typed::Num::F32 => f32,
+            $crate::codec::typed::Num::F64 => f64)
     };
 }
 pub(crate) use with_num;
@@ -689,23 +604,27 @@ pub(crate) use with_num;
 /// unreachable by construction (callers check `is_float` first).
 macro_rules! with_float {
     ($num:expr, $T:ident => $body:expr) => {
-        match $num {
-            $crate::codec::typed::Num::F16 => {
-                type $T = half::f16;
-                $body
-            }
-            $crate::codec::typed::Num::F32 => {
-                type $T = f32;
-                $body
-            }
-            _ => {
-                type $T = f64;
-                $body
-            }
-        }
+        $crate::codec::typed::with_types!($num, $T => $body;
+            $crate::codec::typed::Num::F16 => half::f16,
+            $crate::codec::typed::Num::F32 => f32,
+            _ => f64)
     };
 }
 pub(crate) use with_float;
+
+/// The `match` behind [`with_num!`] and [`with_float!`]: one arm per `pattern => type`, each
+/// running `$body` with `$T` bound to its type.
+macro_rules! with_types {
+    ($num:expr, $T:ident => $body:expr; $($p:pat => $t:ty),+) => {
+        match $num {
+            $($p => {
+                type $T = $t;
+                $body
+            })+
+        }
+    };
+}
+pub(crate) use with_types;
 
 /// NumPy's `src.astype(dst_type)`: casts the items of `src` (type `s`) into `dst` (type `d`),
 /// which must hold as many items.
@@ -787,6 +706,98 @@ pub(crate) fn output(
     }
 }
 
+/// The sizes, checks and output arrays of a filter that writes one item for each item it
+/// reads (delta, fixedscaleoffset, quantize, astype): encoding reads `dtype` items (named
+/// `key` in errors) and writes `astype` items, decoding the reverse. The filter only supplies
+/// the loop that fills the output bytes.
+pub(crate) struct ItemMap<'a> {
+    /// The codec id, for errors.
+    pub id: &'static str,
+    /// The config key of `dtype`, for errors.
+    pub key: &'static str,
+    /// The decoded item type.
+    pub dtype: &'a DataType,
+    /// The encoded item type.
+    pub astype: &'a DataType,
+    /// Whether outputs keep the input's shape and order when its dtype is the expected one
+    /// (see [`same_shape`]); else they are 1-d.
+    pub keep_shape: bool,
+}
+
+impl ItemMap<'_> {
+    fn shape(
+        &self,
+        input: &super::ArrayRef<'_>,
+        expected: &DataType,
+        n: usize,
+    ) -> (Vec<usize>, crate::buffer::Order) {
+        if self.keep_shape {
+            same_shape(input, expected, n)
+        } else {
+            (vec![n], crate::buffer::Order::C)
+        }
+    }
+
+    /// `Codec::encode`: `fill(items, out)` writes the encoded items.
+    pub(crate) fn encode(
+        &self,
+        input: &super::ArrayRef<'_>,
+        fill: impl FnOnce(&[u8], &mut [u8]) -> Result<()>,
+    ) -> Result<super::Array> {
+        let n = check_input(self.id, input, self.dtype, self.key)?;
+        let mut block = alloc(n * self.astype.itemsize());
+        fill(input.data, block.as_mut_slice())?;
+        let (shape, order) = self.shape(input, self.dtype, n);
+        Ok(output(block, self.astype.clone(), shape, order))
+    }
+
+    /// `Codec::max_encoded_len`: exact.
+    pub(crate) fn max_encoded_len(&self, input: &super::ArrayRef<'_>) -> Option<usize> {
+        let n = check_input(self.id, input, self.dtype, self.key).ok()?;
+        Some(n * self.astype.itemsize())
+    }
+
+    /// `Codec::encode_into`: `fill(items, out)` writes the encoded items into the start of
+    /// `out`.
+    pub(crate) fn encode_into(
+        &self,
+        input: &super::ArrayRef<'_>,
+        out: &mut [u8],
+        fill: impl FnOnce(&[u8], &mut [u8]) -> Result<()>,
+    ) -> Result<usize> {
+        let n = check_input(self.id, input, self.dtype, self.key)?;
+        let len = n * self.astype.itemsize();
+        fill(input.data, out_prefix(out, len)?)?;
+        Ok(len)
+    }
+
+    /// `Codec::decode`: `fill(items, out)` writes the decoded items.
+    pub(crate) fn decode(
+        &self,
+        input: &super::ArrayRef<'_>,
+        fill: impl FnOnce(&[u8], &mut [u8]),
+    ) -> Result<super::Array> {
+        let n = items_in(self.id, input.data.len(), self.astype, true)?;
+        let mut block = alloc(n * self.dtype.itemsize());
+        fill(input.data, block.as_mut_slice());
+        let (shape, order) = self.shape(input, self.astype, n);
+        Ok(output(block, self.dtype.clone(), shape, order))
+    }
+
+    /// `Codec::decode_into`: `fill(items, out)` writes the decoded items into `out`, which
+    /// must hold exactly as many.
+    pub(crate) fn decode_into(
+        &self,
+        input: &[u8],
+        out: &mut [u8],
+        fill: impl FnOnce(&[u8], &mut [u8]),
+    ) -> Result<()> {
+        let n = items_in(self.id, input.len(), self.astype, true)?;
+        fill(input, exact_out(out, n * self.dtype.itemsize())?);
+        Ok(())
+    }
+}
+
 /// The first `len` bytes of an `encode_into` output, or an error if it is shorter.
 pub(crate) fn out_prefix(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
     let have = out.len();
@@ -799,12 +810,7 @@ pub(crate) fn out_prefix(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
 
 /// `out` when it holds exactly the `want` bytes a decoder writes, else an error.
 pub(crate) fn exact_out(out: &mut [u8], want: usize) -> Result<&mut [u8]> {
-    if out.len() != want {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {want}",
-            out.len()
-        )));
-    }
+    super::check_out_len(out.len(), want)?;
     Ok(out)
 }
 

@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 use super::deflate_parallel::{self as parallel, Check, Decoded, Tuning, SEGMENT};
 use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
 use super::{
-    backend_error, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, GrowBuf,
-    MAX_DECODED_SIZE,
+    backend_error, check_level, check_out_len, grow_output, out_too_small, read_level, Array,
+    ArrayMut, ArrayRef, Codec, GrowBuf, MAX_DECODED_SIZE,
 };
 use crate::error::{Error, Result};
 
@@ -32,25 +32,16 @@ impl Default for Zlib {
 impl Zlib {
     /// A codec with compression `level` (0-9, or -1 for zlib's default).
     pub fn new(level: i32) -> Result<Self> {
-        if !(-1..=9).contains(&level) {
-            return Err(Error::config(format!(
-                "codec zlib: key \"level\" must be between -1 and 9, got {level}"
-            )));
-        }
+        check_level("zlib", level.into(), -1, 9)?;
         Ok(Zlib { level })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
-        let mut r = ConfigReader::new("zlib", config)?;
-        let level = r.int("level")?.unwrap_or(1);
-        r.finish()?;
-        let level = i32::try_from(level).map_err(|_| {
-            Error::config(format!(
-                "codec zlib: key \"level\" must be between -1 and 9, got {level}"
-            ))
-        })?;
-        Self::new(level)
+        let level = read_level("zlib", config, -1, 9)?;
+        Ok(Zlib {
+            level: level as i32,
+        })
     }
 }
 
@@ -370,10 +361,7 @@ pub(crate) fn inflate_slice(
         Status::StreamEnd if d.total_out() as usize == written => {
             Ok((d.total_in() as usize, written))
         }
-        _ if d.total_out() as usize > written => Err(Error::invalid(format!(
-            "output buffer of {} bytes is too small for the decoded data",
-            out.len()
-        ))),
+        _ if d.total_out() as usize > written => Err(out_too_small(out.len())),
         _ => Err(Error::truncated(
             "deflate stream ends before its end marker",
         )),
@@ -383,12 +371,7 @@ pub(crate) fn inflate_slice(
 /// Decompresses a zlib or raw deflate stream into exactly `out.len()` bytes.
 pub(crate) fn inflate_into(data: &[u8], zlib_header: bool, out: &mut [u8]) -> Result<usize> {
     let (used, written) = inflate_slice(data, zlib_header, out)?;
-    if written != out.len() {
-        return Err(Error::invalid(format!(
-            "output buffer has {} bytes, decoded data has {written}",
-            out.len()
-        )));
-    }
+    check_out_len(out.len(), written)?;
     Ok(used)
 }
 
@@ -458,6 +441,7 @@ impl Codec for Zlib {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::test_util::round_trip;
 
     #[test]
     fn decode_grow_equals_decode() {
@@ -491,15 +475,7 @@ mod tests {
         let data = sample();
         for level in -1..=9 {
             let c = Zlib::new(level).unwrap();
-            let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-            assert_eq!(
-                c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                &data[..]
-            );
-            let mut out = vec![0u8; data.len()];
-            c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                .unwrap();
-            assert_eq!(out, data);
+            round_trip(&c, &data, &format!("level {level}"));
         }
     }
 

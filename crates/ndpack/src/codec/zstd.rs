@@ -15,7 +15,9 @@ use std::cell::RefCell;
 use serde_json::{json, Map, Value};
 use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
 
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{
+    check_out_len, out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+};
 use crate::buffer::{AlignedBytes, Buffer};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -299,20 +301,11 @@ fn stream_slice_with(dctx: &mut DCtx<'_>, data: &[u8], out: &mut [u8]) -> Result
             (last, output.pos(), output.pos() > 0)
         };
         if overflow {
-            return Err(Error::invalid(format!(
-                "output buffer of {} bytes is too small for the decoded data",
-                out.len()
-            )));
+            return Err(out_too_small(out.len()));
         }
         written += produced;
         if input.pos() == data.len() && last == 0 {
-            if written != out.len() {
-                return Err(Error::invalid(format!(
-                    "output buffer has {} bytes, decoded data has {written}",
-                    out.len()
-                )));
-            }
-            return Ok(());
+            return check_out_len(out.len(), written);
         }
         if input.pos() == in0 && produced == 0 {
             return Err(Error::truncated(
@@ -404,6 +397,7 @@ fn decompress_declared(data: &[u8], out: &mut [u8]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::codec::get_codec;
+    use crate::codec::test_util::{assert_out_size_checked, round_trip};
     use std::io::Write;
 
     fn sample(n: usize) -> Vec<u8> {
@@ -502,15 +496,11 @@ mod tests {
                     continue;
                 }
                 let d = sample(n);
-                let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
-                assert_eq!(
-                    c.decode(ArrayRef::bytes(enc.bytes())).unwrap().bytes(),
-                    &d[..]
+                round_trip(
+                    &c,
+                    &d,
+                    &format!("level {level}, checksum {checksum}, {n} bytes"),
                 );
-                let mut out = vec![0u8; n];
-                c.decode_into(enc.bytes(), ArrayMut::bytes(&mut out))
-                    .unwrap();
-                assert_eq!(out, d);
             }
         }
         // Level 100 is clamped to the maximum level, like numcodecs.
@@ -547,12 +537,7 @@ mod tests {
             let mut out = vec![0u8; want.len()];
             c.decode_into(enc, ArrayMut::bytes(&mut out)).unwrap();
             assert_eq!(out, want);
-            let mut small = vec![0u8; want.len() - 1];
-            let e = c.decode_into(enc, ArrayMut::bytes(&mut small)).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
-            let mut big = vec![0u8; want.len() + 1];
-            let e = c.decode_into(enc, ArrayMut::bytes(&mut big)).unwrap_err();
-            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert_out_size_checked(&c, enc, want.len());
             let e = c
                 .decode(ArrayRef::bytes(&enc[..enc.len() - 5]))
                 .unwrap_err();
