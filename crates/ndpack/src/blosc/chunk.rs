@@ -1867,6 +1867,69 @@ mod tests {
         );
     }
 
+    /// [`two_ended`] with items whose encoding depends on their room, as a compressor's does
+    /// (compressed only with room for twice the result, else stored raw if that fits): every
+    /// number of workers gives the serial encoder's items, sizes and flags at every output size,
+    /// including those where a staged item had more room than the serial encoder would give it.
+    #[test]
+    fn two_ended_gives_the_serial_items_at_every_size() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let n = 7;
+        let raw = |i: usize| 40 + 13 * i;
+        let packed = |i: usize| 10 + (i * 7) % 11;
+        let most = |i: usize| 4 + raw(i);
+        let item = |i: usize, room: &mut [u8]| {
+            let (len, fill) = if room.len() >= 4 + 2 * packed(i) {
+                (4 + packed(i), i as u8)
+            } else if room.len() >= most(i) {
+                (most(i), 0x80 | i as u8)
+            } else {
+                return None;
+            };
+            room[..len].fill(fill);
+            // "All zero" when compressed, so that the flag depends on the room too.
+            Some((len, len < most(i)))
+        };
+        let compressed: usize = (0..n).map(|i| 4 + packed(i)).sum();
+        let (mut placed, mut again) = (0, 0);
+        for size in compressed - 40..compressed + 200 {
+            let run = |workers: usize| {
+                let back_started = AtomicBool::new(false);
+                let encodes = AtomicUsize::new(0);
+                let mut out = vec![0xA5u8; size];
+                let got = two_ended(n, workers, &mut out, most, |i, room: &mut [u8]| {
+                    encodes.fetch_add(1, Ordering::Relaxed);
+                    if i == n - 1 {
+                        back_started.store(true, Ordering::Release);
+                    }
+                    // The front waits for a back worker's first item (the last one), so that
+                    // both ends take items whatever the scheduling.
+                    if i == 0 && workers > 1 && rayon::current_num_threads() > 1 {
+                        while !back_started.load(Ordering::Acquire) {
+                            std::thread::yield_now();
+                        }
+                    }
+                    Ok(item(i, room))
+                });
+                let got = got
+                    .unwrap()
+                    .map(|p| (out[..p.len].to_vec(), p.sizes, p.len, p.all_zero));
+                (got, encodes.into_inner())
+            };
+            let (serial, _) = run(1);
+            for workers in 2..=4 {
+                let (got, encodes) = run(workers);
+                assert!(got == serial, "x{workers} in {size} bytes");
+                placed += usize::from(got.is_some() && encodes == n);
+                again += usize::from(encodes > n);
+            }
+        }
+        if threads::get_num_threads() > 1 {
+            // Both outcomes of the staged items were met: placed, and encoded again serially.
+            assert!(placed > 0 && again > 0, "{placed} placed, {again} again");
+        }
+    }
+
     #[test]
     fn all_zero_blocks_are_reported_by_every_worker() {
         let spec = spec(Compressor::Lz4, true);
