@@ -1077,6 +1077,7 @@ fn staging_give(buf: Vec<u8>) {
 }
 
 /// Items written one after the other from the start of the output by [`two_ended`].
+#[cfg_attr(test, derive(Debug, PartialEq))]
 struct Placed {
     /// Each item's encoded size, in item order.
     sizes: Vec<usize>,
@@ -1867,18 +1868,73 @@ mod tests {
         );
     }
 
+    /// The items, sizes and flags that [`two_ended`] gives with `workers` workers in `size`
+    /// bytes, and how many items it encoded (more than `n` when it encoded them again serially).
+    /// The front waits for a back worker's first item (the last one), so that both ends take
+    /// items whatever the scheduling.
+    fn both_ends(
+        n: usize,
+        workers: usize,
+        size: usize,
+        most: impl Fn(usize) -> usize + Sync,
+        item: impl Fn(usize, &mut [u8]) -> Option<(usize, bool)> + Sync,
+    ) -> (Option<(Vec<u8>, Placed)>, usize) {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let back_started = AtomicBool::new(false);
+        let encodes = AtomicUsize::new(0);
+        let mut out = vec![0xA5u8; size];
+        let got = two_ended(n, workers, &mut out, most, |i, room: &mut [u8]| {
+            encodes.fetch_add(1, Ordering::Relaxed);
+            if i == n - 1 {
+                back_started.store(true, Ordering::Release);
+            }
+            if i == 0 && workers > 1 && rayon::current_num_threads() > 1 {
+                while !back_started.load(Ordering::Acquire) {
+                    // Runs pending pool work meanwhile (that back worker, perhaps), so that two
+                    // tests waiting here at once cannot hold every thread of the pool.
+                    if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            Ok(item(i, room))
+        });
+        let got = got.unwrap().map(|p| (out[..p.len].to_vec(), p));
+        (got, encodes.into_inner())
+    }
+
+    /// [`both_ends`] with 2-4 workers gives the serial encoder's result at every size from
+    /// `sizes`; returns how often the staged items were placed and encoded again.
+    fn serial_at_every_size(
+        n: usize,
+        sizes: std::ops::Range<usize>,
+        most: impl Fn(usize) -> usize + Sync + Copy,
+        item: impl Fn(usize, &mut [u8]) -> Option<(usize, bool)> + Sync + Copy,
+    ) -> (usize, usize) {
+        let (mut placed, mut again) = (0, 0);
+        for size in sizes {
+            let (serial, _) = both_ends(n, 1, size, most, item);
+            for workers in 2..=4 {
+                let (got, encodes) = both_ends(n, workers, size, most, item);
+                assert!(got == serial, "x{workers} in {size} bytes");
+                placed += usize::from(got.is_some() && encodes == n);
+                again += usize::from(encodes > n);
+            }
+        }
+        (placed, again)
+    }
+
     /// [`two_ended`] with items whose encoding depends on their room, as a compressor's does
     /// (compressed only with room for twice the result, else stored raw if that fits): every
     /// number of workers gives the serial encoder's items, sizes and flags at every output size,
     /// including those where a staged item had more room than the serial encoder would give it.
     #[test]
     fn two_ended_gives_the_serial_items_at_every_size() {
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let n = 7;
         let raw = |i: usize| 40 + 13 * i;
         let packed = |i: usize| 10 + (i * 7) % 11;
-        let most = |i: usize| 4 + raw(i);
-        let item = |i: usize, room: &mut [u8]| {
+        let most = move |i: usize| 4 + raw(i);
+        let item = move |i: usize, room: &mut [u8]| {
             let (len, fill) = if room.len() >= 4 + 2 * packed(i) {
                 (4 + packed(i), i as u8)
             } else if room.len() >= most(i) {
@@ -1891,41 +1947,42 @@ mod tests {
             Some((len, len < most(i)))
         };
         let compressed: usize = (0..n).map(|i| 4 + packed(i)).sum();
+        let (placed, again) =
+            serial_at_every_size(n, compressed - 40..compressed + 200, most, item);
+        if threads::get_num_threads() > 1 {
+            // Both outcomes of the staged items were met: placed, and encoded again serially.
+            assert!(placed > 0 && again > 0, "{placed} placed, {again} again");
+        }
+    }
+
+    /// The streams of one block (as [`EncodeSpec::encode_streams_par`] encodes them) with the
+    /// real compressors, Blosc1 and Blosc2, in the room around their serial size: staged streams
+    /// that the serial encoder would have given less room are encoded again, with its bytes.
+    #[test]
+    fn staged_streams_near_the_end_of_the_room_give_the_serial_bytes() {
+        let neblock = 1024;
+        let mut data = samples()[2][7 * BLOCK..7 * BLOCK + 6 * neblock].to_vec();
+        // A run stream and, last (staged first), a zero stream: Blosc2 writes both in a few
+        // bytes, and the staged streams before the last then land near the end of the room.
+        data[2 * neblock..3 * neblock].fill(7);
+        data[5 * neblock..].fill(0);
+        let n = data.len() / neblock;
+        let most = |_| 4 + neblock;
         let (mut placed, mut again) = (0, 0);
-        for size in compressed - 40..compressed + 200 {
-            let run = |workers: usize| {
-                let back_started = AtomicBool::new(false);
-                let encodes = AtomicUsize::new(0);
-                let mut out = vec![0xA5u8; size];
-                let got = two_ended(n, workers, &mut out, most, |i, room: &mut [u8]| {
-                    encodes.fetch_add(1, Ordering::Relaxed);
-                    if i == n - 1 {
-                        back_started.store(true, Ordering::Release);
-                    }
-                    // The front waits for a back worker's first item (the last one), so that
-                    // both ends take items whatever the scheduling.
-                    if i == 0 && workers > 1 && rayon::current_num_threads() > 1 {
-                        while !back_started.load(Ordering::Acquire) {
-                            std::thread::yield_now();
-                        }
-                    }
-                    Ok(item(i, room))
-                });
-                let got = got
-                    .unwrap()
-                    .map(|p| (out[..p.len].to_vec(), p.sizes, p.len, p.all_zero));
-                (got, encodes.into_inner())
-            };
-            let (serial, _) = run(1);
-            for workers in 2..=4 {
-                let (got, encodes) = run(workers);
-                assert!(got == serial, "x{workers} in {size} bytes");
-                placed += usize::from(got.is_some() && encodes == n);
-                again += usize::from(encodes > n);
+        for compressor in [Compressor::BloscLz, Compressor::Lz4] {
+            for extended in [false, true] {
+                let spec = spec(compressor, extended);
+                let item = |j: usize, room: &mut [u8]| {
+                    spec.encode_stream(&data[j * neblock..(j + 1) * neblock], room)
+                };
+                let mut out = vec![0u8; n * most(0)];
+                let (len, _) = spec.encode_streams(&data, neblock, &mut out).unwrap();
+                let (p, a) = serial_at_every_size(n, len - 30..len + neblock + 30, most, item);
+                placed += p;
+                again += a;
             }
         }
         if threads::get_num_threads() > 1 {
-            // Both outcomes of the staged items were met: placed, and encoded again serially.
             assert!(placed > 0 && again > 0, "{placed} placed, {again} again");
         }
     }
