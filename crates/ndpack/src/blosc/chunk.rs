@@ -1004,28 +1004,20 @@ pub(crate) struct EncodedChunk {
     pub all_zero: bool,
 }
 
-/// What became of a chunk encoded in parallel.
-enum Placement {
-    Placed(EncodedChunk),
-    /// Larger than the room: stored uncompressed instead.
-    TooLarge,
-    /// Too close to the end of the room to keep the staged blocks: encode it serially.
-    Serial,
-}
-
-/// Where the blocks of one chunk go while they are encoded: the worker that starts at block 0
-/// (the "front") writes straight into the chunk, since it always knows where its next block
-/// starts; the others take blocks from the end and write them into staging buffers, copied into
-/// place once every block's size is known. The two sides meet wherever the work balances.
-struct BlockQueue {
-    /// `(lo, hi)`: the blocks not yet taken are `lo..hi`.
+/// Where the items of one two-ended encoding (the blocks of a chunk, or the streams of one block)
+/// go while they are encoded: the worker that starts at item 0 (the "front") writes straight into
+/// the output, since it always knows where its next item starts; the others take items from the
+/// end and write them into staging buffers, copied into place once every item's size is known.
+/// The two sides meet wherever the work balances.
+struct ItemQueue {
+    /// `(lo, hi)`: the items not yet taken are `lo..hi`.
     range: std::sync::Mutex<(usize, usize)>,
 }
 
-impl BlockQueue {
-    fn new(nblocks: usize) -> Self {
-        BlockQueue {
-            range: std::sync::Mutex::new((0, nblocks)),
+impl ItemQueue {
+    fn new(n: usize) -> Self {
+        ItemQueue {
+            range: std::sync::Mutex::new((0, n)),
         }
     }
 
@@ -1049,25 +1041,25 @@ impl BlockQueue {
         })
     }
 
-    /// Stops every worker (the chunk will not fit).
+    /// Stops every worker (the items will not fit).
     fn close(&self) {
         let mut r = self.lock();
         r.1 = r.0;
     }
 }
 
-/// Blocks encoded by a back worker: its staging buffer (kept fully initialised) and, per block,
+/// Items encoded by a back worker: its staging buffer (kept fully initialised) and, per item,
 /// `(index, offset in the buffer, length)`.
 struct Staged {
     buf: Vec<u8>,
-    blocks: Vec<(usize, usize, usize)>,
+    items: Vec<(usize, usize, usize)>,
     all_zero: bool,
 }
 
 /// Staging buffers kept for the next chunk, so that steady encoding allocates nothing and writes
 /// into pages that are already mapped.
 static STAGING: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
-/// The pieces staged blocks are copied in, in parallel.
+/// The pieces staged items are copied in, in parallel.
 const COPY_PIECE: usize = 64 * 1024;
 /// Staging buffers larger than this are dropped after use instead of kept.
 const STAGING_KEEP_MAX: usize = 64 << 20;
@@ -1084,6 +1076,227 @@ fn staging_give(buf: Vec<u8>) {
     }
 }
 
+/// Items written one after the other from the start of the output by [`two_ended`].
+#[cfg_attr(test, derive(Debug, PartialEq))]
+struct Placed {
+    /// Each item's encoded size, in item order.
+    sizes: Vec<usize>,
+    /// Their sum.
+    len: usize,
+    /// Whether every item reported all zero runs.
+    all_zero: bool,
+}
+
+/// What became of items encoded from both ends.
+enum Placement {
+    Placed(Placed),
+    /// Larger than the output.
+    TooLarge,
+    /// Too close to the end of the output to keep the staged items: encode them serially.
+    Serial,
+}
+
+/// Encodes items `0..n` one after the other into `out`, with the bytes of the serial encoder,
+/// which gives item `i` `most(i)` bytes of room (its largest encoding) or, near the end of `out`,
+/// what is left. Returns `None` when they do not fit in `out`.
+///
+/// `encode(i, room)` writes item `i` at the start of `room` and returns its size and whether it
+/// was all zero runs, or `None` when it does not fit. With `workers > 1` (on the pool), one
+/// worker takes items from the start and writes them in place (see [`ItemQueue`]), the others
+/// take them from the end into staging buffers with a room of `most(i)`; those are copied into
+/// place when all are done. Where the serial encoder would have given a staged item less room
+/// than it had (which could change what a compressor does), the items are encoded again by one
+/// worker, so the bytes never depend on the number of workers.
+fn two_ended<M, E>(
+    n: usize,
+    workers: usize,
+    out: &mut [u8],
+    most: M,
+    encode: E,
+) -> Result<Option<Placed>>
+where
+    M: Fn(usize) -> usize + Sync,
+    E: Fn(usize, &mut [u8]) -> Result<Option<(usize, bool)>> + Sync,
+{
+    let queue = ItemQueue::new(n);
+    let workers = workers.min(n);
+    if workers <= 1 {
+        let front = encode_front(&queue, out, &most, &encode)?;
+        return Ok(front.map(|(sizes, all_zero)| Placed {
+            len: sizes.iter().sum(),
+            sizes,
+            all_zero,
+        }));
+    }
+    let room = out.len();
+    let (front, staged) = threads::install(|| {
+        rayon::join(
+            || encode_front(&queue, &mut *out, &most, &encode),
+            || {
+                (1..workers)
+                    .into_par_iter()
+                    .map(|_| encode_back(&queue, room, &most, &encode))
+                    .collect::<Vec<_>>()
+            },
+        )
+    });
+    let mut fits = true;
+    let mut back_error = None;
+    let mut list = Vec::with_capacity(staged.len());
+    for s in staged {
+        match s {
+            Ok(Some(s)) => list.push(s),
+            Ok(None) => fits = false,
+            Err(e) => {
+                back_error.get_or_insert(e);
+            }
+        }
+    }
+    let placement = match (front, back_error) {
+        (Err(e), _) | (Ok(_), Some(e)) => Err(e),
+        (Ok(Some(front)), None) if fits => Ok(place_staged(front, &list, out, &most)),
+        _ => Ok(Placement::TooLarge),
+    };
+    for s in list {
+        staging_give(s.buf);
+    }
+    match placement? {
+        Placement::Placed(placed) => Ok(Some(placed)),
+        Placement::TooLarge => Ok(None),
+        Placement::Serial => two_ended(n, 1, out, most, encode),
+    }
+}
+
+/// The front worker of [`two_ended`]: takes items from the start and writes them one after the
+/// other into `out`. Returns its items' sizes (items `0..k`) and whether all were zero runs, or
+/// `None` (stopping the others) when one does not fit.
+fn encode_front<M, E>(
+    queue: &ItemQueue,
+    out: &mut [u8],
+    most: &M,
+    encode: &E,
+) -> Result<Option<(Vec<usize>, bool)>>
+where
+    M: Fn(usize) -> usize,
+    E: Fn(usize, &mut [u8]) -> Result<Option<(usize, bool)>>,
+{
+    let mut sizes = Vec::new();
+    let mut all_zero = true;
+    let mut at = 0;
+    while let Some(i) = queue.take_front() {
+        // Near the end of the output the item gets what is left.
+        let end = (at + most(i)).min(out.len());
+        match encode(i, &mut out[at..end]) {
+            Ok(Some((len, zero))) => {
+                sizes.push(len);
+                all_zero &= zero;
+                at += len;
+            }
+            other => {
+                queue.close();
+                return other.map(|_| None);
+            }
+        }
+    }
+    Ok(Some((sizes, all_zero)))
+}
+
+/// A back worker of [`two_ended`]: takes items from the end and encodes them into a staging
+/// buffer. `None` (stopping the others) when its items alone exceed the `room` of the output.
+fn encode_back<M, E>(queue: &ItemQueue, room: usize, most: &M, encode: &E) -> Result<Option<Staged>>
+where
+    M: Fn(usize) -> usize,
+    E: Fn(usize, &mut [u8]) -> Result<Option<(usize, bool)>>,
+{
+    let mut staged = Staged {
+        buf: staging_take(),
+        items: Vec::new(),
+        all_zero: true,
+    };
+    let mut used = 0;
+    let fits = loop {
+        let Some(i) = queue.take_back() else {
+            break Ok(true);
+        };
+        let most = most(i);
+        if used + most > staged.buf.len() {
+            // Zeroed when grown, so the buffer is always initialised.
+            let want = (used + most).max(2 * staged.buf.len());
+            staged.buf.resize(want, 0);
+        }
+        // The room holds the item's largest encoding, so `None` means it cannot fit.
+        match encode(i, &mut staged.buf[used..used + most]) {
+            Ok(Some((len, zero))) if used + len <= room => {
+                staged.items.push((i, used, len));
+                staged.all_zero &= zero;
+                used += len;
+            }
+            Ok(_) => break Ok(false),
+            Err(e) => break Err(e),
+        }
+    };
+    if !matches!(fits, Ok(true)) {
+        queue.close();
+        staging_give(std::mem::take(&mut staged.buf));
+    }
+    fits.map(|fits| fits.then_some(staged))
+}
+
+/// Copies the staged items after the front's into `out` (in pieces on the pool when there is
+/// much to copy), or tells why it cannot (see [`Placement`]).
+fn place_staged(
+    (mut sizes, mut all_zero): (Vec<usize>, bool),
+    staged: &[Staged],
+    out: &mut [u8],
+    most: impl Fn(usize) -> usize,
+) -> Placement {
+    let mut parts: Vec<(usize, &[u8])> = Vec::new();
+    for s in staged {
+        all_zero &= s.all_zero;
+        parts.extend(
+            s.items
+                .iter()
+                .map(|&(i, at, len)| (i, &s.buf[at..at + len])),
+        );
+    }
+    parts.sort_unstable_by_key(|p| p.0);
+    let front_len: usize = sizes.iter().sum();
+    let len = front_len + parts.iter().map(|p| p.1.len()).sum::<usize>();
+    if len > out.len() {
+        return Placement::TooLarge;
+    }
+    // The front gave each item what was left of the output, as the serial encoder does; the
+    // staged items had the room of their largest encoding. Near the end of the output that
+    // could change a decision (a stream that c-blosc could not compress in the room left).
+    let mut at = front_len;
+    for &(i, bytes) in &parts {
+        if at + most(i) > out.len() {
+            return Placement::Serial;
+        }
+        at += bytes.len();
+    }
+    // The staged items, each into its place: in pieces of at most COPY_PIECE bytes on the pool
+    // when there is much to copy (with two blocks, one is staged: copied by one thread it cost
+    // a tenth of a 1 MB chunk's encoding).
+    let mut rest = &mut out[front_len..len];
+    let mut jobs = Vec::with_capacity(parts.len());
+    for &(_, bytes) in &parts {
+        let (part, tail) = rest.split_at_mut(bytes.len());
+        jobs.extend(part.chunks_mut(COPY_PIECE).zip(bytes.chunks(COPY_PIECE)));
+        rest = tail;
+        sizes.push(bytes.len());
+    }
+    if jobs.len() > 1 && len - front_len >= PARALLEL_MIN_BYTES {
+        threads::install(|| jobs.into_par_iter().for_each(|(d, s)| d.copy_from_slice(s)));
+    } else {
+        jobs.into_iter().for_each(|(d, s)| d.copy_from_slice(s));
+    }
+    Placement::Placed(Placed {
+        sizes,
+        len,
+        all_zero,
+    })
+}
 impl EncodeSpec {
     /// The number of streams of a block of `bsize` bytes.
     fn nstreams(&self, bsize: usize) -> usize {
@@ -1149,7 +1362,7 @@ impl EncodeSpec {
             && bsize.is_multiple_of(ts)
             && shuffle_par(ts, raw, a, streams)
         {
-            return Ok(self.encode_streams_par(a, bsize / ts, out, streams));
+            return self.encode_streams_par(a, bsize / ts, out, streams);
         }
         // `cur` is 0 for `raw`, 1 for `a`, 2 for `b`.
         let mut cur = 0u8;
@@ -1217,7 +1430,7 @@ impl EncodeSpec {
         };
         let neblock = bsize / self.nstreams(bsize);
         if streams > 1 && data.len() > neblock {
-            return Ok(self.encode_streams_par(data, neblock, out, streams));
+            return self.encode_streams_par(data, neblock, out, streams);
         }
         Ok(self.encode_streams(data, neblock, out))
     }
@@ -1276,90 +1489,25 @@ impl EncodeSpec {
         Some((4 + n, false))
     }
 
-    /// [`Self::encode_streams`] by `workers` workers, as the blocks of a chunk: one takes
-    /// streams from the start and writes them straight into `out`, the others take them from
-    /// the end into staging buffers, copied after the first's. Same bytes as the serial
-    /// encoder: when a staged stream lands where the serial encoder would have given it less
-    /// room than a whole stream, the block is encoded serially instead.
+    /// [`Self::encode_streams`] by `workers` workers, as the blocks of a chunk (see
+    /// [`two_ended`]): the same bytes as the serial encoder.
     fn encode_streams_par(
         &self,
         data: &[u8],
         neblock: usize,
         out: &mut [u8],
         workers: usize,
-    ) -> Option<(usize, bool)> {
-        let nstreams = data.len() / neblock;
+    ) -> Result<Option<(usize, bool)>> {
         let part = |j: usize| &data[j * neblock..(j + 1) * neblock];
-        let queue = BlockQueue::new(nstreams);
-        let most = 4 + neblock;
-        let front = || {
-            let mut pos = 0;
-            let mut all_zero = self.extended;
-            while let Some(j) = queue.take_front() {
-                let Some((n, zero)) = self.encode_stream(part(j), &mut out[pos..]) else {
-                    queue.close();
-                    return None;
-                };
-                all_zero &= zero;
-                pos += n;
-            }
-            Some((pos, all_zero))
-        };
-        let back = || {
-            let mut buf = staging_take();
-            let mut streams = Vec::new();
-            let mut used = 0;
-            while let Some(j) = queue.take_back() {
-                if buf.len() < used + most {
-                    buf.resize((used + most).max(2 * buf.len()), 0);
-                }
-                // The buffer holds the largest stream, so this always fits.
-                let got = self.encode_stream(part(j), &mut buf[used..used + most]);
-                let (n, zero) = got.unwrap_or((0, false));
-                streams.push((j, used, n, zero));
-                used += n;
-            }
-            (buf, streams)
-        };
-        let (first, staged) = threads::install(|| {
-            rayon::join(front, || {
-                (1..workers.min(nstreams))
-                    .into_par_iter()
-                    .map(|_| back())
-                    .collect::<Vec<_>>()
-            })
-        });
-        let mut parts: Vec<(usize, &[u8], bool)> = staged
-            .iter()
-            .flat_map(|(buf, streams)| {
-                streams
-                    .iter()
-                    .map(|&(j, at, n, zero)| (j, &buf[at..at + n], zero))
-            })
-            .collect();
-        parts.sort_unstable_by_key(|p| p.0);
-        // The staged streams after the first worker's; `None` where the serial encoder would
-        // have capped a stream by the room left, which then decides the block.
-        let place = |out: &mut [u8], (mut at, mut all_zero): (usize, bool)| {
-            for &(_, bytes, zero) in &parts {
-                if bytes.is_empty() || at + most > out.len() {
-                    return None;
-                }
-                out[at..at + bytes.len()].copy_from_slice(bytes);
-                at += bytes.len();
-                all_zero &= zero;
-            }
-            Some((at, all_zero))
-        };
-        let result = first.and_then(|first| {
-            place(&mut *out, first).or_else(|| self.encode_streams(data, neblock, out))
-        });
-        for (buf, _) in staged {
-            staging_give(buf);
-        }
-        result
+        let placed = two_ended(
+            data.len() / neblock,
+            workers,
+            out,
+            |_| 4 + neblock,
+            |j, out: &mut [u8]| Ok(self.encode_stream(part(j), out)),
+        )?;
+        Ok(placed.map(|p| (p.len, self.extended && p.all_zero)))
     }
-
     /// Encodes every block of `src` into `dst` after `head` and the block-offset table, and
     /// patches the chunk size into `head`'s bytes 12..16. Returns `None` when the chunk would
     /// be larger than `limit` (or `dst`): the caller then stores the data uncompressed.
@@ -1409,206 +1557,34 @@ impl EncodeSpec {
         // `len` bytes reported at the end, all of which were written.
         let out = unsafe { written_view(&mut dst[..cap]) };
         let (front_out, body) = out.split_at_mut(table);
-        let queue = BlockQueue::new(nblocks);
-        let room = body.len();
         let streams = if workers > 1 { 1 } else { streams };
-        let mut front = || self.encode_front(src, &queue, &mut *body, streams);
-        let (front, staged) = if workers > 1 {
-            threads::install(|| {
-                rayon::join(front, || {
-                    (1..workers)
-                        .into_par_iter()
-                        .map(|_| self.encode_back(src, &queue, room))
-                        .collect::<Vec<_>>()
-                })
-            })
-        } else if streams > 1 {
+        let most = |i| self.max_block_len(self.block_size(src.len(), i));
+        let encode =
+            |i, out: &mut [u8]| with_scratch(|tmp| self.encode_block(src, i, tmp, out, streams));
+        let placed = if streams > 1 {
             // One trip to the pool for the whole chunk; the blocks' parallel steps run inside.
-            (threads::install(front), Vec::new())
+            threads::install(|| two_ended(nblocks, 1, body, most, encode))
         } else {
-            (front(), Vec::new())
+            two_ended(nblocks, workers, body, most, encode)
         };
-        let mut fits = true;
-        let mut back_error = None;
-        let mut list = Vec::with_capacity(staged.len());
-        for s in staged {
-            match s {
-                Ok(Some(s)) => list.push(s),
-                Ok(None) => fits = false,
-                Err(e) => {
-                    back_error.get_or_insert(e);
-                }
-            }
-        }
-        let result = match (front, back_error) {
-            (Err(e), _) | (Ok(_), Some(e)) => Err(e),
-            (Ok(Some(front)), None) if fits => {
-                self.place_staged(src.len(), front, &list, head, front_out, body)
-            }
-            _ => Ok(Placement::TooLarge),
+        let Some(placed) = placed? else {
+            return Ok(None);
         };
-        for s in list {
-            staging_give(s.buf);
-        }
-        let result = match result? {
-            Placement::Placed(chunk) => Some(chunk),
-            Placement::TooLarge => None,
-            // A staged block ends up where c-blosc would have given its streams less room than
-            // the back worker had: the serial encoder decides the chunk, as c-blosc would.
-            Placement::Serial => {
-                return self.encode_chunk_with(src, head, limit, dst, 1, 1);
-            }
-        };
-        Ok(result)
-    }
-
-    /// The front worker: takes blocks from the start and writes them one after the other into
-    /// `body`. Returns each of its blocks' sizes (blocks `0..k`), whether all were zero runs,
-    /// and `None` if the chunk cannot fit.
-    fn encode_front(
-        &self,
-        src: &[u8],
-        queue: &BlockQueue,
-        body: &mut [u8],
-        streams: usize,
-    ) -> Result<Option<(Vec<usize>, bool)>> {
-        let mut sizes = Vec::new();
-        let mut all_zero = true;
-        let mut at = 0;
-        with_scratch(|tmp| {
-            while let Some(i) = queue.take_front() {
-                let most = self.max_block_len(self.block_size(src.len(), i));
-                // Near the end of the chunk's room the block gets what is left.
-                let end = (at + most).min(body.len());
-                let out = &mut body[at..end];
-                let Some((n, zero)) = self.encode_block(src, i, tmp, out, streams)? else {
-                    queue.close();
-                    return Ok(None);
-                };
-                sizes.push(n);
-                all_zero &= zero;
-                at += n;
-            }
-            Ok(Some((sizes, all_zero)))
-        })
-    }
-
-    /// A back worker: takes blocks from the end and encodes them into a staging buffer.
-    /// `None` when this worker's blocks alone exceed the chunk's `room` for blocks.
-    fn encode_back(&self, src: &[u8], queue: &BlockQueue, room: usize) -> Result<Option<Staged>> {
-        let mut staged = Staged {
-            buf: staging_take(),
-            blocks: Vec::new(),
-            all_zero: true,
-        };
-        let mut used = 0;
-        let result = with_scratch(|tmp| {
-            while let Some(i) = queue.take_back() {
-                let most = self.max_block_len(self.block_size(src.len(), i));
-                if used + most > staged.buf.len() {
-                    // Zeroed when grown, so the buffer is always initialised.
-                    let want = (used + most).max(2 * staged.buf.len());
-                    staged.buf.resize(want, 0);
-                }
-                let out = &mut staged.buf[used..used + most];
-                // `out` holds the largest block, so `None` cannot happen; it would mean no fit.
-                let encoded = self.encode_block(src, i, tmp, out, 1)?;
-                let Some((n, zero)) = encoded.filter(|&(n, _)| used + n <= room) else {
-                    queue.close();
-                    return Ok(false);
-                };
-                staged.blocks.push((i, used, n));
-                staged.all_zero &= zero;
-                used += n;
-            }
-            Ok(true)
-        });
-        match result {
-            Ok(true) => Ok(Some(staged)),
-            Ok(false) => {
-                staging_give(staged.buf);
-                Ok(None)
-            }
-            Err(e) => {
-                staging_give(staged.buf);
-                Err(e)
-            }
-        }
-    }
-
-    /// Copies the staged blocks after the front's and writes the header and the offset table
-    /// (or tells why it cannot: see [`Placement`]).
-    fn place_staged(
-        &self,
-        nbytes: usize,
-        (sizes, mut all_zero): (Vec<usize>, bool),
-        staged: &[Staged],
-        head: &[u8],
-        front_out: &mut [u8],
-        body: &mut [u8],
-    ) -> Result<Placement> {
-        let mut parts: Vec<(usize, &[u8])> = Vec::new();
-        for s in staged {
-            all_zero &= s.all_zero;
-            parts.extend(
-                s.blocks
-                    .iter()
-                    .map(|&(i, off, n)| (i, &s.buf[off..off + n])),
-            );
-        }
-        parts.sort_unstable_by_key(|p| p.0);
-        let front_len: usize = sizes.iter().sum();
-        let total_body = front_len + parts.iter().map(|p| p.1.len()).sum::<usize>();
-        if total_body > body.len() {
-            return Ok(Placement::TooLarge);
-        }
-        // The front gave each of its streams what was left of the room, as c-blosc does; the
-        // staged blocks had the room of the largest block. Near the end of the room that could
-        // change a decision (a stream that c-blosc could not compress in the room left).
-        let mut at = front_len;
-        for &(i, b) in &parts {
-            if at + self.max_block_len(self.block_size(nbytes, i)) > body.len() {
-                return Ok(Placement::Serial);
-            }
-            at += b.len();
-        }
         let hlen = head.len();
-        let total = front_out.len() + total_body;
+        let len = table + placed.len;
         front_out[..hlen].copy_from_slice(head);
-        front_out[12..16].copy_from_slice(&(total as i32).to_le_bytes());
-        let mut at = front_out.len();
-        for (i, n) in sizes
-            .iter()
-            .copied()
-            .chain(parts.iter().map(|p| p.1.len()))
-            .enumerate()
-        {
-            front_out[hlen + 4 * i..hlen + 4 * i + 4].copy_from_slice(&(at as i32).to_le_bytes());
+        front_out[12..16].copy_from_slice(&(len as i32).to_le_bytes());
+        let mut at = table;
+        for (entry, n) in front_out[hlen..].chunks_exact_mut(4).zip(&placed.sizes) {
+            entry.copy_from_slice(&(at as i32).to_le_bytes());
             at += n;
         }
-        // The staged blocks, each into its place: in pieces of at most COPY_PIECE bytes on the
-        // pool when there is much to copy (with two blocks, one is staged: copied by one thread
-        // it cost a tenth of a 1 MB chunk's encoding).
-        let mut rest = &mut body[front_len..total_body];
-        let mut jobs = Vec::with_capacity(parts.len());
-        for (_, b) in &parts {
-            let (part, tail) = rest.split_at_mut(b.len());
-            jobs.extend(part.chunks_mut(COPY_PIECE).zip(b.chunks(COPY_PIECE)));
-            rest = tail;
-        }
-        let staged_len = total_body - front_len;
-        if jobs.len() > 1 && staged_len >= PARALLEL_MIN_BYTES {
-            threads::install(|| jobs.into_par_iter().for_each(|(d, s)| d.copy_from_slice(s)));
-        } else {
-            jobs.into_iter().for_each(|(d, s)| d.copy_from_slice(s));
-        }
-        Ok(Placement::Placed(EncodedChunk {
-            len: total,
-            all_zero,
+        Ok(Some(EncodedChunk {
+            len,
+            all_zero: placed.all_zero,
         }))
     }
 }
-
 /// How many of a block's `nitems` items each of `pieces` threads shuffles or unshuffles: a
 /// multiple of 64 items, the kernels' widest step.
 fn items_per_piece(nitems: usize, pieces: usize) -> usize {
@@ -1890,6 +1866,125 @@ mod tests {
             split > 100 && many > 10,
             "{split} split blocks, {many} of 33 streams"
         );
+    }
+
+    /// The items, sizes and flags that [`two_ended`] gives with `workers` workers in `size`
+    /// bytes, and how many items it encoded (more than `n` when it encoded them again serially).
+    /// The front waits for a back worker's first item (the last one), so that both ends take
+    /// items whatever the scheduling.
+    fn both_ends(
+        n: usize,
+        workers: usize,
+        size: usize,
+        most: impl Fn(usize) -> usize + Sync,
+        item: impl Fn(usize, &mut [u8]) -> Option<(usize, bool)> + Sync,
+    ) -> (Option<(Vec<u8>, Placed)>, usize) {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let back_started = AtomicBool::new(false);
+        let encodes = AtomicUsize::new(0);
+        let mut out = vec![0xA5u8; size];
+        let got = two_ended(n, workers, &mut out, most, |i, room: &mut [u8]| {
+            encodes.fetch_add(1, Ordering::Relaxed);
+            if i == n - 1 {
+                back_started.store(true, Ordering::Release);
+            }
+            if i == 0 && workers > 1 && rayon::current_num_threads() > 1 {
+                while !back_started.load(Ordering::Acquire) {
+                    // Runs pending pool work meanwhile (that back worker, perhaps), so that two
+                    // tests waiting here at once cannot hold every thread of the pool.
+                    if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                        std::thread::yield_now();
+                    }
+                }
+            }
+            Ok(item(i, room))
+        });
+        let got = got.unwrap().map(|p| (out[..p.len].to_vec(), p));
+        (got, encodes.into_inner())
+    }
+
+    /// [`both_ends`] with 2-4 workers gives the serial encoder's result at every size from
+    /// `sizes`; returns how often the staged items were placed and encoded again.
+    fn serial_at_every_size(
+        n: usize,
+        sizes: std::ops::Range<usize>,
+        most: impl Fn(usize) -> usize + Sync + Copy,
+        item: impl Fn(usize, &mut [u8]) -> Option<(usize, bool)> + Sync + Copy,
+    ) -> (usize, usize) {
+        let (mut placed, mut again) = (0, 0);
+        for size in sizes {
+            let (serial, _) = both_ends(n, 1, size, most, item);
+            for workers in 2..=4 {
+                let (got, encodes) = both_ends(n, workers, size, most, item);
+                assert!(got == serial, "x{workers} in {size} bytes");
+                placed += usize::from(got.is_some() && encodes == n);
+                again += usize::from(encodes > n);
+            }
+        }
+        (placed, again)
+    }
+
+    /// [`two_ended`] with items whose encoding depends on their room, as a compressor's does
+    /// (compressed only with room for twice the result, else stored raw if that fits): every
+    /// number of workers gives the serial encoder's items, sizes and flags at every output size,
+    /// including those where a staged item had more room than the serial encoder would give it.
+    #[test]
+    fn two_ended_gives_the_serial_items_at_every_size() {
+        let n = 7;
+        let raw = |i: usize| 40 + 13 * i;
+        let packed = |i: usize| 10 + (i * 7) % 11;
+        let most = move |i: usize| 4 + raw(i);
+        let item = move |i: usize, room: &mut [u8]| {
+            let (len, fill) = if room.len() >= 4 + 2 * packed(i) {
+                (4 + packed(i), i as u8)
+            } else if room.len() >= most(i) {
+                (most(i), 0x80 | i as u8)
+            } else {
+                return None;
+            };
+            room[..len].fill(fill);
+            // "All zero" when compressed, so that the flag depends on the room too.
+            Some((len, len < most(i)))
+        };
+        let compressed: usize = (0..n).map(|i| 4 + packed(i)).sum();
+        let (placed, again) =
+            serial_at_every_size(n, compressed - 40..compressed + 200, most, item);
+        if threads::get_num_threads() > 1 {
+            // Both outcomes of the staged items were met: placed, and encoded again serially.
+            assert!(placed > 0 && again > 0, "{placed} placed, {again} again");
+        }
+    }
+
+    /// The streams of one block (as [`EncodeSpec::encode_streams_par`] encodes them) with the
+    /// real compressors, Blosc1 and Blosc2, in the room around their serial size: staged streams
+    /// that the serial encoder would have given less room are encoded again, with its bytes.
+    #[test]
+    fn staged_streams_near_the_end_of_the_room_give_the_serial_bytes() {
+        let neblock = 1024;
+        let mut data = samples()[2][7 * BLOCK..7 * BLOCK + 6 * neblock].to_vec();
+        // A run stream and, last (staged first), a zero stream: Blosc2 writes both in a few
+        // bytes, and the staged streams before the last then land near the end of the room.
+        data[2 * neblock..3 * neblock].fill(7);
+        data[5 * neblock..].fill(0);
+        let n = data.len() / neblock;
+        let most = |_| 4 + neblock;
+        let (mut placed, mut again) = (0, 0);
+        for compressor in [Compressor::BloscLz, Compressor::Lz4] {
+            for extended in [false, true] {
+                let spec = spec(compressor, extended);
+                let item = |j: usize, room: &mut [u8]| {
+                    spec.encode_stream(&data[j * neblock..(j + 1) * neblock], room)
+                };
+                let mut out = vec![0u8; n * most(0)];
+                let (len, _) = spec.encode_streams(&data, neblock, &mut out).unwrap();
+                let (p, a) = serial_at_every_size(n, len - 30..len + neblock + 30, most, item);
+                placed += p;
+                again += a;
+            }
+        }
+        if threads::get_num_threads() > 1 {
+            assert!(placed > 0 && again > 0, "{placed} placed, {again} again");
+        }
     }
 
     #[test]
