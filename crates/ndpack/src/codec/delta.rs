@@ -54,13 +54,7 @@ impl Delta {
 
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap {
-            id: ID,
-            key: "dtype",
-            dtype: &self.dtype,
-            astype: &self.astype,
-            keep_shape: false,
-        }
+        ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
     }
 
     fn decode_bytes(&self, input: &[u8], out: &mut [u8]) {

@@ -120,13 +120,7 @@ impl FixedScaleOffset {
 
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap {
-            id: ID,
-            key: "dtype",
-            dtype: &self.dtype,
-            astype: &self.astype,
-            keep_shape: false,
-        }
+        ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
     }
 
     fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {

@@ -78,13 +78,7 @@ impl Quantize {
 impl Quantize {
     /// Outputs keep the input's shape, as numcodecs' (`.view(dtype)` of it).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap {
-            id: ID,
-            key: "dtype",
-            dtype: &self.dtype,
-            astype: &self.astype,
-            keep_shape: true,
-        }
+        ItemMap::of_dtype(ID, &self.dtype, &self.astype, true)
     }
 
     /// Rounds the items of `src` (`dtype`) into `dst` (`astype`, as many items).

@@ -724,6 +724,25 @@ pub(crate) struct ItemMap<'a> {
     pub keep_shape: bool,
 }
 
+impl<'a> ItemMap<'a> {
+    /// The map of a filter whose item types are its `dtype` and `astype` config keys (delta,
+    /// fixedscaleoffset, quantize).
+    pub(crate) fn of_dtype(
+        id: &'static str,
+        dtype: &'a DataType,
+        astype: &'a DataType,
+        keep_shape: bool,
+    ) -> Self {
+        ItemMap {
+            id,
+            key: "dtype",
+            dtype,
+            astype,
+            keep_shape,
+        }
+    }
+}
+
 impl ItemMap<'_> {
     fn shape(
         &self,
