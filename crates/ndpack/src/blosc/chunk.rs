@@ -1081,10 +1081,15 @@ fn staging_give(buf: Vec<u8>) {
 struct Placed {
     /// Each item's encoded size, in item order.
     sizes: Vec<usize>,
-    /// Their sum.
-    len: usize,
     /// Whether every item reported all zero runs.
     all_zero: bool,
+}
+
+impl Placed {
+    /// The items' total size.
+    fn len(&self) -> usize {
+        self.sizes.iter().sum()
+    }
 }
 
 /// What became of items encoded from both ends.
@@ -1122,11 +1127,7 @@ where
     let workers = workers.min(n);
     if workers <= 1 {
         let front = encode_front(&queue, out, &most, &encode)?;
-        return Ok(front.map(|(sizes, all_zero)| Placed {
-            len: sizes.iter().sum(),
-            sizes,
-            all_zero,
-        }));
+        return Ok(front.map(|(sizes, all_zero)| Placed { sizes, all_zero }));
     }
     let room = out.len();
     let (front, staged) = threads::install(|| {
@@ -1291,11 +1292,7 @@ fn place_staged(
     } else {
         jobs.into_iter().for_each(|(d, s)| d.copy_from_slice(s));
     }
-    Placement::Placed(Placed {
-        sizes,
-        len,
-        all_zero,
-    })
+    Placement::Placed(Placed { sizes, all_zero })
 }
 impl EncodeSpec {
     /// The number of streams of a block of `bsize` bytes.
@@ -1506,7 +1503,7 @@ impl EncodeSpec {
             |_| 4 + neblock,
             |j, out: &mut [u8]| Ok(self.encode_stream(part(j), out)),
         )?;
-        Ok(placed.map(|p| (p.len, self.extended && p.all_zero)))
+        Ok(placed.map(|p| (p.len(), self.extended && p.all_zero)))
     }
     /// Encodes every block of `src` into `dst` after `head` and the block-offset table, and
     /// patches the chunk size into `head`'s bytes 12..16. Returns `None` when the chunk would
@@ -1571,7 +1568,7 @@ impl EncodeSpec {
             return Ok(None);
         };
         let hlen = head.len();
-        let len = table + placed.len;
+        let len = table + placed.len();
         front_out[..hlen].copy_from_slice(head);
         front_out[12..16].copy_from_slice(&(len as i32).to_le_bytes());
         let mut at = table;
@@ -1585,6 +1582,7 @@ impl EncodeSpec {
         }))
     }
 }
+
 /// How many of a block's `nitems` items each of `pieces` threads shuffles or unshuffles: a
 /// multiple of 64 items, the kernels' widest step.
 fn items_per_piece(nitems: usize, pieces: usize) -> usize {
@@ -1899,7 +1897,7 @@ mod tests {
             }
             Ok(item(i, room))
         });
-        let got = got.unwrap().map(|p| (out[..p.len].to_vec(), p));
+        let got = got.unwrap().map(|p| (out[..p.len()].to_vec(), p));
         (got, encodes.into_inner())
     }
 
