@@ -1,5 +1,5 @@
 """ndpack.codecs beside numcodecs: encode and decode throughput of every compressor, checksum and
-filter of issue 2 on ``sample_arrays()``, through the Python classes, in one process.
+filter on ``sample_arrays()``, through the Python classes, in one process.
 
 Run: ``python bench/compare.py codecs`` (build the extension with ``maturin develop --release``).
 Ratios are ndpack / numcodecs throughput: > 1 means ndpack is faster. Each side decodes its own

@@ -1,6 +1,6 @@
 """NPY/NPZ loading and writing: ndpack beside numpy.load(BytesIO) and spdl.io.load_npy/load_npz.
 
-Cases (issue 3): (a) a 400-byte NPY, per call; (b) a 16 MiB NPY; (c) an NPZ of 64 members of
+Cases: (a) a 400-byte NPY, per call; (b) a 16 MiB NPY; (c) an NPZ of 64 members of
 64 KiB, stored and compressed; (d) an NPZ of 8 members of 8 MiB, compressed; plus writing.
 ndpack runs on 2 threads. Ratios are peer time / ndpack time (> 1: ndpack faster).
 Targets: (a) ndpack <= 0.25x SPDL's time (ratio >= 4); (b) zero-copy, ratio >= 1;

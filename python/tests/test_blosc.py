@@ -3,7 +3,7 @@ directions, plus the c-blosc 1.3-1.18 compat chunks and the numcodecs fixtures.
 
 The full cross product (cname x shuffle x typesize x clevel x size x blocksize) would take
 minutes, so a seeded sample of it runs. Cases that go through BloscLZ or bitshuffle are in the
-``*_kernels`` tests (they need the SIMD/BloscLZ kernels branch).
+``*_kernels`` tests (they exercise the SIMD and BloscLZ kernels).
 """
 
 import importlib.metadata as _md

@@ -1,8 +1,8 @@
 """ndpack.codecs against numcodecs, in both directions: ours encode -> numcodecs decode,
 numcodecs encode -> ours decode, byte-identical filters and checksums, configs, reprs, errors.
 
-Every codec id of issue 2 is here; a test of an id whose Rust codec is not in this build fails
-(it is not skipped).
+Every compressor, checksum and filter id is here; a test of an id whose Rust codec is not in this
+build fails (it is not skipped).
 """
 
 import lzma

@@ -23,7 +23,7 @@ ROOT = FIXTURES / "numcodecs"
 #: rather than with the original array.
 LOSSY = {"quantize", "fixedscaleoffset", "bitround", "zfpy", "astype"}
 
-#: The ids of issue 2 (codecs whose Python class is in this branch).
+#: The compressor, checksum and filter ids: each must have an ndpack class.
 ISSUE_2_IDS = {
     "zlib", "gzip", "bz2", "lzma", "zstd", "lz4", "crc32", "adler32", "crc32c", "fletcher32",
     "delta", "fixedscaleoffset", "quantize", "bitround", "packbits", "categorize", "astype",
@@ -102,7 +102,7 @@ def test_ids_without_an_ndpack_class(fixtures):
         print(f"numcodecs fixture id checked in {where}: {codec_id}")
     # Only the ids with a stated reason lack a class.
     assert set(missing) <= set(REASONS), sorted(set(missing) - set(REASONS))
-    # Every id of issue 2 is checked.
+    # Every compressor, checksum and filter id is checked.
     assert not (ISSUE_2_IDS & set(missing)), sorted(ISSUE_2_IDS & set(missing))
     # numcodecs ships no fixtures for these two
     assert ISSUE_2_IDS - {"bitround", "fletcher32"} <= set(ids)

@@ -1277,8 +1277,7 @@ fn place_staged(
         at += bytes.len();
     }
     // The staged items, each into its place: in pieces of at most COPY_PIECE bytes on the pool
-    // when there is much to copy (with two blocks, one is staged: copied by one thread it cost
-    // a tenth of a 1 MB chunk's encoding).
+    // when there is much to copy.
     let mut rest = &mut out[front_len..len];
     let mut jobs = Vec::with_capacity(parts.len());
     for &(_, bytes) in &parts {

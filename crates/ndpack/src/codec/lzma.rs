@@ -19,22 +19,22 @@
 //! `FORMAT_XZ` in parallel: inputs larger than one xz block ([`LZMA::xz_block_size`], fixed by
 //! the filter chain: liblzma's default, 3 times the dictionary and at least 1 MiB) are encoded by
 //! liblzma's multithreaded encoder into independent blocks of that size whose headers record their
-//! sizes; the bytes do not depend on the thread count, and inputs up to one block give the same
-//! single-block stream as before. Such streams (from any producer, `xz -T` included) are decoded
-//! in parallel by liblzma's multithreaded decoder. liblzma runs these threads itself; their number
-//! is ndpack's thread count ([`crate::threads`]).
+//! sizes; the bytes do not depend on the thread count, and inputs up to one block give the
+//! single-block stream that Python's `lzma` writes. Such streams (from any producer, `xz -T`
+//! included) are decoded in parallel by liblzma's multithreaded decoder. liblzma runs these threads
+//! itself; their number is ndpack's thread count ([`crate::threads`]).
 //!
 //! `FORMAT_RAW` in parallel: for the chains `[lzma2]` and `[delta, lzma2]`, inputs larger than
 //! [`LZMA::xz_block_size`] (the same size, from the same chain) are split into pieces of that size
 //! whose raw LZMA2 streams, each starting with a dictionary reset, are written in parallel on
 //! ndpack's pool and joined into one raw stream (the delta filter is applied over the whole input
 //! first; see `raw.rs`). The bytes do not depend on the thread count, inputs up to one piece give
-//! the same stream as before, and every raw LZMA2 decoder reads the result with the declared
-//! chain. Other raw chains (LZMA1, BCJ filters) and `FORMAT_ALONE` stay serial. Raw streams of
-//! these chains with several dictionary resets (ndpack's, for one) are decoded in parallel: the
-//! chunk headers give each part's place, each part is decoded on its own, the delta is undone
-//! per part then corrected lane by lane; anything unexpected falls back to the serial decoder
-//! (its output and its errors).
+//! the stream that Python's `lzma` writes, and every raw LZMA2 decoder reads the result with the
+//! declared chain. Other raw chains (LZMA1, BCJ filters) and `FORMAT_ALONE` stay serial. Raw
+//! streams of these chains with several dictionary resets (ndpack's, for one) are decoded in
+//! parallel: the chunk headers give each part's place, each part is decoded on its own, the delta
+//! is undone per part then corrected lane by lane; anything unexpected falls back to the serial
+//! decoder (its output and its errors).
 
 use liblzma::stream::{
     Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream,
@@ -1030,7 +1030,7 @@ mod tests {
             let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
             let single = run_encoder(c.encoder().unwrap(), &d).unwrap();
             if n <= block {
-                assert!(enc.bytes() == &single[..], "{n} bytes: one block as before");
+                assert!(enc.bytes() == &single[..], "{n} bytes: single block");
             } else {
                 assert!(enc.bytes() != &single[..]);
                 for threads in [1, 2, 3] {
@@ -1082,7 +1082,7 @@ mod tests {
         if d.len() <= piece {
             assert!(
                 enc == serial(d),
-                "{cfg}: {} bytes, one piece as before",
+                "{cfg}: {} bytes, the serial encoder's stream",
                 d.len()
             );
             assert!(c.raw_pieces(d.len()).unwrap().is_none());

@@ -501,18 +501,18 @@ type FactoryFn = fn(&Map<String, Value>) -> Result<Box<dyn Codec>>;
 fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
     vec![
         ("zlib", factory!(zlib::Zlib)),
-        // compressors (issue 2)
+        // compressors
         ("gzip", factory!(gzip::GZip)),
         ("bz2", factory!(bz2::BZ2)),
         ("lzma", factory!(lzma::LZMA)),
         ("zstd", factory!(zstd::Zstd)),
         ("lz4", factory!(lz4::LZ4)),
-        // checksums (issue 2)
+        // checksums
         ("crc32", factory!(crc32::Crc32)),
         ("adler32", factory!(adler32::Adler32)),
         ("crc32c", factory!(crc32c::Crc32c)),
         ("fletcher32", factory!(fletcher32::Fletcher32)),
-        // filters (issue 2)
+        // filters
         ("astype", factory!(astype::AsType)),
         ("bitround", factory!(bitround::BitRound)),
         ("categorize", factory!(categorize::Categorize)),
@@ -524,15 +524,15 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("packbits", factory!(packbits::PackBits)),
         ("quantize", factory!(quantize::Quantize)),
         ("shuffle", factory!(shuffle::Shuffle)),
-        // object codecs (issue 2)
+        // object codecs
         ("vlen-utf8", factory!(vlen_utf8::VLenUtf8)),
         ("vlen-bytes", factory!(vlen_bytes::VLenBytes)),
         ("vlen-array", factory!(vlen_array::VLenArray)),
         ("json2", factory!(json2::Json2)),
         ("msgpack2", factory!(msgpack2::MsgPack2)),
-        // blosc (issue 5)
+        // blosc
         ("blosc", factory!(blosc::Blosc)),
-        // zfpy (issue 4)
+        // zfpy
         ("zfpy", factory!(zfpy::Zfpy)),
     ]
 }

@@ -15,7 +15,8 @@
 //! the declared chain in liblzma, Python's `lzma` and numcodecs.
 //!
 //! Pieces have a fixed size (see [`super::LZMA::xz_block_size`]) so the bytes do not depend on the
-//! thread count; inputs up to one piece are encoded by liblzma's raw encoder as before.
+//! thread count; inputs up to one piece are encoded by liblzma's raw encoder in one call, as
+//! Python's `lzma` does.
 
 use liblzma::stream::{Action, Filters, Status, Stream};
 use rayon::prelude::*;
