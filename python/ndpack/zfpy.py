@@ -3,7 +3,8 @@
 
 Compression and decompression run on ndpack's thread pool (``ndpack.set_nthreads``) with the GIL
 released. Unlike zfpy, empty arrays and rates too low for a block's header raise ``ValueError``
-instead of crashing the process.
+instead of crashing the process, and a stream too short for the blocks of the shape it declares
+(or is given) raises ``ValueError`` before any array is allocated, instead of decoding to zeros.
 """
 
 from __future__ import annotations

@@ -986,7 +986,7 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
             Ok(())
         };
     }
-    if stream.len() % 8 != 0 {
+    if !stream.len().is_multiple_of(8) {
         let end =
             speculative::decode_serial::<T>(&words, header.bits as u64, &config, &grid, typed);
         return if end > stream_bits {
