@@ -3,7 +3,8 @@
 
 Compression and decompression run on ndpack's thread pool (``ndpack.set_nthreads``) with the GIL
 released. Unlike zfpy, empty arrays and rates too low for a block's header raise ``ValueError``
-instead of crashing the process.
+instead of crashing the process, and a stream too short for the blocks of the shape it declares
+(or is given) raises ``ValueError`` before any array is allocated, instead of decoding to zeros.
 """
 
 from __future__ import annotations
@@ -117,8 +118,13 @@ def _input(buffer: Any) -> Any:
 
 
 def decompress_numpy(buffer: Any) -> np.ndarray:
-    """Decompresses a stream with a zfp header into a new array of its dtype and shape."""
+    """Decompresses a stream with a zfp header into a new array of its dtype and shape.
+
+    A header that declares more values than the stream can hold raises ``ValueError`` before
+    anything is allocated; an array the stream can hold but memory cannot raises
+    ``MemoryError``."""
     data = _input(buffer)
+    # Checks the header against the stream's length before the array is allocated.
     ztype, shape = _ndpack.zfp_header(data)
     out = np.empty(shape, dtype=_DTYPES[ztype])
     _ndpack.zfp_decompress_into(data, _as_bytes_view(out))
@@ -139,9 +145,13 @@ def _decompress(
     ``ndarray.data``) receives the values."""
     dtype = ztype_to_dtype(ztype)
     shape = [int(s) for s in shape]
+    if any(not 0 <= s < 2**63 for s in shape):
+        raise ValueError(f"zfp: shape {tuple(shape)} has a negative or too large dimension")
     data = _input(compressed_data)
     args = (float(tolerance), float(rate), int(precision))
     if out is None:
+        # Checks the shape against the stream's length before the array is allocated.
+        _ndpack.zfp_headerless_size(data, int(ztype), shape, *args)
         result = np.empty(shape, dtype=dtype)
         _ndpack.zfp_decompress_headerless_into(data, int(ztype), shape, _as_bytes_view(result), *args)
         return result

@@ -15,6 +15,7 @@ use crate::errors::to_py;
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(zfp_compress, m)?)?;
     m.add_function(wrap_pyfunction!(zfp_header, m)?)?;
+    m.add_function(wrap_pyfunction!(zfp_headerless_size, m)?)?;
     m.add_function(wrap_pyfunction!(zfp_decompress_into, m)?)?;
     m.add_function(wrap_pyfunction!(zfp_decompress_headerless_into, m)?)?;
     Ok(())
@@ -71,11 +72,30 @@ fn zfp_compress<'py>(
     Ok(PyBytes::new(py, &stream))
 }
 
-/// The type number and NumPy shape in a zfpy stream's header.
+/// The type number and NumPy shape in a zfpy stream's header, after checking that the stream
+/// can hold an array of that shape (`zfp::check_stream`): a caller may allocate it.
 #[pyfunction]
 fn zfp_header(data: PyBuffer<u8>) -> PyResult<(i32, Vec<usize>)> {
-    let h = zfp::read_header(bytes_of(&data)?).map_err(to_py)?;
+    let h = zfp::check_stream(bytes_of(&data)?).map_err(to_py)?;
     Ok((h.ztype.code(), h.shape))
+}
+
+/// The decoded size in bytes of a headerless stream (zfpy's `_decompress`) of type `ztype`,
+/// NumPy `shape` and mode, after checking that the stream can hold it
+/// (`zfp::check_headerless`): a caller may allocate it.
+#[pyfunction]
+#[pyo3(signature = (data, ztype, shape, tolerance, rate, precision))]
+fn zfp_headerless_size(
+    data: PyBuffer<u8>,
+    ztype: i64,
+    shape: Vec<usize>,
+    tolerance: f64,
+    rate: f64,
+    precision: i64,
+) -> PyResult<usize> {
+    let ztype = ZfpType::from_code(ztype).map_err(to_py)?;
+    let mode = ZfpMode::from_zfpy(tolerance, rate, precision).map_err(to_py)?;
+    zfp::check_headerless(bytes_of(&data)?, ztype, &shape, mode).map_err(to_py)
 }
 
 /// Decompresses a zfpy stream with a header into `out` (bytes of the decoded size).

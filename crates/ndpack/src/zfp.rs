@@ -800,15 +800,7 @@ pub fn decompress_headerless(
     mode: ZfpMode,
     out: Option<&mut [u8]>,
 ) -> Result<Option<Array>> {
-    check_shape(shape)?;
-    let config = mode.config(ztype, shape.len(), true)?;
-    let header = ZfpHeader {
-        ztype,
-        shape: shape.to_vec(),
-        params: ZfpParams::from_config(&config),
-        bits: 0,
-    };
-    let nbytes = check_decoded_size(stream, &header)?;
+    let (header, nbytes) = headerless(stream, ztype, shape, mode)?;
     match out {
         Some(out) => {
             if out.len() != nbytes {
@@ -832,8 +824,57 @@ pub fn decompress_headerless(
     }
 }
 
-/// The decoded size in bytes, after checking that the stream can hold that many blocks (each
-/// block takes at least one bit, or `min_bits`) and that the size is within limits.
+/// Parses the full zfpy header of `stream` and checks it against the stream as [`decompress`]
+/// does before it allocates its output: the decoded size must be within
+/// [`MAX_DECODED_SIZE`] bytes (else `TooLarge`) and the stream long enough for every block
+/// the header declares, at the fewest bits a block can take (else `Truncated`). Decoding may
+/// still find the stream truncated or corrupt.
+pub fn check_stream(stream: &[u8]) -> Result<ZfpHeader> {
+    let header = read_header(stream)?;
+    check_decoded_size(stream, &header)?;
+    Ok(header)
+}
+
+/// As [`check_stream`] for a headerless stream of `ztype`, NumPy `shape` and `mode` (the
+/// arguments of [`decompress_headerless`], checked as it checks them); returns the decoded size
+/// in bytes.
+pub fn check_headerless(
+    stream: &[u8],
+    ztype: ZfpType,
+    shape: &[usize],
+    mode: ZfpMode,
+) -> Result<usize> {
+    headerless(stream, ztype, shape, mode).map(|(_, nbytes)| nbytes)
+}
+
+/// The header a headerless stream's arguments stand for, and the decoded size, checked.
+fn headerless(
+    stream: &[u8],
+    ztype: ZfpType,
+    shape: &[usize],
+    mode: ZfpMode,
+) -> Result<(ZfpHeader, usize)> {
+    check_shape(shape)?;
+    let config = mode.config(ztype, shape.len(), true)?;
+    let header = ZfpHeader {
+        ztype,
+        shape: shape.to_vec(),
+        params: ZfpParams::from_config(&config),
+        bits: 0,
+    };
+    let nbytes = check_decoded_size(stream, &header)?;
+    Ok((header, nbytes))
+}
+
+/// The decoded size in bytes, after checking that the size is within limits and that the
+/// stream can hold that many blocks.
+///
+/// Every block takes at least `min_bits` bits (the decoder skips to `min_bits` after a shorter
+/// block), and at least one: a lossy float block starts with its "nonzero" bit, a reversible
+/// one with its "nonzero" bit or its precision, and an integer block reads at least one bit of
+/// its first bit plane (`max_bits >= min_bits >= 1` in every mode a stream can record). In fixed-rate
+/// mode (`min_bits == max_bits`) every lossy block takes exactly that many bits, so there the
+/// check is exact.
 fn check_decoded_size(stream: &[u8], header: &ZfpHeader) -> Result<usize> {
     let n = crate::buffer::checked_num_items(&header.shape)?;
     let nbytes = n
@@ -852,11 +893,12 @@ fn check_decoded_size(stream: &[u8], header: &ZfpHeader) -> Result<usize> {
         .product();
     let min_block = u128::from(header.params.min_bits.max(1));
     let available = (stream.len() as u128 * 8).saturating_sub(header.bits as u128);
-    if blocks * min_block > available + 64 {
+    if blocks * min_block > available {
         return Err(Error::truncated(format!(
-            "zfp stream of {} bytes cannot hold {blocks} blocks of shape {:?}",
+            "zfp stream of {} bytes cannot hold {blocks} blocks of shape {:?} ({} bits or more each)",
             stream.len(),
-            header.shape
+            header.shape,
+            min_block
         )));
     }
     let p = header.params;
@@ -890,9 +932,13 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
 ) -> Result<()> {
     if bytemuck::try_cast_slice_mut::<u8, T>(out).is_err() {
         // The caller's buffer is not aligned for T: decode into an aligned one and copy.
-        let mut tmp = AlignedBytes::zeroed(out.len());
-        decode_typed::<T>(stream, header, tmp.as_mut_slice())?;
-        out.copy_from_slice(tmp.as_ref());
+        let n = out.len() / std::mem::size_of::<T>();
+        let mut tmp: Vec<T> = Vec::new();
+        tmp.try_reserve_exact(n)
+            .map_err(|_| alloc_failed("an aligned copy of the output", out.len()))?;
+        tmp.resize(n, T::default());
+        decode_typed::<T>(stream, header, bytemuck::cast_slice_mut(&mut tmp))?;
+        out.copy_from_slice(bytemuck::cast_slice(&tmp));
         return Ok(());
     }
     let typed: &mut [T] = bytemuck::cast_slice_mut(out);
@@ -904,7 +950,7 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
         Err(_) => {
             let mut w = Vec::new();
             w.try_reserve_exact(stream.len().div_ceil(8))
-                .map_err(|_| Error::too_large("zfp: cannot copy the stream"))?;
+                .map_err(|_| alloc_failed("a copy of the stream", stream.len()))?;
             w.extend(stream.chunks(8).map(|c| {
                 let mut b = [0u8; 8];
                 b[..c.len()].copy_from_slice(c);
@@ -914,6 +960,11 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
         }
     };
     let truncated = || Error::truncated("zfp stream ends before its last block");
+    // The decoders read zeros past the end of `words`. Where `words` holds exactly the stream,
+    // zfp-rs reports every read past its end; else (a stream whose length is not a whole number
+    // of 64-bit words, which zfp never writes) the last block's end is compared with the
+    // stream's length instead.
+    let stream_bits = stream.len() as u64 * 8;
     let grid = speculative::Grid::new(&header.shape);
     let threads = threads::get_num_threads();
     let bits = (words.len() as u64 * 64).saturating_sub(header.bits as u64);
@@ -927,9 +978,18 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
         let end = threads::install(|| {
             speculative::decode::<T>(&words, header.bits as u64, &config, &grid, typed, parts)
         });
-        // With at most one bit of padding per block, the serial decoder loads a word past the
-        // stream exactly when its last block ends past it (see `speculative::decode`).
-        return if end > words.len() as u64 * 64 {
+        // The offset after the last block is the serial decoder's: the stream is truncated
+        // exactly when that lies past its end.
+        return if end > stream_bits {
+            Err(truncated())
+        } else {
+            Ok(())
+        };
+    }
+    if !stream.len().is_multiple_of(8) {
+        let end =
+            speculative::decode_serial::<T>(&words, header.bits as u64, &config, &grid, typed);
+        return if end > stream_bits {
             Err(truncated())
         } else {
             Ok(())
@@ -944,6 +1004,11 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
         ZfpDecompressionError::Truncated { .. } => truncated(),
         e => Error::new(ErrorKind::Backend, format!("zfp decompression: {e}")),
     })
+}
+
+/// The error for memory of `bytes` bytes, for `what`, that cannot be allocated.
+fn alloc_failed(what: &str, bytes: usize) -> Error {
+    Error::too_large(format!("zfp: {what}: cannot allocate {bytes} bytes"))
 }
 
 /// Testing and fuzzing hook (not part of the API): decodes the headerless `stream` of `ztype`,

@@ -412,3 +412,222 @@ fn large_variable_length_streams_decode_alike_on_any_thread_count() {
     ndpack::set_num_threads(before).unwrap();
     assert!(checked >= 10, "only {checked} streams were large enough");
 }
+
+/// The cut points of `stream` that decode (`decode` returns the bytes) must decode to exactly
+/// `full`, and every other cut must be a `Truncated` error. The cuts that decode are those that
+/// keep every bit the blocks take: the last few bytes of zero padding at most.
+fn check_cuts(
+    name: &str,
+    stream: &[u8],
+    full: &[u8],
+    cuts: impl Iterator<Item = usize>,
+    mut decode: impl FnMut(&[u8]) -> ndpack::Result<Vec<u8>>,
+) {
+    let mut first_ok = None;
+    for cut in cuts {
+        match decode(&stream[..cut]) {
+            Ok(bytes) => {
+                assert!(bytes == full, "{name}: cut {cut} decodes to other values");
+                first_ok.get_or_insert(cut);
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Truncated, "{name}: cut {cut}: {e}");
+                assert!(
+                    first_ok.is_none(),
+                    "{name}: cut {cut} fails after a shorter one decoded"
+                );
+            }
+        }
+    }
+    let first_ok = first_ok.unwrap_or(stream.len());
+    assert!(
+        first_ok + 8 > stream.len(),
+        "{name}: a cut {} bytes short of the end decodes",
+        stream.len() - first_ok
+    );
+    assert_eq!(decode(stream).unwrap(), full, "{name}");
+}
+
+/// Every prefix of a stream, in each mode and type, with and without a header, either decodes
+/// to the whole stream's values or is a `Truncated` error.
+#[test]
+fn every_cut_of_a_stream_decodes_alike_or_is_truncated() {
+    let n = 7 * 9 * 6;
+    let smooth: Vec<f64> = (0..n)
+        .map(|i| (i as f64 * 0.37).sin() * 10.0 + (i % 5) as f64)
+        .collect();
+    let fields: Vec<(ZfpType, Vec<u8>)> = vec![
+        (
+            ZfpType::Float,
+            f32_bytes(&smooth.iter().map(|v| *v as f32).collect::<Vec<_>>()),
+        ),
+        (
+            ZfpType::Double,
+            smooth.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        ),
+        (
+            ZfpType::Int32,
+            smooth
+                .iter()
+                .flat_map(|v| ((v * 1e3) as i32).to_le_bytes())
+                .collect(),
+        ),
+        (
+            ZfpType::Int64,
+            smooth
+                .iter()
+                .flat_map(|v| ((v * 1e9) as i64).to_le_bytes())
+                .collect(),
+        ),
+    ];
+    let shapes: [&[usize]; 3] = [&[n], &[7 * 9, 6], &[7, 9, 6]];
+    let before = ndpack::get_num_threads();
+    for threads in [1, 3] {
+        ndpack::set_num_threads(threads).unwrap();
+        for (ztype, data) in &fields {
+            for shape in shapes {
+                for mode in [
+                    ZfpMode::Reversible,
+                    ZfpMode::FixedRate(12.0),
+                    ZfpMode::FixedPrecision(14),
+                    ZfpMode::FixedAccuracy(1e-2),
+                ] {
+                    let name = format!("{ztype:?} {shape:?} {mode:?} {threads} threads");
+                    let s = zfp::compress(data, *ztype, shape, mode, true).unwrap();
+                    let full = zfp::decompress(&s).unwrap().bytes().to_vec();
+                    check_cuts(&name, &s, &full, 0..=s.len(), |cut| {
+                        zfp::decompress(cut).map(|a| a.bytes().to_vec())
+                    });
+                    let bare = zfp::compress(data, *ztype, shape, mode, false).unwrap();
+                    let headerless = |cut: &[u8]| {
+                        zfp::decompress_headerless(cut, *ztype, shape, mode, None)
+                            .map(|a| a.unwrap().bytes().to_vec())
+                    };
+                    let full = headerless(&bare).unwrap();
+                    check_cuts(&name, &bare, &full, 0..=bare.len(), headerless);
+                    // Into a caller's buffer, aligned or not.
+                    let mut backing = vec![0u8; full.len() + 1];
+                    check_cuts(&name, &s, &full, s.len() - 24..=s.len(), |cut| {
+                        zfp::decompress_into(cut, &mut backing[1..])?;
+                        Ok(backing[1..].to_vec())
+                    });
+                }
+            }
+        }
+    }
+    ndpack::set_num_threads(before).unwrap();
+}
+
+/// As above for streams long enough to be decoded speculatively in parallel (2^20 bits and 4096
+/// blocks) on 3 threads, and serially on one: cuts near the end and across the stream.
+#[test]
+fn cuts_of_large_variable_length_streams_decode_alike_or_are_truncated() {
+    let n = 64 * 64 * 64;
+    let mut state = 7u64;
+    let values: Vec<f32> = (0..n)
+        .map(|i| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (i as f32 * 0.01).sin() + (state >> 40) as f32 * 1e-7
+        })
+        .collect();
+    let data = f32_bytes(&values);
+    let before = ndpack::get_num_threads();
+    for mode in [ZfpMode::Reversible, ZfpMode::FixedAccuracy(1e-5)] {
+        let s = zfp::compress(&data, ZfpType::Float, &[64, 64, 64], mode, true).unwrap();
+        assert!(s.len() >= (1 << 17) + 64, "{mode:?}: {} bytes", s.len());
+        let full = zfp::decompress(&s).unwrap().bytes().to_vec();
+        let len = s.len();
+        let cuts: Vec<usize> = (0..12)
+            .map(|k| k * len / 12)
+            .chain(len - 40..=len)
+            .collect();
+        for threads in [1, 3] {
+            ndpack::set_num_threads(threads).unwrap();
+            let name = format!("{mode:?} {threads} threads");
+            check_cuts(&name, &s, &full, cuts.iter().copied(), |cut| {
+                zfp::decompress(cut).map(|a| a.bytes().to_vec())
+            });
+        }
+    }
+    ndpack::set_num_threads(before).unwrap();
+}
+
+/// A header with no block data, or with fewer bits than its blocks take, is `Truncated`, not an
+/// array of zeros; a stream of exactly the fewest bits its blocks can take decodes.
+#[test]
+fn streams_shorter_than_their_blocks_are_truncated() {
+    let header = |ztype: u64, dims_minus_1: &[u64], mode: u64| {
+        let ndim = dims_minus_1.len() as u64;
+        let width = [48, 24, 16, 12][ndim as usize - 1];
+        let mut meta = (ztype - 1) | ((ndim - 1) << 2);
+        for (i, d) in dims_minus_1.iter().enumerate() {
+            meta |= d << (4 + width * i);
+        }
+        let mut s = b"zfp\x05".to_vec();
+        let bits: u64 = meta | (mode << 52);
+        s.extend_from_slice(&bits.to_le_bytes());
+        s
+    };
+    // Reversible f32, 8 x 8: 4 blocks of at least 1 bit (all zero) each.
+    let h = header(3, &[7, 7], 2176);
+    assert_eq!(
+        zfp::decompress(&h).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    let mut zeros = h.clone();
+    zeros.extend_from_slice(&[0u8; 4]);
+    let a = zfp::decompress(&zeros).unwrap();
+    assert_eq!(a.shape, vec![8, 8]);
+    assert!(a.bytes().iter().all(|b| *b == 0));
+    // 32 blocks of 1 bit fill the 4 bytes after the header exactly; 33 do not fit.
+    let mut ok = header(3, &[127], 2176);
+    ok.extend_from_slice(&[0u8; 4]);
+    assert_eq!(zfp::decompress(&ok).unwrap().shape, vec![128]);
+    let mut short = header(3, &[131], 2176);
+    short.extend_from_slice(&[0u8; 4]);
+    assert_eq!(
+        zfp::decompress(&short).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(
+        zfp::check_stream(&short).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(zfp::check_stream(&ok).unwrap().shape, vec![128]);
+    // Fixed rate 16 bits per block (mode 15): exact, 2 blocks need 32 bits after the header.
+    let mut rate = header(3, &[7], 15);
+    rate.extend_from_slice(&[0u8; 3]);
+    assert_eq!(
+        zfp::check_stream(&rate).unwrap_err().kind(),
+        ErrorKind::Truncated
+    );
+    rate.push(0);
+    assert_eq!(zfp::decompress(&rate).unwrap().shape, vec![8]);
+    // The 16-byte header of a 2 PiB array.
+    let huge = header(4, &[4095, 4095, 4095, 4095], 2176);
+    assert_eq!(
+        zfp::check_stream(&[&huge[..], &[0u8; 4]].concat())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::TooLarge
+    );
+    // Headerless: a shape the stream cannot hold.
+    assert_eq!(
+        zfp::check_headerless(&[0u8; 16], ZfpType::Float, &[1 << 20], ZfpMode::Reversible)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Truncated
+    );
+    assert_eq!(
+        zfp::check_headerless(&[0u8; 16], ZfpType::Float, &[512], ZfpMode::Reversible).unwrap(),
+        2048
+    );
+    assert_eq!(
+        zfp::check_headerless(&[0u8; 16], ZfpType::Float, &[516], ZfpMode::Reversible)
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Truncated
+    );
+}

@@ -19,8 +19,8 @@
 //! value, for every input, valid or not.
 //!
 //! Memory: the speculative parts keep their decoded blocks until phase 3, at most the
-//! output's size plus a small margin in all (a shared budget; a part that exceeds it stops, and
-//! the true chain decodes the rest serially).
+//! output's size plus a small margin in all (a shared budget; a part that exceeds it, or cannot
+//! get the memory, stops, and the true chain decodes the rest serially).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -39,9 +39,15 @@ const CHUNK_WORDS: usize = 1 << 17;
 static POOL: std::sync::Mutex<Vec<Vec<u64>>> = std::sync::Mutex::new(Vec::new());
 const POOL_MAX_CHUNKS: usize = 64;
 
-fn take_chunk() -> Vec<u64> {
+/// A chunk from the pool, or a new one; `None` when the memory cannot be had.
+fn take_chunk() -> Option<Vec<u64>> {
     let reused = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
-    reused.unwrap_or_else(|| vec![0u64; CHUNK_WORDS])
+    reused.or_else(|| {
+        let mut chunk = Vec::new();
+        chunk.try_reserve_exact(CHUNK_WORDS).ok()?;
+        chunk.resize(CHUNK_WORDS, 0);
+        Some(chunk)
+    })
 }
 
 fn return_chunks(chunks: impl IntoIterator<Item = Vec<u64>>) {
@@ -227,8 +233,14 @@ fn speculate<T: ZfpScalar + Send>(
             if taken.is_err() {
                 break;
             }
-            part.chunks.push(take_chunk());
-            part.starts.reserve(per_chunk);
+            // Without memory for the chunk (or its block offsets) the part stops here too.
+            let Some(chunk) = take_chunk() else {
+                break;
+            };
+            part.chunks.push(chunk);
+            if part.starts.try_reserve(per_chunk).is_err() {
+                break;
+            }
             filled = 0;
         }
         let chunk: &mut [T] =
@@ -265,12 +277,38 @@ struct Joined {
     count: usize,
 }
 
+/// Decodes the blocks of a stream from bit `start` of `words` into `out` (the C-order array of
+/// `grid`) one after the other, in any mode. Returns the offset after the last block: the stream
+/// is truncated exactly when that lies past its end.
+pub(super) fn decode_serial<T: ZfpScalar>(
+    words: &[u64],
+    start: u64,
+    config: &ZfpConfig,
+    grid: &Grid,
+    out: &mut [T],
+) -> u64 {
+    let out = Out {
+        ptr: out.as_mut_ptr(),
+        len: out.len(),
+    };
+    let mut bs = ZfpBitStreamRef::from_words(words);
+    bs.seek_read(start);
+    let mut block = vec![T::default(); grid.bsize];
+    let mut pos = start;
+    for index in 0..grid.blocks {
+        pos = decode_one(&mut bs, config, grid.dims, &mut block);
+        // SAFETY: `out` is the caller's `&mut [T]`, written on this thread alone.
+        unsafe { out.scatter(grid, index, &block) };
+    }
+    pos
+}
+
 /// Decodes the blocks of a variable-length stream from bit `start` of `words` into `out` (the
 /// C-order array of `grid`), with `parts` parts (at least 2). Returns the offset after the last
-/// block, which is what `zfp_rs`'s serial decoder reaches.
+/// block, which is what `zfp_rs`'s serial decoder reaches: the stream is truncated exactly when
+/// that lies past its end.
 ///
-/// `config` must not be fixed-rate and must have `min_bits() <= 1`: then a stream is truncated
-/// exactly when that offset lies past the end of `words` (see `decode_typed`).
+/// `config` must not be fixed-rate and must have `min_bits() <= 1`.
 pub(super) fn decode<T: ZfpScalar + Send + Sync>(
     words: &[u64],
     start: u64,
@@ -478,6 +516,51 @@ mod tests {
         (out, verdict)
     }
 
+    /// [`decode_serial`], and the truncation verdict drawn from its end offset.
+    fn serial_loop<T: ZfpScalar>(
+        words: &[u64],
+        start: u64,
+        config: &ZfpConfig,
+        shape: &[usize],
+    ) -> (Vec<T>, bool) {
+        let n: usize = shape.iter().product();
+        let mut out = vec![T::default(); n];
+        let end = decode_serial::<T>(words, start, config, &Grid::new(shape), &mut out);
+        (out, end > words.len() as u64 * 64)
+    }
+
+    /// The block-by-block serial loop decodes as zfp-rs does in the modes the speculative
+    /// decoder leaves out too: fixed rate, and blocks padded to more than one bit.
+    #[test]
+    fn serial_loop_matches_zfp_rs_in_every_mode() {
+        let mut rng = Rng(11);
+        for round in 0..16 {
+            let shape = random_shape(&mut rng);
+            let n: usize = shape.iter().product();
+            let values = field_values(&mut rng, n, |v| v);
+            let rate = 1 + rng.below(40) as u32;
+            for config in [
+                ZfpConfig::expert(12 * rate, 12 * rate, 64, zfp_rs::ZFP_MIN_EXP).unwrap(),
+                ZfpConfig::expert(30, 2000, 40, -30).unwrap(),
+                ZfpConfig::expert(70, 70, 64, zfp_rs::ZFP_MIN_EXP - 1).unwrap(),
+            ] {
+                let field = ZfpField::new(&values[..], super::super::dims4(&shape)).unwrap();
+                let mut bs = ZfpBitStream::new(n * 64 + 4096).unwrap();
+                bs.compress(&config, &field).unwrap();
+                let len = bs.as_bytes().len() / 8;
+                let words = &bs.as_words()[..len];
+                let cut = rng.below(len as u64) as usize;
+                for w in [words, &words[..cut]] {
+                    let context = format!("round {round} {shape:?} {config:?} {} words", w.len());
+                    let (want, want_trunc) = serial::<f64>(w, 0, &config, &shape);
+                    let (got, got_trunc) = serial_loop::<f64>(w, 0, &config, &shape);
+                    assert_eq!(got_trunc, want_trunc, "{context}");
+                    assert!(bits_of(&got) == bits_of(&want), "{context}: values differ");
+                }
+            }
+        }
+    }
+
     fn bits_of<T: ZfpScalar>(v: &[T]) -> Vec<u8> {
         bytemuck::cast_slice(v).to_vec()
     }
@@ -504,6 +587,12 @@ mod tests {
         context: &str,
     ) {
         let (want, want_trunc) = serial::<T>(words, start, config, shape);
+        let (got, got_trunc) = serial_loop::<T>(words, start, config, shape);
+        assert_eq!(got_trunc, want_trunc, "{context}, serial loop");
+        assert!(
+            bits_of(&got) == bits_of(&want),
+            "{context}, serial loop: values differ"
+        );
         for parts in [2, 3, 5, 16, 61] {
             let (got, got_trunc) = speculative::<T>(words, start, config, shape, parts);
             assert_eq!(got_trunc, want_trunc, "{context}, {parts} parts");
