@@ -207,8 +207,11 @@ impl NewBytes {
 
     /// The object's bytes.
     fn data(&self) -> *mut u8 {
-        // SAFETY: `obj` is a live `bytes` object.
-        unsafe { ffi::PyBytes_AS_STRING(self.obj.as_ptr()) }.cast::<u8>()
+        // SAFETY: `obj` is a live `bytes` object; the memory of one under construction (only we
+        // reference it) may be written, as the C API allows for new objects.
+        unsafe { ffi::PyBytes_AS_STRING(self.obj.as_ptr()) }
+            .cast_mut()
+            .cast::<u8>()
     }
 
     /// The memory, writable, `len` bytes.
