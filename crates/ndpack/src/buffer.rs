@@ -115,7 +115,8 @@ impl AlignedBytes {
             .map_err(|_| Error::alloc_failed("memory block", len))?;
         // SAFETY: layout has non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = std::ptr::NonNull::new(raw).ok_or_else(|| Error::alloc_failed("memory block", len))?;
+        let ptr =
+            std::ptr::NonNull::new(raw).ok_or_else(|| Error::alloc_failed("memory block", len))?;
         Ok(AlignedBytes {
             ptr,
             len,
@@ -685,7 +686,10 @@ mod tests {
         assert!(AlignedBytes::try_zeroed(0).unwrap().as_ref().is_empty());
         let b = AlignedBytes::try_zeroed(MAP_MIN_BYTES + 1).unwrap();
         assert!(b.as_ref().iter().all(|&x| x == 0));
-        assert_eq!(AlignedBytes::try_for_overwrite(100).unwrap().as_ref().len(), 100);
+        assert_eq!(
+            AlignedBytes::try_for_overwrite(100).unwrap().as_ref().len(),
+            100
+        );
         let nd = NDBuffer::create(&[3], f8, Order::C, &1.5f64.to_le_bytes()).unwrap();
         assert_eq!(&nd.buffer()[8..16], &1.5f64.to_le_bytes());
     }

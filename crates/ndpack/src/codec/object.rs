@@ -651,7 +651,10 @@ mod tests {
         use crate::codec::msgpack2::MsgPack2;
         assert_eq!(declared_size_limit(0), MIN_DECLARED_SIZE_LIMIT);
         assert_eq!(declared_size_limit(1 << 20), 256 << 20);
-        assert_eq!(declared_size_limit(usize::MAX), super::super::MAX_DECODED_SIZE);
+        assert_eq!(
+            declared_size_limit(usize::MAX),
+            super::super::MAX_DECODED_SIZE
+        );
         // 2 GB of one item from 21 bytes.
         let json = Json2::default();
         let e = json.decode_array(b"[0,\"S2000000000\",[1]]").unwrap_err();
@@ -659,7 +662,9 @@ mod tests {
         let e = json.decode_array(b"[0,0,\"<U600000000\",[2]]").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
         let mp = MsgPack2::default();
-        let e = mp.decode_array(b"\x93\x00\xd9\x0bS2000000000\x91\x01").unwrap_err();
+        let e = mp
+            .decode_array(b"\x93\x00\xd9\x0bS2000000000\x91\x01")
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
         // Up to the limit, and object items (no fixed size here), are fine.
         let a = json.decode_array(b"[0,\"S67108864\",[1]]").unwrap();
