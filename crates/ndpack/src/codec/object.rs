@@ -494,8 +494,7 @@ pub const MIN_DECLARED_SIZE_LIMIT: usize = 64 << 20;
 pub fn declared_size_limit(input_len: usize) -> usize {
     input_len
         .saturating_mul(MAX_BYTES_PER_INPUT_BYTE)
-        .max(MIN_DECLARED_SIZE_LIMIT)
-        .min(super::MAX_DECODED_SIZE)
+        .clamp(MIN_DECLARED_SIZE_LIMIT, super::MAX_DECODED_SIZE)
 }
 
 /// Refuses `n` items of `dtype` (a NumPy dtype string) when they take more bytes than
