@@ -1,15 +1,27 @@
 //! Fuzzes the typed decoders of the object codecs (vlen-utf8, vlen-bytes, vlen-array, json2,
 //! msgpack2) and their byte-level `Codec::decode`: any input gives a value or an error, never a
 //! panic, a hang or a huge allocation; what decodes re-encodes and decodes to the same thing.
+//! A decoded json2/msgpack2 array of a fixed-width dtype never takes more bytes than its input
+//! justifies ([`declared_size_limit`]).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use ndpack::codec::json2::Json2;
 use ndpack::codec::msgpack2::MsgPack2;
+use ndpack::codec::object::{declared_size_limit, ObjectArray};
 use ndpack::codec::vlen_array::VLenArray;
 use ndpack::codec::vlen_bytes::VLenBytes;
 use ndpack::codec::vlen_utf8::VLenUtf8;
 use ndpack::codec::{ArrayRef, Codec};
+
+/// Checks that the items of `a`, decoded from `input_len` bytes, fit the declared-size limit.
+fn check_declared(a: &ObjectArray, input_len: usize) {
+    if let Ok(dt) = a.dtype.parse::<ndpack::DataType>() {
+        let n = a.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let bytes = n.and_then(|n| n.checked_mul(dt.itemsize()));
+        assert!(bytes.is_some_and(|b| b <= declared_size_limit(input_len)));
+    }
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, input)) = data.split_first() else {
@@ -45,6 +57,7 @@ fuzz_target!(|data: &[u8]| {
                 Json2::from_config(cfg.as_object().unwrap()).unwrap()
             };
             if let Ok(a) = codec.decode_array(input) {
+                check_declared(&a, input.len());
                 // NaN != NaN, so compare the re-encoded text instead of the values
                 let text = codec.encode_array(&a).unwrap();
                 let b = codec.decode_array(&text).unwrap();
@@ -56,6 +69,7 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             let codec = MsgPack2::new(selector & 0x40 != 0, selector & 0x80 == 0, false);
             if let Ok(a) = codec.decode_array(input) {
+                check_declared(&a, input.len());
                 if let Ok(packed) = codec.encode_array(&a) {
                     let _ = codec.decode_array(&packed);
                 }

@@ -40,6 +40,12 @@ __all__ = [
 #: in its input: 16 GiB, as ``ndpack.codec::MAX_DECODED_SIZE`` in Rust.
 MAX_DECODED_SIZE = 1 << 34
 
+#: How many bytes a JSON or MsgPack decode may create per byte of its input (the declared items
+#: times the dtype's item size), as ``ndpack::codec::object::MAX_BYTES_PER_INPUT_BYTE`` in Rust;
+#: arrays of up to ``MIN_DECLARED_SIZE_LIMIT`` bytes (64 MiB) are accepted from any input.
+MAX_BYTES_PER_INPUT_BYTE = 256
+MIN_DECLARED_SIZE_LIMIT = 64 << 20
+
 _PICKLE_ENV_VAR = "NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE"
 
 #: Whether :meth:`Pickle.decode` may unpickle data (unpickling can run arbitrary code). ``False``
@@ -137,6 +143,12 @@ def _check_declared(shape: Any, dtype: Any, input_len: int) -> np.dtype:
     if n * dt.itemsize > MAX_DECODED_SIZE:
         raise ValueError(
             f"declared size too large: {n} items of {dt.str} exceed {MAX_DECODED_SIZE} bytes"
+        )
+    limit = min(max(input_len * MAX_BYTES_PER_INPUT_BYTE, MIN_DECLARED_SIZE_LIMIT), MAX_DECODED_SIZE)
+    if n * dt.itemsize > limit:
+        raise ValueError(
+            f"declared size too large: {n} items of {dt.str} take more than the {limit} bytes "
+            f"that {input_len} bytes of input allow"
         )
     return dt
 

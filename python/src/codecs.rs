@@ -10,10 +10,10 @@ use ndpack::codec::{self, ArrayMut, ArrayRef, Codec, GrowBuf};
 use ndpack::{Buffer, DataType, Order};
 use numpy::ndarray::ArrayViewMut1;
 use numpy::PyArray1;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyList, PyTuple};
 
 use crate::buffer::{buffer_from_py, parse_dtype, parse_order, PyBuf, PyNDBuf, WritableView};
 use crate::errors::to_py;
@@ -102,7 +102,7 @@ fn output<'py>(py: Python<'py>, out: codec::Array, result: &str) -> PyResult<Bou
         order,
     } = out;
     let data: Bound<'py, PyAny> = match result {
-        "bytes" => PyBytes::new(py, &buffer).into_any(),
+        "bytes" => bytes_from_slice(py, &buffer)?,
         "array" => numpy_from_buffer(py, buffer)?.into_any(),
         "buffer" => Bound::new(py, PyBuf::new_inner(buffer))?.into_any(),
         other => {
@@ -167,6 +167,116 @@ struct OutPtr(*mut u8, usize);
 // alive (and that nothing else can see) until `detach` returns.
 unsafe impl Send for OutPtr {}
 
+extern "C" {
+    /// CPython's `_PyBytes_Resize` (not exported by `pyo3-ffi`): resizes a `bytes` object that
+    /// nothing else references; on failure (`-1`) it frees the object, sets `*bytes` to null and
+    /// sets a Python exception.
+    fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, newsize: ffi::Py_ssize_t)
+        -> std::ffi::c_int;
+}
+
+/// A new `bytes` object under construction: `len` bytes, not yet initialised, that only the
+/// owner of this value sees (it is exposed to Python by [`NewBytes::finish`] alone).
+///
+/// Every allocation is checked: memory that cannot be had is a Python `MemoryError` (or an
+/// [`ndpack::ErrorKind::OutOfMemory`] error from [`GrowBuf::grow`]), never a panic or an abort.
+struct NewBytes {
+    /// A `bytes` object with one reference, ours; never null.
+    obj: std::ptr::NonNull<ffi::PyObject>,
+    len: usize,
+}
+
+// SAFETY: the object is used by one thread at a time (the one running a codec with the GIL
+// released, or the caller once `detach` returns); nothing else references it, and every call
+// that needs the GIL (allocation, resizing, freeing) takes it.
+unsafe impl Send for NewBytes {}
+
+impl NewBytes {
+    /// A `bytes` object of `len` bytes, or the `MemoryError` Python raised.
+    fn new(py: Python<'_>, len: usize) -> PyResult<Self> {
+        let size = ffi::Py_ssize_t::try_from(len)
+            .map_err(|_| PyMemoryError::new_err(format!("cannot allocate {len} bytes")))?;
+        // SAFETY: plain C API call with the GIL held; a null data pointer asks for an
+        // uninitialised object, which only we write before exposing it.
+        let obj = unsafe { ffi::PyBytes_FromStringAndSize(std::ptr::null(), size) };
+        match std::ptr::NonNull::new(obj) {
+            Some(obj) => Ok(NewBytes { obj, len }),
+            None => Err(PyErr::fetch(py)),
+        }
+    }
+
+    /// The object's bytes.
+    fn data(&self) -> *mut u8 {
+        // SAFETY: `obj` is a live `bytes` object; the memory of one under construction (only we
+        // reference it) may be written, as the C API allows for new objects.
+        unsafe { ffi::PyBytes_AS_STRING(self.obj.as_ptr()) }
+            .cast_mut()
+            .cast::<u8>()
+    }
+
+    /// The memory, writable, `len` bytes.
+    fn as_mut_slice(&mut self) -> &mut [u8] {
+        if self.len == 0 {
+            return &mut [];
+        }
+        // SAFETY: the object holds `len` bytes at `data()` until it is resized or finished, and
+        // `&mut self` makes this the only reference. Like the `out` buffers callers pass
+        // (`WritableView`), this is memory of a foreign allocator handed over FFI; it is not
+        // zeroed first (that pass cost a third of LZ4's decoding time), and codecs only write
+        // into it.
+        unsafe { std::slice::from_raw_parts_mut(self.data(), self.len) }
+    }
+
+    /// Replaces the object by one of `len` bytes (at least the current length) that starts
+    /// with the current bytes; keeps the object as it is when the memory cannot be had.
+    fn grow_to(&mut self, py: Python<'_>, len: usize) -> PyResult<()> {
+        if len <= self.len {
+            return Ok(());
+        }
+        let bigger = NewBytes::new(py, len)?;
+        // SAFETY: both objects are live, hold `self.len` and `len >= self.len` bytes, and are
+        // distinct allocations.
+        unsafe { std::ptr::copy_nonoverlapping(self.data(), bigger.data(), self.len) };
+        *self = bigger; // drops (frees) the old object
+        Ok(())
+    }
+
+    /// The object, shrunk to its first `n` bytes (`n` at most its length), as Python sees it.
+    fn finish(self, py: Python<'_>, n: usize) -> PyResult<Bound<'_, PyAny>> {
+        let len = self.len;
+        if n > len {
+            return Err(PyValueError::new_err(format!(
+                "codec wrote {n} bytes into {len}"
+            )));
+        }
+        let mut obj = std::mem::ManuallyDrop::new(self).obj.as_ptr();
+        if n != len {
+            // SAFETY: the GIL is held and `obj` is a `bytes` object whose only reference is
+            // ours; on failure `_PyBytes_Resize` frees it and sets an exception (checked `< 0`,
+            // its documented failure value).
+            if unsafe { _PyBytes_Resize(&mut obj, n as ffi::Py_ssize_t) } < 0 {
+                return Err(PyErr::fetch(py));
+            }
+        }
+        // SAFETY: `obj` is a new reference to a bytes object, whose `n` bytes were written.
+        Ok(unsafe { Bound::from_owned_ptr(py, obj) })
+    }
+}
+
+impl Drop for NewBytes {
+    fn drop(&mut self) {
+        // SAFETY: our one reference to the object, released with the GIL held.
+        Python::attach(|_| unsafe { ffi::Py_DECREF(self.obj.as_ptr()) });
+    }
+}
+
+/// A new `bytes` object holding a copy of `data`: a `MemoryError` when the memory cannot be had.
+pub(crate) fn bytes_from_slice<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let mut out = NewBytes::new(py, data.len())?;
+    out.as_mut_slice().copy_from_slice(data);
+    out.finish(py, data.len())
+}
+
 /// A new `bytes` object of at most `capacity` bytes, filled by `fill` with the GIL released:
 /// `fill` gets the memory and returns how many bytes it wrote, which the object is
 /// shrunk to (and returned with it). Codecs write their output straight into the Python object, without a copy.
@@ -175,90 +285,37 @@ fn bytes_with<'py>(
     capacity: usize,
     fill: impl FnOnce(&mut [u8]) -> ndpack::Result<usize> + Send,
 ) -> PyResult<(Bound<'py, PyAny>, usize)> {
-    let size = ffi::Py_ssize_t::try_from(capacity)
-        .map_err(|_| PyValueError::new_err("output too large"))?;
-    // SAFETY: plain C API calls with the GIL held; the writer is finished or discarded below.
-    let writer = unsafe { ffi::compat::PyBytesWriter_Create(size) };
-    if writer.is_null() {
-        return Err(PyErr::fetch(py));
-    }
-    // SAFETY: the writer holds `capacity` writable bytes at this address until it is finished.
-    let out = OutPtr(
-        unsafe { ffi::compat::PyBytesWriter_GetData(writer) }.cast::<u8>(),
-        capacity,
-    );
+    let out = NewBytes::new(py, capacity)?;
+    let base = out.data();
+    let ptr = OutPtr(base, capacity);
     let written = py.detach(move || {
-        let out = out;
+        let out = ptr;
         if out.1 == 0 {
             return fill(&mut []);
         }
-        // SAFETY: `out` points to `capacity` bytes owned by the writer, which only this thread
-        // uses until `detach` returns. Like the `out` buffers callers pass (`WritableView`), this
-        // is memory of a foreign allocator handed over FFI; it is not zeroed first (that pass
-        // cost a third of LZ4's decoding time), and codecs only write into it.
+        // SAFETY: `out` points to the `capacity` bytes of the new object, which only this
+        // thread uses until `detach` returns; as in `NewBytes::as_mut_slice`, codecs only write
+        // into this foreign, not zeroed memory.
         let slice = unsafe { std::slice::from_raw_parts_mut(out.0, out.1) };
         fill(slice)
     });
-    match written {
-        Ok(n) if n <= capacity => {
-            // SAFETY: `n` bytes were written; finishing consumes the writer.
-            let obj = unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as _) };
-            if obj.is_null() {
-                return Err(PyErr::fetch(py));
-            }
-            // SAFETY: `obj` is a new reference to a bytes object.
-            Ok((unsafe { Bound::from_owned_ptr(py, obj) }, n))
-        }
-        other => {
-            // SAFETY: the writer was not finished.
-            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
-            match other {
-                Err(e) => Err(to_py(e)),
-                Ok(n) => Err(PyValueError::new_err(format!(
-                    "codec wrote {n} bytes into {capacity}"
-                ))),
-            }
-        }
-    }
+    let n = written.map_err(to_py)?;
+    Ok((out.finish(py, n)?, n))
 }
 
 /// A `bytes` object under construction that a decoder fills and grows ([`GrowBuf`]).
-struct WriterBuf(*mut ffi::compat::PyBytesWriter);
-// SAFETY: the writer is used by one thread at a time (the one running the decoder, with the GIL
-// released, or the caller once `detach` returns); growing it takes the GIL.
-unsafe impl Send for WriterBuf {}
+struct WriterBuf(NewBytes);
 
 impl GrowBuf for WriterBuf {
     fn buf(&mut self) -> &mut [u8] {
-        // SAFETY: the writer is alive (finished or discarded only after the decoder returns);
-        // reading its size and address needs no GIL.
-        let (data, size) = unsafe {
-            (
-                ffi::compat::PyBytesWriter_GetData(self.0).cast::<u8>(),
-                ffi::compat::PyBytesWriter_GetSize(self.0),
-            )
-        };
-        if size <= 0 {
-            return &mut [];
-        }
-        // SAFETY: the writer holds `size` writable bytes at `data` until it is resized or
-        // finished, and `&mut self` makes this the only reference. As in `bytes_with`, this is
-        // foreign memory that codecs only write into.
-        unsafe { std::slice::from_raw_parts_mut(data, size as usize) }
+        self.0.as_mut_slice()
     }
 
     fn grow(&mut self, len: usize) -> ndpack::Result<()> {
-        let size = ffi::Py_ssize_t::try_from(len)
-            .map_err(|_| ndpack::Error::too_large(format!("output of {len} bytes")))?;
         Python::attach(|py| {
-            // SAFETY: the GIL is held; the writer is alive and not in use elsewhere.
-            if unsafe { ffi::compat::PyBytesWriter_Resize(self.0, size) } < 0 {
-                let e = PyErr::fetch(py);
-                return Err(ndpack::Error::too_large(format!(
-                    "cannot grow the output to {len} bytes: {e}"
-                )));
-            }
-            Ok(())
+            self.0.grow_to(py, len).map_err(|e| {
+                ndpack::Error::out_of_memory(format!("cannot grow the output to {len} bytes: {e}"))
+            })
         })
     }
 }
@@ -270,39 +327,11 @@ fn decode_grow_bytes<'py>(
     codec: &dyn Codec,
     src: &[u8],
 ) -> PyResult<Option<(Bound<'py, PyAny>, usize)>> {
-    // SAFETY: plain C API call with the GIL held; finished or discarded below.
-    let writer = unsafe { ffi::compat::PyBytesWriter_Create(0) };
-    if writer.is_null() {
-        return Err(PyErr::fetch(py));
-    }
-    let mut out = WriterBuf(writer);
-    let result = py.detach(|| codec.decode_grow(src, &mut out));
-    match result {
-        Some(Ok(n)) => {
-            // SAFETY: the writer is alive; reading its size needs nothing else.
-            let size = unsafe { ffi::compat::PyBytesWriter_GetSize(writer) };
-            if n as ffi::Py_ssize_t > size {
-                // SAFETY: the writer was not finished.
-                unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
-                return Err(PyValueError::new_err("codec wrote past its output"));
-            }
-            // SAFETY: `n` bytes were written (at most the writer's size, checked above);
-            // finishing consumes the writer.
-            let obj = unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as _) };
-            if obj.is_null() {
-                return Err(PyErr::fetch(py));
-            }
-            // SAFETY: a new reference to a bytes object.
-            Ok(Some((unsafe { Bound::from_owned_ptr(py, obj) }, n)))
-        }
-        other => {
-            // SAFETY: the writer was not finished.
-            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
-            match other {
-                Some(Err(e)) => Err(to_py(e)),
-                _ => Ok(None),
-            }
-        }
+    let mut out = WriterBuf(NewBytes::new(py, 0)?);
+    match py.detach(|| codec.decode_grow(src, &mut out)) {
+        Some(Ok(n)) => Ok(Some((out.0.finish(py, n)?, n))),
+        Some(Err(e)) => Err(to_py(e)),
+        None => Ok(None),
     }
 }
 

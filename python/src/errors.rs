@@ -6,7 +6,7 @@
 //! `ChecksumError(ValueError, RuntimeError)`. They are exported by `ndpack._ndpack`.
 
 use ndpack::{Error, ErrorKind};
-use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -91,7 +91,8 @@ fn typed(kind: fn(Python<'_>) -> PyResult<&Py<PyType>>, msg: String) -> PyErr {
 /// The Python exception for an ndpack error: `UnknownCodecError` (a `ValueError` and `KeyError`)
 /// for unknown codec ids, `CodecConfigError` (a `ValueError` and `TypeError`) for bad configs,
 /// `ChecksumError` (a `ValueError` and `RuntimeError`) for checksum mismatches, `TypeError` for
-/// unsupported dtypes, `OSError` for I/O, `ValueError` for everything else.
+/// unsupported dtypes, `OSError` for I/O, `MemoryError` for memory that cannot be allocated,
+/// `ValueError` for everything else.
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e.kind() {
@@ -100,6 +101,7 @@ pub fn to_py(e: Error) -> PyErr {
         ErrorKind::ChecksumMismatch => typed(checksum_type, msg),
         ErrorKind::UnsupportedDtype => PyTypeError::new_err(msg),
         ErrorKind::Io => PyOSError::new_err(msg),
+        ErrorKind::OutOfMemory => PyMemoryError::new_err(msg),
         _ => PyValueError::new_err(msg),
     }
 }

@@ -33,14 +33,23 @@ unsafe impl Send for AlignedBytes {}
 unsafe impl Sync for AlignedBytes {}
 
 impl AlignedBytes {
-    /// Allocates `len` zeroed bytes aligned to [`ALIGNMENT`].
+    /// Allocates `len` zeroed bytes aligned to [`ALIGNMENT`]; aborts when the memory cannot be
+    /// had, as `Vec` does. Sizes that come from input or from a caller go through
+    /// [`AlignedBytes::try_zeroed`].
     pub fn zeroed(len: usize) -> Self {
+        Self::try_zeroed(len).unwrap_or_else(|_| abort_alloc(len))
+    }
+
+    /// Allocates `len` zeroed bytes aligned to [`ALIGNMENT`], or an
+    /// [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory) error when the memory cannot be
+    /// had.
+    pub fn try_zeroed(len: usize) -> Result<Self> {
         if len == 0 {
-            return Self::empty();
+            return Ok(Self::empty());
         }
         if len >= MAP_MIN_BYTES {
             if let Some(map) = fresh_map(len) {
-                return Self::from_map(map, len);
+                return Ok(Self::from_map(map, len));
             }
         }
         Self::heap_zeroed(len)
@@ -54,23 +63,31 @@ impl AlignedBytes {
     /// so a loop that decodes into fresh arrays reuses memory whose pages are already mapped
     /// (no page faults, no zeroing by the kernel) instead of faulting in new pages on each call.
     /// In debug builds every block is filled with `0xA5` first, so that code which relies on
-    /// zeros fails its tests.
+    /// zeros fails its tests. Aborts when the memory cannot be had, as `Vec` does; sizes that
+    /// come from input or from a caller go through [`AlignedBytes::try_for_overwrite`].
     pub fn for_overwrite(len: usize) -> Self {
+        Self::try_for_overwrite(len).unwrap_or_else(|_| abort_alloc(len))
+    }
+
+    /// As [`AlignedBytes::for_overwrite`], or an
+    /// [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory) error when the memory cannot be
+    /// had.
+    pub fn try_for_overwrite(len: usize) -> Result<Self> {
         if len == 0 {
-            return Self::empty();
+            return Ok(Self::empty());
         }
         let mut block = if len >= MAP_MIN_BYTES {
             match recycled::take(len).or_else(|| fresh_map(len)) {
                 Some(map) => Self::from_map(map, len),
-                None => Self::heap_zeroed(len),
+                None => Self::heap_zeroed(len)?,
             }
         } else {
-            Self::heap_zeroed(len)
+            Self::heap_zeroed(len)?
         };
         if cfg!(debug_assertions) {
             block.as_mut_slice().fill(0xA5);
         }
-        block
+        Ok(block)
     }
 
     fn empty() -> Self {
@@ -92,22 +109,33 @@ impl AlignedBytes {
         }
     }
 
-    fn heap_zeroed(len: usize) -> Self {
-        let layout = Layout::from_size_align(len, ALIGNMENT).expect("size fits in isize");
+    /// `len` (non-zero) zeroed bytes from the global allocator; an error when it has none.
+    fn heap_zeroed(len: usize) -> Result<Self> {
+        let layout = Layout::from_size_align(len, ALIGNMENT)
+            .map_err(|_| Error::alloc_failed("memory block", len))?;
         // SAFETY: layout has non-zero size.
         let raw = unsafe { alloc::alloc_zeroed(layout) };
-        let ptr = std::ptr::NonNull::new(raw).unwrap_or_else(|| alloc::handle_alloc_error(layout));
-        AlignedBytes {
+        let ptr =
+            std::ptr::NonNull::new(raw).ok_or_else(|| Error::alloc_failed("memory block", len))?;
+        Ok(AlignedBytes {
             ptr,
             len,
             map: None,
-        }
+        })
     }
 
     /// The bytes, writable.
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         // SAFETY: ptr is valid for len initialised bytes, uniquely owned by self.
         unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
+    }
+}
+
+/// Reports a failed allocation of `len` bytes the way the standard library does (an abort).
+fn abort_alloc(len: usize) -> ! {
+    match Layout::from_size_align(len, ALIGNMENT) {
+        Ok(layout) => alloc::handle_alloc_error(layout),
+        Err(_) => panic!("capacity overflow: {len} bytes"),
     }
 }
 
@@ -280,6 +308,13 @@ impl Buffer {
     /// A new 64-byte aligned block of `len` zero bytes.
     pub fn zeroed(len: usize) -> Self {
         Self::from_owner(AlignedBytes::zeroed(len))
+    }
+
+    /// A new 64-byte aligned block of `len` zero bytes, or an
+    /// [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory) error when the memory cannot be
+    /// had.
+    pub fn try_zeroed(len: usize) -> Result<Self> {
+        Ok(Self::from_owner(AlignedBytes::try_zeroed(len)?))
     }
 
     /// Wraps memory owned by `owner` without copying; `owner` is dropped with the last clone.
@@ -460,7 +495,7 @@ impl NDBuffer {
         let total = n
             .checked_mul(dtype.itemsize())
             .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
-        let mut block = AlignedBytes::zeroed(total);
+        let mut block = AlignedBytes::try_zeroed(total)?;
         if fill.iter().any(|&b| b != 0) {
             for item in block.as_mut_slice().chunks_exact_mut(fill.len()) {
                 item.copy_from_slice(fill);
@@ -628,5 +663,34 @@ mod tests {
         assert!(NDBuffer::create(&[usize::MAX, 2], dt, Order::C, &[0; 4]).is_err());
         let e = NDBuffer::empty(&[0, 5], "<f8".parse().unwrap(), Order::F).unwrap();
         assert_eq!(e.buffer().len(), 0);
+    }
+
+    #[test]
+    fn allocations_past_the_address_space_are_errors() {
+        use crate::error::ErrorKind;
+        // 2^56 bytes: more than any process can map, whatever the overcommit policy.
+        let huge = 1usize << 56;
+        for e in [
+            AlignedBytes::try_zeroed(huge).err(),
+            AlignedBytes::try_for_overwrite(huge).err(),
+            AlignedBytes::try_zeroed(usize::MAX).err(),
+            Buffer::try_zeroed(huge).err(),
+        ] {
+            assert_eq!(e.expect("no memory").kind(), ErrorKind::OutOfMemory);
+        }
+        let f8: DataType = "<f8".parse().unwrap();
+        let e = NDBuffer::create(&[1 << 53], f8.clone(), Order::C, &[0; 8]).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
+        assert!(NDBuffer::empty(&[1 << 50, 8], f8.clone(), Order::F).is_err());
+        // Small and empty blocks still come back zeroed.
+        assert!(AlignedBytes::try_zeroed(0).unwrap().as_ref().is_empty());
+        let b = AlignedBytes::try_zeroed(MAP_MIN_BYTES + 1).unwrap();
+        assert!(b.as_ref().iter().all(|&x| x == 0));
+        assert_eq!(
+            AlignedBytes::try_for_overwrite(100).unwrap().as_ref().len(),
+            100
+        );
+        let nd = NDBuffer::create(&[3], f8, Order::C, &1.5f64.to_le_bytes()).unwrap();
+        assert_eq!(&nd.buffer()[8..16], &1.5f64.to_le_bytes());
     }
 }

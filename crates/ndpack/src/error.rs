@@ -1,7 +1,8 @@
 //! The one public error type of ndpack, [`Error`], with its [`ErrorKind`].
 //!
 //! Every fallible function returns [`Result`]. Decoders never panic on bad input: they return
-//! [`ErrorKind::Corrupt`], [`ErrorKind::Truncated`] or [`ErrorKind::TooLarge`].
+//! [`ErrorKind::Corrupt`], [`ErrorKind::Truncated`] or [`ErrorKind::TooLarge`], and memory they
+//! cannot get is [`ErrorKind::OutOfMemory`], never an abort.
 
 use std::fmt;
 
@@ -9,7 +10,7 @@ use std::fmt;
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What went wrong, without the message. Front ends map kinds to their own errors
-/// (Python: `ValueError`, `TypeError`, `KeyError`, `OSError`).
+/// (Python: `ValueError`, `TypeError`, `KeyError`, `OSError`, `MemoryError`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -35,6 +36,8 @@ pub enum ErrorKind {
     Io,
     /// A failure reported by a compression back-end library.
     Backend,
+    /// Memory for a size the input or the caller asked for could not be allocated.
+    OutOfMemory,
 }
 
 impl ErrorKind {
@@ -52,6 +55,7 @@ impl ErrorKind {
             ErrorKind::ChecksumMismatch => "checksum mismatch",
             ErrorKind::Io => "I/O error",
             ErrorKind::Backend => "back-end error",
+            ErrorKind::OutOfMemory => "out of memory",
         }
     }
 }
@@ -119,6 +123,16 @@ impl Error {
         Self::new(ErrorKind::TooLarge, message)
     }
 
+    /// Shorthand for `Error::new(ErrorKind::OutOfMemory, message)`.
+    pub fn out_of_memory(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::OutOfMemory, message)
+    }
+
+    /// An [`ErrorKind::OutOfMemory`] error for a block of `bytes` bytes that `what` needed.
+    pub fn alloc_failed(what: &str, bytes: usize) -> Self {
+        Self::out_of_memory(format!("{what}: cannot allocate {bytes} bytes"))
+    }
+
     /// Shorthand for `Error::new(ErrorKind::InvalidConfig, message)`.
     pub fn config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidConfig, message)
@@ -171,5 +185,15 @@ mod tests {
         let e = Error::truncated("need 8 bytes, got 3");
         assert_eq!(e.kind(), ErrorKind::Truncated);
         assert_eq!(e.to_string(), "truncated input: need 8 bytes, got 3");
+    }
+
+    #[test]
+    fn failed_allocations_have_their_own_kind() {
+        let e = Error::alloc_failed("zstd", 1 << 40);
+        assert_eq!(e.kind(), ErrorKind::OutOfMemory);
+        assert_eq!(
+            e.to_string(),
+            "out of memory: zstd: cannot allocate 1099511627776 bytes"
+        );
     }
 }

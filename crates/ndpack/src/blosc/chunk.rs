@@ -633,6 +633,8 @@ impl<'a> Chunk<'a> {
             }
         }
         if tmp.len() < bsize {
+            tmp.try_reserve_exact(bsize - tmp.len())
+                .map_err(|_| Error::alloc_failed("Blosc block", bsize))?;
             tmp.resize(bsize, 0);
         }
         let tmp = &mut tmp[..bsize];
@@ -822,11 +824,11 @@ impl<'a> Chunk<'a> {
         with_scratch(|tmp| {
             let mut block0 = Vec::new();
             if has_delta {
-                block0 = vec![0u8; bs.min(h.nbytes)];
+                block0 = zeroed_vec(bs.min(h.nbytes))?;
                 // SAFETY: the decoder writes only initialised bytes into `block0`.
                 self.decode_block(0, unsafe { as_uninit(&mut block0) }, None, tmp, false)?;
             }
-            let mut blk = vec![0u8; bs];
+            let mut blk = zeroed_vec(bs)?;
             for b in lo / bs..hi.div_ceil(bs) {
                 let bstart = b * bs;
                 let bsize = bs.min(h.nbytes - bstart);
@@ -845,6 +847,16 @@ impl<'a> Chunk<'a> {
             Ok(())
         })
     }
+}
+
+/// `n` zero bytes (`n` read from a chunk header), or an
+/// [`ErrorKind::OutOfMemory`] error when the memory cannot be had.
+fn zeroed_vec(n: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::alloc_failed("Blosc block", n))?;
+    v.resize(n, 0);
+    Ok(v)
 }
 
 fn fill_pattern(out: &mut [u8], pat: &[u8], offset: usize) {
@@ -2005,5 +2017,12 @@ mod tests {
                 src[at] = 0;
             }
         }
+    }
+
+    #[test]
+    fn block_scratch_past_the_address_space_is_an_error() {
+        let e = zeroed_vec(1 << 56).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
+        assert_eq!(zeroed_vec(3).unwrap(), [0, 0, 0]);
     }
 }

@@ -276,7 +276,9 @@ pub fn compress_into_uninit(
 pub fn decompress(chunk: &[u8]) -> Result<Vec<u8>> {
     let c = Chunk::open(chunk)?;
     let n = c.header.nbytes;
-    let mut out = Vec::with_capacity(n);
+    let mut out = Vec::new();
+    out.try_reserve_exact(n)
+        .map_err(|_| Error::alloc_failed("Blosc", n))?;
     c.decode_into_uninit(&mut out.spare_capacity_mut()[..n])?;
     // SAFETY: `decode_into_uninit` succeeded, so it initialised all `n` bytes.
     unsafe { out.set_len(n) };

@@ -175,7 +175,9 @@ fn decompress_with(data: &[u8], limit: usize, parallel: bool) -> Result<Vec<u8>>
     let mut pos = 0;
     if parallel {
         let (blocks, end) = threads::install(|| par::decode_prefix(data, limit));
-        out.reserve_exact(blocks.iter().map(Vec::len).sum());
+        let total = blocks.iter().map(Vec::len).sum();
+        out.try_reserve_exact(total)
+            .map_err(|_| Error::alloc_failed("bz2", total))?;
         for b in &blocks {
             out.extend_from_slice(b);
         }

@@ -326,7 +326,7 @@ impl Codec for Categorize {
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
         let dt = self.decoded_dtype();
-        let mut block = typed::alloc(n * dt.itemsize());
+        let mut block = typed::try_alloc(n * dt.itemsize())?;
         self.decode_bytes(input.data, block.as_mut_slice())?;
         Ok(typed::output(block, dt, vec![n], Default::default()))
     }

@@ -878,7 +878,10 @@ pub(crate) fn inflate_append(
         return None;
     }
     let end = written + total;
-    out.reserve_exact(end - out.len());
+    if out.try_reserve_exact(end - out.len()).is_err() {
+        out.truncate(written);
+        return None;
+    }
     let n1 = end - out.len();
     gather(&pieces, &mut out.spare_capacity_mut()[..n1]);
     // SAFETY: `gather` wrote all `n1` bytes.

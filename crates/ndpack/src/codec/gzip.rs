@@ -170,7 +170,8 @@ fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     if data.len() >= 18 {
         let hint = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
         let most = data.len().saturating_mul(DEFLATE_MAX_RATIO).min(limit);
-        out.reserve_exact((hint as usize).min(most));
+        // Only a hint: without the memory, the output grows as it is decoded.
+        let _ = out.try_reserve_exact((hint as usize).min(most));
     }
     let mut pos = 0;
     while pos < data.len() {

@@ -157,7 +157,7 @@ impl Codec for LZ4 {
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let size = declared_size(input.data)?;
-        let mut block = AlignedBytes::for_overwrite(size);
+        let mut block = AlignedBytes::try_for_overwrite(size)?;
         decompress_into(&input.data[4..], block.as_mut_slice())?;
         Ok(Array::from_bytes(Buffer::from_owner(block)))
     }

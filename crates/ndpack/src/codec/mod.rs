@@ -281,7 +281,8 @@ pub trait Codec: Send + Sync + fmt::Debug {
 pub trait GrowBuf {
     /// The memory, writable; its length is the current capacity.
     fn buf(&mut self) -> &mut [u8];
-    /// Grows the memory to at least `len` bytes, keeping the bytes written so far.
+    /// Grows the memory to at least `len` bytes, keeping the bytes written so far; an
+    /// [`ErrorKind::OutOfMemory`] error, with the memory and its bytes unchanged, when it cannot.
     fn grow(&mut self, len: usize) -> Result<()>;
 }
 
@@ -292,6 +293,8 @@ impl GrowBuf for Vec<u8> {
 
     fn grow(&mut self, len: usize) -> Result<()> {
         if len > self.len() {
+            self.try_reserve_exact(len - self.len())
+                .map_err(|_| Error::alloc_failed("output", len))?;
             self.resize(len, 0);
         }
         Ok(())
@@ -681,7 +684,8 @@ pub(crate) fn backend_error(id: &str, e: impl std::error::Error + Send + Sync + 
 
 /// Makes room in `out` for a streaming decoder that has filled it: reserves at least 64 KiB,
 /// 4× the input or the current capacity (at most 1 GiB at a time), never past `limit` bytes in
-/// all; a `TooLarge` error naming `id` when `out` already holds `limit` bytes.
+/// all; a `TooLarge` error naming `id` when `out` already holds `limit` bytes, an `OutOfMemory`
+/// error when the memory cannot be had.
 pub(crate) fn grow_output(
     out: &mut Vec<u8>,
     input_len: usize,
@@ -699,7 +703,7 @@ pub(crate) fn grow_output(
         .clamp(1 << 16, 1 << 30)
         .min(limit - out.len());
     out.try_reserve_exact(extra)
-        .map_err(|_| Error::too_large(format!("{id}: cannot allocate {extra} more bytes")))
+        .map_err(|_| Error::out_of_memory(format!("{id}: cannot allocate {extra} more bytes")))
 }
 
 /// Helpers shared by the codecs' unit tests.
@@ -769,5 +773,23 @@ mod tests {
         let enc = p.encode(ArrayRef::bytes(&data)).unwrap();
         assert!(enc.bytes().len() < data.len());
         assert_eq!(p.decode(enc.bytes()).unwrap().bytes(), &data[..]);
+    }
+
+    #[test]
+    fn output_growth_past_the_address_space_is_an_error() {
+        let mut v = vec![1u8, 2, 3];
+        let e = GrowBuf::grow(&mut v, 1 << 56).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
+        assert_eq!(v, [1, 2, 3]);
+        GrowBuf::grow(&mut v, 5).unwrap();
+        assert_eq!(v, [1, 2, 3, 0, 0]);
+        // grow_output reserves in steps of at most 1 GiB: a limit past the address space fails
+        // only once that much is really asked for, as an allocation error.
+        let mut out = Vec::new();
+        grow_output(&mut out, 10, 1 << 56, "test").unwrap();
+        assert!(out.capacity() >= 1 << 16);
+        let mut full = vec![0u8; 16];
+        let e = grow_output(&mut full, 10, 16, "test").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge);
     }
 }

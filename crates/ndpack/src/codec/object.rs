@@ -477,6 +477,43 @@ fn flatten_into(
     Ok(())
 }
 
+/// How many bytes an array of a fixed-width dtype decoded from `json2`/`msgpack2` data may take
+/// per byte of that data: its declared items times the dtype's size must stay within
+/// [`declared_size_limit`].
+pub const MAX_BYTES_PER_INPUT_BYTE: usize = 256;
+
+/// Arrays of a fixed-width dtype of up to this many bytes (64 MiB) are accepted from any
+/// `json2`/`msgpack2` data, however short.
+pub const MIN_DECLARED_SIZE_LIMIT: usize = 64 << 20;
+
+/// The most bytes an array of a fixed-width dtype decoded from `input_len` bytes of `json2` or
+/// `msgpack2` data may take: [`MAX_BYTES_PER_INPUT_BYTE`] per input byte, at least
+/// [`MIN_DECLARED_SIZE_LIMIT`], at most [`MAX_DECODED_SIZE`](super::MAX_DECODED_SIZE).
+/// A stream that declares more (`[0, "S2000000000", [1]]`: 2 GB from 21 bytes) is refused with
+/// [`ErrorKind::TooLarge`] before anything is allocated.
+pub fn declared_size_limit(input_len: usize) -> usize {
+    input_len
+        .saturating_mul(MAX_BYTES_PER_INPUT_BYTE)
+        .clamp(MIN_DECLARED_SIZE_LIMIT, super::MAX_DECODED_SIZE)
+}
+
+/// Refuses `n` items of `dtype` (a NumPy dtype string) when they take more bytes than
+/// [`declared_size_limit`] allows for `input_len` bytes of input. Object and other dtypes that
+/// do not parse have no fixed size here and pass.
+fn check_declared_size(dtype: &str, n: usize, input_len: usize, id: &str) -> Result<()> {
+    let Ok(dt) = dtype.parse::<DataType>() else {
+        return Ok(());
+    };
+    let limit = declared_size_limit(input_len);
+    match n.checked_mul(dt.itemsize()) {
+        Some(total) if total <= limit => Ok(()),
+        _ => Err(Error::too_large(format!(
+            "{id}: {n} items of {dtype} take more than the {limit} bytes that {input_len} bytes \
+             of input allow"
+        ))),
+    }
+}
+
 /// Splits the items list of a `json2`/`msgpack2` stream (`[items..., dtype, shape]`) into an
 /// [`ObjectArray`], checking its shape.
 pub(crate) fn split_trailer(
@@ -524,6 +561,7 @@ pub(crate) fn split_trailer(
             "{id}: shape {shape:?} holds more items than {input_len} bytes of input can"
         )));
     }
+    check_declared_size(&dtype, n, input_len, id)?;
     let want = if shape.is_empty() { 1 } else { shape[0] };
     if all.len() != want {
         return Err(Error::corrupt(format!(
@@ -604,5 +642,35 @@ mod tests {
         let o = ObjectValue::from(v.clone());
         assert_eq!(Value::try_from(o).unwrap(), v);
         assert!(Value::try_from(ObjectValue::Float(f64::NAN)).is_err());
+    }
+
+    #[test]
+    fn fixed_width_items_must_be_justified_by_the_input() {
+        use crate::codec::json2::Json2;
+        use crate::codec::msgpack2::MsgPack2;
+        assert_eq!(declared_size_limit(0), MIN_DECLARED_SIZE_LIMIT);
+        assert_eq!(declared_size_limit(1 << 20), 256 << 20);
+        assert_eq!(
+            declared_size_limit(usize::MAX),
+            super::super::MAX_DECODED_SIZE
+        );
+        // 2 GB of one item from 21 bytes.
+        let json = Json2::default();
+        let e = json.decode_array(b"[0,\"S2000000000\",[1]]").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        let e = json.decode_array(b"[0,0,\"<U600000000\",[2]]").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        let mp = MsgPack2::default();
+        let e = mp
+            .decode_array(b"\x93\x00\xd9\x0bS2000000000\x91\x01")
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        // Up to the limit, and object items (no fixed size here), are fine.
+        let a = json.decode_array(b"[0,\"S67108864\",[1]]").unwrap();
+        assert_eq!(a.dtype, "S67108864");
+        assert!(json.decode_array(b"[0,\"S67108865\",[1]]").is_err());
+        assert!(json.decode_array(b"[\"x\",\"|O\",[1]]").is_ok());
+        let a = mp.decode_array(b"\x93\x00\xa3<f8\x91\x01").unwrap();
+        assert_eq!(a.to_numeric().unwrap().bytes(), &0f64.to_le_bytes());
     }
 }

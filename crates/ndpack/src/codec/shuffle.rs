@@ -145,7 +145,7 @@ impl Codec for Shuffle {
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let es = self.check(input.data.len(), true)?;
-        let mut block = typed::alloc(input.data.len());
+        let mut block = typed::try_alloc(input.data.len())?;
         unshuffle(input.data, block.as_mut_slice(), es);
         Ok(bytes_out(block, input.data.len()))
     }

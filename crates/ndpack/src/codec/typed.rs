@@ -797,7 +797,7 @@ impl ItemMap<'_> {
         fill: impl FnOnce(&[u8], &mut [u8]),
     ) -> Result<super::Array> {
         let n = items_in(self.id, input.data.len(), self.astype, true)?;
-        let mut block = alloc(n * self.dtype.itemsize());
+        let mut block = try_alloc(n * self.dtype.itemsize())?;
         fill(input.data, block.as_mut_slice());
         let (shape, order) = self.shape(input, self.astype, n);
         Ok(output(block, self.dtype.clone(), shape, order))
@@ -849,6 +849,12 @@ pub(crate) fn missing(id: &str, key: &str) -> Error {
 /// contents are unspecified: see [`crate::buffer::AlignedBytes::for_overwrite`]).
 pub(crate) fn alloc(len: usize) -> crate::buffer::AlignedBytes {
     crate::buffer::AlignedBytes::for_overwrite(len)
+}
+
+/// As [`alloc`], or an [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory) error when the
+/// memory cannot be had: for sizes that come from the input.
+pub(crate) fn try_alloc(len: usize) -> Result<crate::buffer::AlignedBytes> {
+    crate::buffer::AlignedBytes::try_for_overwrite(len)
 }
 
 #[cfg(test)]

@@ -188,7 +188,9 @@ pub(crate) fn inflate_append(
     if out.capacity() == out.len() {
         // No size hint: guess 4x the input, then double as the output grows.
         let guess = data.len().saturating_mul(4).clamp(4096, 1 << 26);
-        out.reserve_exact(guess.min(limit.saturating_sub(out.len())).max(64));
+        let room = guess.min(limit.saturating_sub(out.len())).max(64);
+        out.try_reserve_exact(room)
+            .map_err(|_| Error::alloc_failed("deflate stream", room))?;
     }
     loop {
         let consumed = d.total_in() as usize;

@@ -16,7 +16,8 @@ use serde_json::{json, Map, Value};
 use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
 
 use super::{
-    check_out_len, out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+    check_out_len, grow_output, out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader,
+    MAX_DECODED_SIZE,
 };
 use crate::buffer::{AlignedBytes, Buffer};
 use crate::error::{Error, ErrorKind, Result};
@@ -247,17 +248,7 @@ fn stream_vec_with(
     let mut input = InBuffer::around(data);
     loop {
         if out.len() == out.capacity() {
-            if out.len() >= limit {
-                return Err(Error::too_large(format!(
-                    "zstd: data decodes to more than {limit} bytes"
-                )));
-            }
-            let extra = out
-                .capacity()
-                .max(data.len().saturating_mul(4))
-                .clamp(1 << 16, 1 << 30)
-                .min(limit - out.len());
-            out.reserve_exact(extra);
+            grow_output(out, data.len(), limit, "zstd")?;
         }
         let (in0, out0) = (input.pos(), out.len());
         let mut output = OutBuffer::around_pos(out, out0);
@@ -348,7 +339,7 @@ impl Codec for Zstd {
         let data = input.data;
         match frames_size(data)? {
             Some(total) => {
-                let mut block = AlignedBytes::for_overwrite(total as usize);
+                let mut block = AlignedBytes::try_for_overwrite(total as usize)?;
                 decompress_declared(data, block.as_mut_slice())?;
                 Ok(Array::from_bytes(Buffer::from_owner(block)))
             }

@@ -492,7 +492,7 @@ fn inflate(raw: &[u8], m: &Member) -> Result<Buffer> {
     // in `parse_directory`; allocate it fallibly all the same.
     let mut out: Vec<u8> = Vec::new();
     out.try_reserve_exact(size).map_err(|_| {
-        Error::too_large(format!(
+        Error::out_of_memory(format!(
             "NPZ member {:?}: cannot allocate {size} bytes",
             m.name
         ))
