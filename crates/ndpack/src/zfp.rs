@@ -768,7 +768,7 @@ fn encode_serial_exact<T: ZfpScalar + TinyCheck>(
 pub fn decompress(stream: &[u8]) -> Result<Array> {
     let header = read_header(stream)?;
     let nbytes = check_decoded_size(stream, &header)?;
-    let mut out = AlignedBytes::zeroed(nbytes);
+    let mut out = AlignedBytes::try_zeroed(nbytes)?;
     decode_body(stream, &header, out.as_mut_slice())?;
     Array::new(Buffer::from_owner(out), header.ztype.dtype(), header.shape)
 }
@@ -813,7 +813,7 @@ pub fn decompress_headerless(
             Ok(None)
         }
         None => {
-            let mut buf = AlignedBytes::zeroed(nbytes);
+            let mut buf = AlignedBytes::try_zeroed(nbytes)?;
             decode_body(stream, &header, buf.as_mut_slice())?;
             Ok(Some(Array::new(
                 Buffer::from_owner(buf),
@@ -1008,7 +1008,7 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
 
 /// The error for memory of `bytes` bytes, for `what`, that cannot be allocated.
 fn alloc_failed(what: &str, bytes: usize) -> Error {
-    Error::too_large(format!("zfp: {what}: cannot allocate {bytes} bytes"))
+    Error::alloc_failed(&format!("zfp: {what}"), bytes)
 }
 
 /// Testing and fuzzing hook (not part of the API): decodes the headerless `stream` of `ztype`,
