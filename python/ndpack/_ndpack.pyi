@@ -25,7 +25,7 @@ class ChecksumError(ValueError, RuntimeError):
     """A stored checksum does not match the data."""
 
 class CorruptInputError(ValueError, RuntimeError):
-    """Input that is not valid encoded data, or that ends early."""
+    """Input that is not valid encoded data, ends early, or declares a size it cannot hold."""
 
 def crc32c(data: _BufferProtocol, value: int = 0) -> int:
     """The CRC-32C of ``data`` continuing from ``value``, the CRC-32C of the bytes before it."""

@@ -855,6 +855,8 @@ class Shuffle(_Filter):
     """
 
     codec_id = "shuffle"
+    # Works on raw bytes: an object-dtype `out` is refused, as numcodecs does.
+    _object_out = False
 
     def __init__(self, elementsize: int = 4):
         self.elementsize = elementsize

@@ -3,8 +3,8 @@
 //! Four kinds get exception classes of their own, each deriving from the exception numcodecs
 //! raises in that case and from the one our design names, so that code written for either catches
 //! them: `UnknownCodecError(ValueError, KeyError)`, `CodecConfigError(ValueError, TypeError)`,
-//! `ChecksumError(ValueError, RuntimeError)` and, for corrupt or truncated input,
-//! `CorruptInputError(ValueError, RuntimeError)`. They are exported by `ndpack._ndpack`.
+//! `ChecksumError(ValueError, RuntimeError)` and, for corrupt or truncated input or sizes it
+//! cannot hold, `CorruptInputError(ValueError, RuntimeError)`. They are exported by `ndpack._ndpack`.
 
 use ndpack::{Error, ErrorKind};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
@@ -83,15 +83,16 @@ pub fn checksum_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
     )
 }
 
-/// `CorruptInputError(ValueError, RuntimeError)`: input that is not valid encoded data, or that
-/// ends early (numcodecs raises `RuntimeError` there).
+/// `CorruptInputError(ValueError, RuntimeError)`: input that is not valid encoded data, that ends
+/// early, or that declares a size over what it can hold or over ndpack's limit (numcodecs raises
+/// `RuntimeError` there).
 pub fn corrupt_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
     get_type(
         py,
         &CORRUPT,
         "CorruptInputError",
         &["ValueError", "RuntimeError"],
-        "Input that is not valid encoded data, or that ends early.",
+        "Input that is not valid encoded data, ends early, or declares a size it cannot hold.",
     )
 }
 
@@ -105,7 +106,8 @@ fn typed(kind: fn(Python<'_>) -> PyResult<&Py<PyType>>, msg: String) -> PyErr {
 /// The Python exception for an ndpack error: `UnknownCodecError` (a `ValueError` and `KeyError`)
 /// for unknown codec ids, `CodecConfigError` (a `ValueError` and `TypeError`) for bad configs,
 /// `ChecksumError` (a `ValueError` and `RuntimeError`) for checksum mismatches,
-/// `CorruptInputError` (a `ValueError` and `RuntimeError`) for corrupt or truncated input, `TypeError` for
+/// `CorruptInputError` (a `ValueError` and `RuntimeError`) for corrupt, truncated or too large
+/// input, `TypeError` for
 /// unsupported dtypes, `OSError` for I/O, `ValueError` for everything else.
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
@@ -113,7 +115,7 @@ pub fn to_py(e: Error) -> PyErr {
         ErrorKind::UnknownCodec => typed(unknown_codec_type, msg),
         ErrorKind::InvalidConfig => typed(config_type, msg),
         ErrorKind::ChecksumMismatch => typed(checksum_type, msg),
-        ErrorKind::Corrupt | ErrorKind::Truncated => typed(corrupt_type, msg),
+        ErrorKind::Corrupt | ErrorKind::Truncated | ErrorKind::TooLarge => typed(corrupt_type, msg),
         ErrorKind::UnsupportedDtype => PyTypeError::new_err(msg),
         ErrorKind::Io => PyOSError::new_err(msg),
         _ => PyValueError::new_err(msg),

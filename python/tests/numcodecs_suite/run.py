@@ -5,6 +5,8 @@ replacement.
 
     python3 python/tests/numcodecs_suite/run.py [--numcodecs] [PYTEST ARGS...]
 
+ndpack is imported as usual: installed, or from a worktree with ``PYTHONPATH=<repo>/python``.
+
 Fetches the numcodecs sdist of the installed numcodecs version with pip (once; cached under
 ``target/numcodecs-suite/``), extracts its ``numcodecs/tests`` and ``fixture/`` folders and runs
 pytest on them from the sdist's root (the tests read ``fixture/`` relative to it), with
@@ -61,7 +63,8 @@ def main(argv: list[str]) -> int:
     ver = version("numcodecs")
     root = fetch(ver)
     env = dict(os.environ)
-    paths = [str(REPO / "python"), str(HERE)]
+    # The plugin's folder; ndpack itself is the one Python imports (installed, or on PYTHONPATH).
+    paths = [str(HERE)]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(paths)
