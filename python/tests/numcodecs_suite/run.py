@@ -15,12 +15,14 @@ options. The deliberate differences of ndpack and the tests that fail with numco
 listed, with their reasons, in ``ndpack_substitution.py`` and marked as strict xfails; they are
 printed before the run. ``--numcodecs`` runs the suite unsubstituted, against numcodecs itself
 (checking the list of tests that fail there). Exits with pytest's status: non-zero on any
-unexpected failure or unexpected pass.
+unexpected failure or unexpected pass, and when the run does not end within
+``NDPACK_NUMCODECS_SUITE_TIMEOUT`` seconds (default 900).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -30,6 +32,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 CACHE = Path(os.environ.get("NDPACK_NUMCODECS_SUITE", REPO / "target" / "numcodecs-suite"))
+#: Seconds the suite may run (it takes well under a minute on 2 cores) before it counts as hung.
+TIMEOUT_S = int(os.environ.get("NDPACK_NUMCODECS_SUITE_TIMEOUT", "900"))
 
 
 def fetch(ver: str) -> Path:
@@ -79,7 +83,15 @@ def main(argv: list[str]) -> int:
         env["NDPACK_SUITE_SUBSTITUTE"] = "0"
     cmd += argv or ["numcodecs/tests"]
     print("==", " ".join(cmd), f"(in {root})", flush=True)
-    return subprocess.call(cmd, cwd=root, env=env)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, start_new_session=True)
+    try:
+        return proc.wait(timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        # A hang (e.g. a forked worker that never returns) fails the run instead of blocking CI.
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        print(f"== numcodecs suite: no result after {TIMEOUT_S} s, stopped", flush=True)
+        return 124
 
 
 if __name__ == "__main__":
