@@ -21,7 +21,16 @@ except ImportError:  # pragma: no cover - numcodecs is optional
 
 from . import _ndpack
 
-__all__ = ["Codec", "ensure_ndarray", "ndarray_copy"]
+__all__ = ["Codec", "ObjectArrayError", "ensure_ndarray", "ndarray_copy"]
+
+
+class ObjectArrayError(TypeError, ValueError):
+    """An object-dtype array given to a codec that works on raw memory (compressors and
+    checksums), to encode or to decode into. numcodecs raises ``TypeError`` here; this is also a
+    ``ValueError``."""
+
+
+ObjectArrayError.__module__ = "ndpack"
 
 
 class Codec(_NumcodecsCodec):  # type: ignore[misc, valid-type]
@@ -81,12 +90,22 @@ def ensure_ndarray(buf: Any) -> np.ndarray:
     return np.asarray(memoryview(buf))
 
 
+def check_buffer_size(buf: Any, max_buffer_size: Optional[int]) -> None:
+    """Raises ``ValueError`` (numcodecs' message) when ``buf`` holds more than
+    ``max_buffer_size`` bytes (``None``: no limit)."""
+    if max_buffer_size is None:
+        return
+    nbytes = len(buf) if isinstance(buf, (bytes, bytearray)) else ensure_ndarray(buf).nbytes
+    if nbytes > max_buffer_size:
+        raise ValueError(f"Codec does not support buffers of > {max_buffer_size} bytes")
+
+
 def contiguous(arr: np.ndarray) -> Tuple[np.ndarray, str]:
     """``(arr, order)`` for handing an array's memory to Rust: ``arr`` itself and ``"C"`` or
     ``"F"`` when it is contiguous in that order, else a C-order copy and ``"C"``. Object arrays
-    are a ``TypeError``."""
+    are an :class:`ObjectArrayError` (a ``TypeError`` and ``ValueError``)."""
     if arr.dtype.hasobject:
-        raise TypeError("object arrays are not supported")
+        raise ObjectArrayError("object arrays are not supported")
     if arr.flags.c_contiguous:
         return arr, "C"
     if arr.flags.f_contiguous:

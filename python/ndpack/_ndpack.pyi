@@ -24,6 +24,15 @@ class CodecConfigError(ValueError, TypeError):
 class ChecksumError(ValueError, RuntimeError):
     """A stored checksum does not match the data."""
 
+class CorruptInputError(ValueError, RuntimeError):
+    """Input that is not valid encoded data, ends early, or declares a size it cannot hold."""
+
+def crc32c(data: _BufferProtocol, value: int = 0) -> int:
+    """The CRC-32C of ``data`` continuing from ``value``, the CRC-32C of the bytes before it."""
+
+def zstd_levels() -> Tuple[int, int, int]:
+    """libzstd's ``(default, min, max)`` compression levels."""
+
 _Order = Literal["C", "F"]
 _Result = Tuple[Any, str, Tuple[int, ...], _Order]
 _BytesLike = Union[_BufferProtocol, "Buffer", "NDBuffer"]

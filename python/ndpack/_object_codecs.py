@@ -16,13 +16,14 @@ import json as _json
 import math
 import os
 import pickle as _pickle
+import sys
 import textwrap
 from typing import Any, Dict, Optional
 
 import numpy as np
 
 from . import _ndpack
-from ._base import Codec
+from ._base import Codec, ObjectArrayError
 
 __all__ = [
     "VLenUTF8",
@@ -434,12 +435,20 @@ class MsgPack(Codec):
         )
 
 
+def _numcodecs_pickle_opt_in() -> bool:
+    """Whether numcodecs (if imported) has been told to allow unpickling."""
+    mod = sys.modules.get("numcodecs.pickles")
+    return getattr(mod, "ALLOW_UNSAFE_PICKLE_DECODE", False) is True
+
+
 class Pickle(Codec):
     """Arrays (of any objects) as pickles, as ``numcodecs.Pickle``.
 
     Decoding runs arbitrary code from the data, so it is refused (``UnsafeDecodeError``) unless
     ``ndpack._object_codecs.ALLOW_UNSAFE_PICKLE_DECODE`` is ``True`` (or the environment variable
     ``NUMCODECS_ALLOW_UNSAFE_PICKLE_DECODE=1`` was set at import), as numcodecs 0.16.6 does.
+    numcodecs' own switch, ``numcodecs.pickles.ALLOW_UNSAFE_PICKLE_DECODE = True``, opts in too
+    (when numcodecs is imported), so code written for numcodecs keeps working.
     """
 
     codec_id = "pickle"
@@ -451,7 +460,7 @@ class Pickle(Codec):
         return _pickle.dumps(buf, protocol=self.protocol)
 
     def decode(self, buf: Any, out: Any = None) -> Any:
-        if not ALLOW_UNSAFE_PICKLE_DECODE:
+        if not (ALLOW_UNSAFE_PICKLE_DECODE or _numcodecs_pickle_opt_in()):
             raise UnsafeDecodeError(
                 "Pickle.decode is disabled because unpickling data can execute arbitrary "
                 "code. If you trust the source of this data, enable it by setting "
@@ -486,6 +495,8 @@ class Base64(Codec):
         # numcodecs.compat.ndarray_copy
         src = np.frombuffer(dec, dtype=np.uint8)
         dst = out if isinstance(out, np.ndarray) else np.asarray(memoryview(out))
+        if dst.dtype.hasobject:
+            raise ObjectArrayError("object arrays are not supported")
         if dst.dtype != object:
             src = src.view(dst.dtype)
         if src.shape != dst.shape:

@@ -27,6 +27,7 @@ import numpy as np
 
 from . import _ndpack as _ext
 from ._base import Codec as _BaseCodec
+from ._base import ObjectArrayError, check_buffer_size
 
 __all__ = [
     "NOSHUFFLE",
@@ -103,7 +104,7 @@ def _flat(buf: Any) -> np.ndarray:
     else:
         arr = np.asarray(memoryview(buf))
     if arr.dtype == object:
-        raise TypeError("object arrays are not supported")
+        raise ObjectArrayError("object arrays are not supported")
     if arr.flags.c_contiguous or arr.flags.f_contiguous:
         return arr.reshape(-1, order="A")
     raise ValueError("an array with contiguous memory is required")
@@ -344,6 +345,8 @@ class Blosc(_BaseCodec):
     BITSHUFFLE = BITSHUFFLE
     AUTOSHUFFLE = AUTOSHUFFLE
     AUTOBLOCKS = AUTOBLOCKS
+    #: The largest input, in bytes, of ``encode`` and ``decode`` (numcodecs' limit; larger ones
+    #: are a ``ValueError``). May be changed on the class or on an instance.
     max_buffer_size = 2**31 - 1
 
     def __init__(
@@ -366,7 +369,7 @@ class Blosc(_BaseCodec):
         if int(blocksize) < 0:
             raise ValueError("blocksize must be >= 0")
         if typesize is not None and typesize < 1:
-            raise ValueError("Cannot use typesize < 1")
+            raise ValueError(f"Cannot use typesize {typesize} less than 1.")
         self.cname = cname
         self.clevel = int(clevel)
         self.shuffle = int(shuffle)
@@ -379,9 +382,13 @@ class Blosc(_BaseCodec):
         return self._typesize
 
     def encode(self, buf: Any) -> bytes:
+        check_buffer_size(buf, self.max_buffer_size)
+        if self._typesize is not None and self._typesize < 1:
+            raise ValueError(f"Cannot use typesize {self._typesize} less than 1.")
         return compress(buf, self.cname, self.clevel, self.shuffle, self.blocksize, self._typesize)
 
     def decode(self, buf: Any, out: Any = None) -> Any:
+        check_buffer_size(buf, self.max_buffer_size)
         return decompress(buf, out)
 
     def decode_partial(self, buf: Any, start: int, nitems: int, out: Any = None) -> Any:

@@ -20,16 +20,26 @@ True
 from __future__ import annotations
 
 import json
+import zlib as _zlib
 from typing import Any, Dict, List, Optional, Type
 
 import numpy as np
 
 from . import _ndpack
-from ._base import Codec, contiguous, ensure_ndarray, ndarray_copy, raw_view
+from ._base import (
+    Codec,
+    ObjectArrayError,
+    check_buffer_size,
+    contiguous,
+    ensure_ndarray,
+    ndarray_copy,
+    raw_view,
+)
 
 UnknownCodecError = _ndpack.UnknownCodecError
 CodecConfigError = _ndpack.CodecConfigError
 ChecksumError = _ndpack.ChecksumError
+CorruptInputError = _ndpack.CorruptInputError
 
 
 def _prepare(buf: Any, view: Optional[np.dtype] = None):
@@ -81,6 +91,9 @@ class _RustCodec(Codec):
     _decode_result = "bytes"
     #: Whether array results are 1-d (numcodecs flattens) rather than in the input's shape.
     _flat = True
+    #: Whether ``decode(buf, out)`` copies into an object-dtype ``out`` (filters, as numcodecs'
+    #: ``ndarray_copy``) rather than raising :class:`ObjectArrayError` (compressors, checksums).
+    _object_out = False
 
     def __setattr__(self, name: str, value: Any) -> None:
         object.__setattr__(self, name, value)
@@ -139,6 +152,8 @@ class _RustCodec(Codec):
                 out = np.empty(layout[1], dtype=layout[0], order=order)
         if out is not None:
             target = ensure_ndarray(out)
+            if target.dtype.hasobject and not self._object_out:
+                raise ObjectArrayError("object arrays are not supported")
             if (
                 target.flags.writeable
                 and (target.flags.c_contiguous or target.flags.f_contiguous)
@@ -210,6 +225,26 @@ class GZip(Zlib):
     """
 
     codec_id = "gzip"
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        """Decodes into new ``bytes``, or into ``out``, which may be larger than the data (as
+        numcodecs, its first bytes are filled then; ``ValueError`` when the data does not fit)."""
+        if out is None:
+            return super().decode(buf, out)
+        target = ensure_ndarray(out)
+        if target.dtype.hasobject:
+            raise ObjectArrayError("object arrays are not supported")
+        data = _bytes_view(buf)
+        # The trailer's ISIZE is the size of the (last) member modulo 2**32; when it equals the
+        # size of `out`, decode straight into it (the Rust codec checks the real size).
+        size = int.from_bytes(bytes(memoryview(data)[-4:]), "little") if len(data) >= 18 else None
+        if size == target.nbytes % 2**32 or not (target.flags.c_contiguous or target.flags.f_contiguous):
+            return super().decode(buf, out)
+        dec = super().decode(buf)
+        if len(dec) > target.nbytes:
+            raise ValueError("Unable to fit data into `out`")
+        target.reshape(-1, order="A").view(np.uint8)[: len(dec)] = np.frombuffer(dec, dtype=np.uint8)
+        return target
 
 
 class BZ2(Zlib):
@@ -292,6 +327,21 @@ class Zstd(_RustCodec):
     def get_config(self) -> Dict[str, Any]:
         return {"id": self.codec_id, "level": self.level, "checksum": self.checksum}
 
+    @classmethod
+    def default_level(cls) -> int:
+        """The default compression level of the zstd library (3), what level 0 stands for."""
+        return _ndpack.zstd_levels()[0]
+
+    @classmethod
+    def min_level(cls) -> int:
+        """The lowest (fastest) compression level of the zstd library (-131072)."""
+        return _ndpack.zstd_levels()[1]
+
+    @classmethod
+    def max_level(cls) -> int:
+        """The highest compression level of the zstd library (22)."""
+        return _ndpack.zstd_levels()[2]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(level={self.level!r})"
 
@@ -307,10 +357,21 @@ class LZ4(_RustCodec):
 
     codec_id = "lz4"
     DEFAULT_ACCELERATION = 1
+    #: The largest input, in bytes, of ``encode`` and ``decode`` (numcodecs' limit; larger ones
+    #: are a ``ValueError``). May be changed on the class or on an instance.
+    max_buffer_size = 0x7E000000
 
     def __init__(self, acceleration: int = DEFAULT_ACCELERATION):
         self.acceleration = acceleration
         self._codec()
+
+    def encode(self, buf: Any) -> Any:
+        check_buffer_size(buf, self.max_buffer_size)
+        return super().encode(buf)
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        check_buffer_size(buf, self.max_buffer_size)
+        return super().decode(buf, out)
 
     def get_config(self) -> Dict[str, Any]:
         return {"id": self.codec_id, "acceleration": self.acceleration}
@@ -373,17 +434,33 @@ class CRC32(_Checksum32):
 
     codec_id = "crc32"
 
+    @staticmethod
+    def checksum(data: Any, value: int = 0) -> int:
+        """The CRC-32 of ``data`` (bytes-like) continuing from ``value`` (``zlib.crc32``)."""
+        return _zlib.crc32(data, value)
+
 
 class Adler32(_Checksum32):
     """Adler-32 of the data, as ``numcodecs.Adler32``."""
 
     codec_id = "adler32"
 
+    @staticmethod
+    def checksum(data: Any, value: int = 1) -> int:
+        """The Adler-32 of ``data`` (bytes-like) continuing from ``value`` (``zlib.adler32``)."""
+        return _zlib.adler32(data, value)
+
 
 class CRC32C(_Checksum32):
     """CRC-32C (Castagnoli) of the data, as ``numcodecs.CRC32C`` (default location ``"end"``)."""
 
     codec_id = "crc32c"
+
+    @staticmethod
+    def checksum(data: Any, value: int = 0) -> int:
+        """The CRC-32C of ``data`` (bytes-like) continuing from ``value``, the CRC-32C of the bytes
+        before it: ``checksum(b, checksum(a)) == checksum(a + b)``."""
+        return _ndpack.crc32c(_bytes_view(data), value)
 
 
 class Fletcher32(_RustCodec):
@@ -423,6 +500,7 @@ def _no_object(*dtypes: np.dtype) -> None:
 class _Filter(_RustCodec):
     _encode_result = "array"
     _decode_result = "array"
+    _object_out = True
 
 
 class _ItemFilter(_Filter):
@@ -777,6 +855,8 @@ class Shuffle(_Filter):
     """
 
     codec_id = "shuffle"
+    # Works on raw bytes: an object-dtype `out` is refused, as numcodecs does.
+    _object_out = False
 
     def __init__(self, elementsize: int = 4):
         self.elementsize = elementsize
@@ -880,6 +960,8 @@ __all__ = [
     "UnknownCodecError",
     "CodecConfigError",
     "ChecksumError",
+    "CorruptInputError",
+    "ObjectArrayError",
     "codec_registry",
     "get_codec",
     "register_codec",

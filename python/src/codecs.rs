@@ -498,10 +498,28 @@ fn codec_ids<'py>(py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
     PyList::new(py, codec::codec_ids())
 }
 
-/// Adds `Codec` and `codec_ids` to the extension module.
+/// The CRC-32C of `data` (any bytes-like object) continuing from `value`, the CRC-32C of the
+/// bytes before it (0: none).
+#[pyfunction]
+#[pyo3(signature = (data, value = 0))]
+fn crc32c(py: Python<'_>, data: &Bound<'_, PyAny>, value: u32) -> PyResult<u32> {
+    let buffer = buffer_from_py(data)?;
+    Ok(py.detach(|| codec::crc32c::crc32c_append(value, &buffer)))
+}
+
+/// libzstd's `(default, min, max)` compression levels.
+#[pyfunction]
+fn zstd_levels() -> (i32, i32, i32) {
+    use codec::zstd::Zstd;
+    (Zstd::default_level(), Zstd::min_level(), Zstd::max_level())
+}
+
+/// Adds `Codec`, `codec_ids`, `crc32c` and `zstd_levels` to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyCodec>()?;
     m.add_class::<RustBlock>()?;
     m.add_function(wrap_pyfunction!(codec_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(crc32c, m)?)?;
+    m.add_function(wrap_pyfunction!(zstd_levels, m)?)?;
     Ok(())
 }

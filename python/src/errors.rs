@@ -1,9 +1,10 @@
 //! Maps ndpack's `Error` kinds to Python exceptions, keeping the message.
 //!
-//! Three kinds get exception classes of their own, each deriving from the exception numcodecs
+//! Four kinds get exception classes of their own, each deriving from the exception numcodecs
 //! raises in that case and from the one our design names, so that code written for either catches
-//! them: `UnknownCodecError(ValueError, KeyError)`, `CodecConfigError(ValueError, TypeError)` and
-//! `ChecksumError(ValueError, RuntimeError)`. They are exported by `ndpack._ndpack`.
+//! them: `UnknownCodecError(ValueError, KeyError)`, `CodecConfigError(ValueError, TypeError)`,
+//! `ChecksumError(ValueError, RuntimeError)` and, for corrupt or truncated input or sizes it
+//! cannot hold, `CorruptInputError(ValueError, RuntimeError)`. They are exported by `ndpack._ndpack`.
 
 use ndpack::{Error, ErrorKind};
 use pyo3::exceptions::{PyMemoryError, PyOSError, PyTypeError, PyValueError};
@@ -15,6 +16,7 @@ use pyo3::PyErr;
 static UNKNOWN_CODEC: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static CONFIG: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 static CHECKSUM: PyOnceLock<Py<PyType>> = PyOnceLock::new();
+static CORRUPT: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 /// Makes `class name(*bases)` in module `ndpack`, printing its message like a plain exception.
 fn make_type(py: Python<'_>, name: &str, bases: &[&str], doc: &str) -> PyResult<Py<PyType>> {
@@ -81,6 +83,19 @@ pub fn checksum_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
     )
 }
 
+/// `CorruptInputError(ValueError, RuntimeError)`: input that is not valid encoded data, that ends
+/// early, or that declares a size over what it can hold or over ndpack's limit (numcodecs raises
+/// `RuntimeError` there).
+pub fn corrupt_type(py: Python<'_>) -> PyResult<&Py<PyType>> {
+    get_type(
+        py,
+        &CORRUPT,
+        "CorruptInputError",
+        &["ValueError", "RuntimeError"],
+        "Input that is not valid encoded data, ends early, or declares a size it cannot hold.",
+    )
+}
+
 fn typed(kind: fn(Python<'_>) -> PyResult<&Py<PyType>>, msg: String) -> PyErr {
     Python::attach(|py| match kind(py) {
         Ok(t) => PyErr::from_type(t.bind(py).clone(), msg),
@@ -90,15 +105,17 @@ fn typed(kind: fn(Python<'_>) -> PyResult<&Py<PyType>>, msg: String) -> PyErr {
 
 /// The Python exception for an ndpack error: `UnknownCodecError` (a `ValueError` and `KeyError`)
 /// for unknown codec ids, `CodecConfigError` (a `ValueError` and `TypeError`) for bad configs,
-/// `ChecksumError` (a `ValueError` and `RuntimeError`) for checksum mismatches, `TypeError` for
-/// unsupported dtypes, `OSError` for I/O, `MemoryError` for memory that cannot be allocated,
-/// `ValueError` for everything else.
+/// `ChecksumError` (a `ValueError` and `RuntimeError`) for checksum mismatches,
+/// `CorruptInputError` (a `ValueError` and `RuntimeError`) for corrupt, truncated or too large
+/// input, `TypeError` for unsupported dtypes, `OSError` for I/O, `MemoryError` for memory that
+/// cannot be allocated, `ValueError` for everything else.
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
     match e.kind() {
         ErrorKind::UnknownCodec => typed(unknown_codec_type, msg),
         ErrorKind::InvalidConfig => typed(config_type, msg),
         ErrorKind::ChecksumMismatch => typed(checksum_type, msg),
+        ErrorKind::Corrupt | ErrorKind::Truncated | ErrorKind::TooLarge => typed(corrupt_type, msg),
         ErrorKind::UnsupportedDtype => PyTypeError::new_err(msg),
         ErrorKind::Io => PyOSError::new_err(msg),
         ErrorKind::OutOfMemory => PyMemoryError::new_err(msg),
@@ -112,5 +129,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("UnknownCodecError", unknown_codec_type(py)?.bind(py))?;
     m.add("CodecConfigError", config_type(py)?.bind(py))?;
     m.add("ChecksumError", checksum_type(py)?.bind(py))?;
+    m.add("CorruptInputError", corrupt_type(py)?.bind(py))?;
     Ok(())
 }

@@ -13,6 +13,13 @@ checksum32_codec!(
     crc32c::crc32c
 );
 
+/// The CRC-32C of `data` continuing from `crc`, the CRC-32C of the bytes before `data` (0 when
+/// there are none), as numcodecs' `CRC32C.checksum(data, value)`: `crc32c_append(0, a + b) ==
+/// crc32c_append(crc32c_append(0, a), b)`.
+pub fn crc32c_append(crc: u32, data: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc, data)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,5 +61,18 @@ mod tests {
             c.decode(ArrayRef::bytes(b"")).unwrap_err().kind(),
             ErrorKind::Truncated
         );
+    }
+
+    #[test]
+    fn append_continues_a_checksum() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i % 251) as u8).collect();
+        let whole = Crc32c::checksum(&data);
+        assert_eq!(crc32c_append(0, &data), whole);
+        for cut in [0, 1, 5, 999, 1000] {
+            let first = crc32c_append(0, &data[..cut]);
+            assert_eq!(crc32c_append(first, &data[cut..]), whole, "cut at {cut}");
+        }
+        // numcodecs: CRC32C.checksum(b"hello world") (google_crc32c)
+        assert_eq!(crc32c_append(0, b"hello world"), 0xc994_65aa);
     }
 }

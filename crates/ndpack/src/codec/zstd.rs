@@ -49,6 +49,22 @@ impl Zstd {
         Zstd { level, checksum }
     }
 
+    /// libzstd's default compression level (3), what level 0 stands for.
+    pub fn default_level() -> i32 {
+        // SAFETY: `ZSTD_defaultCLevel` takes no arguments and only returns a constant.
+        unsafe { zstd_sys::ZSTD_defaultCLevel() }
+    }
+
+    /// The lowest (fastest) compression level of libzstd (-131072).
+    pub fn min_level() -> i32 {
+        zstd_safe::min_c_level()
+    }
+
+    /// The highest compression level of libzstd (22); higher levels are clamped to it.
+    pub fn max_level() -> i32 {
+        zstd_safe::max_c_level()
+    }
+
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new("zstd", config)?;
@@ -195,23 +211,32 @@ fn zstd_error(what: &str, code: usize) -> Error {
     Error::new(kind, format!("zstd {what} error: {name}"))
 }
 
+/// The start of the message for input that is not a sequence of zstd frames (numcodecs' words).
+const INVALID_INPUT: &str = "Zstd decompression error: invalid input data";
+
 /// The frames of `data`: `Some(total)` when every frame declares its content size, `None` when
 /// one does not (then the data must be streamed).
 fn frames_size(data: &[u8]) -> Result<Option<u64>> {
     if data.is_empty() {
-        return Err(Error::truncated("zstd: empty input holds no frame"));
+        return Err(Error::truncated(format!(
+            "{INVALID_INPUT} (empty input holds no frame)"
+        )));
     }
     let mut pos = 0;
     let mut total = Some(0u64);
     while pos < data.len() {
         let frame = &data[pos..];
-        let len =
-            zstd_safe::find_frame_compressed_size(frame).map_err(|c| zstd_error("frame", c))?;
+        let len = zstd_safe::find_frame_compressed_size(frame).map_err(|c| {
+            let e = zstd_error("frame", c);
+            Error::new(e.kind(), format!("{INVALID_INPUT} ({})", e.message()))
+        })?;
         if len == 0 || len > frame.len() {
-            return Err(Error::corrupt("zstd: invalid frame length"));
+            return Err(Error::corrupt(format!(
+                "{INVALID_INPUT} (invalid frame length)"
+            )));
         }
         let size = zstd_safe::get_frame_content_size(frame)
-            .map_err(|_| Error::corrupt("zstd: invalid frame header"))?;
+            .map_err(|_| Error::corrupt(format!("{INVALID_INPUT} (invalid frame header)")))?;
         total = match (total, size) {
             (Some(t), Some(s)) => {
                 let most = (len as u64).saturating_mul(ZSTD_MAX_RATIO);
@@ -590,5 +615,29 @@ mod tests {
         assert!(e.message().contains("checksum"));
         let e = get_codec(&json!({"id": "zstd", "level": 1u64 << 40})).unwrap_err();
         assert!(e.message().contains("level"));
+    }
+
+    #[test]
+    fn levels_are_libzstds() {
+        assert_eq!(Zstd::default_level(), 3);
+        assert_eq!(Zstd::min_level(), -131072);
+        assert_eq!(Zstd::max_level(), 22);
+    }
+
+    #[test]
+    fn invalid_input_says_so_in_numcodecs_words() {
+        let c = Zstd::default();
+        for bad in [&[0u8; 8][..], &b""[..], &b"(\xb5/\xfd"[..]] {
+            let e = c.decode(ArrayRef::bytes(bad)).unwrap_err();
+            assert!(
+                matches!(e.kind(), ErrorKind::Corrupt | ErrorKind::Truncated),
+                "{e}"
+            );
+            assert!(
+                e.message()
+                    .starts_with("Zstd decompression error: invalid input data"),
+                "{e}"
+            );
+        }
     }
 }
