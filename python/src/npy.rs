@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::os::raw::c_void;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use ndpack::npy::{self, Descr, NpyArray, NpzEntry, NpzOptions, NpzReader, NpzWriter};
 use ndpack::{Buffer, Order};
@@ -107,20 +107,22 @@ impl Source<'_> {
 
 type DtypeCache = Mutex<HashMap<Descr, Py<PyArrayDescr>>>;
 
-fn dtype_cache() -> &'static DtypeCache {
+/// The cache of dtypes, or `None` while another thread holds it. Never waiting for it keeps a
+/// child made by `fork` from blocking on a lock that a thread of the parent held at the fork.
+fn dtype_cache() -> Option<MutexGuard<'static, HashMap<Descr, Py<PyArrayDescr>>>> {
     static CACHE: std::sync::OnceLock<DtypeCache> = std::sync::OnceLock::new();
-    CACHE.get_or_init(|| Mutex::new(HashMap::new()))
+    match CACHE.get_or_init(|| Mutex::new(HashMap::new())).try_lock() {
+        Ok(guard) => Some(guard),
+        Err(TryLockError::Poisoned(e)) => Some(e.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
 }
 
 /// The NumPy dtype of `descr` (cached): `np.dtype(str)` for plain types, NumPy's own
 /// `descr_to_dtype` for records (which handles padding fields, titles and sub-arrays).
 fn numpy_dtype<'py>(py: Python<'py>, descr: &Descr) -> PyResult<Bound<'py, PyArrayDescr>> {
-    if let Some(d) = dtype_cache()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(descr)
-    {
-        return Ok(d.bind(py).clone());
+    if let Some(d) = dtype_cache().and_then(|c| c.get(descr).map(|d| d.bind(py).clone())) {
+        return Ok(d);
     }
     let dtype = match descr {
         Descr::Scalar(dt) => PyArrayDescr::new(py, dt.to_numpy_str())?,
@@ -136,11 +138,12 @@ fn numpy_dtype<'py>(py: Python<'py>, descr: &Descr) -> PyResult<Bound<'py, PyArr
                 .cast_into::<PyArrayDescr>()?
         }
     };
-    let mut cache = dtype_cache().lock().unwrap_or_else(|e| e.into_inner());
-    if cache.len() >= 1024 {
-        cache.clear();
+    if let Some(mut cache) = dtype_cache() {
+        if cache.len() >= 1024 {
+            cache.clear();
+        }
+        cache.insert(descr.clone(), dtype.clone().unbind());
     }
-    cache.insert(descr.clone(), dtype.clone().unbind());
     Ok(dtype)
 }
 

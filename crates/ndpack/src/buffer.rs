@@ -182,6 +182,8 @@ mod recycled {
 
     use memmap2::MmapMut;
 
+    use crate::threads::{take_unlocked, PerProcess};
+
     /// Map lengths are multiples of this.
     pub(super) const HUGE_PAGE: usize = 2 << 20;
 
@@ -192,8 +194,12 @@ mod recycled {
         max_bytes: usize,
     }
 
-    /// The process-wide list: at most 4 maps and 256 MiB.
-    static RECYCLER: Recycler = Recycler::new(4, 256 << 20);
+    /// The process-wide list: at most 4 maps and 256 MiB. A child made by `fork` takes its
+    /// parent's maps (its private copies) unless a thread held the lock at the fork.
+    static RECYCLER: PerProcess<Recycler> = PerProcess::new(|parent| Recycler {
+        maps: Mutex::new(take_unlocked(parent.map(|p| &p.maps))),
+        ..Recycler::new(4, 256 << 20)
+    });
 
     impl Recycler {
         pub(super) const fn new(max_blocks: usize, max_bytes: usize) -> Self {
@@ -253,15 +259,15 @@ mod recycled {
     }
 
     pub(super) fn take(len: usize) -> Option<MmapMut> {
-        RECYCLER.take(len)
+        RECYCLER.get().take(len)
     }
 
     pub(super) fn give(map: MmapMut) {
-        RECYCLER.give(map)
+        RECYCLER.get().give(map)
     }
 
     pub(super) fn clear() {
-        RECYCLER.clear()
+        RECYCLER.get().clear()
     }
 }
 

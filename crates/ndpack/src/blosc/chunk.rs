@@ -1069,20 +1069,22 @@ struct Staged {
 }
 
 /// Staging buffers kept for the next chunk, so that steady encoding allocates nothing and writes
-/// into pages that are already mapped.
-static STAGING: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+/// into pages that are already mapped. A child made by `fork` takes its parent's unless a thread
+/// held the lock at the fork.
+static STAGING: threads::PerProcess<std::sync::Mutex<Vec<Vec<u8>>>> =
+    threads::PerProcess::new(|parent| std::sync::Mutex::new(threads::take_unlocked(parent)));
 /// The pieces staged items are copied in, in parallel.
 const COPY_PIECE: usize = 64 * 1024;
 /// Staging buffers larger than this are dropped after use instead of kept.
 const STAGING_KEEP_MAX: usize = 64 << 20;
 
 fn staging_take() -> Vec<u8> {
-    let mut pool = STAGING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pool = STAGING.get().lock().unwrap_or_else(|e| e.into_inner());
     pool.pop().unwrap_or_default()
 }
 
 fn staging_give(buf: Vec<u8>) {
-    let mut pool = STAGING.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pool = STAGING.get().lock().unwrap_or_else(|e| e.into_inner());
     if buf.len() <= STAGING_KEEP_MAX && pool.len() < 2 * threads::get_num_threads() {
         pool.push(buf);
     }

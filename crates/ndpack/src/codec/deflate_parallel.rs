@@ -72,8 +72,9 @@ const MARK: usize = 32;
 /// header followed by the 32 bytes is refused (a real stream may do so: then the serial path runs).
 fn terminator() -> &'static [u8; 5 + MARK] {
     use std::hash::{BuildHasher, RandomState};
-    static T: std::sync::OnceLock<[u8; 5 + MARK]> = std::sync::OnceLock::new();
-    T.get_or_init(|| {
+    // Per process rather than a `OnceLock`: a child made by `fork` while another thread was
+    // making it would wait for that thread forever.
+    static T: crate::threads::PerProcess<[u8; 5 + MARK]> = crate::threads::PerProcess::new(|_| {
         let mut t = [0u8; 5 + MARK];
         t[..5].copy_from_slice(&[0x01, MARK as u8, 0x00, !(MARK as u8), 0xff]);
         let seed = RandomState::new();
@@ -81,7 +82,8 @@ fn terminator() -> &'static [u8; 5 + MARK] {
             chunk.copy_from_slice(&seed.hash_one(i).to_le_bytes());
         }
         t
-    })
+    });
+    T.get()
 }
 
 /// The deflate window: what a serial decoder continuing mid-stream needs as its dictionary.

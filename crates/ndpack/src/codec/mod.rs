@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
@@ -540,15 +540,24 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
     ]
 }
 
+/// The registry of this process. A child made by `fork` copies its parent's, or starts from the
+/// built-in codecs when a thread was registering a codec at the fork.
 fn registry() -> &'static RwLock<HashMap<String, CodecFactory>> {
-    static REGISTRY: OnceLock<RwLock<HashMap<String, CodecFactory>>> = OnceLock::new();
-    REGISTRY.get_or_init(|| {
-        let map = builtin_codecs()
-            .into_iter()
-            .map(|(id, f)| (id.to_string(), Arc::new(f) as CodecFactory))
-            .collect();
-        RwLock::new(map)
-    })
+    static REGISTRY: crate::threads::PerProcess<RwLock<HashMap<String, CodecFactory>>> =
+        crate::threads::PerProcess::new(|parent| {
+            let inherited = parent.and_then(|p| match p.try_read() {
+                Ok(map) => Some(map.clone()),
+                Err(std::sync::TryLockError::Poisoned(e)) => Some(e.into_inner().clone()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            });
+            RwLock::new(inherited.unwrap_or_else(|| {
+                builtin_codecs()
+                    .into_iter()
+                    .map(|(id, f)| (id.to_string(), Arc::new(f) as CodecFactory))
+                    .collect()
+            }))
+        });
+    REGISTRY.get()
 }
 
 /// Builds a codec from its numcodecs configuration, e.g. `{"id": "zstd", "level": 1}`.

@@ -169,20 +169,29 @@ impl Drop for RawCCtx {
 
 thread_local! {
     /// Each thread's compression context, reused across calls (numcodecs creates one per call;
-    /// creating it and its tables costs as much as compressing a small buffer).
-    static CCTX: RefCell<Option<RawCCtx>> = const { RefCell::new(None) };
+    /// creating it and its tables costs as much as compressing a small buffer), with the
+    /// [`process_key`](crate::threads::process_key) of the process that made it.
+    static CCTX: RefCell<Option<(u64, RawCCtx)>> = const { RefCell::new(None) };
     /// Each thread's decompression context, reused across calls.
     static DCTX: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with this thread's compression context (a new one if it is in use further up).
+///
+/// In a child made by `fork`, the context the forking thread kept from the parent is never used
+/// nor freed: its zstd worker threads do not exist in the child (freeing it would wait for them
+/// forever), so it is leaked and a new one made.
 fn with_cctx<T>(f: impl FnOnce(&RawCCtx) -> Result<T>) -> Result<T> {
     CCTX.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
-            if slot.is_none() {
-                *slot = Some(RawCCtx::create()?);
+            let process = crate::threads::process_key();
+            if slot.as_ref().is_none_or(|(p, _)| *p != process) {
+                if let Some((_, parents)) = slot.take() {
+                    std::mem::forget(parents);
+                }
+                *slot = Some((process, RawCCtx::create()?));
             }
-            f(slot.as_ref().expect("set above"))
+            f(&slot.as_ref().expect("set above").1)
         }
         Err(_) => f(&RawCCtx::create()?),
     })

@@ -35,13 +35,17 @@ const CHUNK_WORDS: usize = 1 << 17;
 ///
 /// Fresh memory costs a page fault and a page clear per 4 KiB on first touch, which measured
 /// about a fifth of the speculative parts' time; reused chunks cost neither. A chunk's old
-/// contents are never read: every block is decoded into it before it is copied out.
-static POOL: std::sync::Mutex<Vec<Vec<u64>>> = std::sync::Mutex::new(Vec::new());
+/// contents are never read: every block is decoded into it before it is copied out. A child
+/// made by `fork` takes its parent's chunks unless a thread held the lock at the fork.
+static POOL: crate::threads::PerProcess<std::sync::Mutex<Vec<Vec<u64>>>> =
+    crate::threads::PerProcess::new(|parent| {
+        std::sync::Mutex::new(crate::threads::take_unlocked(parent))
+    });
 const POOL_MAX_CHUNKS: usize = 64;
 
 /// A chunk from the pool, or a new one; `None` when the memory cannot be had.
 fn take_chunk() -> Option<Vec<u64>> {
-    let reused = POOL.lock().unwrap_or_else(|e| e.into_inner()).pop();
+    let reused = POOL.get().lock().unwrap_or_else(|e| e.into_inner()).pop();
     reused.or_else(|| {
         let mut chunk = Vec::new();
         chunk.try_reserve_exact(CHUNK_WORDS).ok()?;
@@ -51,7 +55,7 @@ fn take_chunk() -> Option<Vec<u64>> {
 }
 
 fn return_chunks(chunks: impl IntoIterator<Item = Vec<u64>>) {
-    let mut pool = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    let mut pool = POOL.get().lock().unwrap_or_else(|e| e.into_inner());
     for c in chunks {
         if pool.len() < POOL_MAX_CHUNKS {
             pool.push(c);
