@@ -458,3 +458,26 @@ def test_chunks_with_fewer_blocks_than_threads(cname, dtype):
     finally:
         blosc.set_nthreads(before)
         nb.set_nthreads(before_nc)
+
+
+@pytest.mark.parametrize("clevel", [1, 5, 9])
+def test_zstd_chunk_sizes_at_most_numcodecs(clevel):
+    """Blosc(cname='zstd') on MB-sized smooth, noisy and ramp data: never over 1.01x numcodecs'
+    size; BLOSC1_REF's exact bytes (zstd 1.5.7 without block pre-splitting writes c-blosc's zstd
+    streams)."""
+    rng = np.random.default_rng(clevel)
+    n = 4 << 20
+    arrays = [
+        (np.sin(np.arange(n // 4) / 300.0) * 100).astype("<f4"),
+        rng.standard_normal(n // 4).astype("<f4"),
+        np.arange(n // 8, dtype="<i8"),
+        np.arange(n // 8, dtype="<i8") // 5,
+    ]
+    for arr in arrays:
+        for shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
+            ours = blosc.compress(arr, "zstd", clevel, shuffle)
+            theirs = nb.compress(arr, b"zstd", clevel, shuffle)
+            assert len(ours) <= 1.01 * len(theirs), (arr.dtype, shuffle, len(ours), len(theirs))
+            assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
+            if BLOSC1_PINNED:
+                assert ours == theirs, (BLOSC1_REF, arr.dtype, shuffle)

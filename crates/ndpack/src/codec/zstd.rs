@@ -145,6 +145,13 @@ impl Zstd {
     }
 }
 
+/// Compresses `src` into `dst` as one single-threaded zstd frame at `level` with the parameters
+/// of [`Zstd`] (numcodecs' bytes); returns the compressed size, or an error when `dst` is too
+/// small. Blosc's zstd streams use it.
+pub(crate) fn compress_frame(level: i32, src: &[u8], dst: &mut [u8]) -> Result<usize> {
+    Zstd::new(level, false).compress_with(src, dst, None)
+}
+
 /// A zstd compression context held through the C API, which can set the parameters
 /// zstd-safe does not expose.
 struct RawCCtx(std::ptr::NonNull<zstd_sys::ZSTD_CCtx>);
