@@ -195,7 +195,7 @@ def run_zstd_levels(levels=(1, 3, 5, 9)) -> None:
         for data, arr in arrays.items():
             t_enc_o, t_enc_t, t_dec_o, t_dec_t, _, size = _time_pair(nc.Zstd(level), numcodecs.Zstd(level), arr, 2)
             theirs = len(numcodecs.Zstd(level).encode(arr))
-            row = [f"zstd({level})", data, size, theirs, size / theirs, t_enc_t / t_enc_o, t_dec_t / t_dec_o]
+            row = [f"zstd({level})", data, size, theirs, f"{size / theirs:.4f}", t_enc_t / t_enc_o, t_dec_t / t_dec_o]
             rows.append(row)
             print("  " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in row), flush=True)
     print_table("Zstd levels: ndpack vs numcodecs (sizes and speed ratios, 2 threads)", header, rows)
