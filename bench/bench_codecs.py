@@ -177,6 +177,28 @@ def run(names: Optional[List[str]] = None) -> None:
     print_table("ndpack.codecs vs numcodecs (Python classes, 2 threads)", header, rows)
     if skipped:
         print(f"\n(not in this build: {', '.join(sorted(skipped))})")
+    if not names or "zstd-levels" in names:
+        run_zstd_levels()
+
+
+def run_zstd_levels(levels=(1, 3, 5, 9)) -> None:
+    """Zstd at several levels on the 16 MB arrays (and an int64 ramp of repeated values): the
+    size ratio ndpack / numcodecs (<= 1.01 wanted) beside the encode and decode speed ratios."""
+    import numcodecs
+
+    ndpack.set_nthreads(2)
+    arrays = dict(sample_arrays())
+    arrays["ramp-i8 // 5"] = np.arange(16 * MB // 8, dtype=np.int64) // 5
+    header = ["level", "data", "ndpack bytes", "numcodecs bytes", "size ratio", "enc ratio", "dec ratio"]
+    rows: list = []
+    for level in levels:
+        for data, arr in arrays.items():
+            t_enc_o, t_enc_t, t_dec_o, t_dec_t, _, size = _time_pair(nc.Zstd(level), numcodecs.Zstd(level), arr, 2)
+            theirs = len(numcodecs.Zstd(level).encode(arr))
+            row = [f"zstd({level})", data, size, theirs, f"{size / theirs:.4f}", t_enc_t / t_enc_o, t_dec_t / t_dec_o]
+            rows.append(row)
+            print("  " + " | ".join(f"{c:.3f}" if isinstance(c, float) else str(c) for c in row), flush=True)
+    print_table("Zstd levels: ndpack vs numcodecs (sizes and speed ratios, 2 threads)", header, rows)
 
 
 if __name__ == "__main__":

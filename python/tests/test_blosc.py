@@ -1,5 +1,10 @@
-"""ndpack.blosc against numcodecs' Blosc (c-blosc 1.21) and python-blosc2 (c-blosc2 3.3), both
+"""ndpack.blosc against numcodecs' Blosc (c-blosc 1.21) and python-blosc2 (c-blosc2 3.x), both
 directions, plus the c-blosc 1.3-1.18 compat chunks and the numcodecs fixtures.
+
+Chunks decode both ways with any version of the reference libraries. Byte identity with their
+encoders' heuristics (blocksize, split mode, BloscLZ, memcpyed decisions) is promised for the
+pinned versions only, ``BLOSC1_REF`` and ``BLOSC2_REF``: with other versions those asserts are
+left out and the decoding checks remain.
 
 The full cross product (cname x shuffle x typesize x clevel x size x blocksize) would take
 minutes, so a seeded sample of it runs. Cases that go through BloscLZ or bitshuffle are in the
@@ -24,6 +29,12 @@ _md.version = _version
 
 import ndpack  # noqa: E402
 from ndpack import blosc  # noqa: E402
+
+# The versions whose encoders ndpack's chunks are byte-identical to.
+BLOSC1_REF = "numcodecs 0.16.6 / c-blosc 1.21.7"
+BLOSC2_REF = "python-blosc2 4.15.0 / c-blosc2 3.6.1"
+BLOSC1_PINNED = (numcodecs.__version__, nb.VERSION_STRING.split(".dev")[0]) == ("0.16.6", "1.21.7")
+BLOSC2_PINNED = (blosc2.__version__, blosc2.blosclib_version.split()[0]) == ("4.15.0", "3.6.1")
 
 CNAMES = ["blosclz", "lz4", "lz4hc", "zlib", "zstd"]
 SHUFFLES = [blosc.NOSHUFFLE, blosc.SHUFFLE, blosc.BITSHUFFLE, blosc.AUTOSHUFFLE]
@@ -64,13 +75,14 @@ def case_id(c):
     return "-".join(str(x) for x in c)
 
 
-def same_header(ours, theirs, heuristic):
-    """Headers agree; with `heuristic` (BloscLZ, whose encoder heuristics differ from c-blosc's)
-    one side may have stored the chunk memcpyed where the other compressed it."""
+def same_header(ours, theirs, heuristic, ref):
+    """Headers agree (version, flags, typesize, nbytes, blocksize), as with the pinned `ref`;
+    with `heuristic` (BloscLZ, whose encoder heuristics differ from c-blosc's) one side may have
+    stored the chunk memcpyed where the other compressed it."""
     if heuristic and (ours[2] | 2) == (theirs[2] | 2):
-        assert ours[:2] + ours[3:12] == theirs[:2] + theirs[3:12]
+        assert ours[:2] + ours[3:12] == theirs[:2] + theirs[3:12], (ref, ours[:12].hex(), theirs[:12].hex())
     else:
-        assert ours[:12] == theirs[:12]
+        assert ours[:12] == theirs[:12], (ref, ours[:12].hex(), theirs[:12].hex())
 
 
 def check_blosc1(cname, shuffle, typesize, clevel, nitems, blocksize):
@@ -78,18 +90,21 @@ def check_blosc1(cname, shuffle, typesize, clevel, nitems, blocksize):
     arr = data  # bytes: typesize passed explicitly, as numcodecs does with typesize=
     ours = blosc.compress(arr, cname, clevel, shuffle, blocksize, typesize)
     theirs = nb.compress(arr, cname.encode(), clevel, shuffle, blocksize, typesize)
-    # Same layout: version, flags, typesize, nbytes and blocksize.
-    same_header(ours, theirs, False)
+    if BLOSC1_PINNED:
+        # Same layout: version, flags, typesize, nbytes and blocksize.
+        same_header(ours, theirs, False, BLOSC1_REF)
     if not data:
         # numcodecs cannot decode even its own empty chunks ("error during blosc decompression: 0").
-        assert ours == theirs
+        assert blosc.cbuffer_sizes(ours)[:2] == (0, len(ours))
+        if BLOSC1_PINNED:
+            assert ours == theirs, BLOSC1_REF
     else:
         assert nb.decompress(ours) == data
     assert blosc.decompress(theirs) == data
     assert blosc.decompress(ours) == data
-    if cname in ("blosclz", "lz4", "lz4hc", "zstd") and shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
+    if BLOSC1_PINNED and cname in ("blosclz", "lz4", "lz4hc", "zstd") and shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
         # Same LZ4 and zstd libraries and parameters, c-blosc 1.x's BloscLZ encoder: identical bytes.
-        assert ours == theirs
+        assert ours == theirs, BLOSC1_REF
     assert blosc.cbuffer_sizes(ours)[0] == len(data)
     ts, shuf, memcpyed = blosc.cbuffer_metainfo(theirs)
     assert (ts, shuf, bool(memcpyed)) == (lambda m: (m[0], m[1], bool(m[2])))(nb._cbuffer_metainfo(theirs))
@@ -114,7 +129,7 @@ def test_blosc1_matches_numcodecs_kernels(case):
 def test_blosclz_chunks_byte_identical_to_numcodecs():
     # c-blosc 1.x's BloscLZ heuristics on multi-block float and integer data, every shuffle mode:
     # the same bytes as numcodecs (single-threaded: with threads c-blosc 1.x stores the blocks
-    # in the order they finish).
+    # in the order they finish), promised for BLOSC1_REF; any version decodes them.
     rng = np.random.default_rng(3)
     arrays = [
         np.sin(np.linspace(0, 60, 600_000)).astype("<f4"),
@@ -129,7 +144,9 @@ def test_blosclz_chunks_byte_identical_to_numcodecs():
                 for shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE, blosc.BITSHUFFLE):
                     ours = blosc.compress(arr, "blosclz", clevel, shuffle)
                     theirs = nb.compress(arr, b"blosclz", clevel, shuffle)
-                    assert ours == theirs, (arr.dtype, clevel, shuffle, len(ours), len(theirs))
+                    assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
+                    if BLOSC1_PINNED:
+                        assert ours == theirs, (BLOSC1_REF, arr.dtype, clevel, shuffle, len(ours), len(theirs))
     finally:
         nb.set_nthreads(before)
 
@@ -167,11 +184,11 @@ def check_blosc2(codec, pipe, typesize, clevel, nitems, blocksize, split):
     meta = [10 if f == F.TRUNC_PREC else 0 for f in filters]
     data = make_data(nitems, typesize, nitems + typesize)
     # c-blosc2 3.3.5 splits a user blocksize that typesize does not divide and then cannot read the
-    # chunk back; ndpack does not split such blocks. Test with blocksizes c-blosc2 handles.
+    # chunk back; ndpack does not split such blocks. Test with blocksizes every c-blosc2 3.x handles.
     blocksize -= blocksize % typesize
     if blocksize >= len(data) and len(data) % typesize:
-        # Same for a user blocksize over a ragged nbytes: c-blosc2 writes blocks of the rounded
-        # size under a header with the unrounded one, and cannot read the chunk back.
+        # Same for a user blocksize over a ragged nbytes: c-blosc2 3.3.5 writes blocks of the
+        # rounded size under a header with the unrounded one, and cannot read the chunk back.
         blocksize = 0
     kw = dict(typesize=typesize, clevel=clevel, filters=filters, filters_meta=meta, blocksize=blocksize, splitmode=split)
     ours = blosc.compress2(data, codec=codec, **kw)
@@ -185,8 +202,10 @@ def check_blosc2(codec, pipe, typesize, clevel, nitems, blocksize, split):
         blocksize=blocksize,
         splitmode=blosc2.SplitMode(int(split)),
     )
-    same_header(ours, theirs, codec == blosc.Codec.BLOSCLZ)
-    assert ours[16:32] == theirs[16:32]
+    if BLOSC2_PINNED:
+        # c-blosc2's blocksize (tiny inputs included), split and memcpyed decisions.
+        same_header(ours, theirs, codec == blosc.Codec.BLOSCLZ, BLOSC2_REF)
+        assert ours[16:32] == theirs[16:32], BLOSC2_REF
     expect = blosc2.decompress2(theirs)
     if F.TRUNC_PREC in filters:
         assert blosc2.decompress2(ours) == expect == blosc.decompress2(ours)
@@ -249,7 +268,11 @@ def test_codec_and_filter_names():
     assert a == b == c
     assert blosc2.decompress2(a) == data.tobytes()
     p = blosc2.CParams(codec=blosc2.Codec.ZLIB, typesize=4, clevel=3)
-    assert blosc.compress2(data, cparams=p)[:32] == blosc2.compress2(data, cparams=p)[:32]
+    ours, theirs = blosc.compress2(data, cparams=p), blosc2.compress2(data, cparams=p)
+    assert blosc2.decompress2(ours) == data.tobytes() == blosc.decompress2(theirs)
+    assert ours[0x10:0x17] == theirs[0x10:0x17]  # the filters and the codec
+    if BLOSC2_PINNED:
+        assert ours[:32] == theirs[:32], BLOSC2_REF
     with pytest.raises(ValueError):
         blosc.compress2(data, codec="nope")
     with pytest.raises(ValueError):
@@ -345,7 +368,9 @@ def test_blosc_codec_class_like_numcodecs():
         assert getattr(blosc.Blosc, name) == getattr(nb.Blosc, name)
     arr = np.linspace(0, 1, 100_000).reshape(100, 1000)
     enc = codec.encode(arr)
-    assert enc == ref.encode(arr)  # typesize 8 from the itemsize, same LZ4 bytes
+    assert blosc.cbuffer_metainfo(enc)[0] == 8  # typesize from the itemsize
+    if BLOSC1_PINNED:
+        assert enc == ref.encode(arr), BLOSC1_REF  # same LZ4 bytes
     np.testing.assert_array_equal(np.frombuffer(ref.decode(enc)).reshape(arr.shape), arr)
     out = np.empty_like(arr)
     codec.decode(enc, out=out)
@@ -383,22 +408,30 @@ def test_module_helpers_like_numcodecs():
     info = blosc.chunk_info(one2)
     assert info["version"] == 5 and info["typesize"] == 4 and info["codec"] == blosc.Codec.ZSTD
     arr = np.arange(1000, dtype=np.int16)
-    assert blosc.compress(arr, "zstd", 3, blosc.AUTOSHUFFLE) == nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)
+    ours = blosc.compress(arr, "zstd", 3, blosc.AUTOSHUFFLE)
+    theirs = nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)
+    assert blosc.cbuffer_metainfo(ours)[:2] == (2, blosc.SHUFFLE)  # AUTOSHUFFLE: byte shuffle for items
+    assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
+    if BLOSC1_PINNED:
+        assert ours == theirs, BLOSC1_REF
 
 
 def test_autoshuffle_is_bitshuffle_for_bytes_kernels():
     arr = np.arange(1000, dtype=np.uint8)
     ours = blosc.compress(arr, "zstd", 3, blosc.AUTOSHUFFLE)
     theirs = nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)
-    assert ours[:12] == theirs[:12] and ours[2] & 0x04
+    assert ours[2] & 0x04
     assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
+    if BLOSC1_PINNED:
+        assert ours[:12] == theirs[:12], BLOSC1_REF
 
 
 @pytest.mark.parametrize("cname", ["lz4", "blosclz"])
 @pytest.mark.parametrize("dtype", ["i8", "f4", "i2"])
 def test_chunks_with_fewer_blocks_than_threads(cname, dtype):
     """1 MB chunks of 1 to 4 blocks, encoded and decoded with each block's shuffle and streams
-    split over 1 to 4 threads: always numcodecs' bytes (serial c-blosc), and decoded alike."""
+    split over 1 to 4 threads: always the same bytes, numcodecs' (serial c-blosc, BLOSC1_REF),
+    and decoded alike."""
     rng = np.random.default_rng(6)
     n = (1 << 20) // np.dtype(dtype).itemsize
     smooth = (np.sin(np.arange(n) / 300.0) * 1000).astype(dtype)
@@ -409,10 +442,15 @@ def test_chunks_with_fewer_blocks_than_threads(cname, dtype):
         for arr in (smooth, noisy, np.arange(n, dtype=dtype)):
             for shuffle in (blosc.SHUFFLE, blosc.NOSHUFFLE):
                 theirs = nb.compress(arr, cname.encode(), 5, shuffle)
+                blosc.set_nthreads(1)
+                serial = blosc.compress(arr, cname, 5, shuffle)
+                assert nb.decompress(serial) == arr.tobytes()
+                if BLOSC1_PINNED:
+                    assert serial == theirs, (BLOSC1_REF, cname, dtype, shuffle)
                 for threads in (1, 2, 3, 4):
                     blosc.set_nthreads(threads)
                     ours = blosc.compress(arr, cname, 5, shuffle)
-                    assert ours == theirs, (cname, dtype, shuffle, threads)
+                    assert ours == serial, (cname, dtype, shuffle, threads)
                     assert blosc.decompress(theirs) == arr.tobytes()
                     out = np.empty_like(arr)
                     blosc.decompress(theirs, out)
@@ -420,3 +458,26 @@ def test_chunks_with_fewer_blocks_than_threads(cname, dtype):
     finally:
         blosc.set_nthreads(before)
         nb.set_nthreads(before_nc)
+
+
+@pytest.mark.parametrize("clevel", [1, 5, 9])
+def test_zstd_chunk_sizes_at_most_numcodecs(clevel):
+    """Blosc(cname='zstd') on MB-sized smooth, noisy and ramp data: never over 1.01x numcodecs'
+    size; BLOSC1_REF's exact bytes (zstd 1.5.7 without block pre-splitting writes c-blosc's zstd
+    streams)."""
+    rng = np.random.default_rng(clevel)
+    n = 4 << 20
+    arrays = [
+        (np.sin(np.arange(n // 4) / 300.0) * 100).astype("<f4"),
+        rng.standard_normal(n // 4).astype("<f4"),
+        np.arange(n // 8, dtype="<i8"),
+        np.arange(n // 8, dtype="<i8") // 5,
+    ]
+    for arr in arrays:
+        for shuffle in (blosc.NOSHUFFLE, blosc.SHUFFLE):
+            ours = blosc.compress(arr, "zstd", clevel, shuffle)
+            theirs = nb.compress(arr, b"zstd", clevel, shuffle)
+            assert len(ours) <= 1.01 * len(theirs), (arr.dtype, shuffle, len(ours), len(theirs))
+            assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
+            if BLOSC1_PINNED:
+                assert ours == theirs, (BLOSC1_REF, arr.dtype, shuffle)

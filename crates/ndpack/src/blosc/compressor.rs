@@ -169,7 +169,6 @@ fn zstd_level(clevel: u8) -> i32 {
 }
 
 thread_local! {
-    static ZSTD_C: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> = const { RefCell::new(None) };
     static ZSTD_D: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
@@ -218,22 +217,10 @@ pub(crate) fn compress_stream(
                 _ => 0,
             }
         }
+        // libzstd 1.5.7's pre-splitting of blocks is off, as in codec::zstd: c-blosc's zstd
+        // (1.5.6) bytes, where pre-splitting made Blosc chunks of smooth data up to 1.4x larger.
         Compressor::Zstd => {
-            let level = zstd_level(clevel);
-            ZSTD_C.with(|cell| {
-                let mut slot = cell.borrow_mut();
-                let reuse = matches!(slot.as_ref(), Some((l, _)) if *l == level);
-                if !reuse {
-                    match zstd::bulk::Compressor::new(level) {
-                        Ok(c) => *slot = Some((level, c)),
-                        Err(_) => return 0,
-                    }
-                }
-                match slot.as_mut() {
-                    Some((_, c)) => c.compress_to_buffer(src, dst).unwrap_or(0),
-                    None => 0,
-                }
-            })
+            crate::codec::zstd::compress_frame(zstd_level(clevel), src, dst).unwrap_or(0)
         }
         Compressor::Snappy => 0,
     }

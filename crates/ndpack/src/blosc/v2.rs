@@ -23,7 +23,7 @@ use std::mem::MaybeUninit;
 
 use crate::error::{Error, Result};
 
-/// The chunk format version ndpack writes (what c-blosc2 2.4 to 3.3 write).
+/// The chunk format version ndpack writes (what c-blosc2 2.4 to 3.6 write).
 pub const VERSION_FORMAT: u8 = 5;
 /// The header overhead of a Blosc2 chunk (`BLOSC2_MAX_OVERHEAD`).
 pub const MAX_OVERHEAD: usize = EXT_HEADER_LEN;
@@ -193,22 +193,20 @@ impl CParams {
         }
     }
 
-    /// c-blosc2 3.x's automatic blocksize (`compute_blocksize` in `stune.c`) for `nbytes`.
+    /// The blocksize c-blosc2 3.6 (`blosc_stune_next_blocksize` in `stune.c`) writes for `nbytes`:
+    /// automatic, or the user's capped at `nbytes` and rounded down to whole items; 1 for inputs
+    /// under one item.
     pub fn compute_blocksize(&self, nbytes: usize) -> usize {
         let ts = self.header_typesize();
-        if self.blocksize != 0 {
-            // c-blosc2 takes a user blocksize as is (capped at nbytes, not rounded to typesize).
-            return if nbytes == 0 {
-                self.blocksize
-            } else {
-                self.blocksize.min(nbytes)
-            };
-        }
         if nbytes < ts {
+            // Also with a user blocksize (an empty input included).
             return 1;
         }
         let mut bs = nbytes;
-        {
+        if self.blocksize != 0 {
+            // A user blocksize is capped at nbytes and rounded down to whole items below.
+            bs = self.blocksize;
+        } else {
             if nbytes >= L1 {
                 bs = L1;
                 if self.codec.is_hcr() {
@@ -539,6 +537,41 @@ mod tests {
             &[5, 1, 7, 8, 20, 0, 0, 0, 16, 0, 0, 0, 52, 0, 0, 0]
         );
         assert_eq!(decompress(&m).unwrap(), &data[..20]);
+    }
+
+    #[test]
+    fn blocksize_of_tiny_inputs_and_user_blocksizes_as_c_blosc2_3_6() {
+        // (typesize, nbytes, user blocksize, blocksize in the header of python-blosc2 4.15.0 /
+        // c-blosc2 3.6.1): inputs under one item get 1, a user blocksize is capped at nbytes and
+        // rounded down to whole items.
+        for (typesize, nbytes, user, want) in [
+            (15, 0, 4095, 1),
+            (1, 0, 7, 1),
+            (4, 0, 256, 1),
+            (8, 3, 0, 1),
+            (8, 3, 4096, 1),
+            (2, 3, 6, 2),
+            (2, 7, 256, 6),
+            (2, 4095, 4096, 4094),
+            (4, 40_000, 256, 256),
+            (15, 30_000, 4095, 4095),
+            (1, 32, 1, 1),
+        ] {
+            let p = CParams {
+                typesize,
+                blocksize: user,
+                ..CParams::default()
+            };
+            assert_eq!(
+                p.compute_blocksize(nbytes),
+                want,
+                "c-blosc2 3.6.1: typesize {typesize}, nbytes {nbytes}, blocksize {user}"
+            );
+            let data = vec![7u8; nbytes];
+            let c = compress(&data, &p).unwrap();
+            assert_eq!(&c[8..12], &(want as i32).to_le_bytes());
+            assert_eq!(decompress(&c).unwrap(), data);
+        }
     }
 
     #[test]

@@ -29,15 +29,24 @@ pub struct Zstd {
     checksum: bool,
 }
 
-/// Inputs of at least this size are compressed by libzstd's multithreaded compressor, in
-/// jobs of [`MT_JOB_BYTES`]: one frame (any zstd decoder, numcodecs' too, reads it), a few bytes
-/// larger than a single-threaded frame, identical for any number of workers; smaller inputs
-/// give numcodecs' exact bytes.
+/// Inputs of at least this size, at levels of at least [`MT_MIN_LEVEL`], are compressed by
+/// libzstd's multithreaded compressor, in jobs of [`MT_JOB_BYTES`]: one frame (any zstd decoder,
+/// numcodecs' too, reads it), a few bytes larger than a single-threaded frame, identical for any
+/// number of workers; other inputs give numcodecs' exact bytes.
 pub const MT_MIN_BYTES: usize = 8 << 20;
 
-/// The job size of multithreaded compression (each job also sees the end of the previous one
-/// as its history).
-const MT_JOB_BYTES: usize = 4 << 20;
+/// The lowest level (after level 0 becomes zstd's default, 3) compressed in jobs. At levels 1
+/// and 2 and the negative (fast) levels, jobs compress data with short repeats (an integer ramp)
+/// into up to 1.5x numcodecs' size, whatever the job size and overlap: these levels stay
+/// single-threaded.
+pub const MT_MIN_LEVEL: i32 = 3;
+
+/// The job size of multithreaded compression. Each job also sees the previous window of input
+/// (the whole window of the level, as a single-threaded compressor) as its history.
+const MT_JOB_BYTES: usize = 8 << 20;
+
+/// `ZSTD_c_overlapLog` 9: each job's history is a full window.
+const MT_OVERLAP_LOG: i32 = 9;
 
 /// The most a zstd frame can expand: a 128 KiB RLE block in 4 bytes.
 const ZSTD_MAX_RATIO: u64 = 32 * 1024;
@@ -78,10 +87,16 @@ impl Zstd {
 
     /// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) with this
     /// thread's compression context; returns the compressed size. Inputs of at least
-    /// [`MT_MIN_BYTES`] are compressed in [`MT_JOB_BYTES`] jobs by ndpack's thread count of
-    /// zstd workers.
+    /// [`MT_MIN_BYTES`] at levels of at least [`MT_MIN_LEVEL`] are compressed in
+    /// [`MT_JOB_BYTES`] jobs by ndpack's thread count of zstd workers.
     fn compress_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        let workers = (data.len() >= MT_MIN_BYTES).then(crate::threads::get_num_threads);
+        let level = if self.level == 0 {
+            zstd_safe::CLEVEL_DEFAULT
+        } else {
+            self.level
+        };
+        let jobs = data.len() >= MT_MIN_BYTES && level >= MT_MIN_LEVEL;
+        let workers = jobs.then(crate::threads::get_num_threads);
         self.compress_with(data, out, workers)
     }
 
@@ -93,9 +108,9 @@ impl Zstd {
         let level = self
             .level
             .clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level());
-        let (workers, job) = match workers {
-            Some(w) => (w.clamp(1, 64) as i32, MT_JOB_BYTES as i32),
-            None => (0, 0),
+        let (workers, job, overlap) = match workers {
+            Some(w) => (w.clamp(1, 64) as i32, MT_JOB_BYTES as i32, MT_OVERLAP_LOG),
+            None => (0, 0, 0),
         };
         let check = |what: &str, code: usize| {
             // SAFETY: `ZSTD_isError` only inspects the number.
@@ -125,6 +140,7 @@ impl Zstd {
                     (ZSTD_cParameter::ZSTD_c_experimentalParam20, 1),
                     (ZSTD_cParameter::ZSTD_c_nbWorkers, workers),
                     (ZSTD_cParameter::ZSTD_c_jobSize, job),
+                    (ZSTD_cParameter::ZSTD_c_overlapLog, overlap),
                 ] {
                     check(
                         "setting parameters",
@@ -144,6 +160,13 @@ impl Zstd {
             }
         })
     }
+}
+
+/// Compresses `src` into `dst` as one single-threaded zstd frame at `level` with the parameters
+/// of [`Zstd`] (numcodecs' bytes); returns the compressed size, or an error when `dst` is too
+/// small. Blosc's zstd streams use it.
+pub(crate) fn compress_frame(level: i32, src: &[u8], dst: &mut [u8]) -> Result<usize> {
+    Zstd::new(level, false).compress_with(src, dst, None)
 }
 
 /// A zstd compression context held through the C API, which can set the parameters

@@ -1,0 +1,55 @@
+"""ndpack's Zstd never writes markedly more bytes than numcodecs' Zstd at the same level.
+
+Inputs of 8 MiB and more are compressed by libzstd's multithreaded compressor (one frame, other
+bytes than numcodecs' single-threaded frame). Its frames must stay within 1% of numcodecs' size
+for every level and input (sizes only; speed is measured by ``bench/compare.py codecs``).
+"""
+
+import numpy as np
+import numcodecs
+import pytest
+
+import ndpack
+from ndpack import codecs as nc
+
+MB = 1 << 20
+
+
+def arrays():
+    """16 MB each: a smooth float32 field, noisy float32, an int64 ramp of repeated values, and
+    the 14 MB ramp of 1,769,472 values."""
+    rng = np.random.default_rng(0)
+    n32 = 16 * MB // 4
+    side = int(np.sqrt(n32))
+    y, x = np.mgrid[0:side, 0:side].astype(np.float32)
+    return {
+        "smooth-f4": (np.sin(x / 50.0) * np.cos(y / 70.0) * 100.0).astype(np.float32).ravel(),
+        "noisy-f4": rng.standard_normal(n32).astype(np.float32),
+        "ramp-i8": np.arange(16 * MB // 8, dtype=np.int64) // 5,
+        "ramp-i8-14MB": np.arange(1_769_472, dtype=np.int64) // 5,
+    }
+
+
+@pytest.fixture(scope="module")
+def data():
+    return arrays()
+
+
+@pytest.mark.parametrize("level", [1, 3, 5, 9])
+@pytest.mark.parametrize("name", ["smooth-f4", "noisy-f4", "ramp-i8", "ramp-i8-14MB"])
+def test_zstd_size_at_most_numcodecs(data, name, level):
+    arr = data[name]
+    before = ndpack.get_nthreads()
+    try:
+        sizes = []
+        for threads in (1, 2):
+            ndpack.set_nthreads(threads)
+            ours = nc.Zstd(level).encode(arr)
+            sizes.append(len(ours))
+        theirs = numcodecs.Zstd(level).encode(arr)
+    finally:
+        ndpack.set_nthreads(before)
+    assert sizes[0] == sizes[1], (name, level, sizes)
+    assert sizes[0] <= 1.01 * len(theirs), (name, level, sizes[0], len(theirs), sizes[0] / len(theirs))
+    assert numcodecs.Zstd().decode(ours) == arr.tobytes()
+    assert nc.Zstd().decode(theirs) == arr.tobytes()
