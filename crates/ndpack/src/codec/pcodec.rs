@@ -4,17 +4,17 @@
 //! Config: `{"id": "pcodec", "level": 8, "mode_spec": "auto", "delta_spec": "auto",
 //! "paging_spec": "equal_pages_up_to", "delta_encoding_order": null, "equal_pages_up_to": 262144}`
 //! (numcodecs' defaults). `level` is 0 to 12; `mode_spec` is `"auto"` or `"classic"`;
-//! `delta_spec` is `"auto"`, `"none"`, `"try_consecutive"` (with `delta_encoding_order`, 0 to 7)
-//! or `"try_lookback"`; `delta_encoding_order` with `delta_spec` `"auto"` means
-//! `"try_consecutive"` (numcodecs' rule for older configs); `equal_pages_up_to` is the most numbers
-//! per chunk of the file. With `"none"` ndpack uses pco's no-op delta encoding (numcodecs 0.16.6
-//! fails on that spec with pcodec 1.1.0).
+//! `delta_spec` is `"auto"`, `"none"` (or `"no_op"`), `"try_consecutive"` (with
+//! `delta_encoding_order`, 0 to 7) or `"try_lookback"`; `delta_encoding_order` with `delta_spec`
+//! `"auto"` means `"try_consecutive"` (numcodecs' rule for older configs); `equal_pages_up_to` is
+//! the most numbers per chunk of the file. With `"none"` ndpack uses pco's no-op delta encoding
+//! (numcodecs 0.16.6 fails on that spec with pcodec 1.1.0).
 //!
 //! Encoding takes the array's items in memory order, of a little-endian (native) `u2`, `u4`,
-//! `u8`, `i2`, `i4`, `i8`, `f2`, `f4` or `f8` dtype; the file records the type, and decoding gives
-//! a 1-d array of it (an empty `u1` array for a file of no numbers, which records no type).
-//! Decoding checks each chunk's declared count against [`MAX_DECODED_SIZE`] (or against the
-//! `decode_into` output) before decoding it.
+//! `u8`, `i2`, `i4`, `i8`, `f2`, `f4` or `f8` dtype (`M8`/`m8` items as `i8`, as pcodec takes
+//! them); the file records the type, and decoding gives a 1-d array of it (an empty `u1` array
+//! for a file of no numbers, which records no type). Decoding checks each chunk's declared count
+//! against [`MAX_DECODED_SIZE`] (or against the `decode_into` output) before decoding it.
 
 use serde_json::{Map, Value};
 
@@ -55,6 +55,9 @@ pub enum Delta {
     Auto,
     /// `"none"`: no delta encoding.
     None,
+    /// `"no_op"`: no delta encoding (the spelling of pcodec's `DeltaSpec.no_op()`, found in
+    /// numcodecs' own fixture configs).
+    NoOp,
     /// `"try_consecutive"`: consecutive deltas of `delta_encoding_order`.
     TryConsecutive,
     /// `"try_lookback"`: lookback deltas.
@@ -147,12 +150,13 @@ impl PCodec {
         let delta = match r.str("delta_spec")? {
             None | Some("auto") => Delta::Auto,
             Some("none") => Delta::None,
+            Some("no_op") => Delta::NoOp,
             Some("try_consecutive") => Delta::TryConsecutive,
             Some("try_lookback") => Delta::TryLookback,
             Some(_) => {
                 return Err(r.out_of_range(
                     "delta_spec",
-                    "\"auto\", \"none\", \"try_consecutive\" or \"try_lookback\"",
+                    "\"auto\", \"none\", \"no_op\", \"try_consecutive\" or \"try_lookback\"",
                 ))
             }
         };
@@ -190,7 +194,7 @@ impl PCodec {
             (Delta::Auto | Delta::TryConsecutive, Some(order)) => {
                 DeltaSpec::TryConsecutive(order as usize)
             }
-            (Delta::None, _) => DeltaSpec::NoOp,
+            (Delta::None | Delta::NoOp, _) => DeltaSpec::NoOp,
             (Delta::TryLookback, _) => DeltaSpec::TryLookback,
             // `new` requires an order for TryConsecutive.
             (Delta::Auto | Delta::TryConsecutive, None) => DeltaSpec::Auto,
@@ -214,6 +218,7 @@ fn delta_str(d: Delta) -> &'static str {
     match d {
         Delta::Auto => "auto",
         Delta::None => "none",
+        Delta::NoOp => "no_op",
         Delta::TryConsecutive => "try_consecutive",
         Delta::TryLookback => "try_lookback",
     }
@@ -231,7 +236,7 @@ fn pco_error(e: PcoError) -> Error {
     Error::new(kind, format!("{ID}: pco error: {}", e.message))
 }
 
-/// The pco number type of a dtype (native byte order only).
+/// The pco number type of a dtype (native byte order only; `datetime64`/`timedelta64` as `i8`).
 fn number_type(dt: &DataType) -> Option<NumberType> {
     if dt.is_swapped() {
         return None;
@@ -244,7 +249,8 @@ fn number_type(dt: &DataType) -> Option<NumberType> {
         (TypeKind::Int, 1) => NumberType::I8,
         (TypeKind::Int, 2) => NumberType::I16,
         (TypeKind::Int, 4) => NumberType::I32,
-        (TypeKind::Int, 8) => NumberType::I64,
+        // NumPy's datetime64/timedelta64 items are int64 to pcodec.
+        (TypeKind::Int | TypeKind::DateTime | TypeKind::TimeDelta, 8) => NumberType::I64,
         (TypeKind::Float, 2) => NumberType::F16,
         (TypeKind::Float, 4) => NumberType::F32,
         (TypeKind::Float, 8) => NumberType::F64,
@@ -693,6 +699,19 @@ mod tests {
     }
 
     #[test]
+    fn datetimes_encode_as_int64() {
+        let c = PCodec::default();
+        let data: Vec<u8> = (0..100i64).flat_map(|i| (i * 86_400).to_le_bytes()).collect();
+        let i8s = c
+            .encode(ArrayRef::new(&data, dt("<i8"), vec![100], crate::Order::C).unwrap())
+            .unwrap();
+        for dtype in ["<M8[s]", "<m8[ns]"] {
+            let a = ArrayRef::new(&data, dt(dtype), vec![100], crate::Order::C).unwrap();
+            assert_eq!(c.encode(a).unwrap().bytes(), i8s.bytes(), "{dtype}");
+        }
+    }
+
+    #[test]
     fn unsupported_dtypes_are_errors() {
         let c = PCodec::default();
         for (dtype, kind) in [
@@ -764,6 +783,10 @@ mod tests {
         assert_eq!(get_codec(&cfg).unwrap().config(), cfg);
         assert!(matches!(
             codec_of(r#"{"delta_spec": "none"}"#).chunk_config().delta_spec,
+            DeltaSpec::NoOp
+        ));
+        assert!(matches!(
+            codec_of(r#"{"delta_spec": "no_op"}"#).chunk_config().delta_spec,
             DeltaSpec::NoOp
         ));
         assert!(matches!(
