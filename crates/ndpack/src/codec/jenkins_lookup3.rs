@@ -96,7 +96,9 @@ impl Codec for JenkinsLookup3 {
         m.insert("initval".into(), Value::from(self.initval));
         m.insert(
             "prefix".into(),
-            self.prefix.as_ref().map_or(Value::Null, |p| Value::from(p.clone())),
+            self.prefix
+                .as_ref()
+                .map_or(Value::Null, |p| Value::from(p.clone())),
         );
         Value::Object(m)
     }
@@ -225,7 +227,11 @@ mod tests {
         let d = data(40);
         for (n, h0, h1) in golden {
             assert_eq!(lookup3(&d[..n], 0), h0, "{n} bytes, initval 0");
-            assert_eq!(lookup3(&d[..n], 0xdeadbeef), h1, "{n} bytes, initval 0xdeadbeef");
+            assert_eq!(
+                lookup3(&d[..n], 0xdeadbeef),
+                h1,
+                "{n} bytes, initval 0xdeadbeef"
+            );
         }
     }
 
@@ -236,13 +242,19 @@ mod tests {
         let enc = c.encode(ArrayRef::bytes(b"hello world")).unwrap();
         assert_eq!(enc.bytes(), b"hello world\x42\x65\xc7\x23");
         // JenkinsLookup3().encode(b"")
-        let enc = JenkinsLookup3::default().encode(ArrayRef::bytes(b"")).unwrap();
+        let enc = JenkinsLookup3::default()
+            .encode(ArrayRef::bytes(b""))
+            .unwrap();
         assert_eq!(enc.bytes(), &[0xef, 0xbe, 0xad, 0xde]);
     }
 
     #[test]
     fn round_trip_sizes_seeds_prefixes() {
-        for (initval, prefix) in [(0, None), (1, Some(vec![])), (u32::MAX, Some(vec![1, 2, 3]))] {
+        for (initval, prefix) in [
+            (0, None),
+            (1, Some(vec![])),
+            (u32::MAX, Some(vec![1, 2, 3])),
+        ] {
             let c = JenkinsLookup3::new(initval, prefix);
             for n in [0, 1, 12, 13, 1001, 1 << 20] {
                 let enc = round_trip(&c, &data(n), &format!("{c:?}, {n} bytes"));
@@ -255,7 +267,11 @@ mod tests {
     #[test]
     fn corruption_and_short_input_are_errors() {
         let c = JenkinsLookup3::default();
-        let mut enc = c.encode(ArrayRef::bytes(b"abcdef")).unwrap().bytes().to_vec();
+        let mut enc = c
+            .encode(ArrayRef::bytes(b"abcdef"))
+            .unwrap()
+            .bytes()
+            .to_vec();
         enc[2] ^= 1;
         let e = c.decode(ArrayRef::bytes(&enc)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
@@ -268,7 +284,9 @@ mod tests {
         let e = other.decode(ArrayRef::bytes(good.bytes())).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
         let mut small = [0u8; 2];
-        let e = c.decode_into(good.bytes(), ArrayMut::bytes(&mut small)).unwrap_err();
+        let e = c
+            .decode_into(good.bytes(), ArrayMut::bytes(&mut small))
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     }
 
@@ -279,7 +297,8 @@ mod tests {
             c.config(),
             json!({"id": "jenkins_lookup3", "initval": 0, "prefix": null})
         );
-        let cfg = json!({"id": "jenkins_lookup3", "initval": 4294967295u32, "prefix": [72, 68, 70]});
+        let cfg =
+            json!({"id": "jenkins_lookup3", "initval": 4294967295u32, "prefix": [72, 68, 70]});
         assert_eq!(get_codec(&cfg).unwrap().config(), cfg);
         for bad in [
             json!({"id": "jenkins_lookup3", "initval": -1}),

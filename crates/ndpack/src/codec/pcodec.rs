@@ -427,7 +427,9 @@ fn decompress_chunks<T: Number + bytemuck::Pod>(
 /// Reads the header: the decompressor, the rest, and the number type (`None`: no numbers).
 fn open(input: &[u8]) -> Result<(FileDecompressor, &[u8], Option<NumberType>)> {
     let (fd, rest) = FileDecompressor::new(input).map_err(pco_error)?;
-    let nt = fd.peek_number_type_or_termination(rest).map_err(pco_error)?;
+    let nt = fd
+        .peek_number_type_or_termination(rest)
+        .map_err(pco_error)?;
     Ok((fd, rest, nt))
 }
 
@@ -458,7 +460,7 @@ fn decode_into_typed<T: Number + bytemuck::Pod>(
     out: &mut [u8],
 ) -> Result<()> {
     let size = std::mem::size_of::<T>();
-    if out.len() % size != 0 {
+    if !out.len().is_multiple_of(size) {
         return Err(Error::invalid(format!(
             "output buffer of {} bytes does not hold whole items of {size} bytes",
             out.len()
@@ -701,7 +703,9 @@ mod tests {
     #[test]
     fn datetimes_encode_as_int64() {
         let c = PCodec::default();
-        let data: Vec<u8> = (0..100i64).flat_map(|i| (i * 86_400).to_le_bytes()).collect();
+        let data: Vec<u8> = (0..100i64)
+            .flat_map(|i| (i * 86_400).to_le_bytes())
+            .collect();
         let i8s = c
             .encode(ArrayRef::new(&data, dt("<i8"), vec![100], crate::Order::C).unwrap())
             .unwrap();
@@ -736,7 +740,10 @@ mod tests {
         let a = ArrayRef::new(&data, dt("<i8"), vec![700], crate::Order::C).unwrap();
         let good = c.encode(a).unwrap().bytes().to_vec();
         for cut in 0..good.len() {
-            assert!(c.decode(ArrayRef::bytes(&good[..cut])).is_err(), "cut {cut}");
+            assert!(
+                c.decode(ArrayRef::bytes(&good[..cut])).is_err(),
+                "cut {cut}"
+            );
         }
         // Every single-byte change: an error or some numbers, never a panic.
         for i in 0..good.len() {
@@ -782,15 +789,21 @@ mod tests {
                          "delta_encoding_order": 7, "equal_pages_up_to": 1});
         assert_eq!(get_codec(&cfg).unwrap().config(), cfg);
         assert!(matches!(
-            codec_of(r#"{"delta_spec": "none"}"#).chunk_config().delta_spec,
+            codec_of(r#"{"delta_spec": "none"}"#)
+                .chunk_config()
+                .delta_spec,
             DeltaSpec::NoOp
         ));
         assert!(matches!(
-            codec_of(r#"{"delta_spec": "no_op"}"#).chunk_config().delta_spec,
+            codec_of(r#"{"delta_spec": "no_op"}"#)
+                .chunk_config()
+                .delta_spec,
             DeltaSpec::NoOp
         ));
         assert!(matches!(
-            codec_of(r#"{"delta_encoding_order": 3}"#).chunk_config().delta_spec,
+            codec_of(r#"{"delta_encoding_order": 3}"#)
+                .chunk_config()
+                .delta_spec,
             DeltaSpec::TryConsecutive(3)
         ));
         for bad in [
