@@ -24,7 +24,7 @@ use pco::standalone::{DecompressorItem, FileDecompressor};
 use pco::{ChunkConfig, DeltaSpec, ModeSpec, PagingSpec};
 
 use super::{out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
-use crate::buffer::Buffer;
+use crate::buffer::{AlignedBytes, Buffer};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -341,15 +341,6 @@ macro_rules! with_number_type {
     };
 }
 
-/// Decoded items kept as they are and seen as bytes by a [`Buffer`].
-struct Items<T>(Vec<T>);
-
-impl<T: bytemuck::Pod> AsRef<[u8]> for Items<T> {
-    fn as_ref(&self) -> &[u8] {
-        bytemuck::cast_slice(&self.0)
-    }
-}
-
 fn compress<T: Number + bytemuck::Pod>(data: &[u8], config: &ChunkConfig) -> Result<Vec<u8>> {
     let res = match bytemuck::try_cast_slice::<u8, T>(data) {
         Ok(items) => pco::standalone::simple_compress(items, config),
@@ -365,18 +356,73 @@ fn compress<T: Number + bytemuck::Pod>(data: &[u8], config: &ChunkConfig) -> Res
     res.map_err(pco_error)
 }
 
-/// Where decoded items go: a growing vector (`decode`) or the caller's items (`decode_into`).
-enum Dest<'a, T> {
-    Grow { items: Vec<T>, limit: usize },
-    Fixed { items: &'a mut [T], filled: usize },
+/// The most bytes `decode` allocates up front from the size hint in a file's header (which is
+/// untrusted); larger outputs grow as their chunks arrive.
+const MAX_PREALLOC_BYTES: usize = 256 << 20;
+
+/// Where decoded items go: a growing block (`decode`) or the caller's items (`decode_into`).
+trait Sink<T> {
+    /// Room for the next `n` items, checked against the limit or the caller's size first.
+    fn room(&mut self, n: usize) -> Result<&mut [T]>;
 }
 
-/// Decodes every chunk after the header into `dest`, checking each chunk's declared count
-/// against the limit or the caller's size before decoding it.
-fn decompress_chunks<T: Number + bytemuck::Pod>(
+/// The caller's items, filled from the start.
+struct Fixed<'a, T> {
+    items: &'a mut [T],
+    filled: usize,
+}
+
+impl<T> Sink<T> for Fixed<'_, T> {
+    fn room(&mut self, n: usize) -> Result<&mut [T]> {
+        let start = self.filled;
+        if n > self.items.len() - start {
+            return Err(out_too_small(std::mem::size_of_val(self.items)));
+        }
+        self.filled += n;
+        Ok(&mut self.items[start..start + n])
+    }
+}
+
+/// A 64-byte aligned block of items that grows (doubling) up to `limit` items.
+struct Growing {
+    block: AlignedBytes,
+    size: usize,
+    filled: usize,
+    limit: usize,
+}
+
+impl<T: bytemuck::Pod> Sink<T> for Growing {
+    fn room(&mut self, n: usize) -> Result<&mut [T]> {
+        let size = self.size;
+        if n > self.limit - self.filled {
+            return Err(Error::too_large(format!(
+                "{ID}: data decodes to more than {} bytes",
+                self.limit * size
+            )));
+        }
+        let start = self.filled * size;
+        let end = start + n * size;
+        if end > self.block.as_ref().len() {
+            let cap = (self.filled + n)
+                .max(self.block.as_ref().len() / size * 2)
+                .min(self.limit);
+            let mut bigger = AlignedBytes::for_overwrite(cap * size);
+            bigger.as_mut_slice()[..start].copy_from_slice(&self.block.as_ref()[..start]);
+            self.block = bigger;
+        }
+        self.filled += n;
+        Ok(bytemuck::cast_slice_mut(
+            &mut self.block.as_mut_slice()[start..end],
+        ))
+    }
+}
+
+/// Decodes every chunk after the header into `sink`, which checks each chunk's declared count
+/// before the chunk is decoded.
+fn decompress_chunks<T: Number>(
     fd: &FileDecompressor,
     mut src: &[u8],
-    dest: &mut Dest<'_, T>,
+    sink: &mut impl Sink<T>,
 ) -> Result<()> {
     loop {
         let mut cd = match fd.chunk_decompressor::<T, &[u8]>(src).map_err(pco_error)? {
@@ -384,40 +430,11 @@ fn decompress_chunks<T: Number + bytemuck::Pod>(
             DecompressorItem::EndOfData(_) => return Ok(()),
         };
         let n = cd.n();
-        let done = match dest {
-            Dest::Grow { items, limit } => {
-                let start = items.len();
-                if n > *limit - start {
-                    return Err(Error::too_large(format!(
-                        "{ID}: data decodes to more than {} bytes",
-                        *limit * std::mem::size_of::<T>()
-                    )));
-                }
-                items.reserve(n);
-                let progress = cd
-                    .read_uninit(&mut items.spare_capacity_mut()[..n])
-                    .map_err(pco_error)?;
-                if progress.n_processed == n {
-                    // SAFETY: `read_uninit` initialised the `n_processed` (= `n`) items after
-                    // `start`, within the capacity reserved above.
-                    unsafe { items.set_len(start + n) };
-                }
-                progress
-            }
-            Dest::Fixed { items, filled } => {
-                let start = *filled;
-                if n > items.len() - start {
-                    return Err(out_too_small(std::mem::size_of_val(*items)));
-                }
-                let progress = cd.read(&mut items[start..start + n]).map_err(pco_error)?;
-                *filled += progress.n_processed;
-                progress
-            }
-        };
-        if done.n_processed != n || !done.finished {
+        let progress = cd.read(sink.room(n)?).map_err(pco_error)?;
+        if progress.n_processed != n || !progress.finished {
             return Err(Error::corrupt(format!(
                 "{ID}: chunk of {n} numbers decoded {} of them",
-                done.n_processed
+                progress.n_processed
             )));
         }
         src = cd.into_src();
@@ -433,25 +450,29 @@ fn open(input: &[u8]) -> Result<(FileDecompressor, &[u8], Option<NumberType>)> {
     Ok((fd, rest, nt))
 }
 
-fn decode_new<T: Number + bytemuck::Pod + Send + Sync + 'static>(
+/// Decodes into a new block, preallocating at most `prealloc` bytes from the size hint.
+fn decode_new<T: Number + bytemuck::Pod>(
     fd: &FileDecompressor,
     rest: &[u8],
     nt: NumberType,
+    prealloc: usize,
 ) -> Result<Array> {
-    let limit = MAX_DECODED_SIZE / std::mem::size_of::<T>();
-    // The size hint is untrusted: preallocate no more than one chunk of the largest size.
-    let hint = fd.n_hint().min(limit).min(pco::DEFAULT_MAX_PAGE_N);
-    let mut dest = Dest::Grow {
-        items: Vec::with_capacity(hint),
+    let size = std::mem::size_of::<T>();
+    let limit = MAX_DECODED_SIZE / size;
+    let hint = fd.n_hint().min(limit).min(prealloc / size);
+    let mut sink = Growing {
+        block: AlignedBytes::for_overwrite(hint * size),
+        size,
+        filled: 0,
         limit,
     };
-    decompress_chunks::<T>(fd, rest, &mut dest)?;
-    let items = match dest {
-        Dest::Grow { items, .. } => items,
-        Dest::Fixed { items, .. } => items.to_vec(),
-    };
-    let n = items.len();
-    Array::new(Buffer::from_owner(Items(items)), dtype_of(nt)?, vec![n])
+    decompress_chunks::<T>(fd, rest, &mut sink)?;
+    let n = sink.filled;
+    let whole = Buffer::from_owner(sink.block);
+    let items = whole.slice(0..n * size);
+    // The slice alone holds the block, so front ends may take it over without copying.
+    drop(whole);
+    Array::new(items, dtype_of(nt)?, vec![n])
 }
 
 fn decode_into_typed<T: Number + bytemuck::Pod>(
@@ -480,12 +501,9 @@ fn decode_into_typed<T: Number + bytemuck::Pod>(
         } else {
             &mut scratch
         };
-        let mut dest = Dest::Fixed { items, filled: 0 };
-        decompress_chunks::<T>(fd, rest, &mut dest)?;
-        match dest {
-            Dest::Fixed { filled, .. } => filled,
-            Dest::Grow { items, .. } => items.len(),
-        }
+        let mut sink = Fixed { items, filled: 0 };
+        decompress_chunks::<T>(fd, rest, &mut sink)?;
+        sink.filled
     };
     if filled != want {
         return Err(Error::invalid(format!(
@@ -544,7 +562,7 @@ impl Codec for PCodec {
         let Some(nt) = nt else {
             return Ok(Array::from_bytes(Buffer::empty()));
         };
-        with_number_type!(nt, T => decode_new::<T>(&fd, rest, nt))
+        with_number_type!(nt, T => decode_new::<T>(&fd, rest, nt, MAX_PREALLOC_BYTES))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
@@ -712,6 +730,20 @@ mod tests {
         for dtype in ["<M8[s]", "<m8[ns]"] {
             let a = ArrayRef::new(&data, dt(dtype), vec![100], crate::Order::C).unwrap();
             assert_eq!(c.encode(a).unwrap().bytes(), i8s.bytes(), "{dtype}");
+        }
+    }
+
+    #[test]
+    fn output_grows_past_the_preallocation() {
+        let c = codec_of(r#"{"equal_pages_up_to": 1000}"#);
+        let data = sample(3500);
+        let a = ArrayRef::new(&data, dt("<f8"), vec![3500], crate::Order::C).unwrap();
+        let enc = c.encode(a).unwrap();
+        for prealloc in [0, 8, 8000, 8 << 20] {
+            let (fd, rest, nt) = open(enc.bytes()).unwrap();
+            let dec = decode_new::<f64>(&fd, rest, nt.unwrap(), prealloc).unwrap();
+            assert_eq!(dec.bytes(), &data[..], "{prealloc}");
+            assert_eq!(dec.shape, vec![3500]);
         }
     }
 
