@@ -54,6 +54,9 @@ def _cases() -> List[Tuple[str, Factory, Factory, int]]:
         both("adler32", lambda m, a: m.Adler32()),
         both("crc32c", lambda m, a: m.CRC32C()),
         both("fletcher32", lambda m, a: m.Fletcher32()),
+        both("jenkins_lookup3", lambda m, a: m.JenkinsLookup3()),
+        both("pcodec(8)", lambda m, a: m.PCodec(), repeat=1),
+        both("pcodec(3, classic)", lambda m, a: m.PCodec(3, mode_spec="classic"), repeat=1),
         both("delta", lambda m, a: m.Delta(a.dtype)),
         both(
             "fixedscaleoffset(->i4)",

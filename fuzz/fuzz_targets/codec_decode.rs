@@ -27,6 +27,8 @@ fn configs(id: &str) -> Vec<Value> {
             json!({"id": id, "format": 3, "filters": [{"id": 4611686018427387905u64, "preset": 1}]}),
             json!({"id": id, "format": 3, "filters": [{"id": 4}, {"id": 33}]}),
         ],
+        "jenkins_lookup3" => vec![json!({"id": id, "initval": 7, "prefix": [72, 68, 70]})],
+        "pcodec" => vec![json!({"id": id, "level": 0, "equal_pages_up_to": 256})],
         "crc32" | "adler32" | "crc32c" => vec![
             json!({"id": id, "location": "start"}),
             json!({"id": id, "location": "end"}),

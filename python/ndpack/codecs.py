@@ -489,6 +489,123 @@ class Fletcher32(_RustCodec):
         return f"{type(self).__name__}()"
 
 
+class JenkinsLookup3(_RustCodec):
+    """Bob Jenkins' lookup3 hash (HDF5's 32-bit checksum) appended to the data, as
+    ``numcodecs.JenkinsLookup3``.
+
+    ``encode`` returns ``bytes``; ``decode`` checks the hash and returns the data as a
+    ``memoryview`` of bytes (numcodecs' result).
+
+    Parameters
+    ----------
+    initval : int
+        Seed of the hash, 0 to 2**32 - 1.
+    prefix : bytes-like or list of int, optional
+        Bytes hashed before the data (not stored); kept as a ``uint8`` array.
+    """
+
+    codec_id = "jenkins_lookup3"
+    _encode_result = "bytes"
+    _decode_result = "view"
+
+    def __init__(self, initval: int = 0, prefix: Any = None):
+        self.initval = initval
+        if prefix is None:
+            self.prefix = None
+        elif isinstance(prefix, (list, tuple)):
+            self.prefix = np.asarray(prefix, dtype="uint8")
+        else:
+            self.prefix = np.frombuffer(prefix, dtype="uint8")
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {"id": self.codec_id, "initval": self.initval, "prefix": self.prefix}
+
+    def _rust_config(self) -> Dict[str, Any]:
+        prefix = None if self.prefix is None else np.asarray(self.prefix, dtype="uint8").tolist()
+        return {"id": self.codec_id, "initval": self.initval, "prefix": prefix}
+
+    def encode(self, buf: Any) -> bytes:
+        return super().encode(_bytes_view(buf))
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        dec = super().decode(_bytes_view(buf), out)
+        return dec if out is not None else memoryview(dec)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, JenkinsLookup3):
+            return super().__eq__(other)
+        mine, theirs = self._rust_config(), other._rust_config()
+        return mine == theirs
+
+    def __hash__(self) -> int:
+        return hash(json.dumps(self._rust_config()))
+
+
+class PCodec(_RustCodec):
+    """Pcodec (pco) compression of numerical arrays, as ``numcodecs.PCodec`` (built in: no
+    ``pcodec`` package needed; the bytes are those of ``pcodec`` 1.1.0).
+
+    Takes native-order ``uint16``/``32``/``64``, ``int16``/``32``/``64`` and
+    ``float16``/``32``/``64`` arrays (items in memory order). ``decode`` returns a 1-d array of
+    the stored dtype (``None`` for an empty array, whose data records no dtype, as numcodecs).
+
+    Parameters
+    ----------
+    level : int
+        Compression level 0-12 (12: smallest, slowest).
+    mode_spec : {"auto", "classic"}
+        Whether pco looks for a better mode of the numbers or takes them as they are.
+    delta_spec : {"auto", "none", "no_op", "try_consecutive", "try_lookback"}
+        Delta encoding strategy (``"none"`` and ``"no_op"``: no delta encoding).
+    paging_spec : {"equal_pages_up_to"}
+        Paging strategy (the only one).
+    delta_encoding_order : int or None
+        Consecutive delta order 0-7, with ``delta_spec`` ``"try_consecutive"`` (or ``"auto"``).
+    equal_pages_up_to : int
+        The most numbers per chunk.
+    """
+
+    codec_id = "pcodec"
+    _encode_result = "bytes"
+    _decode_result = "array"
+
+    def __init__(
+        self,
+        level: int = 8,
+        *,
+        mode_spec: str = "auto",
+        delta_spec: str = "auto",
+        paging_spec: str = "equal_pages_up_to",
+        delta_encoding_order: Optional[int] = None,
+        equal_pages_up_to: int = 262144,
+    ):
+        self.level = level
+        self.mode_spec = mode_spec
+        self.delta_spec = delta_spec
+        self.paging_spec = paging_spec
+        self.delta_encoding_order = delta_encoding_order
+        self.equal_pages_up_to = equal_pages_up_to
+        self._codec()
+
+    def get_config(self) -> Dict[str, Any]:
+        return {
+            "id": self.codec_id,
+            "level": self.level,
+            "mode_spec": self.mode_spec,
+            "delta_spec": self.delta_spec,
+            "paging_spec": self.paging_spec,
+            "delta_encoding_order": self.delta_encoding_order,
+            "equal_pages_up_to": self.equal_pages_up_to,
+        }
+
+    def decode(self, buf: Any, out: Any = None) -> Any:
+        dec = super().decode(buf, out)
+        if out is None and dec.size == 0 and dec.dtype == np.uint8:
+            return None
+        return dec
+
+
 # --- filters ---------------------------------------------------------------------------------
 
 
@@ -888,6 +1005,8 @@ _CLASSES: List[Type[Codec]] = [
     Adler32,
     CRC32C,
     Fletcher32,
+    JenkinsLookup3,
+    PCodec,
     Delta,
     FixedScaleOffset,
     Quantize,

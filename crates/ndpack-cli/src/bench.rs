@@ -40,9 +40,22 @@ pub fn configs_for(dtype: &DataType) -> Vec<Value> {
         json!({"id": "adler32"}),
         json!({"id": "crc32c"}),
         json!({"id": "fletcher32"}),
+        json!({"id": "jenkins_lookup3"}),
         json!({"id": "shuffle", "elementsize": dtype.itemsize()}),
     ];
     let dt = dtype.to_string();
+    // pco (when built in): native-order integers and floats of 2, 4 or 8 bytes.
+    let pco_kind = matches!(
+        dtype.kind(),
+        TypeKind::Int | TypeKind::UInt | TypeKind::Float
+    );
+    if pco_kind
+        && dtype.itemsize() >= 2
+        && !dtype.is_swapped()
+        && ndpack::codec::codec_ids().iter().any(|id| id == "pcodec")
+    {
+        out.push(json!({"id": "pcodec", "level": 8}));
+    }
     match dtype.kind() {
         TypeKind::Int | TypeKind::UInt => {
             out.push(json!({"id": "delta", "dtype": dt}));

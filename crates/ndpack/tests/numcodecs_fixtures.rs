@@ -29,6 +29,11 @@ const NO_FIXTURES: &[(&str, &str)] = &[
         "bitround",
         "numcodecs ships no bitround fixtures; covered by golden vectors in codec::bitround",
     ),
+    (
+        "jenkins_lookup3",
+        "numcodecs ships no jenkins_lookup3 fixtures; covered by golden vectors in \
+         codec::jenkins_lookup3",
+    ),
 ];
 
 /// Object codecs: their fixtures hold Python object arrays, decoded against the stored arrays by

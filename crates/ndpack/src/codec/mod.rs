@@ -37,6 +37,7 @@ pub mod delta;
 pub mod fixedscaleoffset;
 pub mod fletcher32;
 pub mod gzip;
+pub mod jenkins_lookup3;
 pub mod json2;
 pub mod lz4;
 pub mod lzma;
@@ -44,6 +45,8 @@ pub mod msgpack2;
 pub mod object;
 pub(crate) mod one_shot_inflate;
 pub mod packbits;
+#[cfg(feature = "pcodec")]
+pub mod pcodec;
 pub mod quantize;
 pub mod shuffle;
 mod stream_loop;
@@ -537,6 +540,9 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("blosc", factory!(blosc::Blosc)),
         // zfpy
         ("zfpy", factory!(zfpy::Zfpy)),
+        ("jenkins_lookup3", factory!(jenkins_lookup3::JenkinsLookup3)),
+        #[cfg(feature = "pcodec")]
+        ("pcodec", factory!(pcodec::PCodec)),
     ]
 }
 
