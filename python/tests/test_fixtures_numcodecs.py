@@ -24,7 +24,7 @@ ROOT = FIXTURES / "numcodecs"
 LOSSY = {"quantize", "fixedscaleoffset", "bitround", "zfpy", "astype"}
 
 #: The compressor, checksum and filter ids: each must have an ndpack class.
-ISSUE_2_IDS = {
+NUMERIC_CODEC_IDS = {
     "zlib", "gzip", "bz2", "lzma", "zstd", "lz4", "crc32", "adler32", "crc32c", "fletcher32",
     "delta", "fixedscaleoffset", "quantize", "bitround", "packbits", "categorize", "astype",
     "shuffle",
@@ -101,9 +101,9 @@ def test_ids_without_an_ndpack_class(fixtures):
     # Only the ids with a stated reason lack a class.
     assert set(missing) <= set(REASONS), sorted(set(missing) - set(REASONS))
     # Every compressor, checksum and filter id is checked.
-    assert not (ISSUE_2_IDS & set(missing)), sorted(ISSUE_2_IDS & set(missing))
+    assert not (NUMERIC_CODEC_IDS & set(missing)), sorted(NUMERIC_CODEC_IDS & set(missing))
     # numcodecs ships no fixtures for these two
-    assert ISSUE_2_IDS - {"bitround", "fletcher32"} <= set(ids)
+    assert NUMERIC_CODEC_IDS - {"bitround", "fletcher32"} <= set(ids)
     # pcodec's fixtures are decoded by test_decode_fixture.
     assert "pcodec" in ids and "pcodec" not in missing
 
