@@ -9,7 +9,9 @@ use std::collections::HashMap;
 use std::os::raw::c_void;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use ndpack::npy::{self, Descr, NpyArray, NpzEntry, NpzOptions, NpzReader, NpzWriter};
+use ndpack::npy::{
+    self, Descr, NpyArray, NpzEntry, NpzOptions, NpzReadAhead, NpzReader, NpzWriter,
+};
 use ndpack::{Buffer, Order};
 use numpy::npyffi::{self, npy_intp, NpyTypes, PY_ARRAY_API};
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
@@ -304,7 +306,7 @@ fn load_npy<'py>(data: &Bound<'py, PyAny>, copy: bool) -> PyResult<Bound<'py, Py
 /// A parsed NPZ archive over a Python buffer (the engine of `ndpack.NpzFile`).
 #[pyclass(frozen, module = "ndpack._ndpack", name = "_NpzArchive")]
 struct NpzArchive {
-    reader: NpzReader,
+    reader: NpzReadAhead,
     writable: bool,
 }
 
@@ -352,12 +354,16 @@ impl NpzArchive {
             NpzReader::open_with(buffer, &options)
         }
         .map_err(to_py)?;
-        Ok(NpzArchive { reader, writable })
+        Ok(NpzArchive {
+            reader: NpzReadAhead::new(reader),
+            writable,
+        })
     }
 
     /// The member names in the archive (with their `.npy` suffix).
     fn names(&self) -> Vec<String> {
         self.reader
+            .reader()
             .members()
             .iter()
             .map(|m| m.name.clone())
@@ -366,31 +372,47 @@ impl NpzArchive {
 
     /// The keys: member names without the `.npy` suffix.
     fn files(&self) -> Vec<String> {
-        self.reader.files().into_iter().map(str::to_owned).collect()
+        self.reader
+            .reader()
+            .files()
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 
     /// Whether `key` names a member (with or without `.npy`).
     fn contains(&self, key: &str) -> bool {
-        self.reader.find(key).is_some()
+        self.reader.reader().find(key).is_some()
     }
 
     /// Reads the member `key` (with or without `.npy`); raises `KeyError` if there is none.
+    /// Members that follow it are decoded ahead, in parallel and without the GIL, within the
+    /// bounds of [`NpzReadAhead`].
     #[pyo3(signature = (key, copy = false))]
     fn get<'py>(&self, py: Python<'py>, key: &str, copy: bool) -> PyResult<Bound<'py, PyAny>> {
-        let i = self
-            .reader
+        let ahead = &self.reader;
+        let i = ahead
+            .reader()
             .find(key)
             .ok_or_else(|| PyKeyError::new_err(format!("{key} is not a file in the archive")))?;
-        let m = &self.reader.members()[i];
-        let big = m.uncompressed_size as usize >= DETACH_BYTES;
-        let reader = &self.reader;
-        let entry = if big {
-            py.detach(|| reader.read_index(i))
-        } else {
-            reader.read_index(i)
-        }
-        .map_err(to_py)?;
-        entry_to_py(py, reader, i, entry, self.writable, copy)
+        let entry = match ahead.take_held(i) {
+            Some(entry) => entry,
+            None => {
+                let batch = ahead.plan(i).map_err(to_py)?;
+                if batch.bytes() >= DETACH_BYTES as u64 {
+                    py.detach(|| ahead.run(batch))
+                } else {
+                    ahead.run(batch)
+                }
+                .map_err(to_py)?
+            }
+        };
+        entry_to_py(py, ahead.reader(), i, entry, self.writable, copy)
+    }
+
+    /// Drops the members decoded ahead of reads.
+    fn release(&self) {
+        self.reader.release();
     }
 
     /// Reads every member in parallel without the GIL; returns a list of `(key, array)`.
@@ -400,7 +422,7 @@ impl NpzArchive {
         py: Python<'py>,
         copy: bool,
     ) -> PyResult<Vec<(String, Bound<'py, PyAny>)>> {
-        let reader = &self.reader;
+        let reader = self.reader.reader();
         let entries = py.detach(|| reader.read_all()).map_err(to_py)?;
         entries
             .into_iter()
@@ -410,7 +432,7 @@ impl NpzArchive {
     }
 
     fn __len__(&self) -> usize {
-        self.reader.members().len()
+        self.reader.reader().members().len()
     }
 }
 

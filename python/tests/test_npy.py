@@ -378,3 +378,146 @@ def test_gil_released_threads_agree():
     with ThreadPoolExecutor(4) as ex:
         results = list(ex.map(lambda k: z[k].sum(), z.files))
     assert results == [np.arange(100_000).sum() * i for i in range(8)]
+
+
+MAPPING_DTYPES = DTYPES + [RECORD, PADDED, TITLED]
+
+
+def assert_same_bytes(a, b):
+    """Same dtype, shape, memory order and bytes of every field (records of random bytes may
+    hold NaNs; NumPy does not keep the padding bytes of records)."""
+    assert a.dtype == b.dtype and a.shape == b.shape
+    assert a.flags.f_contiguous == b.flags.f_contiguous
+    if a.dtype.names:
+        for name in a.dtype.names:
+            assert_same_bytes(a[name], b[name])
+    else:
+        assert a.tobytes(order="A") == b.tobytes(order="A")
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+@pytest.mark.parametrize("nthreads", [1, 2, 4])
+def test_npz_mapping_every_member_in_any_order(compressed, nthreads, rng):
+    # Members of many dtypes, shapes and sizes (some large enough to be decoded without the GIL),
+    # read one by one in directory order, reversed and shuffled, each from a fresh archive.
+    arrays = {}
+    for i, dt in enumerate(MAPPING_DTYPES):
+        shape = [(), (0,), (7,), (3, 4), (40, 50), (300, 70)][i % 6]
+        a = sample(dt, shape, rng)
+        arrays[f"m{i}"] = np.asfortranarray(a) if i % 4 == 1 else a
+    arrays["bytes.bin"] = np.arange(3)  # saved as bytes.bin.npy
+    data = np_savez(compressed, np.arange(1000), **arrays)
+    ref = np.load(io.BytesIO(data))
+    previous = ndpack.get_nthreads()
+    ndpack.set_nthreads(nthreads)
+    try:
+        keys = list(ref.files)
+        orders = [keys, keys[::-1], [keys[(k * 7 + 3) % len(keys)] for k in range(len(keys))]]
+        for order in orders:
+            z = ndpack.load_npz(data)
+            got = {k: z[k] for k in order}
+            for k in order:
+                assert_same_bytes(got[k], ref[k])
+                assert got[k].flags.writeable == compressed or got[k].size == 0
+            # Every member again: same values, fresh memory for deflated members.
+            for k in order:
+                again = z[k]
+                assert_same_bytes(again, ref[k])
+                if compressed and again.size:
+                    assert not np.shares_memory(again, got[k])
+    finally:
+        ndpack.set_nthreads(previous)
+
+
+def test_npz_mapping_arrays_are_independent():
+    data = np_savez(True, **{f"a{i}": np.arange(20_000) + i for i in range(6)})
+    z = ndpack.load_npz(data)
+    first = [z[f"a{i}"] for i in range(6)]
+    for a in first:
+        a[:] = -1
+    for i in range(6):
+        np.testing.assert_array_equal(z[f"a{i}"], np.arange(20_000) + i)
+        np.testing.assert_array_equal(z.load_all()[f"a{i}"], np.arange(20_000) + i)
+
+
+def test_npz_mapping_after_close_and_with_block(rng):
+    arrays = {f"a{i}": sample("<f8", (100, 30), rng) for i in range(10)}
+    data = np_savez(True, **arrays)
+    z = ndpack.load_npz(data)
+    x = z["a0"]  # decodes members ahead
+    z.close()
+    # Arrays returned before close keep their memory; members can still be read.
+    assert_same(x, arrays["a0"])
+    for k, v in arrays.items():
+        assert_same(z[k], v)
+    z.close()
+    with ndpack.load_npz(data) as w:
+        y = w["a3"]
+    assert_same(y, arrays["a3"])
+    assert_same(w["a4"], arrays["a4"])
+
+
+def test_npz_mapping_bad_member_fails_only_when_read():
+    # The third member's data is corrupted (stored, so its CRC-32 no longer matches).
+    data = bytearray(np_savez(False, **{f"a{i}": np.arange(1000) + i for i in range(5)}))
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as zf:
+        info = zf.getinfo("a2.npy")
+    end = info.header_offset + 30 + len(info.filename) + len(info.extra) + info.compress_size
+    data[end - 1] ^= 0xFF
+    z = ndpack.load_npz(bytes(data))
+    np.testing.assert_array_equal(z["a0"], np.arange(1000))
+    for _ in range(2):
+        with pytest.raises(ValueError, match="CRC"):
+            z["a2"]
+    for i in (1, 3, 4):
+        np.testing.assert_array_equal(z[f"a{i}"], np.arange(1000) + i)
+
+
+def test_npz_mapping_threads_agree_in_turn():
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = np_savez(True, **{f"a{i}": np.arange(50_000) * i for i in range(32)})
+    z = ndpack.load_npz(data)
+    keys = z.files * 3
+    with ThreadPoolExecutor(4) as ex:
+        results = list(ex.map(lambda k: int(z[k].sum()), keys))
+    assert results == [int(np.arange(50_000).sum()) * int(k[1:]) for k in keys]
+
+
+def test_npz_mapping_releases_the_gil():
+    # With a huge switch interval the main thread never hands the GIL over by force; the ticker
+    # thread gives it up at every step. So the ticker counts during an access only if the access
+    # released the GIL.
+    import sys
+    import threading
+    import time
+
+    arrays = {f"a{i}": np.random.default_rng(i).standard_normal(1 << 19) for i in range(4)}
+    data = ndpack.save_npz(arrays, compressed=True)
+    count = [0]
+    stop = threading.Event()
+
+    def tick():
+        while not stop.is_set():
+            count[0] += 1
+            time.sleep(0)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100.0)
+    t = threading.Thread(target=tick)
+    try:
+        t.start()
+        while count[0] == 0:
+            time.sleep(0.001)
+        z = ndpack.load_npz(data)
+        counts = []
+        for k in z.files:
+            before = count[0]
+            got = z[k]
+            counts.append(count[0] - before)
+            assert_same(got, arrays[k])
+    finally:
+        stop.set()
+        t.join()
+        sys.setswitchinterval(interval)
+    assert counts[0] > 0, counts

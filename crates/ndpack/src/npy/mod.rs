@@ -1,5 +1,6 @@
 //! NPY and NPZ, NumPy's own file formats: header parsing and writing ([`header`]), zero-copy
-//! views of the data ([`NpyView`], [`NpyArray`]), NPZ reading and writing ([`zip`]).
+//! views of the data ([`NpyView`], [`NpyArray`]), NPZ reading and writing ([`zip`]),
+//! NPZ members decoded ahead of reads ([`ahead`]).
 //!
 //! Reading never copies the array data: a view is the parsed header plus the byte range of the
 //! data inside the input. Every version (1.0, 2.0, 3.0), both byte orders, C and Fortran order,
@@ -19,11 +20,13 @@
 //! assert_eq!(view.data(), &data[..]);
 //! ```
 
+pub mod ahead;
 pub mod header;
 pub mod zip;
 
 use std::ops::Range;
 
+pub use ahead::NpzReadAhead;
 pub use header::{parse_header, write_header, Descr, Field, Header, RecordType, MAGIC};
 pub use zip::{Member, NpzEntry, NpzOptions, NpzReader, NpzWriter};
 
