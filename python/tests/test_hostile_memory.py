@@ -39,8 +39,8 @@ def _limit_memory() -> None:
 
 def run_limited(body: str, path: Path = None) -> str:
     """Runs ``body`` (which sets ``exc`` to the exception it caught, or leaves it ``None``) in a
-    child limited to ``LIMIT`` bytes; returns the name of the exception, after checking that the
-    child exited normally."""
+    child limited to ``LIMIT`` bytes; returns ``"MemoryError"``, ``"ValueError"`` (or a subclass of
+    either) or ``"none"``, after checking that the child exited normally."""
     code = textwrap.dedent(
         """
         import sys
@@ -53,7 +53,8 @@ def run_limited(body: str, path: Path = None) -> str:
         {body}
         except (MemoryError, ValueError) as e:
             exc = e
-        print("MARK", type(exc).__name__ if exc is not None else "none", str(exc)[:200])
+        kind = "none" if exc is None else "MemoryError" if isinstance(exc, MemoryError) else "ValueError"
+        print("MARK", kind, type(exc).__name__, str(exc)[:200])
         """
     ).format(body=textwrap.indent(textwrap.dedent(body), "    "))
     env = dict(os.environ, PYTHONPATH=PYTHONPATH, NDPACK_NUM_THREADS="2")
