@@ -68,12 +68,19 @@ _NON_CONTIGUOUS = (
     "ValueError('an array with contiguous memory is required')"
 )
 
+_EAGER_PCODEC = (
+    "ndpack's PCodec checks its parameters when it is built and raises CodecConfigError (a "
+    "ValueError) there; numcodecs' PCodec accepts them and raises ValueError at the first encode"
+)
+
 #: Tests that ndpack fails on purpose: ``(test id without parameters, reason)``.
 DIFFERENCES: List[Tuple[str, str]] = [
     ("numcodecs/tests/test_checksum32.py::test_err_encode_non_contiguous", _NON_CONTIGUOUS),
     ("numcodecs/tests/test_gzip.py::test_err_encode_non_contiguous", _NON_CONTIGUOUS),
     ("numcodecs/tests/test_lzma.py::test_err_encode_non_contiguous", _NON_CONTIGUOUS),
     ("numcodecs/tests/test_zlib.py::test_err_encode_non_contiguous", _NON_CONTIGUOUS),
+    ("numcodecs/tests/test_pcodec.py::test_invalid_config_error", _EAGER_PCODEC),
+    ("numcodecs/tests/test_pcodec.py::test_invalid_delta_encoding_combo", _EAGER_PCODEC),
 ]
 
 #: Tests that fail with numcodecs itself: ``(test id, numcodecs class they test, reason)``. They

@@ -79,7 +79,8 @@ impl JenkinsLookup3 {
         let (payload, stored) = checksum_split(ID, input, Location::End)?;
         let computed = self.checksum(payload);
         if stored != computed {
-            return Err(mismatch(ID, stored, computed));
+            // numcodecs names the checksum so in its message; code may match on it.
+            return Err(mismatch("Bob Jenkin's lookup3", stored, computed));
         }
         Ok(payload)
     }
