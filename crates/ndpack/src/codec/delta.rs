@@ -9,8 +9,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, cast_bytes, get, promote, put, with_num, ItemMap, NumType, Scalar};
+use super::filter::{self, cast_bytes, with_num, ItemMap};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use crate::dtype::scalar::{get, promote, put, NumericType, Scalar};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -24,16 +25,16 @@ const BLOCK: usize = 4096;
 pub struct Delta {
     dtype: DataType,
     astype: DataType,
-    d: NumType,
-    a: NumType,
+    d: NumericType,
+    a: NumericType,
 }
 
 impl Delta {
     /// A codec for items of `dtype`, storing differences as `astype` (`None`: `dtype`).
     pub fn new(dtype: DataType, astype: Option<DataType>) -> Result<Self> {
         let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumType::require(&dtype, ID, "dtype")?;
-        let a = NumType::require(&astype, ID, "astype")?;
+        let d = NumericType::require(&dtype, ID, "dtype")?;
+        let a = NumericType::require(&astype, ID, "astype")?;
         Ok(Delta {
             dtype,
             astype,
@@ -48,7 +49,7 @@ impl Delta {
         let dtype = r.dtype("dtype")?;
         let astype = r.dtype("astype")?;
         r.finish()?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(dtype, astype).map_err(|e| Error::config(e.message()))
     }
 
@@ -65,7 +66,7 @@ impl Delta {
             return;
         }
         // Cast each block to the working type, sum it there, cast the sums to dtype.
-        let native = |num| NumType {
+        let native = |num| NumericType {
             num,
             swapped: false,
         };
@@ -98,7 +99,7 @@ impl Delta {
         } else {
             // Differences in dtype by L1-sized blocks, each cast to astype while in cache; large
             // arrays in parts on ndpack's pool (each part reads the item before it).
-            let native = NumType {
+            let native = NumericType {
                 num: d.num,
                 swapped: false,
             };
@@ -123,12 +124,12 @@ impl Delta {
                 }
             };
             let n = out.len() / asz;
-            if n * size >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+            if n * size >= filter::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
                 use rayon::prelude::*;
                 crate::threads::install(|| {
-                    out.par_chunks_mut(typed::PAR_ITEMS * asz)
+                    out.par_chunks_mut(filter::PAR_ITEMS * asz)
                         .enumerate()
-                        .for_each(|(k, o)| part(k * typed::PAR_ITEMS, o));
+                        .for_each(|(k, o)| part(k * filter::PAR_ITEMS, o));
                 });
             } else {
                 part(0, out);
@@ -191,9 +192,9 @@ fn diff<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool) {
     }
     put(get::<T>(&src[..size], s_swap), &mut dst[..size], d_swap);
     let rest = &mut dst[size..];
-    if rest.len() >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+    if rest.len() >= filter::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
         use rayon::prelude::*;
-        let items = typed::PAR_ITEMS;
+        let items = filter::PAR_ITEMS;
         crate::threads::install(|| {
             rest.par_chunks_mut(items * size)
                 .enumerate()
@@ -283,7 +284,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/delta.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/delta.json"));
     }
 
     #[test]
@@ -293,7 +294,7 @@ mod tests {
         if crate::threads::get_num_threads() < 2 {
             crate::threads::set_num_threads(2).unwrap();
         }
-        let n = typed::PAR_MIN_BYTES / 4 + typed::PAR_ITEMS * 3 + 5;
+        let n = filter::PAR_MIN_BYTES / 4 + filter::PAR_ITEMS * 3 + 5;
         let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 * 0.37).collect();
         let mut want = vec![x[0]];
         want.extend(x.windows(2).map(|w| w[1] - w[0]));
@@ -346,9 +347,9 @@ mod tests {
 
     #[test]
     fn narrowing_parts_on_the_pool_carry_across_boundaries() {
-        // Over typed::PAR_MIN_BYTES, so that the parts run on the pool, with part boundaries
+        // Over filter::PAR_MIN_BYTES, so that the parts run on the pool, with part boundaries
         // inside the data. Byte-swapped input, narrowed to <i4.
-        let n = typed::PAR_ITEMS * 5 + 12_345;
+        let n = filter::PAR_ITEMS * 5 + 12_345;
         let x: Vec<i64> = (0..n as i64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64) >> 20)
             .collect();

@@ -12,8 +12,9 @@
 
 use serde_json::{json, Map, Number, Value};
 
-use super::typed::{self, cast, with_float, with_num, Float, ItemMap, Num, NumType, Scalar, Val};
+use super::filter::{self, with_float, with_num, ItemMap};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use crate::dtype::scalar::{cast, Float, NumericType, Scalar, ScalarKind, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -26,41 +27,41 @@ pub struct FixedScaleOffset {
     scale: Number,
     dtype: DataType,
     astype: DataType,
-    d: NumType,
-    a: NumType,
+    d: NumericType,
+    a: NumericType,
 }
 
 /// A JSON number as a NumPy operand: an exact integer or a float.
-fn val(n: &Number) -> Val {
+fn val(n: &Number) -> ScalarValue {
     if let Some(i) = n.as_i64() {
-        Val::I(i)
+        ScalarValue::Int(i)
     } else if let Some(u) = n.as_u64() {
-        Val::U(u)
+        ScalarValue::UInt(u)
     } else {
-        Val::F(n.as_f64().unwrap_or(f64::NAN))
+        ScalarValue::Float(n.as_f64().unwrap_or(f64::NAN))
     }
 }
 
-fn as_f64(v: Val) -> f64 {
+fn as_f64(v: ScalarValue) -> f64 {
     match v {
-        Val::I(i) => i as f64,
-        Val::U(u) => u as f64,
-        Val::F(f) => f,
+        ScalarValue::Int(i) => i as f64,
+        ScalarValue::UInt(u) => u as f64,
+        ScalarValue::Float(f) => f,
     }
 }
 
 /// `v` as an item of `T` if it is an integer within `T`'s range (NumPy 2 raises otherwise).
-fn int_in<T: Scalar>(v: Val, what: &str, dtype: &DataType) -> Result<Option<T>> {
-    let wide = |v: Val| match v {
-        Val::I(i) => Some(i as i128),
-        Val::U(u) => Some(u as i128),
-        Val::F(_) => None,
+fn int_in<T: Scalar>(v: ScalarValue, what: &str, dtype: &DataType) -> Result<Option<T>> {
+    let wide = |v: ScalarValue| match v {
+        ScalarValue::Int(i) => Some(i as i128),
+        ScalarValue::UInt(u) => Some(u as i128),
+        ScalarValue::Float(_) => None,
     };
     let Some(x) = wide(v) else {
         return Ok(None);
     };
-    let t = T::from_val(v);
-    if wide(t.to_val()) != Some(x) {
+    let t = T::from_value(v);
+    if wide(t.to_value()) != Some(x) {
         return Err(Error::invalid(format!(
             "codec {ID}: {what} {x} is out of bounds for {dtype}"
         )));
@@ -78,10 +79,10 @@ impl FixedScaleOffset {
         astype: Option<DataType>,
     ) -> Result<Self> {
         let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumType::require(&dtype, ID, "dtype")?;
-        let a = NumType::require(&astype, ID, "astype")?;
+        let d = NumericType::require(&dtype, ID, "dtype")?;
+        let a = NumericType::require(&astype, ID, "astype")?;
         for (t, key) in [(d, "dtype"), (a, "astype")] {
-            if t.num == Num::Bool {
+            if t.num == ScalarKind::Bool {
                 return Err(Error::config(format!(
                     "codec {ID}: key {key:?} must be an integer or float type, got |b1"
                 )));
@@ -102,7 +103,7 @@ impl FixedScaleOffset {
         let mut r = ConfigReader::new(ID, config)?;
         let number = |r: &mut ConfigReader<'_>, key: &'static str| -> Result<Number> {
             match r.value(key) {
-                None => Err(typed::missing(ID, key)),
+                None => Err(filter::missing(ID, key)),
                 Some(Value::Number(n)) => Ok(n.clone()),
                 Some(v) => Err(Error::config(format!(
                     "codec {ID}: key {key:?} must be a number, got {v}"
@@ -114,7 +115,7 @@ impl FixedScaleOffset {
         let dtype = r.dtype("dtype")?;
         let astype = r.dtype("astype")?;
         r.finish()?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(offset, scale, dtype, astype).map_err(|e| Error::config(e.message()))
     }
 
@@ -128,8 +129,8 @@ impl FixedScaleOffset {
         let (off, sc) = (val(&self.offset), val(&self.scale));
         if d.num.is_float() {
             with_float!(d.num, D => with_num!(a.num, A => {
-                let (o, s) = (D::from_val(off), D::from_val(sc));
-                typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                let (o, s) = (D::from_value(off), D::from_value(sc));
+                filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                     cast::<D, A>(x.sub(o).mul(s).round_even())
                 });
             }));
@@ -139,23 +140,23 @@ impl FixedScaleOffset {
             match int_in::<D>(off, "offset", &self.dtype)? {
                 Some(o) => match int_in::<D>(sc, "scale", &self.dtype)? {
                     // All in dtype, wrapping.
-                    Some(s) => typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                    Some(s) => filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                         cast::<D, A>(x.sub(o).mul(s))
                     }),
                     // (x - offset) in dtype, then * scale in f8.
                     None => {
                         let s = as_f64(sc);
-                        typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                        filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                             let y: f64 = cast::<D, f64>(x.sub(o)) * s;
-                            A::from_val(Val::F(y.round_ev()))
+                            A::from_value(ScalarValue::Float(y.round_ev()))
                         })
                     }
                 },
                 None => {
                     let (o, s) = (as_f64(off), as_f64(sc));
-                    typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                    filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                         let y = (cast::<D, f64>(x) - o) * s;
-                        A::from_val(Val::F(y.round_ev()))
+                        A::from_value(ScalarValue::Float(y.round_ev()))
                     })
                 }
             }
@@ -168,14 +169,14 @@ impl FixedScaleOffset {
         let (off, sc) = (val(&self.offset), val(&self.scale));
         if a.num.is_float() {
             with_float!(a.num, A => with_num!(d.num, D => {
-                let (o, s) = (A::from_val(off), A::from_val(sc));
-                typed::map::<A, D>(src, a.swapped, dst, d.swapped, |x| cast::<A, D>(x.div(s).add(o)));
+                let (o, s) = (A::from_value(off), A::from_value(sc));
+                filter::map::<A, D>(src, a.swapped, dst, d.swapped, |x| cast::<A, D>(x.div(s).add(o)));
             }));
         } else {
             let (o, s) = (as_f64(off), as_f64(sc));
             with_num!(a.num, A => with_num!(d.num, D => {
-                typed::map::<A, D>(src, a.swapped, dst, d.swapped, |x| {
-                    D::from_val(Val::F(cast::<A, f64>(x) / s + o))
+                filter::map::<A, D>(src, a.swapped, dst, d.swapped, |x| {
+                    D::from_value(ScalarValue::Float(cast::<A, f64>(x) / s + o))
                 });
             }));
         }
@@ -242,7 +243,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!(
+        filter::golden::check_all(include_str!(
             "../../tests/data/filters/fixedscaleoffset.json"
         ));
     }

@@ -156,7 +156,7 @@ impl Codec for Fletcher32 {
     /// `data` followed by its checksum, computed while each part of the data is copied.
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
         let n = input.data.len();
-        let out = super::typed::out_prefix(out, n + 4)?;
+        let out = super::filter::out_prefix(out, n + 4)?;
         let (body, sum) = out.split_at_mut(n);
         sum.copy_from_slice(&checksum_copying(input.data, Some(body)).to_le_bytes());
         Ok(n + 4)

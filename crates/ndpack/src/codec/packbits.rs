@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{typed, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{filter, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -169,7 +169,7 @@ fn blocks(
     work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
 ) {
     const UNITS: usize = 1 << 16;
-    if src.len().max(dst.len()) >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+    if src.len().max(dst.len()) >= filter::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
         use rayon::prelude::*;
         crate::threads::install(|| {
             src.par_chunks(UNITS * s)
@@ -192,9 +192,9 @@ impl Codec for PackBits {
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let len = input.data.len().div_ceil(8) + 1;
-        let mut block = typed::alloc(len);
+        let mut block = filter::alloc(len);
         pack(input.data, block.as_mut_slice());
-        Ok(typed::output(
+        Ok(filter::output(
             block,
             DataType::u8(),
             vec![len],
@@ -208,20 +208,20 @@ impl Codec for PackBits {
 
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
         let len = input.data.len().div_ceil(8) + 1;
-        pack(input.data, typed::out_prefix(out, len)?);
+        pack(input.data, filter::out_prefix(out, len)?);
         Ok(len)
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let n = decoded_len(input.data)?;
-        Ok(typed::new_1d(n, &DataType::bool(), |out| {
+        Ok(filter::new_1d(n, &DataType::bool(), |out| {
             unpack(&input.data[1..], out)
         }))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let n = decoded_len(input)?;
-        unpack(&input[1..], typed::exact_out(out.data, n)?);
+        unpack(&input[1..], filter::exact_out(out.data, n)?);
         Ok(())
     }
 }
@@ -237,7 +237,7 @@ mod tests {
         if crate::threads::get_num_threads() < 2 {
             crate::threads::set_num_threads(2).unwrap();
         }
-        for n in [typed::PAR_MIN_BYTES + 13, (1 << 16) * 8 * 5] {
+        for n in [filter::PAR_MIN_BYTES + 13, (1 << 16) * 8 * 5] {
             let items: Vec<u8> = (0..n)
                 .map(|i| u8::from((i * 7919) % 11 < 4) * (i % 3) as u8)
                 .collect();
@@ -312,7 +312,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/packbits.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/packbits.json"));
     }
 
     #[test]

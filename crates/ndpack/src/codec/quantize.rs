@@ -9,8 +9,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, cast, cast_bytes, with_float, Float, ItemMap, NumType, Scalar, Val};
+use super::filter::{self, cast_bytes, with_float, ItemMap};
 use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use crate::dtype::scalar::{cast, Float, NumericType, Scalar, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -22,8 +23,8 @@ pub struct Quantize {
     digits: i64,
     dtype: DataType,
     astype: DataType,
-    d: NumType,
-    a: NumType,
+    d: NumericType,
+    a: NumericType,
 }
 
 /// numcodecs' scale for `digits`: a power of two, in `f64` (infinite when too large).
@@ -40,8 +41,8 @@ impl Quantize {
     /// (`None`: `dtype`).
     pub fn new(digits: i64, dtype: DataType, astype: Option<DataType>) -> Result<Self> {
         let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumType::require(&dtype, ID, "dtype")?;
-        let a = NumType::require(&astype, ID, "astype")?;
+        let d = NumericType::require(&dtype, ID, "dtype")?;
+        let a = NumericType::require(&astype, ID, "astype")?;
         if !d.num.is_float() || !a.num.is_float() {
             return Err(Error::config(format!(
                 "codec {ID}: only floating point data types are supported (dtype {dtype}, astype {astype})"
@@ -69,8 +70,8 @@ impl Quantize {
         let dtype = r.dtype("dtype")?;
         let astype = r.dtype("astype")?;
         r.finish()?;
-        let digits = digits.ok_or_else(|| typed::missing(ID, "digits"))?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let digits = digits.ok_or_else(|| filter::missing(ID, "digits"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(digits, dtype, astype).map_err(|e| Error::config(e.message()))
     }
 }
@@ -86,8 +87,8 @@ impl Quantize {
         let (d, a) = (self.d, self.a);
         let scale = scale_for(self.digits);
         with_float!(d.num, D => with_float!(a.num, A => {
-            let s = D::from_val(Val::F(scale));
-            typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+            let s = D::from_value(ScalarValue::Float(scale));
+            filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                 cast::<D, A>(s.mul(x).round_even().div(s))
             });
         }));
@@ -146,7 +147,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/quantize.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/quantize.json"));
     }
 
     #[test]
