@@ -3,7 +3,7 @@
 //!
 //! Config: `{"id": "adler32"}` or with `"location": "start" | "end"` (kept only when given).
 
-use super::crc32::{checksum32_codec, Location};
+use super::checksum32::{checksum32_codec, Location};
 
 fn adler32(data: &[u8]) -> u32 {
     adler2::adler32_slice(data)

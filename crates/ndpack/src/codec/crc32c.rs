@@ -3,7 +3,7 @@
 //!
 //! Config: `{"id": "crc32c"}` or with `"location": "start" | "end"` (kept only when given).
 
-use super::crc32::{checksum32_codec, Location};
+use super::checksum32::{checksum32_codec, Location};
 
 checksum32_codec!(
     /// The numcodecs `crc32c` codec: CRC-32C of the data, by default in the 4 bytes after it.

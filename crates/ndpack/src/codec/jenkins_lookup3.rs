@@ -9,9 +9,8 @@
 
 use serde_json::{Map, Value};
 
-use super::crc32::{checksum_split, mismatch, Location};
-use super::{copy_decoded, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
-use crate::buffer::Buffer;
+use super::checksum32::{self, checksum32_decode_methods, Checksum32, Location};
+use super::{Array, ArrayRef, Codec, ConfigReader};
 use crate::error::Result;
 
 /// The numcodecs `jenkins_lookup3` codec.
@@ -74,15 +73,19 @@ impl JenkinsLookup3 {
             }
         }
     }
+}
 
-    fn payload<'a>(&self, input: &'a [u8]) -> Result<&'a [u8]> {
-        let (payload, stored) = checksum_split(ID, input, Location::End)?;
-        let computed = self.checksum(payload);
-        if stored != computed {
-            // numcodecs names the checksum so in its message; code may match on it.
-            return Err(mismatch("Bob Jenkin's lookup3", stored, computed));
-        }
-        Ok(payload)
+impl Checksum32 for JenkinsLookup3 {
+    const ID: &'static str = ID;
+    // numcodecs names the checksum so in its message; code may match on it.
+    const NAME: &'static str = "Bob Jenkin's lookup3";
+
+    fn location(&self) -> Location {
+        Location::End
+    }
+
+    fn sum(&self, data: &[u8]) -> u32 {
+        self.checksum(data)
     }
 }
 
@@ -105,25 +108,10 @@ impl Codec for JenkinsLookup3 {
     }
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let sum = self.checksum(input.data);
-        let mut out = Vec::with_capacity(input.data.len() + 4);
-        out.extend_from_slice(input.data);
-        out.extend_from_slice(&sum.to_le_bytes());
-        Ok(Array::from_bytes(Buffer::from_vec(out)))
+        Ok(checksum32::encode(self, input.data))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let payload = self.payload(input.data)?;
-        Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        copy_decoded(self.payload(input)?, out.data)
-    }
-
-    fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
-        Some(self.payload(encoded).map(|p| 0..p.len()))
-    }
+    checksum32_decode_methods!();
 }
 
 /// One lookup3 word: 4 little-endian bytes.
@@ -201,8 +189,8 @@ pub fn lookup3(data: &[u8], initval: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
     use crate::codec::test_util::round_trip;
+    use crate::codec::{get_codec, ArrayMut};
     use crate::error::ErrorKind;
     use serde_json::json;
 

@@ -30,6 +30,7 @@ pub mod bitround;
 pub mod blosc;
 pub mod bz2;
 pub mod categorize;
+pub mod checksum32;
 pub mod crc32;
 pub mod crc32c;
 pub(crate) mod deflate_parallel;
