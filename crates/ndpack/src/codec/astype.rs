@@ -8,8 +8,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::filter::{self, ItemMap};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{self, item_filter_methods, ItemFilter, ItemMap};
+use super::{Codec, ConfigReader};
 use crate::dtype::scalar::NumericType;
 use crate::dtype::DataType;
 use crate::error::Result;
@@ -58,7 +58,9 @@ impl AsType {
     pub fn decode_dtype(&self) -> &DataType {
         &self.decode_dtype
     }
+}
 
+impl ItemFilter for AsType {
     /// Outputs keep the input's shape, as numcodecs' (`.astype` of it).
     fn items(&self) -> ItemMap<'_> {
         ItemMap {
@@ -68,6 +70,15 @@ impl AsType {
             astype: &self.encode_dtype,
             keep_shape: true,
         }
+    }
+
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        filter::cast_bytes(src, self.dec, dst, self.enc);
+        Ok(())
+    }
+
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
+        filter::cast_bytes(src, self.enc, dst, self.dec)
     }
 }
 
@@ -84,41 +95,13 @@ impl Codec for AsType {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().encode(&input, |src, dst| {
-            filter::cast_bytes(src, self.dec, dst, self.enc);
-            Ok(())
-        })
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items().encode_into(&input, out, |src, dst| {
-            filter::cast_bytes(src, self.dec, dst, self.enc);
-            Ok(())
-        })
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().decode(&input, |src, dst| {
-            filter::cast_bytes(src, self.enc, dst, self.dec)
-        })
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items().decode_into(input, out.data, |src, dst| {
-            filter::cast_bytes(src, self.enc, dst, self.dec)
-        })
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]

@@ -256,3 +256,34 @@ macro_rules! checksum32_codec {
     };
 }
 pub(crate) use checksum32_codec;
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Checks shared by the tests of the checksum codecs.
+
+    use crate::codec::{ArrayMut, ArrayRef, Codec};
+    use crate::error::{Error, ErrorKind};
+
+    /// Encodes `data`, flips the lowest bit of byte `at` of the encoded bytes and checks that
+    /// decoding them is a checksum mismatch; returns the damaged bytes and the error.
+    pub(crate) fn flip_and_decode(c: &dyn Codec, data: &[u8], at: usize) -> (Vec<u8>, Error) {
+        let mut enc = c.encode(ArrayRef::bytes(data)).unwrap().bytes().to_vec();
+        enc[at] ^= 1;
+        let e = c.decode(ArrayRef::bytes(&enc)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+        (enc, e)
+    }
+
+    /// Checks that 3 bytes of input are `Truncated` and that a `decode_into` buffer smaller
+    /// than the payload is an `InvalidArgument`.
+    pub(crate) fn short_input_and_small_output(c: &dyn Codec) {
+        let e = c.decode(ArrayRef::bytes(&[1, 2, 3])).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Truncated);
+        let mut small = [0u8; 2];
+        let good = c.encode(ArrayRef::bytes(b"abc")).unwrap();
+        let e = c
+            .decode_into(good.bytes(), ArrayMut::bytes(&mut small))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    }
+}

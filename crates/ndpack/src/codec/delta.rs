@@ -9,8 +9,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::filter::{self, cast_bytes, with_num, ItemMap};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{self, cast_bytes, item_filter_methods, with_num, ItemFilter, ItemMap};
+use super::{Codec, ConfigReader};
 use crate::dtype::scalar::{get, promote, put, NumericType, Scalar};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -52,13 +52,15 @@ impl Delta {
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(dtype, astype).map_err(|e| Error::config(e.message()))
     }
+}
 
+impl ItemFilter for Delta {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
         ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
     }
 
-    fn decode_bytes(&self, input: &[u8], out: &mut [u8]) {
+    fn decode_items(&self, input: &[u8], out: &mut [u8]) {
         let (a, d) = (self.a, self.d);
         let l = promote(a.num, d.num);
         if a.num == l && d.num == l {
@@ -92,7 +94,7 @@ impl Delta {
 
     /// The first item of `data`, then `np.diff` of the items after it, cast to `astype`, into
     /// `out` (as many items).
-    fn encode_bytes(&self, data: &[u8], out: &mut [u8]) {
+    fn encode_items(&self, data: &[u8], out: &mut [u8]) -> Result<()> {
         let (d, a) = (self.d, self.a);
         if d.num == a.num {
             with_num!(d.num, T => diff::<T>(data, d.swapped, out, a.swapped));
@@ -135,6 +137,7 @@ impl Delta {
                 part(0, out);
             }
         }
+        Ok(())
     }
 }
 
@@ -247,39 +250,13 @@ impl Codec for Delta {
         json!({"id": ID, "dtype": self.dtype.to_string(), "astype": self.astype.to_string()})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().encode(&input, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items().encode_into(&input, out, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .decode(&input, |src, dst| self.decode_bytes(src, dst))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items()
-            .decode_into(input, out.data, |src, dst| self.decode_bytes(src, dst))
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]

@@ -305,6 +305,62 @@ impl ItemMap<'_> {
     }
 }
 
+/// A filter that writes one item for each item it reads: its [`ItemMap`] and the loops that
+/// fill the output bytes. [`item_filter_methods!`] writes its `Codec` methods from these.
+pub(crate) trait ItemFilter {
+    /// The filter's sizes, checks and output arrays.
+    fn items(&self) -> ItemMap<'_>;
+    /// Writes the encoded items of `src` into `dst` (as many items).
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()>;
+    /// Writes the decoded items of `src` into `dst` (as many items).
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]);
+}
+
+/// The `encode`, `max_encoded_len`, `encode_into`, `decode` and `decode_into` methods of
+/// `Codec` for an [`ItemFilter`], inside its `impl Codec` block.
+macro_rules! item_filter_methods {
+    () => {
+        fn encode(
+            &self,
+            input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::Array> {
+            self.items()
+                .encode(&input, |src, dst| self.encode_items(src, dst))
+        }
+
+        fn max_encoded_len(&self, input: &$crate::codec::ArrayRef<'_>) -> Option<usize> {
+            self.items().max_encoded_len(input)
+        }
+
+        fn encode_into(
+            &self,
+            input: $crate::codec::ArrayRef<'_>,
+            out: &mut [u8],
+        ) -> $crate::error::Result<usize> {
+            self.items()
+                .encode_into(&input, out, |src, dst| self.encode_items(src, dst))
+        }
+
+        fn decode(
+            &self,
+            input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::Array> {
+            self.items()
+                .decode(&input, |src, dst| self.decode_items(src, dst))
+        }
+
+        fn decode_into(
+            &self,
+            input: &[u8],
+            out: $crate::codec::ArrayMut<'_>,
+        ) -> $crate::error::Result<()> {
+            self.items()
+                .decode_into(input, out.data, |src, dst| self.decode_items(src, dst))
+        }
+    };
+}
+pub(crate) use item_filter_methods;
+
 /// The first `len` bytes of an `encode_into` output, or an error if it is shorter.
 pub(crate) fn out_prefix(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
     let have = out.len();

@@ -12,8 +12,8 @@
 
 use serde_json::{json, Map, Number, Value};
 
-use super::filter::{self, with_float, with_num, ItemMap};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{self, item_filter_methods, with_float, with_num, ItemFilter, ItemMap};
+use super::{Codec, ConfigReader};
 use crate::dtype::scalar::{cast, Float, NumericType, Scalar, ScalarKind, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -118,13 +118,15 @@ impl FixedScaleOffset {
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(offset, scale, dtype, astype).map_err(|e| Error::config(e.message()))
     }
+}
 
+impl ItemFilter for FixedScaleOffset {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
         ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
     }
 
-    fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
         let (d, a) = (self.d, self.a);
         let (off, sc) = (val(&self.offset), val(&self.scale));
         if d.num.is_float() {
@@ -164,7 +166,7 @@ impl FixedScaleOffset {
         Ok(())
     }
 
-    fn decode_bytes(&self, src: &[u8], dst: &mut [u8]) {
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
         let (d, a) = (self.d, self.a);
         let (off, sc) = (val(&self.offset), val(&self.scale));
         if a.num.is_float() {
@@ -210,35 +212,13 @@ impl Codec for FixedScaleOffset {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .encode(&input, |src, dst| self.encode_bytes(src, dst))
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items()
-            .encode_into(&input, out, |src, dst| self.encode_bytes(src, dst))
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .decode(&input, |src, dst| self.decode_bytes(src, dst))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items()
-            .decode_into(input, out.data, |src, dst| self.decode_bytes(src, dst))
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]

@@ -178,6 +178,7 @@ impl Codec for Fletcher32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::checksum32::test_util::{flip_and_decode, short_input_and_small_output};
     use crate::codec::{get_codec, ArrayMut};
     use crate::error::ErrorKind;
 
@@ -289,14 +290,7 @@ mod tests {
                 .unwrap();
             assert_eq!(out, d);
         }
-        let mut bad = Fletcher32
-            .encode(ArrayRef::bytes(b"abcd"))
-            .unwrap()
-            .bytes()
-            .to_vec();
-        bad[0] ^= 1;
-        let e = Fletcher32.decode(ArrayRef::bytes(&bad)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+        let (_, e) = flip_and_decode(&Fletcher32, b"abcd", 0);
         // numcodecs: "The fletcher32 checksum of the data (606716870) did not match the expected
         // checksum (640271558)".
         assert!(
@@ -305,6 +299,7 @@ mod tests {
         );
         let e = Fletcher32.decode(ArrayRef::bytes(b"ab")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Truncated);
+        short_input_and_small_output(&Fletcher32);
         let e = get_codec(&serde_json::json!({"id": "fletcher32", "x": 1})).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
     }

@@ -9,8 +9,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::filter::{self, cast_bytes, with_float, ItemMap};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{self, cast_bytes, item_filter_methods, with_float, ItemFilter, ItemMap};
+use super::{Codec, ConfigReader};
 use crate::dtype::scalar::{cast, Float, NumericType, Scalar, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
@@ -76,14 +76,14 @@ impl Quantize {
     }
 }
 
-impl Quantize {
+impl ItemFilter for Quantize {
     /// Outputs keep the input's shape, as numcodecs' (`.view(dtype)` of it).
     fn items(&self) -> ItemMap<'_> {
         ItemMap::of_dtype(ID, &self.dtype, &self.astype, true)
     }
 
     /// Rounds the items of `src` (`dtype`) into `dst` (`astype`, as many items).
-    fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) {
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
         let (d, a) = (self.d, self.a);
         let scale = scale_for(self.digits);
         with_float!(d.num, D => with_float!(a.num, A => {
@@ -92,6 +92,12 @@ impl Quantize {
                 cast::<D, A>(s.mul(x).round_even().div(s))
             });
         }));
+        Ok(())
+    }
+
+    /// Casts the items of `src` (`astype`) back to `dtype` into `dst`.
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
+        cast_bytes(src, self.a, dst, self.d)
     }
 }
 
@@ -109,40 +115,13 @@ impl Codec for Quantize {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().encode(&input, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items().encode_into(&input, out, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .decode(&input, |src, dst| cast_bytes(src, self.a, dst, self.d))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items().decode_into(input, out.data, |src, dst| {
-            cast_bytes(src, self.a, dst, self.d)
-        })
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]
