@@ -584,6 +584,30 @@ pub(crate) fn unsupported(id: &str, what: &str, api: &str) -> Error {
     )
 }
 
+/// The byte-level `encode` and `decode` of an object codec, inside its `impl Codec` block:
+/// both [`unsupported`], naming what the codec encodes and decodes and the typed API that does
+/// it.
+macro_rules! object_only_methods {
+    ($id:literal, encode: $enc_what:literal, $enc_api:literal, decode: $dec_what:literal, $dec_api:literal) => {
+        /// Unsupported: object arrays have no fixed-width byte form.
+        fn encode(
+            &self,
+            _input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::Array> {
+            Err($crate::codec::object::unsupported($id, $enc_what, $enc_api))
+        }
+
+        /// Unsupported: object arrays have no fixed-width byte form.
+        fn decode(
+            &self,
+            _input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::Array> {
+            Err($crate::codec::object::unsupported($id, $dec_what, $dec_api))
+        }
+    };
+}
+pub(crate) use object_only_methods;
+
 #[cfg(test)]
 mod tests {
     use super::*;
