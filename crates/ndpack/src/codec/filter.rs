@@ -15,7 +15,7 @@ pub(crate) const PAR_ITEMS: usize = 1 << 16;
 
 /// Runs `work` on `src` and `dst` (items of `s` and `d` bytes), split into blocks on ndpack's
 /// pool when the arrays are large. Not generic, so that rayon is instantiated once.
-fn par_blocks(
+pub(crate) fn par_blocks(
     src: &[u8],
     s: usize,
     dst: &mut [u8],

@@ -130,7 +130,7 @@ fn pack(input: &[u8], out: &mut [u8]) {
             dst[src.len() / 8] = pack8(tail);
         }
     };
-    blocks(input, 8, &mut out[1..], 1, &work);
+    filter::par_blocks(input, 8, &mut out[1..], 1, &work);
 }
 
 fn unpack(data: &[u8], out: &mut [u8]) {
@@ -156,29 +156,7 @@ fn unpack(data: &[u8], out: &mut [u8]) {
             tail.copy_from_slice(&bits[..tail.len()]);
         }
     };
-    blocks(data, 1, out, 8, &work);
-}
-
-/// Runs `work` on matching blocks of `src` and `dst` (`s` and `d` bytes per unit), on ndpack's
-/// pool when they are large.
-fn blocks(
-    src: &[u8],
-    s: usize,
-    dst: &mut [u8],
-    d: usize,
-    work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
-) {
-    const UNITS: usize = 1 << 16;
-    if src.len().max(dst.len()) >= filter::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
-        use rayon::prelude::*;
-        crate::threads::install(|| {
-            src.par_chunks(UNITS * s)
-                .zip(dst.par_chunks_mut(UNITS * d))
-                .for_each(|(a, b)| work(a, b));
-        });
-    } else {
-        work(src, dst);
-    }
+    filter::par_blocks(data, 1, out, 8, &work);
 }
 
 impl Codec for PackBits {
