@@ -9,7 +9,9 @@
 
 use serde_json::{json, Map, Value};
 
-use super::filter::{self, cast_bytes, item_filter_methods, with_num, ItemFilter, ItemMap};
+use super::filter::{
+    self, cast_bytes, item_filter_methods, with_num, ItemFilter, ItemMap, ItemTypes,
+};
 use super::{Codec, ConfigReader};
 use crate::dtype::scalar::{get, promote, put, NumericType, Scalar};
 use crate::dtype::DataType;
@@ -23,31 +25,21 @@ const BLOCK: usize = 4096;
 /// The numcodecs `delta` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
-    dtype: DataType,
-    astype: DataType,
-    d: NumericType,
-    a: NumericType,
+    types: ItemTypes,
 }
 
 impl Delta {
     /// A codec for items of `dtype`, storing differences as `astype` (`None`: `dtype`).
     pub fn new(dtype: DataType, astype: Option<DataType>) -> Result<Self> {
-        let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumericType::require(&dtype, ID, "dtype")?;
-        let a = NumericType::require(&astype, ID, "astype")?;
         Ok(Delta {
-            dtype,
-            astype,
-            d,
-            a,
+            types: ItemTypes::new(ID, dtype, astype)?,
         })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new(ID, config)?;
-        let dtype = r.dtype("dtype")?;
-        let astype = r.dtype("astype")?;
+        let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(dtype, astype).map_err(|e| Error::config(e.message()))
@@ -57,11 +49,11 @@ impl Delta {
 impl ItemFilter for Delta {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
+        self.types.items(ID, false)
     }
 
     fn decode_items(&self, input: &[u8], out: &mut [u8]) {
-        let (a, d) = (self.a, self.d);
+        let (a, d) = (self.types.a, self.types.d);
         let l = promote(a.num, d.num);
         if a.num == l && d.num == l {
             with_num!(l, T => cumsum::<T>(input, a.swapped, out, d.swapped, &mut T::default()));
@@ -95,7 +87,7 @@ impl ItemFilter for Delta {
     /// The first item of `data`, then `np.diff` of the items after it, cast to `astype`, into
     /// `out` (as many items).
     fn encode_items(&self, data: &[u8], out: &mut [u8]) -> Result<()> {
-        let (d, a) = (self.d, self.a);
+        let (d, a) = (self.types.d, self.types.a);
         if d.num == a.num {
             with_num!(d.num, T => diff::<T>(data, d.swapped, out, a.swapped));
         } else {
@@ -247,7 +239,7 @@ impl Codec for Delta {
     }
 
     fn config(&self) -> Value {
-        json!({"id": ID, "dtype": self.dtype.to_string(), "astype": self.astype.to_string()})
+        self.types.config(json!({"id": ID}))
     }
 
     item_filter_methods!();

@@ -305,6 +305,54 @@ impl ItemMap<'_> {
     }
 }
 
+/// The item types of a filter configured by numcodecs' `dtype` and `astype` keys (delta,
+/// quantize, fixedscaleoffset): `astype` defaults to `dtype`, and both are numeric.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ItemTypes {
+    /// The decoded item type.
+    pub dtype: DataType,
+    /// The encoded item type.
+    pub astype: DataType,
+    /// `dtype` as a numeric type.
+    pub d: NumericType,
+    /// `astype` as a numeric type.
+    pub a: NumericType,
+}
+
+impl ItemTypes {
+    /// The types of codec `id`, or an error naming the key of the first that is not numeric.
+    pub(crate) fn new(id: &str, dtype: DataType, astype: Option<DataType>) -> Result<Self> {
+        let astype = astype.unwrap_or_else(|| dtype.clone());
+        let d = NumericType::require(&dtype, id, "dtype")?;
+        let a = NumericType::require(&astype, id, "astype")?;
+        Ok(ItemTypes {
+            dtype,
+            astype,
+            d,
+            a,
+        })
+    }
+
+    /// Reads the `dtype` and `astype` keys of a config.
+    pub(crate) fn read(
+        r: &mut super::ConfigReader<'_>,
+    ) -> Result<(Option<DataType>, Option<DataType>)> {
+        Ok((r.dtype("dtype")?, r.dtype("astype")?))
+    }
+
+    /// `config` (a JSON object with the codec's other keys) with the `dtype` and `astype` keys.
+    pub(crate) fn config(&self, mut config: serde_json::Value) -> serde_json::Value {
+        config["dtype"] = self.dtype.to_string().into();
+        config["astype"] = self.astype.to_string().into();
+        config
+    }
+
+    /// The [`ItemMap`] of codec `id`: outputs keep the input's shape when `keep_shape`.
+    pub(crate) fn items(&self, id: &'static str, keep_shape: bool) -> ItemMap<'_> {
+        ItemMap::of_dtype(id, &self.dtype, &self.astype, keep_shape)
+    }
+}
+
 /// A filter that writes one item for each item it reads: its [`ItemMap`] and the loops that
 /// fill the output bytes. [`item_filter_methods!`] writes its `Codec` methods from these.
 pub(crate) trait ItemFilter {
@@ -448,25 +496,32 @@ pub(crate) mod golden {
         }
     }
 
+    /// `op` on `data` viewed as a 1-d array of `dt`; an error panics, naming `what` and `case`.
+    fn apply(
+        data: &[u8],
+        dt: DataType,
+        op: impl FnOnce(ArrayRef<'_>) -> crate::error::Result<crate::codec::Array>,
+        what: &str,
+        case: &Value,
+    ) -> crate::codec::Array {
+        let n = data.len() / dt.itemsize();
+        op(ArrayRef::new(data, dt, vec![n], Order::C).unwrap())
+            .unwrap_or_else(|e| panic!("{e} {what} {case}"))
+    }
+
     fn check(case: &Value) {
         let codec = get_codec(&case["config"]).unwrap_or_else(|e| panic!("{e} in {case}"));
         assert_eq!(codec.config(), case["config"], "config of {case}");
         let (enc, enc_dt) = array(case, "enc_dtype", "encoded");
         if case.get("input").is_some() {
             let (input, dt) = array(case, "dtype", "input");
-            let n = input.len() / dt.itemsize();
-            let got = codec
-                .encode(ArrayRef::new(&input, dt, vec![n], Order::C).unwrap())
-                .unwrap_or_else(|e| panic!("{e} encoding {case}"));
+            let got = apply(&input, dt, |a| codec.encode(a), "encoding", case);
             assert_eq!(got.dtype, enc_dt, "encoded dtype of {case}");
             assert_eq!(got.bytes(), &enc[..], "encoded bytes of {case}");
             assert_eq!(got.shape, vec![enc.len() / enc_dt.itemsize()]);
         }
         let (dec, dec_dt) = array(case, "dec_dtype", "decoded");
-        let n = enc.len() / enc_dt.itemsize();
-        let got = codec
-            .decode(ArrayRef::new(&enc, enc_dt, vec![n], Order::C).unwrap())
-            .unwrap_or_else(|e| panic!("{e} decoding {case}"));
+        let got = apply(&enc, enc_dt, |a| codec.decode(a), "decoding", case);
         assert_eq!(got.dtype, dec_dt, "decoded dtype of {case}");
         assert_eq!(got.bytes(), &dec[..], "decoded bytes of {case}");
         let raw = codec.decode(ArrayRef::bytes(&enc)).unwrap();

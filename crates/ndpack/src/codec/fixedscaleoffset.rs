@@ -12,9 +12,11 @@
 
 use serde_json::{json, Map, Number, Value};
 
-use super::filter::{self, item_filter_methods, with_float, with_num, ItemFilter, ItemMap};
+use super::filter::{
+    self, item_filter_methods, with_float, with_num, ItemFilter, ItemMap, ItemTypes,
+};
 use super::{Codec, ConfigReader};
-use crate::dtype::scalar::{cast, Float, NumericType, Scalar, ScalarKind, ScalarValue};
+use crate::dtype::scalar::{cast, Float, Scalar, ScalarKind, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -25,10 +27,7 @@ const ID: &str = "fixedscaleoffset";
 pub struct FixedScaleOffset {
     offset: Number,
     scale: Number,
-    dtype: DataType,
-    astype: DataType,
-    d: NumericType,
-    a: NumericType,
+    types: ItemTypes,
 }
 
 /// A JSON number as a NumPy operand: an exact integer or a float.
@@ -78,10 +77,8 @@ impl FixedScaleOffset {
         dtype: DataType,
         astype: Option<DataType>,
     ) -> Result<Self> {
-        let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumericType::require(&dtype, ID, "dtype")?;
-        let a = NumericType::require(&astype, ID, "astype")?;
-        for (t, key) in [(d, "dtype"), (a, "astype")] {
+        let types = ItemTypes::new(ID, dtype, astype)?;
+        for (t, key) in [(types.d, "dtype"), (types.a, "astype")] {
             if t.num == ScalarKind::Bool {
                 return Err(Error::config(format!(
                     "codec {ID}: key {key:?} must be an integer or float type, got |b1"
@@ -91,10 +88,7 @@ impl FixedScaleOffset {
         Ok(FixedScaleOffset {
             offset,
             scale,
-            dtype,
-            astype,
-            d,
-            a,
+            types,
         })
     }
 
@@ -112,8 +106,7 @@ impl FixedScaleOffset {
         };
         let offset = number(&mut r, "offset")?;
         let scale = number(&mut r, "scale")?;
-        let dtype = r.dtype("dtype")?;
-        let astype = r.dtype("astype")?;
+        let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(offset, scale, dtype, astype).map_err(|e| Error::config(e.message()))
@@ -123,11 +116,11 @@ impl FixedScaleOffset {
 impl ItemFilter for FixedScaleOffset {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
+        self.types.items(ID, false)
     }
 
     fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
-        let (d, a) = (self.d, self.a);
+        let (d, a) = (self.types.d, self.types.a);
         let (off, sc) = (val(&self.offset), val(&self.scale));
         if d.num.is_float() {
             with_float!(d.num, D => with_num!(a.num, A => {
@@ -139,8 +132,8 @@ impl ItemFilter for FixedScaleOffset {
             return Ok(());
         }
         with_num!(d.num, D => with_num!(a.num, A => {
-            match int_in::<D>(off, "offset", &self.dtype)? {
-                Some(o) => match int_in::<D>(sc, "scale", &self.dtype)? {
+            match int_in::<D>(off, "offset", &self.types.dtype)? {
+                Some(o) => match int_in::<D>(sc, "scale", &self.types.dtype)? {
                     // All in dtype, wrapping.
                     Some(s) => filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                         cast::<D, A>(x.sub(o).mul(s))
@@ -167,7 +160,7 @@ impl ItemFilter for FixedScaleOffset {
     }
 
     fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
-        let (d, a) = (self.d, self.a);
+        let (d, a) = (self.types.d, self.types.a);
         let (off, sc) = (val(&self.offset), val(&self.scale));
         if a.num.is_float() {
             with_float!(a.num, A => with_num!(d.num, D => {
@@ -203,13 +196,8 @@ impl Codec for FixedScaleOffset {
     }
 
     fn config(&self) -> Value {
-        json!({
-            "id": ID,
-            "scale": self.scale,
-            "offset": self.offset,
-            "dtype": self.dtype.to_string(),
-            "astype": self.astype.to_string(),
-        })
+        self.types
+            .config(json!({"id": ID, "scale": self.scale, "offset": self.offset}))
     }
 
     item_filter_methods!();
