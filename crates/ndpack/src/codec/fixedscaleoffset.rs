@@ -30,25 +30,6 @@ pub struct FixedScaleOffset {
     types: ItemTypes,
 }
 
-/// A JSON number as a NumPy operand: an exact integer or a float.
-fn val(n: &Number) -> ScalarValue {
-    if let Some(i) = n.as_i64() {
-        ScalarValue::Int(i)
-    } else if let Some(u) = n.as_u64() {
-        ScalarValue::UInt(u)
-    } else {
-        ScalarValue::Float(n.as_f64().unwrap_or(f64::NAN))
-    }
-}
-
-fn as_f64(v: ScalarValue) -> f64 {
-    match v {
-        ScalarValue::Int(i) => i as f64,
-        ScalarValue::UInt(u) => u as f64,
-        ScalarValue::Float(f) => f,
-    }
-}
-
 /// `v` as an item of `T` if it is an integer within `T`'s range (NumPy 2 raises otherwise).
 fn int_in<T: Scalar>(v: ScalarValue, what: &str, dtype: &DataType) -> Result<Option<T>> {
     let wide = |v: ScalarValue| match v {
@@ -113,6 +94,16 @@ impl FixedScaleOffset {
     }
 }
 
+impl FixedScaleOffset {
+    /// `offset` and `scale` as NumPy operands.
+    fn operands(&self) -> (ScalarValue, ScalarValue) {
+        (
+            ScalarValue::from(&self.offset),
+            ScalarValue::from(&self.scale),
+        )
+    }
+}
+
 impl ItemFilter for FixedScaleOffset {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
@@ -121,7 +112,7 @@ impl ItemFilter for FixedScaleOffset {
 
     fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
         let (d, a) = (self.types.d, self.types.a);
-        let (off, sc) = (val(&self.offset), val(&self.scale));
+        let (off, sc) = self.operands();
         if d.num.is_float() {
             with_float!(d.num, D => with_num!(a.num, A => {
                 let (o, s) = (D::from_value(off), D::from_value(sc));
@@ -140,7 +131,7 @@ impl ItemFilter for FixedScaleOffset {
                     }),
                     // (x - offset) in dtype, then * scale in f8.
                     None => {
-                        let s = as_f64(sc);
+                        let s = sc.to_f64();
                         filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                             let y: f64 = cast::<D, f64>(x.sub(o)) * s;
                             A::from_value(ScalarValue::Float(y.round_ev()))
@@ -148,7 +139,7 @@ impl ItemFilter for FixedScaleOffset {
                     }
                 },
                 None => {
-                    let (o, s) = (as_f64(off), as_f64(sc));
+                    let (o, s) = (off.to_f64(), sc.to_f64());
                     filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                         let y = (cast::<D, f64>(x) - o) * s;
                         A::from_value(ScalarValue::Float(y.round_ev()))
@@ -161,14 +152,14 @@ impl ItemFilter for FixedScaleOffset {
 
     fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
         let (d, a) = (self.types.d, self.types.a);
-        let (off, sc) = (val(&self.offset), val(&self.scale));
+        let (off, sc) = self.operands();
         if a.num.is_float() {
             with_float!(a.num, A => with_num!(d.num, D => {
                 let (o, s) = (A::from_value(off), A::from_value(sc));
                 filter::map::<A, D>(src, a.swapped, dst, d.swapped, |x| cast::<A, D>(x.div(s).add(o)));
             }));
         } else {
-            let (o, s) = (as_f64(off), as_f64(sc));
+            let (o, s) = (off.to_f64(), sc.to_f64());
             with_num!(a.num, A => with_num!(d.num, D => {
                 filter::map::<A, D>(src, a.swapped, dst, d.swapped, |x| {
                     D::from_value(ScalarValue::Float(cast::<A, f64>(x) / s + o))

@@ -11,6 +11,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use crate::buffer::Buffer;
+use crate::dtype::scalar::ScalarValue;
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -169,15 +170,11 @@ impl From<Value> for ObjectValue {
         match v {
             Value::Null => ObjectValue::Null,
             Value::Bool(b) => ObjectValue::Bool(b),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    ObjectValue::Int(i)
-                } else if let Some(u) = n.as_u64() {
-                    ObjectValue::UInt(u)
-                } else {
-                    ObjectValue::Float(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
+            Value::Number(n) => match ScalarValue::from(&n) {
+                ScalarValue::Int(i) => ObjectValue::Int(i),
+                ScalarValue::UInt(u) => ObjectValue::UInt(u),
+                ScalarValue::Float(f) => ObjectValue::Float(f),
+            },
             Value::String(s) => ObjectValue::Str(s),
             Value::Array(a) => ObjectValue::List(a.into_iter().map(Into::into).collect()),
             Value::Object(m) => ObjectValue::Map(

@@ -176,6 +176,30 @@ pub(crate) enum ScalarValue {
     Float(f64),
 }
 
+impl ScalarValue {
+    /// The value as an `f64` (integers rounded to the nearest `f64`).
+    pub(crate) fn to_f64(self) -> f64 {
+        match self {
+            ScalarValue::Int(i) => i as f64,
+            ScalarValue::UInt(u) => u as f64,
+            ScalarValue::Float(f) => f,
+        }
+    }
+}
+
+impl From<&serde_json::Number> for ScalarValue {
+    /// A JSON number as a NumPy operand: an exact integer or a float.
+    fn from(n: &serde_json::Number) -> Self {
+        if let Some(i) = n.as_i64() {
+            ScalarValue::Int(i)
+        } else if let Some(u) = n.as_u64() {
+            ScalarValue::UInt(u)
+        } else {
+            ScalarValue::Float(n.as_f64().unwrap_or(f64::NAN))
+        }
+    }
+}
+
 /// `(int)x` for a 32-bit target on x86-64 (`cvttsd2si`): truncation, `i32::MIN` out of range.
 #[inline(always)]
 pub(crate) fn x86_f64_to_i32(x: f64) -> i32 {
@@ -529,6 +553,17 @@ mod tests {
 
     #[test]
     fn round_even_equals_round_ties_even() {
+        /// Checks that `round_even` and `round_ties_even` agree bit for bit on `$x`.
+        macro_rules! assert_same_rounding {
+            ($x:expr) => {
+                let x = $x;
+                assert_eq!(
+                    x.round_even().to_bits(),
+                    x.round_ties_even().to_bits(),
+                    "{x}"
+                );
+            };
+        }
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = || {
             x ^= x << 13;
@@ -553,17 +588,8 @@ mod tests {
             f64::NEG_INFINITY,
         ];
         for v in specials {
-            assert_eq!(
-                v.round_even().to_bits(),
-                v.round_ties_even().to_bits(),
-                "{v}"
-            );
-            let f = v as f32;
-            assert_eq!(
-                f.round_even().to_bits(),
-                f.round_ties_even().to_bits(),
-                "{f}"
-            );
+            assert_same_rounding!(v);
+            assert_same_rounding!(v as f32);
         }
         assert!(f64::NAN.round_even().is_nan() && f32::NAN.round_even().is_nan());
         for _ in 0..200_000 {
@@ -573,22 +599,14 @@ mod tests {
             let h = (r >> 11) as i64 as f64 / 1024.0 + 0.5;
             for v in [v, h, -h] {
                 if !v.is_nan() {
-                    assert_eq!(
-                        v.round_even().to_bits(),
-                        v.round_ties_even().to_bits(),
-                        "{v}"
-                    );
+                    assert_same_rounding!(v);
                 }
             }
             let f = f32::from_bits(r as u32);
             let g = ((r >> 40) as i32 as f32) / 64.0 + 0.5;
             for f in [f, g, -g] {
                 if !f.is_nan() {
-                    assert_eq!(
-                        f.round_even().to_bits(),
-                        f.round_ties_even().to_bits(),
-                        "{f}"
-                    );
+                    assert_same_rounding!(f);
                 }
             }
         }
