@@ -261,17 +261,46 @@ pub(crate) use checksum32_codec;
 pub(crate) mod test_util {
     //! Checks shared by the tests of the checksum codecs.
 
+    use super::Location;
+    use crate::codec::test_util::round_trip;
     use crate::codec::{ArrayMut, ArrayRef, Codec};
     use crate::error::{Error, ErrorKind};
 
     /// Encodes `data`, flips the lowest bit of byte `at` of the encoded bytes and checks that
     /// decoding them is a checksum mismatch; returns the damaged bytes and the error.
     pub(crate) fn flip_and_decode(c: &dyn Codec, data: &[u8], at: usize) -> (Vec<u8>, Error) {
-        let mut enc = c.encode(ArrayRef::bytes(data)).unwrap().bytes().to_vec();
-        enc[at] ^= 1;
+        let enc = c.encode(ArrayRef::bytes(data)).unwrap().bytes().to_vec();
+        flip(c, enc, at, 1)
+    }
+
+    /// Flips the bits `mask` of byte `at` of `enc` and checks that decoding it is a checksum
+    /// mismatch; returns the damaged bytes and the error.
+    pub(crate) fn flip(c: &dyn Codec, mut enc: Vec<u8>, at: usize, mask: u8) -> (Vec<u8>, Error) {
+        enc[at] ^= mask;
         let e = c.decode(ArrayRef::bytes(&enc)).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
         (enc, e)
+    }
+
+    /// For each location and size: `data(n)` round trips through the codec that `codec` builds
+    /// for the location (see [`round_trip`]), and flipping the bits `mask` of the byte that
+    /// `at` picks from the encoded length is a checksum mismatch.
+    pub(crate) fn round_trips_and_flips<C: Codec>(
+        codec: impl Fn(Option<Location>) -> C,
+        locations: &[Option<Location>],
+        sizes: &[usize],
+        data: impl Fn(usize) -> Vec<u8>,
+        at: impl Fn(usize) -> usize,
+        mask: u8,
+    ) {
+        for &loc in locations {
+            let c = codec(loc);
+            for &n in sizes {
+                let enc = round_trip(&c, &data(n), &format!("{loc:?}, {n} bytes"));
+                let i = at(enc.len());
+                flip(&c, enc, i, mask);
+            }
+        }
     }
 
     /// Checks that 3 bytes of input are `Truncated` and that a `decode_into` buffer smaller
