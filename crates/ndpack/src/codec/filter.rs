@@ -456,16 +456,9 @@ pub(crate) mod golden {
     use serde_json::Value;
 
     use crate::buffer::Order;
+    use crate::codec::test_util::unhex;
     use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::dtype::DataType;
-
-    /// Hex to bytes.
-    pub fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     /// The cases of one codec's golden file.
     pub fn cases(text: &str) -> Vec<Value> {

@@ -743,6 +743,14 @@ pub(crate) mod test_util {
         enc
     }
 
+    /// Hex to bytes.
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
+    }
+
     /// Checks that `decode_into` refuses output buffers one byte shorter and one byte longer
     /// than the `n` bytes that `enc` decodes to, with [`ErrorKind::InvalidArgument`].
     pub(crate) fn assert_out_size_checked(c: &dyn Codec, enc: &[u8], n: usize) {

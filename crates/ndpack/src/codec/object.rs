@@ -573,6 +573,17 @@ pub(crate) fn split_trailer(
     })
 }
 
+/// The byte-level `Codec::encode` of the codecs that store an [`ObjectArray`] with its dtype
+/// and shape (json2, msgpack2): `encode_array` of the items of a bool, integer or float array,
+/// as numcodecs encodes the NumPy array.
+pub(crate) fn encode_numeric(
+    input: &super::ArrayRef<'_>,
+    encode_array: impl FnOnce(&ObjectArray) -> Result<Vec<u8>>,
+) -> Result<super::Array> {
+    let array = ObjectArray::from_numeric(input)?;
+    Ok(super::Array::from_bytes(encode_array(&array)?))
+}
+
 /// The `Unsupported` error of the object codecs' byte-level `Codec` methods.
 pub(crate) fn unsupported(id: &str, what: &str, api: &str) -> Error {
     Error::new(
@@ -604,6 +615,18 @@ macro_rules! object_only_methods {
     };
 }
 pub(crate) use object_only_methods;
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the tests of the object codecs.
+
+    use super::ObjectValue;
+
+    /// A string value.
+    pub(crate) fn s(x: &str) -> ObjectValue {
+        ObjectValue::Str(x.into())
+    }
+}
 
 #[cfg(test)]
 mod tests {

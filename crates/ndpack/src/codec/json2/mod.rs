@@ -39,7 +39,7 @@ mod writer;
 
 pub use writer::python_float_repr;
 
-use super::object::{split_trailer, ObjectArray, ObjectValue};
+use super::object::{encode_numeric, split_trailer, ObjectArray, ObjectValue};
 use super::{Array, ArrayRef, Codec, ConfigReader};
 use crate::error::{Error, ErrorKind, Result};
 use parser::Parser;
@@ -242,12 +242,7 @@ impl Codec for Json2 {
 
     /// Encodes a bool, integer or float array as numcodecs encodes the NumPy array.
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let array = ObjectArray::from_numeric(&input)?;
-        let mut array = array;
-        if array.shape.is_empty() {
-            array.items.truncate(1);
-        }
-        Ok(Array::from_bytes(self.encode_array(&array)?))
+        encode_numeric(&input, |array| self.encode_array(array))
     }
 
     /// Decodes to the bytes of the stored array when its dtype is bool, integer or float.
@@ -260,10 +255,7 @@ impl Codec for Json2 {
 mod tests {
     use super::*;
     use crate::buffer::Order;
-
-    fn s(x: &str) -> ObjectValue {
-        ObjectValue::Str(x.into())
-    }
+    use crate::codec::object::test_util::s;
 
     /// numcodecs.JSON().encode(np.array(['foo', 'é😀"\\\n\x01', nan, None, 2, -1.5e-7,
     /// {'b': 1, 'a': [True]}, [], {}], dtype=object))
