@@ -3,8 +3,8 @@
 //! and `crc32c` choose the location in their config (`location`, kept only when given);
 //! `fletcher32` and `jenkins_lookup3` always store it after the data.
 //!
-//! A codec implements [`Checksum32`] (its id, checksum name, location and sum); the functions
-//! here encode, check and decode the layout for it, and [`checksum32_decode_methods!`] writes
+//! A codec implements `Checksum32` (its id, checksum name, location and sum); the functions
+//! here encode, check and decode the layout for it, and `checksum32_decode_methods!` writes
 //! its `Codec` decode methods.
 
 use serde_json::{Map, Value};
