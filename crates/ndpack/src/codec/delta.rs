@@ -251,6 +251,14 @@ mod tests {
     use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::error::ErrorKind;
 
+    /// The items of `bytes`, each read from `N` bytes by `from`.
+    fn items<T, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
+        bytes
+            .chunks_exact(N)
+            .map(|b| from(b.try_into().unwrap()))
+            .collect()
+    }
+
     #[test]
     fn golden_vectors_from_numcodecs() {
         filter::golden::check_all(include_str!("../../tests/data/filters/delta.json"));
@@ -274,18 +282,14 @@ mod tests {
                 .collect();
             let c = Delta::new(dtype.parse().unwrap(), None).unwrap();
             let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-            let got: Vec<f32> = enc
-                .bytes()
-                .chunks_exact(4)
-                .map(|b| {
-                    let b = b.try_into().unwrap();
-                    if be {
-                        f32::from_be_bytes(b)
-                    } else {
-                        f32::from_le_bytes(b)
-                    }
-                })
-                .collect();
+            let got = items(
+                enc.bytes(),
+                if be {
+                    f32::from_be_bytes
+                } else {
+                    f32::from_le_bytes
+                },
+            );
             assert!(got
                 .iter()
                 .zip(&want)
@@ -302,11 +306,7 @@ mod tests {
         let data: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
         let c = Delta::new("<i4".parse().unwrap(), Some(">i8".parse().unwrap())).unwrap();
         let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-        let got: Vec<i64> = enc
-            .bytes()
-            .chunks_exact(8)
-            .map(|b| i64::from_be_bytes(b.try_into().unwrap()))
-            .collect();
+        let got = items(enc.bytes(), i64::from_be_bytes);
         let mut want = vec![x[0] as i64];
         want.extend(x.windows(2).map(|w| w[1].wrapping_sub(w[0]) as i64));
         assert_eq!(got, want);
@@ -331,19 +331,11 @@ mod tests {
             crate::threads::set_num_threads(2).unwrap();
         }
         let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-        let got: Vec<i32> = enc
-            .bytes()
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
+        let got = items(enc.bytes(), i32::from_le_bytes);
         assert_eq!(got, want);
         // Decoding widens back through the promoted type: the sums wrap as NumPy's do.
         let dec = c.decode(enc.as_array_ref()).unwrap();
-        let back: Vec<i64> = dec
-            .bytes()
-            .chunks_exact(8)
-            .map(|b| i64::from_be_bytes(b.try_into().unwrap()))
-            .collect();
+        let back = items(dec.bytes(), i64::from_be_bytes);
         let mut sum = 0i64;
         let expect: Vec<i64> = want
             .iter()
