@@ -88,8 +88,8 @@ macro_rules! with_num {
 }
 pub(crate) use with_num;
 
-/// Runs `$body` with `$T` bound to the Rust type of the float [`ScalarKind`] `$num`; other types are
-/// unreachable by construction (callers check `is_float` first).
+/// Runs `$body` with `$T` bound to the Rust type of the float [`ScalarKind`] `$num`; other
+/// types are unreachable by construction (callers check `is_float` first).
 macro_rules! with_float {
     ($num:expr, $T:ident => $body:expr) => {
         $crate::codec::filter::with_types!($num, $T => $body;
