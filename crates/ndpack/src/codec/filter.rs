@@ -133,7 +133,8 @@ pub(crate) fn cast_bytes(src: &[u8], s: NumericType, dst: &mut [u8], d: NumericT
 }
 
 /// The number of `itemsize` items in `len` bytes, or an error if `len` is not a multiple
-/// (NumPy's `.view(dtype)` rule). `decoding` picks [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt) over
+/// (NumPy's `.view(dtype)` rule). `decoding` picks
+/// [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt) over
 /// [`ErrorKind::InvalidArgument`](crate::ErrorKind::InvalidArgument).
 pub(crate) fn items_in(id: &str, len: usize, dt: &DataType, decoding: bool) -> Result<usize> {
     let size = dt.itemsize();

@@ -1,5 +1,6 @@
 //! [`DataType`]: NumPy dtype strings (`"<f4"`, `"|u1"`, `">i8"`, `"S4"`, `"<U3"`, `"<M8[ns]"`),
-//! item sizes and byte orders. `scalar`: the numeric scalar kinds, NumPy's casts and type promotion.
+//! item sizes and byte orders. `scalar`: the numeric scalar kinds, NumPy's casts and type
+//! promotion.
 
 use std::fmt;
 use std::str::FromStr;

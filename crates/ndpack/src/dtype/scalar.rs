@@ -233,8 +233,8 @@ fn x86_f64_to_u64(x: f64) -> u64 {
     }
 }
 
-/// An item type: read and written as bytes, cast to and from [`ScalarValue`] with NumPy's rules, and
-/// combined with NumPy's arithmetic (integers wrap; `f2` computes in `f32` and rounds).
+/// An item type: read and written as bytes, cast to and from [`ScalarValue`] with NumPy's rules,
+/// and combined with NumPy's arithmetic (integers wrap; `f2` computes in `f32` and rounds).
 pub(crate) trait Scalar: Copy + Default + PartialEq + Send + Sync + 'static {
     /// Bytes per item.
     const SIZE: usize;
