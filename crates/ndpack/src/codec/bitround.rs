@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed;
+use super::filter;
 use super::{Array, ArrayRef, Codec, ConfigReader};
 use crate::buffer::Buffer;
 use crate::dtype::{ByteOrder, DataType, TypeKind};
@@ -34,7 +34,7 @@ impl BitRound {
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new(ID, config)?;
         let keepbits = r.int("keepbits")?;
-        let k = keepbits.ok_or_else(|| typed::missing(ID, "keepbits"))?;
+        let k = keepbits.ok_or_else(|| filter::missing(ID, "keepbits"))?;
         let k = u32::try_from(k).map_err(|_| r.out_of_range("keepbits", "zero or positive"))?;
         r.finish()?;
         Ok(Self::new(k))
@@ -92,7 +92,7 @@ impl Codec for BitRound {
             4 => 23,
             _ => 52,
         };
-        typed::items_in(ID, input.data.len(), dt, false)?;
+        filter::items_in(ID, input.data.len(), dt, false)?;
         if self.keepbits == bits {
             return Ok(Array {
                 buffer: Buffer::copy_from_slice(input.data),
@@ -109,7 +109,7 @@ impl Codec for BitRound {
         }
         let int_dt = DataType::new(TypeKind::Int, dt.itemsize(), dt.byte_order())?;
         let big = dt.byte_order() == ByteOrder::Big;
-        let mut block = typed::alloc(input.data.len());
+        let mut block = filter::alloc(input.data.len());
         let out = block.as_mut_slice();
         let maskbits = bits - self.keepbits;
         match dt.itemsize() {
@@ -117,7 +117,7 @@ impl Codec for BitRound {
             4 => round_loop!(i32, input.data, out, big, maskbits),
             _ => round_loop!(i64, input.data, out, big, maskbits),
         }
-        Ok(typed::output(
+        Ok(filter::output(
             block,
             int_dt,
             input.shape.clone(),
@@ -148,7 +148,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/bitround.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/bitround.json"));
     }
 
     #[test]

@@ -30,10 +30,12 @@ pub mod bitround;
 pub mod blosc;
 pub mod bz2;
 pub mod categorize;
+pub mod checksum32;
 pub mod crc32;
 pub mod crc32c;
 pub(crate) mod deflate_parallel;
 pub mod delta;
+pub(crate) mod filter;
 pub mod fixedscaleoffset;
 pub mod fletcher32;
 pub mod gzip;
@@ -50,7 +52,6 @@ pub mod pcodec;
 pub mod quantize;
 pub mod shuffle;
 mod stream_loop;
-pub(crate) mod typed;
 pub mod vlen_array;
 pub mod vlen_bytes;
 pub mod vlen_utf8;
@@ -740,6 +741,14 @@ pub(crate) mod test_util {
         c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
         assert!(out == data, "decode_into, {case}");
         enc
+    }
+
+    /// Hex to bytes.
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// Checks that `decode_into` refuses output buffers one byte shorter and one byte longer

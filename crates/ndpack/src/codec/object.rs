@@ -11,6 +11,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use crate::buffer::Buffer;
+use crate::dtype::scalar::ScalarValue;
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -169,15 +170,11 @@ impl From<Value> for ObjectValue {
         match v {
             Value::Null => ObjectValue::Null,
             Value::Bool(b) => ObjectValue::Bool(b),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    ObjectValue::Int(i)
-                } else if let Some(u) = n.as_u64() {
-                    ObjectValue::UInt(u)
-                } else {
-                    ObjectValue::Float(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
+            Value::Number(n) => match ScalarValue::from(&n) {
+                ScalarValue::Int(i) => ObjectValue::Int(i),
+                ScalarValue::UInt(u) => ObjectValue::UInt(u),
+                ScalarValue::Float(f) => ObjectValue::Float(f),
+            },
             Value::String(s) => ObjectValue::Str(s),
             Value::Array(a) => ObjectValue::List(a.into_iter().map(Into::into).collect()),
             Value::Object(m) => ObjectValue::Map(
@@ -576,12 +573,59 @@ pub(crate) fn split_trailer(
     })
 }
 
+/// The byte-level `Codec::encode` of the codecs that store an [`ObjectArray`] with its dtype
+/// and shape (json2, msgpack2): `encode_array` of the items of a bool, integer or float array,
+/// as numcodecs encodes the NumPy array.
+pub(crate) fn encode_numeric(
+    input: &super::ArrayRef<'_>,
+    encode_array: impl FnOnce(&ObjectArray) -> Result<Vec<u8>>,
+) -> Result<super::Array> {
+    let array = ObjectArray::from_numeric(input)?;
+    Ok(super::Array::from_bytes(encode_array(&array)?))
+}
+
 /// The `Unsupported` error of the object codecs' byte-level `Codec` methods.
 pub(crate) fn unsupported(id: &str, what: &str, api: &str) -> Error {
     Error::new(
         ErrorKind::Unsupported,
         format!("{id}: {what}; use the typed API ({api})"),
     )
+}
+
+/// The byte-level `encode` and `decode` of an object codec, inside its `impl Codec` block:
+/// both [`unsupported`], naming what the codec encodes and decodes and the typed API that does
+/// it.
+macro_rules! object_only_methods {
+    ($id:literal, encode: $enc_what:literal, $enc_api:literal, decode: $dec_what:literal, $dec_api:literal) => {
+        /// Unsupported: object arrays have no fixed-width byte form.
+        fn encode(
+            &self,
+            _input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::Array> {
+            Err($crate::codec::object::unsupported($id, $enc_what, $enc_api))
+        }
+
+        /// Unsupported: object arrays have no fixed-width byte form.
+        fn decode(
+            &self,
+            _input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::Array> {
+            Err($crate::codec::object::unsupported($id, $dec_what, $dec_api))
+        }
+    };
+}
+pub(crate) use object_only_methods;
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the tests of the object codecs.
+
+    use super::ObjectValue;
+
+    /// A string value.
+    pub(crate) fn s(x: &str) -> ObjectValue {
+        ObjectValue::Str(x.into())
+    }
 }
 
 #[cfg(test)]

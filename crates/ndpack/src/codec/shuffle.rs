@@ -7,7 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{typed, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{filter, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -124,7 +124,7 @@ pub(crate) fn unshuffle(src: &[u8], dst: &mut [u8], es: usize) {
 }
 
 fn bytes_out(block: crate::buffer::AlignedBytes, n: usize) -> Array {
-    typed::output(block, DataType::u8(), vec![n], Default::default())
+    filter::output(block, DataType::u8(), vec![n], Default::default())
 }
 
 impl Codec for Shuffle {
@@ -138,14 +138,14 @@ impl Codec for Shuffle {
 
     fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let es = self.check(input.data.len(), false)?;
-        let mut block = typed::alloc(input.data.len());
+        let mut block = filter::alloc(input.data.len());
         shuffle(input.data, block.as_mut_slice(), es);
         Ok(bytes_out(block, input.data.len()))
     }
 
     fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
         let es = self.check(input.data.len(), true)?;
-        let mut block = typed::try_alloc(input.data.len())?;
+        let mut block = filter::try_alloc(input.data.len())?;
         unshuffle(input.data, block.as_mut_slice(), es);
         Ok(bytes_out(block, input.data.len()))
     }
@@ -166,7 +166,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/shuffle.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/shuffle.json"));
     }
 
     #[test]
