@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
+use crate::region::{checked_num_items, Order};
 
 /// The alignment of every block ndpack allocates.
 pub const ALIGNMENT: usize = 64;
@@ -439,24 +440,6 @@ impl From<&[u8]> for Buffer {
     fn from(v: &[u8]) -> Self {
         Buffer::copy_from_slice(v)
     }
-}
-
-/// Memory order of an N-d array: C (last index fastest) or Fortran (first index fastest).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Order {
-    /// Row-major: the last index varies fastest.
-    #[default]
-    C,
-    /// Column-major: the first index varies fastest.
-    F,
-}
-
-/// The number of items of `shape`, or an error if it overflows `usize`.
-pub fn checked_num_items(shape: &[usize]) -> Result<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| {
-        acc.checked_mul(d)
-            .ok_or_else(|| Error::too_large(format!("shape {shape:?} has too many items")))
-    })
 }
 
 /// An N-d block of memory: a [`Buffer`] with a data type, a shape and a memory order.

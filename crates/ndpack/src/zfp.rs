@@ -34,10 +34,11 @@ use zfp_rs::{
     ZfpExecution, ZfpField, ZfpFieldMut, ZfpScalar,
 };
 
-use crate::buffer::{AlignedBytes, Buffer, Order};
+use crate::buffer::{AlignedBytes, Buffer};
 use crate::codec::{Array, MAX_DECODED_SIZE};
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::Order;
 use crate::threads;
 
 mod speculative;
@@ -352,7 +353,7 @@ fn check_shape(shape: &[usize]) -> Result<usize> {
             "zfp cannot compress an empty array (shape {shape:?})"
         )));
     }
-    crate::buffer::checked_num_items(shape)
+    crate::region::checked_num_items(shape)
 }
 
 fn dims4(shape: &[usize]) -> [usize; 4] {
@@ -876,7 +877,7 @@ fn headerless(
 /// mode (`min_bits == max_bits`) every lossy block takes exactly that many bits, so there the
 /// check is exact.
 fn check_decoded_size(stream: &[u8], header: &ZfpHeader) -> Result<usize> {
-    let n = crate::buffer::checked_num_items(&header.shape)?;
+    let n = crate::region::checked_num_items(&header.shape)?;
     let nbytes = n
         .checked_mul(header.ztype.itemsize())
         .filter(|b| *b <= MAX_DECODED_SIZE)

@@ -136,7 +136,7 @@ mod tests {
             &data,
             "<f8".parse().unwrap(),
             vec![2, 3],
-            crate::buffer::Order::C,
+            crate::region::Order::C,
         )
         .unwrap();
         let enc = c.encode(a).unwrap();

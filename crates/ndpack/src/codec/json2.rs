@@ -775,7 +775,7 @@ impl Codec for Json2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buffer::Order;
+    use crate::region::Order;
 
     fn s(x: &str) -> ObjectValue {
         ObjectValue::Str(x.into())

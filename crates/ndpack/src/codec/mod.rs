@@ -20,9 +20,10 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
-use crate::buffer::{checked_num_items, Buffer, Order};
+use crate::buffer::Buffer;
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::{checked_num_items, Order};
 
 pub mod adler32;
 pub mod astype;
@@ -58,9 +59,7 @@ pub mod zfpy;
 pub mod zlib;
 pub mod zstd;
 
-/// The largest output a decoder allocates from a size declared in its input when the caller gives
-/// no `out` buffer: 16 GiB. Declared sizes above this are [`ErrorKind::TooLarge`].
-pub const MAX_DECODED_SIZE: usize = 1 << 34;
+pub use crate::error::MAX_DECODED_SIZE;
 
 /// Borrowed, contiguous array data: bytes plus dtype, shape and memory order.
 ///

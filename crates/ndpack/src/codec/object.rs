@@ -245,7 +245,7 @@ pub struct ObjectArray {
 impl ObjectArray {
     /// An array from flat items in C order, nesting them as `tolist()` would for `shape`.
     pub fn from_flat(items: Vec<ObjectValue>, dtype: &str, shape: &[usize]) -> Result<Self> {
-        let n = crate::buffer::checked_num_items(shape)?;
+        let n = crate::region::checked_num_items(shape)?;
         if n != items.len() {
             return Err(Error::invalid(format!(
                 "{} items do not fill shape {shape:?}",
@@ -276,7 +276,7 @@ impl ObjectArray {
             }
             return Ok(self.items);
         }
-        let n = crate::buffer::checked_num_items(&self.shape)
+        let n = crate::region::checked_num_items(&self.shape)
             .map_err(|e| Error::new(ErrorKind::Corrupt, e.message().to_string()))?;
         let mut out = Vec::with_capacity(n.min(self.items.len().saturating_mul(64)));
         flatten_into(self.items, &self.shape, &mut out)?;
@@ -293,7 +293,7 @@ impl ObjectArray {
         let kind = numeric_kind(dtype, || {
             format!("only bool, integer and float arrays have a byte form here, not {dtype}")
         })?;
-        let n = crate::buffer::checked_num_items(&input.shape)?;
+        let n = crate::region::checked_num_items(&input.shape)?;
         if n.checked_mul(size) != Some(input.data.len()) {
             return Err(Error::invalid(format!(
                 "{} bytes do not hold shape {:?} of {dtype}",
@@ -552,7 +552,7 @@ pub(crate) fn split_trailer(
                 .ok_or_else(|| Error::corrupt(format!("{id}: bad dimension {d:?} in shape")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let n = crate::buffer::checked_num_items(&shape)
+    let n = crate::region::checked_num_items(&shape)
         .map_err(|e| Error::corrupt(format!("{id}: {}", e.message())))?;
     // Every item takes at least one byte of input: a larger shape is a lie, and would make a
     // caller allocate far more than the input justifies.

@@ -683,11 +683,11 @@ pub(crate) fn same_shape(
     input: &super::ArrayRef<'_>,
     dtype: &DataType,
     n: usize,
-) -> (Vec<usize>, crate::buffer::Order) {
+) -> (Vec<usize>, crate::region::Order) {
     if input.dtype == *dtype {
         (input.shape.clone(), input.order)
     } else {
-        (vec![n], crate::buffer::Order::C)
+        (vec![n], crate::region::Order::C)
     }
 }
 
@@ -696,7 +696,7 @@ pub(crate) fn output(
     block: crate::buffer::AlignedBytes,
     dtype: DataType,
     shape: Vec<usize>,
-    order: crate::buffer::Order,
+    order: crate::region::Order,
 ) -> super::Array {
     super::Array {
         buffer: crate::buffer::Buffer::from_owner(block),
@@ -749,11 +749,11 @@ impl ItemMap<'_> {
         input: &super::ArrayRef<'_>,
         expected: &DataType,
         n: usize,
-    ) -> (Vec<usize>, crate::buffer::Order) {
+    ) -> (Vec<usize>, crate::region::Order) {
         if self.keep_shape {
             same_shape(input, expected, n)
         } else {
-            (vec![n], crate::buffer::Order::C)
+            (vec![n], crate::region::Order::C)
         }
     }
 
@@ -863,9 +863,9 @@ pub(crate) mod golden {
 
     use serde_json::Value;
 
-    use crate::buffer::Order;
     use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::dtype::DataType;
+    use crate::region::Order;
 
     /// Hex to bytes.
     pub fn unhex(s: &str) -> Vec<u8> {
