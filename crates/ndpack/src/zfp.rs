@@ -25,7 +25,7 @@
 //! let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
 //! let stream = compress(&bytes, ZfpType::Float, &[8, 8], ZfpMode::Reversible, true).unwrap();
 //! let array = decompress(&stream).unwrap();
-//! assert_eq!(array.shape, vec![8, 8]);
+//! assert_eq!(array.shape(), [8, 8]);
 //! assert_eq!(array.bytes(), &bytes[..]);
 //! ```
 
@@ -35,7 +35,7 @@ use zfp_rs::{
 };
 
 use crate::buffer::{AlignedBytes, Buffer};
-use crate::codec::{Array, MAX_DECODED_SIZE};
+use crate::codec::{NDBuffer, MAX_DECODED_SIZE};
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::Order;
@@ -766,12 +766,17 @@ fn encode_serial_exact<T: ZfpScalar + TinyCheck>(
 
 /// Decompresses a zfpy stream with a full header into a new C-order array of its dtype and
 /// shape (zfpy's `decompress_numpy`).
-pub fn decompress(stream: &[u8]) -> Result<Array> {
+pub fn decompress(stream: &[u8]) -> Result<NDBuffer> {
     let header = read_header(stream)?;
     let nbytes = check_decoded_size(stream, &header)?;
     let mut out = AlignedBytes::try_zeroed(nbytes)?;
     decode_body(stream, &header, out.as_mut_slice())?;
-    Array::new(Buffer::from_owner(out), header.ztype.dtype(), header.shape)
+    NDBuffer::new(
+        Buffer::from_owner(out),
+        header.ztype.dtype(),
+        header.shape,
+        Order::C,
+    )
 }
 
 /// Decompresses a zfpy stream with a full header into `out`, which must have exactly the
@@ -800,7 +805,7 @@ pub fn decompress_headerless(
     shape: &[usize],
     mode: ZfpMode,
     out: Option<&mut [u8]>,
-) -> Result<Option<Array>> {
+) -> Result<Option<NDBuffer>> {
     let (header, nbytes) = headerless(stream, ztype, shape, mode)?;
     match out {
         Some(out) => {
@@ -816,10 +821,11 @@ pub fn decompress_headerless(
         None => {
             let mut buf = AlignedBytes::try_zeroed(nbytes)?;
             decode_body(stream, &header, buf.as_mut_slice())?;
-            Ok(Some(Array::new(
+            Ok(Some(NDBuffer::new(
                 Buffer::from_owner(buf),
                 ztype.dtype(),
                 shape.to_vec(),
+                Order::C,
             )?))
         }
     }

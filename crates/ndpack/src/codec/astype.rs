@@ -9,7 +9,7 @@
 use serde_json::{json, Map, Value};
 
 use super::typed::{self, ItemMap, NumType};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::Result;
 
@@ -83,7 +83,7 @@ impl Codec for AsType {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items().encode(&input, |src, dst| {
             typed::cast_bytes(src, self.dec, dst, self.enc);
             Ok(())
@@ -101,7 +101,7 @@ impl Codec for AsType {
         })
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items().decode(&input, |src, dst| {
             typed::cast_bytes(src, self.enc, dst, self.dec)
         })
@@ -140,7 +140,7 @@ mod tests {
         )
         .unwrap();
         let enc = c.encode(a).unwrap();
-        assert_eq!(enc.shape, vec![2, 3]);
+        assert_eq!(enc.shape(), vec![2, 3]);
         assert_eq!(enc.bytes(), &[1, 0, 254, 255, 3, 0, 4, 0, 5, 0, 6, 0]);
         let wrong = ArrayRef::new(&data, "<i8".parse().unwrap(), vec![6], Default::default());
         let e = c.encode(wrong.unwrap()).unwrap_err();

@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Array, ArrayMut, ConfigReader};
+use super::{ArrayMut, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -56,7 +56,7 @@ pub(crate) fn location_config(id: &str, location: Option<Location>) -> Value {
 }
 
 /// Encodes `data` with its 32-bit checksum at `location` (little-endian).
-pub(crate) fn checksum_encode(data: &[u8], location: Location, sum: u32) -> Array {
+pub(crate) fn checksum_encode(data: &[u8], location: Location, sum: u32) -> NDBuffer {
     // Filled in place, without zeroing first: one pass over the data.
     let mut out = Vec::with_capacity(data.len() + 4);
     match location {
@@ -69,7 +69,7 @@ pub(crate) fn checksum_encode(data: &[u8], location: Location, sum: u32) -> Arra
             out.extend_from_slice(&sum.to_le_bytes());
         }
     }
-    Array::from_bytes(Buffer::from_vec(out))
+    NDBuffer::from_bytes(Buffer::from_vec(out))
 }
 
 /// Splits encoded bytes into (payload, stored checksum), checking there is room for a checksum.
@@ -180,13 +180,13 @@ macro_rules! checksum32_codec {
                 $crate::codec::crc32::location_config($id, self.location)
             }
 
-            fn encode(&self, input: $crate::codec::ArrayRef<'_>) -> $crate::error::Result<$crate::codec::Array> {
+            fn encode(&self, input: $crate::codec::ArrayRef<'_>) -> $crate::error::Result<$crate::codec::NDBuffer> {
                 Ok($crate::codec::crc32::checksum_encode(input.data, self.location(), Self::checksum(input.data)))
             }
 
-            fn decode(&self, input: $crate::codec::ArrayRef<'_>) -> $crate::error::Result<$crate::codec::Array> {
+            fn decode(&self, input: $crate::codec::ArrayRef<'_>) -> $crate::error::Result<$crate::codec::NDBuffer> {
                 let payload = $crate::codec::crc32::checksum_decode($id, input.data, self.location(), Self::checksum)?;
-                Ok($crate::codec::Array::from_bytes($crate::buffer::Buffer::copy_from_slice(payload)))
+                Ok($crate::codec::NDBuffer::from_bytes($crate::buffer::Buffer::copy_from_slice(payload)))
             }
 
             fn decode_into(&self, input: &[u8], out: $crate::codec::ArrayMut<'_>) -> $crate::error::Result<()> {

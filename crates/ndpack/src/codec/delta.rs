@@ -10,7 +10,7 @@
 use serde_json::{json, Map, Value};
 
 use super::typed::{self, cast_bytes, get, promote, put, with_num, ItemMap, NumType, Scalar};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -246,7 +246,7 @@ impl Codec for Delta {
         json!({"id": ID, "dtype": self.dtype.to_string(), "astype": self.astype.to_string()})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items().encode(&input, |src, dst| {
             self.encode_bytes(src, dst);
             Ok(())
@@ -264,7 +264,7 @@ impl Codec for Delta {
         })
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items()
             .decode(&input, |src, dst| self.decode_bytes(src, dst))
     }

@@ -13,7 +13,7 @@
 use serde_json::{json, Map, Number, Value};
 
 use super::typed::{self, cast, with_float, with_num, Float, ItemMap, Num, NumType, Scalar, Val};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -209,7 +209,7 @@ impl Codec for FixedScaleOffset {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items()
             .encode(&input, |src, dst| self.encode_bytes(src, dst))
     }
@@ -223,7 +223,7 @@ impl Codec for FixedScaleOffset {
             .encode_into(&input, out, |src, dst| self.encode_bytes(src, dst))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items()
             .decode(&input, |src, dst| self.decode_bytes(src, dst))
     }

@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::crc32::{checksum_decode, checksum_range, payload_into, Location};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::Result;
 
@@ -143,10 +143,10 @@ impl Codec for Fletcher32 {
         json!({"id": "fletcher32"})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let mut out = vec![0u8; input.data.len() + 4];
         self.encode_into(input, &mut out)?;
-        Ok(Array::from_bytes(Buffer::from_vec(out)))
+        Ok(NDBuffer::from_bytes(Buffer::from_vec(out)))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -162,9 +162,9 @@ impl Codec for Fletcher32 {
         Ok(n + 4)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let payload = checksum_decode("fletcher32", input.data, Location::End, Self::checksum)?;
-        Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
+        Ok(NDBuffer::from_bytes(Buffer::copy_from_slice(payload)))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

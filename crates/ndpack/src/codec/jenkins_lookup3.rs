@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::crc32::{checksum_split, mismatch, Location};
-use super::{copy_decoded, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{copy_decoded, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::Result;
 
@@ -104,17 +104,17 @@ impl Codec for JenkinsLookup3 {
         Value::Object(m)
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let sum = self.checksum(input.data);
         let mut out = Vec::with_capacity(input.data.len() + 4);
         out.extend_from_slice(input.data);
         out.extend_from_slice(&sum.to_le_bytes());
-        Ok(Array::from_bytes(Buffer::from_vec(out)))
+        Ok(NDBuffer::from_bytes(Buffer::from_vec(out)))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let payload = self.payload(input.data)?;
-        Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
+        Ok(NDBuffer::from_bytes(Buffer::copy_from_slice(payload)))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

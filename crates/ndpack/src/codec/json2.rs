@@ -38,7 +38,7 @@ use std::fmt::Write as _;
 use serde_json::{json, Map, Value};
 
 use super::object::{split_trailer, ObjectArray, ObjectValue, MAX_DEPTH};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `json2` codec.
@@ -757,17 +757,17 @@ impl Codec for Json2 {
     }
 
     /// Encodes a bool, integer or float array as numcodecs encodes the NumPy array.
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let array = ObjectArray::from_numeric(&input)?;
         let mut array = array;
         if array.shape.is_empty() {
             array.items.truncate(1);
         }
-        Ok(Array::from_bytes(self.encode_array(&array)?))
+        Ok(NDBuffer::from_bytes(self.encode_array(&array)?))
     }
 
     /// Decodes to the bytes of the stored array when its dtype is bool, integer or float.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.decode_array(input.data)?.to_numeric()
     }
 }
@@ -868,7 +868,7 @@ mod tests {
             .decode(ArrayRef::bytes(enc.bytes()))
             .unwrap();
         assert_eq!(dec.bytes(), &data[..]);
-        assert_eq!(dec.shape, [2, 2]);
+        assert_eq!(dec.shape(), [2, 2]);
         // 0-d float: numcodecs.JSON().encode(np.float64(0.5)) == b'[0.5,"<f8",[]]'
         let x = 0.5f64.to_le_bytes();
         let input = ArrayRef::new(&x, "<f8".parse().unwrap(), vec![], Order::C).unwrap();

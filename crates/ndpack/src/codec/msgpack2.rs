@@ -29,7 +29,7 @@ use rmp::Marker;
 use serde_json::{json, Map, Value};
 
 use super::object::{split_trailer, ObjectArray, ObjectValue, MAX_DEPTH};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `msgpack2` codec.
@@ -361,18 +361,18 @@ impl Codec for MsgPack2 {
     }
 
     /// Encodes a bool, integer or float array (at least 1-d, as numcodecs requires).
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         if input.shape.is_empty() {
             return Err(Error::invalid(
                 "msgpack2: 0-d arrays cannot be encoded (numcodecs cannot either)",
             ));
         }
         let array = ObjectArray::from_numeric(&input)?;
-        Ok(Array::from_bytes(self.encode_array(&array)?))
+        Ok(NDBuffer::from_bytes(self.encode_array(&array)?))
     }
 
     /// Decodes to the bytes of the stored array when its dtype is bool, integer or float.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.decode_array(input.data)?.to_numeric()
     }
 }

@@ -322,7 +322,7 @@ impl ObjectArray {
 
     /// The bytes of a decoded array whose dtype is bool, int, uint or float (C order), values
     /// cast as NumPy's assignment casts them; other dtypes are `Unsupported`.
-    pub fn to_numeric(self) -> Result<super::Array> {
+    pub fn to_numeric(self) -> Result<super::NDBuffer> {
         let dtype: DataType = self
             .dtype
             .parse()
@@ -338,7 +338,7 @@ impl ObjectArray {
         for v in &flat {
             write_scalar(&mut out, v, kind, size, big)?;
         }
-        super::Array::new(Buffer::from_vec(out), dtype, shape)
+        super::NDBuffer::new(Buffer::from_vec(out), dtype, shape, crate::region::Order::C)
     }
 }
 

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{typed, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{typed, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -190,16 +190,11 @@ impl Codec for PackBits {
         json!({"id": ID})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let len = input.data.len().div_ceil(8) + 1;
         let mut block = typed::alloc(len);
         pack(input.data, block.as_mut_slice());
-        Ok(typed::output(
-            block,
-            DataType::u8(),
-            vec![len],
-            Default::default(),
-        ))
+        typed::output(block, DataType::u8(), vec![len], Default::default())
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -212,11 +207,9 @@ impl Codec for PackBits {
         Ok(len)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let n = decoded_len(input.data)?;
-        Ok(typed::new_1d(n, &DataType::bool(), |out| {
-            unpack(&input.data[1..], out)
-        }))
+        typed::new_1d(n, &DataType::bool(), |out| unpack(&input.data[1..], out))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

@@ -10,7 +10,7 @@
 use serde_json::{json, Map, Value};
 
 use super::typed::{self, cast, cast_bytes, with_float, Float, ItemMap, NumType, Scalar, Val};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -108,7 +108,7 @@ impl Codec for Quantize {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items().encode(&input, |src, dst| {
             self.encode_bytes(src, dst);
             Ok(())
@@ -126,7 +126,7 @@ impl Codec for Quantize {
         })
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.items()
             .decode(&input, |src, dst| cast_bytes(src, self.a, dst, self.d))
     }

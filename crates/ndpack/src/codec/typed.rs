@@ -691,19 +691,19 @@ pub(crate) fn same_shape(
     }
 }
 
-/// Wraps an output block as an [`super::Array`].
+/// Wraps an output block as an [`super::NDBuffer`], checking its size.
 pub(crate) fn output(
     block: crate::buffer::AlignedBytes,
     dtype: DataType,
     shape: Vec<usize>,
     order: crate::region::Order,
-) -> super::Array {
-    super::Array {
-        buffer: crate::buffer::Buffer::from_owner(block),
+) -> Result<super::NDBuffer> {
+    super::NDBuffer::new(
+        crate::buffer::Buffer::from_owner(block),
         dtype,
         shape,
         order,
-    }
+    )
 }
 
 /// The sizes, checks and output arrays of a filter that writes one item for each item it
@@ -762,12 +762,12 @@ impl ItemMap<'_> {
         &self,
         input: &super::ArrayRef<'_>,
         fill: impl FnOnce(&[u8], &mut [u8]) -> Result<()>,
-    ) -> Result<super::Array> {
+    ) -> Result<super::NDBuffer> {
         let n = check_input(self.id, input, self.dtype, self.key)?;
         let mut block = alloc(n * self.astype.itemsize());
         fill(input.data, block.as_mut_slice())?;
         let (shape, order) = self.shape(input, self.dtype, n);
-        Ok(output(block, self.astype.clone(), shape, order))
+        output(block, self.astype.clone(), shape, order)
     }
 
     /// `Codec::max_encoded_len`: exact.
@@ -795,12 +795,12 @@ impl ItemMap<'_> {
         &self,
         input: &super::ArrayRef<'_>,
         fill: impl FnOnce(&[u8], &mut [u8]),
-    ) -> Result<super::Array> {
+    ) -> Result<super::NDBuffer> {
         let n = items_in(self.id, input.data.len(), self.astype, true)?;
         let mut block = try_alloc(n * self.dtype.itemsize())?;
         fill(input.data, block.as_mut_slice());
         let (shape, order) = self.shape(input, self.astype, n);
-        Ok(output(block, self.dtype.clone(), shape, order))
+        output(block, self.dtype.clone(), shape, order)
     }
 
     /// `Codec::decode_into`: `fill(items, out)` writes the decoded items into `out`, which
@@ -834,7 +834,11 @@ pub(crate) fn exact_out(out: &mut [u8], want: usize) -> Result<&mut [u8]> {
 }
 
 /// A new 1-d C-order array of `n` items of `dtype`, written by `fill`.
-pub(crate) fn new_1d(n: usize, dtype: &DataType, fill: impl FnOnce(&mut [u8])) -> super::Array {
+pub(crate) fn new_1d(
+    n: usize,
+    dtype: &DataType,
+    fill: impl FnOnce(&mut [u8]),
+) -> Result<super::NDBuffer> {
     let mut block = alloc(n * dtype.itemsize());
     fill(block.as_mut_slice());
     output(block, dtype.clone(), vec![n], Default::default())
@@ -914,16 +918,16 @@ pub(crate) mod golden {
             let got = codec
                 .encode(ArrayRef::new(&input, dt, vec![n], Order::C).unwrap())
                 .unwrap_or_else(|e| panic!("{e} encoding {case}"));
-            assert_eq!(got.dtype, enc_dt, "encoded dtype of {case}");
+            assert_eq!(*got.dtype(), enc_dt, "encoded dtype of {case}");
             assert_eq!(got.bytes(), &enc[..], "encoded bytes of {case}");
-            assert_eq!(got.shape, vec![enc.len() / enc_dt.itemsize()]);
+            assert_eq!(got.shape(), vec![enc.len() / enc_dt.itemsize()]);
         }
         let (dec, dec_dt) = array(case, "dec_dtype", "decoded");
         let n = enc.len() / enc_dt.itemsize();
         let got = codec
             .decode(ArrayRef::new(&enc, enc_dt, vec![n], Order::C).unwrap())
             .unwrap_or_else(|e| panic!("{e} decoding {case}"));
-        assert_eq!(got.dtype, dec_dt, "decoded dtype of {case}");
+        assert_eq!(*got.dtype(), dec_dt, "decoded dtype of {case}");
         assert_eq!(got.bytes(), &dec[..], "decoded bytes of {case}");
         let raw = codec.decode(ArrayRef::bytes(&enc)).unwrap();
         assert_eq!(

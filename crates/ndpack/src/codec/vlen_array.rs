@@ -24,7 +24,7 @@
 use serde_json::{json, Map, Value};
 
 use super::object::{unsupported, vlen_encode, vlen_spans};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader};
 use crate::buffer::{Buffer, NDBuffer};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -145,7 +145,7 @@ impl Codec for VLenArray {
     }
 
     /// Unsupported: arrays of varying length have no fixed-width byte form.
-    fn encode(&self, _input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, _input: ArrayRef<'_>) -> Result<NDBuffer> {
         Err(unsupported(
             "vlen-array",
             "encodes object arrays of arrays, which have no fixed-width byte form",
@@ -154,7 +154,7 @@ impl Codec for VLenArray {
     }
 
     /// Unsupported: arrays of varying length have no fixed-width byte form.
-    fn decode(&self, _input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, _input: ArrayRef<'_>) -> Result<NDBuffer> {
         Err(unsupported(
             "vlen-array",
             "decodes to arrays of varying length, which have no fixed-width byte form",

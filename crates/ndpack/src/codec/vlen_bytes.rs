@@ -18,7 +18,7 @@
 use serde_json::{json, Map, Value};
 
 use super::object::{unsupported, vlen_encode, vlen_spans};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::Result;
 
@@ -76,7 +76,7 @@ impl Codec for VLenBytes {
     }
 
     /// Unsupported: byte strings of varying length have no fixed-width byte form.
-    fn encode(&self, _input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, _input: ArrayRef<'_>) -> Result<NDBuffer> {
         Err(unsupported(
             "vlen-bytes",
             "encodes object arrays of byte strings, which have no fixed-width byte form",
@@ -85,7 +85,7 @@ impl Codec for VLenBytes {
     }
 
     /// Unsupported: byte strings of varying length have no fixed-width byte form.
-    fn decode(&self, _input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, _input: ArrayRef<'_>) -> Result<NDBuffer> {
         Err(unsupported(
             "vlen-bytes",
             "decodes to byte strings, which have no fixed-width byte form",

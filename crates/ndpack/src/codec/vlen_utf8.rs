@@ -17,7 +17,7 @@
 use serde_json::{json, Map, Value};
 
 use super::object::{unsupported, vlen_encode, vlen_spans};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, Result};
 
 /// The numcodecs `vlen-utf8` codec.
@@ -73,7 +73,7 @@ impl Codec for VLenUtf8 {
     }
 
     /// Unsupported: strings have no fixed-width byte form.
-    fn encode(&self, _input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, _input: ArrayRef<'_>) -> Result<NDBuffer> {
         Err(unsupported(
             "vlen-utf8",
             "encodes object arrays of strings, which have no fixed-width byte form",
@@ -82,7 +82,7 @@ impl Codec for VLenUtf8 {
     }
 
     /// Unsupported: strings have no fixed-width byte form.
-    fn decode(&self, _input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, _input: ArrayRef<'_>) -> Result<NDBuffer> {
         Err(unsupported(
             "vlen-utf8",
             "decodes to strings, which have no fixed-width byte form",
