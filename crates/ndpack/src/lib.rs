@@ -29,7 +29,8 @@ pub mod region;
 pub mod threads;
 pub mod zfp;
 
-pub use buffer::{Buffer, NDBuffer, Order};
+pub use buffer::{Buffer, NDBuffer};
 pub use dtype::{ByteOrder, DataType, TypeKind};
 pub use error::{Error, ErrorKind, Result};
+pub use region::Order;
 pub use threads::{get_num_threads, set_num_threads};

@@ -172,7 +172,7 @@ fn json2_and_msgpack2_fixtures() {
     ] {
         let codec = get_codec(&config(id, 0)).unwrap();
         let dec = codec.decode(ArrayRef::bytes(&data)).unwrap();
-        assert_eq!(dec.shape, shape);
+        assert_eq!(dec.shape(), shape);
         assert_eq!(dec.bytes(), &npy[offset..], "{id}");
         let again = codec.encode(dec.as_array_ref()).unwrap();
         assert_eq!(again.bytes(), &data[..], "{id}");

@@ -120,11 +120,11 @@ mod tests {
             &data,
             "<f8".parse().unwrap(),
             vec![2, 3],
-            crate::buffer::Order::C,
+            crate::region::Order::C,
         )
         .unwrap();
         let enc = c.encode(a).unwrap();
-        assert_eq!(enc.shape, vec![2, 3]);
+        assert_eq!(enc.shape(), vec![2, 3]);
         assert_eq!(enc.bytes(), &[1, 0, 254, 255, 3, 0, 4, 0, 5, 0, 6, 0]);
         let wrong = ArrayRef::new(&data, "<i8".parse().unwrap(), vec![6], Default::default());
         let e = c.encode(wrong.unwrap()).unwrap_err();

@@ -21,7 +21,7 @@ use rayon::prelude::*;
 
 use super::stream_loop::{self, StepResult, StreamStep};
 use super::{
-    backend_error, check_level, check_out_len, read_level, Array, ArrayMut, ArrayRef, Codec,
+    backend_error, check_level, check_out_len, read_level, ArrayMut, ArrayRef, Codec, NDBuffer,
     MAX_DECODED_SIZE,
 };
 use crate::error::{Error, Result};
@@ -234,11 +234,11 @@ impl Codec for BZ2 {
         json!({"id": "bz2", "level": self.level})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let data = input.data;
         let piece = self.piece_size();
         if data.len() <= piece {
-            return Ok(Array::from_bytes(self.compress_stream(data)?));
+            return Ok(NDBuffer::from_bytes(self.compress_stream(data)?));
         }
         let streams = threads::install(|| {
             data.par_chunks(piece)
@@ -249,11 +249,14 @@ impl Codec for BZ2 {
         for s in &streams {
             out.extend_from_slice(s);
         }
-        Ok(Array::from_bytes(out))
+        Ok(NDBuffer::from_bytes(out))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(decompress(input.data, MAX_DECODED_SIZE)?))
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(decompress(
+            input.data,
+            MAX_DECODED_SIZE,
+        )?))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use serde_json::{json, Map, Value};
 
 use super::filter::{self, with_num};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::scalar::{get, put, NumericType, Scalar, ScalarValue};
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -151,7 +151,7 @@ impl Categorize {
         Ok(())
     }
 
-    fn encode_items(&self, data: &[u8], width: usize, text: Text) -> Result<Array> {
+    fn encode_items(&self, data: &[u8], width: usize, text: Text) -> Result<NDBuffer> {
         self.check_astype()?;
         let mut map: HashMap<Vec<u8>, i64> = HashMap::new();
         for (i, label) in self.labels.iter().enumerate() {
@@ -163,11 +163,11 @@ impl Categorize {
         let codes = data
             .chunks_exact(width.max(1))
             .map(|item| map.get(item).copied().unwrap_or(0));
-        Ok(self.codes_array(n, codes))
+        self.codes_array(n, codes)
     }
 
     /// Encodes string items given as `&str`.
-    pub fn encode_strs(&self, items: &[&str]) -> Result<Array> {
+    pub fn encode_strs(&self, items: &[&str]) -> Result<NDBuffer> {
         self.check_astype()?;
         let mut map: HashMap<&str, i64> = HashMap::new();
         for (i, label) in self.labels.iter().enumerate() {
@@ -176,11 +176,11 @@ impl Categorize {
         let codes = items
             .iter()
             .map(|item| map.get(item.trim_end_matches('\0')).copied().unwrap_or(0));
-        Ok(self.codes_array(items.len(), codes))
+        self.codes_array(items.len(), codes)
     }
 
     /// The 1-d `astype` array of the `n` label codes `codes` (1-based, 0 for no label).
-    fn codes_array(&self, n: usize, codes: impl Iterator<Item = i64>) -> Array {
+    fn codes_array(&self, n: usize, codes: impl Iterator<Item = i64>) -> Result<NDBuffer> {
         let a = self.a;
         let mut block = filter::alloc(n * self.astype.itemsize());
         with_num!(a.num, A => {
@@ -290,7 +290,7 @@ impl Codec for Categorize {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         if self.dtype.kind() == TypeKind::Unicode {
             filter::check_input(ID, &input, &self.dtype, "dtype")?;
             let big = self.dtype.byte_order() == ByteOrder::Big;
@@ -327,12 +327,12 @@ impl Codec for Categorize {
         self.encode_items(input.data, width, text)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let n = filter::items_in(ID, input.data.len(), &self.astype, true)?;
         let dt = self.decoded_dtype();
         let mut block = filter::try_alloc(n * dt.itemsize())?;
         self.decode_bytes(input.data, block.as_mut_slice())?;
-        Ok(filter::output(block, dt, vec![n], Default::default()))
+        filter::output(block, dt, vec![n], Default::default())
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
@@ -371,7 +371,7 @@ mod tests {
         let dec = c2.decode_strings(enc.as_array_ref()).unwrap();
         assert_eq!(dec, ["male", "female", "female", "male", ""]);
         let dec = c.decode(enc.as_array_ref()).unwrap();
-        assert_eq!(dec.dtype.to_string(), "<U6");
+        assert_eq!(dec.dtype().to_string(), "<U6");
     }
 
     #[test]

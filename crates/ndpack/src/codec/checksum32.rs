@@ -9,7 +9,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Array, ArrayMut, ConfigReader};
+use super::{ArrayMut, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -70,7 +70,7 @@ pub(crate) fn location_config(id: &str, location: Option<Location>) -> Value {
 }
 
 /// Encodes `data` with its checksum at the codec's location (little-endian).
-pub(crate) fn encode<C: Checksum32>(codec: &C, data: &[u8]) -> Array {
+pub(crate) fn encode<C: Checksum32>(codec: &C, data: &[u8]) -> NDBuffer {
     let sum = codec.sum(data);
     // Filled in place, without zeroing first: one pass over the data.
     let mut out = Vec::with_capacity(data.len() + 4);
@@ -84,7 +84,7 @@ pub(crate) fn encode<C: Checksum32>(codec: &C, data: &[u8]) -> Array {
             out.extend_from_slice(&sum.to_le_bytes());
         }
     }
-    Array::from_bytes(Buffer::from_vec(out))
+    NDBuffer::from_bytes(Buffer::from_vec(out))
 }
 
 /// Encodes `data` followed by its checksum into the start of `out`: `copy_and_sum(body)` copies
@@ -141,9 +141,9 @@ pub(crate) fn payload<'a, C: Checksum32>(codec: &C, input: &'a [u8]) -> Result<&
 }
 
 /// `Codec::decode`: the checked payload, copied.
-pub(crate) fn decode<C: Checksum32>(codec: &C, input: &[u8]) -> Result<Array> {
+pub(crate) fn decode<C: Checksum32>(codec: &C, input: &[u8]) -> Result<NDBuffer> {
     let payload = payload(codec, input)?;
-    Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
+    Ok(NDBuffer::from_bytes(Buffer::copy_from_slice(payload)))
 }
 
 /// `Codec::decode_into`: copies the checked payload into the caller's buffer, which must have
@@ -172,7 +172,7 @@ macro_rules! checksum32_decode_methods {
         fn decode(
             &self,
             input: $crate::codec::ArrayRef<'_>,
-        ) -> $crate::error::Result<$crate::codec::Array> {
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
             $crate::codec::checksum32::decode(self, input.data)
         }
 
@@ -247,7 +247,7 @@ macro_rules! checksum32_codec {
                 $crate::codec::checksum32::location_config($id, self.location)
             }
 
-            fn encode(&self, input: $crate::codec::ArrayRef<'_>) -> $crate::error::Result<$crate::codec::Array> {
+            fn encode(&self, input: $crate::codec::ArrayRef<'_>) -> $crate::error::Result<$crate::codec::NDBuffer> {
                 Ok($crate::codec::checksum32::encode(self, input.data))
             }
 

@@ -172,27 +172,27 @@ pub(crate) fn same_shape(
     input: &super::ArrayRef<'_>,
     dtype: &DataType,
     n: usize,
-) -> (Vec<usize>, crate::buffer::Order) {
+) -> (Vec<usize>, crate::region::Order) {
     if input.dtype == *dtype {
         (input.shape.clone(), input.order)
     } else {
-        (vec![n], crate::buffer::Order::C)
+        (vec![n], crate::region::Order::C)
     }
 }
 
-/// Wraps an output block as an [`super::Array`].
+/// Wraps an output block as an [`super::NDBuffer`], checking its size.
 pub(crate) fn output(
     block: crate::buffer::AlignedBytes,
     dtype: DataType,
     shape: Vec<usize>,
-    order: crate::buffer::Order,
-) -> super::Array {
-    super::Array {
-        buffer: crate::buffer::Buffer::from_owner(block),
+    order: crate::region::Order,
+) -> Result<super::NDBuffer> {
+    super::NDBuffer::new(
+        crate::buffer::Buffer::from_owner(block),
         dtype,
         shape,
         order,
-    }
+    )
 }
 
 /// The sizes, checks and output arrays of a filter that writes one item for each item it
@@ -238,11 +238,11 @@ impl ItemMap<'_> {
         input: &super::ArrayRef<'_>,
         expected: &DataType,
         n: usize,
-    ) -> (Vec<usize>, crate::buffer::Order) {
+    ) -> (Vec<usize>, crate::region::Order) {
         if self.keep_shape {
             same_shape(input, expected, n)
         } else {
-            (vec![n], crate::buffer::Order::C)
+            (vec![n], crate::region::Order::C)
         }
     }
 
@@ -251,12 +251,12 @@ impl ItemMap<'_> {
         &self,
         input: &super::ArrayRef<'_>,
         fill: impl FnOnce(&[u8], &mut [u8]) -> Result<()>,
-    ) -> Result<super::Array> {
+    ) -> Result<super::NDBuffer> {
         let n = check_input(self.id, input, self.dtype, self.key)?;
         let mut block = alloc(n * self.astype.itemsize());
         fill(input.data, block.as_mut_slice())?;
         let (shape, order) = self.shape(input, self.dtype, n);
-        Ok(output(block, self.astype.clone(), shape, order))
+        output(block, self.astype.clone(), shape, order)
     }
 
     /// `Codec::max_encoded_len`: exact.
@@ -284,12 +284,12 @@ impl ItemMap<'_> {
         &self,
         input: &super::ArrayRef<'_>,
         fill: impl FnOnce(&[u8], &mut [u8]),
-    ) -> Result<super::Array> {
+    ) -> Result<super::NDBuffer> {
         let n = items_in(self.id, input.data.len(), self.astype, true)?;
         let mut block = try_alloc(n * self.dtype.itemsize())?;
         fill(input.data, block.as_mut_slice());
         let (shape, order) = self.shape(input, self.astype, n);
-        Ok(output(block, self.dtype.clone(), shape, order))
+        output(block, self.dtype.clone(), shape, order)
     }
 
     /// `Codec::decode_into`: `fill(items, out)` writes the decoded items into `out`, which
@@ -372,7 +372,7 @@ macro_rules! item_filter_methods {
         fn encode(
             &self,
             input: $crate::codec::ArrayRef<'_>,
-        ) -> $crate::error::Result<$crate::codec::Array> {
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
             self.items()
                 .encode(&input, |src, dst| self.encode_items(src, dst))
         }
@@ -393,7 +393,7 @@ macro_rules! item_filter_methods {
         fn decode(
             &self,
             input: $crate::codec::ArrayRef<'_>,
-        ) -> $crate::error::Result<$crate::codec::Array> {
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
             self.items()
                 .decode(&input, |src, dst| self.decode_items(src, dst))
         }
@@ -427,7 +427,11 @@ pub(crate) fn exact_out(out: &mut [u8], want: usize) -> Result<&mut [u8]> {
 }
 
 /// A new 1-d C-order array of `n` items of `dtype`, written by `fill`.
-pub(crate) fn new_1d(n: usize, dtype: &DataType, fill: impl FnOnce(&mut [u8])) -> super::Array {
+pub(crate) fn new_1d(
+    n: usize,
+    dtype: &DataType,
+    fill: impl FnOnce(&mut [u8]),
+) -> Result<super::NDBuffer> {
     let mut block = alloc(n * dtype.itemsize());
     fill(block.as_mut_slice());
     output(block, dtype.clone(), vec![n], Default::default())
@@ -456,10 +460,10 @@ pub(crate) mod golden {
 
     use serde_json::Value;
 
-    use crate::buffer::Order;
     use crate::codec::test_util::unhex;
     use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::dtype::DataType;
+    use crate::region::Order;
 
     /// The cases of one codec's golden file.
     pub fn cases(text: &str) -> Vec<Value> {
@@ -494,10 +498,10 @@ pub(crate) mod golden {
     fn apply(
         data: &[u8],
         dt: DataType,
-        op: impl FnOnce(ArrayRef<'_>) -> crate::error::Result<crate::codec::Array>,
+        op: impl FnOnce(ArrayRef<'_>) -> crate::error::Result<crate::codec::NDBuffer>,
         what: &str,
         case: &Value,
-    ) -> crate::codec::Array {
+    ) -> crate::codec::NDBuffer {
         let n = data.len() / dt.itemsize();
         op(ArrayRef::new(data, dt, vec![n], Order::C).unwrap())
             .unwrap_or_else(|e| panic!("{e} {what} {case}"))
@@ -510,13 +514,13 @@ pub(crate) mod golden {
         if case.get("input").is_some() {
             let (input, dt) = array(case, "dtype", "input");
             let got = apply(&input, dt, |a| codec.encode(a), "encoding", case);
-            assert_eq!(got.dtype, enc_dt, "encoded dtype of {case}");
+            assert_eq!(*got.dtype(), enc_dt, "encoded dtype of {case}");
             assert_eq!(got.bytes(), &enc[..], "encoded bytes of {case}");
-            assert_eq!(got.shape, vec![enc.len() / enc_dt.itemsize()]);
+            assert_eq!(got.shape(), vec![enc.len() / enc_dt.itemsize()]);
         }
         let (dec, dec_dt) = array(case, "dec_dtype", "decoded");
         let got = apply(&enc, enc_dt, |a| codec.decode(a), "decoding", case);
-        assert_eq!(got.dtype, dec_dt, "decoded dtype of {case}");
+        assert_eq!(*got.dtype(), dec_dt, "decoded dtype of {case}");
         assert_eq!(got.bytes(), &dec[..], "decoded bytes of {case}");
         let raw = codec.decode(ArrayRef::bytes(&enc)).unwrap();
         assert_eq!(

@@ -8,7 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::checksum32::{self, checksum32_decode_methods, Checksum32, Location};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::Result;
 
@@ -155,10 +155,10 @@ impl Codec for Fletcher32 {
         json!({"id": "fletcher32"})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let mut out = vec![0u8; input.data.len() + 4];
         self.encode_into(input, &mut out)?;
-        Ok(Array::from_bytes(Buffer::from_vec(out)))
+        Ok(NDBuffer::from_bytes(Buffer::from_vec(out)))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {

@@ -20,7 +20,7 @@ use super::zlib::{
     deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
 };
 use super::{
-    check_level, check_out_len, read_level, Array, ArrayMut, ArrayRef, Codec, GrowBuf,
+    check_level, check_out_len, read_level, ArrayMut, ArrayRef, Codec, GrowBuf, NDBuffer,
     MAX_DECODED_SIZE,
 };
 use crate::error::{Error, ErrorKind, Result};
@@ -265,12 +265,12 @@ impl Codec for GZip {
         json!({"id": "gzip", "level": self.level})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(encode_member(input.data, self.level)?))
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(encode_member(input.data, self.level)?))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(decode_members(
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(decode_members(
             input.data,
             MAX_DECODED_SIZE,
         )?))

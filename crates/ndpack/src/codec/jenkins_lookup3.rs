@@ -10,7 +10,7 @@
 use serde_json::{Map, Value};
 
 use super::checksum32::{self, checksum32_decode_methods, Checksum32, Location};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::Result;
 
 /// The numcodecs `jenkins_lookup3` codec.
@@ -107,7 +107,7 @@ impl Codec for JenkinsLookup3 {
         Value::Object(m)
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         Ok(checksum32::encode(self, input.data))
     }
 

@@ -43,7 +43,7 @@ use serde_json::{json, Map, Value};
 
 use super::stream_loop::{self, StepResult, StreamStep};
 use super::{
-    check_out_len, grow_output, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE,
+    check_out_len, grow_output, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer, MAX_DECODED_SIZE,
 };
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
@@ -777,22 +777,24 @@ impl Codec for LZMA {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let data = input.data;
         if self.format == FORMAT_XZ && data.len() as u64 > self.xz_block_size()? {
             let threads = u32::try_from(threads::get_num_threads()).unwrap_or(u32::MAX);
-            return Ok(Array::from_bytes(self.encode_mt(data, threads.min(1024))?));
+            return Ok(NDBuffer::from_bytes(
+                self.encode_mt(data, threads.min(1024))?,
+            ));
         }
         if let Some((plan, piece)) = self.raw_pieces(data.len())? {
-            return Ok(Array::from_bytes(threads::install(|| {
+            return Ok(NDBuffer::from_bytes(threads::install(|| {
                 raw::encode(data, piece, plan)
             })?));
         }
-        Ok(Array::from_bytes(run_encoder(self.encoder()?, data)?))
+        Ok(NDBuffer::from_bytes(run_encoder(self.encoder()?, data)?))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(
             self.decode_with(input.data, DecodeMode::Auto)?,
         ))
     }

@@ -20,7 +20,7 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
-use crate::buffer::{checked_num_items, Buffer, Order};
+use crate::buffer::Buffer;
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
@@ -59,146 +59,8 @@ pub mod zfpy;
 pub mod zlib;
 pub mod zstd;
 
-/// The largest output a decoder allocates from a size declared in its input when the caller gives
-/// no `out` buffer: 16 GiB. Declared sizes above this are [`ErrorKind::TooLarge`].
-pub const MAX_DECODED_SIZE: usize = 1 << 34;
-
-/// Borrowed, contiguous array data: bytes plus dtype, shape and memory order.
-///
-/// Byte codecs (compressors, checksums) look at the bytes alone; filters use the dtype and shape,
-/// exactly as numcodecs does with the NumPy array it is given.
-#[derive(Debug, Clone)]
-pub struct ArrayRef<'a> {
-    /// The items, contiguous in `order`.
-    pub data: &'a [u8],
-    /// The item type.
-    pub dtype: DataType,
-    /// The shape (empty for 0-d).
-    pub shape: Vec<usize>,
-    /// The memory order of `data`.
-    pub order: Order,
-}
-
-impl<'a> ArrayRef<'a> {
-    /// Plain bytes: dtype `|u1`, shape `[data.len()]`.
-    pub fn bytes(data: &'a [u8]) -> Self {
-        ArrayRef {
-            data,
-            dtype: DataType::u8(),
-            shape: vec![data.len()],
-            order: Order::C,
-        }
-    }
-
-    /// An array view, checking that `data` holds exactly `shape` items of `dtype`.
-    pub fn new(data: &'a [u8], dtype: DataType, shape: Vec<usize>, order: Order) -> Result<Self> {
-        check_size(data.len(), &dtype, &shape)?;
-        Ok(ArrayRef {
-            data,
-            dtype,
-            shape,
-            order,
-        })
-    }
-
-    /// Number of items: `data.len() / itemsize`.
-    pub fn num_items(&self) -> usize {
-        match self.dtype.itemsize() {
-            0 => 0,
-            n => self.data.len() / n,
-        }
-    }
-}
-
-fn check_size(len: usize, dtype: &DataType, shape: &[usize]) -> Result<()> {
-    let want = checked_num_items(shape)?
-        .checked_mul(dtype.itemsize())
-        .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
-    if want != len {
-        return Err(Error::invalid(format!(
-            "{len} bytes do not hold shape {shape:?} of {dtype} ({want} bytes)"
-        )));
-    }
-    Ok(())
-}
-
-/// Borrowed, writable, contiguous array memory: the `out` of a decode.
-#[derive(Debug)]
-pub struct ArrayMut<'a> {
-    /// The items to be written, contiguous in `order`.
-    pub data: &'a mut [u8],
-    /// The item type the caller expects.
-    pub dtype: DataType,
-    /// The shape the caller expects.
-    pub shape: Vec<usize>,
-    /// The memory order of `data`.
-    pub order: Order,
-}
-
-impl<'a> ArrayMut<'a> {
-    /// Plain writable bytes: dtype `|u1`, shape `[data.len()]`.
-    pub fn bytes(data: &'a mut [u8]) -> Self {
-        let len = data.len();
-        ArrayMut {
-            data,
-            dtype: DataType::u8(),
-            shape: vec![len],
-            order: Order::C,
-        }
-    }
-}
-
-/// An owned result of a codec: bytes plus dtype, shape and memory order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Array {
-    /// The items, contiguous in `order`.
-    pub buffer: Buffer,
-    /// The item type.
-    pub dtype: DataType,
-    /// The shape (empty for 0-d).
-    pub shape: Vec<usize>,
-    /// The memory order of `buffer`.
-    pub order: Order,
-}
-
-impl Array {
-    /// Plain bytes (`|u1`, 1-d), as compressors return.
-    pub fn from_bytes(bytes: impl Into<Buffer>) -> Self {
-        let buffer = bytes.into();
-        Array {
-            shape: vec![buffer.len()],
-            buffer,
-            dtype: DataType::u8(),
-            order: Order::C,
-        }
-    }
-
-    /// Items of `dtype` in `shape` (C order), checked against the buffer's size.
-    pub fn new(buffer: Buffer, dtype: DataType, shape: Vec<usize>) -> Result<Self> {
-        check_size(buffer.len(), &dtype, &shape)?;
-        Ok(Array {
-            buffer,
-            dtype,
-            shape,
-            order: Order::C,
-        })
-    }
-
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buffer
-    }
-
-    /// Borrows this array as an [`ArrayRef`].
-    pub fn as_array_ref(&self) -> ArrayRef<'_> {
-        ArrayRef {
-            data: &self.buffer,
-            dtype: self.dtype.clone(),
-            shape: self.shape.clone(),
-            order: self.order,
-        }
-    }
-}
+pub use crate::buffer::{ArrayMut, ArrayRef, NDBuffer};
+pub use crate::error::MAX_DECODED_SIZE;
 
 /// A numcodecs-compatible codec.
 ///
@@ -213,10 +75,10 @@ pub trait Codec: Send + Sync + fmt::Debug {
     fn config(&self) -> Value;
 
     /// Encodes an array (compressors and checksums read its bytes; filters its items).
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array>;
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer>;
 
     /// Decodes what `encode` produced. Input is untrusted: bad input is an error, never a panic.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array>;
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer>;
 
     /// Decodes into the caller's memory, which must have exactly the decoded size.
     ///
@@ -251,14 +113,14 @@ pub trait Codec: Send + Sync + fmt::Debug {
     /// `max_encoded_len` override it to write in place.
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
         let encoded = self.encode(input)?;
-        let n = encoded.buffer.len();
+        let n = encoded.bytes().len();
         if out.len() < n {
             return Err(Error::invalid(format!(
                 "output buffer has {} bytes, encoded data has {n}",
                 out.len()
             )));
         }
-        out[..n].copy_from_slice(&encoded.buffer);
+        out[..n].copy_from_slice(encoded.bytes());
         Ok(n)
     }
 
@@ -665,8 +527,8 @@ impl Pipeline {
     }
 
     /// Encodes `input` through every filter, then the compressor.
-    pub fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let mut current: Option<Array> = None;
+    pub fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        let mut current: Option<NDBuffer> = None;
         for codec in self.codecs() {
             let next = match &current {
                 None => codec.encode(input.clone())?,
@@ -674,17 +536,20 @@ impl Pipeline {
             };
             current = Some(next);
         }
-        Ok(current.unwrap_or_else(|| Array {
-            buffer: Buffer::copy_from_slice(input.data),
-            dtype: input.dtype,
-            shape: input.shape,
-            order: input.order,
-        }))
+        match current {
+            Some(a) => Ok(a),
+            None => NDBuffer::new(
+                Buffer::copy_from_slice(input.data),
+                input.dtype,
+                input.shape,
+                input.order,
+            ),
+        }
     }
 
     /// Decodes `data` through the compressor, then every filter backwards.
-    pub fn decode(&self, data: &[u8]) -> Result<Array> {
-        let mut current = Array::from_bytes(Buffer::copy_from_slice(data));
+    pub fn decode(&self, data: &[u8]) -> Result<NDBuffer> {
+        let mut current = NDBuffer::from_bytes(Buffer::copy_from_slice(data));
         for codec in self.codecs().rev() {
             current = codec.decode(current.as_array_ref())?;
         }

@@ -29,7 +29,7 @@ use rmp::Marker;
 use serde_json::{json, Map, Value};
 
 use super::object::{encode_numeric, split_trailer, ObjectArray, ObjectValue, MAX_DEPTH};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `msgpack2` codec.
@@ -361,7 +361,7 @@ impl Codec for MsgPack2 {
     }
 
     /// Encodes a bool, integer or float array (at least 1-d, as numcodecs requires).
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         if input.shape.is_empty() {
             return Err(Error::invalid(
                 "msgpack2: 0-d arrays cannot be encoded (numcodecs cannot either)",
@@ -371,7 +371,7 @@ impl Codec for MsgPack2 {
     }
 
     /// Decodes to the bytes of the stored array when its dtype is bool, integer or float.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.decode_array(input.data)?.to_numeric()
     }
 }
@@ -379,9 +379,9 @@ impl Codec for MsgPack2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buffer::Order;
     use crate::codec::object::test_util::s;
     use crate::codec::test_util::unhex as hex;
+    use crate::region::Order;
 
     fn golden_items() -> ObjectArray {
         let items = vec![

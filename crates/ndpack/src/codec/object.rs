@@ -242,7 +242,7 @@ pub struct ObjectArray {
 impl ObjectArray {
     /// An array from flat items in C order, nesting them as `tolist()` would for `shape`.
     pub fn from_flat(items: Vec<ObjectValue>, dtype: &str, shape: &[usize]) -> Result<Self> {
-        let n = crate::buffer::checked_num_items(shape)?;
+        let n = crate::region::checked_num_items(shape)?;
         if n != items.len() {
             return Err(Error::invalid(format!(
                 "{} items do not fill shape {shape:?}",
@@ -273,7 +273,7 @@ impl ObjectArray {
             }
             return Ok(self.items);
         }
-        let n = crate::buffer::checked_num_items(&self.shape)
+        let n = crate::region::checked_num_items(&self.shape)
             .map_err(|e| Error::new(ErrorKind::Corrupt, e.message().to_string()))?;
         let mut out = Vec::with_capacity(n.min(self.items.len().saturating_mul(64)));
         flatten_into(self.items, &self.shape, &mut out)?;
@@ -290,7 +290,7 @@ impl ObjectArray {
         let kind = numeric_kind(dtype, || {
             format!("only bool, integer and float arrays have a byte form here, not {dtype}")
         })?;
-        let n = crate::buffer::checked_num_items(&input.shape)?;
+        let n = crate::region::checked_num_items(&input.shape)?;
         if n.checked_mul(size) != Some(input.data.len()) {
             return Err(Error::invalid(format!(
                 "{} bytes do not hold shape {:?} of {dtype}",
@@ -319,7 +319,7 @@ impl ObjectArray {
 
     /// The bytes of a decoded array whose dtype is bool, int, uint or float (C order), values
     /// cast as NumPy's assignment casts them; other dtypes are `Unsupported`.
-    pub fn to_numeric(self) -> Result<super::Array> {
+    pub fn to_numeric(self) -> Result<super::NDBuffer> {
         let dtype: DataType = self
             .dtype
             .parse()
@@ -335,7 +335,7 @@ impl ObjectArray {
         for v in &flat {
             write_scalar(&mut out, v, kind, size, big)?;
         }
-        super::Array::new(Buffer::from_vec(out), dtype, shape)
+        super::NDBuffer::new(Buffer::from_vec(out), dtype, shape, crate::region::Order::C)
     }
 }
 
@@ -549,7 +549,7 @@ pub(crate) fn split_trailer(
                 .ok_or_else(|| Error::corrupt(format!("{id}: bad dimension {d:?} in shape")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let n = crate::buffer::checked_num_items(&shape)
+    let n = crate::region::checked_num_items(&shape)
         .map_err(|e| Error::corrupt(format!("{id}: {}", e.message())))?;
     // Every item takes at least one byte of input: a larger shape is a lie, and would make a
     // caller allocate far more than the input justifies.
@@ -579,9 +579,9 @@ pub(crate) fn split_trailer(
 pub(crate) fn encode_numeric(
     input: &super::ArrayRef<'_>,
     encode_array: impl FnOnce(&ObjectArray) -> Result<Vec<u8>>,
-) -> Result<super::Array> {
+) -> Result<super::NDBuffer> {
     let array = ObjectArray::from_numeric(input)?;
-    Ok(super::Array::from_bytes(encode_array(&array)?))
+    Ok(super::NDBuffer::from_bytes(encode_array(&array)?))
 }
 
 /// The `Unsupported` error of the object codecs' byte-level `Codec` methods.
@@ -601,7 +601,7 @@ macro_rules! object_only_methods {
         fn encode(
             &self,
             _input: $crate::codec::ArrayRef<'_>,
-        ) -> $crate::error::Result<$crate::codec::Array> {
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
             Err($crate::codec::object::unsupported($id, $enc_what, $enc_api))
         }
 
@@ -609,7 +609,7 @@ macro_rules! object_only_methods {
         fn decode(
             &self,
             _input: $crate::codec::ArrayRef<'_>,
-        ) -> $crate::error::Result<$crate::codec::Array> {
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
             Err($crate::codec::object::unsupported($id, $dec_what, $dec_api))
         }
     };

@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{filter, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{filter, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -168,16 +168,11 @@ impl Codec for PackBits {
         json!({"id": ID})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let len = input.data.len().div_ceil(8) + 1;
         let mut block = filter::alloc(len);
         pack(input.data, block.as_mut_slice());
-        Ok(filter::output(
-            block,
-            DataType::u8(),
-            vec![len],
-            Default::default(),
-        ))
+        filter::output(block, DataType::u8(), vec![len], Default::default())
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -190,11 +185,9 @@ impl Codec for PackBits {
         Ok(len)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let n = decoded_len(input.data)?;
-        Ok(filter::new_1d(n, &DataType::bool(), |out| {
-            unpack(&input.data[1..], out)
-        }))
+        filter::new_1d(n, &DataType::bool(), |out| unpack(&input.data[1..], out))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

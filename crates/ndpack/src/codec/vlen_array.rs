@@ -25,9 +25,10 @@ use serde_json::{json, Map, Value};
 
 use super::object::{object_only_methods, vlen_encode, vlen_spans};
 use super::{Codec, ConfigReader};
-use crate::buffer::{Buffer, NDBuffer, Order};
+use crate::buffer::{Buffer, NDBuffer};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::Order;
 
 /// The numcodecs `vlen-array` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]

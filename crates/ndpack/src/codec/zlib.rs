@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 use super::deflate_parallel::{self as parallel, Check, Decoded, Tuning, SEGMENT};
 use super::one_shot_inflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
 use super::{
-    backend_error, check_level, check_out_len, grow_output, out_too_small, read_level, Array,
-    ArrayMut, ArrayRef, Codec, GrowBuf, MAX_DECODED_SIZE,
+    backend_error, check_level, check_out_len, grow_output, out_too_small, read_level, ArrayMut,
+    ArrayRef, Codec, GrowBuf, NDBuffer, MAX_DECODED_SIZE,
 };
 use crate::error::{Error, Result};
 
@@ -422,13 +422,13 @@ impl Codec for Zlib {
         json!({"id": "zlib", "level": self.level})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(encode_zlib(input.data, self.level)?))
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(encode_zlib(input.data, self.level)?))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let (out, _) = inflate(input.data, true, MAX_DECODED_SIZE)?;
-        Ok(Array::from_bytes(out))
+        Ok(NDBuffer::from_bytes(out))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

@@ -16,7 +16,7 @@ use serde_json::{json, Map, Value};
 use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
 
 use super::{
-    check_out_len, grow_output, out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader,
+    check_out_len, grow_output, out_too_small, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer,
     MAX_DECODED_SIZE,
 };
 use crate::buffer::{AlignedBytes, Buffer};
@@ -378,12 +378,12 @@ impl Codec for Zstd {
         json!({"id": "zstd", "level": self.level, "checksum": self.checksum})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         // A lazily zeroed block of the worst-case size: pages past the compressed end are never
         // touched.
         let mut block = AlignedBytes::zeroed(zstd_safe::compress_bound(input.data.len()));
         let n = self.compress_into(input.data, block.as_mut_slice())?;
-        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..n)))
+        Ok(NDBuffer::from_bytes(Buffer::from_owner(block).slice(0..n)))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -398,18 +398,18 @@ impl Codec for Zstd {
         frames_size(encoded).ok().flatten().map(|n| n as usize)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let data = input.data;
         match frames_size(data)? {
             Some(total) => {
                 let mut block = AlignedBytes::try_for_overwrite(total as usize)?;
                 decompress_declared(data, block.as_mut_slice())?;
-                Ok(Array::from_bytes(Buffer::from_owner(block)))
+                Ok(NDBuffer::from_bytes(Buffer::from_owner(block)))
             }
             None => {
                 let mut out = Vec::new();
                 stream_vec(data, &mut out, MAX_DECODED_SIZE)?;
-                Ok(Array::from_bytes(out))
+                Ok(NDBuffer::from_bytes(out))
             }
         }
     }

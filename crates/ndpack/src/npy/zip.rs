@@ -14,7 +14,7 @@ use rayon::prelude::*;
 
 use super::NpyArray;
 use crate::buffer::Buffer;
-use crate::codec::MAX_DECODED_SIZE;
+use crate::error::MAX_DECODED_SIZE;
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
 

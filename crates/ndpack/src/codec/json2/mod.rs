@@ -40,7 +40,7 @@ mod writer;
 pub use writer::python_float_repr;
 
 use super::object::{encode_numeric, split_trailer, ObjectArray, ObjectValue};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, ErrorKind, Result};
 use parser::Parser;
 use writer::Writer;
@@ -241,12 +241,12 @@ impl Codec for Json2 {
     }
 
     /// Encodes a bool, integer or float array as numcodecs encodes the NumPy array.
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         encode_numeric(&input, |array| self.encode_array(array))
     }
 
     /// Decodes to the bytes of the stored array when its dtype is bool, integer or float.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.decode_array(input.data)?.to_numeric()
     }
 }
@@ -254,8 +254,8 @@ impl Codec for Json2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buffer::Order;
     use crate::codec::object::test_util::s;
+    use crate::region::Order;
 
     /// numcodecs.JSON().encode(np.array(['foo', 'é😀"\\\n\x01', nan, None, 2, -1.5e-7,
     /// {'b': 1, 'a': [True]}, [], {}], dtype=object))
@@ -317,7 +317,7 @@ mod tests {
             .decode(ArrayRef::bytes(enc.bytes()))
             .unwrap();
         assert_eq!(dec.bytes(), &data[..]);
-        assert_eq!(dec.shape, [2, 2]);
+        assert_eq!(dec.shape(), [2, 2]);
         // 0-d float: numcodecs.JSON().encode(np.float64(0.5)) == b'[0.5,"<f8",[]]'
         let x = 0.5f64.to_le_bytes();
         let input = ArrayRef::new(&x, "<f8".parse().unwrap(), vec![], Order::C).unwrap();
