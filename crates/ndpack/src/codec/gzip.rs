@@ -11,17 +11,17 @@
 //!
 //! Inputs over 1 MiB are compressed as independent 1 MiB segments in parallel (one member; the
 //! CRC-32 is combined from the segments'), and large members are decoded in parallel where their
-//! producer left segment boundaries (see `deflate_parallel`).
+//! producer left segment boundaries (see [`crate::backend::deflate`]).
 
 use serde_json::{json, Map, Value};
 
-use super::deflate_parallel::{self as parallel, Check, Tuning, SEGMENT};
-use super::zlib::{
-    deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
-};
 use super::{
     check_level, check_out_len, read_level, Array, ArrayMut, ArrayRef, Codec, GrowBuf,
     MAX_DECODED_SIZE,
+};
+use crate::backend::deflate::{
+    deflate_append, inflate_append, inflate_grow, inflate_slice, parallel, shrink_reserve, Check,
+    Tuning, DEFLATE_MAX_RATIO, SEGMENT,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -355,7 +355,7 @@ mod tests {
         }
         let c = GZip::default();
         let n = (3 << 20) + 333;
-        let d = crate::codec::deflate_parallel::noisy_test_bytes(n);
+        let d = parallel::noisy_test_bytes(n);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
         assert!(enc.len() > 1 << 20);
         // A single-stream member (as Python writes) and two segmented members in a row.

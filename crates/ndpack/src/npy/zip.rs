@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
-use crate::codec::one_shot_inflate::{inflate_into_spare, Format, Outcome};
+use crate::backend::deflate::libdeflate::{inflate_into_spare, Format, Outcome};
 use rayon::prelude::*;
 
 use super::NpyArray;
