@@ -120,19 +120,11 @@ fn decode_stream_slice(data: &[u8], out: &mut [u8]) -> StepResult<(usize, usize)
 
 /// The serial decoder from byte `pos` on, appending to `out` (which holds what the streams
 /// before `pos` decoded to): concatenated streams, trailing non-stream data ignored.
-fn decompress_from(data: &[u8], mut pos: usize, out: &mut Vec<u8>, limit: usize) -> Result<()> {
-    while pos < data.len() {
+fn decompress_from(data: &[u8], pos: usize, out: &mut Vec<u8>, limit: usize) -> Result<()> {
+    stream::concatenated(data, pos, false, |rest| {
         let before = out.len();
-        match decode_stream_vec(&data[pos..], out, limit) {
-            Ok(used) => pos += used,
-            Err((true, _)) if pos > 0 => {
-                out.truncate(before);
-                break;
-            }
-            Err((_, e)) => return Err(e),
-        }
-    }
-    Ok(())
+        decode_stream_vec(rest, out, limit).inspect_err(|_| out.truncate(before))
+    })
 }
 
 /// Whether decoding `data` is worth trying in parallel.
@@ -183,16 +175,11 @@ fn decompress_into_with(data: &[u8], out: &mut [u8], parallel: bool) -> Result<(
             pos = end;
         }
     }
-    while pos < data.len() {
-        match decode_stream_slice(&data[pos..], &mut out[written..]) {
-            Ok((used, n)) => {
-                pos += used;
-                written += n;
-            }
-            Err((true, _)) if pos > 0 => break,
-            Err((_, e)) => return Err(e),
-        }
-    }
+    stream::concatenated(data, pos, false, |rest| {
+        let (used, n) = decode_stream_slice(rest, &mut out[written..])?;
+        written += n;
+        Ok(used)
+    })?;
     check_out_len(out.len(), written)
 }
 

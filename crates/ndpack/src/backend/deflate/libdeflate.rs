@@ -21,6 +21,17 @@ pub(crate) enum Format {
     Zlib,
 }
 
+impl Format {
+    /// zlib with `zlib_header`, else raw deflate.
+    pub(crate) fn of(zlib_header: bool) -> Self {
+        if zlib_header {
+            Format::Zlib
+        } else {
+            Format::Raw
+        }
+    }
+}
+
 /// What a one-shot inflate gave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Outcome {

@@ -145,11 +145,7 @@ pub(crate) fn inflate_append(
         let _ = out.try_reserve_exact(room);
     }
     if out.capacity() > start {
-        let format = if zlib_header {
-            Format::Zlib
-        } else {
-            Format::Raw
-        };
+        let format = Format::of(zlib_header);
         if let Outcome::Done { consumed, .. } = inflate_into_spare(data, format, out)? {
             return Ok(consumed);
         }
@@ -214,11 +210,7 @@ pub(crate) fn inflate_grow(
         let _ = out.grow(written.saturating_add(room));
     }
     if out.buf().len() > written {
-        let format = if zlib_header {
-            Format::Zlib
-        } else {
-            Format::Raw
-        };
+        let format = Format::of(zlib_header);
         if let Outcome::Done {
             consumed,
             written: n,
@@ -301,11 +293,7 @@ pub(crate) fn inflate_slice(
             }
         }
     }
-    let format = if zlib_header {
-        Format::Zlib
-    } else {
-        Format::Raw
-    };
+    let format = Format::of(zlib_header);
     if let Outcome::Done { consumed, written } = inflate_into_slice(data, format, out)? {
         return Ok((consumed, written));
     }

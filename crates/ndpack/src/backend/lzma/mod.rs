@@ -342,41 +342,22 @@ impl Decoder<'_> {
     /// bytes, with the xz decoder `mode` says.
     pub(crate) fn decode(&self, data: &[u8], limit: usize, mode: DecodeMode) -> Result<Vec<u8>> {
         let mut out = Vec::new();
-        let mut pos = 0;
-        loop {
+        stream::concatenated(data, 0, true, |rest| {
             let before = out.len();
-            match self.decode_stream_vec(&data[pos..], &mut out, limit, mode) {
-                Ok(used) => pos += used,
-                Err((true, _)) if pos > 0 => {
-                    out.truncate(before);
-                    break;
-                }
-                Err((_, e)) => return Err(e),
-            }
-            if pos >= data.len() {
-                break;
-            }
-        }
+            self.decode_stream_vec(rest, &mut out, limit, mode)
+                .inspect_err(|_| out.truncate(before))
+        })?;
         Ok(out)
     }
 
     /// `lzma.decompress` into exactly `out.len()` bytes.
     pub(crate) fn decode_into(&self, input: &[u8], out: &mut [u8]) -> Result<()> {
-        let mut pos = 0;
         let mut written = 0;
-        loop {
-            match self.decode_stream_slice(&input[pos..], &mut out[written..]) {
-                Ok((used, n)) => {
-                    pos += used;
-                    written += n;
-                }
-                Err((true, _)) if pos > 0 => break,
-                Err((_, e)) => return Err(e),
-            }
-            if pos >= input.len() {
-                break;
-            }
-        }
+        stream::concatenated(input, 0, true, |rest| {
+            let (used, n) = self.decode_stream_slice(rest, &mut out[written..])?;
+            written += n;
+            Ok(used)
+        })?;
         check_out_len(out.len(), written)
     }
 }
