@@ -10,7 +10,7 @@
 //! concatenated independent streams, one per piece, compressed in parallel; the bytes do not
 //! depend on the thread count, and smaller inputs give exactly the one stream they always gave.
 //! Decoding: every input (ours, Python's, pbzip2's) is decoded block by block in parallel when
-//! its structure allows it (see [`crate::backend::bz2`]), else serially, with the same result either way.
+//! its structure allows it (see `backend::bz2`), else serially, with the same result either way.
 
 use serde_json::{json, Map, Value};
 

@@ -11,7 +11,7 @@
 //!
 //! Inputs over 1 MiB are compressed as independent 1 MiB segments in parallel (one member; the
 //! CRC-32 is combined from the segments'), and large members are decoded in parallel where their
-//! producer left segment boundaries (see [`crate::backend::deflate`]).
+//! producer left segment boundaries (see `backend::deflate`).
 
 use serde_json::{json, Map, Value};
 

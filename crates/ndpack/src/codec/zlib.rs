@@ -4,7 +4,7 @@
 //! Encoding uses zlib-rs through flate2, so compressed bytes may differ from CPython's zlib;
 //! either decodes the other's output to the same data. Inputs over 1 MiB are compressed as
 //! independent 1 MiB segments in parallel, and large streams are decoded in parallel where their
-//! producer left segment boundaries (see [`crate::backend::deflate`]).
+//! producer left segment boundaries (see `backend::deflate`).
 
 use serde_json::{json, Map, Value};
 

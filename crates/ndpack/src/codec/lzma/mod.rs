@@ -28,9 +28,9 @@
 //! [`LZMA::xz_block_size`] (the same size, from the same chain) are split into pieces of that size
 //! whose raw LZMA2 streams, each starting with a dictionary reset, are written in parallel on
 //! ndpack's pool and joined into one raw stream (the delta filter is applied over the whole input
-//! first; see [`crate::backend::lzma::raw`]). The bytes do not depend on the thread count, inputs up to one piece give
-//! the stream that Python's `lzma` writes, and every raw LZMA2 decoder reads the result with the
-//! declared chain. Other raw chains (LZMA1, BCJ filters) and `FORMAT_ALONE` stay serial. Raw
+//! first; see `backend::lzma::raw`). The bytes do not depend on the thread count, inputs up to
+//! one piece give the stream that Python's `lzma` writes, and every raw LZMA2 decoder reads the
+//! result with the declared chain. Other raw chains (LZMA1, BCJ filters) and `FORMAT_ALONE` stay serial. Raw
 //! streams of these chains with several dictionary resets (ndpack's, for one) are decoded in
 //! parallel: the chunk headers give each part's place, each part is decoded on its own, the delta
 //! is undone per part then corrected lane by lane; anything unexpected falls back to the serial
