@@ -35,19 +35,41 @@ pub(crate) fn deflate_append(
     zlib_header: bool,
     out: &mut Vec<u8>,
 ) -> Result<()> {
+    // Room for the zlib header and trailer: one reservation, no regrowth.
     let level = zlib_rs_level(level);
+    compress_with(data, level, zlib_header, FlushCompress::Finish, 64, out)
+}
+
+/// Compresses `data` with a fresh zlib-rs compressor at zlib-rs `level`, into a zlib
+/// (`zlib_header`) or raw deflate stream appended to `out`, ended by `flush`: the final block
+/// (`Finish`) or a flush marker. `out` first reserves zlib's `compressBound` plus `extra` bytes,
+/// and grows if that is not enough.
+fn compress_with(
+    data: &[u8],
+    level: u32,
+    zlib_header: bool,
+    flush: FlushCompress,
+    extra: usize,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let mut c = Compress::new(Compression::new(level), zlib_header);
-    // zlib's compressBound plus room for the zlib header and trailer: one reservation, no regrowth.
-    out.reserve(data.len() + (data.len() >> 12) + (data.len() >> 14) + (data.len() >> 25) + 64);
+    let n = data.len();
+    out.reserve(n + (n >> 12) + (n >> 14) + (n >> 25) + extra);
     loop {
         let consumed = c.total_in() as usize;
         let status = c
-            .compress_vec(&data[consumed..], out, FlushCompress::Finish)
+            .compress_vec(&data[consumed..], out, flush)
             .map_err(|e| backend_error("zlib", e))?;
-        match status {
-            Status::StreamEnd => return Ok(()),
-            _ => out.reserve(out.capacity().max(64)),
+        let done = if flush == FlushCompress::Finish {
+            status == Status::StreamEnd
+        } else {
+            // A flush is complete when all input is in and the output was not filled.
+            c.total_in() as usize == n && out.len() < out.capacity()
+        };
+        if done {
+            return Ok(());
         }
+        out.reserve(out.capacity().max(64));
     }
 }
 

@@ -1,10 +1,9 @@
 //! Segment encode: independent segments compressed in parallel into one raw deflate stream.
 
-use flate2::{Compress, Compression, FlushCompress, Status};
+use flate2::FlushCompress;
 
-use super::super::zlib_rs_level;
+use super::super::{compress_with, zlib_rs_level};
 use super::Check;
-use crate::backend::backend_error;
 use crate::error::Result;
 use crate::threads;
 
@@ -21,29 +20,12 @@ pub(super) fn compress_segment(
     last: bool,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    let mut c = Compress::new(Compression::new(level), false);
-    out.reserve(deflate_bound(seg.len()));
     let flush = if last {
         FlushCompress::Finish
     } else {
         FlushCompress::Full
     };
-    loop {
-        let consumed = c.total_in() as usize;
-        let status = c
-            .compress_vec(&seg[consumed..], out, flush)
-            .map_err(|e| backend_error("zlib", e))?;
-        let done = if last {
-            status == Status::StreamEnd
-        } else {
-            // A flush is complete when all input is in and the output was not filled.
-            c.total_in() as usize == seg.len() && out.len() < out.capacity()
-        };
-        if done {
-            return Ok(());
-        }
-        out.reserve(out.capacity().max(64));
-    }
+    compress_with(seg, level, false, flush, 32, out)
 }
 
 /// Compresses `data` (longer than `segment`) as independent `segment`-byte segments into a raw
