@@ -89,6 +89,34 @@ pub(crate) fn grow_output(
         .map_err(|_| Error::out_of_memory(format!("{id}: cannot allocate {extra} more bytes")))
 }
 
+/// Test data for the engines' tests.
+#[cfg(test)]
+pub(crate) mod test_data {
+    /// `n` bytes that mix noise with compressible runs: byte `i` is the top bits (from bit
+    /// `shift`) of a linear congruential generator (seed `seed`, `x <- a x + c`, stepped for every
+    /// byte) where `noisy(i)`, else `run(i)`.
+    pub(crate) fn noise_and_runs(
+        n: usize,
+        seed: u32,
+        (a, c): (u32, u32),
+        shift: u32,
+        noisy: impl Fn(usize) -> bool,
+        run: impl Fn(usize) -> u8,
+    ) -> Vec<u8> {
+        let mut x = seed;
+        (0..n)
+            .map(|i| {
+                x = x.wrapping_mul(a).wrapping_add(c);
+                if noisy(i) {
+                    (x >> shift) as u8
+                } else {
+                    run(i)
+                }
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

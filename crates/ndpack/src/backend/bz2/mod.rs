@@ -186,6 +186,7 @@ fn decompress_into_with(data: &[u8], out: &mut [u8], parallel: bool) -> Result<(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::backend::test_data::noise_and_runs;
 
     const LIMIT: usize = 1 << 34;
 
@@ -224,17 +225,15 @@ pub(crate) mod tests {
     }
 
     pub(crate) fn varied(n: usize) -> Vec<u8> {
-        let mut x = 7u32;
-        (0..n)
-            .map(|i| {
-                x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-                if (i / 4096) % 3 == 0 {
-                    (x >> 24) as u8
-                } else {
-                    ((i / 13) % 251) as u8
-                }
-            })
-            .collect()
+        let lcg = (1_664_525, 1_013_904_223);
+        noise_and_runs(
+            n,
+            7,
+            lcg,
+            24,
+            |i| (i / 4096) % 3 == 0,
+            |i| ((i / 13) % 251) as u8,
+        )
     }
 
     #[test]

@@ -293,6 +293,7 @@ fn add_carry(dst: &mut [u8], src: &[u8], carry: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::test_data::noise_and_runs;
 
     /// liblzma's own delta of `data`: the raw `[delta, lzma2]` stream decoded as `[lzma2]`.
     fn liblzma_delta(data: &[u8], dist: usize) -> Vec<u8> {
@@ -361,17 +362,15 @@ mod tests {
 
     /// Runs of noise (stored by liblzma as uncompressed chunks) between compressible runs.
     fn mixed(n: usize) -> Vec<u8> {
-        let mut x = 7u32;
-        (0..n)
-            .map(|i| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                if (i / 700) % 3 == 1 {
-                    (x >> 23) as u8
-                } else {
-                    (i / 3 % 41) as u8
-                }
-            })
-            .collect()
+        let lcg = (1_103_515_245, 12_345);
+        noise_and_runs(
+            n,
+            7,
+            lcg,
+            23,
+            |i| (i / 700) % 3 == 1,
+            |i| (i / 3 % 41) as u8,
+        )
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! parallel encoders and decoders against the serial ones.
 
 use super::*;
+use crate::backend::test_data::noise_and_runs;
 use crate::codec::get_codec;
 use crate::codec::test_util::{assert_out_size_checked, round_trip};
 use crate::error::ErrorKind;
@@ -163,17 +164,15 @@ fn bad_configs_name_their_key() {
 }
 
 fn varied(n: usize) -> Vec<u8> {
-    let mut x = 99u32;
-    (0..n)
-        .map(|i| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            if (i / 512) % 4 == 0 {
-                (x >> 24) as u8
-            } else {
-                ((i / 5) % 253) as u8
-            }
-        })
-        .collect()
+    let lcg = (1_664_525, 1_013_904_223);
+    noise_and_runs(
+        n,
+        99,
+        lcg,
+        24,
+        |i| (i / 512) % 4 == 0,
+        |i| ((i / 5) % 253) as u8,
+    )
 }
 
 fn same_as_serial(c: &LZMA, data: &[u8]) {
