@@ -347,14 +347,28 @@ pub(crate) fn inflate_grow(
     }
     // Piece `done` was not accepted: the rest serially, with the window decoded so far.
     let (used, new_end) = serial_rest_grow(&data[cuts[done]..], out, written, end, limit)?;
-    let tail = Check::of(check, &out.buf()[end..new_end]);
-    Some(Decoded {
-        consumed: cuts[done] + used,
-        end: new_end,
-        check: check.combine(sum, tail, new_end - end),
-        pieces: done,
+    let rest = &out.buf()[end..new_end];
+    Some(resumed(cuts[done] + used, done, sum, end, rest, check))
+}
+
+/// The result of a decode whose first `pieces` pieces were accepted, their output ending at `end`
+/// with checksum `sum`, and whose serial rest gave the output `rest` after `end`; `consumed` raw
+/// bytes in all.
+fn resumed(
+    consumed: usize,
+    pieces: usize,
+    sum: u32,
+    end: usize,
+    rest: &[u8],
+    check: Check,
+) -> Decoded {
+    Decoded {
+        consumed,
+        end: end + rest.len(),
+        check: check.combine(sum, check.of(rest), rest.len()),
+        pieces,
         direct: false,
-    })
+    }
 }
 
 /// As [`inflate_grow`], appending to a `Vec` (its spare capacity, not zeroed first).
@@ -399,14 +413,14 @@ pub(crate) fn inflate_append(
         out.truncate(written);
         return None;
     };
-    let tail = check.of(&out[end..new_end]);
-    Some(Decoded {
-        consumed: cuts[done] + used,
-        end: new_end,
-        check: check.combine(sum, tail, new_end - end),
-        pieces: done,
-        direct: false,
-    })
+    Some(resumed(
+        cuts[done] + used,
+        done,
+        sum,
+        end,
+        &out[end..new_end],
+        check,
+    ))
 }
 
 /// Decodes the raw deflate stream at the start of `data` into the start of `out` in parallel.
