@@ -27,6 +27,10 @@
 //! taking every candidate as the end of a [`SEGMENT`]-byte segment, each piece (a whole number of
 //! segments) decodes into its final place, with no buffer of its own and no copy. A piece that is
 //! not accepted or not exactly its segments' size drops the attempt, and the pieces above run.
+//!
+//! The parts: `encode.rs` (segments), `decode.rs` (pieces into buffers of their own, gathered, and
+//! the serial rest), `direct.rs` (pieces into place); here, the piece decode they share and the
+//! entry points.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
