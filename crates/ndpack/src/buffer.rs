@@ -670,6 +670,18 @@ impl<'a> ArrayMut<'a> {
     }
 }
 
+/// Makes room in `v` for `total` items in all (reserving exactly what is missing), or gives an
+/// [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory) error saying that `what` could not
+/// have `total` bytes.
+pub(crate) fn try_reserve_total<T>(v: &mut Vec<T>, total: usize, what: &str) -> Result<()> {
+    match total.checked_sub(v.len()) {
+        Some(more) if more > 0 => v
+            .try_reserve_exact(more)
+            .map_err(|_| Error::alloc_failed(what, total)),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,6 +24,9 @@ use crate::buffer::Buffer;
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub use crate::backend::GrowBuf;
+pub(crate) use crate::backend::{check_out_len, out_too_small};
+
 pub mod adler32;
 pub mod astype;
 pub mod bitround;
@@ -33,7 +36,6 @@ pub mod categorize;
 pub mod checksum32;
 pub mod crc32;
 pub mod crc32c;
-pub(crate) mod deflate_parallel;
 pub mod delta;
 pub(crate) mod filter;
 pub mod fixedscaleoffset;
@@ -45,13 +47,11 @@ pub mod lz4;
 pub mod lzma;
 pub mod msgpack2;
 pub mod object;
-pub(crate) mod one_shot_inflate;
 pub mod packbits;
 #[cfg(feature = "pcodec")]
 pub mod pcodec;
 pub mod quantize;
 pub mod shuffle;
-mod stream_loop;
 pub mod vlen_array;
 pub mod vlen_bytes;
 pub mod vlen_utf8;
@@ -142,56 +142,11 @@ pub trait Codec: Send + Sync + fmt::Debug {
     }
 }
 
-/// Memory that a decoder writes into and may grow ([`Codec::decode_grow`]): a front end's own
-/// buffer, such as a Python `bytes` object being built.
-pub trait GrowBuf {
-    /// The memory, writable; its length is the current capacity.
-    fn buf(&mut self) -> &mut [u8];
-    /// Grows the memory to at least `len` bytes, keeping the bytes written so far; an
-    /// [`ErrorKind::OutOfMemory`] error, with the memory and its bytes unchanged, when it cannot.
-    fn grow(&mut self, len: usize) -> Result<()>;
-}
-
-impl GrowBuf for Vec<u8> {
-    fn buf(&mut self) -> &mut [u8] {
-        self
-    }
-
-    fn grow(&mut self, len: usize) -> Result<()> {
-        if len > self.len() {
-            self.try_reserve_exact(len - self.len())
-                .map_err(|_| Error::alloc_failed("output", len))?;
-            self.resize(len, 0);
-        }
-        Ok(())
-    }
-}
-
 /// Copies decoded bytes into an `out` buffer, checking that sizes match (numcodecs' rule).
 pub fn copy_decoded(decoded: &[u8], out: &mut [u8]) -> Result<()> {
     check_out_len(out.len(), decoded.len())?;
     out.copy_from_slice(decoded);
     Ok(())
-}
-
-/// Checks that a `decode_into` output buffer of `have` bytes holds exactly the `want` bytes
-/// of decoded data (numcodecs' rule): an [`ErrorKind::InvalidArgument`] error naming both
-/// sizes otherwise.
-pub(crate) fn check_out_len(have: usize, want: usize) -> Result<()> {
-    if have != want {
-        return Err(Error::invalid(format!(
-            "output buffer has {have} bytes, decoded data has {want}"
-        )));
-    }
-    Ok(())
-}
-
-/// The error of a decoder whose data runs past the end of a `decode_into` output buffer of
-/// `len` bytes.
-pub(crate) fn out_too_small(len: usize) -> Error {
-    Error::invalid(format!(
-        "output buffer of {len} bytes is too small for the decoded data"
-    ))
 }
 
 /// Checks a compression `level` of codec `id` against `lo..=hi`: a config error naming the
@@ -557,36 +512,6 @@ impl Pipeline {
     }
 }
 
-/// Shorthand used by codec modules: an [`ErrorKind::Backend`] error from a back-end library.
-pub(crate) fn backend_error(id: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    let msg = format!("{id}: {e}");
-    Error::with_source(ErrorKind::Backend, msg, e)
-}
-
-/// Makes room in `out` for a streaming decoder that has filled it: reserves at least 64 KiB,
-/// 4× the input or the current capacity (at most 1 GiB at a time), never past `limit` bytes in
-/// all; a `TooLarge` error naming `id` when `out` already holds `limit` bytes, an `OutOfMemory`
-/// error when the memory cannot be had.
-pub(crate) fn grow_output(
-    out: &mut Vec<u8>,
-    input_len: usize,
-    limit: usize,
-    id: &str,
-) -> Result<()> {
-    if out.len() >= limit {
-        return Err(Error::too_large(format!(
-            "{id}: data decodes to more than {limit} bytes"
-        )));
-    }
-    let extra = out
-        .capacity()
-        .max(input_len.saturating_mul(4))
-        .clamp(1 << 16, 1 << 30)
-        .min(limit - out.len());
-    out.try_reserve_exact(extra)
-        .map_err(|_| Error::out_of_memory(format!("{id}: cannot allocate {extra} more bytes")))
-}
-
 /// Helpers shared by the codecs' unit tests.
 #[cfg(test)]
 pub(crate) mod test_util {
@@ -662,23 +587,5 @@ mod tests {
         let enc = p.encode(ArrayRef::bytes(&data)).unwrap();
         assert!(enc.bytes().len() < data.len());
         assert_eq!(p.decode(enc.bytes()).unwrap().bytes(), &data[..]);
-    }
-
-    #[test]
-    fn output_growth_past_the_address_space_is_an_error() {
-        let mut v = vec![1u8, 2, 3];
-        let e = GrowBuf::grow(&mut v, 1 << 56).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
-        assert_eq!(v, [1, 2, 3]);
-        GrowBuf::grow(&mut v, 5).unwrap();
-        assert_eq!(v, [1, 2, 3, 0, 0]);
-        // grow_output reserves in steps of at most 1 GiB: a limit past the address space fails
-        // only once that much is really asked for, as an allocation error.
-        let mut out = Vec::new();
-        grow_output(&mut out, 10, 1 << 56, "test").unwrap();
-        assert!(out.capacity() >= 1 << 16);
-        let mut full = vec![0u8; 16];
-        let e = grow_output(&mut full, 10, 16, "test").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::TooLarge);
     }
 }
