@@ -28,6 +28,7 @@ pub mod error;
 pub mod npy;
 pub mod region;
 pub mod threads;
+#[cfg(feature = "zfp")]
 pub mod zfp;
 
 /// Hooks for the fuzz targets, compiled only with `--cfg fuzzing`; not part of the API.

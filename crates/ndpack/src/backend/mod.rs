@@ -5,10 +5,14 @@
 //!
 //! Layer 2: this module uses only `error`, `buffer` and `threads`.
 
+#[cfg(feature = "bz2")]
 pub(crate) mod bz2;
 pub(crate) mod deflate;
+#[cfg(feature = "lzma")]
 pub(crate) mod lzma;
+#[cfg(any(feature = "bz2", feature = "lzma"))]
 pub(crate) mod stream;
+#[cfg(feature = "zstd")]
 pub(crate) mod zstd;
 
 use crate::buffer::try_reserve_total;

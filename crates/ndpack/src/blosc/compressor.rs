@@ -1,16 +1,16 @@
 //! The compressors Blosc runs on each stream of a block: names and codes, and one call to compress
 //! or decompress a stream with BloscLZ, LZ4, LZ4HC, Zlib, Zstd or (decode only) Snappy.
+//!
+//! LZ4 and Zstd come with the `lz4` and `zstd` cargo features; without one, its streams are an
+//! [`ErrorKind::Unsupported`] error to write or read ([`Compressor::check_available`]).
 
 use std::fmt;
 use std::str::FromStr;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-use ::zstd::zstd_safe;
-
 use super::blosclz;
 use crate::backend::deflate::zlib_rs_level;
-use crate::backend::zstd;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A compressor of the Blosc family.
@@ -122,6 +122,33 @@ impl Compressor {
         self != Compressor::Snappy
     }
 
+    /// The cargo feature that brings this compressor's back end, for those that are optional.
+    pub fn feature(self) -> Option<&'static str> {
+        match self {
+            Compressor::Lz4 | Compressor::Lz4hc => Some("lz4"),
+            Compressor::Zstd => Some("zstd"),
+            _ => None,
+        }
+    }
+
+    /// Whether this build of ndpack has the compressor's back end (see [`Compressor::feature`]).
+    pub fn is_available(self) -> bool {
+        match self {
+            Compressor::Lz4 | Compressor::Lz4hc => cfg!(feature = "lz4"),
+            Compressor::Zstd => cfg!(feature = "zstd"),
+            _ => true,
+        }
+    }
+
+    /// Checks that this build has the compressor's back end: an [`ErrorKind::Unsupported`]
+    /// error naming the cargo feature otherwise.
+    pub fn check_available(self) -> Result<()> {
+        match self.feature() {
+            Some(feature) if !self.is_available() => Err(unavailable(self, feature)),
+            _ => Ok(()),
+        }
+    }
+
     /// c-blosc's "high compression ratio" codecs, which get bigger automatic blocks.
     pub(crate) fn is_hcr(self) -> bool {
         matches!(
@@ -153,22 +180,25 @@ impl FromStr for Compressor {
     }
 }
 
-/// The compressors ndpack writes, as numcodecs' `list_compressors()` gives them.
+/// The [`ErrorKind::Unsupported`] error for `comp`, whose cargo `feature` this build left out.
+fn unavailable(comp: Compressor, feature: &str) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!(
+            "Blosc compressor {comp} is not available: ndpack was built without the cargo \
+             feature {feature:?}"
+        ),
+    )
+}
+
+/// The compressors ndpack writes, as numcodecs' `list_compressors()` gives them (those this
+/// build has).
 pub fn list_compressors() -> Vec<&'static str> {
     Compressor::ALL
         .into_iter()
-        .filter(|c| c.can_encode())
+        .filter(|c| c.can_encode() && c.is_available())
         .map(Compressor::name)
         .collect()
-}
-
-/// c-blosc's zstd level for a Blosc clevel: `2·clevel − 1`, and zstd's maximum for 9.
-fn zstd_level(clevel: u8) -> i32 {
-    if clevel >= 9 {
-        zstd_safe::max_c_level()
-    } else {
-        2 * i32::from(clevel) - 1
-    }
 }
 
 /// Compresses one stream of `src` into `dst`, returning the compressed size, or 0 when the result
@@ -189,25 +219,8 @@ pub(crate) fn compress_stream(
     match comp {
         Compressor::BloscLz if blosc1 => blosclz::compress_blosc1(clevel, src, dst, split),
         Compressor::BloscLz => blosclz::compress(clevel, src, dst),
-        Compressor::Lz4 => {
-            let accel = 10 - i32::from(clevel.min(9));
-            lz4::block::compress_to_buffer(
-                src,
-                Some(lz4::block::CompressionMode::FAST(accel)),
-                false,
-                dst,
-            )
-            .unwrap_or(0)
-        }
-        Compressor::Lz4hc => lz4::block::compress_to_buffer(
-            src,
-            Some(lz4::block::CompressionMode::HIGHCOMPRESSION(i32::from(
-                clevel,
-            ))),
-            false,
-            dst,
-        )
-        .unwrap_or(0),
+        Compressor::Lz4 => lz4_streams::compress(false, clevel, src, dst),
+        Compressor::Lz4hc => lz4_streams::compress(true, clevel, src, dst),
         Compressor::Zlib => {
             let level = zlib_rs_level(i32::from(clevel));
             let mut c = Compress::new(Compression::new(level), true);
@@ -216,9 +229,7 @@ pub(crate) fn compress_stream(
                 _ => 0,
             }
         }
-        // libzstd 1.5.7's pre-splitting of blocks is off, as for the zstd codec: c-blosc's zstd
-        // (1.5.6) bytes, where pre-splitting made Blosc chunks of smooth data up to 1.4x larger.
-        Compressor::Zstd => zstd::compress_frame(zstd_level(clevel), src, dst).unwrap_or(0),
+        Compressor::Zstd => zstd_streams::compress(clevel, src, dst),
         Compressor::Snappy => 0,
     }
 }
@@ -242,12 +253,7 @@ pub(crate) fn decompress_stream(comp: Compressor, src: &[u8], dst: &mut [u8]) ->
     let want = dst.len();
     let got = match comp {
         Compressor::BloscLz => blosclz::decompress(src, dst)?,
-        Compressor::Lz4 | Compressor::Lz4hc => {
-            let n =
-                i32::try_from(want).map_err(|_| Error::corrupt("LZ4 stream larger than 2 GiB"))?;
-            lz4::block::decompress_to_buffer(src, Some(n), dst)
-                .map_err(|e| Error::corrupt(format!("corrupt LZ4 stream in Blosc chunk: {e}")))?
-        }
+        Compressor::Lz4 | Compressor::Lz4hc => lz4_streams::decompress(src, dst)?,
         Compressor::Zlib => {
             let mut d = Decompress::new(true);
             match d.decompress(src, dst, FlushDecompress::Finish) {
@@ -264,24 +270,7 @@ pub(crate) fn decompress_stream(comp: Compressor, src: &[u8], dst: &mut [u8]) ->
                 }
             }
         }
-        Compressor::Zstd => {
-            match zstd_safe::get_frame_content_size(src) {
-                Ok(Some(n)) if n as usize == want => {}
-                Ok(None) => {}
-                Ok(Some(n)) => {
-                    return Err(Error::corrupt(format!(
-                        "zstd stream declares {n} bytes, the block needs {want}"
-                    )))
-                }
-                Err(_) => return Err(Error::corrupt("corrupt zstd frame in Blosc chunk")),
-            }
-            zstd::with_dctx(|d| {
-                d.decompress(dst, src).map_err(|code| {
-                    let e = zstd_safe::get_error_name(code);
-                    Error::corrupt(format!("corrupt zstd stream in Blosc chunk: {e}"))
-                })
-            })?
-        }
+        Compressor::Zstd => zstd_streams::decompress(src, dst)?,
         Compressor::Snappy => {
             let n = snap::raw::decompress_len(src)
                 .map_err(|e| Error::corrupt(format!("corrupt snappy stream: {e}")))?;
@@ -302,6 +291,113 @@ pub(crate) fn decompress_stream(comp: Compressor, src: &[u8], dst: &mut [u8]) ->
         )));
     }
     Ok(())
+}
+
+/// LZ4 and LZ4HC streams, through liblz4.
+#[cfg(feature = "lz4")]
+mod lz4_streams {
+    use lz4::block::CompressionMode;
+
+    use crate::error::{Error, Result};
+
+    /// Compresses `src` into `dst` with LZ4 (acceleration `10 - clevel` as c-blosc uses) or,
+    /// with `hc`, LZ4HC at level `clevel`; 0 when the result does not fit.
+    pub(super) fn compress(hc: bool, clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
+        let mode = if hc {
+            CompressionMode::HIGHCOMPRESSION(i32::from(clevel))
+        } else {
+            CompressionMode::FAST(10 - i32::from(clevel.min(9)))
+        };
+        lz4::block::compress_to_buffer(src, Some(mode), false, dst).unwrap_or(0)
+    }
+
+    /// Decompresses an LZ4 or LZ4HC stream into `dst`, returning the decoded size.
+    pub(super) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize> {
+        let n =
+            i32::try_from(dst.len()).map_err(|_| Error::corrupt("LZ4 stream larger than 2 GiB"))?;
+        lz4::block::decompress_to_buffer(src, Some(n), dst)
+            .map_err(|e| Error::corrupt(format!("corrupt LZ4 stream in Blosc chunk: {e}")))
+    }
+}
+
+/// Without the `lz4` feature: LZ4 streams are never written and an error to read.
+#[cfg(not(feature = "lz4"))]
+mod lz4_streams {
+    use super::{unavailable, Compressor};
+    use crate::error::Result;
+
+    /// 0: nothing written (the encoders check [`Compressor::check_available`] first).
+    pub(super) fn compress(_hc: bool, _clevel: u8, _src: &[u8], _dst: &mut [u8]) -> usize {
+        0
+    }
+
+    /// The [`Compressor::check_available`] error.
+    pub(super) fn decompress(_src: &[u8], _dst: &mut [u8]) -> Result<usize> {
+        Err(unavailable(Compressor::Lz4, "lz4"))
+    }
+}
+
+/// Zstd streams (one frame each), through the zstd back end's context cache.
+#[cfg(feature = "zstd")]
+mod zstd_streams {
+    use ::zstd::zstd_safe;
+
+    use crate::backend::zstd;
+    use crate::error::{Error, Result};
+
+    /// c-blosc's zstd level for a Blosc clevel: `2·clevel − 1`, and zstd's maximum for 9.
+    fn zstd_level(clevel: u8) -> i32 {
+        if clevel >= 9 {
+            zstd_safe::max_c_level()
+        } else {
+            2 * i32::from(clevel) - 1
+        }
+    }
+
+    /// Compresses `src` into `dst` at Blosc level `clevel`; 0 when the result does not fit.
+    pub(super) fn compress(clevel: u8, src: &[u8], dst: &mut [u8]) -> usize {
+        // libzstd 1.5.7's pre-splitting of blocks is off, as for the zstd codec: c-blosc's zstd
+        // (1.5.6) bytes, where pre-splitting made Blosc chunks of smooth data up to 1.4x larger.
+        zstd::compress_frame(zstd_level(clevel), src, dst).unwrap_or(0)
+    }
+
+    /// Decompresses a zstd frame into `dst`, returning the decoded size.
+    pub(super) fn decompress(src: &[u8], dst: &mut [u8]) -> Result<usize> {
+        let want = dst.len();
+        match zstd_safe::get_frame_content_size(src) {
+            Ok(Some(n)) if n as usize == want => {}
+            Ok(None) => {}
+            Ok(Some(n)) => {
+                return Err(Error::corrupt(format!(
+                    "zstd stream declares {n} bytes, the block needs {want}"
+                )))
+            }
+            Err(_) => return Err(Error::corrupt("corrupt zstd frame in Blosc chunk")),
+        }
+        zstd::with_dctx(|d| {
+            d.decompress(dst, src).map_err(|code| {
+                let e = zstd_safe::get_error_name(code);
+                Error::corrupt(format!("corrupt zstd stream in Blosc chunk: {e}"))
+            })
+        })
+    }
+}
+
+/// Without the `zstd` feature: zstd streams are never written and an error to read.
+#[cfg(not(feature = "zstd"))]
+mod zstd_streams {
+    use super::{unavailable, Compressor};
+    use crate::error::Result;
+
+    /// 0: nothing written (the encoders check [`Compressor::check_available`] first).
+    pub(super) fn compress(_clevel: u8, _src: &[u8], _dst: &mut [u8]) -> usize {
+        0
+    }
+
+    /// The [`Compressor::check_available`] error.
+    pub(super) fn decompress(_src: &[u8], _dst: &mut [u8]) -> Result<usize> {
+        Err(unavailable(Compressor::Zstd, "zstd"))
+    }
 }
 
 #[cfg(test)]

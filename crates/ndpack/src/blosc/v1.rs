@@ -186,6 +186,7 @@ pub fn compress_into_uninit(
     dst: &mut [MaybeUninit<u8>],
 ) -> Result<usize> {
     check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
+    opts.compressor.check_available()?;
     if !opts.compressor.can_encode() {
         return Err(Error::invalid(format!(
             "Blosc compressor {} can only be decoded",

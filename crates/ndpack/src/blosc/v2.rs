@@ -291,6 +291,7 @@ pub fn compress_into_uninit(
     dst: &mut [MaybeUninit<u8>],
 ) -> Result<usize> {
     check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
+    params.codec.check_available()?;
     if !params.codec.can_encode() {
         return Err(Error::invalid(format!(
             "Blosc2 does not support the {} codec",

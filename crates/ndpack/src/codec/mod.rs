@@ -24,13 +24,14 @@ use crate::buffer::Buffer;
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
 
+pub(crate) use crate::backend::check_out_len;
 pub use crate::backend::GrowBuf;
-pub(crate) use crate::backend::{check_out_len, out_too_small};
 
 pub mod adler32;
 pub mod astype;
 pub mod bitround;
 pub mod blosc;
+#[cfg(feature = "bz2")]
 pub mod bz2;
 pub mod categorize;
 pub mod checksum32;
@@ -43,7 +44,9 @@ pub mod fletcher32;
 pub mod gzip;
 pub mod jenkins_lookup3;
 pub mod json2;
+#[cfg(feature = "lz4")]
 pub mod lz4;
+#[cfg(feature = "lzma")]
 pub mod lzma;
 pub mod msgpack2;
 pub mod object;
@@ -55,8 +58,10 @@ pub mod shuffle;
 pub mod vlen_array;
 pub mod vlen_bytes;
 pub mod vlen_utf8;
+#[cfg(feature = "zfp")]
 pub mod zfpy;
 pub mod zlib;
+#[cfg(feature = "zstd")]
 pub mod zstd;
 
 pub use crate::buffer::{ArrayMut, ArrayRef, NDBuffer};
@@ -327,9 +332,13 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("zlib", factory!(zlib::Zlib)),
         // compressors
         ("gzip", factory!(gzip::GZip)),
+        #[cfg(feature = "bz2")]
         ("bz2", factory!(bz2::BZ2)),
+        #[cfg(feature = "lzma")]
         ("lzma", factory!(lzma::LZMA)),
+        #[cfg(feature = "zstd")]
         ("zstd", factory!(zstd::Zstd)),
+        #[cfg(feature = "lz4")]
         ("lz4", factory!(lz4::LZ4)),
         // checksums
         ("crc32", factory!(crc32::Crc32)),
@@ -357,12 +366,30 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         // blosc
         ("blosc", factory!(blosc::Blosc)),
         // zfpy
+        #[cfg(feature = "zfp")]
         ("zfpy", factory!(zfpy::Zfpy)),
         ("jenkins_lookup3", factory!(jenkins_lookup3::JenkinsLookup3)),
         #[cfg(feature = "pcodec")]
         ("pcodec", factory!(pcodec::PCodec)),
     ]
 }
+
+/// The codec ids whose back end this build leaves out, with the cargo feature that has it:
+/// [`get_codec`] names the feature when asked for one.
+const COMPILED_OUT: &[(&str, &str)] = &[
+    #[cfg(not(feature = "bz2"))]
+    ("bz2", "bz2"),
+    #[cfg(not(feature = "lzma"))]
+    ("lzma", "lzma"),
+    #[cfg(not(feature = "zstd"))]
+    ("zstd", "zstd"),
+    #[cfg(not(feature = "lz4"))]
+    ("lz4", "lz4"),
+    #[cfg(not(feature = "zfp"))]
+    ("zfpy", "zfp"),
+    #[cfg(not(feature = "pcodec"))]
+    ("pcodec", "pcodec"),
+];
 
 /// The registry of this process. A child made by `fork` copies its parent's, or starts from the
 /// built-in codecs when a thread was registering a codec at the fork.
@@ -386,8 +413,9 @@ fn registry() -> &'static RwLock<HashMap<String, CodecFactory>> {
 
 /// Builds a codec from its numcodecs configuration, e.g. `{"id": "zstd", "level": 1}`.
 ///
-/// An unknown id is [`ErrorKind::UnknownCodec`]; an unknown key or a bad value is
-/// [`ErrorKind::InvalidConfig`] naming it.
+/// An unknown id is [`ErrorKind::UnknownCodec`], and so is the id of a codec whose cargo
+/// feature this build left out (the message names the feature); an unknown key or a bad value
+/// is [`ErrorKind::InvalidConfig`] naming it.
 pub fn get_codec(config: &Value) -> Result<Box<dyn Codec>> {
     let map = config.as_object().ok_or_else(|| {
         Error::config(format!("codec config must be a JSON object, got {config}"))
@@ -401,11 +429,18 @@ pub fn get_codec(config: &Value) -> Result<Box<dyn Codec>> {
         .unwrap_or_else(|e| e.into_inner())
         .get(id)
         .cloned()
-        .ok_or_else(|| {
-            Error::new(
+        .ok_or_else(|| match COMPILED_OUT.iter().find(|(out, _)| *out == id) {
+            Some((_, feature)) => Error::new(
+                ErrorKind::UnknownCodec,
+                format!(
+                    "codec not available: {id:?} (ndpack was built without the cargo feature \
+                     {feature:?})"
+                ),
+            ),
+            None => Error::new(
                 ErrorKind::UnknownCodec,
                 format!("codec not available: {id:?}"),
-            )
+            ),
         })?;
     factory(map)
 }

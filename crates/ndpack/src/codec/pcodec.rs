@@ -23,7 +23,8 @@ use pco::errors::{ErrorKind as PcoErrorKind, PcoError};
 use pco::standalone::{DecompressorItem, FileDecompressor};
 use pco::{ChunkConfig, DeltaSpec, ModeSpec, PagingSpec};
 
-use super::{out_too_small, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer, MAX_DECODED_SIZE};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer, MAX_DECODED_SIZE};
+use crate::backend::out_too_small;
 use crate::buffer::{AlignedBytes, Buffer};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};

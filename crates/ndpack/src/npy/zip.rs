@@ -9,7 +9,7 @@ use std::ops::Range;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
-use crate::backend::deflate::libdeflate::{inflate_into_spare, Format, Outcome};
+use crate::backend::deflate::oneshot::{inflate_into_spare, Format, Outcome};
 use crate::backend::deflate::DEFLATE_MAX_RATIO;
 use rayon::prelude::*;
 

@@ -2,15 +2,20 @@
 //! of Blosc's zlib streams and of NPZ members. Compression is zlib-rs through flate2, with inputs
 //! over [`SEGMENT`] bytes compressed as independent segments in parallel ([`parallel`]).
 //! Decompression tries, in order, the parallel decoder (streams whose producer left segment
-//! boundaries), libdeflate's one-shot inflate into memory that is already there ([`libdeflate`]),
-//! and zlib-rs's streaming inflater, which grows the output and gives the precise error.
+//! boundaries), a one-shot inflate into memory that is already there ([`oneshot`]: libdeflate's,
+//! or zlib-rs's without the `libdeflate` feature), and zlib-rs's streaming inflater, which grows
+//! the output and gives the precise error.
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
-pub(crate) mod libdeflate;
+/// One-shot inflate into memory that is already there: libdeflate's, or zlib-rs's (the same
+/// calls) without the `libdeflate` feature.
+#[cfg_attr(feature = "libdeflate", path = "libdeflate.rs")]
+#[cfg_attr(not(feature = "libdeflate"), path = "zlib_rs.rs")]
+pub(crate) mod oneshot;
 pub(crate) mod parallel;
 
-use self::libdeflate::{inflate_into_slice, inflate_into_spare, Format, Outcome};
+use self::oneshot::{inflate_into_slice, inflate_into_spare, Format, Outcome};
 use self::parallel::Decoded;
 pub(crate) use self::parallel::{Check, Tuning, SEGMENT};
 use super::{backend_error, check_out_len, grow_output, out_too_small, GrowBuf};

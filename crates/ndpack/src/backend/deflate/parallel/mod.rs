@@ -45,7 +45,7 @@ use self::decode::{
 };
 use self::direct::{decode_direct, direct_grow, direct_plan, direct_vec};
 pub(crate) use self::encode::deflate_segments;
-use super::libdeflate::{inflate_into_uninit, Format, Outcome};
+use super::oneshot::{inflate_into_uninit, Format, Outcome};
 use super::{zlib_rs_level, DEFLATE_MAX_RATIO};
 use crate::backend::GrowBuf;
 use crate::threads;
