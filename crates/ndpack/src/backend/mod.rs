@@ -94,7 +94,7 @@ pub(crate) fn grow_output(
 }
 
 /// Test data for the engines' tests.
-#[cfg(test)]
+#[cfg(all(test, any(feature = "bz2", feature = "lzma")))]
 pub(crate) mod test_data {
     /// `n` bytes that mix noise with compressible runs: byte `i` is the top bits (from bit
     /// `shift`) of a linear congruential generator (seed `seed`, `x <- a x + c`, stepped for every

@@ -133,9 +133,10 @@ impl Compressor {
 
     /// Whether this build of ndpack has the compressor's back end (see [`Compressor::feature`]).
     pub fn is_available(self) -> bool {
+        let (lz4, zstd) = (cfg!(feature = "lz4"), cfg!(feature = "zstd"));
         match self {
-            Compressor::Lz4 | Compressor::Lz4hc => cfg!(feature = "lz4"),
-            Compressor::Zstd => cfg!(feature = "zstd"),
+            Compressor::Lz4 | Compressor::Lz4hc => lz4,
+            Compressor::Zstd => zstd,
             _ => true,
         }
     }
