@@ -26,13 +26,26 @@ True
 
 from __future__ import annotations
 
+# Every class and function of the submodules, and the bases and array helpers that codec classes
+# written outside ndpack build on.
 from ._rust import _RustCodec
 from .abc import Codec
 from .compat import check_buffer_size, contiguous, ensure_ndarray, ndarray_copy, raw_view
 from .errors import ChecksumError, CodecConfigError, CorruptInputError, ObjectArrayError, UnknownCodecError
 from .compressors import BZ2, LZ4, LZMA, GZip, PCodec, Zlib, Zstd
 from .checksums import _Checksum32, CRC32, CRC32C, Adler32, Fletcher32, JenkinsLookup3
-from .filters import _Filter, _ItemFilter, AsType, BitRound, Categorize, Delta, FixedScaleOffset, PackBits, Quantize, Shuffle
+from .filters import (
+    _Filter,
+    _ItemFilter,
+    AsType,
+    BitRound,
+    Categorize,
+    Delta,
+    FixedScaleOffset,
+    PackBits,
+    Quantize,
+    Shuffle,
+)
 from .objects import JSON, Base64, MsgPack, Pickle, VLenArray, VLenBytes, VLenUTF8
 from .registry import _CLASSES, available_ids, codec_registry, get_codec, register_codec, register_numcodecs
 from ..blosc import Blosc
