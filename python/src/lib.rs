@@ -9,6 +9,7 @@ mod blosc;
 mod buffer;
 mod codecs;
 mod errors;
+mod memory;
 mod npy;
 mod object_codecs;
 mod zfp;
@@ -20,6 +21,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_nthreads, m)?)?;
     m.add_function(wrap_pyfunction!(get_nthreads, m)?)?;
     errors::register(m)?;
+    memory::register(m)?;
     buffer::register(m)?;
     codecs::register(m)?;
     object_codecs::register(m)?;
