@@ -8,14 +8,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ndpack::codec::bz2::{decompress_parallel, decompress_serial, BZ2};
-use ndpack::codec::{ArrayRef, Codec};
+use ndpack::codec::bz2::BZ2;
+use ndpack::codec::{ArrayRef, Codec, MAX_DECODED_SIZE};
+use ndpack::fuzz::{decompress_parallel, decompress_serial};
 
 #[path = "common/parallel.rs"]
 mod common;
 
 fn same(data: &[u8]) {
-    common::same(decompress_serial(data), decompress_parallel(data));
+    common::same(
+        decompress_serial(data, MAX_DECODED_SIZE),
+        decompress_parallel(data, MAX_DECODED_SIZE),
+    );
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -50,6 +54,6 @@ fuzz_target!(|data: &[u8]| {
     });
     same(&enc);
     if mode & 0x7e == 0 {
-        assert_eq!(decompress_parallel(&enc).unwrap(), input);
+        assert_eq!(decompress_parallel(&enc, MAX_DECODED_SIZE).unwrap(), input);
     }
 });

@@ -67,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
     if let (Some(n), Ok(d)) = (hint, &decoded) {
         assert_eq!(n, d.bytes().len(), "decoded_len disagrees with decode");
     }
-    assert!(hint.is_none_or(|n| n <= ndpack::codec::MAX_DECODED_SIZE));
+    assert!(hint.is_none_or(|n| n <= ndpack::error::MAX_DECODED_SIZE));
     match (codec.decoded_range(rest), &decoded) {
         (Some(Ok(r)), Ok(d)) => assert_eq!(&rest[r], d.bytes(), "decoded_range disagrees"),
         (Some(Ok(_)), Err(_)) | (Some(Err(_)), Ok(_)) => panic!("decoded_range disagrees"),

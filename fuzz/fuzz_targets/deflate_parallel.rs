@@ -13,5 +13,5 @@ fuzz_target!(|data: &[u8]| {
     INIT.call_once(|| {
         ndpack::threads::set_num_threads(2).expect("two threads");
     });
-    ndpack::codec::zlib::fuzz_parallel_inflate(data);
+    ndpack::fuzz::fuzz_parallel_inflate(data);
 });

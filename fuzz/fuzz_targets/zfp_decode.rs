@@ -33,7 +33,7 @@ fuzz_target!(|data: &[u8]| {
     let checked = zfp::check_stream(data);
     if let Ok(a) = zfp::decompress(data) {
         let h = checked.expect("a stream that decodes passes the check");
-        assert_eq!(a.shape, h.shape);
+        assert_eq!(a.shape(), h.shape);
         let min_block = u128::from(h.params.min_bits.max(1));
         assert!(blocks(&h.shape) * min_block <= (data.len() * 8 - h.bits) as u128);
         let cut = data

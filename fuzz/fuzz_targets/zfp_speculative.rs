@@ -1,5 +1,7 @@
 //! Fuzzes ndpack's speculative parallel ZFP decoder (`zfp/speculative.rs`) against zfp-rs's
 //! serial decoder: on any input, both must decode the same values and agree on truncation.
+//! The hook it calls, `zfp::speculative_agrees_with_serial`, exists only under `--cfg fuzzing`,
+//! which `cargo fuzz` sets.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

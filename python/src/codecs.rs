@@ -7,7 +7,7 @@
 //! non-contiguous arrays contiguous first, as numcodecs does).
 
 use ndpack::codec::{self, ArrayMut, ArrayRef, Codec, GrowBuf};
-use ndpack::{Buffer, DataType, Order};
+use ndpack::{Buffer, DataType, NDBuffer, Order};
 use numpy::ndarray::ArrayViewMut1;
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
@@ -96,13 +96,8 @@ fn input(
 /// The Python form of a codec result: `(data, dtype_str, shape, order)` where `data` is `bytes`
 /// (`result="bytes"`), a writable 1-d `uint8` NumPy array (`"array"`) or a `_ndpack.Buffer`
 /// sharing the Rust memory (`"buffer"`).
-fn output<'py>(py: Python<'py>, out: codec::Array, result: &str) -> PyResult<Bound<'py, PyTuple>> {
-    let codec::Array {
-        buffer,
-        dtype,
-        shape,
-        order,
-    } = out;
+fn output<'py>(py: Python<'py>, out: NDBuffer, result: &str) -> PyResult<Bound<'py, PyTuple>> {
+    let (buffer, dtype, shape, order) = out.into_parts();
     let data: Bound<'py, PyAny> = match result {
         "bytes" => bytes_from_slice(py, &buffer)?.into_any(),
         "array" => numpy_from_buffer(py, buffer)?.into_any(),

@@ -455,7 +455,7 @@ fn array_parts(array: &Bound<'_, PyUntypedArray>, descr: &str) -> PyResult<Array
     } else {
         return Err(PyValueError::new_err("the array must be contiguous"));
     };
-    let len = ndpack::buffer::checked_num_items(&shape)
+    let len = ndpack::region::checked_num_items(&shape)
         .ok()
         .and_then(|n| n.checked_mul(descr.itemsize()))
         .ok_or_else(|| PyValueError::new_err("array too large"))?;

@@ -393,7 +393,7 @@ fn decode_numeric_with<'py>(
         Ok((arr, dtype)) => Ok(Some((
             PyByteArray::new(py, arr.bytes()),
             dtype,
-            shape_tuple(py, &arr.shape)?,
+            shape_tuple(py, arr.shape())?,
         ))),
         Err(_) => Ok(None),
     }

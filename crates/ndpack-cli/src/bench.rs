@@ -113,7 +113,7 @@ fn run_one(sample: &Sample, codec: &dyn Codec, min: Duration) -> Result<Row, ndp
     });
     let mut out = vec![0u8; sample.data.len()];
     // decode_into is what array stores use; check it agrees.
-    if encoded.dtype.itemsize() == 1
+    if encoded.dtype().itemsize() == 1
         && codec
             .decode_into(encoded.bytes(), ArrayMut::bytes(&mut out))
             .is_ok()

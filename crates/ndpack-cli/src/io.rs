@@ -2,8 +2,7 @@
 
 use std::path::Path;
 
-use ndpack::codec::Array;
-use ndpack::{DataType, Error, Order, Result};
+use ndpack::{DataType, Error, NDBuffer, Order, Result};
 
 use crate::sample::Sample;
 
@@ -87,7 +86,7 @@ pub fn parse_shape(text: &str) -> Result<Vec<usize>> {
 /// Writes decoded data: raw bytes, or a .npy file when the path ends in .npy.
 pub fn write_output(
     path: &Path,
-    decoded: &Array,
+    decoded: &NDBuffer,
     dtype: Option<&str>,
     shape: Option<&str>,
 ) -> Result<()> {
@@ -97,14 +96,14 @@ pub fn write_output(
     }
     let dtype: DataType = match dtype {
         Some(d) => d.parse()?,
-        None => decoded.dtype.clone(),
+        None => decoded.dtype().clone(),
     };
     let shape = match shape {
         Some(s) => parse_shape(s)?,
         None => vec![decoded.bytes().len() / dtype.itemsize().max(1)],
     };
     let descr = ndpack::npy::Descr::Scalar(dtype);
-    let npy = ndpack::npy::to_npy(&descr, &shape, decoded.order, decoded.bytes())?;
+    let npy = ndpack::npy::to_npy(&descr, &shape, decoded.order(), decoded.bytes())?;
     std::fs::write(path, npy)?;
     Ok(())
 }
@@ -118,10 +117,11 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ndpack-cli-io-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let values: Vec<u8> = (0..12i32).flat_map(|v| v.to_le_bytes()).collect();
-        let decoded = Array::new(
+        let decoded = NDBuffer::new(
             ndpack::Buffer::from_vec(values.clone()),
             "<i4".parse().unwrap(),
             vec![12],
+            Order::C,
         )
         .unwrap();
         let path = dir.join("a.npy");

@@ -7,9 +7,9 @@
 #![allow(missing_docs)]
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use ndpack::buffer::Order;
 use ndpack::codec::{get_codec, ArrayRef};
 use ndpack::DataType;
+use ndpack::Order;
 use serde_json::json;
 
 const MB16: usize = 16 << 20;

@@ -1,6 +1,7 @@
 //! Memory blocks: [`Buffer`] (ref-counted, sliceable, 64-byte aligned when ndpack allocates it,
-//! able to own foreign memory without copying) and [`NDBuffer`] (a buffer with dtype, shape and
-//! memory order).
+//! able to own foreign memory without copying), [`NDBuffer`] (a buffer with dtype, shape and
+//! memory order: the owned array type, which codecs return) and the borrowed views
+//! [`ArrayRef`] and [`ArrayMut`] (the input and the `out` memory of codecs).
 
 use std::alloc::{self, Layout};
 use std::any::Any;
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
+use crate::region::{checked_num_items, Order};
 
 /// The alignment of every block ndpack allocates.
 pub const ALIGNMENT: usize = 64;
@@ -441,24 +443,6 @@ impl From<&[u8]> for Buffer {
     }
 }
 
-/// Memory order of an N-d array: C (last index fastest) or Fortran (first index fastest).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Order {
-    /// Row-major: the last index varies fastest.
-    #[default]
-    C,
-    /// Column-major: the first index varies fastest.
-    F,
-}
-
-/// The number of items of `shape`, or an error if it overflows `usize`.
-pub fn checked_num_items(shape: &[usize]) -> Result<usize> {
-    shape.iter().try_fold(1usize, |acc, &d| {
-        acc.checked_mul(d)
-            .ok_or_else(|| Error::too_large(format!("shape {shape:?} has too many items")))
-    })
-}
-
 /// An N-d block of memory: a [`Buffer`] with a data type, a shape and a memory order.
 #[derive(Clone, PartialEq, Eq)]
 pub struct NDBuffer {
@@ -471,21 +455,30 @@ pub struct NDBuffer {
 impl NDBuffer {
     /// Wraps `buffer`, checking that its size is `shape` × itemsize.
     pub fn new(buffer: Buffer, dtype: DataType, shape: Vec<usize>, order: Order) -> Result<Self> {
-        let want = checked_num_items(&shape)?
-            .checked_mul(dtype.itemsize())
-            .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
-        if buffer.len() != want {
-            return Err(Error::invalid(format!(
-                "buffer of {} bytes does not hold shape {shape:?} of {dtype} ({want} bytes)",
-                buffer.len()
-            )));
-        }
+        check_size(buffer.len(), &dtype, &shape)?;
         Ok(NDBuffer {
             buffer,
             dtype,
             shape,
             order,
         })
+    }
+
+    /// Plain bytes: dtype `|u1`, shape `[len]`, as compressors return.
+    ///
+    /// ```
+    /// use ndpack::NDBuffer;
+    /// let a = NDBuffer::from_bytes(vec![1u8, 2, 3]);
+    /// assert_eq!((a.shape(), a.bytes()), (&[3][..], &[1, 2, 3][..]));
+    /// ```
+    pub fn from_bytes(bytes: impl Into<Buffer>) -> Self {
+        let buffer = bytes.into();
+        NDBuffer {
+            shape: vec![buffer.len()],
+            buffer,
+            dtype: DataType::u8(),
+            order: Order::C,
+        }
     }
 
     /// A new array whose every item is the bytes `fill` (one item, in the dtype's byte order).
@@ -497,10 +490,7 @@ impl NDBuffer {
                 dtype.itemsize()
             )));
         }
-        let n = checked_num_items(shape)?;
-        let total = n
-            .checked_mul(dtype.itemsize())
-            .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
+        let total = byte_size(shape, &dtype)?;
         let mut block = AlignedBytes::try_zeroed(total)?;
         if fill.iter().any(|&b| b != 0) {
             for item in block.as_mut_slice().chunks_exact_mut(fill.len()) {
@@ -516,13 +506,30 @@ impl NDBuffer {
         Self::create(shape, dtype, order, &fill)
     }
 
-    /// The bytes.
+    /// The bytes, as a [`Buffer`].
     pub fn buffer(&self) -> &Buffer {
+        &self.buffer
+    }
+    /// The bytes.
+    pub fn bytes(&self) -> &[u8] {
         &self.buffer
     }
     /// Takes the bytes.
     pub fn into_buffer(self) -> Buffer {
         self.buffer
+    }
+    /// Takes the parts: bytes, data type, shape and memory order.
+    pub fn into_parts(self) -> (Buffer, DataType, Vec<usize>, Order) {
+        (self.buffer, self.dtype, self.shape, self.order)
+    }
+    /// Borrows this array as an [`ArrayRef`].
+    pub fn as_array_ref(&self) -> ArrayRef<'_> {
+        ArrayRef {
+            data: &self.buffer,
+            dtype: self.dtype.clone(),
+            shape: self.shape.clone(),
+            order: self.order,
+        }
     }
     /// The data type.
     pub fn dtype(&self) -> &DataType {
@@ -562,6 +569,116 @@ impl fmt::Debug for NDBuffer {
             "NDBuffer(shape={:?}, dtype={}, order={:?})",
             self.shape, self.dtype, self.order
         )
+    }
+}
+
+/// The size in bytes of `shape` items of `dtype`, or a `TooLarge` error if it overflows `usize`.
+fn byte_size(shape: &[usize], dtype: &DataType) -> Result<usize> {
+    checked_num_items(shape)?
+        .checked_mul(dtype.itemsize())
+        .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))
+}
+
+/// Checks that `len` bytes hold exactly `shape` items of `dtype`: the one size check of
+/// [`NDBuffer`] and [`ArrayRef`].
+fn check_size(len: usize, dtype: &DataType, shape: &[usize]) -> Result<()> {
+    let want = byte_size(shape, dtype)?;
+    if want != len {
+        return Err(Error::invalid(format!(
+            "{len} bytes do not hold shape {shape:?} of {dtype} ({want} bytes)"
+        )));
+    }
+    Ok(())
+}
+
+/// Borrowed, contiguous array data: bytes plus dtype, shape and memory order.
+///
+/// Byte codecs (compressors, checksums) look at the bytes alone; filters use the dtype and shape,
+/// exactly as numcodecs does with the NumPy array it is given.
+#[derive(Debug, Clone)]
+pub struct ArrayRef<'a> {
+    /// The items, contiguous in `order`.
+    pub data: &'a [u8],
+    /// The item type.
+    pub dtype: DataType,
+    /// The shape (empty for 0-d).
+    pub shape: Vec<usize>,
+    /// The memory order of `data`.
+    pub order: Order,
+}
+
+impl<'a> ArrayRef<'a> {
+    /// Plain bytes: dtype `|u1`, shape `[data.len()]`.
+    pub fn bytes(data: &'a [u8]) -> Self {
+        ArrayRef {
+            data,
+            dtype: DataType::u8(),
+            shape: vec![data.len()],
+            order: Order::C,
+        }
+    }
+
+    /// An array view, checking that `data` holds exactly `shape` items of `dtype`.
+    pub fn new(data: &'a [u8], dtype: DataType, shape: Vec<usize>, order: Order) -> Result<Self> {
+        check_size(data.len(), &dtype, &shape)?;
+        Ok(ArrayRef {
+            data,
+            dtype,
+            shape,
+            order,
+        })
+    }
+
+    /// Number of items: `data.len() / itemsize`.
+    pub fn num_items(&self) -> usize {
+        match self.dtype.itemsize() {
+            0 => 0,
+            n => self.data.len() / n,
+        }
+    }
+}
+
+impl<'a> From<&'a NDBuffer> for ArrayRef<'a> {
+    fn from(a: &'a NDBuffer) -> Self {
+        a.as_array_ref()
+    }
+}
+
+/// Borrowed, writable, contiguous array memory: the `out` of a decode.
+#[derive(Debug)]
+pub struct ArrayMut<'a> {
+    /// The items to be written, contiguous in `order`.
+    pub data: &'a mut [u8],
+    /// The item type the caller expects.
+    pub dtype: DataType,
+    /// The shape the caller expects.
+    pub shape: Vec<usize>,
+    /// The memory order of `data`.
+    pub order: Order,
+}
+
+impl<'a> ArrayMut<'a> {
+    /// Plain writable bytes: dtype `|u1`, shape `[data.len()]`.
+    pub fn bytes(data: &'a mut [u8]) -> Self {
+        let len = data.len();
+        ArrayMut {
+            data,
+            dtype: DataType::u8(),
+            shape: vec![len],
+            order: Order::C,
+        }
+    }
+}
+
+/// Makes room in `v` for `total` items in all (reserving exactly what is missing), or gives an
+/// [`ErrorKind::OutOfMemory`](crate::ErrorKind::OutOfMemory) error saying that `what` could not
+/// have `total` bytes.
+pub(crate) fn try_reserve_total<T>(v: &mut Vec<T>, total: usize, what: &str) -> Result<()> {
+    match total.checked_sub(v.len()) {
+        Some(more) if more > 0 => v
+            .try_reserve_exact(more)
+            .map_err(|_| Error::alloc_failed(what, total)),
+        _ => Ok(()),
     }
 }
 
@@ -669,6 +786,47 @@ mod tests {
         assert!(NDBuffer::create(&[usize::MAX, 2], dt, Order::C, &[0; 4]).is_err());
         let e = NDBuffer::empty(&[0, 5], "<f8".parse().unwrap(), Order::F).unwrap();
         assert_eq!(e.buffer().len(), 0);
+    }
+
+    #[test]
+    fn views_and_owned_arrays_share_one_size_check() {
+        use crate::error::ErrorKind;
+        let i2: DataType = "<i2".parse().unwrap();
+        let data = [1u8, 0, 2, 0, 3, 0];
+        let v = ArrayRef::new(&data, i2.clone(), vec![3], Order::F).unwrap();
+        assert_eq!((v.num_items(), v.order), (3, Order::F));
+        for e in [
+            ArrayRef::new(&data, i2.clone(), vec![2], Order::C).unwrap_err(),
+            NDBuffer::new(Buffer::from(&data[..]), i2.clone(), vec![4], Order::C).unwrap_err(),
+        ] {
+            assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+            assert!(e.message().contains("bytes do not hold shape"), "{e}");
+        }
+        let e = ArrayRef::new(&data, i2.clone(), vec![usize::MAX, 2], Order::C).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::TooLarge, "{e}");
+        let b = ArrayRef::bytes(&data);
+        assert_eq!((b.dtype.itemsize(), b.shape.as_slice()), (1, &[6][..]));
+
+        let a = NDBuffer::from_bytes(data.to_vec());
+        assert_eq!(
+            (a.dtype(), a.shape(), a.bytes()),
+            (&DataType::u8(), &[6][..], &data[..])
+        );
+        let r = NDBuffer::new(a.buffer().clone(), i2.clone(), vec![3], Order::F).unwrap();
+        let view = ArrayRef::from(&r);
+        assert_eq!(
+            (view.data, &view.dtype, view.order),
+            (&data[..], &i2, Order::F)
+        );
+        assert_eq!(view.shape, [3]);
+        let (buffer, dtype, shape, order) = r.into_parts();
+        assert_eq!(
+            (&buffer[..], dtype, shape, order),
+            (&data[..], i2, vec![3], Order::F)
+        );
+        let mut out = [0u8; 4];
+        let m = ArrayMut::bytes(&mut out);
+        assert_eq!((m.data.len(), m.shape.as_slice()), (4, &[4][..]));
     }
 
     #[test]

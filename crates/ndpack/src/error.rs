@@ -9,6 +9,10 @@ use std::fmt;
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The largest output a decoder allocates from a size declared in its input when the caller gives
+/// no `out` buffer: 16 GiB. Declared sizes above this are [`ErrorKind::TooLarge`].
+pub const MAX_DECODED_SIZE: usize = 1 << 34;
+
 /// What went wrong, without the message. Front ends map kinds to their own errors
 /// (Python: `ValueError`, `TypeError`, `KeyError`, `OSError`, `MemoryError`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

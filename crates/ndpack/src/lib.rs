@@ -19,6 +19,7 @@
 //! ```
 
 pub mod array;
+pub(crate) mod backend;
 pub mod blosc;
 pub mod buffer;
 pub mod codec;
@@ -29,7 +30,16 @@ pub mod region;
 pub mod threads;
 pub mod zfp;
 
-pub use buffer::{Buffer, NDBuffer, Order};
+/// Hooks for the fuzz targets, compiled only with `--cfg fuzzing`; not part of the API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzz {
+    pub use crate::backend::bz2::{decompress_parallel, decompress_serial};
+    pub use crate::backend::deflate::parallel::fuzz_parallel_inflate;
+}
+
+pub use buffer::{Buffer, NDBuffer};
 pub use dtype::{ByteOrder, DataType, TypeKind};
 pub use error::{Error, ErrorKind, Result};
+pub use region::Order;
 pub use threads::{get_num_threads, set_num_threads};

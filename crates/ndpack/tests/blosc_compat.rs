@@ -4,18 +4,17 @@
 //!
 //! Tests whose names end in `_kernels` need the BloscLZ and bitshuffle kernels.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ndpack::blosc::v1::{self, Options, Shuffle};
 use ndpack::blosc::{v2, Compressor};
 use ndpack::codec::{get_codec, ArrayRef};
 
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/blosc");
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
-
 fn golden() -> Vec<(String, String, usize)> {
-    fs::read_to_string(Path::new(DATA).join("manifest.txt"))
+    fs::read_to_string(common::data("blosc").join("manifest.txt"))
         .unwrap()
         .lines()
         .map(|l| {
@@ -30,14 +29,14 @@ fn needs_kernels(name: &str) -> bool {
 }
 
 fn check_golden(want_kernels: bool) {
-    let input = fs::read(Path::new(DATA).join("input.bin")).unwrap();
+    let input = fs::read(common::data("blosc").join("input.bin")).unwrap();
     let mut n = 0;
     for (name, kind, ts) in golden() {
         if needs_kernels(&name) != want_kernels {
             continue;
         }
         n += 1;
-        let chunk = fs::read(Path::new(DATA).join(&name)).unwrap();
+        let chunk = fs::read(common::data("blosc").join(&name)).unwrap();
         assert_eq!(v1::decompress(&chunk).unwrap(), input, "{name}");
         assert_eq!(v2::decompress(&chunk).unwrap(), input, "{name}");
         let nitems = input.len() / ts;
@@ -75,7 +74,7 @@ fn golden_chunks_decode_kernels() {
 fn lz4_and_zstd_encoders_match_numcodecs_bytes() {
     // c-blosc bundles the same LZ4 and zstd libraries: same parameters give the same bytes as
     // the golden chunks of numcodecs 0.16.6 (c-blosc 1.21).
-    let input = fs::read(Path::new(DATA).join("input.bin")).unwrap();
+    let input = fs::read(common::data("blosc").join("input.bin")).unwrap();
     for (name, comp, shuffle, clevel) in [
         ("v1-lz4-s1-c5.blosc", Compressor::Lz4, Shuffle::Shuffle, 5),
         (
@@ -86,7 +85,7 @@ fn lz4_and_zstd_encoders_match_numcodecs_bytes() {
         ),
         ("v1-zstd-s1-c5.blosc", Compressor::Zstd, Shuffle::Shuffle, 5),
     ] {
-        let want = fs::read(Path::new(DATA).join(name)).unwrap();
+        let want = fs::read(common::data("blosc").join(name)).unwrap();
         let opts = Options {
             compressor: comp,
             clevel,
@@ -104,12 +103,12 @@ fn lz4_and_zstd_encoders_match_numcodecs_bytes() {
 fn blosc2_headers_match_python_blosc2() {
     // Same blocksize, flags and filters as c-blosc2 for the same parameters (the golden chunks
     // of python-blosc2 4.14.1 / c-blosc2 3.3.5; c-blosc2 3.6.1 writes the same headers for them).
-    let input = fs::read(Path::new(DATA).join("input.bin")).unwrap();
+    let input = fs::read(common::data("blosc").join("input.bin")).unwrap();
     for (name, _, ts) in golden() {
         if !name.ends_with(".blosc2") || needs_kernels(&name) {
             continue;
         }
-        let want = fs::read(Path::new(DATA).join(&name)).unwrap();
+        let want = fs::read(common::data("blosc").join(&name)).unwrap();
         let info = v2::chunk_info(&want).unwrap();
         let mut filters = [v2::Filter::NoFilter; 6];
         for (f, &code) in filters.iter_mut().zip(&info.filters) {
@@ -129,7 +128,7 @@ fn blosc2_headers_match_python_blosc2() {
 }
 
 fn compat_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = fs::read_dir(Path::new(FIXTURES).join("c-blosc-compat"))
+    let mut files: Vec<PathBuf> = fs::read_dir(common::fixtures("").join("c-blosc-compat"))
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|e| e == "cdata"))
@@ -183,7 +182,7 @@ fn npy_data(bytes: &[u8]) -> &[u8] {
 }
 
 fn check_numcodecs_fixtures(want_kernels: bool) {
-    let dir = Path::new(FIXTURES).join("numcodecs/blosc");
+    let dir = common::fixtures("").join("numcodecs/blosc");
     let mut n = 0;
     for c in 0..13 {
         let cdir = dir.join(format!("codec.{c:02}"));

@@ -4,11 +4,10 @@
 //! The chunk headers and block tables are parsed minimally here, only to reach the BloscLZ
 //! streams; the real chunk readers live in `blosc::v1` / `blosc::v2`.
 
+mod common;
+
 use ndpack::blosc::{bitshuffle, blosclz, shuffle};
 use std::path::{Path, PathBuf};
-
-const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures");
-const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/blosc");
 
 fn i32_at(buf: &[u8], pos: usize) -> i32 {
     i32::from_le_bytes(buf[pos..pos + 4].try_into().unwrap())
@@ -179,7 +178,7 @@ fn files(dir: &Path, filter: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 
 #[test]
 fn c_blosc_compat_fixtures_decode() {
-    let dir = Path::new(FIXTURES).join("c-blosc-compat");
+    let dir = common::fixtures("c-blosc-compat");
     let want: Vec<u8> = (0..1_000_000i32).flat_map(|i| i.to_le_bytes()).collect();
     let found = files(&dir, |n| n.contains("blosclz") && n.ends_with(".cdata"));
     // 1.3.0, 1.7.0, 1.11.1, 1.14.0, 1.18.0 and 1.18.0 with bitshuffle.
@@ -192,7 +191,7 @@ fn c_blosc_compat_fixtures_decode() {
 
 #[test]
 fn numcodecs_and_blosc2_chunks_decode() {
-    let dir = Path::new(GOLDEN);
+    let dir = &common::data("blosc");
     let chunks = files(dir, |n| n.ends_with(".chunk"));
     assert!(chunks.len() >= 40, "{}", chunks.len());
     for path in chunks {
@@ -210,7 +209,7 @@ fn numcodecs_and_blosc2_chunks_decode() {
 /// chunks (python-blosc2 4.14.1 / c-blosc2 3.3.5, whose BloscLZ encoder 3.6.1 keeps).
 #[test]
 fn encoder_ratio_is_close_to_c_blosc2() {
-    let dir = Path::new(GOLDEN);
+    let dir = &common::data("blosc");
     let mut report = Vec::new();
     let mut failed = false;
     let mut identical = true;
@@ -325,7 +324,7 @@ fn write_blosc1(raw: &[u8], typesize: usize, blocksize: usize, clevel: u8, shuff
 #[test]
 fn chunks_from_our_encoder_decode() {
     let dump = std::env::var_os("NDPACK_BLOSC_DUMP").map(PathBuf::from);
-    let dir = Path::new(GOLDEN);
+    let dir = &common::data("blosc");
     let mut count = 0;
     for (name, ts) in [
         ("smooth-f4", 4),
@@ -361,7 +360,7 @@ fn chunks_from_our_encoder_decode() {
 fn blosc1_encoder_gives_numcodecs_bytes() {
     use ndpack::blosc::v1::{self, Options, Shuffle};
     use ndpack::blosc::Compressor;
-    let dir = Path::new(GOLDEN);
+    let dir = &common::data("blosc");
     let chunks = files(dir, |n| n.contains(".c1-") && n.ends_with(".chunk"));
     assert!(chunks.len() >= 15, "{}", chunks.len());
     for path in chunks {

@@ -1,20 +1,19 @@
 //! NPY/NPZ files written by NumPy: golden files in `tests/data/npy` (generated once with NumPy
 //! 2.4 and Python's zipfile) and the real files in `../shared/fixtures`.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 
 use ndpack::npy::{self, Descr, NpzEntry, NpzReader, NpzWriter};
 use ndpack::{Buffer, ErrorKind, Order};
 
 fn data_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/npy")
+    common::data("npy")
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures"
-    ))
+    common::fixtures("")
 }
 
 fn golden(name: &str) -> Vec<u8> {

@@ -6,6 +6,8 @@
 //! are skipped with a printed reason; a registered id without a fixture folder fails unless it
 //! is listed in [`NO_FIXTURES`].
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -13,11 +15,6 @@ use std::path::{Path, PathBuf};
 use ndpack::codec::{codec_ids, get_codec, ArrayMut, ArrayRef, Codec};
 use ndpack::DataType;
 use serde_json::Value;
-
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/numcodecs"
-);
 
 /// Registered ids that numcodecs' fixture data does not cover, with the reason.
 const NO_FIXTURES: &[(&str, &str)] = &[
@@ -258,7 +255,12 @@ fn check_case(id: &str, dir: &Path, skipped: &mut Vec<String>) -> (usize, Vec<St
                 .unwrap()
                 .to_string_lossy()
                 .replace("encoded.", "");
-            let what = format!("{}", file.strip_prefix(FIXTURES).unwrap_or(&file).display());
+            let what = format!(
+                "{}",
+                file.strip_prefix(common::fixtures("numcodecs"))
+                    .unwrap_or(&file)
+                    .display()
+            );
             let npy = read_npy(&dir.join(format!("array.{nn}.npy")));
             if npy.descr.trim_start_matches(['<', '>', '|', '=']) == "O"
                 || npy.descr.starts_with('[')
@@ -317,8 +319,8 @@ fn check_case(id: &str, dir: &Path, skipped: &mut Vec<String>) -> (usize, Vec<St
 
 #[test]
 fn every_registered_codec_decodes_numcodecs_fixtures() {
-    let root = Path::new(FIXTURES);
-    assert!(root.is_dir(), "fixtures not found at {FIXTURES}");
+    let root = common::fixtures("numcodecs");
+    assert!(root.is_dir(), "fixtures not found at {}", root.display());
     let mut failures = Vec::new();
     let mut skipped = Vec::new();
     let mut decoded: BTreeMap<String, usize> = BTreeMap::new();

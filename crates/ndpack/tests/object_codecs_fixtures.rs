@@ -3,6 +3,8 @@
 //! text decodes alike through vlen-utf8, vlen-bytes, json2 and msgpack2, and numeric arrays decode
 //! to the stored bytes.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -15,11 +17,7 @@ use ndpack::codec::vlen_utf8::VLenUtf8;
 use ndpack::codec::{get_codec, ArrayRef};
 
 fn root(id: &str) -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/fixtures/numcodecs"
-    ))
-    .join(id)
+    common::fixtures("numcodecs").join(id)
 }
 
 /// The shape and the data offset of an .npy file (format 1.0 or 2.0).
@@ -174,7 +172,7 @@ fn json2_and_msgpack2_fixtures() {
     ] {
         let codec = get_codec(&config(id, 0)).unwrap();
         let dec = codec.decode(ArrayRef::bytes(&data)).unwrap();
-        assert_eq!(dec.shape, shape);
+        assert_eq!(dec.shape(), shape);
         assert_eq!(dec.bytes(), &npy[offset..], "{id}");
         let again = codec.encode(dec.as_array_ref()).unwrap();
         assert_eq!(again.bytes(), &data[..], "{id}");

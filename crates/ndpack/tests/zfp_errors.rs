@@ -579,12 +579,12 @@ fn streams_shorter_than_their_blocks_are_truncated() {
     let mut zeros = h.clone();
     zeros.extend_from_slice(&[0u8; 4]);
     let a = zfp::decompress(&zeros).unwrap();
-    assert_eq!(a.shape, vec![8, 8]);
+    assert_eq!(a.shape(), vec![8, 8]);
     assert!(a.bytes().iter().all(|b| *b == 0));
     // 32 blocks of 1 bit fill the 4 bytes after the header exactly; 33 do not fit.
     let mut ok = header(3, &[127], 2176);
     ok.extend_from_slice(&[0u8; 4]);
-    assert_eq!(zfp::decompress(&ok).unwrap().shape, vec![128]);
+    assert_eq!(zfp::decompress(&ok).unwrap().shape(), vec![128]);
     let mut short = header(3, &[131], 2176);
     short.extend_from_slice(&[0u8; 4]);
     assert_eq!(
@@ -604,7 +604,7 @@ fn streams_shorter_than_their_blocks_are_truncated() {
         ErrorKind::Truncated
     );
     rate.push(0);
-    assert_eq!(zfp::decompress(&rate).unwrap().shape, vec![8]);
+    assert_eq!(zfp::decompress(&rate).unwrap().shape(), vec![8]);
     // The 16-byte header of a 2 PiB array.
     let huge = header(4, &[4095, 4095, 4095, 4095], 2176);
     assert_eq!(

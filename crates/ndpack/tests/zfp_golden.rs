@@ -111,8 +111,8 @@ fn compression_is_byte_identical_to_zfpy() {
 fn decompression_is_bit_identical_to_zfpy() {
     for c in cases() {
         let a = zfp::decompress(&c.stream).unwrap();
-        assert_eq!(a.shape, c.shape);
-        assert_eq!(a.dtype, c.dtype.parse::<DataType>().unwrap());
+        assert_eq!(a.shape(), c.shape);
+        assert_eq!(*a.dtype(), c.dtype.parse::<DataType>().unwrap());
         assert_eq!(
             a.bytes(),
             &c.decoded[..],
@@ -194,8 +194,8 @@ fn numcodecs_codec_gives_zfpy_bytes() {
         assert_eq!(enc.bytes(), &c.stream[..], "{config}");
         let dec = codec.decode(ArrayRef::bytes(enc.bytes())).unwrap();
         assert_eq!(dec.bytes(), &c.decoded[..]);
-        assert_eq!(dec.shape, c.shape);
-        assert_eq!(dec.dtype, dtype);
+        assert_eq!(dec.shape(), c.shape);
+        assert_eq!(*dec.dtype(), dtype);
     }
 }
 

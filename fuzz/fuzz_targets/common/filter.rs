@@ -2,7 +2,7 @@
 //! (`a`, `b`, `c`), the rest is the data; `exercise` decodes the data (which must not panic),
 //! checks that `decode_into` agrees with `decode`, and encodes the data too.
 
-use ndpack::codec::{get_codec, Array, ArrayMut, ArrayRef, Codec};
+use ndpack::codec::{get_codec, ArrayMut, ArrayRef, Codec, NDBuffer};
 use serde_json::Value;
 
 /// Numeric dtypes, both byte orders.
@@ -23,7 +23,7 @@ pub fn split(data: &[u8]) -> Option<(usize, usize, u8, &[u8])> {
 
 /// Builds the codec (the config must be valid), decodes `data`, checks `decode_into` against
 /// `decode`, and encodes `data`. Returns the codec and what `decode` gave, if it succeeded.
-pub fn exercise(config: Value, data: &[u8]) -> (Box<dyn Codec>, Option<Array>) {
+pub fn exercise(config: Value, data: &[u8]) -> (Box<dyn Codec>, Option<NDBuffer>) {
     let codec = get_codec(&config).expect("valid config");
     let decoded = codec.decode(ArrayRef::bytes(data)).ok();
     if let Some(dec) = &decoded {

@@ -1,13 +1,16 @@
 //! The compressors Blosc runs on each stream of a block: names and codes, and one call to compress
 //! or decompress a stream with BloscLZ, LZ4, LZ4HC, Zlib, Zstd or (decode only) Snappy.
 
-use std::cell::RefCell;
 use std::fmt;
 use std::str::FromStr;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+use ::zstd::zstd_safe;
+
 use super::blosclz;
+use crate::backend::deflate::zlib_rs_level;
+use crate::backend::zstd;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A compressor of the Blosc family.
@@ -162,14 +165,10 @@ pub fn list_compressors() -> Vec<&'static str> {
 /// c-blosc's zstd level for a Blosc clevel: `2·clevel − 1`, and zstd's maximum for 9.
 fn zstd_level(clevel: u8) -> i32 {
     if clevel >= 9 {
-        zstd::zstd_safe::max_c_level()
+        zstd_safe::max_c_level()
     } else {
         2 * i32::from(clevel) - 1
     }
-}
-
-thread_local! {
-    static ZSTD_D: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
 }
 
 /// Compresses one stream of `src` into `dst`, returning the compressed size, or 0 when the result
@@ -210,18 +209,16 @@ pub(crate) fn compress_stream(
         )
         .unwrap_or(0),
         Compressor::Zlib => {
-            let level = crate::codec::zlib::zlib_rs_level(i32::from(clevel));
+            let level = zlib_rs_level(i32::from(clevel));
             let mut c = Compress::new(Compression::new(level), true);
             match c.compress(src, dst, FlushCompress::Finish) {
                 Ok(Status::StreamEnd) => c.total_out() as usize,
                 _ => 0,
             }
         }
-        // libzstd 1.5.7's pre-splitting of blocks is off, as in codec::zstd: c-blosc's zstd
+        // libzstd 1.5.7's pre-splitting of blocks is off, as for the zstd codec: c-blosc's zstd
         // (1.5.6) bytes, where pre-splitting made Blosc chunks of smooth data up to 1.4x larger.
-        Compressor::Zstd => {
-            crate::codec::zstd::compress_frame(zstd_level(clevel), src, dst).unwrap_or(0)
-        }
+        Compressor::Zstd => zstd::compress_frame(zstd_level(clevel), src, dst).unwrap_or(0),
         Compressor::Snappy => 0,
     }
 }
@@ -268,7 +265,7 @@ pub(crate) fn decompress_stream(comp: Compressor, src: &[u8], dst: &mut [u8]) ->
             }
         }
         Compressor::Zstd => {
-            match zstd::zstd_safe::get_frame_content_size(src) {
+            match zstd_safe::get_frame_content_size(src) {
                 Ok(Some(n)) if n as usize == want => {}
                 Ok(None) => {}
                 Ok(Some(n)) => {
@@ -278,16 +275,11 @@ pub(crate) fn decompress_stream(comp: Compressor, src: &[u8], dst: &mut [u8]) ->
                 }
                 Err(_) => return Err(Error::corrupt("corrupt zstd frame in Blosc chunk")),
             }
-            ZSTD_D.with(|cell| -> Result<usize> {
-                let mut slot = cell.borrow_mut();
-                if slot.is_none() {
-                    *slot = Some(zstd::bulk::Decompressor::new().map_err(|e| {
-                        Error::new(ErrorKind::Backend, format!("zstd decompressor: {e}"))
-                    })?);
-                }
-                let d = slot.as_mut().expect("set above");
-                d.decompress_to_buffer(src, dst)
-                    .map_err(|e| Error::corrupt(format!("corrupt zstd stream in Blosc chunk: {e}")))
+            zstd::with_dctx(|d| {
+                d.decompress(dst, src).map_err(|code| {
+                    let e = zstd_safe::get_error_name(code);
+                    Error::corrupt(format!("corrupt zstd stream in Blosc chunk: {e}"))
+                })
             })?
         }
         Compressor::Snappy => {

@@ -3,7 +3,7 @@
 //!
 //! Config: `{"id": "adler32"}` or with `"location": "start" | "end"` (kept only when given).
 
-use super::crc32::{checksum32_codec, Location};
+use super::checksum32::{checksum32_codec, Location};
 
 fn adler32(data: &[u8]) -> u32 {
     adler2::adler32_slice(data)
@@ -20,7 +20,7 @@ checksum32_codec!(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::test_util::round_trip;
+    use crate::codec::checksum32::test_util::round_trips_and_flips;
     use crate::codec::{get_codec, ArrayRef, Codec};
     use crate::error::ErrorKind;
     use serde_json::json;
@@ -42,17 +42,14 @@ mod tests {
 
     #[test]
     fn round_trip_and_mismatch() {
-        for loc in [None, Some(Location::End)] {
-            let c = Adler32::new(loc);
-            for n in [0usize, 1, 5553, 2 << 20] {
-                let d: Vec<u8> = (0..n).map(|i| (i % 253) as u8).collect();
-                let mut bad = round_trip(&c, &d, &format!("{loc:?}, {n} bytes"));
-                let mid = bad.len() / 2;
-                bad[mid] ^= 0x80;
-                let e = c.decode(ArrayRef::bytes(&bad)).unwrap_err();
-                assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
-            }
-        }
+        round_trips_and_flips(
+            Adler32::new,
+            &[None, Some(Location::End)],
+            &[0, 1, 5553, 2 << 20],
+            |n| (0..n).map(|i| (i % 253) as u8).collect(),
+            |len| len / 2,
+            0x80,
+        );
         assert_eq!(
             Adler32::default()
                 .decode(ArrayRef::bytes(b"ab"))

@@ -4,12 +4,13 @@
 //! Config: `{"id": "astype", "encode_dtype": "<f4", "decode_dtype": "<f8"}` (both required).
 //! Encoding casts `decode_dtype` items to `encode_dtype`; decoding casts back. Supported types:
 //! bool, every integer width, `f2`/`f4`/`f8`, in either byte order. Float to integer truncates
-//! toward zero and wraps as NumPy does on x86-64 (see the `typed` module).
+//! toward zero and wraps as NumPy does on x86-64 (see `crate::dtype::scalar`).
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, ItemMap, NumType};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{self, item_filter_methods, ItemFilter, ItemMap};
+use super::{Codec, ConfigReader};
+use crate::dtype::scalar::NumericType;
 use crate::dtype::DataType;
 use crate::error::Result;
 
@@ -20,15 +21,15 @@ const ID: &str = "astype";
 pub struct AsType {
     encode_dtype: DataType,
     decode_dtype: DataType,
-    enc: NumType,
-    dec: NumType,
+    enc: NumericType,
+    dec: NumericType,
 }
 
 impl AsType {
     /// A codec storing `decode_dtype` items as `encode_dtype` items.
     pub fn new(encode_dtype: DataType, decode_dtype: DataType) -> Result<Self> {
-        let enc = NumType::require(&encode_dtype, ID, "encode_dtype")?;
-        let dec = NumType::require(&decode_dtype, ID, "decode_dtype")?;
+        let enc = NumericType::require(&encode_dtype, ID, "encode_dtype")?;
+        let dec = NumericType::require(&decode_dtype, ID, "decode_dtype")?;
         Ok(AsType {
             encode_dtype,
             decode_dtype,
@@ -43,8 +44,8 @@ impl AsType {
         let enc = r.dtype("encode_dtype")?;
         let dec = r.dtype("decode_dtype")?;
         r.finish()?;
-        let enc = enc.ok_or_else(|| typed::missing(ID, "encode_dtype"))?;
-        let dec = dec.ok_or_else(|| typed::missing(ID, "decode_dtype"))?;
+        let enc = enc.ok_or_else(|| filter::missing(ID, "encode_dtype"))?;
+        let dec = dec.ok_or_else(|| filter::missing(ID, "decode_dtype"))?;
         Self::new(enc, dec).map_err(|e| crate::error::Error::config(e.message()))
     }
 
@@ -57,7 +58,9 @@ impl AsType {
     pub fn decode_dtype(&self) -> &DataType {
         &self.decode_dtype
     }
+}
 
+impl ItemFilter for AsType {
     /// Outputs keep the input's shape, as numcodecs' (`.astype` of it).
     fn items(&self) -> ItemMap<'_> {
         ItemMap {
@@ -67,6 +70,15 @@ impl AsType {
             astype: &self.encode_dtype,
             keep_shape: true,
         }
+    }
+
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        filter::cast_bytes(src, self.dec, dst, self.enc);
+        Ok(())
+    }
+
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
+        filter::cast_bytes(src, self.enc, dst, self.dec)
     }
 }
 
@@ -83,46 +95,18 @@ impl Codec for AsType {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().encode(&input, |src, dst| {
-            typed::cast_bytes(src, self.dec, dst, self.enc);
-            Ok(())
-        })
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items().encode_into(&input, out, |src, dst| {
-            typed::cast_bytes(src, self.dec, dst, self.enc);
-            Ok(())
-        })
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().decode(&input, |src, dst| {
-            typed::cast_bytes(src, self.enc, dst, self.dec)
-        })
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items().decode_into(input, out.data, |src, dst| {
-            typed::cast_bytes(src, self.enc, dst, self.dec)
-        })
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/astype.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/astype.json"));
     }
 
     #[test]
@@ -136,11 +120,11 @@ mod tests {
             &data,
             "<f8".parse().unwrap(),
             vec![2, 3],
-            crate::buffer::Order::C,
+            crate::region::Order::C,
         )
         .unwrap();
         let enc = c.encode(a).unwrap();
-        assert_eq!(enc.shape, vec![2, 3]);
+        assert_eq!(enc.shape(), vec![2, 3]);
         assert_eq!(enc.bytes(), &[1, 0, 254, 255, 3, 0, 4, 0, 5, 0, 6, 0]);
         let wrong = ArrayRef::new(&data, "<i8".parse().unwrap(), vec![6], Default::default());
         let e = c.encode(wrong.unwrap()).unwrap_err();

@@ -10,8 +10,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed;
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::filter;
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -34,7 +34,7 @@ impl BitRound {
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new(ID, config)?;
         let keepbits = r.int("keepbits")?;
-        let k = keepbits.ok_or_else(|| typed::missing(ID, "keepbits"))?;
+        let k = keepbits.ok_or_else(|| filter::missing(ID, "keepbits"))?;
         let k = u32::try_from(k).map_err(|_| r.out_of_range("keepbits", "zero or positive"))?;
         r.finish()?;
         Ok(Self::new(k))
@@ -79,7 +79,7 @@ impl Codec for BitRound {
         json!({"id": ID, "keepbits": self.keepbits})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let dt = &input.dtype;
         if dt.kind() != TypeKind::Float {
             return Err(Error::new(
@@ -92,14 +92,14 @@ impl Codec for BitRound {
             4 => 23,
             _ => 52,
         };
-        typed::items_in(ID, input.data.len(), dt, false)?;
+        filter::items_in(ID, input.data.len(), dt, false)?;
         if self.keepbits == bits {
-            return Ok(Array {
-                buffer: Buffer::copy_from_slice(input.data),
-                dtype: dt.clone(),
-                shape: input.shape.clone(),
-                order: input.order,
-            });
+            return NDBuffer::new(
+                Buffer::copy_from_slice(input.data),
+                dt.clone(),
+                input.shape.clone(),
+                input.order,
+            );
         }
         if self.keepbits > bits {
             return Err(Error::invalid(format!(
@@ -109,7 +109,7 @@ impl Codec for BitRound {
         }
         let int_dt = DataType::new(TypeKind::Int, dt.itemsize(), dt.byte_order())?;
         let big = dt.byte_order() == ByteOrder::Big;
-        let mut block = typed::alloc(input.data.len());
+        let mut block = filter::alloc(input.data.len());
         let out = block.as_mut_slice();
         let maskbits = bits - self.keepbits;
         match dt.itemsize() {
@@ -117,27 +117,22 @@ impl Codec for BitRound {
             4 => round_loop!(i32, input.data, out, big, maskbits),
             _ => round_loop!(i64, input.data, out, big, maskbits),
         }
-        Ok(typed::output(
-            block,
-            int_dt,
-            input.shape.clone(),
-            input.order,
-        ))
+        filter::output(block, int_dt, input.shape.clone(), input.order)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let dt = &input.dtype;
         let dtype = if dt.kind() == TypeKind::Int && dt.itemsize() >= 2 {
             DataType::new(TypeKind::Float, dt.itemsize(), dt.byte_order())?
         } else {
             dt.clone()
         };
-        Ok(Array {
-            buffer: Buffer::copy_from_slice(input.data),
+        NDBuffer::new(
+            Buffer::copy_from_slice(input.data),
             dtype,
-            shape: input.shape.clone(),
-            order: input.order,
-        })
+            input.shape.clone(),
+            input.order,
+        )
     }
 }
 
@@ -148,7 +143,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/bitround.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/bitround.json"));
     }
 
     #[test]
@@ -161,7 +156,7 @@ mod tests {
         let b = ArrayRef::new(&be, ">f4".parse().unwrap(), vec![100], Default::default());
         let ea = c.encode(a.unwrap()).unwrap();
         let eb = c.encode(b.unwrap()).unwrap();
-        assert_eq!(eb.dtype.to_string(), ">i4");
+        assert_eq!(eb.dtype().to_string(), ">i4");
         let swapped: Vec<u8> = eb
             .bytes()
             .chunks_exact(4)
@@ -170,7 +165,7 @@ mod tests {
         assert_eq!(swapped, ea.bytes());
         assert_ne!(ea.bytes(), &le[..]);
         let d = c.decode(eb.as_array_ref()).unwrap();
-        assert_eq!(d.dtype.to_string(), ">f4");
+        assert_eq!(d.dtype().to_string(), ">f4");
         let mut out = vec![0u8; be.len()];
         c.decode_into(eb.bytes(), ArrayMut::bytes(&mut out))
             .unwrap();

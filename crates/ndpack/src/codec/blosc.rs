@@ -12,7 +12,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{check_out_len, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{check_out_len, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::blosc::v1::{self, Options, Shuffle};
 use crate::blosc::Compressor;
 use crate::error::{Error, Result};
@@ -133,13 +133,13 @@ impl Codec for Blosc {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let chunk = v1::compress(input.data, &self.options(input.dtype.itemsize()))?;
-        Ok(Array::from_bytes(chunk))
+        Ok(NDBuffer::from_bytes(chunk))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(v1::decompress(input.data)?))
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(v1::decompress(input.data)?))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

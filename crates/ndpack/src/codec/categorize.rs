@@ -17,8 +17,9 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, get, put, with_num, NumType, Scalar, Val};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{self, with_num};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
+use crate::dtype::scalar::{get, put, NumericType, Scalar, ScalarValue};
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -30,7 +31,7 @@ pub struct Categorize {
     labels: Vec<String>,
     dtype: DataType,
     astype: DataType,
-    a: NumType,
+    a: NumericType,
 }
 
 /// How items are stored: UCS-4 in a byte order, or bytes (UTF-8).
@@ -88,7 +89,7 @@ impl Categorize {
                 "codec {ID}: key \"dtype\" must be a unicode ('U<n>') or object ('|O') type, got {dtype}"
             )));
         }
-        let a = NumType::require(&astype, ID, "astype")?;
+        let a = NumericType::require(&astype, ID, "astype")?;
         Ok(Categorize {
             labels,
             dtype,
@@ -101,7 +102,7 @@ impl Categorize {
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new(ID, config)?;
         let labels = match r.value("labels") {
-            None => return Err(typed::missing(ID, "labels")),
+            None => return Err(filter::missing(ID, "labels")),
             Some(Value::Array(items)) => items
                 .iter()
                 .map(|v| v.as_str().map(str::to_string))
@@ -112,7 +113,7 @@ impl Categorize {
         let dtype = r.dtype("dtype")?;
         let astype = r.dtype("astype")?;
         r.finish()?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         let astype = astype.unwrap_or_else(DataType::u8);
         Self::new(labels, dtype, astype).map_err(|e| Error::config(e.message()))
     }
@@ -139,7 +140,8 @@ impl Categorize {
     /// Checks that every label index fits `astype` (NumPy raises `OverflowError` otherwise).
     fn check_astype(&self) -> Result<()> {
         let n = self.labels.len() as i64;
-        let fits = with_num!(self.a.num, A => A::from_val(Val::I(n)).to_val_i() == Some(n));
+        let fits =
+            with_num!(self.a.num, A => A::from_value(ScalarValue::Int(n)).to_val_i() == Some(n));
         if !fits {
             return Err(Error::invalid(format!(
                 "codec {ID}: {n} labels do not fit astype {}",
@@ -149,7 +151,7 @@ impl Categorize {
         Ok(())
     }
 
-    fn encode_items(&self, data: &[u8], width: usize, text: Text) -> Result<Array> {
+    fn encode_items(&self, data: &[u8], width: usize, text: Text) -> Result<NDBuffer> {
         self.check_astype()?;
         let mut map: HashMap<Vec<u8>, i64> = HashMap::new();
         for (i, label) in self.labels.iter().enumerate() {
@@ -161,11 +163,11 @@ impl Categorize {
         let codes = data
             .chunks_exact(width.max(1))
             .map(|item| map.get(item).copied().unwrap_or(0));
-        Ok(self.codes_array(n, codes))
+        self.codes_array(n, codes)
     }
 
     /// Encodes string items given as `&str`.
-    pub fn encode_strs(&self, items: &[&str]) -> Result<Array> {
+    pub fn encode_strs(&self, items: &[&str]) -> Result<NDBuffer> {
         self.check_astype()?;
         let mut map: HashMap<&str, i64> = HashMap::new();
         for (i, label) in self.labels.iter().enumerate() {
@@ -174,32 +176,32 @@ impl Categorize {
         let codes = items
             .iter()
             .map(|item| map.get(item.trim_end_matches('\0')).copied().unwrap_or(0));
-        Ok(self.codes_array(items.len(), codes))
+        self.codes_array(items.len(), codes)
     }
 
     /// The 1-d `astype` array of the `n` label codes `codes` (1-based, 0 for no label).
-    fn codes_array(&self, n: usize, codes: impl Iterator<Item = i64>) -> Array {
+    fn codes_array(&self, n: usize, codes: impl Iterator<Item = i64>) -> Result<NDBuffer> {
         let a = self.a;
-        let mut block = typed::alloc(n * self.astype.itemsize());
+        let mut block = filter::alloc(n * self.astype.itemsize());
         with_num!(a.num, A => {
             let out = block.as_mut_slice().chunks_exact_mut(A::SIZE);
             for (code, o) in codes.zip(out) {
-                put(A::from_val(Val::I(code)), o, a.swapped);
+                put(A::from_value(ScalarValue::Int(code)), o, a.swapped);
             }
         });
-        typed::output(block, self.astype.clone(), vec![n], Default::default())
+        filter::output(block, self.astype.clone(), vec![n], Default::default())
     }
 
     /// The label index (0-based) of each encoded item, `None` for 0 or any other value.
     fn indices(&self, input: &[u8]) -> Result<Vec<Option<usize>>> {
-        let n = typed::items_in(ID, input.len(), &self.astype, true)?;
+        let n = filter::items_in(ID, input.len(), &self.astype, true)?;
         let len = self.labels.len();
         let a = self.a;
         let mut out = Vec::with_capacity(n);
         with_num!(a.num, A => {
             for c in input.chunks_exact(A::SIZE) {
                 let v: A = get(c, a.swapped);
-                let k = label_index(v.to_val(), len);
+                let k = label_index(v.to_value(), len);
                 out.push(k);
             }
         });
@@ -217,14 +219,14 @@ impl Categorize {
             .iter()
             .map(|l| item_bytes(l, text, width, true).expect("cut to fit"))
             .collect();
-        let n = typed::items_in(ID, input.len(), &self.astype, true)?;
+        let n = filter::items_in(ID, input.len(), &self.astype, true)?;
         super::check_out_len(out.len(), n * width)?;
         let a = self.a;
         let len = labels.len();
         with_num!(a.num, A => {
             for (c, o) in input.chunks_exact(A::SIZE).zip(out.chunks_exact_mut(width)) {
                 let v: A = get(c, a.swapped);
-                let k = label_index(v.to_val(), len);
+                let k = label_index(v.to_value(), len);
                 match k {
                     Some(k) => o.copy_from_slice(&labels[k]),
                     None => o.fill(0),
@@ -251,11 +253,11 @@ trait ToValI {
 
 impl<T: Scalar> ToValI for T {
     fn to_val_i(self) -> Option<i64> {
-        match self.to_val() {
-            Val::I(i) => Some(i),
-            Val::U(u) => i64::try_from(u).ok(),
-            Val::F(f) if f.fract() == 0.0 && f.abs() < 9e15 => Some(f as i64),
-            Val::F(_) => None,
+        match self.to_value() {
+            ScalarValue::Int(i) => Some(i),
+            ScalarValue::UInt(u) => i64::try_from(u).ok(),
+            ScalarValue::Float(f) if f.fract() == 0.0 && f.abs() < 9e15 => Some(f as i64),
+            ScalarValue::Float(_) => None,
         }
     }
 }
@@ -263,11 +265,13 @@ impl<T: Scalar> ToValI for T {
 /// The label (0-based) that an encoded value `v` stands for among `len` labels: `v` is its
 /// 1-based index; 0 and any other value stand for none.
 #[inline(always)]
-fn label_index(v: Val, len: usize) -> Option<usize> {
+fn label_index(v: ScalarValue, len: usize) -> Option<usize> {
     match v {
-        Val::I(i) if i >= 1 && (i as u64) <= len as u64 => Some(i as usize - 1),
-        Val::U(u) if u >= 1 && u <= len as u64 => Some(u as usize - 1),
-        Val::F(f) if f >= 1.0 && f <= len as f64 && f.fract() == 0.0 => Some(f as usize - 1),
+        ScalarValue::Int(i) if i >= 1 && (i as u64) <= len as u64 => Some(i as usize - 1),
+        ScalarValue::UInt(u) if u >= 1 && u <= len as u64 => Some(u as usize - 1),
+        ScalarValue::Float(f) if f >= 1.0 && f <= len as f64 && f.fract() == 0.0 => {
+            Some(f as usize - 1)
+        }
         _ => None,
     }
 }
@@ -286,9 +290,9 @@ impl Codec for Categorize {
         })
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         if self.dtype.kind() == TypeKind::Unicode {
-            typed::check_input(ID, &input, &self.dtype, "dtype")?;
+            filter::check_input(ID, &input, &self.dtype, "dtype")?;
             let big = self.dtype.byte_order() == ByteOrder::Big;
             return self.encode_items(input.data, self.dtype.itemsize(), Text::Ucs4 { big });
         }
@@ -323,12 +327,12 @@ impl Codec for Categorize {
         self.encode_items(input.data, width, text)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let n = typed::items_in(ID, input.data.len(), &self.astype, true)?;
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        let n = filter::items_in(ID, input.data.len(), &self.astype, true)?;
         let dt = self.decoded_dtype();
-        let mut block = typed::try_alloc(n * dt.itemsize())?;
+        let mut block = filter::try_alloc(n * dt.itemsize())?;
         self.decode_bytes(input.data, block.as_mut_slice())?;
-        Ok(typed::output(block, dt, vec![n], Default::default()))
+        filter::output(block, dt, vec![n], Default::default())
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
@@ -343,7 +347,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/categorize.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/categorize.json"));
     }
 
     #[test]
@@ -367,7 +371,7 @@ mod tests {
         let dec = c2.decode_strings(enc.as_array_ref()).unwrap();
         assert_eq!(dec, ["male", "female", "female", "male", ""]);
         let dec = c.decode(enc.as_array_ref()).unwrap();
-        assert_eq!(dec.dtype.to_string(), "<U6");
+        assert_eq!(dec.dtype().to_string(), "<U6");
     }
 
     #[test]

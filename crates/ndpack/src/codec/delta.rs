@@ -9,8 +9,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, cast_bytes, get, promote, put, with_num, ItemMap, NumType, Scalar};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{
+    self, cast_bytes, item_filter_methods, with_num, ItemFilter, ItemMap, ItemTypes,
+};
+use super::{Codec, ConfigReader};
+use crate::dtype::scalar::{get, promote, put, NumericType, Scalar};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -22,50 +25,42 @@ const BLOCK: usize = 4096;
 /// The numcodecs `delta` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delta {
-    dtype: DataType,
-    astype: DataType,
-    d: NumType,
-    a: NumType,
+    types: ItemTypes,
 }
 
 impl Delta {
     /// A codec for items of `dtype`, storing differences as `astype` (`None`: `dtype`).
     pub fn new(dtype: DataType, astype: Option<DataType>) -> Result<Self> {
-        let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumType::require(&dtype, ID, "dtype")?;
-        let a = NumType::require(&astype, ID, "astype")?;
         Ok(Delta {
-            dtype,
-            astype,
-            d,
-            a,
+            types: ItemTypes::new(ID, dtype, astype)?,
         })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new(ID, config)?;
-        let dtype = r.dtype("dtype")?;
-        let astype = r.dtype("astype")?;
+        let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(dtype, astype).map_err(|e| Error::config(e.message()))
     }
+}
 
+impl ItemFilter for Delta {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
+        self.types.items(ID, false)
     }
 
-    fn decode_bytes(&self, input: &[u8], out: &mut [u8]) {
-        let (a, d) = (self.a, self.d);
+    fn decode_items(&self, input: &[u8], out: &mut [u8]) {
+        let (a, d) = (self.types.a, self.types.d);
         let l = promote(a.num, d.num);
         if a.num == l && d.num == l {
             with_num!(l, T => cumsum::<T>(input, a.swapped, out, d.swapped, &mut T::default()));
             return;
         }
         // Cast each block to the working type, sum it there, cast the sums to dtype.
-        let native = |num| NumType {
+        let native = |num| NumericType {
             num,
             swapped: false,
         };
@@ -91,14 +86,14 @@ impl Delta {
 
     /// The first item of `data`, then `np.diff` of the items after it, cast to `astype`, into
     /// `out` (as many items).
-    fn encode_bytes(&self, data: &[u8], out: &mut [u8]) {
-        let (d, a) = (self.d, self.a);
+    fn encode_items(&self, data: &[u8], out: &mut [u8]) -> Result<()> {
+        let (d, a) = (self.types.d, self.types.a);
         if d.num == a.num {
             with_num!(d.num, T => diff::<T>(data, d.swapped, out, a.swapped));
         } else {
             // Differences in dtype by L1-sized blocks, each cast to astype while in cache; large
             // arrays in parts on ndpack's pool (each part reads the item before it).
-            let native = NumType {
+            let native = NumericType {
                 num: d.num,
                 swapped: false,
             };
@@ -123,17 +118,18 @@ impl Delta {
                 }
             };
             let n = out.len() / asz;
-            if n * size >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+            if n * size >= filter::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
                 use rayon::prelude::*;
                 crate::threads::install(|| {
-                    out.par_chunks_mut(typed::PAR_ITEMS * asz)
+                    out.par_chunks_mut(filter::PAR_ITEMS * asz)
                         .enumerate()
-                        .for_each(|(k, o)| part(k * typed::PAR_ITEMS, o));
+                        .for_each(|(k, o)| part(k * filter::PAR_ITEMS, o));
                 });
             } else {
                 part(0, out);
             }
         }
+        Ok(())
     }
 }
 
@@ -191,9 +187,9 @@ fn diff<T: Scalar>(src: &[u8], s_swap: bool, dst: &mut [u8], d_swap: bool) {
     }
     put(get::<T>(&src[..size], s_swap), &mut dst[..size], d_swap);
     let rest = &mut dst[size..];
-    if rest.len() >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+    if rest.len() >= filter::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
         use rayon::prelude::*;
-        let items = typed::PAR_ITEMS;
+        let items = filter::PAR_ITEMS;
         crate::threads::install(|| {
             rest.par_chunks_mut(items * size)
                 .enumerate()
@@ -243,47 +239,29 @@ impl Codec for Delta {
     }
 
     fn config(&self) -> Value {
-        json!({"id": ID, "dtype": self.dtype.to_string(), "astype": self.astype.to_string()})
+        self.types.config(json!({"id": ID}))
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().encode(&input, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items().encode_into(&input, out, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .decode(&input, |src, dst| self.decode_bytes(src, dst))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items()
-            .decode_into(input, out.data, |src, dst| self.decode_bytes(src, dst))
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayMut, ArrayRef};
     use crate::error::ErrorKind;
+
+    /// The items of `bytes`, each read from `N` bytes by `from`.
+    fn items<T, const N: usize>(bytes: &[u8], from: fn([u8; N]) -> T) -> Vec<T> {
+        bytes
+            .chunks_exact(N)
+            .map(|b| from(b.try_into().unwrap()))
+            .collect()
+    }
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/delta.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/delta.json"));
     }
 
     #[test]
@@ -293,7 +271,7 @@ mod tests {
         if crate::threads::get_num_threads() < 2 {
             crate::threads::set_num_threads(2).unwrap();
         }
-        let n = typed::PAR_MIN_BYTES / 4 + typed::PAR_ITEMS * 3 + 5;
+        let n = filter::PAR_MIN_BYTES / 4 + filter::PAR_ITEMS * 3 + 5;
         let x: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32 * 0.37).collect();
         let mut want = vec![x[0]];
         want.extend(x.windows(2).map(|w| w[1] - w[0]));
@@ -304,18 +282,14 @@ mod tests {
                 .collect();
             let c = Delta::new(dtype.parse().unwrap(), None).unwrap();
             let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-            let got: Vec<f32> = enc
-                .bytes()
-                .chunks_exact(4)
-                .map(|b| {
-                    let b = b.try_into().unwrap();
-                    if be {
-                        f32::from_be_bytes(b)
-                    } else {
-                        f32::from_le_bytes(b)
-                    }
-                })
-                .collect();
+            let got = items(
+                enc.bytes(),
+                if be {
+                    f32::from_be_bytes
+                } else {
+                    f32::from_le_bytes
+                },
+            );
             assert!(got
                 .iter()
                 .zip(&want)
@@ -332,11 +306,7 @@ mod tests {
         let data: Vec<u8> = x.iter().flat_map(|v| v.to_le_bytes()).collect();
         let c = Delta::new("<i4".parse().unwrap(), Some(">i8".parse().unwrap())).unwrap();
         let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-        let got: Vec<i64> = enc
-            .bytes()
-            .chunks_exact(8)
-            .map(|b| i64::from_be_bytes(b.try_into().unwrap()))
-            .collect();
+        let got = items(enc.bytes(), i64::from_be_bytes);
         let mut want = vec![x[0] as i64];
         want.extend(x.windows(2).map(|w| w[1].wrapping_sub(w[0]) as i64));
         assert_eq!(got, want);
@@ -346,9 +316,9 @@ mod tests {
 
     #[test]
     fn narrowing_parts_on_the_pool_carry_across_boundaries() {
-        // Over typed::PAR_MIN_BYTES, so that the parts run on the pool, with part boundaries
+        // Over filter::PAR_MIN_BYTES, so that the parts run on the pool, with part boundaries
         // inside the data. Byte-swapped input, narrowed to <i4.
-        let n = typed::PAR_ITEMS * 5 + 12_345;
+        let n = filter::PAR_ITEMS * 5 + 12_345;
         let x: Vec<i64> = (0..n as i64)
             .map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64) >> 20)
             .collect();
@@ -361,19 +331,11 @@ mod tests {
             crate::threads::set_num_threads(2).unwrap();
         }
         let enc = c.encode(ArrayRef::bytes(&data)).unwrap();
-        let got: Vec<i32> = enc
-            .bytes()
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes(b.try_into().unwrap()))
-            .collect();
+        let got = items(enc.bytes(), i32::from_le_bytes);
         assert_eq!(got, want);
         // Decoding widens back through the promoted type: the sums wrap as NumPy's do.
         let dec = c.decode(enc.as_array_ref()).unwrap();
-        let back: Vec<i64> = dec
-            .bytes()
-            .chunks_exact(8)
-            .map(|b| i64::from_be_bytes(b.try_into().unwrap()))
-            .collect();
+        let back = items(dec.bytes(), i64::from_be_bytes);
         let mut sum = 0i64;
         let expect: Vec<i64> = want
             .iter()

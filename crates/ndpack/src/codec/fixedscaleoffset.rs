@@ -12,8 +12,11 @@
 
 use serde_json::{json, Map, Number, Value};
 
-use super::typed::{self, cast, with_float, with_num, Float, ItemMap, Num, NumType, Scalar, Val};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{
+    self, item_filter_methods, with_float, with_num, ItemFilter, ItemMap, ItemTypes,
+};
+use super::{Codec, ConfigReader};
+use crate::dtype::scalar::{cast, Float, Scalar, ScalarKind, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -24,43 +27,21 @@ const ID: &str = "fixedscaleoffset";
 pub struct FixedScaleOffset {
     offset: Number,
     scale: Number,
-    dtype: DataType,
-    astype: DataType,
-    d: NumType,
-    a: NumType,
-}
-
-/// A JSON number as a NumPy operand: an exact integer or a float.
-fn val(n: &Number) -> Val {
-    if let Some(i) = n.as_i64() {
-        Val::I(i)
-    } else if let Some(u) = n.as_u64() {
-        Val::U(u)
-    } else {
-        Val::F(n.as_f64().unwrap_or(f64::NAN))
-    }
-}
-
-fn as_f64(v: Val) -> f64 {
-    match v {
-        Val::I(i) => i as f64,
-        Val::U(u) => u as f64,
-        Val::F(f) => f,
-    }
+    types: ItemTypes,
 }
 
 /// `v` as an item of `T` if it is an integer within `T`'s range (NumPy 2 raises otherwise).
-fn int_in<T: Scalar>(v: Val, what: &str, dtype: &DataType) -> Result<Option<T>> {
-    let wide = |v: Val| match v {
-        Val::I(i) => Some(i as i128),
-        Val::U(u) => Some(u as i128),
-        Val::F(_) => None,
+fn int_in<T: Scalar>(v: ScalarValue, what: &str, dtype: &DataType) -> Result<Option<T>> {
+    let wide = |v: ScalarValue| match v {
+        ScalarValue::Int(i) => Some(i as i128),
+        ScalarValue::UInt(u) => Some(u as i128),
+        ScalarValue::Float(_) => None,
     };
     let Some(x) = wide(v) else {
         return Ok(None);
     };
-    let t = T::from_val(v);
-    if wide(t.to_val()) != Some(x) {
+    let t = T::from_value(v);
+    if wide(t.to_value()) != Some(x) {
         return Err(Error::invalid(format!(
             "codec {ID}: {what} {x} is out of bounds for {dtype}"
         )));
@@ -77,11 +58,9 @@ impl FixedScaleOffset {
         dtype: DataType,
         astype: Option<DataType>,
     ) -> Result<Self> {
-        let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumType::require(&dtype, ID, "dtype")?;
-        let a = NumType::require(&astype, ID, "astype")?;
-        for (t, key) in [(d, "dtype"), (a, "astype")] {
-            if t.num == Num::Bool {
+        let types = ItemTypes::new(ID, dtype, astype)?;
+        for (t, key) in [(types.d, "dtype"), (types.a, "astype")] {
+            if t.num == ScalarKind::Bool {
                 return Err(Error::config(format!(
                     "codec {ID}: key {key:?} must be an integer or float type, got |b1"
                 )));
@@ -90,10 +69,7 @@ impl FixedScaleOffset {
         Ok(FixedScaleOffset {
             offset,
             scale,
-            dtype,
-            astype,
-            d,
-            a,
+            types,
         })
     }
 
@@ -102,7 +78,7 @@ impl FixedScaleOffset {
         let mut r = ConfigReader::new(ID, config)?;
         let number = |r: &mut ConfigReader<'_>, key: &'static str| -> Result<Number> {
             match r.value(key) {
-                None => Err(typed::missing(ID, key)),
+                None => Err(filter::missing(ID, key)),
                 Some(Value::Number(n)) => Ok(n.clone()),
                 Some(v) => Err(Error::config(format!(
                     "codec {ID}: key {key:?} must be a number, got {v}"
@@ -111,51 +87,62 @@ impl FixedScaleOffset {
         };
         let offset = number(&mut r, "offset")?;
         let scale = number(&mut r, "scale")?;
-        let dtype = r.dtype("dtype")?;
-        let astype = r.dtype("astype")?;
+        let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(offset, scale, dtype, astype).map_err(|e| Error::config(e.message()))
     }
+}
 
+impl FixedScaleOffset {
+    /// `offset` and `scale` as NumPy operands.
+    fn operands(&self) -> (ScalarValue, ScalarValue) {
+        (
+            ScalarValue::from(&self.offset),
+            ScalarValue::from(&self.scale),
+        )
+    }
+}
+
+impl ItemFilter for FixedScaleOffset {
     /// Outputs are 1-d, as numcodecs' (it flattens the input).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap::of_dtype(ID, &self.dtype, &self.astype, false)
+        self.types.items(ID, false)
     }
 
-    fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
-        let (d, a) = (self.d, self.a);
-        let (off, sc) = (val(&self.offset), val(&self.scale));
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        let (d, a) = (self.types.d, self.types.a);
+        let (off, sc) = self.operands();
         if d.num.is_float() {
             with_float!(d.num, D => with_num!(a.num, A => {
-                let (o, s) = (D::from_val(off), D::from_val(sc));
-                typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                let (o, s) = (D::from_value(off), D::from_value(sc));
+                filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                     cast::<D, A>(x.sub(o).mul(s).round_even())
                 });
             }));
             return Ok(());
         }
         with_num!(d.num, D => with_num!(a.num, A => {
-            match int_in::<D>(off, "offset", &self.dtype)? {
-                Some(o) => match int_in::<D>(sc, "scale", &self.dtype)? {
+            match int_in::<D>(off, "offset", &self.types.dtype)? {
+                Some(o) => match int_in::<D>(sc, "scale", &self.types.dtype)? {
                     // All in dtype, wrapping.
-                    Some(s) => typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                    Some(s) => filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                         cast::<D, A>(x.sub(o).mul(s))
                     }),
                     // (x - offset) in dtype, then * scale in f8.
                     None => {
-                        let s = as_f64(sc);
-                        typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                        let s = sc.to_f64();
+                        filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                             let y: f64 = cast::<D, f64>(x.sub(o)) * s;
-                            A::from_val(Val::F(y.round_ev()))
+                            A::from_value(ScalarValue::Float(y.round_ev()))
                         })
                     }
                 },
                 None => {
-                    let (o, s) = (as_f64(off), as_f64(sc));
-                    typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+                    let (o, s) = (off.to_f64(), sc.to_f64());
+                    filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                         let y = (cast::<D, f64>(x) - o) * s;
-                        A::from_val(Val::F(y.round_ev()))
+                        A::from_value(ScalarValue::Float(y.round_ev()))
                     })
                 }
             }
@@ -163,19 +150,19 @@ impl FixedScaleOffset {
         Ok(())
     }
 
-    fn decode_bytes(&self, src: &[u8], dst: &mut [u8]) {
-        let (d, a) = (self.d, self.a);
-        let (off, sc) = (val(&self.offset), val(&self.scale));
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
+        let (d, a) = (self.types.d, self.types.a);
+        let (off, sc) = self.operands();
         if a.num.is_float() {
             with_float!(a.num, A => with_num!(d.num, D => {
-                let (o, s) = (A::from_val(off), A::from_val(sc));
-                typed::map::<A, D>(src, a.swapped, dst, d.swapped, |x| cast::<A, D>(x.div(s).add(o)));
+                let (o, s) = (A::from_value(off), A::from_value(sc));
+                filter::map::<A, D>(src, a.swapped, dst, d.swapped, |x| cast::<A, D>(x.div(s).add(o)));
             }));
         } else {
-            let (o, s) = (as_f64(off), as_f64(sc));
+            let (o, s) = (off.to_f64(), sc.to_f64());
             with_num!(a.num, A => with_num!(d.num, D => {
-                typed::map::<A, D>(src, a.swapped, dst, d.swapped, |x| {
-                    D::from_val(Val::F(cast::<A, f64>(x) / s + o))
+                filter::map::<A, D>(src, a.swapped, dst, d.swapped, |x| {
+                    D::from_value(ScalarValue::Float(cast::<A, f64>(x) / s + o))
                 });
             }));
         }
@@ -200,49 +187,22 @@ impl Codec for FixedScaleOffset {
     }
 
     fn config(&self) -> Value {
-        json!({
-            "id": ID,
-            "scale": self.scale,
-            "offset": self.offset,
-            "dtype": self.dtype.to_string(),
-            "astype": self.astype.to_string(),
-        })
+        self.types
+            .config(json!({"id": ID, "scale": self.scale, "offset": self.offset}))
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .encode(&input, |src, dst| self.encode_bytes(src, dst))
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items()
-            .encode_into(&input, out, |src, dst| self.encode_bytes(src, dst))
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .decode(&input, |src, dst| self.decode_bytes(src, dst))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items()
-            .decode_into(input, out.data, |src, dst| self.decode_bytes(src, dst))
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!(
+        filter::golden::check_all(include_str!(
             "../../tests/data/filters/fixedscaleoffset.json"
         ));
     }

@@ -7,8 +7,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::crc32::{checksum_decode, checksum_range, payload_into, Location};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::checksum32::{self, checksum32_decode_methods, Checksum32, Location};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::Buffer;
 use crate::error::Result;
 
@@ -134,6 +134,18 @@ fn finish((mut sum1, mut sum2): (u32, u32), odd: Option<u8>) -> u32 {
     (sum2 << 16) | sum1
 }
 
+impl Checksum32 for Fletcher32 {
+    const ID: &'static str = "fletcher32";
+
+    fn location(&self) -> Location {
+        Location::End
+    }
+
+    fn sum(&self, data: &[u8]) -> u32 {
+        Self::checksum(data)
+    }
+}
+
 impl Codec for Fletcher32 {
     fn id(&self) -> &'static str {
         "fletcher32"
@@ -143,10 +155,10 @@ impl Codec for Fletcher32 {
         json!({"id": "fletcher32"})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let mut out = vec![0u8; input.data.len() + 4];
         self.encode_into(input, &mut out)?;
-        Ok(Array::from_bytes(Buffer::from_vec(out)))
+        Ok(NDBuffer::from_bytes(Buffer::from_vec(out)))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -155,37 +167,19 @@ impl Codec for Fletcher32 {
 
     /// `data` followed by its checksum, computed while each part of the data is copied.
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        let n = input.data.len();
-        let out = super::typed::out_prefix(out, n + 4)?;
-        let (body, sum) = out.split_at_mut(n);
-        sum.copy_from_slice(&checksum_copying(input.data, Some(body)).to_le_bytes());
-        Ok(n + 4)
+        checksum32::encode_after_into(input.data, out, |body| {
+            checksum_copying(input.data, Some(body))
+        })
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let payload = checksum_decode("fletcher32", input.data, Location::End, Self::checksum)?;
-        Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        let payload = checksum_decode("fletcher32", input, Location::End, Self::checksum)?;
-        payload_into(payload, out)
-    }
-
-    fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
-        Some(checksum_range(
-            "fletcher32",
-            encoded,
-            Location::End,
-            Self::checksum,
-        ))
-    }
+    checksum32_decode_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::checksum32::test_util::{flip_and_decode, short_input_and_small_output};
+    use crate::codec::{get_codec, ArrayMut};
     use crate::error::ErrorKind;
 
     /// The reference loop of numcodecs' fletcher32.pyx (from HDF5's H5checksum.c), word by word.
@@ -296,14 +290,7 @@ mod tests {
                 .unwrap();
             assert_eq!(out, d);
         }
-        let mut bad = Fletcher32
-            .encode(ArrayRef::bytes(b"abcd"))
-            .unwrap()
-            .bytes()
-            .to_vec();
-        bad[0] ^= 1;
-        let e = Fletcher32.decode(ArrayRef::bytes(&bad)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+        let (_, e) = flip_and_decode(&Fletcher32, b"abcd", 0);
         // numcodecs: "The fletcher32 checksum of the data (606716870) did not match the expected
         // checksum (640271558)".
         assert!(
@@ -312,6 +299,7 @@ mod tests {
         );
         let e = Fletcher32.decode(ArrayRef::bytes(b"ab")).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Truncated);
+        short_input_and_small_output(&Fletcher32);
         let e = get_codec(&serde_json::json!({"id": "fletcher32", "x": 1})).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
     }

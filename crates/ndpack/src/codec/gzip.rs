@@ -11,17 +11,17 @@
 //!
 //! Inputs over 1 MiB are compressed as independent 1 MiB segments in parallel (one member; the
 //! CRC-32 is combined from the segments'), and large members are decoded in parallel where their
-//! producer left segment boundaries (see `deflate_parallel`).
+//! producer left segment boundaries (see `backend::deflate`).
 
 use serde_json::{json, Map, Value};
 
-use super::deflate_parallel::{self as parallel, Check, Tuning, SEGMENT};
-use super::zlib::{
-    deflate_append, inflate_append, inflate_grow, inflate_slice, shrink_reserve, DEFLATE_MAX_RATIO,
-};
 use super::{
-    check_level, check_out_len, read_level, Array, ArrayMut, ArrayRef, Codec, GrowBuf,
+    check_level, check_out_len, read_level, ArrayMut, ArrayRef, Codec, GrowBuf, NDBuffer,
     MAX_DECODED_SIZE,
+};
+use crate::backend::deflate::{
+    deflate_append, inflate_append, inflate_grow, inflate_slice, parallel, shrink_reserve, Check,
+    Tuning, DEFLATE_MAX_RATIO, SEGMENT,
 };
 use crate::error::{Error, ErrorKind, Result};
 
@@ -162,17 +162,23 @@ fn skip_zeros(data: &[u8], pos: usize) -> usize {
     pos + data[pos..].iter().take_while(|&&b| b == 0).count()
 }
 
+/// The size of the decoded `data` as the last member's trailer gives it (mod 2^32): for the usual
+/// single member, the whole output, which saves regrowing it. Untrusted, so bounded by what
+/// deflate can expand to and by `limit`; 0 for data too short to hold a member.
+fn size_hint(data: &[u8], limit: usize) -> usize {
+    if data.len() < 18 {
+        return 0;
+    }
+    let hint = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
+    let most = data.len().saturating_mul(DEFLATE_MAX_RATIO).min(limit);
+    (hint as usize).min(most)
+}
+
 /// Decodes every member of `data`.
 fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
     let mut out = Vec::new();
-    // The last member's trailer gives its size mod 2^32: for the usual single member, the whole
-    // output, which saves regrowing it. Untrusted, so bounded by what deflate can expand to.
-    if data.len() >= 18 {
-        let hint = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
-        let most = data.len().saturating_mul(DEFLATE_MAX_RATIO).min(limit);
-        // Only a hint: without the memory, the output grows as it is decoded.
-        let _ = out.try_reserve_exact((hint as usize).min(most));
-    }
+    // Only a hint: without the memory, the output grows as it is decoded.
+    let _ = out.try_reserve_exact(size_hint(data, limit));
     let mut pos = 0;
     while pos < data.len() {
         pos += header_len(&data[pos..])?;
@@ -194,14 +200,9 @@ fn decode_members(data: &[u8], limit: usize) -> Result<Vec<u8>> {
 
 /// Decodes every member of `data` into `out`, growing it; returns the decoded length.
 fn decode_members_grow(data: &[u8], out: &mut dyn GrowBuf, limit: usize) -> Result<usize> {
-    // As in `decode_members`: the last trailer's size is the usual single member's output.
-    if data.len() >= 18 && out.buf().is_empty() {
-        let hint = u32::from_le_bytes(data[data.len() - 4..].try_into().expect("4 bytes"));
-        let most = data.len().saturating_mul(DEFLATE_MAX_RATIO).min(limit);
-        let hint = (hint as usize).min(most);
-        if hint > 0 {
-            out.grow(hint)?;
-        }
+    let hint = size_hint(data, limit);
+    if hint > 0 && out.buf().is_empty() {
+        out.grow(hint)?;
     }
     let mut pos = 0;
     let mut written = 0;
@@ -265,12 +266,12 @@ impl Codec for GZip {
         json!({"id": "gzip", "level": self.level})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(encode_member(input.data, self.level)?))
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(encode_member(input.data, self.level)?))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        Ok(Array::from_bytes(decode_members(
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(NDBuffer::from_bytes(decode_members(
             input.data,
             MAX_DECODED_SIZE,
         )?))
@@ -355,7 +356,7 @@ mod tests {
         }
         let c = GZip::default();
         let n = (3 << 20) + 333;
-        let d = crate::codec::deflate_parallel::noisy_test_bytes(n);
+        let d = parallel::noisy_test_bytes(n);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
         assert!(enc.len() > 1 << 20);
         // A single-stream member (as Python writes) and two segmented members in a row.

@@ -9,9 +9,8 @@
 
 use serde_json::{Map, Value};
 
-use super::crc32::{checksum_split, mismatch, Location};
-use super::{copy_decoded, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
-use crate::buffer::Buffer;
+use super::checksum32::{self, checksum32_decode_methods, Checksum32, Location};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::Result;
 
 /// The numcodecs `jenkins_lookup3` codec.
@@ -74,15 +73,19 @@ impl JenkinsLookup3 {
             }
         }
     }
+}
 
-    fn payload<'a>(&self, input: &'a [u8]) -> Result<&'a [u8]> {
-        let (payload, stored) = checksum_split(ID, input, Location::End)?;
-        let computed = self.checksum(payload);
-        if stored != computed {
-            // numcodecs names the checksum so in its message; code may match on it.
-            return Err(mismatch("Bob Jenkin's lookup3", stored, computed));
-        }
-        Ok(payload)
+impl Checksum32 for JenkinsLookup3 {
+    const ID: &'static str = ID;
+    // numcodecs names the checksum so in its message; code may match on it.
+    const NAME: &'static str = "Bob Jenkin's lookup3";
+
+    fn location(&self) -> Location {
+        Location::End
+    }
+
+    fn sum(&self, data: &[u8]) -> u32 {
+        self.checksum(data)
     }
 }
 
@@ -104,26 +107,11 @@ impl Codec for JenkinsLookup3 {
         Value::Object(m)
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let sum = self.checksum(input.data);
-        let mut out = Vec::with_capacity(input.data.len() + 4);
-        out.extend_from_slice(input.data);
-        out.extend_from_slice(&sum.to_le_bytes());
-        Ok(Array::from_bytes(Buffer::from_vec(out)))
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        Ok(checksum32::encode(self, input.data))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let payload = self.payload(input.data)?;
-        Ok(Array::from_bytes(Buffer::copy_from_slice(payload)))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        copy_decoded(self.payload(input)?, out.data)
-    }
-
-    fn decoded_range(&self, encoded: &[u8]) -> Option<Result<std::ops::Range<usize>>> {
-        Some(self.payload(encoded).map(|p| 0..p.len()))
-    }
+    checksum32_decode_methods!();
 }
 
 /// One lookup3 word: 4 little-endian bytes.
@@ -201,6 +189,7 @@ pub fn lookup3(data: &[u8], initval: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::checksum32::test_util::{flip_and_decode, short_input_and_small_output};
     use crate::codec::get_codec;
     use crate::codec::test_util::round_trip;
     use crate::error::ErrorKind;
@@ -268,27 +257,14 @@ mod tests {
     #[test]
     fn corruption_and_short_input_are_errors() {
         let c = JenkinsLookup3::default();
-        let mut enc = c
-            .encode(ArrayRef::bytes(b"abcdef"))
-            .unwrap()
-            .bytes()
-            .to_vec();
-        enc[2] ^= 1;
-        let e = c.decode(ArrayRef::bytes(&enc)).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
+        let (enc, _) = flip_and_decode(&c, b"abcdef", 2);
         assert!(c.decoded_range(&enc).unwrap().is_err());
-        let e = c.decode(ArrayRef::bytes(&[1, 2, 3])).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::Truncated);
+        short_input_and_small_output(&c);
         // The prefix takes part in the hash.
         let good = c.encode(ArrayRef::bytes(b"abc")).unwrap();
         let other = JenkinsLookup3::new(0, Some(vec![0]));
         let e = other.decode(ArrayRef::bytes(good.bytes())).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::ChecksumMismatch);
-        let mut small = [0u8; 2];
-        let e = c
-            .decode_into(good.bytes(), ArrayMut::bytes(&mut small))
-            .unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
     }
 
     #[test]

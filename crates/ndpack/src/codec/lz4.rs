@@ -9,7 +9,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::buffer::{AlignedBytes, Buffer};
 use crate::error::{Error, Result};
 
@@ -105,7 +105,7 @@ impl Codec for LZ4 {
         json!({"id": "lz4", "acceleration": self.acceleration})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let bound = self
             .max_encoded_len(&input)
             .ok_or_else(|| too_large(input.data.len()))?;
@@ -113,7 +113,7 @@ impl Codec for LZ4 {
         // touched, so this costs no more than the output.
         let mut block = AlignedBytes::zeroed(bound);
         let n = self.encode_into(input, block.as_mut_slice())?;
-        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..n)))
+        Ok(NDBuffer::from_bytes(Buffer::from_owner(block).slice(0..n)))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -155,11 +155,11 @@ impl Codec for LZ4 {
         declared_size(encoded).ok()
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let size = declared_size(input.data)?;
         let mut block = AlignedBytes::try_for_overwrite(size)?;
         decompress_into(&input.data[4..], block.as_mut_slice())?;
-        Ok(Array::from_bytes(Buffer::from_owner(block)))
+        Ok(NDBuffer::from_bytes(Buffer::from_owner(block)))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {

@@ -20,9 +20,12 @@ use std::sync::{Arc, RwLock};
 
 use serde_json::{Map, Value};
 
-use crate::buffer::{checked_num_items, Buffer, Order};
+use crate::buffer::Buffer;
 use crate::dtype::DataType;
 use crate::error::{Error, ErrorKind, Result};
+
+pub use crate::backend::GrowBuf;
+pub(crate) use crate::backend::{check_out_len, out_too_small};
 
 pub mod adler32;
 pub mod astype;
@@ -30,10 +33,11 @@ pub mod bitround;
 pub mod blosc;
 pub mod bz2;
 pub mod categorize;
+pub mod checksum32;
 pub mod crc32;
 pub mod crc32c;
-pub(crate) mod deflate_parallel;
 pub mod delta;
+pub(crate) mod filter;
 pub mod fixedscaleoffset;
 pub mod fletcher32;
 pub mod gzip;
@@ -43,14 +47,11 @@ pub mod lz4;
 pub mod lzma;
 pub mod msgpack2;
 pub mod object;
-pub(crate) mod one_shot_inflate;
 pub mod packbits;
 #[cfg(feature = "pcodec")]
 pub mod pcodec;
 pub mod quantize;
 pub mod shuffle;
-mod stream_loop;
-pub(crate) mod typed;
 pub mod vlen_array;
 pub mod vlen_bytes;
 pub mod vlen_utf8;
@@ -58,146 +59,8 @@ pub mod zfpy;
 pub mod zlib;
 pub mod zstd;
 
-/// The largest output a decoder allocates from a size declared in its input when the caller gives
-/// no `out` buffer: 16 GiB. Declared sizes above this are [`ErrorKind::TooLarge`].
-pub const MAX_DECODED_SIZE: usize = 1 << 34;
-
-/// Borrowed, contiguous array data: bytes plus dtype, shape and memory order.
-///
-/// Byte codecs (compressors, checksums) look at the bytes alone; filters use the dtype and shape,
-/// exactly as numcodecs does with the NumPy array it is given.
-#[derive(Debug, Clone)]
-pub struct ArrayRef<'a> {
-    /// The items, contiguous in `order`.
-    pub data: &'a [u8],
-    /// The item type.
-    pub dtype: DataType,
-    /// The shape (empty for 0-d).
-    pub shape: Vec<usize>,
-    /// The memory order of `data`.
-    pub order: Order,
-}
-
-impl<'a> ArrayRef<'a> {
-    /// Plain bytes: dtype `|u1`, shape `[data.len()]`.
-    pub fn bytes(data: &'a [u8]) -> Self {
-        ArrayRef {
-            data,
-            dtype: DataType::u8(),
-            shape: vec![data.len()],
-            order: Order::C,
-        }
-    }
-
-    /// An array view, checking that `data` holds exactly `shape` items of `dtype`.
-    pub fn new(data: &'a [u8], dtype: DataType, shape: Vec<usize>, order: Order) -> Result<Self> {
-        check_size(data.len(), &dtype, &shape)?;
-        Ok(ArrayRef {
-            data,
-            dtype,
-            shape,
-            order,
-        })
-    }
-
-    /// Number of items: `data.len() / itemsize`.
-    pub fn num_items(&self) -> usize {
-        match self.dtype.itemsize() {
-            0 => 0,
-            n => self.data.len() / n,
-        }
-    }
-}
-
-fn check_size(len: usize, dtype: &DataType, shape: &[usize]) -> Result<()> {
-    let want = checked_num_items(shape)?
-        .checked_mul(dtype.itemsize())
-        .ok_or_else(|| Error::too_large(format!("shape {shape:?} of {dtype} is too large")))?;
-    if want != len {
-        return Err(Error::invalid(format!(
-            "{len} bytes do not hold shape {shape:?} of {dtype} ({want} bytes)"
-        )));
-    }
-    Ok(())
-}
-
-/// Borrowed, writable, contiguous array memory: the `out` of a decode.
-#[derive(Debug)]
-pub struct ArrayMut<'a> {
-    /// The items to be written, contiguous in `order`.
-    pub data: &'a mut [u8],
-    /// The item type the caller expects.
-    pub dtype: DataType,
-    /// The shape the caller expects.
-    pub shape: Vec<usize>,
-    /// The memory order of `data`.
-    pub order: Order,
-}
-
-impl<'a> ArrayMut<'a> {
-    /// Plain writable bytes: dtype `|u1`, shape `[data.len()]`.
-    pub fn bytes(data: &'a mut [u8]) -> Self {
-        let len = data.len();
-        ArrayMut {
-            data,
-            dtype: DataType::u8(),
-            shape: vec![len],
-            order: Order::C,
-        }
-    }
-}
-
-/// An owned result of a codec: bytes plus dtype, shape and memory order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Array {
-    /// The items, contiguous in `order`.
-    pub buffer: Buffer,
-    /// The item type.
-    pub dtype: DataType,
-    /// The shape (empty for 0-d).
-    pub shape: Vec<usize>,
-    /// The memory order of `buffer`.
-    pub order: Order,
-}
-
-impl Array {
-    /// Plain bytes (`|u1`, 1-d), as compressors return.
-    pub fn from_bytes(bytes: impl Into<Buffer>) -> Self {
-        let buffer = bytes.into();
-        Array {
-            shape: vec![buffer.len()],
-            buffer,
-            dtype: DataType::u8(),
-            order: Order::C,
-        }
-    }
-
-    /// Items of `dtype` in `shape` (C order), checked against the buffer's size.
-    pub fn new(buffer: Buffer, dtype: DataType, shape: Vec<usize>) -> Result<Self> {
-        check_size(buffer.len(), &dtype, &shape)?;
-        Ok(Array {
-            buffer,
-            dtype,
-            shape,
-            order: Order::C,
-        })
-    }
-
-    /// The bytes.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buffer
-    }
-
-    /// Borrows this array as an [`ArrayRef`].
-    pub fn as_array_ref(&self) -> ArrayRef<'_> {
-        ArrayRef {
-            data: &self.buffer,
-            dtype: self.dtype.clone(),
-            shape: self.shape.clone(),
-            order: self.order,
-        }
-    }
-}
+pub use crate::buffer::{ArrayMut, ArrayRef, NDBuffer};
+pub use crate::error::MAX_DECODED_SIZE;
 
 /// A numcodecs-compatible codec.
 ///
@@ -212,10 +75,10 @@ pub trait Codec: Send + Sync + fmt::Debug {
     fn config(&self) -> Value;
 
     /// Encodes an array (compressors and checksums read its bytes; filters its items).
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array>;
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer>;
 
     /// Decodes what `encode` produced. Input is untrusted: bad input is an error, never a panic.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array>;
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer>;
 
     /// Decodes into the caller's memory, which must have exactly the decoded size.
     ///
@@ -250,14 +113,14 @@ pub trait Codec: Send + Sync + fmt::Debug {
     /// `max_encoded_len` override it to write in place.
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
         let encoded = self.encode(input)?;
-        let n = encoded.buffer.len();
+        let n = encoded.bytes().len();
         if out.len() < n {
             return Err(Error::invalid(format!(
                 "output buffer has {} bytes, encoded data has {n}",
                 out.len()
             )));
         }
-        out[..n].copy_from_slice(&encoded.buffer);
+        out[..n].copy_from_slice(encoded.bytes());
         Ok(n)
     }
 
@@ -279,56 +142,11 @@ pub trait Codec: Send + Sync + fmt::Debug {
     }
 }
 
-/// Memory that a decoder writes into and may grow ([`Codec::decode_grow`]): a front end's own
-/// buffer, such as a Python `bytes` object being built.
-pub trait GrowBuf {
-    /// The memory, writable; its length is the current capacity.
-    fn buf(&mut self) -> &mut [u8];
-    /// Grows the memory to at least `len` bytes, keeping the bytes written so far; an
-    /// [`ErrorKind::OutOfMemory`] error, with the memory and its bytes unchanged, when it cannot.
-    fn grow(&mut self, len: usize) -> Result<()>;
-}
-
-impl GrowBuf for Vec<u8> {
-    fn buf(&mut self) -> &mut [u8] {
-        self
-    }
-
-    fn grow(&mut self, len: usize) -> Result<()> {
-        if len > self.len() {
-            self.try_reserve_exact(len - self.len())
-                .map_err(|_| Error::alloc_failed("output", len))?;
-            self.resize(len, 0);
-        }
-        Ok(())
-    }
-}
-
 /// Copies decoded bytes into an `out` buffer, checking that sizes match (numcodecs' rule).
 pub fn copy_decoded(decoded: &[u8], out: &mut [u8]) -> Result<()> {
     check_out_len(out.len(), decoded.len())?;
     out.copy_from_slice(decoded);
     Ok(())
-}
-
-/// Checks that a `decode_into` output buffer of `have` bytes holds exactly the `want` bytes
-/// of decoded data (numcodecs' rule): an [`ErrorKind::InvalidArgument`] error naming both
-/// sizes otherwise.
-pub(crate) fn check_out_len(have: usize, want: usize) -> Result<()> {
-    if have != want {
-        return Err(Error::invalid(format!(
-            "output buffer has {have} bytes, decoded data has {want}"
-        )));
-    }
-    Ok(())
-}
-
-/// The error of a decoder whose data runs past the end of a `decode_into` output buffer of
-/// `len` bytes.
-pub(crate) fn out_too_small(len: usize) -> Error {
-    Error::invalid(format!(
-        "output buffer of {len} bytes is too small for the decoded data"
-    ))
 }
 
 /// Checks a compression `level` of codec `id` against `lo..=hi`: a config error naming the
@@ -664,8 +482,8 @@ impl Pipeline {
     }
 
     /// Encodes `input` through every filter, then the compressor.
-    pub fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        let mut current: Option<Array> = None;
+    pub fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
+        let mut current: Option<NDBuffer> = None;
         for codec in self.codecs() {
             let next = match &current {
                 None => codec.encode(input.clone())?,
@@ -673,52 +491,25 @@ impl Pipeline {
             };
             current = Some(next);
         }
-        Ok(current.unwrap_or_else(|| Array {
-            buffer: Buffer::copy_from_slice(input.data),
-            dtype: input.dtype,
-            shape: input.shape,
-            order: input.order,
-        }))
+        match current {
+            Some(a) => Ok(a),
+            None => NDBuffer::new(
+                Buffer::copy_from_slice(input.data),
+                input.dtype,
+                input.shape,
+                input.order,
+            ),
+        }
     }
 
     /// Decodes `data` through the compressor, then every filter backwards.
-    pub fn decode(&self, data: &[u8]) -> Result<Array> {
-        let mut current = Array::from_bytes(Buffer::copy_from_slice(data));
+    pub fn decode(&self, data: &[u8]) -> Result<NDBuffer> {
+        let mut current = NDBuffer::from_bytes(Buffer::copy_from_slice(data));
         for codec in self.codecs().rev() {
             current = codec.decode(current.as_array_ref())?;
         }
         Ok(current)
     }
-}
-
-/// Shorthand used by codec modules: an [`ErrorKind::Backend`] error from a back-end library.
-pub(crate) fn backend_error(id: &str, e: impl std::error::Error + Send + Sync + 'static) -> Error {
-    let msg = format!("{id}: {e}");
-    Error::with_source(ErrorKind::Backend, msg, e)
-}
-
-/// Makes room in `out` for a streaming decoder that has filled it: reserves at least 64 KiB,
-/// 4× the input or the current capacity (at most 1 GiB at a time), never past `limit` bytes in
-/// all; a `TooLarge` error naming `id` when `out` already holds `limit` bytes, an `OutOfMemory`
-/// error when the memory cannot be had.
-pub(crate) fn grow_output(
-    out: &mut Vec<u8>,
-    input_len: usize,
-    limit: usize,
-    id: &str,
-) -> Result<()> {
-    if out.len() >= limit {
-        return Err(Error::too_large(format!(
-            "{id}: data decodes to more than {limit} bytes"
-        )));
-    }
-    let extra = out
-        .capacity()
-        .max(input_len.saturating_mul(4))
-        .clamp(1 << 16, 1 << 30)
-        .min(limit - out.len());
-    out.try_reserve_exact(extra)
-        .map_err(|_| Error::out_of_memory(format!("{id}: cannot allocate {extra} more bytes")))
 }
 
 /// Helpers shared by the codecs' unit tests.
@@ -740,6 +531,14 @@ pub(crate) mod test_util {
         c.decode_into(&enc, ArrayMut::bytes(&mut out)).unwrap();
         assert!(out == data, "decode_into, {case}");
         enc
+    }
+
+    /// Hex to bytes.
+    pub(crate) fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+            .collect()
     }
 
     /// Checks that `decode_into` refuses output buffers one byte shorter and one byte longer
@@ -788,23 +587,5 @@ mod tests {
         let enc = p.encode(ArrayRef::bytes(&data)).unwrap();
         assert!(enc.bytes().len() < data.len());
         assert_eq!(p.decode(enc.bytes()).unwrap().bytes(), &data[..]);
-    }
-
-    #[test]
-    fn output_growth_past_the_address_space_is_an_error() {
-        let mut v = vec![1u8, 2, 3];
-        let e = GrowBuf::grow(&mut v, 1 << 56).unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::OutOfMemory, "{e}");
-        assert_eq!(v, [1, 2, 3]);
-        GrowBuf::grow(&mut v, 5).unwrap();
-        assert_eq!(v, [1, 2, 3, 0, 0]);
-        // grow_output reserves in steps of at most 1 GiB: a limit past the address space fails
-        // only once that much is really asked for, as an allocation error.
-        let mut out = Vec::new();
-        grow_output(&mut out, 10, 1 << 56, "test").unwrap();
-        assert!(out.capacity() >= 1 << 16);
-        let mut full = vec![0u8; 16];
-        let e = grow_output(&mut full, 10, 16, "test").unwrap_err();
-        assert_eq!(e.kind(), ErrorKind::TooLarge);
     }
 }

@@ -28,8 +28,8 @@ use rmp::encode as enc;
 use rmp::Marker;
 use serde_json::{json, Map, Value};
 
-use super::object::{split_trailer, ObjectArray, ObjectValue, MAX_DEPTH};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::object::{encode_numeric, split_trailer, ObjectArray, ObjectValue, MAX_DEPTH};
+use super::{ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `msgpack2` codec.
@@ -361,18 +361,17 @@ impl Codec for MsgPack2 {
     }
 
     /// Encodes a bool, integer or float array (at least 1-d, as numcodecs requires).
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         if input.shape.is_empty() {
             return Err(Error::invalid(
                 "msgpack2: 0-d arrays cannot be encoded (numcodecs cannot either)",
             ));
         }
-        let array = ObjectArray::from_numeric(&input)?;
-        Ok(Array::from_bytes(self.encode_array(&array)?))
+        encode_numeric(&input, |array| self.encode_array(array))
     }
 
     /// Decodes to the bytes of the stored array when its dtype is bool, integer or float.
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         self.decode_array(input.data)?.to_numeric()
     }
 }
@@ -380,11 +379,9 @@ impl Codec for MsgPack2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::buffer::Order;
-
-    fn s(x: &str) -> ObjectValue {
-        ObjectValue::Str(x.into())
-    }
+    use crate::codec::object::test_util::s;
+    use crate::codec::test_util::unhex as hex;
+    use crate::region::Order;
 
     fn golden_items() -> ObjectArray {
         let items = vec![
@@ -411,13 +408,6 @@ mod tests {
     const GOLDEN_DEFAULT: &str = "9da3666f6fd92878787878787878787878787878787878787878787878787878787878787878787878787878787878c40200ffcb7ff8000000000000c0ccc8d09cd3ffffff0000000000cfffffffffffffffffcb3fb999999999999a82a16201a16191c3a27c4f910b";
     /// The same with MsgPack(use_single_float=True, use_bin_type=False).
     const GOLDEN_OLD: &str = "9da3666f6fda002878787878787878787878787878787878787878787878787878787878787878787878787878787878a200ffca7fc00000c0ccc8d09cd3ffffff0000000000cfffffffffffffffffca3dcccccd82a16201a16191c3a27c4f910b";
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn golden_vectors_both_ways() {

@@ -11,6 +11,7 @@ use std::ops::Range;
 use serde_json::Value;
 
 use crate::buffer::Buffer;
+use crate::dtype::scalar::ScalarValue;
 use crate::dtype::{ByteOrder, DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
 
@@ -169,15 +170,11 @@ impl From<Value> for ObjectValue {
         match v {
             Value::Null => ObjectValue::Null,
             Value::Bool(b) => ObjectValue::Bool(b),
-            Value::Number(n) => {
-                if let Some(i) = n.as_i64() {
-                    ObjectValue::Int(i)
-                } else if let Some(u) = n.as_u64() {
-                    ObjectValue::UInt(u)
-                } else {
-                    ObjectValue::Float(n.as_f64().unwrap_or(f64::NAN))
-                }
-            }
+            Value::Number(n) => match ScalarValue::from(&n) {
+                ScalarValue::Int(i) => ObjectValue::Int(i),
+                ScalarValue::UInt(u) => ObjectValue::UInt(u),
+                ScalarValue::Float(f) => ObjectValue::Float(f),
+            },
             Value::String(s) => ObjectValue::Str(s),
             Value::Array(a) => ObjectValue::List(a.into_iter().map(Into::into).collect()),
             Value::Object(m) => ObjectValue::Map(
@@ -245,7 +242,7 @@ pub struct ObjectArray {
 impl ObjectArray {
     /// An array from flat items in C order, nesting them as `tolist()` would for `shape`.
     pub fn from_flat(items: Vec<ObjectValue>, dtype: &str, shape: &[usize]) -> Result<Self> {
-        let n = crate::buffer::checked_num_items(shape)?;
+        let n = crate::region::checked_num_items(shape)?;
         if n != items.len() {
             return Err(Error::invalid(format!(
                 "{} items do not fill shape {shape:?}",
@@ -276,7 +273,7 @@ impl ObjectArray {
             }
             return Ok(self.items);
         }
-        let n = crate::buffer::checked_num_items(&self.shape)
+        let n = crate::region::checked_num_items(&self.shape)
             .map_err(|e| Error::new(ErrorKind::Corrupt, e.message().to_string()))?;
         let mut out = Vec::with_capacity(n.min(self.items.len().saturating_mul(64)));
         flatten_into(self.items, &self.shape, &mut out)?;
@@ -293,7 +290,7 @@ impl ObjectArray {
         let kind = numeric_kind(dtype, || {
             format!("only bool, integer and float arrays have a byte form here, not {dtype}")
         })?;
-        let n = crate::buffer::checked_num_items(&input.shape)?;
+        let n = crate::region::checked_num_items(&input.shape)?;
         if n.checked_mul(size) != Some(input.data.len()) {
             return Err(Error::invalid(format!(
                 "{} bytes do not hold shape {:?} of {dtype}",
@@ -322,7 +319,7 @@ impl ObjectArray {
 
     /// The bytes of a decoded array whose dtype is bool, int, uint or float (C order), values
     /// cast as NumPy's assignment casts them; other dtypes are `Unsupported`.
-    pub fn to_numeric(self) -> Result<super::Array> {
+    pub fn to_numeric(self) -> Result<super::NDBuffer> {
         let dtype: DataType = self
             .dtype
             .parse()
@@ -338,7 +335,7 @@ impl ObjectArray {
         for v in &flat {
             write_scalar(&mut out, v, kind, size, big)?;
         }
-        super::Array::new(Buffer::from_vec(out), dtype, shape)
+        super::NDBuffer::new(Buffer::from_vec(out), dtype, shape, crate::region::Order::C)
     }
 }
 
@@ -552,7 +549,7 @@ pub(crate) fn split_trailer(
                 .ok_or_else(|| Error::corrupt(format!("{id}: bad dimension {d:?} in shape")))
         })
         .collect::<Result<Vec<_>>>()?;
-    let n = crate::buffer::checked_num_items(&shape)
+    let n = crate::region::checked_num_items(&shape)
         .map_err(|e| Error::corrupt(format!("{id}: {}", e.message())))?;
     // Every item takes at least one byte of input: a larger shape is a lie, and would make a
     // caller allocate far more than the input justifies.
@@ -576,12 +573,59 @@ pub(crate) fn split_trailer(
     })
 }
 
+/// The byte-level `Codec::encode` of the codecs that store an [`ObjectArray`] with its dtype
+/// and shape (json2, msgpack2): `encode_array` of the items of a bool, integer or float array,
+/// as numcodecs encodes the NumPy array.
+pub(crate) fn encode_numeric(
+    input: &super::ArrayRef<'_>,
+    encode_array: impl FnOnce(&ObjectArray) -> Result<Vec<u8>>,
+) -> Result<super::NDBuffer> {
+    let array = ObjectArray::from_numeric(input)?;
+    Ok(super::NDBuffer::from_bytes(encode_array(&array)?))
+}
+
 /// The `Unsupported` error of the object codecs' byte-level `Codec` methods.
 pub(crate) fn unsupported(id: &str, what: &str, api: &str) -> Error {
     Error::new(
         ErrorKind::Unsupported,
         format!("{id}: {what}; use the typed API ({api})"),
     )
+}
+
+/// The byte-level `encode` and `decode` of an object codec, inside its `impl Codec` block:
+/// both [`unsupported`], naming what the codec encodes and decodes and the typed API that does
+/// it.
+macro_rules! object_only_methods {
+    ($id:literal, encode: $enc_what:literal, $enc_api:literal, decode: $dec_what:literal, $dec_api:literal) => {
+        /// Unsupported: object arrays have no fixed-width byte form.
+        fn encode(
+            &self,
+            _input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
+            Err($crate::codec::object::unsupported($id, $enc_what, $enc_api))
+        }
+
+        /// Unsupported: object arrays have no fixed-width byte form.
+        fn decode(
+            &self,
+            _input: $crate::codec::ArrayRef<'_>,
+        ) -> $crate::error::Result<$crate::codec::NDBuffer> {
+            Err($crate::codec::object::unsupported($id, $dec_what, $dec_api))
+        }
+    };
+}
+pub(crate) use object_only_methods;
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    //! Helpers shared by the tests of the object codecs.
+
+    use super::ObjectValue;
+
+    /// A string value.
+    pub(crate) fn s(x: &str) -> ObjectValue {
+        ObjectValue::Str(x.into())
+    }
 }
 
 #[cfg(test)]

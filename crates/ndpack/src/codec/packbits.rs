@@ -8,7 +8,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{typed, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{filter, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -130,7 +130,7 @@ fn pack(input: &[u8], out: &mut [u8]) {
             dst[src.len() / 8] = pack8(tail);
         }
     };
-    blocks(input, 8, &mut out[1..], 1, &work);
+    filter::par_blocks(input, 8, &mut out[1..], 1, &work);
 }
 
 fn unpack(data: &[u8], out: &mut [u8]) {
@@ -156,29 +156,7 @@ fn unpack(data: &[u8], out: &mut [u8]) {
             tail.copy_from_slice(&bits[..tail.len()]);
         }
     };
-    blocks(data, 1, out, 8, &work);
-}
-
-/// Runs `work` on matching blocks of `src` and `dst` (`s` and `d` bytes per unit), on ndpack's
-/// pool when they are large.
-fn blocks(
-    src: &[u8],
-    s: usize,
-    dst: &mut [u8],
-    d: usize,
-    work: &(dyn Fn(&[u8], &mut [u8]) + Sync),
-) {
-    const UNITS: usize = 1 << 16;
-    if src.len().max(dst.len()) >= typed::PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
-        use rayon::prelude::*;
-        crate::threads::install(|| {
-            src.par_chunks(UNITS * s)
-                .zip(dst.par_chunks_mut(UNITS * d))
-                .for_each(|(a, b)| work(a, b));
-        });
-    } else {
-        work(src, dst);
-    }
+    filter::par_blocks(data, 1, out, 8, &work);
 }
 
 impl Codec for PackBits {
@@ -190,16 +168,11 @@ impl Codec for PackBits {
         json!({"id": ID})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let len = input.data.len().div_ceil(8) + 1;
-        let mut block = typed::alloc(len);
+        let mut block = filter::alloc(len);
         pack(input.data, block.as_mut_slice());
-        Ok(typed::output(
-            block,
-            DataType::u8(),
-            vec![len],
-            Default::default(),
-        ))
+        filter::output(block, DataType::u8(), vec![len], Default::default())
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -208,20 +181,18 @@ impl Codec for PackBits {
 
     fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
         let len = input.data.len().div_ceil(8) + 1;
-        pack(input.data, typed::out_prefix(out, len)?);
+        pack(input.data, filter::out_prefix(out, len)?);
         Ok(len)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let n = decoded_len(input.data)?;
-        Ok(typed::new_1d(n, &DataType::bool(), |out| {
-            unpack(&input.data[1..], out)
-        }))
+        filter::new_1d(n, &DataType::bool(), |out| unpack(&input.data[1..], out))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let n = decoded_len(input)?;
-        unpack(&input[1..], typed::exact_out(out.data, n)?);
+        unpack(&input[1..], filter::exact_out(out.data, n)?);
         Ok(())
     }
 }
@@ -237,7 +208,7 @@ mod tests {
         if crate::threads::get_num_threads() < 2 {
             crate::threads::set_num_threads(2).unwrap();
         }
-        for n in [typed::PAR_MIN_BYTES + 13, (1 << 16) * 8 * 5] {
+        for n in [filter::PAR_MIN_BYTES + 13, (1 << 16) * 8 * 5] {
             let items: Vec<u8> = (0..n)
                 .map(|i| u8::from((i * 7919) % 11 < 4) * (i % 3) as u8)
                 .collect();
@@ -312,7 +283,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/packbits.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/packbits.json"));
     }
 
     #[test]

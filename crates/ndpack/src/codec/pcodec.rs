@@ -23,7 +23,7 @@ use pco::errors::{ErrorKind as PcoErrorKind, PcoError};
 use pco::standalone::{DecompressorItem, FileDecompressor};
 use pco::{ChunkConfig, DeltaSpec, ModeSpec, PagingSpec};
 
-use super::{out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader, MAX_DECODED_SIZE};
+use super::{out_too_small, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer, MAX_DECODED_SIZE};
 use crate::buffer::{AlignedBytes, Buffer};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
@@ -456,7 +456,7 @@ fn decode_new<T: Number + bytemuck::Pod>(
     rest: &[u8],
     nt: NumberType,
     prealloc: usize,
-) -> Result<Array> {
+) -> Result<NDBuffer> {
     let size = std::mem::size_of::<T>();
     let limit = MAX_DECODED_SIZE / size;
     let hint = fd.n_hint().min(limit).min(prealloc / size);
@@ -472,7 +472,7 @@ fn decode_new<T: Number + bytemuck::Pod>(
     let items = whole.slice(0..n * size);
     // The slice alone holds the block, so front ends may take it over without copying.
     drop(whole);
-    Array::new(items, dtype_of(nt)?, vec![n])
+    NDBuffer::new(items, dtype_of(nt)?, vec![n], crate::region::Order::C)
 }
 
 fn decode_into_typed<T: Number + bytemuck::Pod>(
@@ -541,7 +541,7 @@ impl Codec for PCodec {
         Value::Object(m)
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let nt = number_type(&input.dtype).ok_or_else(|| {
             Error::new(
                 ErrorKind::UnsupportedDtype,
@@ -554,13 +554,13 @@ impl Codec for PCodec {
         })?;
         let config = self.chunk_config();
         let bytes = with_number_type!(nt, T => compress::<T>(input.data, &config))?;
-        Ok(Array::from_bytes(Buffer::from_vec(bytes)))
+        Ok(NDBuffer::from_bytes(Buffer::from_vec(bytes)))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let (fd, rest, nt) = open(input.data)?;
         let Some(nt) = nt else {
-            return Ok(Array::from_bytes(Buffer::empty()));
+            return Ok(NDBuffer::from_bytes(Buffer::empty()));
         };
         with_number_type!(nt, T => decode_new::<T>(&fd, rest, nt, MAX_PREALLOC_BYTES))
     }
@@ -660,10 +660,10 @@ mod tests {
             let dec = c.decode(ArrayRef::bytes(&hex(encoded))).unwrap();
             assert_eq!(dec.bytes(), &data[..], "{dtype} {config}");
             if n > 0 {
-                assert_eq!(dec.dtype, dt(dtype));
-                assert_eq!(dec.shape, vec![n]);
+                assert_eq!(*dec.dtype(), dt(dtype));
+                assert_eq!(dec.shape(), vec![n]);
             } else {
-                assert_eq!(dec.dtype, DataType::u8());
+                assert_eq!(*dec.dtype(), DataType::u8());
             }
             let mut out = vec![0u8; data.len()];
             let o = ArrayMut {
@@ -743,7 +743,7 @@ mod tests {
             let (fd, rest, nt) = open(enc.bytes()).unwrap();
             let dec = decode_new::<f64>(&fd, rest, nt.unwrap(), prealloc).unwrap();
             assert_eq!(dec.bytes(), &data[..], "{prealloc}");
-            assert_eq!(dec.shape, vec![3500]);
+            assert_eq!(dec.shape(), vec![3500]);
         }
     }
 

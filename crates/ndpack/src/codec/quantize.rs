@@ -9,8 +9,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::typed::{self, cast, cast_bytes, with_float, Float, ItemMap, NumType, Scalar, Val};
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::filter::{
+    self, cast_bytes, item_filter_methods, with_float, ItemFilter, ItemMap, ItemTypes,
+};
+use super::{Codec, ConfigReader};
+use crate::dtype::scalar::{cast, Float, Scalar, ScalarValue};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 
@@ -20,10 +23,7 @@ const ID: &str = "quantize";
 #[derive(Debug, Clone, PartialEq)]
 pub struct Quantize {
     digits: i64,
-    dtype: DataType,
-    astype: DataType,
-    d: NumType,
-    a: NumType,
+    types: ItemTypes,
 }
 
 /// numcodecs' scale for `digits`: a power of two, in `f64` (infinite when too large).
@@ -39,10 +39,9 @@ impl Quantize {
     /// A codec keeping `digits` decimal digits of `dtype` floats, stored as `astype`
     /// (`None`: `dtype`).
     pub fn new(digits: i64, dtype: DataType, astype: Option<DataType>) -> Result<Self> {
-        let astype = astype.unwrap_or_else(|| dtype.clone());
-        let d = NumType::require(&dtype, ID, "dtype")?;
-        let a = NumType::require(&astype, ID, "astype")?;
-        if !d.num.is_float() || !a.num.is_float() {
+        let types = ItemTypes::new(ID, dtype, astype)?;
+        if !types.d.num.is_float() || !types.a.num.is_float() {
+            let ItemTypes { dtype, astype, .. } = &types;
             return Err(Error::config(format!(
                 "codec {ID}: only floating point data types are supported (dtype {dtype}, astype {astype})"
             )));
@@ -53,44 +52,43 @@ impl Quantize {
                 "codec {ID}: key \"digits\" is out of range, got {digits}"
             )));
         }
-        Ok(Quantize {
-            digits,
-            dtype,
-            astype,
-            d,
-            a,
-        })
+        Ok(Quantize { digits, types })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let mut r = ConfigReader::new(ID, config)?;
         let digits = r.int("digits")?;
-        let dtype = r.dtype("dtype")?;
-        let astype = r.dtype("astype")?;
+        let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
-        let digits = digits.ok_or_else(|| typed::missing(ID, "digits"))?;
-        let dtype = dtype.ok_or_else(|| typed::missing(ID, "dtype"))?;
+        let digits = digits.ok_or_else(|| filter::missing(ID, "digits"))?;
+        let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         Self::new(digits, dtype, astype).map_err(|e| Error::config(e.message()))
     }
 }
 
-impl Quantize {
+impl ItemFilter for Quantize {
     /// Outputs keep the input's shape, as numcodecs' (`.view(dtype)` of it).
     fn items(&self) -> ItemMap<'_> {
-        ItemMap::of_dtype(ID, &self.dtype, &self.astype, true)
+        self.types.items(ID, true)
     }
 
     /// Rounds the items of `src` (`dtype`) into `dst` (`astype`, as many items).
-    fn encode_bytes(&self, src: &[u8], dst: &mut [u8]) {
-        let (d, a) = (self.d, self.a);
+    fn encode_items(&self, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        let (d, a) = (self.types.d, self.types.a);
         let scale = scale_for(self.digits);
         with_float!(d.num, D => with_float!(a.num, A => {
-            let s = D::from_val(Val::F(scale));
-            typed::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
+            let s = D::from_value(ScalarValue::Float(scale));
+            filter::map::<D, A>(src, d.swapped, dst, a.swapped, |x| {
                 cast::<D, A>(s.mul(x).round_even().div(s))
             });
         }));
+        Ok(())
+    }
+
+    /// Casts the items of `src` (`astype`) back to `dtype` into `dst`.
+    fn decode_items(&self, src: &[u8], dst: &mut [u8]) {
+        cast_bytes(src, self.types.a, dst, self.types.d)
     }
 }
 
@@ -100,53 +98,21 @@ impl Codec for Quantize {
     }
 
     fn config(&self) -> Value {
-        json!({
-            "id": ID,
-            "digits": self.digits,
-            "dtype": self.dtype.to_string(),
-            "astype": self.astype.to_string(),
-        })
+        self.types.config(json!({"id": ID, "digits": self.digits}))
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items().encode(&input, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
-        self.items().max_encoded_len(input)
-    }
-
-    fn encode_into(&self, input: ArrayRef<'_>, out: &mut [u8]) -> Result<usize> {
-        self.items().encode_into(&input, out, |src, dst| {
-            self.encode_bytes(src, dst);
-            Ok(())
-        })
-    }
-
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
-        self.items()
-            .decode(&input, |src, dst| cast_bytes(src, self.a, dst, self.d))
-    }
-
-    fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
-        self.items().decode_into(input, out.data, |src, dst| {
-            cast_bytes(src, self.a, dst, self.d)
-        })
-    }
+    item_filter_methods!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codec::get_codec;
+    use crate::codec::{get_codec, ArrayRef};
     use crate::error::ErrorKind;
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/quantize.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/quantize.json"));
     }
 
     #[test]

@@ -7,8 +7,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{typed, Array, ArrayMut, ArrayRef, Codec, ConfigReader};
-use crate::dtype::DataType;
+use super::{filter, ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, Result};
 
 const ID: &str = "shuffle";
@@ -123,8 +122,8 @@ pub(crate) fn unshuffle(src: &[u8], dst: &mut [u8], es: usize) {
     }
 }
 
-fn bytes_out(block: crate::buffer::AlignedBytes, n: usize) -> Array {
-    typed::output(block, DataType::u8(), vec![n], Default::default())
+fn bytes_out(block: crate::buffer::AlignedBytes) -> NDBuffer {
+    NDBuffer::from_bytes(crate::buffer::Buffer::from_owner(block))
 }
 
 impl Codec for Shuffle {
@@ -136,18 +135,18 @@ impl Codec for Shuffle {
         json!({"id": ID, "elementsize": self.elementsize})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let es = self.check(input.data.len(), false)?;
-        let mut block = typed::alloc(input.data.len());
+        let mut block = filter::alloc(input.data.len());
         shuffle(input.data, block.as_mut_slice(), es);
-        Ok(bytes_out(block, input.data.len()))
+        Ok(bytes_out(block))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let es = self.check(input.data.len(), true)?;
-        let mut block = typed::try_alloc(input.data.len())?;
+        let mut block = filter::try_alloc(input.data.len())?;
         unshuffle(input.data, block.as_mut_slice(), es);
-        Ok(bytes_out(block, input.data.len()))
+        Ok(bytes_out(block))
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
@@ -166,7 +165,7 @@ mod tests {
 
     #[test]
     fn golden_vectors_from_numcodecs() {
-        typed::golden::check_all(include_str!("../../tests/data/filters/shuffle.json"));
+        filter::golden::check_all(include_str!("../../tests/data/filters/shuffle.json"));
     }
 
     #[test]

@@ -23,11 +23,12 @@
 
 use serde_json::{json, Map, Value};
 
-use super::object::{unsupported, vlen_encode, vlen_spans};
-use super::{Array, ArrayRef, Codec, ConfigReader};
-use crate::buffer::{Buffer, NDBuffer, Order};
+use super::object::{object_only_methods, vlen_encode, vlen_spans};
+use super::{Codec, ConfigReader};
+use crate::buffer::{Buffer, NDBuffer};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::Order;
 
 /// The numcodecs `vlen-array` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,23 +144,13 @@ impl Codec for VLenArray {
         json!({"id": "vlen-array", "dtype": self.dtype.to_numpy_str()})
     }
 
-    /// Unsupported: arrays of varying length have no fixed-width byte form.
-    fn encode(&self, _input: ArrayRef<'_>) -> Result<Array> {
-        Err(unsupported(
-            "vlen-array",
-            "encodes object arrays of arrays, which have no fixed-width byte form",
-            "VLenArray::encode_arrays",
-        ))
-    }
-
-    /// Unsupported: arrays of varying length have no fixed-width byte form.
-    fn decode(&self, _input: ArrayRef<'_>) -> Result<Array> {
-        Err(unsupported(
-            "vlen-array",
-            "decodes to arrays of varying length, which have no fixed-width byte form",
-            "VLenArray::decode_arrays",
-        ))
-    }
+    object_only_methods!(
+        "vlen-array",
+        encode: "encodes object arrays of arrays, which have no fixed-width byte form",
+        "VLenArray::encode_arrays",
+        decode: "decodes to arrays of varying length, which have no fixed-width byte form",
+        "VLenArray::decode_arrays"
+    );
 }
 
 #[cfg(test)]

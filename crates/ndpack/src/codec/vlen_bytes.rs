@@ -17,8 +17,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::object::{unsupported, vlen_encode, vlen_spans};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::object::{object_only_methods, vlen_encode, vlen_spans};
+use super::{Codec, ConfigReader};
 use crate::buffer::Buffer;
 use crate::error::Result;
 
@@ -75,28 +75,19 @@ impl Codec for VLenBytes {
         json!({"id": "vlen-bytes"})
     }
 
-    /// Unsupported: byte strings of varying length have no fixed-width byte form.
-    fn encode(&self, _input: ArrayRef<'_>) -> Result<Array> {
-        Err(unsupported(
-            "vlen-bytes",
-            "encodes object arrays of byte strings, which have no fixed-width byte form",
-            "VLenBytes::encode_items",
-        ))
-    }
-
-    /// Unsupported: byte strings of varying length have no fixed-width byte form.
-    fn decode(&self, _input: ArrayRef<'_>) -> Result<Array> {
-        Err(unsupported(
-            "vlen-bytes",
-            "decodes to byte strings, which have no fixed-width byte form",
-            "VLenBytes::decode_items",
-        ))
-    }
+    object_only_methods!(
+        "vlen-bytes",
+        encode: "encodes object arrays of byte strings, which have no fixed-width byte form",
+        "VLenBytes::encode_items",
+        decode: "decodes to byte strings, which have no fixed-width byte form",
+        "VLenBytes::decode_items"
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::ArrayRef;
     use crate::error::ErrorKind;
 
     /// `numcodecs.VLenBytes().encode(np.array([b'foo', b'', b'\x00\xff', None], dtype=object))`.

@@ -16,8 +16,8 @@
 
 use serde_json::{json, Map, Value};
 
-use super::object::{unsupported, vlen_encode, vlen_spans};
-use super::{Array, ArrayRef, Codec, ConfigReader};
+use super::object::{object_only_methods, vlen_encode, vlen_spans};
+use super::{Codec, ConfigReader};
 use crate::error::{Error, Result};
 
 /// The numcodecs `vlen-utf8` codec.
@@ -72,28 +72,19 @@ impl Codec for VLenUtf8 {
         json!({"id": "vlen-utf8"})
     }
 
-    /// Unsupported: strings have no fixed-width byte form.
-    fn encode(&self, _input: ArrayRef<'_>) -> Result<Array> {
-        Err(unsupported(
-            "vlen-utf8",
-            "encodes object arrays of strings, which have no fixed-width byte form",
-            "VLenUtf8::encode_strs",
-        ))
-    }
-
-    /// Unsupported: strings have no fixed-width byte form.
-    fn decode(&self, _input: ArrayRef<'_>) -> Result<Array> {
-        Err(unsupported(
-            "vlen-utf8",
-            "decodes to strings, which have no fixed-width byte form",
-            "VLenUtf8::decode_strings",
-        ))
-    }
+    object_only_methods!(
+        "vlen-utf8",
+        encode: "encodes object arrays of strings, which have no fixed-width byte form",
+        "VLenUtf8::encode_strs",
+        decode: "decodes to strings, which have no fixed-width byte form",
+        "VLenUtf8::decode_strings"
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::ArrayRef;
     use crate::error::ErrorKind;
 
     /// `numcodecs.VLenUTF8().encode(np.array(['foo', '', '¡Hola!', '😀', None], dtype=object))`.

@@ -10,7 +10,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{Array, ArrayMut, ArrayRef, Codec, ConfigReader};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer};
 use crate::error::{Error, Result};
 use crate::zfp::{self, ZfpMode, ZfpType};
 
@@ -115,7 +115,7 @@ impl Codec for Zfpy {
         Value::Object(m)
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let mode = self.zfp_mode()?;
         let ztype = ZfpType::from_dtype(&input.dtype)?;
         let strides = zfp::element_strides(&input.shape, input.order);
@@ -127,10 +127,10 @@ impl Codec for Zfpy {
             mode,
             true,
         )?;
-        Ok(Array::from_bytes(stream))
+        Ok(NDBuffer::from_bytes(stream))
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         zfp::decompress(input.data)
     }
 

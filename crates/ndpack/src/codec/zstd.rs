@@ -10,17 +10,13 @@
 //! hold (a zstd block of at most 128 KiB takes at least 4 bytes) and against
 //! [`MAX_DECODED_SIZE`].
 
-use std::cell::RefCell;
-
 use serde_json::{json, Map, Value};
-use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
+use zstd::zstd_safe;
 
-use super::{
-    check_out_len, grow_output, out_too_small, Array, ArrayMut, ArrayRef, Codec, ConfigReader,
-    MAX_DECODED_SIZE,
-};
+use super::{ArrayMut, ArrayRef, Codec, ConfigReader, NDBuffer, MAX_DECODED_SIZE};
+use crate::backend::zstd::{self as zstd_backend, decompress_declared, stream_slice, stream_vec};
 use crate::buffer::{AlignedBytes, Buffer};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 
 /// The numcodecs `zstd` codec.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,7 +26,7 @@ pub struct Zstd {
 }
 
 /// Inputs of at least this size, at levels [`MT_MIN_LEVEL`] to [`MT_MAX_LEVEL`], are compressed by
-/// libzstd's multithreaded compressor, in jobs of [`MT_JOB_BYTES`]: one frame (any zstd decoder,
+/// libzstd's multithreaded compressor, in jobs of 8 MiB: one frame (any zstd decoder,
 /// numcodecs' too, reads it), a few bytes larger than a single-threaded frame, identical for any
 /// number of workers; other inputs give numcodecs' exact bytes.
 pub const MT_MIN_BYTES: usize = 8 << 20;
@@ -46,16 +42,6 @@ pub const MT_MIN_LEVEL: i32 = 3;
 /// of one single-threaded frame (2 threads), so higher levels stay single-threaded and give
 /// numcodecs' bytes.
 pub const MT_MAX_LEVEL: i32 = 3;
-
-/// The job size of multithreaded compression. Each job also sees the previous window of input
-/// (the whole window of the level, as a single-threaded compressor) as its history.
-const MT_JOB_BYTES: usize = 8 << 20;
-
-/// `ZSTD_c_overlapLog` 9: each job's history is a full window.
-const MT_OVERLAP_LOG: i32 = 9;
-
-/// The most a zstd frame can expand: a 128 KiB RLE block in 4 bytes.
-const ZSTD_MAX_RATIO: u64 = 32 * 1024;
 
 impl Zstd {
     /// A codec with compression `level` (as numcodecs: 0 is the default level, negative levels
@@ -94,7 +80,7 @@ impl Zstd {
     /// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) with this
     /// thread's compression context; returns the compressed size. Inputs of at least
     /// [`MT_MIN_BYTES`] at levels [`MT_MIN_LEVEL`] to [`MT_MAX_LEVEL`] are compressed in
-    /// [`MT_JOB_BYTES`] jobs by ndpack's thread count of zstd workers.
+    /// 8 MiB jobs by ndpack's thread count of zstd workers.
     fn compress_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
         let level = if self.level == 0 {
             zstd_safe::CLEVEL_DEFAULT
@@ -103,269 +89,7 @@ impl Zstd {
         };
         let jobs = data.len() >= MT_MIN_BYTES && (MT_MIN_LEVEL..=MT_MAX_LEVEL).contains(&level);
         let workers = jobs.then(crate::threads::get_num_threads);
-        self.compress_with(data, out, workers)
-    }
-
-    /// [`Zstd::compress_into`] single-threaded (`workers` = `None`: numcodecs' bytes) or by
-    /// `workers` zstd worker threads in jobs of [`MT_JOB_BYTES`] (the bytes do not depend on the
-    /// number of workers).
-    fn compress_with(&self, data: &[u8], out: &mut [u8], workers: Option<usize>) -> Result<usize> {
-        use zstd_sys::{ZSTD_ResetDirective, ZSTD_cParameter};
-        let level = self
-            .level
-            .clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level());
-        let (workers, job, overlap) = match workers {
-            Some(w) => (w.clamp(1, 64) as i32, MT_JOB_BYTES as i32, MT_OVERLAP_LOG),
-            None => (0, 0, 0),
-        };
-        let check = |what: &str, code: usize| {
-            // SAFETY: `ZSTD_isError` only inspects the number.
-            if unsafe { zstd_sys::ZSTD_isError(code) } != 0 {
-                Err(zstd_error(what, code))
-            } else {
-                Ok(code)
-            }
-        };
-        with_cctx(|cctx| {
-            let p = cctx.0.as_ptr();
-            // SAFETY: `p` is this thread's live context, used by nobody else during the call;
-            // the input and output pointers and lengths come from valid slices, and zstd writes
-            // at most `out.len()` bytes.
-            unsafe {
-                let reset = ZSTD_ResetDirective::ZSTD_reset_session_and_parameters;
-                check("resetting the context", zstd_sys::ZSTD_CCtx_reset(p, reset))?;
-                for (param, value) in [
-                    (ZSTD_cParameter::ZSTD_c_compressionLevel, level),
-                    (
-                        ZSTD_cParameter::ZSTD_c_checksumFlag,
-                        i32::from(self.checksum),
-                    ),
-                    // `ZSTD_c_blockSplitterLevel` = 1: no pre-splitting of blocks. libzstd
-                    // 1.5.7 splits by default, which costs up to 1.8x the time on float data
-                    // for the same size; without it the output equals numcodecs' (libzstd 1.5.6).
-                    (ZSTD_cParameter::ZSTD_c_experimentalParam20, 1),
-                    (ZSTD_cParameter::ZSTD_c_nbWorkers, workers),
-                    (ZSTD_cParameter::ZSTD_c_jobSize, job),
-                    (ZSTD_cParameter::ZSTD_c_overlapLog, overlap),
-                ] {
-                    check(
-                        "setting parameters",
-                        zstd_sys::ZSTD_CCtx_setParameter(p, param, value),
-                    )?;
-                }
-                check(
-                    "compression",
-                    zstd_sys::ZSTD_compress2(
-                        p,
-                        out.as_mut_ptr().cast(),
-                        out.len(),
-                        data.as_ptr().cast(),
-                        data.len(),
-                    ),
-                )
-            }
-        })
-    }
-}
-
-/// Compresses `src` into `dst` as one single-threaded zstd frame at `level` with the parameters
-/// of [`Zstd`] (numcodecs' bytes); returns the compressed size, or an error when `dst` is too
-/// small. Blosc's zstd streams use it.
-pub(crate) fn compress_frame(level: i32, src: &[u8], dst: &mut [u8]) -> Result<usize> {
-    Zstd::new(level, false).compress_with(src, dst, None)
-}
-
-/// A zstd compression context held through the C API, which can set the parameters
-/// zstd-safe does not expose.
-struct RawCCtx(std::ptr::NonNull<zstd_sys::ZSTD_CCtx>);
-
-impl RawCCtx {
-    fn create() -> Result<Self> {
-        // SAFETY: plain allocation; null is handled.
-        let p = unsafe { zstd_sys::ZSTD_createCCtx() };
-        std::ptr::NonNull::new(p)
-            .map(RawCCtx)
-            .ok_or_else(|| Error::too_large("cannot allocate a zstd compression context"))
-    }
-}
-
-impl Drop for RawCCtx {
-    fn drop(&mut self) {
-        // SAFETY: created by `ZSTD_createCCtx`, freed once.
-        unsafe { zstd_sys::ZSTD_freeCCtx(self.0.as_ptr()) };
-    }
-}
-
-thread_local! {
-    /// Each thread's compression context, reused across calls (numcodecs creates one per call;
-    /// creating it and its tables costs as much as compressing a small buffer), with the
-    /// [`process_key`](crate::threads::process_key) of the process that made it.
-    static CCTX: RefCell<Option<(u64, RawCCtx)>> = const { RefCell::new(None) };
-    /// Each thread's decompression context, reused across calls.
-    static DCTX: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
-}
-
-/// Runs `f` with this thread's compression context (a new one if it is in use further up).
-///
-/// In a child made by `fork`, the context the forking thread kept from the parent is never used
-/// nor freed: its zstd worker threads do not exist in the child (freeing it would wait for them
-/// forever), so it is leaked and a new one made.
-fn with_cctx<T>(f: impl FnOnce(&RawCCtx) -> Result<T>) -> Result<T> {
-    CCTX.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
-            let process = crate::threads::process_key();
-            if slot.as_ref().is_none_or(|(p, _)| *p != process) {
-                if let Some((_, parents)) = slot.take() {
-                    std::mem::forget(parents);
-                }
-                *slot = Some((process, RawCCtx::create()?));
-            }
-            f(&slot.as_ref().expect("set above").1)
-        }
-        Err(_) => f(&RawCCtx::create()?),
-    })
-}
-
-/// Runs `f` with this thread's decompression context, reset to its defaults.
-fn with_dctx<T>(f: impl FnOnce(&mut DCtx<'static>) -> Result<T>) -> Result<T> {
-    DCTX.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut slot) => {
-            let dctx = slot.get_or_insert_with(DCtx::create);
-            dctx.reset(zstd_safe::ResetDirective::SessionAndParameters)
-                .map_err(|c| zstd_error("resetting the context", c))?;
-            f(dctx)
-        }
-        Err(_) => f(&mut DCtx::create()),
-    })
-}
-
-fn zstd_error(what: &str, code: usize) -> Error {
-    let name = zstd_safe::get_error_name(code);
-    let kind = if name.contains("Src size is incorrect") || name.contains("truncated") {
-        ErrorKind::Truncated
-    } else {
-        ErrorKind::Corrupt
-    };
-    Error::new(kind, format!("zstd {what} error: {name}"))
-}
-
-/// The start of the message for input that is not a sequence of zstd frames (numcodecs' words).
-const INVALID_INPUT: &str = "Zstd decompression error: invalid input data";
-
-/// The frames of `data`: `Some(total)` when every frame declares its content size, `None` when
-/// one does not (then the data must be streamed).
-fn frames_size(data: &[u8]) -> Result<Option<u64>> {
-    if data.is_empty() {
-        return Err(Error::truncated(format!(
-            "{INVALID_INPUT} (empty input holds no frame)"
-        )));
-    }
-    let mut pos = 0;
-    let mut total = Some(0u64);
-    while pos < data.len() {
-        let frame = &data[pos..];
-        let len = zstd_safe::find_frame_compressed_size(frame).map_err(|c| {
-            let e = zstd_error("frame", c);
-            Error::new(e.kind(), format!("{INVALID_INPUT} ({})", e.message()))
-        })?;
-        if len == 0 || len > frame.len() {
-            return Err(Error::corrupt(format!(
-                "{INVALID_INPUT} (invalid frame length)"
-            )));
-        }
-        let size = zstd_safe::get_frame_content_size(frame)
-            .map_err(|_| Error::corrupt(format!("{INVALID_INPUT} (invalid frame header)")))?;
-        total = match (total, size) {
-            (Some(t), Some(s)) => {
-                let most = (len as u64).saturating_mul(ZSTD_MAX_RATIO);
-                if s > most {
-                    return Err(Error::too_large(format!(
-                        "zstd: frame declares {s} bytes, more than its {len} bytes can hold"
-                    )));
-                }
-                Some(t + s)
-            }
-            _ => None,
-        };
-        pos += len;
-    }
-    match total {
-        Some(t) if t > MAX_DECODED_SIZE as u64 => Err(Error::too_large(format!(
-            "zstd: frames declare {t} bytes, over the limit of {MAX_DECODED_SIZE}"
-        ))),
-        t => Ok(t),
-    }
-}
-
-/// Streams every frame of `data` into `out`'s spare capacity, growing it up to `limit` bytes.
-fn stream_vec(data: &[u8], out: &mut Vec<u8>, limit: usize) -> Result<()> {
-    with_dctx(|dctx| stream_vec_with(dctx, data, out, limit))
-}
-
-fn stream_vec_with(
-    dctx: &mut DCtx<'_>,
-    data: &[u8],
-    out: &mut Vec<u8>,
-    limit: usize,
-) -> Result<()> {
-    let mut input = InBuffer::around(data);
-    loop {
-        if out.len() == out.capacity() {
-            grow_output(out, data.len(), limit, "zstd")?;
-        }
-        let (in0, out0) = (input.pos(), out.len());
-        let mut output = OutBuffer::around_pos(out, out0);
-        let last = dctx
-            .decompress_stream(&mut output, &mut input)
-            .map_err(|c| zstd_error("decompression", c))?;
-        let produced = output.pos() - out0;
-        if input.pos() == data.len() && last == 0 {
-            return Ok(());
-        }
-        if input.pos() == in0 && produced == 0 && out.len() < out.capacity() {
-            return Err(Error::truncated(
-                "zstd: compressed data ends inside a frame",
-            ));
-        }
-    }
-}
-
-/// Streams every frame of `data` into exactly `out.len()` bytes.
-fn stream_slice(data: &[u8], out: &mut [u8]) -> Result<()> {
-    with_dctx(|dctx| stream_slice_with(dctx, data, out))
-}
-
-fn stream_slice_with(dctx: &mut DCtx<'_>, data: &[u8], out: &mut [u8]) -> Result<()> {
-    let mut input = InBuffer::around(data);
-    let mut probe = [0u8; 1];
-    let mut written = 0;
-    loop {
-        let in0 = input.pos();
-        let (last, produced, overflow) = if written < out.len() {
-            let mut output = OutBuffer::around_pos(&mut out[..], written);
-            let last = dctx
-                .decompress_stream(&mut output, &mut input)
-                .map_err(|c| zstd_error("decompression", c))?;
-            (last, output.pos() - written, false)
-        } else {
-            let mut output = OutBuffer::around(&mut probe[..]);
-            let last = dctx
-                .decompress_stream(&mut output, &mut input)
-                .map_err(|c| zstd_error("decompression", c))?;
-            (last, output.pos(), output.pos() > 0)
-        };
-        if overflow {
-            return Err(out_too_small(out.len()));
-        }
-        written += produced;
-        if input.pos() == data.len() && last == 0 {
-            return check_out_len(out.len(), written);
-        }
-        if input.pos() == in0 && produced == 0 {
-            return Err(Error::truncated(
-                "zstd: compressed data ends inside a frame",
-            ));
-        }
+        zstd_backend::compress(data, out, self.level, self.checksum, workers)
     }
 }
 
@@ -378,12 +102,12 @@ impl Codec for Zstd {
         json!({"id": "zstd", "level": self.level, "checksum": self.checksum})
     }
 
-    fn encode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         // A lazily zeroed block of the worst-case size: pages past the compressed end are never
         // touched.
         let mut block = AlignedBytes::zeroed(zstd_safe::compress_bound(input.data.len()));
         let n = self.compress_into(input.data, block.as_mut_slice())?;
-        Ok(Array::from_bytes(Buffer::from_owner(block).slice(0..n)))
+        Ok(NDBuffer::from_bytes(Buffer::from_owner(block).slice(0..n)))
     }
 
     fn max_encoded_len(&self, input: &ArrayRef<'_>) -> Option<usize> {
@@ -395,28 +119,31 @@ impl Codec for Zstd {
     }
 
     fn decoded_len(&self, encoded: &[u8]) -> Option<usize> {
-        frames_size(encoded).ok().flatten().map(|n| n as usize)
+        zstd_backend::frames_size(encoded, MAX_DECODED_SIZE)
+            .ok()
+            .flatten()
+            .map(|n| n as usize)
     }
 
-    fn decode(&self, input: ArrayRef<'_>) -> Result<Array> {
+    fn decode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         let data = input.data;
-        match frames_size(data)? {
+        match zstd_backend::frames_size(data, MAX_DECODED_SIZE)? {
             Some(total) => {
                 let mut block = AlignedBytes::try_for_overwrite(total as usize)?;
                 decompress_declared(data, block.as_mut_slice())?;
-                Ok(Array::from_bytes(Buffer::from_owner(block)))
+                Ok(NDBuffer::from_bytes(Buffer::from_owner(block)))
             }
             None => {
                 let mut out = Vec::new();
                 stream_vec(data, &mut out, MAX_DECODED_SIZE)?;
-                Ok(Array::from_bytes(out))
+                Ok(NDBuffer::from_bytes(out))
             }
         }
     }
 
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let out = out.data;
-        match frames_size(input)? {
+        match zstd_backend::frames_size(input, MAX_DECODED_SIZE)? {
             Some(total) => {
                 if total != out.len() as u64 {
                     return Err(Error::invalid(format!(
@@ -431,27 +158,12 @@ impl Codec for Zstd {
     }
 }
 
-/// Decodes frames that declare their total size, exactly `out.len()` bytes, in one call with
-/// this thread's decompression context.
-fn decompress_declared(data: &[u8], out: &mut [u8]) -> Result<()> {
-    let total = out.len();
-    let n = with_dctx(|dctx| {
-        dctx.decompress(out, data)
-            .map_err(|c| zstd_error("decompression", c))
-    })?;
-    if n != total {
-        return Err(Error::corrupt(format!(
-            "zstd: frames declare {total} bytes but hold {n}"
-        )));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::get_codec;
     use crate::codec::test_util::{assert_out_size_checked, round_trip};
+    use crate::error::ErrorKind;
     use std::io::Write;
 
     fn sample(n: usize) -> Vec<u8> {
@@ -515,14 +227,17 @@ mod tests {
             let bound = zstd_safe::compress_bound(d.len());
             let frame = |workers| {
                 let mut out = vec![0u8; bound];
-                let n = c.compress_with(&d, &mut out, workers).unwrap();
+                let n = zstd_backend::compress(&d, &mut out, level, checksum, workers).unwrap();
                 out.truncate(n);
                 out
             };
             let one = frame(Some(1));
             assert_eq!(one, frame(Some(2)));
             assert_eq!(one, frame(Some(3)));
-            assert_eq!(frames_size(&one).unwrap(), Some(d.len() as u64));
+            assert_eq!(
+                zstd_backend::frames_size(&one, MAX_DECODED_SIZE).unwrap(),
+                Some(d.len() as u64)
+            );
             assert_eq!(c.decode(ArrayRef::bytes(&one)).unwrap().bytes(), &d[..]);
             let single = frame(None);
             assert!(

@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::buffer::{checked_num_items, Order};
 use crate::dtype::{DataType, TypeKind};
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::{checked_num_items, Order};
 
 /// The six bytes every NPY file starts with.
 pub const MAGIC: &[u8; 6] = b"\x93NUMPY";

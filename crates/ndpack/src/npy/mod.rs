@@ -30,8 +30,9 @@ pub use ahead::NpzReadAhead;
 pub use header::{parse_header, write_header, Descr, Field, Header, RecordType, MAGIC};
 pub use zip::{Member, NpzEntry, NpzOptions, NpzReader, NpzWriter};
 
-use crate::buffer::{Buffer, NDBuffer, Order};
+use crate::buffer::{Buffer, NDBuffer};
 use crate::error::{Error, ErrorKind, Result};
+use crate::region::Order;
 
 /// Checks that `header` may be loaded and that `available` bytes follow it; returns the range of
 /// the data in the whole input.
@@ -43,7 +44,7 @@ fn data_range(header: &Header, total: usize) -> Result<Range<usize>> {
              (numpy.load needs allow_pickle=True for them)",
         ));
     }
-    let items = crate::buffer::checked_num_items(&header.shape)?;
+    let items = crate::region::checked_num_items(&header.shape)?;
     if items > isize::MAX as usize {
         return Err(Error::too_large(format!(
             "shape {:?} is too large",
@@ -179,7 +180,7 @@ fn check_data(descr: &Descr, shape: &[usize], data: &[u8]) -> Result<()> {
             "object arrays cannot be written without pickle",
         ));
     }
-    let want = crate::buffer::checked_num_items(shape)?
+    let want = crate::region::checked_num_items(shape)?
         .checked_mul(descr.itemsize())
         .ok_or_else(|| Error::too_large(format!("shape {shape:?} is too large")))?;
     if data.len() != want {

@@ -9,12 +9,13 @@ use std::ops::Range;
 
 use flate2::{Compress, Compression, FlushCompress, Status};
 
-use crate::codec::one_shot_inflate::{inflate_into_spare, Format, Outcome};
+use crate::backend::deflate::libdeflate::{inflate_into_spare, Format, Outcome};
+use crate::backend::deflate::DEFLATE_MAX_RATIO;
 use rayon::prelude::*;
 
 use super::NpyArray;
 use crate::buffer::Buffer;
-use crate::codec::MAX_DECODED_SIZE;
+use crate::error::MAX_DECODED_SIZE;
 use crate::error::{Error, ErrorKind, Result};
 use crate::threads;
 
@@ -32,7 +33,7 @@ const MAX_COMMENT: usize = 0xFFFF;
 
 /// Deflate cannot expand data by more than about 1032:1; declared sizes beyond this bound (plus
 /// a little slack for tiny members) are lies.
-const MAX_DEFLATE_RATIO: u64 = 1032;
+const MAX_DEFLATE_RATIO: u64 = DEFLATE_MAX_RATIO as u64;
 
 /// Compression methods of ZIP members that ndpack reads.
 const STORED: u16 = 0;

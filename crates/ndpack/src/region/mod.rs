@@ -1,6 +1,10 @@
 //! Shapes and N-d regions: strides, chunk/block grid arithmetic and strided copies.
 
-use crate::buffer::Order;
+use crate::error::{Error, Result};
+
+mod order;
+
+pub use order::Order;
 
 /// Byte strides of a contiguous array of `shape` with items of `itemsize` bytes in `order`.
 pub fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {
@@ -21,6 +25,14 @@ pub fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {
         }
     }
     out
+}
+
+/// The number of items of `shape`, or an error if it overflows `usize`.
+pub fn checked_num_items(shape: &[usize]) -> Result<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| {
+        acc.checked_mul(d)
+            .ok_or_else(|| Error::too_large(format!("shape {shape:?} has too many items")))
+    })
 }
 
 #[cfg(test)]

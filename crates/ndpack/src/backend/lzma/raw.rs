@@ -14,20 +14,21 @@
 //! the pieces of the result are LZMA2-encoded without the delta filter. The stream decodes with
 //! the declared chain in liblzma, Python's `lzma` and numcodecs.
 //!
-//! Pieces have a fixed size (see [`super::LZMA::xz_block_size`]) so the bytes do not depend on the
+//! Pieces have a fixed size (the `lzma` codec's `xz_block_size`) so the bytes do not depend on the
 //! thread count; inputs up to one piece are encoded by liblzma's raw encoder in one call, as
 //! Python's `lzma` does.
 
 use liblzma::stream::{Action, Filters, Status, Stream};
 use rayon::prelude::*;
 
-use super::{build_filters, cfg_err, grow_output, run_encoder, FilterSpec};
+use super::{build_filters, cfg_err, run_encoder, FilterSpec};
+use crate::backend::grow_output;
 use crate::error::{Error, ErrorKind, Result};
 
 /// A filter chain whose raw streams can be written in pieces: an optional delta distance, then
 /// the LZMA2 filter.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     /// The delta filter's distance, if the chain starts with one.
     pub dist: Option<usize>,
     /// The LZMA2 filter (its options apply to every piece).
@@ -36,7 +37,7 @@ pub(super) struct Plan<'a> {
 
 /// The plan for `specs`, or `None` for chains other than `[lzma2]` and `[delta, lzma2]` (LZMA1,
 /// BCJ filters, several deltas), which are encoded serially.
-pub(super) fn plan(specs: &[FilterSpec]) -> Option<Plan<'_>> {
+pub(crate) fn plan(specs: &[FilterSpec]) -> Option<Plan<'_>> {
     match specs {
         [l @ FilterSpec::Lzma { lzma1: false, .. }] => Some(Plan {
             dist: None,
@@ -81,7 +82,7 @@ fn encode_piece(filters: &Filters, bytes: &[u8]) -> Result<Vec<u8>> {
 
 /// Encodes `data` into one raw stream for the chain of `plan`, in pieces of `piece` bytes on the
 /// current rayon pool (the caller installs ndpack's). Pieces are independent of the pool size.
-pub(super) fn encode(data: &[u8], piece: usize, plan: Plan<'_>) -> Result<Vec<u8>> {
+pub(crate) fn encode(data: &[u8], piece: usize, plan: Plan<'_>) -> Result<Vec<u8>> {
     let piece = piece.max(1);
     let count = data.len().div_ceil(piece);
     let parts = (0..count)
@@ -106,7 +107,7 @@ pub(super) fn encode(data: &[u8], piece: usize, plan: Plan<'_>) -> Result<Vec<u8
 
 /// Parts of a stream decoded on their own hold at least this many decoded bytes (consecutive
 /// dictionary resets closer than this are decoded together).
-pub(super) const MIN_PART: usize = 1 << 20;
+pub(crate) const MIN_PART: usize = 1 << 20;
 
 /// An independently decodable run of chunks of a raw LZMA2 stream: it starts with a dictionary
 /// reset.
@@ -213,7 +214,7 @@ fn undo_delta_local(buf: &mut [u8], dist: usize) {
 /// the decoded bytes and the stream's length. `None` when the stream has a single part or
 /// anything is unexpected (bad headers or data, more than `limit` bytes): the caller then
 /// decodes it serially, for its exact output or error.
-pub(super) fn decode(
+pub(crate) fn decode(
     data: &[u8],
     plan: Plan<'_>,
     limit: usize,
@@ -292,6 +293,7 @@ fn add_carry(dst: &mut [u8], src: &[u8], carry: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::test_data::noise_and_runs;
 
     /// liblzma's own delta of `data`: the raw `[delta, lzma2]` stream decoded as `[lzma2]`.
     fn liblzma_delta(data: &[u8], dist: usize) -> Vec<u8> {
@@ -360,17 +362,15 @@ mod tests {
 
     /// Runs of noise (stored by liblzma as uncompressed chunks) between compressible runs.
     fn mixed(n: usize) -> Vec<u8> {
-        let mut x = 7u32;
-        (0..n)
-            .map(|i| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                if (i / 700) % 3 == 1 {
-                    (x >> 23) as u8
-                } else {
-                    (i / 3 % 41) as u8
-                }
-            })
-            .collect()
+        let lcg = (1_103_515_245, 12_345);
+        noise_and_runs(
+            n,
+            7,
+            lcg,
+            23,
+            |i| (i / 700) % 3 == 1,
+            |i| (i / 3 % 41) as u8,
+        )
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! memory that is already there. About twice as fast as streaming zlib (zlib-rs) on this machine,
 //! but it needs room for the whole output up front, and on bad data it cannot say whether the
 //! stream was truncated or corrupt. Callers (the `zlib` and `gzip` codecs, NPZ members) therefore
-//! use it first and fall back to the streaming inflater in `zlib.rs` when the output does not fit
+//! use it first and fall back to the streaming inflater of [`super`] when the output does not fit
 //! or the data is bad, which then gives the precise error.
 
 use std::cell::RefCell;
@@ -19,6 +19,17 @@ pub(crate) enum Format {
     Raw,
     /// zlib (RFC 1950): a 2-byte header, deflate, and the Adler-32 of the output (checked).
     Zlib,
+}
+
+impl Format {
+    /// zlib with `zlib_header`, else raw deflate.
+    pub(crate) fn of(zlib_header: bool) -> Self {
+        if zlib_header {
+            Format::Zlib
+        } else {
+            Format::Raw
+        }
+    }
 }
 
 /// What a one-shot inflate gave.
@@ -139,7 +150,7 @@ mod tests {
     fn raw_and_zlib_round_trip_with_trailing_data() {
         let data = sample();
         for (format, header) in [(Format::Raw, false), (Format::Zlib, true)] {
-            let mut enc = super::super::zlib::deflate(&data, 6, header).unwrap();
+            let mut enc = super::super::deflate(&data, 6, header).unwrap();
             let n = enc.len();
             enc.extend_from_slice(b"trailing");
             let mut out = Vec::with_capacity(data.len());
@@ -170,7 +181,7 @@ mod tests {
             );
         }
         // A zlib stream whose Adler-32 is wrong is bad data.
-        let mut enc = super::super::zlib::deflate(&data, 6, true).unwrap();
+        let mut enc = super::super::deflate(&data, 6, true).unwrap();
         let n = enc.len();
         enc[n - 1] ^= 1;
         let mut out = Vec::with_capacity(data.len());

@@ -309,6 +309,7 @@ fn decode_with_marks(data: &[u8], marks: &[Mark], limit: usize) -> (Vec<Vec<u8>>
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backend::test_data::noise_and_runs;
 
     #[test]
     fn read_bits_and_scan_find_magics_at_every_offset() {
@@ -357,17 +358,8 @@ mod tests {
     }
 
     fn sample(n: usize) -> Vec<u8> {
-        let mut x = 12345u32;
-        (0..n)
-            .map(|i| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                if i % 1000 < 300 {
-                    (x >> 24) as u8
-                } else {
-                    (i / 7) as u8
-                }
-            })
-            .collect()
+        let lcg = (1_103_515_245, 12345);
+        noise_and_runs(n, 12345, lcg, 24, |i| i % 1000 < 300, |i| (i / 7) as u8)
     }
 
     #[test]

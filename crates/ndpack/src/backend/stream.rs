@@ -1,10 +1,11 @@
 //! The loops that drive a streaming decoder (bzip2's, liblzma's) over one stream: into a
 //! growing `Vec` under a size limit, or into a caller's slice that it must not overflow. The
 //! codecs supply one decoding step ([`StreamStep`]); the loops own the output growth, the
-//! overflow check and the detection of input that ends before the stream does.
+//! overflow check and the detection of input that ends before the stream does; [`concatenated`]
+//! runs one of them over streams that follow each other.
 
 use super::{grow_output, out_too_small};
-use crate::error::Error;
+use crate::error::{Error, Result};
 
 /// A result whose error carries whether the data was not a valid stream (`true`): the bz2
 /// and lzma decoders ignore such data after the first stream, as Python's modules do.
@@ -76,4 +77,27 @@ pub(crate) fn decode_to_slice(
             return Err((false, truncated()));
         }
     }
+}
+
+/// Decodes the streams of `data` from byte `pos` on, one after the other, as Python's `bz2` and
+/// `lzma` modules do: `one` decodes the stream at the start of its input (appending its output,
+/// and dropping it again when it fails) and gives the input it consumed. Data after the first
+/// stream that is not a valid stream (a `true` error) ends the loop without an error. With
+/// `from_empty`, the first stream is decoded even from empty input (liblzma's error for it).
+pub(crate) fn concatenated(
+    data: &[u8],
+    mut pos: usize,
+    from_empty: bool,
+    mut one: impl FnMut(&[u8]) -> StepResult<usize>,
+) -> Result<()> {
+    let mut first = from_empty;
+    while pos < data.len() || first {
+        first = false;
+        match one(&data[pos..]) {
+            Ok(used) => pos += used,
+            Err((true, _)) if pos > 0 => break,
+            Err((_, e)) => return Err(e),
+        }
+    }
+    Ok(())
 }

@@ -1,10 +1,13 @@
 //! [`DataType`]: NumPy dtype strings (`"<f4"`, `"|u1"`, `">i8"`, `"S4"`, `"<U3"`, `"<M8[ns]"`),
-//! item sizes and byte orders.
+//! item sizes and byte orders. `scalar`: the numeric scalar kinds, NumPy's casts and type
+//! promotion.
 
 use std::fmt;
 use std::str::FromStr;
 
 use crate::error::{Error, ErrorKind, Result};
+
+pub(crate) mod scalar;
 
 /// Byte order of a data type's items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -27,16 +27,27 @@
 //! taking every candidate as the end of a [`SEGMENT`]-byte segment, each piece (a whole number of
 //! segments) decodes into its final place, with no buffer of its own and no copy. A piece that is
 //! not accepted or not exactly its segments' size drops the attempt, and the pieces above run.
+//!
+//! The parts: `encode.rs` (segments), `decode.rs` (pieces into buffers of their own, gathered, and
+//! the serial rest), `direct.rs` (pieces into place); here, the piece decode they share and the
+//! entry points.
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
 
-use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
+mod decode;
+mod direct;
+mod encode;
 
-use super::one_shot_inflate::{inflate_into_uninit, Format, Outcome};
-use super::zlib::{zlib_rs_level, DEFLATE_MAX_RATIO};
-use super::{backend_error, GrowBuf};
-use crate::error::Result;
+use self::decode::{
+    all_accepted, cut_points, decode_pieces, gather, hinted, plan, serial_rest_grow,
+    serial_rest_vec, totals,
+};
+use self::direct::{decode_direct, direct_grow, direct_plan, direct_vec};
+pub(crate) use self::encode::deflate_segments;
+use super::libdeflate::{inflate_into_uninit, Format, Outcome};
+use super::{zlib_rs_level, DEFLATE_MAX_RATIO};
+use crate::backend::GrowBuf;
 use crate::threads;
 
 /// The segment size of parallel encoding: inputs up to this size give a single-segment stream
@@ -147,83 +158,6 @@ pub(crate) fn zlib_header(level: i32) -> [u8; 2] {
     h.to_be_bytes()
 }
 
-/// zlib's `compressBound` for `n` bytes, plus room for a flush marker.
-fn deflate_bound(n: usize) -> usize {
-    n + (n >> 12) + (n >> 14) + (n >> 25) + 32
-}
-
-/// Compresses one segment into raw deflate appended to `out`: ending with a full flush (an empty
-/// stored block, byte-aligned) or, for the `last` one, with the final block.
-fn compress_segment(seg: &[u8], level: u32, last: bool, out: &mut Vec<u8>) -> Result<()> {
-    let mut c = Compress::new(Compression::new(level), false);
-    out.reserve(deflate_bound(seg.len()));
-    let flush = if last {
-        FlushCompress::Finish
-    } else {
-        FlushCompress::Full
-    };
-    loop {
-        let consumed = c.total_in() as usize;
-        let status = c
-            .compress_vec(&seg[consumed..], out, flush)
-            .map_err(|e| backend_error("zlib", e))?;
-        let done = if last {
-            status == Status::StreamEnd
-        } else {
-            // A flush is complete when all input is in and the output was not filled.
-            c.total_in() as usize == seg.len() && out.len() < out.capacity()
-        };
-        if done {
-            return Ok(());
-        }
-        out.reserve(out.capacity().max(64));
-    }
-}
-
-/// Compresses `data` (longer than `segment`) as independent `segment`-byte segments into a raw
-/// deflate stream appended to `out`, in parallel; returns the checksum of `data`.
-pub(crate) fn deflate_segments(
-    data: &[u8],
-    level: i32,
-    segment: usize,
-    check: Check,
-    out: &mut Vec<u8>,
-) -> Result<u32> {
-    let level = zlib_rs_level(level);
-    let segments: Vec<&[u8]> = data.chunks(segment.max(1)).collect();
-    let n = segments.len();
-    out.reserve(segments.iter().map(|s| deflate_bound(s.len())).sum());
-    let first = segments.first().copied().unwrap_or_default();
-    // The first segment goes straight into `out`, the others into their own buffers.
-    let (head, rest) = threads::install(|| {
-        use rayon::prelude::*;
-        rayon::join(
-            || -> Result<u32> {
-                compress_segment(first, level, n <= 1, out)?;
-                Ok(check.of(first))
-            },
-            || -> Result<Vec<(Vec<u8>, u32)>> {
-                segments
-                    .par_iter()
-                    .enumerate()
-                    .skip(1)
-                    .map(|(i, seg)| {
-                        let mut buf = Vec::new();
-                        compress_segment(seg, level, i + 1 == n, &mut buf)?;
-                        Ok((buf, check.of(seg)))
-                    })
-                    .collect()
-            },
-        )
-    });
-    let mut sum = head?;
-    for ((buf, c), seg) in rest?.into_iter().zip(segments.iter().skip(1)) {
-        out.extend_from_slice(&buf);
-        sum = check.combine(sum, c, seg.len());
-    }
-    Ok(sum)
-}
-
 /// What a parallel decode gave: the raw deflate stream was `consumed` bytes long, its output ends
 /// at `end` in the output buffer, and `check` is the checksum of the new output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,34 +225,6 @@ fn next_candidate(data: &[u8], from: usize) -> Option<usize> {
         .map(|p| p + 4)
 }
 
-/// Piece boundaries: `0`, then about one candidate start per `len / pieces` bytes.
-fn cut_points(data: &[u8], tuning: Tuning) -> Vec<usize> {
-    let threads = threads::get_num_threads();
-    let pieces = (threads * PIECES_PER_THREAD)
-        .min(data.len() / tuning.min_piece.max(1))
-        .max(1);
-    let mut cuts = vec![0];
-    for k in 1..pieces {
-        let from = (k * (data.len() / pieces)).max(cuts[cuts.len() - 1] + 1);
-        let to = data.len().min(from.saturating_add(MAX_SCAN + 3));
-        match next_candidate(&data[..to], from) {
-            Some(p) if p < data.len() => cuts.push(p),
-            _ => break,
-        }
-    }
-    cuts
-}
-
-/// A decoded piece.
-struct Piece {
-    /// Its output, or `None` for piece 0 (decoded straight into the caller's memory).
-    buf: Option<Vec<u8>>,
-    written: usize,
-    /// Raw bytes consumed (for the last piece, where the stream ends).
-    consumed: usize,
-    check: u32,
-}
-
 /// Decodes the stream's tail `input` with libdeflate into `out`.
 fn decode_last(input: &[u8], out: &mut [MaybeUninit<u8>]) -> Option<(usize, usize)> {
     match inflate_into_uninit(input, Format::Raw, out) {
@@ -382,60 +288,6 @@ fn decode_piece(
     Some((consumed, written, check.of(bytes)))
 }
 
-/// Decodes the pieces `cuts` of `data` in parallel: piece 0 into `first`, the others into their
-/// own buffers of at most `limit` bytes. Returns the accepted pieces, in order, up to the first
-/// that was not accepted.
-fn decode_pieces(
-    data: &[u8],
-    cuts: &[usize],
-    first: &mut [MaybeUninit<u8>],
-    check: Check,
-    limit: usize,
-) -> Vec<Piece> {
-    let n = cuts.len();
-    let range =
-        |i: usize| -> Range<usize> { cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len()) };
-    let decode = |i: usize, out: &mut [MaybeUninit<u8>]| {
-        decode_piece(data, range(i), i + 1 == n, check, out)
-    };
-    let (head, rest) = threads::install(|| {
-        use rayon::prelude::*;
-        rayon::join(
-            || decode(0, first),
-            || {
-                (1..n)
-                    .into_par_iter()
-                    .map(|i| {
-                        let mut buf: Vec<u8> = Vec::new();
-                        buf.try_reserve_exact(piece_room(range(i).len(), limit))
-                            .ok()?;
-                        let (consumed, written, c) = decode(i, buf.spare_capacity_mut())?;
-                        // SAFETY: `decode` initialised `written` bytes of the spare capacity.
-                        unsafe { buf.set_len(written) };
-                        Some(Piece {
-                            buf: Some(buf),
-                            written,
-                            consumed,
-                            check: c,
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            },
-        )
-    });
-    let Some((consumed, written, c)) = head else {
-        return Vec::new();
-    };
-    let mut pieces = vec![Piece {
-        buf: None,
-        written,
-        consumed,
-        check: c,
-    }];
-    pieces.extend(rest.into_iter().map_while(|p| p));
-    pieces
-}
-
 /// Whether a parallel decode is worth trying on a raw stream of `len` bytes.
 fn worth_it(len: usize, tuning: Tuning) -> bool {
     len >= tuning.min_input && threads::get_num_threads() > 1
@@ -449,304 +301,6 @@ fn as_uninit(bytes: &mut [u8]) -> &mut [MaybeUninit<u8>] {
     unsafe { &mut *(bytes as *mut [u8] as *mut [MaybeUninit<u8>]) }
 }
 
-/// Copies the pieces after the first into `out`, which starts where piece 1 goes; in parallel.
-/// `out` must hold exactly their bytes.
-fn gather(pieces: &[Piece], out: &mut [MaybeUninit<u8>]) {
-    let mut slots = Vec::with_capacity(pieces.len());
-    let mut rest = out;
-    for p in &pieces[1..] {
-        let (dst, tail) = rest.split_at_mut(p.written);
-        slots.push((dst, p.buf.as_deref().unwrap_or_default()));
-        rest = tail;
-    }
-    threads::install(|| {
-        use rayon::prelude::*;
-        slots.into_par_iter().for_each(|(dst, src)| {
-            assert_eq!(dst.len(), src.len());
-            // SAFETY: `dst` and `src` have the same length and do not overlap (`src` is a
-            // piece's own buffer).
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    src.as_ptr(),
-                    dst.as_mut_ptr().cast::<u8>(),
-                    src.len(),
-                )
-            }
-        });
-    });
-}
-
-/// Sums what the pieces wrote and their checksum.
-fn totals(pieces: &[Piece], check: Check) -> (usize, u32) {
-    let mut sum = pieces[0].check;
-    let mut total = pieces[0].written;
-    for p in &pieces[1..] {
-        sum = check.combine(sum, p.check, p.written);
-        total += p.written;
-    }
-    (total, sum)
-}
-
-/// The piece boundaries of a parallel decode of `data` into an output holding `written` bytes of
-/// at most `limit`, the room left, and the room piece 0 reserves; `None` when a parallel decode is
-/// not worth trying (short stream, one thread, a single piece).
-fn plan(
-    data: &[u8],
-    written: usize,
-    limit: usize,
-    tuning: Tuning,
-) -> Option<(Vec<usize>, usize, usize)> {
-    if !worth_it(data.len(), tuning) || written > limit {
-        return None;
-    }
-    let cuts = cut_points(data, tuning);
-    if cuts.len() < 2 {
-        return None;
-    }
-    let left = limit - written;
-    let room0 = piece_room(cuts[1], left);
-    Some((cuts, left, room0))
-}
-
-/// The room piece 0 decodes into: the room the caller already made (a size hint, as gzip's
-/// trailer gives), if any, else the worst case `room0`. Growing a buffer the caller sized to the
-/// worst case would copy what it holds (a `realloc` of memory the allocator took from its heap).
-fn hinted(room0: usize, have: usize) -> usize {
-    if have > 0 {
-        room0.min(have)
-    } else {
-        room0
-    }
-}
-
-/// The result when every piece was accepted (the last one ending the stream), else `None`.
-fn all_accepted(cuts: &[usize], pieces: &[Piece], end: usize, sum: u32) -> Option<Decoded> {
-    let done = pieces.len();
-    (done == cuts.len()).then(|| Decoded {
-        consumed: cuts[done - 1] + pieces[done - 1].consumed,
-        end,
-        check: sum,
-        pieces: done,
-        direct: false,
-    })
-}
-
-/// Pieces per thread of a decode straight into place (see [`direct_plan`]).
-const DIRECT_PIECES_PER_THREAD: usize = 2;
-
-/// A decode straight into place of a stream that looks like ndpack's (independent segments of
-/// `segment` bytes, each but the last ended by `00 00 ff ff`): where each piece starts in the
-/// stream and in the output.
-#[derive(Debug)]
-struct Direct {
-    /// Piece starts in the compressed stream; `cuts[0] == 0`.
-    cuts: Vec<usize>,
-    /// Piece starts in the output: a whole number of segments.
-    offs: Vec<usize>,
-    /// The output room: every piece's output, the last one's included, lies in `0..room`.
-    room: usize,
-}
-
-/// Every candidate segment start in `data` before its end, ascending; `None` when there are more
-/// than `most`.
-fn all_candidates(data: &[u8], most: usize) -> Option<Vec<usize>> {
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(p) = next_candidate(data, from) {
-        if p >= data.len() {
-            break;
-        }
-        if found.len() == most {
-            return None;
-        }
-        found.push(p);
-        from = p;
-    }
-    Some(found)
-}
-
-/// Plans a decode of `data` straight into place, on the hypothesis that it is an ndpack stream
-/// whose every candidate is a segment end: then `c` candidates mean `c + 1` segments, and a piece
-/// that starts after segment `k` starts at output byte `k * segment`. `room` is the output room the
-/// caller has (the decoded size if `exact`, else a size hint), within `left` bytes; without it
-/// (or 0), room for `c + 1` whole segments. `None` when the stream does not look like that,
-/// including a size or hint that does not fit `c + 1` segments.
-///
-/// A wrong hypothesis costs a wasted attempt, never a wrong result: each piece must still end at a
-/// block boundary ([`decode_piece`]) and give exactly its segments' bytes.
-fn direct_plan(
-    data: &[u8],
-    room: Option<usize>,
-    exact: bool,
-    left: usize,
-    tuning: Tuning,
-) -> Option<Direct> {
-    let seg = tuning.segment;
-    if !worth_it(data.len(), tuning) || seg <= MARK {
-        return None;
-    }
-    // A stream with segments has its first end within one compressed segment: streams without
-    // (as numcodecs writes) cost a bounded scan, as in `cut_points`.
-    next_candidate(&data[..data.len().min(MAX_SCAN + 3)], 0)?;
-    // A segment takes at least `seg / DEFLATE_MAX_RATIO` compressed bytes, and the output at
-    // most `left`: more candidates than that are not segment ends.
-    let most = (data.len() / (seg / DEFLATE_MAX_RATIO).max(1)).min(left / seg) + 1;
-    let ends = all_candidates(data, most)?;
-    let c = ends.len();
-    let whole = c.checked_add(1)?.checked_mul(seg)?;
-    let fits = |r: usize| c * seg < r && r <= whole && r <= left;
-    // A known size or a size hint that does not fit the segment count means another writer's
-    // segments (pigz's 128 KiB blocks, flushes every so often): not worth a wasted attempt.
-    let room = match room {
-        Some(r) if fits(r) => r,
-        Some(r) if exact || r > 0 => return None,
-        _ => whole.min(left),
-    };
-    if c == 0 || !fits(room) {
-        return None;
-    }
-    let pieces = (threads::get_num_threads() * DIRECT_PIECES_PER_THREAD)
-        .min(c + 1)
-        .min(data.len() / tuning.min_piece.max(1));
-    if pieces < 2 {
-        return None;
-    }
-    // Piece `k` starts after segment `s_k = k (c + 1) / pieces` (strictly increasing).
-    let mut cuts = vec![0];
-    let mut offs = vec![0];
-    for k in 1..pieces {
-        let s = k * (c + 1) / pieces;
-        cuts.push(ends[s - 1]);
-        offs.push(s * seg);
-    }
-    Some(Direct { cuts, offs, room })
-}
-
-/// Decodes `data` per `plan` straight into `out`: each piece into its place, in parallel, in two
-/// rounds (even pieces, then odd ones) since a piece's [`terminator`] spills [`MARK`] bytes into
-/// the start of the next piece's place. `out` holds at least `plan.room` bytes and `MARK` past the
-/// last piece's start (the last piece's output ends within `plan.room`). Every piece must be
-/// accepted, each but the last give exactly its segments' bytes, and (if `exact`) the last one
-/// end at `plan.room`; otherwise `None`, with `out` holding garbage.
-fn decode_direct(
-    data: &[u8],
-    plan: &Direct,
-    out: &mut [MaybeUninit<u8>],
-    check: Check,
-    exact: bool,
-) -> Option<Decoded> {
-    let Direct { cuts, offs, room } = plan;
-    let (n, room) = (cuts.len(), *room);
-    if out.len() < room.max(offs[n - 1] + MARK) {
-        return None;
-    }
-    let range = |i: usize| cuts[i]..cuts.get(i + 1).copied().unwrap_or(data.len());
-    let mut results: Vec<Option<PieceOut>> = vec![None; n];
-    let mut saved: Vec<[MaybeUninit<u8>; MARK]> = Vec::new();
-    for parity in 0..2 {
-        if parity == 1 {
-            // The odd pieces' terminators overwrite the start of the even pieces after them.
-            saved = (2..n)
-                .step_by(2)
-                .map(|i| out[offs[i]..offs[i] + MARK].try_into().expect("MARK bytes"))
-                .collect();
-        }
-        // This round's places, disjoint: a place ends `MARK` bytes into the next piece's, which
-        // is at least one segment (more than `MARK` bytes) long.
-        let mut places = Vec::with_capacity(n / 2 + 1);
-        let mut rest = &mut out[..];
-        let mut base = 0;
-        for i in (parity..n).step_by(2) {
-            let end = if i + 1 == n { room } else { offs[i + 1] + MARK };
-            let (_, tail) = std::mem::take(&mut rest).split_at_mut(offs[i] - base);
-            let (place, tail) = tail.split_at_mut(end - offs[i]);
-            places.push((i, place));
-            rest = tail;
-            base = end;
-        }
-        let round: Vec<(usize, Option<PieceOut>)> = threads::install(|| {
-            use rayon::prelude::*;
-            places
-                .into_par_iter()
-                .map(|(i, place)| (i, decode_piece(data, range(i), i + 1 == n, check, place)))
-                .collect()
-        });
-        for (i, r) in round {
-            let (_, written, _) = r?;
-            let want = if i + 1 == n {
-                room - offs[i]
-            } else {
-                offs[i + 1] - offs[i]
-            };
-            if written != want && (i + 1 < n || exact) {
-                return None;
-            }
-            results[i] = r;
-        }
-    }
-    for (k, i) in (2..n).step_by(2).enumerate() {
-        out[offs[i]..offs[i] + MARK].copy_from_slice(&saved[k]);
-    }
-    let results: Vec<PieceOut> = results.into_iter().collect::<Option<_>>()?;
-    let mut sum = results[0].2;
-    for &(_, written, c) in &results[1..] {
-        sum = check.combine(sum, c, written);
-    }
-    let (consumed, written, _) = results[n - 1];
-    Some(Decoded {
-        consumed: cuts[n - 1] + consumed,
-        end: offs[n - 1] + written,
-        check: sum,
-        pieces: n,
-        direct: true,
-    })
-}
-
-/// [`inflate_grow`] straight into place, if the stream looks like ndpack's ([`direct_plan`]): the
-/// room `out` already has past `written` is taken as a size hint.
-fn direct_grow(
-    data: &[u8],
-    out: &mut dyn GrowBuf,
-    written: usize,
-    limit: usize,
-    check: Check,
-    tuning: Tuning,
-) -> Option<Decoded> {
-    let have = out.buf().len().checked_sub(written)?;
-    let plan = direct_plan(data, Some(have), false, limit.checked_sub(written)?, tuning)?;
-    let need = direct_need(&plan);
-    if have < need {
-        out.grow(written.checked_add(need)?).ok()?;
-    }
-    let place = as_uninit(&mut out.buf()[written..written + need]);
-    let d = decode_direct(data, &plan, place, check, false)?;
-    Some(Decoded {
-        end: written + d.end,
-        ..d
-    })
-}
-
-/// [`inflate_append`] straight into place, if the stream looks like ndpack's ([`direct_plan`]):
-/// the spare capacity of `out` is taken as a size hint.
-fn direct_vec(
-    data: &[u8],
-    out: &mut Vec<u8>,
-    limit: usize,
-    check: Check,
-    tuning: Tuning,
-) -> Option<Decoded> {
-    let written = out.len();
-    let have = out.capacity() - written;
-    let plan = direct_plan(data, Some(have), false, limit.checked_sub(written)?, tuning)?;
-    let d = decode_direct(data, &plan, spare(out, direct_need(&plan))?, check, false)?;
-    // SAFETY: `decode_direct` initialised the first `d.end` bytes after `written`.
-    unsafe { out.set_len(written + d.end) };
-    Some(Decoded {
-        end: written + d.end,
-        ..d
-    })
-}
-
 /// The first `n` bytes of the spare capacity of `out`, reserved first if there are fewer; `None`
 /// if they cannot be allocated.
 fn spare(out: &mut Vec<u8>, n: usize) -> Option<&mut [MaybeUninit<u8>]> {
@@ -754,12 +308,6 @@ fn spare(out: &mut Vec<u8>, n: usize) -> Option<&mut [MaybeUninit<u8>]> {
         out.try_reserve_exact(n).ok()?;
     }
     Some(&mut out.spare_capacity_mut()[..n])
-}
-
-/// The memory a decode per `plan` writes into: its room, and [`MARK`] bytes past the last piece's
-/// start for the spill of the piece before it.
-fn direct_need(plan: &Direct) -> usize {
-    plan.room.max(plan.offs[plan.offs.len() - 1] + MARK)
 }
 
 /// Decodes the raw deflate stream at the start of `data` into `out` from byte `written` on,
@@ -803,54 +351,27 @@ pub(crate) fn inflate_grow(
     }
     // Piece `done` was not accepted: the rest serially, with the window decoded so far.
     let (used, new_end) = serial_rest_grow(&data[cuts[done]..], out, written, end, limit)?;
-    let tail = Check::of(check, &out.buf()[end..new_end]);
-    Some(Decoded {
-        consumed: cuts[done] + used,
-        end: new_end,
-        check: check.combine(sum, tail, new_end - end),
-        pieces: done,
+    let rest = &out.buf()[end..new_end];
+    Some(resumed(cuts[done] + used, done, sum, end, rest, check))
+}
+
+/// The result of a decode whose first `pieces` pieces were accepted, their output ending at `end`
+/// with checksum `sum`, and whose serial rest gave the output `rest` after `end`; `consumed` raw
+/// bytes in all.
+fn resumed(
+    consumed: usize,
+    pieces: usize,
+    sum: u32,
+    end: usize,
+    rest: &[u8],
+    check: Check,
+) -> Decoded {
+    Decoded {
+        consumed,
+        end: end + rest.len(),
+        check: check.combine(sum, check.of(rest), rest.len()),
+        pieces,
         direct: false,
-    })
-}
-
-/// A raw inflater primed with the last 32 KiB of `out[start..end]`.
-fn primed(out: &[u8], start: usize, end: usize) -> Option<Decompress> {
-    let mut d = Decompress::new(false);
-    d.set_dictionary(&out[end.saturating_sub(WINDOW).max(start)..end])
-        .ok()?;
-    Some(d)
-}
-
-/// Decodes the rest of a stream (`data`, from a block boundary) with zlib-rs, into `out` from
-/// `end` on, growing it; the stream's output so far is `out[start..end]`. `None` on any error.
-fn serial_rest_grow(
-    data: &[u8],
-    out: &mut dyn GrowBuf,
-    start: usize,
-    mut end: usize,
-    limit: usize,
-) -> Option<(usize, usize)> {
-    let mut d = primed(out.buf(), start, end)?;
-    loop {
-        if end == out.buf().len() {
-            if end >= limit {
-                return None;
-            }
-            let extra = (end - start).max(4096);
-            out.grow(end.saturating_add(extra).min(limit)).ok()?;
-        }
-        let (in0, out0) = (d.total_in() as usize, d.total_out());
-        let status = d
-            .decompress(&data[in0..], &mut out.buf()[end..], FlushDecompress::Finish)
-            .ok()?;
-        end += (d.total_out() - out0) as usize;
-        match status {
-            Status::StreamEnd => return Some((d.total_in() as usize, end)),
-            _ if d.total_out() == out0 && d.total_in() as usize == in0 && end < out.buf().len() => {
-                return None
-            }
-            _ => {}
-        }
     }
 }
 
@@ -896,47 +417,14 @@ pub(crate) fn inflate_append(
         out.truncate(written);
         return None;
     };
-    let tail = check.of(&out[end..new_end]);
-    Some(Decoded {
-        consumed: cuts[done] + used,
-        end: new_end,
-        check: check.combine(sum, tail, new_end - end),
-        pieces: done,
-        direct: false,
-    })
-}
-
-/// As [`serial_rest_grow`] for a `Vec`, whose stream output so far is `out[start..]`.
-fn serial_rest_vec(
-    data: &[u8],
-    out: &mut Vec<u8>,
-    start: usize,
-    limit: usize,
-) -> Option<(usize, usize)> {
-    let mut d = primed(out, start, out.len())?;
-    loop {
-        if out.len() == out.capacity() {
-            if out.len() >= limit {
-                return None;
-            }
-            let extra = (out.len() - start).max(4096).min(limit - out.len());
-            out.try_reserve_exact(extra).ok()?;
-        }
-        let (in0, out0) = (d.total_in() as usize, d.total_out());
-        let status = d
-            .decompress_vec(&data[in0..], out, FlushDecompress::Finish)
-            .ok()?;
-        match status {
-            Status::StreamEnd => return Some((d.total_in() as usize, out.len())),
-            _ if d.total_out() == out0
-                && d.total_in() as usize == in0
-                && out.len() < out.capacity() =>
-            {
-                return None
-            }
-            _ => {}
-        }
-    }
+    Some(resumed(
+        cuts[done] + used,
+        done,
+        sum,
+        end,
+        &out[end..new_end],
+        check,
+    ))
 }
 
 /// Decodes the raw deflate stream at the start of `data` into the start of `out` in parallel.
@@ -983,6 +471,7 @@ pub(crate) fn inflate_slice(
 }
 
 /// What [`compare_with_serial`] saw the parallel entry points do.
+#[cfg(any(test, fuzzing))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Seen {
     /// The most pieces any entry point decoded in parallel (0 when every one declined).
@@ -994,6 +483,7 @@ pub(crate) struct Seen {
 /// Decodes the raw deflate stream `raw` with each parallel entry point (tiny pieces; streams in
 /// `segment`-byte segments decoded straight into place) and with the serial decoder, and panics
 /// if a parallel result differs from the serial one: the check of the tests and the fuzz target.
+#[cfg(any(test, fuzzing))]
 pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize, segment: usize) -> Seen {
     let tuning = Tuning {
         min_input: 0,
@@ -1001,7 +491,7 @@ pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize, segment: usize) 
         segment,
     };
     const LIMIT: usize = 1 << 26;
-    let serial = super::zlib::inflate(raw, false, LIMIT);
+    let serial = super::inflate(raw, false, LIMIT);
     let mut seen = Seen::default();
     let mut check_same = |d: &Decoded, got: &[u8]| {
         let (want, used) = match &serial {
@@ -1048,6 +538,37 @@ pub(crate) fn compare_with_serial(raw: &[u8], min_piece: usize, segment: usize) 
     seen
 }
 
+/// Fuzzing hook, not part of the API: builds a raw deflate stream from `input` (as is, or `input`
+/// compressed in small independent segments and then damaged, as its first bytes say), decodes
+/// it with the parallel decoder (tiny pieces) and the serial one, and panics if they differ.
+#[cfg(any(test, fuzzing))]
+#[doc(hidden)]
+pub fn fuzz_parallel_inflate(input: &[u8]) {
+    let Some((&[mode, piece, seg, level, flip_at, flip], rest)) = input.split_first_chunk::<6>()
+    else {
+        return;
+    };
+    let min_piece = 8usize << (piece % 10);
+    let segment = 16usize << (seg % 10);
+    let raw = match mode % 3 {
+        0 => rest.to_vec(),
+        m => {
+            let mut raw = Vec::new();
+            if deflate_segments(rest, i32::from(level % 10), segment, Check::Crc32, &mut raw)
+                .is_err()
+            {
+                return;
+            }
+            if m == 2 && !raw.is_empty() {
+                let at = usize::from(flip_at) * raw.len() / 256;
+                raw[at] ^= flip.max(1);
+            }
+            raw
+        }
+    };
+    compare_with_serial(&raw, min_piece, segment);
+}
+
 /// Hard to compress bytes with some structure, so that a few MiB stay over 1 MiB compressed:
 /// test data for the zlib and gzip codecs' parallel paths.
 #[cfg(test)]
@@ -1069,8 +590,10 @@ pub(crate) fn noisy_test_bytes(n: usize) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use super::encode::compress_segment;
     use super::*;
-    use crate::codec::zlib::{deflate, encode_zlib_with};
+    use crate::backend::deflate::{deflate, encode_zlib_with};
+    use flate2::{Compress, Compression, FlushCompress, FlushDecompress, Status};
 
     fn two_threads() {
         if threads::get_num_threads() < 2 {
@@ -1101,7 +624,7 @@ mod tests {
     }
 
     fn inflate_all(raw: &[u8]) -> Vec<u8> {
-        let (v, used) = crate::codec::zlib::inflate(raw, false, 1 << 30).unwrap();
+        let (v, used) = crate::backend::deflate::inflate(raw, false, 1 << 30).unwrap();
         assert_eq!(used, raw.len());
         v
     }
@@ -1322,6 +845,14 @@ mod tests {
                 compare_with_serial(&bad, 4096, s);
             }
         }
+    }
+
+    #[test]
+    fn fuzz_hook_runs() {
+        fuzz_parallel_inflate(&[1, 3, 4, 1, 0, 0]);
+        let mut input = vec![2, 3, 4, 1, 100, 0x10];
+        input.extend((0..20_000u32).map(|i| (i / 3) as u8));
+        fuzz_parallel_inflate(&input);
     }
 
     #[test]

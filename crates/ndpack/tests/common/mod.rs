@@ -1,0 +1,20 @@
+//! Paths shared by the integration tests: the fixtures written by other tools
+//! (`../shared/fixtures` beside the project folder) and the golden files in `tests/data`.
+
+#![allow(dead_code)] // each test crate uses the helpers it needs
+
+use std::path::{Path, PathBuf};
+
+/// A folder of `../shared/fixtures` (real data written by numcodecs, c-blosc, NumPy, ...).
+pub fn fixtures(sub: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures")
+        .join(sub)
+}
+
+/// A folder of `crates/ndpack/tests/data` (golden files made by the scripts beside them).
+pub fn data(sub: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(sub)
+}
