@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::to_py;
-use crate::memory::{bytes_with, PyMemory, PyMemoryMut};
+use crate::memory::{bytes_from_slice, bytes_with, PyMemory, PyMemoryMut};
 
 /// A borrowed, C-contiguous Python buffer.
 fn c_bytes(obj: &Bound<'_, PyAny>) -> PyResult<PyMemory> {
@@ -100,7 +100,7 @@ fn blosc_getitem<'py>(
     let out = py
         .detach(|| v1::decode_partial(chunk, start, nitems))
         .map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    bytes_from_slice(py, &out)
 }
 
 /// `(nbytes, cbytes, blocksize)`.

@@ -8,8 +8,6 @@
 
 use ndpack::codec::{self, ArrayMut, ArrayRef, Codec, GrowBuf};
 use ndpack::{Buffer, DataType, NDBuffer, Order};
-use numpy::ndarray::ArrayViewMut1;
-use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyTuple};
@@ -100,7 +98,7 @@ fn output<'py>(py: Python<'py>, out: NDBuffer, result: &str) -> PyResult<Bound<'
     let (buffer, dtype, shape, order) = out.into_parts();
     let data: Bound<'py, PyAny> = match result {
         "bytes" => bytes_from_slice(py, &buffer)?.into_any(),
-        "array" => numpy_from_buffer(py, buffer)?.into_any(),
+        "array" => numpy_from_buffer(py, buffer)?,
         "buffer" => Bound::new(py, PyBuf::new_inner(buffer))?.into_any(),
         other => {
             return Err(PyValueError::new_err(format!(
@@ -137,19 +135,9 @@ fn result_tuple<'py>(
 
 /// A writable 1-d `uint8` NumPy array of `buffer`'s bytes: the block itself, without copying,
 /// when `buffer` is the only handle to memory Rust allocated (a fresh codec result), else a copy.
-fn numpy_from_buffer(py: Python<'_>, mut buffer: Buffer) -> PyResult<Bound<'_, PyArray1<u8>>> {
-    let view = match buffer.unique_mut() {
-        Some(bytes) if !bytes.is_empty() => {
-            // SAFETY: `bytes` is valid for `len` bytes and exclusively ours (`unique_mut`).
-            unsafe { ArrayViewMut1::from_shape_ptr(bytes.len(), bytes.as_mut_ptr()) }
-        }
-        _ => return Ok(PyArray1::<u8>::from_slice(py, &buffer)),
-    };
-    let holder = RustBuffer::base(py, buffer)?;
-    // SAFETY: the block stays alive as long as the array (its base is `holder`, which owns the
-    // only handle to it) and nothing else reads or writes it: `holder` exposes nothing, so the
-    // array is the block's sole user and may write to it.
-    Ok(unsafe { PyArray1::borrow_from_array(&view, holder) })
+fn numpy_from_buffer(py: Python<'_>, buffer: Buffer) -> PyResult<Bound<'_, PyAny>> {
+    let len = buffer.len();
+    RustBuffer::base_mut(py, buffer)?.array(py, &numpy::dtype::<u8>(py), &[len], Order::C, false)
 }
 
 /// A `bytes` object under construction that a decoder fills and grows ([`GrowBuf`]).

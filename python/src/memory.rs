@@ -1,21 +1,53 @@
-//! How the bindings read and write Python memory, in one place:
+//! The one way the bindings read and write Python memory. Nothing else in the extension touches
+//! a `Py_buffer`, the bytes of a `bytes` object or the data pointer of a NumPy array.
 //!
-//! - [`PyMemory`]: the bytes of a Python object (`bytes`, `bytearray`, `memoryview`, a NumPy
-//!   array, our `Buffer`/`NDBuffer`, anything with the buffer protocol) read in place, without a
-//!   copy, the object kept alive; [`PyMemory::into_buffer`] makes it an [`ndpack::Buffer`] without
-//!   copying.
+//! - [`PyMemory`]: the bytes of a Python object, read in place without a copy: `bytes`, a NumPy
+//!   array, our `Buffer`/`NDBuffer`, anything with the buffer protocol (`bytearray`,
+//!   `memoryview`, `mmap`, ...). The object stays alive (and, for a buffer export, unresizable)
+//!   while the value lives; [`PyMemory::into_buffer`] turns it into an [`ndpack::Buffer`] that
+//!   owns it, still without a copy.
 //! - [`PyMemoryMut`]: the writable memory of a Python object (the `out=` of a call).
-//! - [`bytes_with`]: a new `bytes` object that Rust fills in place with the GIL released.
-//! - [`RustBuffer`] (`_ndpack._RustBuffer`): the base object of a NumPy array over bytes that a
-//!   Rust [`Buffer`] holds.
+//! - [`bytes_with`]: a new `bytes` object that Rust fills in place with the GIL released
+//!   ([`bytes_from_slice`] copies a Rust slice into one).
+//! - [`NumpyBase`] and [`RustBuffer`]: memory that NumPy arrays view without a copy, and the
+//!   object that keeps it alive as their `base`: a Rust [`Buffer`] held by a `_ndpack._RustBuffer`,
+//!   or the Python object a [`PyMemory`] came from. [`NumpyBase::array`] makes the array.
+//!
+//! # The pattern every binding follows
+//!
+//! ```ignore
+//! #[pyfunction]
+//! fn decode<'py>(py: Python<'py>, data: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyBytes>> {
+//!     // 1. Borrow the input (a `ValueError` with this message when it is not C-contiguous).
+//!     let src = PyMemory::c_contiguous(data, "buffer must be C-contiguous")?;
+//!     let input = src.as_slice();
+//!     // 2. Size the output from the input, then fill a new `bytes` without the GIL.
+//!     let n = decoded_size(input).map_err(to_py)?;
+//!     bytes_with(py, n, |out| decode_into_uninit(input, out))
+//! }
+//! ```
+//!
+//! - Into a caller's buffer: `let mut dst = PyMemoryMut::c_contiguous(out, ..)?;` then
+//!   `py.detach(|| work(src.as_slice(), dst.as_mut_slice()))`.
+//! - Keeping the input beyond the call (an archive, a lazily read array):
+//!   [`PyMemory::into_buffer`], then Rust code holds a [`Buffer`].
+//! - A NumPy array over a Rust result: `RustBuffer::base_mut(py, buffer)?.array(py, &dtype,
+//!   &shape, order, false)`; over (part of) the input: [`PyMemory::into_numpy_base`] then
+//!   [`NumpyBase::part`].
 //!
 //! Borrowed memory stays valid and in place while the GIL is released: a buffer export forbids
-//! the exporter to free or resize it until it is released, and `bytes` never change.
+//! the exporter to free or resize it until it is released, `bytes` never change, a NumPy array
+//! cannot be resized while we hold a reference to it, and our buffers are immutable. Work on
+//! more than a few microseconds of data runs inside `py.detach`.
 
 use std::mem::MaybeUninit;
+use std::ops::Range;
+use std::os::raw::{c_int, c_void};
 use std::ptr::NonNull;
 
 use ndpack::{Buffer, Order};
+use numpy::npyffi::{self, npy_intp, NpyTypes, PY_ARRAY_API};
+use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyMemoryError, PyTypeError, PyValueError};
 use pyo3::ffi;
@@ -25,9 +57,13 @@ use pyo3::types::PyBytes;
 use crate::buffer::{PyBuf, PyNDBuf};
 use crate::errors::to_py;
 
+/// Copies of at least this many bytes run with the GIL released.
+const DETACH_BYTES: usize = 1 << 16;
+
 /// The bytes of a Python object, read in place: shared from our `Buffer`/`NDBuffer`, read
-/// straight from a `bytes` object, or exported through the buffer protocol. The object stays
-/// alive (and, for an export, unresizable) while this value or a [`Buffer`] made from it lives.
+/// straight from a `bytes` object or a NumPy array, or exported through the buffer protocol.
+/// The object stays alive (and, for an export, unresizable) while this value or a [`Buffer`]
+/// made from it lives.
 pub struct PyMemory {
     source: Source,
 }
@@ -36,29 +72,40 @@ enum Source {
     /// The Rust buffer of a `Buffer`/`NDBuffer` of ours, shared.
     Rust { buffer: Buffer, c_contiguous: bool },
     /// A `bytes` object, immutable, so read without a buffer export.
-    Bytes(BytesOwner),
+    Bytes(HeldBy),
+    /// A NumPy array without Python objects in its items, read at its data pointer.
+    Array {
+        held: HeldBy,
+        writable: bool,
+        c_contiguous: bool,
+        f_contiguous: bool,
+    },
     /// A buffer-protocol export, released (letting the exporter free or resize its memory) when
     /// dropped.
     View(ViewOwner),
 }
 
-/// A `bytes` object and where its bytes lie.
-struct BytesOwner {
-    ptr: NonNull<u8>,
+/// Bytes that a Python object (`bytes`, a NumPy array) holds in place for as long as it lives.
+struct HeldBy {
+    ptr: *const u8,
     len: usize,
-    _obj: Py<PyBytes>,
+    obj: Py<PyAny>,
 }
 
-// SAFETY: a `bytes` object never changes or moves its bytes, and `_obj` keeps them alive; they
-// are only read.
-unsafe impl Send for BytesOwner {}
+// SAFETY: the bytes belong to `obj`, which keeps them alive and in place: a `bytes` object never
+// changes, a NumPy array cannot be resized while a reference to it is held, and a `_RustBuffer`
+// owns a `Buffer`, which never moves its bytes. They are only read through this value.
+unsafe impl Send for HeldBy {}
 // SAFETY: as above; shared access only reads.
-unsafe impl Sync for BytesOwner {}
+unsafe impl Sync for HeldBy {}
 
-impl AsRef<[u8]> for BytesOwner {
+impl AsRef<[u8]> for HeldBy {
     fn as_ref(&self) -> &[u8] {
-        // SAFETY: `ptr` is valid for `len` bytes while `_obj` lives (see above).
-        unsafe { std::slice::from_raw_parts(self.ptr.as_ptr(), self.len) }
+        if self.len == 0 {
+            return &[];
+        }
+        // SAFETY: `ptr` is valid for `len` bytes while `obj` lives (see above).
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
@@ -84,6 +131,34 @@ fn type_name(obj: &Bound<'_, PyAny>) -> String {
         .name()
         .map(|n| n.to_string())
         .unwrap_or_default()
+}
+
+/// The memory of a NumPy array whose items hold no Python objects; `None` for other objects.
+fn numpy_source(obj: &Bound<'_, PyAny>) -> Option<Source> {
+    let array = obj.cast::<PyUntypedArray>().ok()?;
+    let dtype = array.dtype();
+    if dtype.has_object() {
+        return None;
+    }
+    let len = array
+        .shape()
+        .iter()
+        .try_fold(dtype.itemsize(), |n, &d| n.checked_mul(d))?;
+    // SAFETY: `array` is a live NumPy array; its fields are read with the GIL held.
+    let (data, flags) = unsafe {
+        let fields = npyffi::objects::_PyArray_GET_ITEM_DATA(array.as_array_ptr());
+        ((*fields).data, (*fields).flags)
+    };
+    Some(Source::Array {
+        held: HeldBy {
+            ptr: data.cast::<u8>().cast_const(),
+            len,
+            obj: obj.clone().unbind(),
+        },
+        writable: flags & npyffi::NPY_ARRAY_WRITEABLE != 0,
+        c_contiguous: array.is_c_contiguous(),
+        f_contiguous: array.is_fortran_contiguous(),
+    })
 }
 
 impl PyMemory {
@@ -130,11 +205,13 @@ impl PyMemory {
             }
         } else if let Ok(b) = obj.cast::<PyBytes>() {
             let s = b.as_bytes();
-            Source::Bytes(BytesOwner {
-                ptr: NonNull::from(s).cast(),
+            Source::Bytes(HeldBy {
+                ptr: s.as_ptr(),
                 len: s.len(),
-                _obj: b.clone().unbind(),
+                obj: b.clone().into_any().unbind(),
             })
+        } else if let Some(array) = numpy_source(obj) {
+            array
         } else {
             Source::View(ViewOwner(PyUntypedBuffer::get(obj)?))
         };
@@ -146,6 +223,11 @@ impl PyMemory {
         match &self.source {
             Source::Rust { c_contiguous, .. } => fortran || *c_contiguous,
             Source::Bytes(_) => true,
+            Source::Array {
+                c_contiguous,
+                f_contiguous,
+                ..
+            } => *c_contiguous || fortran && *f_contiguous,
             Source::View(v) => v.0.is_c_contiguous() || fortran && v.0.is_fortran_contiguous(),
         }
     }
@@ -154,7 +236,7 @@ impl PyMemory {
     pub fn as_slice(&self) -> &[u8] {
         match &self.source {
             Source::Rust { buffer, .. } => buffer,
-            Source::Bytes(b) => b.as_ref(),
+            Source::Bytes(b) | Source::Array { held: b, .. } => b.as_ref(),
             Source::View(v) => v.as_ref(),
         }
     }
@@ -163,6 +245,7 @@ impl PyMemory {
     pub fn readonly(&self) -> bool {
         match &self.source {
             Source::View(v) => v.0.readonly(),
+            Source::Array { writable, .. } => !writable,
             Source::Rust { .. } | Source::Bytes(_) => true,
         }
     }
@@ -172,22 +255,47 @@ impl PyMemory {
     pub fn into_buffer(self) -> Buffer {
         match self.source {
             Source::Rust { buffer, .. } => buffer,
-            Source::Bytes(b) if b.len == 0 => Buffer::empty(),
+            Source::Bytes(b) | Source::Array { held: b, .. } if b.len == 0 => Buffer::empty(),
             Source::View(v) if v.0.len_bytes() == 0 => Buffer::empty(),
-            Source::Bytes(b) => Buffer::from_owner(b),
+            Source::Bytes(b) | Source::Array { held: b, .. } => Buffer::from_owner(b),
             Source::View(v) => Buffer::from_owner(v),
         }
     }
 
-    /// The Python object to use as the base of a NumPy array over these bytes: the `bytes`
-    /// object itself, else a [`RustBuffer`] holding them.
-    pub fn into_numpy_base(self, py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
-        let buffer = match self.source {
-            Source::Bytes(b) => return Ok(b._obj.into_bound(py).into_any()),
-            Source::Rust { buffer, .. } => buffer,
-            Source::View(v) => Buffer::from_owner(v),
+    /// The memory as the base of NumPy arrays over it, writable where the memory is: the
+    /// `bytes` object or NumPy array itself, else a [`RustBuffer`] holding the bytes.
+    pub fn into_numpy_base(self, py: Python<'_>) -> PyResult<NumpyBase> {
+        self.into_buffer_and_base(py).map(|(_, base)| base)
+    }
+
+    /// The memory both as a [`Buffer`] (for Rust code that keeps it) and as the base of NumPy
+    /// arrays over it (see [`PyMemory::into_numpy_base`]); both lie at the same address.
+    pub fn into_buffer_and_base(self, py: Python<'_>) -> PyResult<(Buffer, NumpyBase)> {
+        let writable = !self.readonly();
+        let (held, buffer) = match self.source {
+            Source::Bytes(b) | Source::Array { held: b, .. } => {
+                let held = HeldBy {
+                    ptr: b.ptr,
+                    len: b.len,
+                    obj: b.obj.clone_ref(py),
+                };
+                (held, Buffer::from_owner(b))
+            }
+            Source::Rust { buffer, .. } => {
+                return Ok((buffer.clone(), RustBuffer::base(py, buffer)?))
+            }
+            Source::View(v) => {
+                let buffer = Buffer::from_owner(v);
+                let base = RustBuffer::hold(py, buffer.clone())?;
+                let held = HeldBy {
+                    ptr: buffer.as_ptr(),
+                    len: buffer.len(),
+                    obj: base.unbind(),
+                };
+                (held, buffer)
+            }
         };
-        RustBuffer::base(py, buffer)
+        Ok((buffer, NumpyBase { held, writable }))
     }
 }
 
@@ -255,8 +363,7 @@ extern "C" {
     /// CPython's `_PyBytes_Resize` (not exported by `pyo3-ffi`): resizes a `bytes` object that
     /// nothing else references; on failure (`-1`) it frees the object, sets `*bytes` to null and
     /// sets a Python exception.
-    fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, newsize: ffi::Py_ssize_t)
-        -> std::ffi::c_int;
+    fn _PyBytes_Resize(bytes: *mut *mut ffi::PyObject, newsize: ffi::Py_ssize_t) -> c_int;
 }
 
 /// A new `bytes` object under construction: `len` bytes, not yet initialised, that only the
@@ -391,10 +498,32 @@ pub fn write_only(out: &mut [MaybeUninit<u8>]) -> &mut [u8] {
     unsafe { &mut *(out as *mut [MaybeUninit<u8>] as *mut [u8]) }
 }
 
-/// A new `bytes` object holding a copy of `data`: a `MemoryError` when the memory cannot be had.
+/// Writes the concatenation of `parts` into `out` (exactly their total length) and returns its
+/// length: a [`bytes_with`] filler for outputs assembled from pieces.
+pub fn write_parts(out: &mut [MaybeUninit<u8>], parts: &[&[u8]]) -> ndpack::Result<usize> {
+    let mut pos = 0;
+    for part in parts {
+        let Some(dst) = out.get_mut(pos..pos + part.len()) else {
+            return Err(ndpack::Error::invalid("the parts do not fit the output"));
+        };
+        // SAFETY: `u8` and `MaybeUninit<u8>` have one layout, and `part` is initialised.
+        let part = unsafe { &*(*part as *const [u8] as *const [MaybeUninit<u8>]) };
+        dst.copy_from_slice(part);
+        pos += part.len();
+    }
+    Ok(pos)
+}
+
+/// A new `bytes` object holding a copy of `data` (copied with the GIL released when large): a
+/// `MemoryError` when the memory cannot be had.
 pub fn bytes_from_slice<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
     let mut out = NewBytes::new(py, data.len())?;
-    out.as_mut_slice().copy_from_slice(data);
+    let dst = out.as_mut_slice();
+    if data.len() >= DETACH_BYTES {
+        py.detach(|| dst.copy_from_slice(data));
+    } else {
+        dst.copy_from_slice(data);
+    }
     out.finish(py, data.len())
 }
 
@@ -406,9 +535,187 @@ pub struct RustBuffer {
 }
 
 impl RustBuffer {
-    /// A Python object owning `buffer`, to be the base of NumPy arrays over its bytes.
-    pub fn base(py: Python<'_>, buffer: Buffer) -> PyResult<Bound<'_, PyAny>> {
+    /// A Python object owning `buffer`.
+    fn hold(py: Python<'_>, buffer: Buffer) -> PyResult<Bound<'_, PyAny>> {
         Ok(Bound::new(py, RustBuffer { _buffer: buffer })?.into_any())
+    }
+
+    /// `buffer`'s bytes as the read-only base of NumPy arrays.
+    pub fn base(py: Python<'_>, buffer: Buffer) -> PyResult<NumpyBase> {
+        let (ptr, len) = (buffer.as_ptr(), buffer.len());
+        let obj = Self::hold(py, buffer)?.unbind();
+        Ok(NumpyBase {
+            held: HeldBy { ptr, len, obj },
+            writable: false,
+        })
+    }
+
+    /// `buffer`'s bytes as the writable base of NumPy arrays: the block itself, without a copy,
+    /// when `buffer` is the only handle to memory Rust allocated (a fresh result), else a copy.
+    pub fn base_mut(py: Python<'_>, mut buffer: Buffer) -> PyResult<NumpyBase> {
+        if buffer.unique_mut().is_none() {
+            let copy = || Buffer::copy_from_slice(&buffer);
+            buffer = if buffer.len() >= DETACH_BYTES {
+                py.detach(copy)
+            } else {
+                copy()
+            };
+        }
+        let Some(bytes) = buffer.unique_mut() else {
+            return Err(PyMemoryError::new_err("cannot own the result's memory"));
+        };
+        let (ptr, len) = (bytes.as_mut_ptr().cast_const(), bytes.len());
+        let obj = Self::hold(py, buffer)?.unbind();
+        // The block stays alive as long as the arrays (their base owns the only handle to it)
+        // and nothing else reads or writes it: `RustBuffer` exposes nothing, so the arrays are
+        // the block's only users and may write to it.
+        Ok(NumpyBase {
+            held: HeldBy { ptr, len, obj },
+            writable: true,
+        })
+    }
+}
+
+/// Memory that NumPy arrays may view without a copy: where it lies, whether they may write it,
+/// and the Python object that keeps it alive (their `base`). Made by [`RustBuffer::base`],
+/// [`RustBuffer::base_mut`] and [`PyMemory::into_numpy_base`].
+pub struct NumpyBase {
+    held: HeldBy,
+    writable: bool,
+}
+
+impl NumpyBase {
+    /// The bytes `range` of this memory, with the same base and writability; a `ValueError`
+    /// when `range` lies outside.
+    pub fn part(&self, py: Python<'_>, range: Range<usize>) -> PyResult<NumpyBase> {
+        if range.start > range.end || range.end > self.held.len {
+            return Err(PyValueError::new_err(format!(
+                "bytes {range:?} lie outside the {} bytes of the memory",
+                self.held.len
+            )));
+        }
+        Ok(NumpyBase {
+            held: HeldBy {
+                ptr: self.held.ptr.wrapping_add(range.start),
+                len: range.len(),
+                obj: self.held.obj.clone_ref(py),
+            },
+            writable: self.writable,
+        })
+    }
+
+    /// Where `data` lies in this memory (a slice of it, compared by address), if it does.
+    pub fn range_of(&self, data: &[u8]) -> Option<Range<usize>> {
+        let start = (data.as_ptr() as usize).checked_sub(self.held.ptr as usize)?;
+        let end = start.checked_add(data.len())?;
+        (end <= self.held.len).then_some(start..end)
+    }
+
+    /// A NumPy array of `dtype` in `shape` and `order` over the first bytes of this memory
+    /// (writable when the memory is), or, with `copy`, a new array owning a copy of them.
+    /// Dtypes holding Python objects are refused: raw bytes are not objects.
+    pub fn array<'py>(
+        &self,
+        py: Python<'py>,
+        dtype: &Bound<'py, PyArrayDescr>,
+        shape: &[usize],
+        order: Order,
+        copy: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if dtype.has_object() {
+            return Err(PyTypeError::new_err(
+                "an array of Python objects cannot view raw bytes",
+            ));
+        }
+        let itemsize = dtype.itemsize();
+        let nbytes = shape
+            .iter()
+            .try_fold(itemsize, |n, &d| n.checked_mul(d))
+            .filter(|&n| n <= self.held.len)
+            .ok_or_else(|| {
+                PyValueError::new_err(format!(
+                    "{} bytes do not hold an array of shape {shape:?} and itemsize {itemsize}",
+                    self.held.len
+                ))
+            })?;
+        let mut dims: Vec<npy_intp> = shape.iter().map(|&d| d as npy_intp).collect();
+        let nd = dims.len() as c_int;
+        // SAFETY: NumPy's C API, called with the GIL held.
+        let subtype = unsafe { npyffi::get_type_object(py, NpyTypes::PyArray_Type) };
+        if copy || nbytes == 0 {
+            // SAFETY: the GIL is held; `PyArray_NewFromDescr` steals a reference to the
+            // descriptor, so it gets a new one; `dims` has `nd` entries; a null data pointer
+            // makes NumPy allocate the array's memory.
+            let arr = unsafe {
+                let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+                    py,
+                    subtype,
+                    dtype.clone().into_dtype_ptr(),
+                    nd,
+                    dims.as_mut_ptr(),
+                    std::ptr::null_mut(),
+                    std::ptr::null_mut(),
+                    (order == Order::F) as c_int,
+                    std::ptr::null_mut(),
+                );
+                Bound::from_owned_ptr_or_err(py, arr)?
+            };
+            if nbytes == 0 {
+                if !copy && !self.writable {
+                    arr.getattr("flags")?.setattr("writeable", false)?;
+                }
+                return Ok(arr);
+            }
+            // SAFETY: the new array owns `nbytes` bytes (its shape times its itemsize), which
+            // nothing else sees yet; `held` keeps the source valid for at least `nbytes`.
+            let dst = unsafe {
+                let fields = npyffi::objects::_PyArray_GET_ITEM_DATA(arr.as_ptr().cast());
+                (*fields).data as usize
+            };
+            let src = self.held.ptr as usize;
+            let copy = move || {
+                // SAFETY: see above; the two blocks are distinct allocations.
+                unsafe { std::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, nbytes) }
+            };
+            if nbytes >= DETACH_BYTES {
+                py.detach(copy);
+            } else {
+                copy();
+            }
+            return Ok(arr);
+        }
+        let mut strides: Vec<npy_intp> = ndpack::region::strides(shape, itemsize, order)
+            .into_iter()
+            .map(|s| s as npy_intp)
+            .collect();
+        let flags = if self.writable {
+            npyffi::NPY_ARRAY_WRITEABLE
+        } else {
+            0
+        };
+        // SAFETY: the GIL is held; the descriptor and `dims` are as above; `strides` has `nd` entries describing `nbytes` bytes, which
+        // `held.ptr` holds (checked) while `held.obj` lives, and `held.obj` becomes the array's
+        // base (`PyArray_SetBaseObject` steals the new reference given to it). The array is
+        // writable only over memory that may be written (`writable`).
+        unsafe {
+            let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+                py,
+                subtype,
+                dtype.clone().into_dtype_ptr(),
+                nd,
+                dims.as_mut_ptr(),
+                strides.as_mut_ptr(),
+                self.held.ptr.cast_mut().cast::<c_void>(),
+                flags,
+                std::ptr::null_mut(),
+            );
+            let arr = Bound::from_owned_ptr_or_err(py, arr)?;
+            let base = self.held.obj.clone_ref(py).into_ptr();
+            if PY_ARRAY_API.PyArray_SetBaseObject(py, arr.as_ptr().cast(), base) < 0 {
+                return Err(PyErr::fetch(py));
+            }
+            Ok(arr)
+        }
     }
 }
 

@@ -8,7 +8,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::to_py;
-use crate::memory::{PyMemory, PyMemoryMut};
+use crate::memory::{bytes_from_slice, PyMemory, PyMemoryMut};
 
 /// Adds this area's classes and functions to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -59,7 +59,7 @@ fn zfp_compress<'py>(
             zfp::compress_strided(bytes, ztype, &shape, strides.as_deref(), mode, write_header)
         })
         .map_err(to_py)?;
-    Ok(PyBytes::new(py, &stream))
+    bytes_from_slice(py, &stream)
 }
 
 /// The type number and NumPy shape in a zfpy stream's header, after checking that the stream
@@ -90,7 +90,11 @@ fn zfp_headerless_size(
 
 /// Decompresses a zfpy stream with a header into `out` (bytes of the decoded size).
 #[pyfunction]
-fn zfp_decompress_into(py: Python<'_>, data: &Bound<'_, PyAny>, out: &Bound<'_, PyAny>) -> PyResult<()> {
+fn zfp_decompress_into(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+) -> PyResult<()> {
     let data = input(data)?;
     let mut out = output(out)?;
     let (input, output) = (data.as_slice(), out.as_mut_slice());

@@ -13,7 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyTuple};
 use super::dlpack;
 use super::{parse_dtype, parse_order};
 use crate::errors::to_py;
-use crate::memory::buffer_from_py;
+use crate::memory::{buffer_from_py, bytes_from_slice, bytes_with, write_parts};
 
 /// The `struct`-module format of a dtype for the buffer protocol, or `None` where PEP 3118 has
 /// no code for it (datetimes, records, objects).
@@ -183,8 +183,8 @@ impl PyBuf {
     }
 
     /// A copy of the bytes as `bytes`.
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.inner)
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        bytes_from_slice(py, &self.inner)
     }
 
     /// A view of bytes `start..stop` (no copy).
@@ -208,10 +208,8 @@ impl PyBuf {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let other = buffer_from_py(other)?;
         let a = &self.inner;
-        PyBytes::new_with(py, a.len() + other.len(), |out| {
-            out[..a.len()].copy_from_slice(a);
-            out[a.len()..].copy_from_slice(&other);
-            Ok(())
+        bytes_with(py, a.len() + other.len(), |out| {
+            write_parts(out, &[a, &other])
         })
     }
 
