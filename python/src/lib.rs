@@ -1,7 +1,8 @@
 //! The extension module `ndpack._ndpack`: thin bindings from Python to the ndpack crate.
 //!
 //! Each area has its own file with a `register` function; they convert and dispatch, and release
-//! the GIL around work. Errors map to Python exceptions in [`errors`].
+//! the GIL around work. Python memory is read and written only through [`memory`] (its module
+//! doc gives the pattern every binding follows). Errors map to Python exceptions in [`errors`].
 
 use pyo3::prelude::*;
 
