@@ -1,5 +1,6 @@
 //! Python bindings: Blosc1 (numcodecs' `blosc` module) and Blosc2 (python-blosc2's
-//! `compress2` / `decompress2` / `getitem`) chunks. `ndpack/blosc.py` is the Python front.
+//! `compress2` / `decompress2` / `getitem`) chunks. The Python fronts are `ndpack/blosc.py`
+//! (numcodecs' names) and `ndpack/blosc2.py` (python-blosc2's names).
 //!
 //! Inputs are any C-contiguous buffer; outputs are `bytes` written in place. The GIL is released
 //! around every compression and decompression.
