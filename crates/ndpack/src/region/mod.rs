@@ -3,12 +3,14 @@
 use crate::error::{Error, Result};
 
 mod grid;
+mod index;
 mod order;
 mod slice;
 
 pub use grid::{ChunkGrid, ChunkSelection, ChunkSelections};
+pub use index::{normalize_index, Index, Selection};
 pub use order::Order;
-pub use slice::{normalize_index, Index, Region, Selection, Slice, SliceIter};
+pub use slice::{Region, Slice, SliceIter};
 
 /// Byte strides of a contiguous array of `shape` with items of `itemsize` bytes in `order`.
 pub fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {
