@@ -269,7 +269,7 @@ impl Plan {
             });
         }
         // Outermost in the destination's memory first; no-op for C order.
-        dims.sort_by(|a, b| b.dst.cmp(&a.dst));
+        dims.sort_by_key(|d| std::cmp::Reverse(d.dst));
         // Merge each loop into the one inside it when the two step through memory as one.
         let mut merged: Vec<Dim> = Vec::with_capacity(dims.len());
         for dim in dims.into_iter().rev() {

@@ -323,8 +323,9 @@ impl Iterator for ChunkSelections<'_> {
             let shape = &self.grid.chunk_shape;
             if let Some(seg) = next_segment(&self.slices[d], shape[d], &self.segs[d]) {
                 self.segs[d] = seg;
-                for e in d + 1..self.segs.len() {
-                    self.segs[e] = first_segment(&self.slices[e], shape[e]);
+                let inner = self.segs[d + 1..].iter_mut().zip(&self.slices[d + 1..]);
+                for ((seg, s), &c) in inner.zip(&shape[d + 1..]) {
+                    *seg = first_segment(s, c);
                 }
                 self.done = false;
                 break;
