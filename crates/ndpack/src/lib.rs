@@ -87,7 +87,7 @@
 //!
 //! let data: Vec<u8> = (0..6u16).flat_map(|v| v.to_le_bytes()).collect();
 //! let descr = Descr::Scalar("<u2".parse()?);
-//! let file = npy::to_npy(&descr, &[2, 3], Order::C, &data)?;
+//! let file = npy::write_npy_to_vec(&descr, &[2, 3], Order::C, &data)?;
 //! let view = npy::read_npy(&file)?;
 //! assert_eq!(view.shape(), &[2, 3]);
 //! assert_eq!(view.data(), &data[..]);

@@ -54,7 +54,7 @@ impl AlignedBytes {
     /// completely: the bytes are initialised but unspecified (zeros, or what an earlier block of
     /// this process held).
     ///
-    /// Large blocks come from [`recycled`](self) maps of recently dropped blocks when one fits,
+    /// Large blocks come from recycled maps of recently dropped blocks when one fits,
     /// so a loop that decodes into fresh arrays reuses memory whose pages are already mapped
     /// (no page faults, no zeroing by the kernel) instead of faulting in new pages on each call.
     /// In debug builds every block is filled with `0xA5` first, so that code which relies on
