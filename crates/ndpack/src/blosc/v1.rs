@@ -17,8 +17,7 @@
 
 use super::chunk::{
     check_compress_sizes, check_input_size, put, vec_with, write_header16, Chunk, EncodeSpec,
-    Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE,
-    F_SHUFFLE, HEADER_LEN,
+    Filter, Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, HEADER_LEN,
 };
 use super::compressor::Compressor;
 use std::mem::MaybeUninit;
@@ -217,13 +216,13 @@ pub fn compress_into_uninit(
     let filter = match shuffle {
         Shuffle::Shuffle => {
             flags |= FLAG_SHUFFLE;
-            F_SHUFFLE
+            Filter::Shuffle
         }
         Shuffle::BitShuffle => {
             flags |= FLAG_BITSHUFFLE;
-            F_BITSHUFFLE
+            Filter::BitShuffle
         }
-        _ => F_NONE,
+        _ => Filter::NoFilter,
     };
     if !split {
         flags |= FLAG_DONT_SPLIT;
@@ -252,7 +251,14 @@ pub fn compress_into_uninit(
         typesize,
         blocksize,
         split,
-        filters: [F_NONE, F_NONE, F_NONE, F_NONE, F_NONE, filter],
+        filters: [
+            Filter::NoFilter,
+            Filter::NoFilter,
+            Filter::NoFilter,
+            Filter::NoFilter,
+            Filter::NoFilter,
+            filter,
+        ],
         filters_meta: [0; 6],
         extended: false,
     };
@@ -362,9 +368,9 @@ pub fn cbuffer_complib(chunk: &[u8]) -> Result<&'static str> {
 pub fn cbuffer_metainfo(chunk: &[u8]) -> Result<(usize, Shuffle, bool)> {
     let h = Header::parse(chunk)?;
     let shuffle = if h.extended {
-        if h.filters.contains(&F_SHUFFLE) {
+        if h.filters.contains(&Filter::Shuffle.code()) {
             Shuffle::Shuffle
-        } else if h.filters.contains(&F_BITSHUFFLE) {
+        } else if h.filters.contains(&Filter::BitShuffle.code()) {
             Shuffle::BitShuffle
         } else {
             Shuffle::NoShuffle
