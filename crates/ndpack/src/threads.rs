@@ -1,8 +1,8 @@
 //! ndpack's one thread pool (rayon), sized by [`set_num_threads`] (default: all cores).
 //!
 //! Parallel loops over blocks, chunks and members run through [`pool`]; front ends never spawn
-//! threads of their own. The `ordered` submodule encodes items of unknown size from both ends into one
-//! output, with the bytes of a serial loop.
+//! threads of their own. The `ordered` submodule encodes items of unknown size from both ends
+//! into one output, with the bytes of a serial loop.
 //!
 //! # Fork
 //!

@@ -347,7 +347,8 @@ pub(super) unsafe fn planes_avx2<const N: usize>(
 /// cache line per row). Per item byte `j` and 256 items: the 8 rows' 32-byte vectors are
 /// byte-transposed (3 unpack rounds) so that each 64-bit lane holds the 8 bit rows of 8
 /// items, an 8x8 bit transpose turns that into byte `j` of those 8 items, and the byte
-/// transpose network of [`super::super::shuffle`] interleaves the `N` bytes of each item.
+/// transpose network of the byte shuffle ([`round_avx2`]) interleaves the `N` bytes of each
+/// item.
 #[target_feature(enable = "avx2")]
 pub(super) unsafe fn bitunshuffle_tiles_avx2<const N: usize>(src: &[u8], dst: &mut [u8], m: usize) {
     let rowlen = m / 8;

@@ -38,9 +38,9 @@ use avx2::*;
 use avx512::*;
 use sse2::*;
 
-/// The level whose kernel runs `typesize` at level `isa`: AVX-512 only where it is faster
-/// than AVX2 (see the README's "Blosc kernels" benchmarks).
-pub(super) fn byte_level(isa: Isa, typesize: usize) -> Isa {
+/// The level whose byte-shuffle kernel runs `typesize` at level `isa`: AVX-512 only where it
+/// is faster than AVX2 (see the README's "Blosc kernels" benchmarks).
+fn byte_level(isa: Isa, typesize: usize) -> Isa {
     match (isa, typesize) {
         (Isa::Avx512, 2 | 4 | 8 | 16) => Isa::Avx512,
         (Isa::Avx512, _) => Isa::Avx2,
@@ -52,8 +52,10 @@ pub(super) fn byte_level(isa: Isa, typesize: usize) -> Isa {
 /// of typesizes 2 and 4 runs its AVX2 kernel at the AVX-512 level too: on 16 MiB, bound by
 /// memory, the AVX-512 kernel measured 0.75-1.0x of AVX2 in the same runs, while on Blosc's
 /// blocks (32 KiB to 256 KiB) it is faster (best of several runs; see the README).
-pub(super) const AVX512_SHUFFLE_2_4_MAX: usize = 1 << 20;
+const AVX512_SHUFFLE_2_4_MAX: usize = 1 << 20;
 
+/// Byte-shuffles `src` into `dst` at level `isa` (available on this CPU): the kernel of the
+/// level for `typesize`, then the portable code for the items and bytes it leaves.
 pub(super) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
     let nitems = src.len() / typesize.max(1);
     let level = match byte_level(isa, typesize) {
@@ -97,6 +99,7 @@ pub(super) fn shuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
     dst[body..].copy_from_slice(&src[body..]);
 }
 
+/// Reverses [`shuffle`] into `dst`, which may be uninitialised.
 pub(super) fn unshuffle(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeUninit<u8>]) {
     let nitems = src.len() / typesize.max(1);
     let mut all: [&[u8]; 16] = [&[]; 16];
@@ -196,9 +199,9 @@ pub(super) fn shuffle_rows(isa: Isa, src: &[u8], rows: &mut [&mut [u8]]) -> bool
     true
 }
 
-/// The level whose kernel runs `typesize` at level `isa`: AVX-512 only where it is faster
-/// than AVX2 (see the README's "Blosc kernels" benchmarks).
-pub(super) fn bit_level(isa: Isa, typesize: usize) -> Isa {
+/// The level whose bit-shuffle kernel runs `typesize` at level `isa`: AVX-512 only where it
+/// is faster than AVX2 (see the README's "Blosc kernels" benchmarks).
+fn bit_level(isa: Isa, typesize: usize) -> Isa {
     match (isa, typesize) {
         (Isa::Avx512, 1 | 2 | 4 | 8 | 16) => Isa::Avx512,
         (Isa::Avx512, _) => Isa::Avx2,
@@ -290,20 +293,20 @@ pub(super) fn bitunshuffle(
 }
 
 /// `log2(N)`.
-pub(super) const fn log2(n: usize) -> usize {
+const fn log2(n: usize) -> usize {
     n.trailing_zeros() as usize
 }
 
 /// The offsets of the 16-byte tiles that cover an item of `typesize` bytes (the last one
 /// overlaps its neighbour when `typesize` is not a multiple of 16; an item shorter than 16
 /// bytes is one tile that reaches into the next items).
-pub(super) fn tiles(typesize: usize) -> impl Iterator<Item = usize> {
+fn tiles(typesize: usize) -> impl Iterator<Item = usize> {
     (0..typesize.div_ceil(16)).map(move |t| (16 * t).min(typesize.saturating_sub(16)))
 }
 
 /// How many whole groups of `group` items the tiled kernels may do: the 16-byte tile of the
 /// last item of a group must end inside the `len` bytes.
-pub(super) fn tiled_groups(typesize: usize, len: usize, group: usize) -> usize {
+fn tiled_groups(typesize: usize, len: usize, group: usize) -> usize {
     len.saturating_sub(16usize.saturating_sub(typesize)) / (group * typesize)
 }
 
@@ -311,13 +314,13 @@ pub(super) fn tiled_groups(typesize: usize, len: usize, group: usize) -> usize {
 /// a stack buffer, so that the scattered rows are written (or read) a whole cache line at
 /// once instead of 2 or 4 bytes at a time (the rows are often a multiple of 4 KiB apart and
 /// would evict one another from L1).
-pub(super) const TILE: usize = 512;
+const TILE: usize = 512;
 
 /// Bytes of a tile buffer: 8 rows per item byte, up to 16 bytes per item, 64 bytes a row.
-pub(super) const TILE_BUF: usize = 8 * 16 * 64;
+const TILE_BUF: usize = 8 * 16 * 64;
 
 /// How many whole tiles `m` items make.
 #[inline(always)]
-pub(super) fn tiling(m: usize) -> usize {
+fn tiling(m: usize) -> usize {
     m / TILE
 }

@@ -211,7 +211,7 @@ pub(super) unsafe fn bitshuffle_sse2<const N: usize>(
     chunks * 16
 }
 
-/// Transposes the 8x8 bit matrix of each 64-bit lane (see `super::transpose8`).
+/// Transposes the 8x8 bit matrix of each 64-bit lane (see `portable::transpose8`).
 #[inline(always)]
 pub(super) fn transpose8_sse2(mut x: __m128i) -> __m128i {
     // SAFETY: SSE2 is enabled in every caller.
