@@ -14,7 +14,7 @@
 //!   otherwise all items are bit-shuffled and the `len % typesize` tail is copied.
 //!
 //! Typesizes 1, 2, 4, 8 and 16 have fused SSE2 and AVX2 kernels (the byte transpose network of
-//! [`super::shuffle`], then `movemask` to gather bit planes; the inverse transposes 8x8 bit
+//! [`crate::blosc::shuffle`], then `movemask` to gather bit planes; the inverse transposes 8x8 bit
 //! matrices in 64-bit lanes) and AVX-512 kernels (the AVX-512 byte network, `gf2p8affineqb` for
 //! the 8x8 bit transposes and a transpose of 64-bit lanes that yields whole 64-byte rows). Other
 //! typesizes use the portable code, which transposes 8x8 bit matrices in a `u64`.

@@ -1,8 +1,8 @@
 //! Byte shuffle and unshuffle with c-blosc's layout: byte `j` of item `i` goes to
 //! `dst[j * nitems + i]`; the trailing `len % typesize` bytes are copied unshuffled.
 //!
-//! The kernels are chosen by [`Isa::best`] (see [`super`]); the `*_isa` functions run those of a
-//! given level, for tests and benchmarks.
+//! The kernels are those of [`Isa::best`], the CPU's best level, detected once; the `*_isa`
+//! functions run those of a given level, for tests and benchmarks.
 
 use std::mem::MaybeUninit;
 
