@@ -1,4 +1,5 @@
-"""Blosc: ndpack.blosc beside numcodecs' Blosc (c-blosc 1.21) and python-blosc2 (c-blosc2 3.3).
+"""Blosc: ndpack.blosc and ndpack.blosc2 beside numcodecs' Blosc (c-blosc 1.21) and python-blosc2
+(c-blosc2 3.3).
 
 Both sides run 2 threads on the same data in one process. Rows: the benchmark arrays (smooth
 float32, noisy float32, int64 ramp, a real elevation model tiled to 16 MB) compressed whole and in
@@ -29,14 +30,15 @@ _md.version = _version
 
 import ndpack  # noqa: E402
 from ndpack import blosc  # noqa: E402
+from ndpack import blosc2 as nb2  # noqa: E402
 
 THREADS = 2
 CONFIGS = [
-    ("lz4", blosc.SHUFFLE, blosc.Filter.SHUFFLE),
-    ("zstd", blosc.BITSHUFFLE, blosc.Filter.BITSHUFFLE),
-    ("blosclz", blosc.SHUFFLE, blosc.Filter.SHUFFLE),
+    ("lz4", blosc.SHUFFLE, nb2.Filter.SHUFFLE),
+    ("zstd", blosc.BITSHUFFLE, nb2.Filter.BITSHUFFLE),
+    ("blosclz", blosc.SHUFFLE, nb2.Filter.SHUFFLE),
 ]
-CODEC2 = {"lz4": blosc.Codec.LZ4, "zstd": blosc.Codec.ZSTD, "blosclz": blosc.Codec.BLOSCLZ}
+CODEC2 = {"lz4": nb2.Codec.LZ4, "zstd": nb2.Codec.ZSTD, "blosclz": nb2.Codec.BLOSCLZ}
 FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 
@@ -121,8 +123,8 @@ def run() -> None:
                         dec_b = nb.decompress
                     else:
                         code = CODEC2[cname]
-                        enc_a = lambda a, c=code, f=filt, t=ts: blosc.compress2(a, codec=c, clevel=5, typesize=t, filters=[f])
-                        dec_a = blosc.decompress2
+                        enc_a = lambda a, c=code, f=filt, t=ts: nb2.compress2(a, codec=c, clevel=5, typesize=t, filters=[f])
+                        dec_a = nb2.decompress2
                         enc_b = lambda a, c=code, f=filt, t=ts: blosc2.compress2(
                             a, codec=blosc2.Codec(int(c)), clevel=5, typesize=t, filters=[blosc2.Filter(int(f))], nthreads=THREADS
                         )

@@ -37,7 +37,7 @@ def run() -> None:
     import numcodecs
 
     import ndpack
-    from ndpack import _object_codecs as oc
+    from ndpack.codecs import objects as oc
 
     ndpack.set_nthreads(2)
     d = _data()

@@ -1,14 +1,15 @@
 """ndpack: compress, store and load N-dimensional arrays.
 
 Codecs byte-compatible with numcodecs (``ndpack.codecs``), zfpy-compatible ZFP (``ndpack.zfpy``),
-native Blosc (``ndpack.blosc``), zero-copy NPY/NPZ loading and writing (``load_npy``,
+native Blosc with numcodecs' ``blosc`` module (``ndpack.blosc``) and python-blosc2's chunk functions
+(``ndpack.blosc2``), zero-copy NPY/NPZ loading and writing (``load_npy``,
 ``load_npz``, ``save_npy``, ``save_npz``, ``load``), and the buffer types ``ndpack.Buffer`` /
 ``ndpack.NDBuffer`` (buffer protocol, ``__array_interface__``, DLPack).
 """
 
 from ._ndpack import __version__, get_nthreads, set_nthreads
 from ._buffer import Buffer, NDBuffer
-from . import blosc, codecs, zfpy
+from . import blosc, blosc2, codecs, zfpy
 from .codecs import get_codec, register_codec, register_numcodecs
 from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz
 
@@ -18,6 +19,7 @@ __all__ = [
     "NDBuffer",
     "NpzFile",
     "blosc",
+    "blosc2",
     "codecs",
     "get_codec",
     "get_nthreads",

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _ndpack
-from ._base import contiguous, raw_view
+from .codecs.compat import contiguous, raw_view
 
 __all__ = ["Buffer", "NDBuffer"]
 

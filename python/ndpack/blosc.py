@@ -1,4 +1,8 @@
-"""Native Blosc: numcodecs' ``blosc`` module and python-blosc2's chunk functions.
+"""Native Blosc, as numcodecs' ``blosc`` module: ``compress``, ``decompress``,
+``decompress_partial``, ``cbuffer_sizes``, ``cbuffer_complib``, ``cbuffer_metainfo``,
+``list_compressors``, ``get_nthreads``/``set_nthreads``, the shuffle constants and the ``Blosc``
+codec. python-blosc2's chunk functions and enums (``compress2``, ``decompress2``, ``getitem``,
+``Codec``, ``Filter``, ``SplitMode``) are in :mod:`ndpack.blosc2`.
 
 Blosc1 (what numcodecs' ``Blosc`` writes; byte-compatible with c-blosc 1.x)::
 
@@ -7,12 +11,6 @@ Blosc1 (what numcodecs' ``Blosc`` writes; byte-compatible with c-blosc 1.x)::
     array2 = numpy.frombuffer(blosc.decompress(chunk), dtype=array.dtype)
     blosc.decompress_partial(chunk, start=10, nitems=5)   # decodes only the blocks needed
 
-Blosc2 (what ``blosc2.compress2`` writes; chunk format version 5)::
-
-    chunk = blosc.compress2(array, typesize=4, codec="lz4", filters=["delta", "shuffle"])
-    blosc.decompress2(chunk)
-    blosc.getitem(chunk, 10, 5)
-
 The decoders read both formats, every c-blosc 1.x chunk (Snappy included) and reject truncated
 or corrupt chunks with ``ValueError`` instead of returning wrong data. Work runs on ndpack's
 thread pool (``set_nthreads``) without holding the GIL.
@@ -20,14 +18,14 @@ thread pool (``set_nthreads``) without holding the GIL.
 
 from __future__ import annotations
 
-import enum
-from typing import Any, Dict, Iterable, Optional, Sequence, Tuple, Union
+import warnings
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _ndpack as _ext
-from ._base import Codec as _BaseCodec
-from ._base import ObjectArrayError, check_buffer_size
+from .codecs.abc import Codec as _BaseCodec
+from .codecs.compat import ObjectArrayError, check_buffer_size
 
 __all__ = [
     "NOSHUFFLE",
@@ -39,9 +37,6 @@ __all__ = [
     "MAX_BUFFERSIZE",
     "MAX_TYPESIZE",
     "Blosc",
-    "Codec",
-    "Filter",
-    "SplitMode",
     "compress",
     "decompress",
     "decompress_partial",
@@ -51,9 +46,6 @@ __all__ = [
     "list_compressors",
     "set_nthreads",
     "get_nthreads",
-    "compress2",
-    "decompress2",
-    "getitem",
 ]
 
 NOSHUFFLE = 0
@@ -66,35 +58,6 @@ MAX_BUFFERSIZE = 2**31 - 1 - MAX_OVERHEAD
 MAX_TYPESIZE = 255
 
 _SHUFFLE_REPR = {AUTOSHUFFLE: "AUTOSHUFFLE", NOSHUFFLE: "NOSHUFFLE", SHUFFLE: "SHUFFLE", BITSHUFFLE: "BITSHUFFLE"}
-
-
-class Codec(enum.IntEnum):
-    """Compressors, with python-blosc2's ``Codec`` values."""
-
-    BLOSCLZ = 0
-    LZ4 = 1
-    LZ4HC = 2
-    ZLIB = 4
-    ZSTD = 5
-
-
-class Filter(enum.IntEnum):
-    """Blosc2 filters, with python-blosc2's ``Filter`` values."""
-
-    NOFILTER = 0
-    SHUFFLE = 1
-    BITSHUFFLE = 2
-    DELTA = 3
-    TRUNC_PREC = 4
-
-
-class SplitMode(enum.IntEnum):
-    """When blocks are split into one stream per byte of the item (python-blosc2's values)."""
-
-    ALWAYS_SPLIT = 1
-    NEVER_SPLIT = 2
-    AUTO_SPLIT = 3
-    FORWARD_COMPAT_SPLIT = 4
 
 
 def _flat(buf: Any) -> np.ndarray:
@@ -214,121 +177,23 @@ def cbuffer_metainfo(source: Any) -> Tuple[int, int, bool]:
 _cbuffer_sizes = cbuffer_sizes
 _cbuffer_metainfo = cbuffer_metainfo
 
-
-def _enum_value(value: Any, enum_type: type, what: str) -> int:
-    if isinstance(value, (bytes, str)):
-        key = _name(value).upper()
-        try:
-            return int(enum_type[key])
-        except KeyError:
-            raise ValueError(f"unknown Blosc2 {what} {value!r}; expected one of {[e.name.lower() for e in enum_type]}") from None
-    if hasattr(value, "value") and not isinstance(value, int):
-        value = value.value
-    return int(value)
+#: python-blosc2's names, which live in :mod:`ndpack.blosc2`; reading them here still works, with
+#: a ``DeprecationWarning`` (``ndpack.blosc.Codec`` would otherwise stand beside
+#: ``ndpack.codecs.Codec``, the codecs' base class).
+_BLOSC2_NAMES = frozenset(["Codec", "Filter", "SplitMode", "compress2", "decompress2", "getitem", "chunk_info"])
 
 
-def _cparams(kwargs: Dict[str, Any]) -> Dict[str, Any]:
-    cparams = kwargs.pop("cparams", None)
-    if cparams is not None:
-        if kwargs:
-            raise AttributeError("Cannot pass both cparams and other kwargs already included in CParams")
-        if not isinstance(cparams, dict):
-            cparams = {k: getattr(cparams, k) for k in vars(cparams)}
-        kwargs = dict(cparams)
-    return kwargs
+def __getattr__(name: str) -> Any:
+    if name in _BLOSC2_NAMES:
+        warnings.warn(
+            f"ndpack.blosc.{name} is ndpack.blosc2.{name}; import it from ndpack.blosc2",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        from . import blosc2
 
-
-def compress2(
-    src: Any,
-    *,
-    typesize: int = 8,
-    clevel: int = 5,
-    codec: Any = Codec.ZSTD,
-    filters: Optional[Sequence[Any]] = None,
-    filters_meta: Optional[Sequence[int]] = None,
-    blocksize: int = 0,
-    splitmode: Any = SplitMode.AUTO_SPLIT,
-    **kwargs: Any,
-) -> bytes:
-    """Compresses ``src`` into a Blosc2 chunk, as ``blosc2.compress2`` does (same defaults:
-    zstd, clevel 5, typesize 8, SHUFFLE in the last filter slot, automatic blocks, AUTO split).
-
-    ``codec`` and ``filters`` accept names (``"lz4"``, ``"bitshuffle"``), ints, or the enum
-    constants of this module or of python-blosc2. A ``cparams`` dict or ``blosc2.CParams`` may be
-    passed instead of the keywords; its ``nthreads`` and ``tuner`` are ignored (ndpack's pool is
-    used).
-    """
-    if "cparams" in kwargs:
-        params = _cparams(dict(kwargs))
-        return compress2(src, **params)
-    for key in ("nthreads", "tuner"):
-        kwargs.pop(key, None)
-    if kwargs.pop("codec_meta", 0):
-        raise ValueError("codec_meta is not supported")
-    if kwargs.pop("use_dict", False):
-        raise ValueError("dictionary compression is not supported")
-    if kwargs:
-        raise TypeError(f"compress2() got unexpected keyword arguments {sorted(kwargs)}")
-    if filters is None:
-        filters = [Filter.NOFILTER] * 5 + [Filter.SHUFFLE]
-    filters = [_enum_value(f, Filter, "filter") for f in filters]
-    if len(filters) > 6:
-        raise ValueError("at most 6 filters are supported")
-    if filters_meta is None:
-        filters_meta = [0] * len(filters)
-    filters_meta = [int(m) for m in filters_meta]
-    if len(filters) > len(filters_meta):
-        raise ValueError("Number of filters cannot exceed number of filters meta")
-    filters_meta = filters_meta[: len(filters)]
-    arr = _flat(src)
-    return _ext.blosc2_compress(
-        arr.view(np.uint8),
-        _enum_value(codec, Codec, "codec"),
-        int(clevel),
-        int(typesize),
-        int(blocksize),
-        _enum_value(splitmode, SplitMode, "split mode"),
-        filters,
-        filters_meta,
-    )
-
-
-def decompress2(src: Any, dst: Any = None, **kwargs: Any) -> Optional[bytes]:
-    """Decompresses a Blosc2 (or Blosc1) chunk, as ``blosc2.decompress2`` does: new ``bytes``,
-    or ``None`` after filling ``dst`` (a writable buffer of at least the decoded size)."""
-    kwargs.pop("nthreads", None)
-    kwargs.pop("dparams", None)
-    if kwargs:
-        raise TypeError(f"decompress2() got unexpected keyword arguments {sorted(kwargs)}")
-    if dst is None:
-        return decompress(src)
-    decompress(src, dst)
-    return None
-
-
-def getitem(src: Any, start: int, nitems: int) -> bytes:
-    """``nitems`` items (of the chunk's typesize) from item ``start`` of a Blosc2 or Blosc1
-    chunk, decoding only the blocks that hold them (c-blosc2's ``blosc2_getitem``)."""
-    return decompress_partial(src, start, nitems)
-
-
-def chunk_info(src: Any) -> Dict[str, Any]:
-    """What a chunk's header says: version, sizes, typesize, codec, filters, special type."""
-    (version, nbytes, cbytes, blocksize, typesize, codec, filters, meta, memcpyed, special) = _ext.blosc2_chunk_info(
-        _bytes_view(src)
-    )
-    return {
-        "version": version,
-        "nbytes": nbytes,
-        "cbytes": cbytes,
-        "blocksize": blocksize,
-        "typesize": typesize,
-        "codec": Codec(codec) if codec in Codec._value2member_map_ else codec,
-        "filters": list(filters),
-        "filters_meta": list(meta),
-        "memcpyed": memcpyed,
-        "special": special,
-    }
+        return getattr(blosc2, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Blosc(_BaseCodec):

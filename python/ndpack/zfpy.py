@@ -14,7 +14,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import _ndpack
-from ._base import Codec
+from .codecs.abc import Codec
 
 __all__ = [
     "ZFPY",

@@ -1,104 +1,23 @@
 //! Python bindings: Blosc1 (numcodecs' `blosc` module) and Blosc2 (python-blosc2's
-//! `compress2` / `decompress2` / `getitem`) chunks. `ndpack/blosc.py` is the Python front.
+//! `compress2` / `decompress2` / `getitem`) chunks. The Python fronts are `ndpack/blosc.py`
+//! (numcodecs' names) and `ndpack/blosc2.py` (python-blosc2's names).
 //!
 //! Inputs are any C-contiguous buffer; outputs are `bytes` written in place. The GIL is released
 //! around every compression and decompression.
 
-use std::mem::MaybeUninit;
-
 use ndpack::blosc::v1::{self, Options, Shuffle};
 use ndpack::blosc::v2::{self, CParams, Filter, SplitMode};
 use ndpack::blosc::Compressor;
-use ndpack::Error;
-use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::PyValueError;
-use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::to_py;
+use crate::memory::{bytes_from_slice, bytes_with, PyMemory, PyMemoryMut};
 
 /// A borrowed, C-contiguous Python buffer.
-struct Bytes {
-    buf: PyUntypedBuffer,
-}
-
-impl Bytes {
-    fn get(obj: &Bound<'_, PyAny>, writable: bool) -> PyResult<Self> {
-        let buf = PyUntypedBuffer::get(obj)?;
-        if !buf.is_c_contiguous() {
-            return Err(PyValueError::new_err("buffer must be C-contiguous"));
-        }
-        if writable && buf.readonly() {
-            return Err(PyValueError::new_err("destination buffer is read-only"));
-        }
-        Ok(Bytes { buf })
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        let len = self.buf.len_bytes();
-        if len == 0 {
-            return &[];
-        }
-        // SAFETY: the buffer is C-contiguous (checked in `get`) and `len_bytes` long, and `self.buf`
-        // holds the Python buffer (keeping its memory alive) for as long as the slice is borrowed.
-        unsafe { std::slice::from_raw_parts(self.buf.buf_ptr() as *const u8, len) }
-    }
-
-    #[allow(clippy::mut_from_ref)]
-    fn as_mut_slice(&self) -> &mut [u8] {
-        let len = self.buf.len_bytes();
-        if len == 0 {
-            return &mut [];
-        }
-        // SAFETY: as in `as_slice`, and the buffer was checked writable in `get`; the callers
-        // borrow it once, for one call.
-        unsafe { std::slice::from_raw_parts_mut(self.buf.buf_ptr() as *mut u8, len) }
-    }
-}
-
-/// A new `bytes` of up to `cap` bytes, written by `f` without the GIL into uninitialised memory
-/// (no up-front zeroing, no copy) and cut to the size `f` returns.
-fn bytes_with<'py>(
-    py: Python<'py>,
-    cap: usize,
-    f: impl FnOnce(&mut [MaybeUninit<u8>]) -> Result<usize, Error> + Send,
-) -> PyResult<Bound<'py, PyBytes>> {
-    let size = ffi::Py_ssize_t::try_from(cap)
-        .map_err(|_| PyValueError::new_err("output too large for a bytes object"))?;
-    // SAFETY: the GIL is held; a null result means a Python error is set.
-    let writer = unsafe { ffi::compat::PyBytesWriter_Create(size) };
-    if writer.is_null() {
-        return Err(PyErr::fetch(py));
-    }
-    // SAFETY: `writer` is live; its buffer holds `cap` bytes until it is finished or discarded.
-    let data = unsafe { ffi::compat::PyBytesWriter_GetData(writer) }.cast::<MaybeUninit<u8>>();
-    let buf: &mut [MaybeUninit<u8>] = if cap == 0 {
-        &mut []
-    } else {
-        // SAFETY: `data` points to `cap` writable bytes owned by `writer`, which nothing else
-        // touches until `f` returns; `MaybeUninit` needs no initialisation.
-        unsafe { std::slice::from_raw_parts_mut(data, cap) }
-    };
-    let result = py.detach(move || f(buf));
-    match result {
-        Ok(n) if n <= cap => {
-            // SAFETY: `f` initialised the first `n <= cap` bytes; finishing consumes `writer`.
-            let obj =
-                unsafe { ffi::compat::PyBytesWriter_FinishWithSize(writer, n as ffi::Py_ssize_t) };
-            // SAFETY: a new reference to a `bytes` object, or null with a Python error set.
-            let any = unsafe { Bound::from_owned_ptr_or_err(py, obj) }?;
-            Ok(any.cast_into::<PyBytes>()?)
-        }
-        other => {
-            // SAFETY: `writer` is live and discarded exactly once.
-            unsafe { ffi::compat::PyBytesWriter_Discard(writer) };
-            Err(match other {
-                Err(e) => to_py(e),
-                Ok(_) => PyValueError::new_err("Blosc wrote more than it reserved"),
-            })
-        }
-    }
+fn c_bytes(obj: &Bound<'_, PyAny>) -> PyResult<PyMemory> {
+    PyMemory::c_contiguous(obj, "buffer must be C-contiguous")
 }
 
 fn nbytes_of(chunk: &[u8]) -> PyResult<usize> {
@@ -132,7 +51,7 @@ fn blosc_compress<'py>(
         blocksize: usize::try_from(blocksize)
             .map_err(|_| PyValueError::new_err("blocksize must be >= 0"))?,
     };
-    let src = Bytes::get(data, false)?;
+    let src = c_bytes(data)?;
     let slice = src.as_slice();
     bytes_with(py, slice.len().saturating_add(v1::MAX_OVERHEAD), |dst| {
         v1::compress_into_uninit(slice, &opts, dst)
@@ -145,7 +64,7 @@ fn blosc_decompress<'py>(
     py: Python<'py>,
     chunk: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let src = Bytes::get(chunk, false)?;
+    let src = c_bytes(chunk)?;
     let chunk = src.as_slice();
     let n = nbytes_of(chunk)?;
     bytes_with(py, n, |out| v1::decompress_into_uninit(chunk, out))
@@ -158,8 +77,12 @@ fn blosc_decompress_into(
     chunk: &Bound<'_, PyAny>,
     out: &Bound<'_, PyAny>,
 ) -> PyResult<usize> {
-    let src = Bytes::get(chunk, false)?;
-    let dst = Bytes::get(out, true)?;
+    let src = c_bytes(chunk)?;
+    let mut dst = PyMemoryMut::c_contiguous(
+        out,
+        "destination buffer is read-only",
+        "buffer must be C-contiguous",
+    )?;
     let chunk = src.as_slice();
     let out = dst.as_mut_slice();
     py.detach(|| v1::decompress_into(chunk, out)).map_err(to_py)
@@ -173,32 +96,32 @@ fn blosc_getitem<'py>(
     start: usize,
     nitems: usize,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let src = Bytes::get(chunk, false)?;
+    let src = c_bytes(chunk)?;
     let chunk = src.as_slice();
     let out = py
         .detach(|| v1::decode_partial(chunk, start, nitems))
         .map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    bytes_from_slice(py, &out)
 }
 
 /// `(nbytes, cbytes, blocksize)`.
 #[pyfunction]
 fn blosc_cbuffer_sizes(chunk: &Bound<'_, PyAny>) -> PyResult<(usize, usize, usize)> {
-    let src = Bytes::get(chunk, false)?;
+    let src = c_bytes(chunk)?;
     v1::cbuffer_sizes(src.as_slice()).map_err(to_py)
 }
 
 /// The compression library name.
 #[pyfunction]
 fn blosc_cbuffer_complib(chunk: &Bound<'_, PyAny>) -> PyResult<&'static str> {
-    let src = Bytes::get(chunk, false)?;
+    let src = c_bytes(chunk)?;
     v1::cbuffer_complib(src.as_slice()).map_err(to_py)
 }
 
 /// `(typesize, shuffle, memcpyed)`.
 #[pyfunction]
 fn blosc_cbuffer_metainfo(chunk: &Bound<'_, PyAny>) -> PyResult<(usize, i32, bool)> {
-    let src = Bytes::get(chunk, false)?;
+    let src = c_bytes(chunk)?;
     let (ts, shuffle, memcpyed) = v1::cbuffer_metainfo(src.as_slice()).map_err(to_py)?;
     Ok((ts, shuffle.value(), memcpyed))
 }
@@ -250,7 +173,7 @@ fn blosc2_compress<'py>(
         }
         params.filters_meta[slot] = m as u8;
     }
-    let src = Bytes::get(data, false)?;
+    let src = c_bytes(data)?;
     let slice = src.as_slice();
     bytes_with(py, slice.len().saturating_add(v2::MAX_OVERHEAD), |dst| {
         v2::compress_into_uninit(slice, &params, dst)
@@ -275,7 +198,7 @@ fn blosc2_chunk_info(
     bool,
     u8,
 )> {
-    let src = Bytes::get(chunk, false)?;
+    let src = c_bytes(chunk)?;
     let i = v2::chunk_info(src.as_slice()).map_err(to_py)?;
     Ok((
         i.version,

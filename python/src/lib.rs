@@ -1,7 +1,8 @@
 //! The extension module `ndpack._ndpack`: thin bindings from Python to the ndpack crate.
 //!
 //! Each area has its own file with a `register` function; they convert and dispatch, and release
-//! the GIL around work. Errors map to Python exceptions in [`errors`].
+//! the GIL around work. Python memory is read and written only through [`memory`] (its module
+//! doc gives the pattern every binding follows). Errors map to Python exceptions in [`errors`].
 
 use pyo3::prelude::*;
 
@@ -9,6 +10,7 @@ mod blosc;
 mod buffer;
 mod codecs;
 mod errors;
+mod memory;
 mod npy;
 mod object_codecs;
 mod zfp;
@@ -20,6 +22,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(set_nthreads, m)?)?;
     m.add_function(wrap_pyfunction!(get_nthreads, m)?)?;
     errors::register(m)?;
+    memory::register(m)?;
     buffer::register(m)?;
     codecs::register(m)?;
     object_codecs::register(m)?;

@@ -1,111 +1,27 @@
 //! Python bindings of `ndpack::npy`: `load_npy`, `_NpzArchive` (behind `ndpack.NpzFile`),
 //! `_save_npy` and `_save_npz`.
 //!
-//! Loaded arrays share memory with their input: the NumPy array's `base` is the input `bytes`, an
-//! object holding a buffer export of the input (which keeps it alive and, for a `bytearray`,
-//! unresizable), or an object owning the inflated bytes of a deflated NPZ member.
+//! Loaded arrays share memory with their input ([`crate::memory`]): the NumPy array's `base` is
+//! the input `bytes` or NumPy array, an object holding a buffer export of the input (which keeps
+//! it alive and, for a `bytearray`, unresizable), or an object owning the inflated bytes of a
+//! deflated NPZ member.
 
 use std::collections::HashMap;
-use std::os::raw::c_void;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use ndpack::npy::{
-    self, Descr, NpyArray, NpzEntry, NpzOptions, NpzReadAhead, NpzReader, NpzWriter,
-};
-use ndpack::{Buffer, Order};
-use numpy::npyffi::{self, npy_intp, NpyTypes, PY_ARRAY_API};
+use ndpack::npy::{self, Descr, NpzEntry, NpzOptions, NpzReadAhead, NpzReader, NpzWriter};
+use ndpack::Order;
 use numpy::{PyArrayDescr, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
-use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyKeyError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::errors::to_py;
+use crate::memory::{bytes_from_slice, bytes_with, write_parts, NumpyBase, PyMemory, RustBuffer};
 
 /// Members at least this large are read with the GIL released.
 const DETACH_BYTES: usize = 1 << 16;
-
-/// Keeps a buffer export of a Python object alive (the base of zero-copy arrays).
-#[pyclass(frozen, module = "ndpack._ndpack", name = "_BufferOwner")]
-struct BufferOwner {
-    _buf: PyUntypedBuffer,
-}
-
-/// Owns bytes held by a Rust [`Buffer`] (the base of arrays over inflated NPZ members).
-#[pyclass(frozen, module = "ndpack._ndpack", name = "_RustBuffer")]
-struct RustBuffer {
-    _buf: Buffer,
-}
-
-/// Memory of a Python object seen as a [`Buffer`] owner.
-struct PyMemory {
-    ptr: *const u8,
-    len: usize,
-    _owner: Py<PyAny>,
-}
-
-// SAFETY: the memory is kept alive and in place by `_owner` (the bytes object, or a
-// `_BufferOwner` holding a buffer export, which also forbids resizing); it is only read.
-unsafe impl Send for PyMemory {}
-// SAFETY: as above; shared access only reads.
-unsafe impl Sync for PyMemory {}
-
-impl AsRef<[u8]> for PyMemory {
-    fn as_ref(&self) -> &[u8] {
-        // SAFETY: ptr is valid for len bytes while `_owner` lives (see above).
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-}
-
-/// The memory of `data`: pointer, length, whether writable, and the object to keep alive.
-struct Source<'py> {
-    ptr: *mut u8,
-    len: usize,
-    writable: bool,
-    base: Bound<'py, PyAny>,
-}
-
-fn source<'py>(data: &Bound<'py, PyAny>) -> PyResult<Source<'py>> {
-    if let Ok(b) = data.cast::<PyBytes>() {
-        let s = b.as_bytes();
-        return Ok(Source {
-            ptr: s.as_ptr() as *mut u8,
-            len: s.len(),
-            writable: false,
-            base: data.clone(),
-        });
-    }
-    let buf = PyUntypedBuffer::get(data)?;
-    if !buf.is_c_contiguous() {
-        return Err(PyValueError::new_err(
-            "data must be a contiguous buffer of bytes",
-        ));
-    }
-    let (ptr, len, writable) = (buf.buf_ptr() as *mut u8, buf.len_bytes(), !buf.readonly());
-    let base = Bound::new(data.py(), BufferOwner { _buf: buf })?.into_any();
-    Ok(Source {
-        ptr,
-        len,
-        writable,
-        base,
-    })
-}
-
-impl Source<'_> {
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the buffer export (or bytes object) in `base` keeps ptr valid for len bytes.
-        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
-    }
-
-    fn into_buffer(self) -> Buffer {
-        Buffer::from_owner(PyMemory {
-            ptr: self.ptr,
-            len: self.len,
-            _owner: self.base.unbind(),
-        })
-    }
-}
 
 type DtypeCache = Mutex<HashMap<Descr, Py<PyArrayDescr>>>;
 
@@ -174,109 +90,17 @@ fn descr_to_py<'py>(py: Python<'py>, descr: &Descr) -> PyResult<Bound<'py, PyAny
     }
 }
 
-/// A NumPy array of `descr`, `shape` and `order` over `data` (kept alive by `base`), or a copy of
-/// the data when `copy` is set.
-#[allow(clippy::too_many_arguments)]
+/// A NumPy array of `descr`, `shape` and `order` over the start of `base`, or a copy of the
+/// data when `copy` is set.
 fn make_array<'py>(
     py: Python<'py>,
+    base: &NumpyBase,
     descr: &Descr,
     shape: &[usize],
     order: Order,
-    data: *const u8,
-    len: usize,
-    writable: bool,
-    base: Bound<'py, PyAny>,
     copy: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let dtype = numpy_dtype(py, descr)?;
-    let mut dims: Vec<npy_intp> = shape.iter().map(|&d| d as npy_intp).collect();
-    let mut strides: Vec<npy_intp> = ndpack::region::strides(shape, descr.itemsize(), order)
-        .into_iter()
-        .map(|s| s as npy_intp)
-        .collect();
-    let nd = dims.len() as std::os::raw::c_int;
-    // SAFETY: PyArray_NewFromDescr steals a reference to the descriptor, so we give it a new
-    // one; dims/strides have nd entries; `data` is valid for `len` bytes (the shape × itemsize,
-    // checked by the parser) while `base` lives, and `base` becomes the array's base object.
-    unsafe {
-        let subtype = npyffi::get_type_object(py, NpyTypes::PyArray_Type);
-        let descr_ptr = dtype.into_ptr() as *mut npyffi::PyArray_Descr;
-        if copy {
-            let arr = PY_ARRAY_API.PyArray_NewFromDescr(
-                py,
-                subtype,
-                descr_ptr,
-                nd,
-                dims.as_mut_ptr(),
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                (order == Order::F) as std::os::raw::c_int,
-                std::ptr::null_mut(),
-            );
-            let arr = Bound::from_owned_ptr_or_err(py, arr)?;
-            let dst = (*(arr.as_ptr() as *mut npyffi::PyArrayObject)).fields.data as usize;
-            let src = data as usize;
-            let copy = move || {
-                std::ptr::copy_nonoverlapping(src as *const u8, dst as *mut u8, len);
-            };
-            if len >= DETACH_BYTES {
-                py.detach(copy);
-            } else {
-                copy();
-            }
-            drop(base);
-            return Ok(arr);
-        }
-        let flags = if writable {
-            npyffi::NPY_ARRAY_WRITEABLE
-        } else {
-            0
-        };
-        let arr = PY_ARRAY_API.PyArray_NewFromDescr(
-            py,
-            subtype,
-            descr_ptr,
-            nd,
-            dims.as_mut_ptr(),
-            strides.as_mut_ptr(),
-            data as *mut c_void,
-            flags,
-            std::ptr::null_mut(),
-        );
-        let arr = Bound::from_owned_ptr_or_err(py, arr)?;
-        if PY_ARRAY_API.PyArray_SetBaseObject(
-            py,
-            arr.as_ptr() as *mut npyffi::PyArrayObject,
-            base.into_ptr(),
-        ) < 0
-        {
-            return Err(PyErr::fetch(py));
-        }
-        Ok(arr)
-    }
-}
-
-/// A NumPy array over an [`NpyArray`] whose data a Rust [`Buffer`] holds.
-fn array_from_npy<'py>(
-    py: Python<'py>,
-    a: NpyArray,
-    writable: bool,
-    copy: bool,
-) -> PyResult<Bound<'py, PyAny>> {
-    let data = a.data().clone();
-    let (ptr, len) = (data.as_ptr(), data.len());
-    let base = Bound::new(py, RustBuffer { _buf: data })?.into_any();
-    make_array(
-        py,
-        a.descr(),
-        a.shape(),
-        a.order(),
-        ptr,
-        len,
-        writable,
-        base,
-        copy,
-    )
+    base.array(py, &numpy_dtype(py, descr)?, shape, order, copy)
 }
 
 /// Loads an NPY file held in memory (`bytes`, `bytearray`, `memoryview`, `mmap`, a 1-D uint8
@@ -286,49 +110,50 @@ fn array_from_npy<'py>(
 #[pyo3(signature = (data, *, copy = false))]
 fn load_npy<'py>(data: &Bound<'py, PyAny>, copy: bool) -> PyResult<Bound<'py, PyAny>> {
     let py = data.py();
-    let src = source(data)?;
-    let view = npy::read_npy(src.bytes()).map_err(to_py)?;
-    let (ptr, len) = (view.data().as_ptr(), view.data().len());
-    let header = view.header().clone();
-    make_array(
-        py,
-        &header.descr,
-        &header.shape,
-        header.order,
-        ptr,
-        len,
-        src.writable,
-        src.base,
-        copy,
-    )
+    let src = PyMemory::c_contiguous(data, "data must be a contiguous buffer of bytes")?;
+    let view = npy::read_npy(src.as_slice()).map_err(to_py)?;
+    let (range, header) = (view.data_range(), view.header().clone());
+    let base = src.into_numpy_base(py)?.part(py, range)?;
+    make_array(py, &base, &header.descr, &header.shape, header.order, copy)
 }
 
 /// A parsed NPZ archive over a Python buffer (the engine of `ndpack.NpzFile`).
 #[pyclass(frozen, module = "ndpack._ndpack", name = "_NpzArchive")]
 struct NpzArchive {
     reader: NpzReadAhead,
-    writable: bool,
+    /// The archive's memory, the base of arrays over stored members.
+    base: NumpyBase,
 }
 
+/// The Python form of member `i`: an array over the archive's memory for a stored member
+/// (writable when that memory is), over memory of its own for a deflated one (writable).
 fn entry_to_py<'py>(
     py: Python<'py>,
     reader: &NpzReader,
     i: usize,
     entry: NpzEntry,
-    writable: bool,
+    archive: &NumpyBase,
     copy: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     match entry {
         NpzEntry::Array(a) => {
-            // Stored members share the archive's memory; deflated ones own theirs.
-            let w = if reader.members()[i].method == 0 {
-                writable
-            } else {
-                true
+            let stored = match reader.members()[i].method {
+                0 => archive.range_of(a.data()),
+                _ => None,
             };
-            array_from_npy(py, a, w, copy)
+            let base = match stored {
+                Some(range) => archive.part(py, range)?,
+                None => {
+                    let data = a.data().clone();
+                    let (descr, shape, order) = (a.descr().clone(), a.shape().to_vec(), a.order());
+                    drop(a); // leaves `data` the only handle to the inflated bytes
+                    let base = RustBuffer::base_mut(py, data)?;
+                    return make_array(py, &base, &descr, &shape, order, copy);
+                }
+            };
+            make_array(py, &base, a.descr(), a.shape(), a.order(), copy)
         }
-        NpzEntry::Bytes(b) => Ok(PyBytes::new(py, &b).into_any()),
+        NpzEntry::Bytes(b) => Ok(bytes_from_slice(py, &b)?.into_any()),
     }
 }
 
@@ -341,9 +166,8 @@ impl NpzArchive {
         max_uncompressed_bytes: Option<u64>,
         verify_crc: bool,
     ) -> PyResult<Self> {
-        let src = source(data)?;
-        let writable = src.writable;
-        let buffer = src.into_buffer();
+        let src = PyMemory::c_contiguous(data, "data must be a contiguous buffer of bytes")?;
+        let (buffer, base) = src.into_buffer_and_base(data.py())?;
         let options = NpzOptions {
             max_uncompressed_bytes,
             verify_crc,
@@ -356,7 +180,7 @@ impl NpzArchive {
         .map_err(to_py)?;
         Ok(NpzArchive {
             reader: NpzReadAhead::new(reader),
-            writable,
+            base,
         })
     }
 
@@ -407,7 +231,7 @@ impl NpzArchive {
                 .map_err(to_py)?
             }
         };
-        entry_to_py(py, ahead.reader(), i, entry, self.writable, copy)
+        entry_to_py(py, ahead.reader(), i, entry, &self.base, copy)
     }
 
     /// Drops the members decoded ahead of reads.
@@ -427,7 +251,7 @@ impl NpzArchive {
         entries
             .into_iter()
             .enumerate()
-            .map(|(i, (k, e))| Ok((k, entry_to_py(py, reader, i, e, self.writable, copy)?)))
+            .map(|(i, (k, e))| Ok((k, entry_to_py(py, reader, i, e, &self.base, copy)?)))
             .collect()
     }
 
@@ -436,13 +260,12 @@ impl NpzArchive {
     }
 }
 
-/// The NPY header and data of a NumPy array: `(descr, shape, order, data pointer, nbytes)`.
+/// The NPY header and data of a NumPy array.
 struct ArrayParts {
     descr: Descr,
     shape: Vec<usize>,
     order: Order,
-    ptr: usize,
-    len: usize,
+    data: PyMemory,
 }
 
 fn array_parts(array: &Bound<'_, PyUntypedArray>, descr: &str) -> PyResult<ArrayParts> {
@@ -459,35 +282,25 @@ fn array_parts(array: &Bound<'_, PyUntypedArray>, descr: &str) -> PyResult<Array
         .ok()
         .and_then(|n| n.checked_mul(descr.itemsize()))
         .ok_or_else(|| PyValueError::new_err("array too large"))?;
-    // SAFETY: `array` is a live NumPy array; its data pointer is valid for its nbytes.
-    let ptr = unsafe { (*array.as_array_ptr()).fields.data } as usize;
     if array.dtype().itemsize() != descr.itemsize() {
         return Err(PyValueError::new_err(format!(
             "descr {descr:?} does not match the array's itemsize {}",
             array.dtype().itemsize()
         )));
     }
+    let data = PyMemory::contiguous(array.as_any())?;
+    if data.as_slice().len() != len {
+        return Err(PyValueError::new_err(format!(
+            "the array holds {} bytes, not the {len} of its shape",
+            data.as_slice().len()
+        )));
+    }
     Ok(ArrayParts {
         descr,
         shape,
         order,
-        ptr,
-        len,
+        data,
     })
-}
-
-impl ArrayParts {
-    /// The data bytes.
-    ///
-    /// # Safety
-    /// The array they come from must stay alive and unresized while the slice is used.
-    unsafe fn data<'a>(&self) -> &'a [u8] {
-        if self.len == 0 {
-            return &[];
-        }
-        // SAFETY: guaranteed by the caller (see above).
-        unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) }
-    }
 }
 
 /// The bytes of an NPY file of `array` (contiguous, C or F) with the header for `descr` (the
@@ -500,17 +313,9 @@ fn _save_npy<'py>(
     let py = array.py();
     let p = array_parts(array, descr)?;
     let header = npy::write_header(&p.descr, &p.shape, p.order);
-    // SAFETY: `array` is borrowed for the whole call.
-    let data = unsafe { p.data() };
-    PyBytes::new_with(py, header.len() + data.len(), |out| {
-        out[..header.len()].copy_from_slice(&header);
-        let dst = &mut out[header.len()..];
-        if data.len() >= DETACH_BYTES * 16 {
-            py.detach(|| dst.copy_from_slice(data));
-        } else {
-            dst.copy_from_slice(data);
-        }
-        Ok(())
+    let data = p.data.as_slice();
+    bytes_with(py, header.len() + data.len(), |out| {
+        write_parts(out, &[&header, data])
     })
 }
 
@@ -529,18 +334,14 @@ fn _save_npz<'py>(
         .collect::<PyResult<Vec<_>>>()?;
     let mut writer = NpzWriter::new(compressed);
     for ((name, _, _), p) in items.iter().zip(&parts) {
-        // SAFETY: the arrays in `items` are alive for the whole call.
-        let data = unsafe { p.data() };
-        writer.add_array(name, &p.descr, &p.shape, p.order, data);
+        writer.add_array(name, &p.descr, &p.shape, p.order, p.data.as_slice());
     }
     let out = py.detach(|| writer.finish()).map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    bytes_from_slice(py, &out)
 }
 
 /// Adds this area's classes and functions to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<BufferOwner>()?;
-    m.add_class::<RustBuffer>()?;
     m.add_class::<NpzArchive>()?;
     m.add_function(wrap_pyfunction!(load_npy, m)?)?;
     m.add_function(wrap_pyfunction!(_save_npy, m)?)?;

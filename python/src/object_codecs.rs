@@ -11,15 +11,14 @@ use ndpack::{DataType, Error};
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple,
-};
+use pyo3::types::{PyBool, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::errors::to_py;
+use crate::memory::{bytes_from_slice, bytes_with, write_parts, PyMemory, RustBuffer};
 
-fn bytes_of<'a>(a: &'a PyReadonlyArray1<'_, u8>) -> PyResult<&'a [u8]> {
-    a.as_slice()
-        .map_err(|e| PyValueError::new_err(format!("input must be contiguous: {e}")))
+/// The bytes of `data`: any C-contiguous buffer (the Python classes pass 1-d uint8 arrays).
+fn input(data: &Bound<'_, PyAny>) -> PyResult<PyMemory> {
+    PyMemory::c_contiguous(data, "input must be contiguous")
 }
 
 /// Writes the vlen framing of `items` into a new `bytes`.
@@ -33,17 +32,18 @@ fn vlen_bytes<'py>(py: Python<'py>, items: &[&[u8]]) -> PyResult<Bound<'py, PyBy
         }
         total += 4 + it.len();
     }
-    PyBytes::new_with(py, total, |out| {
-        out[..4].copy_from_slice(&count.to_le_bytes());
-        let mut pos = 4;
-        for it in items {
-            out[pos..pos + 4].copy_from_slice(&(it.len() as u32).to_le_bytes());
-            pos += 4;
-            out[pos..pos + it.len()].copy_from_slice(it);
-            pos += it.len();
-        }
-        Ok(())
-    })
+    let count = count.to_le_bytes();
+    let lens: Vec<[u8; 4]> = items
+        .iter()
+        .map(|it| (it.len() as u32).to_le_bytes())
+        .collect();
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(1 + 2 * items.len());
+    parts.push(&count);
+    for (len, it) in lens.iter().zip(items) {
+        parts.push(len);
+        parts.push(it);
+    }
+    bytes_with(py, total, |out| write_parts(out, &parts))
 }
 
 /// numcodecs' missing-value rule: `None` and items equal to 0 encode as empty.
@@ -109,9 +109,10 @@ fn vlen_bytes_encode<'py>(
 #[pyfunction]
 fn vlen_array_encode<'py>(
     py: Python<'py>,
-    items: Vec<PyReadonlyArray1<'py, u8>>,
+    items: Vec<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let slices = items.iter().map(bytes_of).collect::<PyResult<Vec<_>>>()?;
+    let items = items.iter().map(input).collect::<PyResult<Vec<_>>>()?;
+    let slices: Vec<&[u8]> = items.iter().map(PyMemory::as_slice).collect();
     vlen_bytes(py, &slices)
 }
 
@@ -121,10 +122,11 @@ fn vlen_array_encode<'py>(
 #[pyo3(signature = (data, itemsize = 1))]
 fn vlen_offsets<'py>(
     py: Python<'py>,
-    data: PyReadonlyArray1<'py, u8>,
+    data: &Bound<'py, PyAny>,
     itemsize: usize,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
-    let bytes = bytes_of(&data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     let spans = py.detach(|| vlen_spans(bytes)).map_err(to_py)?;
     let mut flat = Vec::with_capacity(spans.len() * 2);
     for (i, r) in spans.iter().enumerate() {
@@ -144,9 +146,10 @@ fn vlen_offsets<'py>(
 #[pyfunction]
 fn vlen_utf8_decode<'py>(
     py: Python<'py>,
-    data: PyReadonlyArray1<'py, u8>,
+    data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<Py<PyAny>>>> {
-    let bytes = bytes_of(&data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     let spans = py.detach(|| vlen_spans(bytes)).map_err(to_py)?;
     let mut out: Vec<Py<PyAny>> = Vec::with_capacity(spans.len());
     for (i, r) in spans.into_iter().enumerate() {
@@ -164,9 +167,10 @@ fn vlen_utf8_decode<'py>(
 #[pyfunction]
 fn vlen_bytes_decode<'py>(
     py: Python<'py>,
-    data: PyReadonlyArray1<'py, u8>,
+    data: &Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyArray1<Py<PyAny>>>> {
-    let bytes = bytes_of(&data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     let spans = py.detach(|| vlen_spans(bytes)).map_err(to_py)?;
     let out: Vec<Py<PyAny>> = spans
         .into_iter()
@@ -294,9 +298,9 @@ fn shape_tuple<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyT
     PyTuple::new(py, shape)
 }
 
-/// The bytes (a writeable `bytearray`), dtype string and shape of a decoded numeric array, or
-/// `None` when the stored dtype is not bool, integer or float.
-type NumericOut<'py> = Option<(Bound<'py, PyByteArray>, String, Bound<'py, PyTuple>)>;
+/// The bytes (a writable 1-d `uint8` NumPy array), dtype string and shape of a decoded numeric
+/// array, or `None` when the stored dtype is not bool, integer or float.
+type NumericOut<'py> = Option<(Bound<'py, PyAny>, String, Bound<'py, PyTuple>)>;
 
 /// Items, dtype string and shape of a decoded array, as Python values.
 type Decoded = (Py<PyAny>, String, Py<PyTuple>);
@@ -342,12 +346,13 @@ impl ArrayCodec for MsgPack2 {
 fn encode_numeric_with<'py>(
     codec: &impl ArrayCodec,
     py: Python<'py>,
-    data: &PyReadonlyArray1<'py, u8>,
+    data: &Bound<'py, PyAny>,
     dtype: &str,
     shape: Vec<usize>,
     scalar_as_one_item: bool,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    let bytes = bytes_of(data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     let input = numeric_input(bytes, dtype, shape)?;
     let out = py
         .detach(|| {
@@ -358,17 +363,18 @@ fn encode_numeric_with<'py>(
             codec.encode_array(&a)
         })
         .map_err(to_py)?;
-    Ok(PyBytes::new(py, &out))
+    bytes_from_slice(py, &out)
 }
 
 /// Decodes to `(items, dtype, shape)`; `None` when the data needs the Python library.
 fn decode_with(
     codec: &impl ArrayCodec,
     py: Python<'_>,
-    data: &PyReadonlyArray1<'_, u8>,
+    data: &Bound<'_, PyAny>,
     strict_map_key: bool,
 ) -> PyResult<Option<Decoded>> {
-    let bytes = bytes_of(data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     match py.detach(|| codec.decode_array(bytes)) {
         Ok(a) => decoded_to_py(py, a, strict_map_key).map(Some),
         Err(e) if e.kind() == ndpack::ErrorKind::Unsupported => Ok(None),
@@ -381,20 +387,29 @@ fn decode_with(
 fn decode_numeric_with<'py>(
     codec: &impl ArrayCodec,
     py: Python<'py>,
-    data: &PyReadonlyArray1<'py, u8>,
+    data: &Bound<'py, PyAny>,
 ) -> PyResult<NumericOut<'py>> {
-    let bytes = bytes_of(data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     let r = py.detach(|| {
         let a = codec.decode_array(bytes)?;
         let dtype = a.dtype.clone();
         a.to_numeric().map(|arr| (arr, dtype))
     });
     match r {
-        Ok((arr, dtype)) => Ok(Some((
-            PyByteArray::new(py, arr.bytes()),
-            dtype,
-            shape_tuple(py, arr.shape())?,
-        ))),
+        Ok((arr, dtype)) => {
+            let shape = shape_tuple(py, arr.shape())?;
+            let buffer = arr.into_parts().0;
+            let len = buffer.len();
+            let bytes = RustBuffer::base_mut(py, buffer)?.array(
+                py,
+                &numpy::dtype::<u8>(py),
+                &[len],
+                ndpack::Order::C,
+                false,
+            )?;
+            Ok(Some((bytes, dtype, shape)))
+        }
         Err(_) => Ok(None),
     }
 }
@@ -427,7 +442,7 @@ impl JsonCore {
             return Ok(None);
         };
         match py.detach(|| self.codec.dumps(&value)) {
-            Ok(text) => Ok(Some(PyBytes::new(py, text.as_bytes()))),
+            Ok(text) => Ok(Some(bytes_from_slice(py, text.as_bytes())?)),
             Err(_) => Ok(None),
         }
     }
@@ -436,17 +451,17 @@ impl JsonCore {
     fn encode_numeric<'py>(
         &self,
         py: Python<'py>,
-        data: PyReadonlyArray1<'py, u8>,
+        data: &Bound<'py, PyAny>,
         dtype: &str,
         shape: Vec<usize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        encode_numeric_with(&self.codec, py, &data, dtype, shape, true)
+        encode_numeric_with(&self.codec, py, data, dtype, shape, true)
     }
 
     /// Decodes UTF-8 JSON to `(items, dtype, shape)`; `None` if it needs Python's own `json`
     /// module (integers beyond 64 bits, lone surrogates).
-    fn decode(&self, py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Option<Decoded>> {
-        decode_with(&self.codec, py, &data, false)
+    fn decode(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Option<Decoded>> {
+        decode_with(&self.codec, py, data, false)
     }
 
     /// Decodes UTF-8 JSON of a bool/int/float array straight to its bytes: `(bytes, dtype,
@@ -454,9 +469,9 @@ impl JsonCore {
     fn decode_numeric<'py>(
         &self,
         py: Python<'py>,
-        data: PyReadonlyArray1<'py, u8>,
+        data: &Bound<'py, PyAny>,
     ) -> PyResult<NumericOut<'py>> {
-        decode_numeric_with(&self.codec, py, &data)
+        decode_numeric_with(&self.codec, py, data)
     }
 }
 
@@ -487,7 +502,7 @@ impl MsgPackCore {
             return Ok(None);
         };
         match py.detach(|| self.codec.pack_value(&value)) {
-            Ok(out) => Ok(Some(PyBytes::new(py, &out))),
+            Ok(out) => Ok(Some(bytes_from_slice(py, &out)?)),
             Err(_) => Ok(None),
         }
     }
@@ -497,17 +512,17 @@ impl MsgPackCore {
     fn encode_numeric<'py>(
         &self,
         py: Python<'py>,
-        data: PyReadonlyArray1<'py, u8>,
+        data: &Bound<'py, PyAny>,
         dtype: &str,
         shape: Vec<usize>,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        encode_numeric_with(&self.codec, py, &data, dtype, shape, false)
+        encode_numeric_with(&self.codec, py, data, dtype, shape, false)
     }
 
     /// Unpacks to `(items, dtype, shape)`; `None` if it needs the `msgpack` module (extension
     /// types).
-    fn decode(&self, py: Python<'_>, data: PyReadonlyArray1<'_, u8>) -> PyResult<Option<Decoded>> {
-        decode_with(&self.codec, py, &data, true)
+    fn decode(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<Option<Decoded>> {
+        decode_with(&self.codec, py, data, true)
     }
 
     /// Unpacks a bool/int/float array straight to its bytes: `(bytes, dtype, shape)`, or `None`
@@ -515,9 +530,9 @@ impl MsgPackCore {
     fn decode_numeric<'py>(
         &self,
         py: Python<'py>,
-        data: PyReadonlyArray1<'py, u8>,
+        data: &Bound<'py, PyAny>,
     ) -> PyResult<NumericOut<'py>> {
-        decode_numeric_with(&self.codec, py, &data)
+        decode_numeric_with(&self.codec, py, data)
     }
 }
 

@@ -4,12 +4,11 @@
 //! and release the GIL while compressing or decompressing.
 
 use ndpack::zfp::{self, ZfpMode, ZfpType};
-use pyo3::buffer::PyBuffer;
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::to_py;
+use crate::memory::{bytes_from_slice, PyMemory, PyMemoryMut};
 
 /// Adds this area's classes and functions to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -21,28 +20,18 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     Ok(())
 }
 
-/// The bytes of a C-contiguous buffer.
-fn bytes_of(buf: &PyBuffer<u8>) -> PyResult<&[u8]> {
-    if !buf.is_c_contiguous() {
-        return Err(PyValueError::new_err("zfp: buffer must be C-contiguous"));
-    }
-    // SAFETY: the buffer is C-contiguous, holds `len_bytes()` bytes at `buf_ptr()`, and stays
-    // alive (exported) while `buf` lives, which outlives the returned slice.
-    Ok(unsafe { std::slice::from_raw_parts(buf.buf_ptr() as *const u8, buf.len_bytes()) })
+/// A borrowed, C-contiguous input buffer.
+fn input(obj: &Bound<'_, PyAny>) -> PyResult<PyMemory> {
+    PyMemory::c_contiguous(obj, "zfp: buffer must be C-contiguous")
 }
 
-/// The bytes of a writable C-contiguous buffer.
-fn bytes_of_mut(buf: &mut PyBuffer<u8>) -> PyResult<&mut [u8]> {
-    if buf.readonly() {
-        return Err(PyValueError::new_err("zfp: output buffer is read-only"));
-    }
-    if !buf.is_c_contiguous() {
-        return Err(PyValueError::new_err(
-            "zfp: output buffer must be C-contiguous",
-        ));
-    }
-    // SAFETY: as in `bytes_of`; the buffer is writable, and this is the only slice of it we make.
-    Ok(unsafe { std::slice::from_raw_parts_mut(buf.buf_ptr() as *mut u8, buf.len_bytes()) })
+/// A writable, C-contiguous output buffer.
+fn output(obj: &Bound<'_, PyAny>) -> PyResult<PyMemoryMut> {
+    PyMemoryMut::c_contiguous(
+        obj,
+        "zfp: output buffer is read-only",
+        "zfp: output buffer must be C-contiguous",
+    )
 }
 
 /// Compresses the values in `data` (type `ztype`, NumPy `shape`, optional NumPy strides in
@@ -52,7 +41,7 @@ fn bytes_of_mut(buf: &mut PyBuffer<u8>) -> PyResult<&mut [u8]> {
 #[allow(clippy::too_many_arguments)]
 fn zfp_compress<'py>(
     py: Python<'py>,
-    data: PyBuffer<u8>,
+    data: &Bound<'_, PyAny>,
     ztype: i64,
     shape: Vec<usize>,
     strides: Option<Vec<isize>>,
@@ -63,20 +52,21 @@ fn zfp_compress<'py>(
 ) -> PyResult<Bound<'py, PyBytes>> {
     let ztype = ZfpType::from_code(ztype).map_err(to_py)?;
     let mode = ZfpMode::from_zfpy(tolerance, rate, precision).map_err(to_py)?;
-    let bytes = bytes_of(&data)?;
+    let data = input(data)?;
+    let bytes = data.as_slice();
     let stream = py
         .detach(|| {
             zfp::compress_strided(bytes, ztype, &shape, strides.as_deref(), mode, write_header)
         })
         .map_err(to_py)?;
-    Ok(PyBytes::new(py, &stream))
+    bytes_from_slice(py, &stream)
 }
 
 /// The type number and NumPy shape in a zfpy stream's header, after checking that the stream
 /// can hold an array of that shape (`zfp::check_stream`): a caller may allocate it.
 #[pyfunction]
-fn zfp_header(data: PyBuffer<u8>) -> PyResult<(i32, Vec<usize>)> {
-    let h = zfp::check_stream(bytes_of(&data)?).map_err(to_py)?;
+fn zfp_header(data: &Bound<'_, PyAny>) -> PyResult<(i32, Vec<usize>)> {
+    let h = zfp::check_stream(input(data)?.as_slice()).map_err(to_py)?;
     Ok((h.ztype.code(), h.shape))
 }
 
@@ -86,7 +76,7 @@ fn zfp_header(data: PyBuffer<u8>) -> PyResult<(i32, Vec<usize>)> {
 #[pyfunction]
 #[pyo3(signature = (data, ztype, shape, tolerance, rate, precision))]
 fn zfp_headerless_size(
-    data: PyBuffer<u8>,
+    data: &Bound<'_, PyAny>,
     ztype: i64,
     shape: Vec<usize>,
     tolerance: f64,
@@ -95,14 +85,19 @@ fn zfp_headerless_size(
 ) -> PyResult<usize> {
     let ztype = ZfpType::from_code(ztype).map_err(to_py)?;
     let mode = ZfpMode::from_zfpy(tolerance, rate, precision).map_err(to_py)?;
-    zfp::check_headerless(bytes_of(&data)?, ztype, &shape, mode).map_err(to_py)
+    zfp::check_headerless(input(data)?.as_slice(), ztype, &shape, mode).map_err(to_py)
 }
 
 /// Decompresses a zfpy stream with a header into `out` (bytes of the decoded size).
 #[pyfunction]
-fn zfp_decompress_into(py: Python<'_>, data: PyBuffer<u8>, mut out: PyBuffer<u8>) -> PyResult<()> {
-    let input = bytes_of(&data)?;
-    let output = bytes_of_mut(&mut out)?;
+fn zfp_decompress_into(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    out: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let data = input(data)?;
+    let mut out = output(out)?;
+    let (input, output) = (data.as_slice(), out.as_mut_slice());
     py.detach(|| zfp::decompress_into(input, output))
         .map(|_| ())
         .map_err(to_py)
@@ -114,18 +109,19 @@ fn zfp_decompress_into(py: Python<'_>, data: PyBuffer<u8>, mut out: PyBuffer<u8>
 #[allow(clippy::too_many_arguments)]
 fn zfp_decompress_headerless_into(
     py: Python<'_>,
-    data: PyBuffer<u8>,
+    data: &Bound<'_, PyAny>,
     ztype: i64,
     shape: Vec<usize>,
-    mut out: PyBuffer<u8>,
+    out: &Bound<'_, PyAny>,
     tolerance: f64,
     rate: f64,
     precision: i64,
 ) -> PyResult<()> {
     let ztype = ZfpType::from_code(ztype).map_err(to_py)?;
     let mode = ZfpMode::from_zfpy(tolerance, rate, precision).map_err(to_py)?;
-    let input = bytes_of(&data)?;
-    let output = bytes_of_mut(&mut out)?;
+    let data = input(data)?;
+    let mut out = output(out)?;
+    let (input, output) = (data.as_slice(), out.as_mut_slice());
     py.detach(|| zfp::decompress_headerless(input, ztype, &shape, mode, Some(output)))
         .map(|_| ())
         .map_err(to_py)

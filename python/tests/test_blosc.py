@@ -1,5 +1,6 @@
-"""ndpack.blosc against numcodecs' Blosc (c-blosc 1.21) and python-blosc2 (c-blosc2 3.x), both
-directions, plus the c-blosc 1.3-1.18 compat chunks and the numcodecs fixtures.
+"""ndpack.blosc and ndpack.blosc2 against numcodecs' Blosc (c-blosc 1.21) and python-blosc2
+(c-blosc2 3.x), both directions, plus the c-blosc 1.3-1.18 compat chunks and the numcodecs
+fixtures.
 
 Chunks decode both ways with any version of the reference libraries. Byte identity with their
 encoders' heuristics (blocksize, split mode, BloscLZ, memcpyed decisions) is promised for the
@@ -29,6 +30,7 @@ _md.version = _version
 
 import ndpack  # noqa: E402
 from ndpack import blosc  # noqa: E402
+from ndpack import blosc2 as nb2  # noqa: E402
 
 # The versions whose encoders ndpack's chunks are byte-identical to.
 BLOSC1_REF = "numcodecs 0.16.6 / c-blosc 1.21.7"
@@ -151,7 +153,7 @@ def test_blosclz_chunks_byte_identical_to_numcodecs():
         nb.set_nthreads(before)
 
 
-F = blosc.Filter
+F = nb2.Filter
 PIPELINES = [
     [F.SHUFFLE],
     [F.NOFILTER],
@@ -160,8 +162,8 @@ PIPELINES = [
     [F.DELTA, F.SHUFFLE],
     [F.TRUNC_PREC, F.SHUFFLE],
 ]
-CODECS2 = [blosc.Codec.BLOSCLZ, blosc.Codec.LZ4, blosc.Codec.LZ4HC, blosc.Codec.ZLIB, blosc.Codec.ZSTD]
-SPLITS = [blosc.SplitMode.AUTO_SPLIT, blosc.SplitMode.ALWAYS_SPLIT, blosc.SplitMode.NEVER_SPLIT]
+CODECS2 = [nb2.Codec.BLOSCLZ, nb2.Codec.LZ4, nb2.Codec.LZ4HC, nb2.Codec.ZLIB, nb2.Codec.ZSTD]
+SPLITS = [nb2.SplitMode.AUTO_SPLIT, nb2.SplitMode.ALWAYS_SPLIT, nb2.SplitMode.NEVER_SPLIT]
 
 
 def blosc2_cases(kernels):
@@ -173,7 +175,7 @@ def blosc2_cases(kernels):
         pipeline = PIPELINES[c[1]]
         if F.TRUNC_PREC in pipeline and c[2] not in (4, 8):
             continue
-        k = c[0] == blosc.Codec.BLOSCLZ or F.BITSHUFFLE in pipeline
+        k = c[0] == nb2.Codec.BLOSCLZ or F.BITSHUFFLE in pipeline
         if k == kernels:
             out.append(c)
     return out[:100]
@@ -191,7 +193,7 @@ def check_blosc2(codec, pipe, typesize, clevel, nitems, blocksize, split):
         # rounded size under a header with the unrounded one, and cannot read the chunk back.
         blocksize = 0
     kw = dict(typesize=typesize, clevel=clevel, filters=filters, filters_meta=meta, blocksize=blocksize, splitmode=split)
-    ours = blosc.compress2(data, codec=codec, **kw)
+    ours = nb2.compress2(data, codec=codec, **kw)
     theirs = blosc2.compress2(
         data,
         codec=blosc2.Codec(int(codec)),
@@ -204,25 +206,25 @@ def check_blosc2(codec, pipe, typesize, clevel, nitems, blocksize, split):
     )
     if BLOSC2_PINNED:
         # c-blosc2's blocksize (tiny inputs included), split and memcpyed decisions.
-        same_header(ours, theirs, codec == blosc.Codec.BLOSCLZ, BLOSC2_REF)
+        same_header(ours, theirs, codec == nb2.Codec.BLOSCLZ, BLOSC2_REF)
         assert ours[16:32] == theirs[16:32], BLOSC2_REF
     expect = blosc2.decompress2(theirs)
     if F.TRUNC_PREC in filters:
-        assert blosc2.decompress2(ours) == expect == blosc.decompress2(ours)
+        assert blosc2.decompress2(ours) == expect == nb2.decompress2(ours)
     else:
         assert blosc2.decompress2(ours) == data
-        assert blosc.decompress2(ours) == data
+        assert nb2.decompress2(ours) == data
         if not (F.DELTA in filters and len(data) % typesize):
             # (c-blosc2 loses the bytes after the last whole item of DELTA chunks; ndpack does not.)
             assert expect == data
     # ndpack decodes c-blosc2's chunks exactly as c-blosc2 does.
-    assert blosc.decompress2(theirs) == expect
+    assert nb2.decompress2(theirs) == expect
     n = len(expect) // typesize
     if n:
         s, k = n // 2, max(1, n // 5)
-        assert blosc.getitem(theirs, s, k) == expect[s * typesize : (s + k) * typesize]
+        assert nb2.getitem(theirs, s, k) == expect[s * typesize : (s + k) * typesize]
     dst = bytearray(len(expect))
-    assert blosc.decompress2(theirs, dst) is None
+    assert nb2.decompress2(theirs, dst) is None
     assert bytes(dst) == expect
 
 
@@ -239,46 +241,46 @@ def test_blosc2_matches_python_blosc2_kernels(case):
 def test_blosc2_special_chunks_from_blosc2():
     for arr in [np.zeros(100_000), np.full(50_000, 3.25), np.ones(70_000, dtype=np.int32)]:
         c = blosc2.compress2(arr, typesize=arr.itemsize)
-        assert blosc.decompress2(c) == arr.tobytes()
-        ours = blosc.compress2(arr, typesize=arr.itemsize)
+        assert nb2.decompress2(c) == arr.tobytes()
+        ours = nb2.compress2(arr, typesize=arr.itemsize)
         assert blosc2.decompress2(ours) == arr.tobytes()
     # Whole-chunk zeros are a header-only chunk in both.
-    z = blosc.compress2(np.zeros(100_000))
+    z = nb2.compress2(np.zeros(100_000))
     assert len(z) == 32 and len(blosc2.compress2(np.zeros(100_000))) == 32
     # Chunks of a blosc2 SChunk built with specials.
     schunk = blosc2.SChunk(chunksize=4000, cparams={"typesize": 4})
     schunk.fill_special(1000, blosc2.SpecialValue.ZERO)
     chunk = schunk.get_chunk(0)
-    assert blosc.decompress2(chunk) == bytes(4000)
+    assert nb2.decompress2(chunk) == bytes(4000)
     schunk = blosc2.SChunk(chunksize=4000, cparams={"typesize": 4})
     schunk.fill_special(1000, blosc2.SpecialValue.NAN)
-    nans = np.frombuffer(blosc.decompress2(schunk.get_chunk(0)), dtype=np.float32)
+    nans = np.frombuffer(nb2.decompress2(schunk.get_chunk(0)), dtype=np.float32)
     assert np.isnan(nans).all() and nans.size == 1000
     schunk = blosc2.SChunk(chunksize=4000, cparams={"typesize": 4})
     schunk.fill_special(1000, blosc2.SpecialValue.VALUE, value=np.float32(2.5))
-    vals = np.frombuffer(blosc.decompress2(schunk.get_chunk(0)), dtype=np.float32)
+    vals = np.frombuffer(nb2.decompress2(schunk.get_chunk(0)), dtype=np.float32)
     assert (vals == 2.5).all() and vals.size == 1000
 
 
 def test_codec_and_filter_names():
     data = np.arange(50_000, dtype=np.int32)
-    a = blosc.compress2(data, typesize=4, codec="lz4", filters=["delta", "shuffle"])
-    b = blosc.compress2(data, typesize=4, codec=blosc2.Codec.LZ4, filters=[blosc2.Filter.DELTA, blosc2.Filter.SHUFFLE])
-    c = blosc.compress2(data, typesize=4, codec=1, filters=[3, 1])
+    a = nb2.compress2(data, typesize=4, codec="lz4", filters=["delta", "shuffle"])
+    b = nb2.compress2(data, typesize=4, codec=blosc2.Codec.LZ4, filters=[blosc2.Filter.DELTA, blosc2.Filter.SHUFFLE])
+    c = nb2.compress2(data, typesize=4, codec=1, filters=[3, 1])
     assert a == b == c
     assert blosc2.decompress2(a) == data.tobytes()
     p = blosc2.CParams(codec=blosc2.Codec.ZLIB, typesize=4, clevel=3)
-    ours, theirs = blosc.compress2(data, cparams=p), blosc2.compress2(data, cparams=p)
-    assert blosc2.decompress2(ours) == data.tobytes() == blosc.decompress2(theirs)
+    ours, theirs = nb2.compress2(data, cparams=p), blosc2.compress2(data, cparams=p)
+    assert blosc2.decompress2(ours) == data.tobytes() == nb2.decompress2(theirs)
     assert ours[0x10:0x17] == theirs[0x10:0x17]  # the filters and the codec
     if BLOSC2_PINNED:
         assert ours[:32] == theirs[:32], BLOSC2_REF
     with pytest.raises(ValueError):
-        blosc.compress2(data, codec="nope")
+        nb2.compress2(data, codec="nope")
     with pytest.raises(ValueError):
-        blosc.compress2(data, filters=["nope"])
+        nb2.compress2(data, filters=["nope"])
     with pytest.raises(ValueError):
-        blosc.compress2(data, typesize=2, filters=[F.TRUNC_PREC], filters_meta=[5])
+        nb2.compress2(data, typesize=2, filters=[F.TRUNC_PREC], filters_meta=[5])
 
 
 def test_c_blosc_compat_chunks(fixtures):
@@ -399,14 +401,14 @@ def test_module_helpers_like_numcodecs():
     assert blosc.get_nthreads() == 1 == ndpack.get_nthreads()
     data = np.random.default_rng(3).normal(size=1_000_000).astype(np.float32)
     one = blosc.compress(data, "lz4", 5, blosc.SHUFFLE)
-    one2 = blosc.compress2(data, typesize=4)
+    one2 = nb2.compress2(data, typesize=4)
     blosc.set_nthreads(2)
     assert blosc.compress(data, "lz4", 5, blosc.SHUFFLE) == one
-    assert blosc.compress2(data, typesize=4) == one2
+    assert nb2.compress2(data, typesize=4) == one2
     assert blosc.decompress(one) == data.tobytes()
     blosc.set_nthreads(previous)
-    info = blosc.chunk_info(one2)
-    assert info["version"] == 5 and info["typesize"] == 4 and info["codec"] == blosc.Codec.ZSTD
+    info = nb2.chunk_info(one2)
+    assert info["version"] == 5 and info["typesize"] == 4 and info["codec"] == nb2.Codec.ZSTD
     arr = np.arange(1000, dtype=np.int16)
     ours = blosc.compress(arr, "zstd", 3, blosc.AUTOSHUFFLE)
     theirs = nb.compress(arr, b"zstd", 3, nb.AUTOSHUFFLE)

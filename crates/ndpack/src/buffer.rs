@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
-use crate::region::{checked_num_items, Order};
+use crate::region::Layout as ArrayLayout;
+use crate::region::{checked_num_items, copy_region, Order, Region};
 
 /// The alignment of every block ndpack allocates.
 pub const ALIGNMENT: usize = 64;
@@ -560,6 +561,10 @@ impl NDBuffer {
         item.len() == self.dtype.itemsize()
             && (item.is_empty() || self.buffer.chunks_exact(item.len()).all(|c| c == item))
     }
+    /// The items of `region` as a new array: see [`ArrayRef::read_region`].
+    pub fn read_region(&self, region: &Region) -> Result<NDBuffer> {
+        self.as_array_ref().read_region(region)
+    }
 }
 
 impl fmt::Debug for NDBuffer {
@@ -636,6 +641,41 @@ impl<'a> ArrayRef<'a> {
             n => self.data.len() / n,
         }
     }
+
+    /// The items of `region` (any steps) as a new contiguous array of the region's shape, in
+    /// this array's order: NumPy's `a[region]`, copied. Large regions are copied in parallel.
+    ///
+    /// ```
+    /// use ndpack::region::{Order, Region, Slice};
+    /// use ndpack::buffer::ArrayRef;
+    /// use ndpack::DataType;
+    /// let data: Vec<u8> = (0..12).collect();
+    /// let a = ArrayRef::new(&data, DataType::u8(), vec![3, 4], Order::C)?;
+    /// let region = Region::new(vec![Slice::range(1, 3)?, Slice::new(3, -1, -2)?]);
+    /// let part = a.read_region(&region)?;
+    /// assert_eq!((part.shape(), part.bytes()), (&[2, 2][..], &[7, 5, 11, 9][..]));
+    /// # Ok::<(), ndpack::Error>(())
+    /// ```
+    pub fn read_region(&self, region: &Region) -> Result<NDBuffer> {
+        let shape = region.shape();
+        let itemsize = self.dtype.itemsize();
+        let out_layout = ArrayLayout::new(&shape, itemsize, self.order);
+        let mut block = AlignedBytes::try_for_overwrite(out_layout.num_bytes()?)?;
+        copy_region(
+            self.data,
+            ArrayLayout::new(&self.shape, itemsize, self.order),
+            region,
+            block.as_mut_slice(),
+            out_layout,
+            &Region::full(&shape)?,
+        )?;
+        NDBuffer::new(
+            Buffer::from_owner(block),
+            self.dtype.clone(),
+            shape,
+            self.order,
+        )
+    }
 }
 
 impl<'a> From<&'a NDBuffer> for ArrayRef<'a> {
@@ -668,6 +708,46 @@ impl<'a> ArrayMut<'a> {
             order: Order::C,
         }
     }
+
+    /// Copies `src_region` of `src` into `region` of this array, pairing items in C order of
+    /// the regions (NumPy's `self[region] = src[src_region]`); items outside `region` keep
+    /// their bytes. Errors if the data types differ, an array's bytes do not match its shape,
+    /// a region does not lie inside its array, or the regions' shapes differ.
+    ///
+    /// ```
+    /// use ndpack::region::{Order, Region, Slice};
+    /// use ndpack::buffer::{ArrayMut, ArrayRef};
+    /// use ndpack::DataType;
+    /// let src = ArrayRef::new(&[1, 2, 3], DataType::u8(), vec![3], Order::C)?;
+    /// let mut out = [0u8; 6];
+    /// let mut dst = ArrayMut::bytes(&mut out);
+    /// let every_other = Region::new(vec![Slice::new(4, -1, -2)?]);
+    /// dst.copy_region_from(&every_other, &src, &Region::full(&[3])?)?;
+    /// assert_eq!(out, [3, 0, 2, 0, 1, 0]);
+    /// # Ok::<(), ndpack::Error>(())
+    /// ```
+    pub fn copy_region_from(
+        &mut self,
+        region: &Region,
+        src: &ArrayRef<'_>,
+        src_region: &Region,
+    ) -> Result<()> {
+        if src.dtype != self.dtype {
+            return Err(Error::invalid(format!(
+                "cannot copy {} items into {} items",
+                src.dtype, self.dtype
+            )));
+        }
+        let itemsize = self.dtype.itemsize();
+        copy_region(
+            src.data,
+            ArrayLayout::new(&src.shape, itemsize, src.order),
+            src_region,
+            self.data,
+            ArrayLayout::new(&self.shape, itemsize, self.order),
+            region,
+        )
+    }
 }
 
 /// Makes room in `v` for `total` items in all (reserving exactly what is missing), or gives an
@@ -685,6 +765,58 @@ pub(crate) fn try_reserve_total<T>(v: &mut Vec<T>, total: usize, what: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regions_of_arrays_keep_order_and_dtype() {
+        use crate::region::Slice;
+        // A (2, 3) array in F order: a00 a10 a01 a11 a02 a12 in memory.
+        let data = [0u8, 10, 1, 11, 2, 12];
+        let a = ArrayRef::new(&data, DataType::u8(), vec![2, 3], Order::F).unwrap();
+        // a[1:2, ::-2]
+        let r = Region::new(vec![
+            Slice::range(1, 2).unwrap(),
+            Slice::new(2, -1, -2).unwrap(),
+        ]);
+        let part = a.read_region(&r).unwrap();
+        assert_eq!((part.shape(), part.order()), (&[1, 2][..], Order::F));
+        assert_eq!(part.bytes(), [12, 10]);
+        let nd = NDBuffer::new(
+            Buffer::from(&data[..]),
+            DataType::u8(),
+            vec![2, 3],
+            Order::F,
+        );
+        assert_eq!(nd.unwrap().read_region(&r).unwrap(), part);
+        assert!(a.read_region(&Region::full(&[3, 3]).unwrap()).is_err());
+        // Into a C-order (3, 2) array's column 1, reversed.
+        let mut out = [0u8; 6];
+        let mut dst = ArrayMut {
+            data: &mut out,
+            dtype: DataType::u8(),
+            shape: vec![3, 2],
+            order: Order::C,
+        };
+        let col = Region::new(vec![
+            Slice::new(2, -1, -1).unwrap(),
+            Slice::range(1, 2).unwrap(),
+        ]);
+        let row = Region::new(vec![
+            Slice::range(0, 1).unwrap(),
+            Slice::range(0, 3).unwrap(),
+        ]);
+        assert!(dst.copy_region_from(&col, &a, &row).is_err()); // shapes (3, 1) and (1, 3)
+        let col_t = Region::new(vec![Slice::range(0, 3).unwrap()]);
+        let a_flat = ArrayRef::new(&[5, 6, 7], DataType::u8(), vec![3], Order::C).unwrap();
+        let col_flat = Region::new(vec![Slice::new(2, -1, -1).unwrap()]);
+        let mut flat = ArrayMut::bytes(&mut out[..3]);
+        flat.copy_region_from(&col_flat, &a_flat, &col_t).unwrap();
+        assert_eq!(out[..3], [7, 6, 5]);
+        let wide: DataType = "<u2".parse().unwrap();
+        let b = ArrayRef::new(&[0; 6], wide, vec![3], Order::C).unwrap();
+        let mut dst = ArrayMut::bytes(&mut out);
+        let err = dst.copy_region_from(&col_t, &b, &col_t).unwrap_err();
+        assert_eq!(err.message(), "cannot copy <u2 items into |u1 items");
+    }
 
     #[test]
     fn recycler_reuses_fitting_maps_and_keeps_its_bounds() {

@@ -2,9 +2,17 @@
 
 use crate::error::{Error, Result};
 
+mod copy;
+mod grid;
+mod index;
 mod order;
+mod slice;
 
+pub use copy::{copy_region, read_region, write_region, Layout, PAR_MIN_BYTES};
+pub use grid::{ChunkGrid, ChunkSelection, ChunkSelections};
+pub use index::{normalize_index, Index, Selection};
 pub use order::Order;
+pub use slice::{Region, Slice, SliceIter};
 
 /// Byte strides of a contiguous array of `shape` with items of `itemsize` bytes in `order`.
 pub fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {

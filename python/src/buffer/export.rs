@@ -1,110 +1,19 @@
-//! Python bindings of [`ndpack::Buffer`] and [`ndpack::NDBuffer`]: the classes `_ndpack.Buffer`
-//! and `_ndpack.NDBuffer` (subclassed in Python as `ndpack.Buffer` / `ndpack.NDBuffer`, which add
-//! zarr's method names), and the zero-copy conversions from Python objects that the codec
-//! bindings use.
-//!
-//! Both classes export their memory read-only through the buffer protocol, `__array_interface__`
-//! and DLPack (`__dlpack__`, `__dlpack_device__`), so NumPy sees them without a copy. Made from a
-//! Python object (bytes, a NumPy array, anything with the buffer protocol), they keep that object
-//! alive and copy nothing.
+//! The classes `_ndpack.Buffer` and `_ndpack.NDBuffer` and their read-only export through the
+//! buffer protocol and `__array_interface__` (DLPack is in [`super::dlpack`]).
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CString};
 use std::ptr;
 
 use ndpack::{Buffer, ByteOrder, DataType, NDBuffer, Order, TypeKind};
-use pyo3::buffer::PyUntypedBuffer;
 use pyo3::exceptions::{PyBufferError, PyTypeError, PyValueError};
 use pyo3::ffi;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyTuple};
 
+use super::dlpack;
+use super::{parse_dtype, parse_order};
 use crate::errors::to_py;
-
-/// Memory exported by a Python object through the buffer protocol, kept alive (with the object)
-/// for as long as a [`Buffer`] refers to it.
-struct PyOwner {
-    /// The exported view; releasing it (on drop) lets the exporter free or resize its memory.
-    view: PyUntypedBuffer,
-    /// The exporting object, kept for its identity (the view holds a reference too).
-    _obj: Py<PyAny>,
-}
-
-impl AsRef<[u8]> for PyOwner {
-    fn as_ref(&self) -> &[u8] {
-        let len = self.view.len_bytes();
-        if len == 0 {
-            return &[];
-        }
-        // SAFETY: `from_py_object` only builds a PyOwner from a contiguous view, whose `len_bytes`
-        // bytes start at `buf_ptr`. The exporter keeps that memory valid (and does not move or
-        // resize it) until the view is released, which happens when this owner is dropped.
-        unsafe { std::slice::from_raw_parts(self.view.buf_ptr() as *const u8, len) }
-    }
-}
-
-/// The bytes of a Python object: a `Buffer`/`NDBuffer` of ours (shared), or any object with the
-/// buffer protocol whose memory is contiguous (borrowed without a copy, the object kept alive).
-pub fn buffer_from_py(obj: &Bound<'_, PyAny>) -> PyResult<Buffer> {
-    if let Ok(b) = obj.cast::<PyBuf>() {
-        return Ok(b.get().inner.clone());
-    }
-    if let Ok(b) = obj.cast::<PyNDBuf>() {
-        return Ok(b.get().inner.buffer().clone());
-    }
-    let view = PyUntypedBuffer::get(obj).map_err(|e| {
-        PyTypeError::new_err(format!(
-            "expected an object with the buffer protocol, got {}: {e}",
-            obj.get_type()
-                .name()
-                .map(|n| n.to_string())
-                .unwrap_or_default()
-        ))
-    })?;
-    if !(view.is_c_contiguous() || view.is_fortran_contiguous()) {
-        return Err(PyValueError::new_err(
-            "an object with contiguous memory is required",
-        ));
-    }
-    if view.len_bytes() == 0 {
-        return Ok(Buffer::empty());
-    }
-    Ok(Buffer::from_owner(PyOwner {
-        view,
-        _obj: obj.clone().unbind(),
-    }))
-}
-
-/// A writable, contiguous view of a Python object's memory (the `out` of a decode).
-pub struct WritableView {
-    view: PyUntypedBuffer,
-}
-
-impl WritableView {
-    /// Exports `obj`'s memory, failing if it is read-only or not contiguous.
-    pub fn new(obj: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let view = PyUntypedBuffer::get(obj)?;
-        if view.readonly() {
-            return Err(PyValueError::new_err("the output buffer is read-only"));
-        }
-        if !(view.is_c_contiguous() || view.is_fortran_contiguous()) {
-            return Err(PyValueError::new_err(
-                "an output buffer with contiguous memory is required",
-            ));
-        }
-        Ok(WritableView { view })
-    }
-
-    /// The memory, writable.
-    pub fn as_mut_slice(&mut self) -> &mut [u8] {
-        let len = self.view.len_bytes();
-        if len == 0 {
-            return &mut [];
-        }
-        // SAFETY: the view is writable and contiguous (checked in `new`), valid for `len` bytes
-        // until it is released when `self` drops; `&mut self` makes this the only Rust reference.
-        unsafe { std::slice::from_raw_parts_mut(self.view.buf_ptr() as *mut u8, len) }
-    }
-}
+use crate::memory::{buffer_from_py, bytes_from_slice, bytes_with, write_parts};
 
 /// The `struct`-module format of a dtype for the buffer protocol, or `None` where PEP 3118 has
 /// no code for it (datetimes, records, objects).
@@ -274,8 +183,8 @@ impl PyBuf {
     }
 
     /// A copy of the bytes as `bytes`.
-    fn to_bytes<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        PyBytes::new(py, &self.inner)
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        bytes_from_slice(py, &self.inner)
     }
 
     /// A view of bytes `start..stop` (no copy).
@@ -299,10 +208,8 @@ impl PyBuf {
     ) -> PyResult<Bound<'py, PyBytes>> {
         let other = buffer_from_py(other)?;
         let a = &self.inner;
-        PyBytes::new_with(py, a.len() + other.len(), |out| {
-            out[..a.len()].copy_from_slice(a);
-            out[a.len()..].copy_from_slice(&other);
-            Ok(())
+        bytes_with(py, a.len() + other.len(), |out| {
+            write_parts(out, &[a, &other])
         })
     }
 
@@ -381,22 +288,6 @@ impl PyBuf {
 pub struct PyNDBuf {
     /// The array.
     pub inner: NDBuffer,
-}
-
-/// Parses `"C"`/`"F"`.
-pub fn parse_order(order: &str) -> PyResult<Order> {
-    match order {
-        "C" | "c" => Ok(Order::C),
-        "F" | "f" => Ok(Order::F),
-        other => Err(PyValueError::new_err(format!(
-            "order must be 'C' or 'F', got {other:?}"
-        ))),
-    }
-}
-
-/// Parses a NumPy dtype string.
-pub fn parse_dtype(dtype: &str) -> PyResult<DataType> {
-    dtype.parse().map_err(to_py)
 }
 
 #[pymethods]
@@ -602,244 +493,4 @@ fn array_interface<'py>(
         None => d.set_item("strides", py.None())?,
     }
     Ok(d)
-}
-
-/// The DLPack export: `DLManagedTensor` (0.x) and `DLManagedTensorVersioned` (1.x) capsules.
-mod dlpack {
-    use super::*;
-
-    /// `kDLCPU`.
-    pub const KDL_CPU: i32 = 1;
-    const FLAG_READ_ONLY: u64 = 1;
-
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct DLDevice {
-        device_type: i32,
-        device_id: i32,
-    }
-
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct DLDataType {
-        code: u8,
-        bits: u8,
-        lanes: u16,
-    }
-
-    #[repr(C)]
-    struct DLTensor {
-        data: *mut c_void,
-        device: DLDevice,
-        ndim: i32,
-        dtype: DLDataType,
-        shape: *mut i64,
-        strides: *mut i64,
-        byte_offset: u64,
-    }
-
-    #[repr(C)]
-    struct DLManagedTensor {
-        dl_tensor: DLTensor,
-        manager_ctx: *mut c_void,
-        deleter: Option<unsafe extern "C" fn(*mut DLManagedTensor)>,
-    }
-
-    #[repr(C)]
-    struct DLPackVersion {
-        major: u32,
-        minor: u32,
-    }
-
-    #[repr(C)]
-    struct DLManagedTensorVersioned {
-        version: DLPackVersion,
-        manager_ctx: *mut c_void,
-        deleter: Option<unsafe extern "C" fn(*mut DLManagedTensorVersioned)>,
-        flags: u64,
-        dl_tensor: DLTensor,
-    }
-
-    /// What a tensor keeps alive: the bytes and the shape/strides arrays it points into.
-    struct Context {
-        _owner: Buffer,
-        shape: Vec<i64>,
-        strides: Vec<i64>,
-    }
-
-    fn dl_dtype(dt: &DataType) -> PyResult<DLDataType> {
-        if dt.is_swapped() {
-            return Err(PyBufferError::new_err(format!(
-                "DLPack holds native byte order only, not {dt}"
-            )));
-        }
-        let code = match dt.kind() {
-            TypeKind::Int => 0,
-            TypeKind::UInt => 1,
-            TypeKind::Float => 2,
-            TypeKind::Complex => 5,
-            TypeKind::Bool => 6,
-            _ => {
-                return Err(PyBufferError::new_err(format!(
-                    "DLPack has no data type for {dt}"
-                )))
-            }
-        };
-        Ok(DLDataType {
-            code,
-            bits: (dt.itemsize() * 8) as u8,
-            lanes: 1,
-        })
-    }
-
-    unsafe extern "C" fn delete_legacy(t: *mut DLManagedTensor) {
-        if t.is_null() {
-            return;
-        }
-        // SAFETY: `t` and its context were leaked from boxes by `export`; DLPack calls the
-        // deleter once.
-        unsafe {
-            drop(Box::from_raw((*t).manager_ctx as *mut Context));
-            drop(Box::from_raw(t));
-        }
-    }
-
-    unsafe extern "C" fn delete_versioned(t: *mut DLManagedTensorVersioned) {
-        if t.is_null() {
-            return;
-        }
-        // SAFETY: as in `delete_legacy`.
-        unsafe {
-            drop(Box::from_raw((*t).manager_ctx as *mut Context));
-            drop(Box::from_raw(t));
-        }
-    }
-
-    const NAME_LEGACY: &CStr = c"dltensor";
-    const NAME_VERSIONED: &CStr = c"dltensor_versioned";
-
-    unsafe extern "C" fn capsule_legacy(capsule: *mut ffi::PyObject) {
-        // SAFETY: called by CPython with a live capsule; a consumer that took the tensor renamed
-        // the capsule, so a still-valid name means we own the tensor and must delete it.
-        unsafe {
-            if ffi::PyCapsule_IsValid(capsule, NAME_LEGACY.as_ptr()) == 1 {
-                let t = ffi::PyCapsule_GetPointer(capsule, NAME_LEGACY.as_ptr());
-                delete_legacy(t as *mut DLManagedTensor);
-            }
-        }
-    }
-
-    unsafe extern "C" fn capsule_versioned(capsule: *mut ffi::PyObject) {
-        // SAFETY: as in `capsule_legacy`.
-        unsafe {
-            if ffi::PyCapsule_IsValid(capsule, NAME_VERSIONED.as_ptr()) == 1 {
-                let t = ffi::PyCapsule_GetPointer(capsule, NAME_VERSIONED.as_ptr());
-                delete_versioned(t as *mut DLManagedTensorVersioned);
-            }
-        }
-    }
-
-    /// A DLPack capsule for `buffer` viewed as `shape` items of `dtype` with byte `strides`
-    /// (C-contiguous when `None`).
-    #[allow(clippy::too_many_arguments)]
-    pub fn export<'py>(
-        py: Python<'py>,
-        buffer: Buffer,
-        dtype: &DataType,
-        shape: &[usize],
-        strides: Option<&[usize]>,
-        max_version: Option<(u32, u32)>,
-        dl_device: Option<(i32, i32)>,
-        copy: Option<bool>,
-    ) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(dev) = dl_device {
-            if dev.0 != KDL_CPU {
-                return Err(PyBufferError::new_err(format!(
-                    "ndpack buffers live on the CPU, not on DLPack device {dev:?}"
-                )));
-            }
-        }
-        if copy == Some(true) {
-            return Err(PyBufferError::new_err(
-                "ndpack buffers export without copying (copy=True is not supported)",
-            ));
-        }
-        let dl = dl_dtype(dtype)?;
-        let itemsize = dtype.itemsize().max(1);
-        let mut ctx = Box::new(Context {
-            shape: shape.iter().map(|&d| d as i64).collect(),
-            strides: match strides {
-                Some(s) => s.iter().map(|&s| (s / itemsize) as i64).collect(),
-                None => {
-                    let mut st = vec![1i64; shape.len()];
-                    for i in (0..shape.len().saturating_sub(1)).rev() {
-                        st[i] = st[i + 1] * shape[i + 1] as i64;
-                    }
-                    st
-                }
-            },
-            _owner: buffer.clone(),
-        });
-        let tensor = DLTensor {
-            data: buffer.as_ptr() as *mut c_void,
-            device: DLDevice {
-                device_type: KDL_CPU,
-                device_id: 0,
-            },
-            ndim: shape.len() as i32,
-            dtype: dl,
-            shape: ctx.shape.as_mut_ptr(),
-            strides: ctx.strides.as_mut_ptr(),
-            byte_offset: 0,
-        };
-        let ctx = Box::into_raw(ctx) as *mut c_void;
-        let versioned = matches!(max_version, Some((major, _)) if major >= 1);
-        let capsule = if versioned {
-            let t = Box::into_raw(Box::new(DLManagedTensorVersioned {
-                version: DLPackVersion { major: 1, minor: 0 },
-                manager_ctx: ctx,
-                deleter: Some(delete_versioned),
-                flags: FLAG_READ_ONLY,
-                dl_tensor: tensor,
-            }));
-            // SAFETY: `t` is a valid tensor; the capsule's destructor frees it unless a consumer
-            // took it (and renamed the capsule).
-            let cap = unsafe {
-                ffi::PyCapsule_New(
-                    t as *mut c_void,
-                    NAME_VERSIONED.as_ptr(),
-                    Some(capsule_versioned),
-                )
-            };
-            if cap.is_null() {
-                // SAFETY: the capsule was not made, so we still own `t`.
-                unsafe { delete_versioned(t) };
-            }
-            cap
-        } else {
-            let t = Box::into_raw(Box::new(DLManagedTensor {
-                dl_tensor: tensor,
-                manager_ctx: ctx,
-                deleter: Some(delete_legacy),
-            }));
-            // SAFETY: as above.
-            let cap = unsafe {
-                ffi::PyCapsule_New(t as *mut c_void, NAME_LEGACY.as_ptr(), Some(capsule_legacy))
-            };
-            if cap.is_null() {
-                // SAFETY: the capsule was not made, so we still own `t`.
-                unsafe { delete_legacy(t) };
-            }
-            cap
-        };
-        // SAFETY: `capsule` is a new reference or null with an exception set.
-        unsafe { Bound::from_owned_ptr_or_err(py, capsule) }
-    }
-}
-
-/// Adds `Buffer` and `NDBuffer` to the extension module.
-pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_class::<PyBuf>()?;
-    m.add_class::<PyNDBuf>()?;
-    Ok(())
 }
