@@ -103,7 +103,7 @@ pub fn write_output(
         None => vec![decoded.bytes().len() / dtype.itemsize().max(1)],
     };
     let descr = ndpack::npy::Descr::Scalar(dtype);
-    let npy = ndpack::npy::to_npy(&descr, &shape, decoded.order(), decoded.bytes())?;
+    let npy = ndpack::npy::write_npy_to_vec(&descr, &shape, decoded.order(), decoded.bytes())?;
     std::fs::write(path, npy)?;
     Ok(())
 }

@@ -29,7 +29,7 @@ fn le_f64(b: &[u8]) -> Vec<f64> {
 /// Writing the parsed header and data back gives NumPy's bytes exactly.
 fn assert_rewrites_identically(bytes: &[u8]) {
     let v = npy::read_npy(bytes).unwrap();
-    let again = npy::to_npy(v.descr(), v.shape(), v.order(), v.data()).unwrap();
+    let again = npy::write_npy_to_vec(v.descr(), v.shape(), v.order(), v.data()).unwrap();
     assert!(again == bytes, "rewritten header differs from NumPy's");
 }
 
@@ -37,7 +37,7 @@ fn assert_rewrites_identically(bytes: &[u8]) {
 /// we write for them reads back to the same header and data.
 fn assert_rewrites_equivalently(bytes: &[u8]) {
     let v = npy::read_npy(bytes).unwrap();
-    let again = npy::to_npy(v.descr(), v.shape(), v.order(), v.data()).unwrap();
+    let again = npy::write_npy_to_vec(v.descr(), v.shape(), v.order(), v.data()).unwrap();
     let w = npy::read_npy(&again).unwrap();
     assert_eq!(w.descr(), v.descr());
     assert_eq!(w.shape(), v.shape());
@@ -156,7 +156,7 @@ fn versions_two_and_three() {
     assert_eq!(v.header().version, (2, 0));
     assert_eq!(v.data().len(), 12);
     // ndpack, like np.save, writes the oldest version that fits: 1.0 here.
-    let ours = npy::to_npy(v.descr(), v.shape(), v.order(), v.data()).unwrap();
+    let ours = npy::write_npy_to_vec(v.descr(), v.shape(), v.order(), v.data()).unwrap();
     assert_eq!(npy::read_npy(&ours).unwrap().header().version, (1, 0));
 
     let u = golden("v3_unicode_names.npy");

@@ -88,7 +88,7 @@ fn every_dtype_every_version_both_orders() {
             }
         }
         // Written and read back.
-        let w = npy::to_npy(&Descr::Scalar(dt.clone()), &[6], Order::C, &data).unwrap();
+        let w = npy::write_npy_to_vec(&Descr::Scalar(dt.clone()), &[6], Order::C, &data).unwrap();
         assert_eq!(w.len() % 64, data.len() % 64, "{s}: header padded to 64");
         let v = npy::read_npy(&w).unwrap();
         assert_eq!(v.descr().to_literal(), format!("'{s}'"));
@@ -146,7 +146,7 @@ fn records_with_titles_subarrays_and_nesting() {
     }])
     .unwrap();
     let d = Descr::Record(rec);
-    let w = npy::to_npy(&d, &[1], Order::C, &[0; 8]).unwrap();
+    let w = npy::write_npy_to_vec(&d, &[1], Order::C, &[0; 8]).unwrap();
     assert_eq!(npy::read_npy(&w).unwrap().descr(), &d);
 }
 
@@ -273,7 +273,7 @@ fn every_truncation_and_bit_flip_of_a_file_is_handled() {
         ])
         .unwrap(),
     );
-    let bytes = npy::to_npy(&rec, &[2], Order::C, &data).unwrap();
+    let bytes = npy::write_npy_to_vec(&rec, &[2], Order::C, &data).unwrap();
     for n in 0..bytes.len() {
         assert!(npy::read_npy(&bytes[..n]).is_err(), "prefix of {n} bytes");
     }

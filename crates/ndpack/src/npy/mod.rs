@@ -1,5 +1,5 @@
 //! NPY and NPZ, NumPy's own file formats: header parsing and writing ([`header`]), zero-copy
-//! views of the data ([`NpyView`], [`NpyArray`]), NPZ reading and writing ([`zip`]),
+//! views of the data ([`NpyRef`], [`NpyArray`]), NPZ reading and writing ([`zip`]),
 //! NPZ members decoded ahead of reads ([`ahead`]).
 //!
 //! Reading never copies the array data: a view is the parsed header plus the byte range of the
@@ -12,7 +12,7 @@
 //! use ndpack::Order;
 //! let data: Vec<u8> = (0..6u16).flat_map(|v| v.to_le_bytes()).collect();
 //! let descr = Descr::Scalar("<u2".parse().unwrap());
-//! let bytes = npy::to_npy(&descr, &[2, 3], Order::F, &data).unwrap();
+//! let bytes = npy::write_npy_to_vec(&descr, &[2, 3], Order::F, &data).unwrap();
 //! let view = npy::read_npy(&bytes).unwrap();
 //! assert_eq!(view.shape(), &[2, 3]);
 //! assert_eq!(view.order(), Order::F);
@@ -81,7 +81,7 @@ fn strides(shape: &[usize], itemsize: usize, order: Order) -> Vec<usize> {
     crate::region::strides(shape, itemsize, order)
 }
 
-/// The accessors [`NpyView`] and [`NpyArray`] share: both hold a parsed `header`.
+/// The accessors [`NpyRef`] and [`NpyArray`] share: both hold a parsed `header`.
 macro_rules! header_accessors {
     () => {
         /// The parsed header.
@@ -113,7 +113,7 @@ macro_rules! header_accessors {
 
 /// A parsed NPY file borrowing its input: the header and the data bytes, not copied.
 #[derive(Debug, Clone)]
-pub struct NpyView<'a> {
+pub struct NpyRef<'a> {
     header: Header,
     data: &'a [u8],
 }
@@ -122,16 +122,16 @@ pub struct NpyView<'a> {
 ///
 /// Errors: `Corrupt` for a missing magic string, a header that is not a literal dict or data
 /// longer than the shape says; `Truncated` for short input; `Unsupported` for object arrays.
-pub fn read_npy(bytes: &[u8]) -> Result<NpyView<'_>> {
+pub fn read_npy(bytes: &[u8]) -> Result<NpyRef<'_>> {
     let header = parse_header(bytes)?;
     let range = data_range(&header, bytes.len())?;
-    Ok(NpyView {
+    Ok(NpyRef {
         header,
         data: &bytes[range],
     })
 }
 
-impl<'a> NpyView<'a> {
+impl<'a> NpyRef<'a> {
     header_accessors!();
     /// The data bytes, inside the input.
     pub fn data(&self) -> &'a [u8] {
@@ -209,7 +209,12 @@ pub fn write_npy(
 }
 
 /// The bytes of an NPY file, as `np.save` writes them.
-pub fn to_npy(descr: &Descr, shape: &[usize], order: Order, data: &[u8]) -> Result<Vec<u8>> {
+pub fn write_npy_to_vec(
+    descr: &Descr,
+    shape: &[usize],
+    order: Order,
+    data: &[u8],
+) -> Result<Vec<u8>> {
     check_data(descr, shape, data)?;
     let header = write_header(descr, shape, order);
     let mut out = Vec::with_capacity(header.len() + data.len());
