@@ -54,44 +54,52 @@ pub fn bitunshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Resul
     bitunshuffle(typesize, src, dst)
 }
 
-/// [`bitshuffle`] with the kernels of `isa` (for tests and benchmarks).
-///
-/// # Panics
-/// If `isa` is not available on this CPU.
-pub fn bitshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    check(typesize, src, dst)?;
-    isa.check();
-    let m = src.len() / typesize / 8 * 8;
-    let done = bitshuffle_kernel(isa, typesize, src, dst, m);
-    portable::bitshuffle_groups(typesize, src, dst, m, done / 8);
-    let body = m * typesize;
-    dst[body..].copy_from_slice(&src[body..]);
-    Ok(())
+pub_for_benches! {
+    /// [`bitshuffle`] with the kernels of `isa` (for tests and benchmarks).
+    ///
+    /// # Panics
+    /// If `isa` is not available on this CPU.
+    fn bitshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        check(typesize, src, dst)?;
+        isa.check();
+        let m = src.len() / typesize / 8 * 8;
+        let done = bitshuffle_kernel(isa, typesize, src, dst, m);
+        portable::bitshuffle_groups(typesize, src, dst, m, done / 8);
+        let body = m * typesize;
+        dst[body..].copy_from_slice(&src[body..]);
+        Ok(())
+    }
 }
 
-/// [`bitunshuffle`] with the kernels of `isa` (for tests and benchmarks).
-///
-/// # Panics
-/// If `isa` is not available on this CPU.
-pub fn bitunshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    check(typesize, src, dst)?;
-    isa.check();
-    let m = src.len() / typesize / 8 * 8;
-    let done = bitunshuffle_kernel(isa, typesize, src, dst, m);
-    portable::bitunshuffle_groups(typesize, src, dst, m, done / 8);
-    let body = m * typesize;
-    dst[body..].copy_from_slice(&src[body..]);
-    Ok(())
+pub_for_benches! {
+    /// [`bitunshuffle`] with the kernels of `isa` (for tests and benchmarks).
+    ///
+    /// # Panics
+    /// If `isa` is not available on this CPU.
+    fn bitunshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        check(typesize, src, dst)?;
+        isa.check();
+        let m = src.len() / typesize / 8 * 8;
+        let done = bitunshuffle_kernel(isa, typesize, src, dst, m);
+        portable::bitunshuffle_groups(typesize, src, dst, m, done / 8);
+        let body = m * typesize;
+        dst[body..].copy_from_slice(&src[body..]);
+        Ok(())
+    }
 }
 
-/// The portable reference implementation of [`bitshuffle`].
-pub fn bitshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    bitshuffle_isa(Isa::Portable, typesize, src, dst)
+pub_for_benches! {
+    /// The portable reference implementation of [`bitshuffle`].
+    fn bitshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        bitshuffle_isa(Isa::Portable, typesize, src, dst)
+    }
 }
 
-/// The portable reference implementation of [`bitunshuffle`].
-pub fn bitunshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-    bitunshuffle_isa(Isa::Portable, typesize, src, dst)
+pub_for_benches! {
+    /// The portable reference implementation of [`bitunshuffle`].
+    fn bitunshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
+        bitunshuffle_isa(Isa::Portable, typesize, src, dst)
+    }
 }
 
 fn check(typesize: usize, src: &[u8], dst: &[u8]) -> Result<()> {

@@ -14,6 +14,22 @@
 use std::mem::MaybeUninit;
 use std::sync::atomic::{AtomicU8, Ordering};
 
+/// Declares a kernel entry point that is public only with the feature `bench-internals` (for
+/// the criterion benches, which pick an instruction-set level or the portable code explicitly)
+/// and crate-private otherwise (the unit tests compare every level against the portable code;
+/// the inverse portable kernels serve only the benches).
+macro_rules! pub_for_benches {
+    ($(#[$attr:meta])* fn $($item:tt)*) => {
+        #[cfg(feature = "bench-internals")]
+        $(#[$attr])*
+        pub fn $($item)*
+        #[cfg(not(feature = "bench-internals"))]
+        #[allow(dead_code)]
+        $(#[$attr])*
+        pub(crate) fn $($item)*
+    };
+}
+
 pub mod bitshuffle;
 mod portable;
 pub mod shuffle;

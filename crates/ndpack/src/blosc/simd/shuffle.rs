@@ -28,23 +28,27 @@ pub fn unshuffle(typesize: usize, src: &[u8], dst: &mut [u8]) {
     unshuffle_isa(Isa::best(), typesize, src, dst)
 }
 
-/// [`shuffle`] with the kernels of `isa` (for tests and benchmarks).
-///
-/// # Panics
-/// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
-pub fn shuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
-    assert_eq!(src.len(), dst.len(), "shuffle needs equal lengths");
-    isa.check();
-    shuffle_kernel(isa, typesize, src, dst)
+pub_for_benches! {
+    /// [`shuffle`] with the kernels of `isa` (for tests and benchmarks).
+    ///
+    /// # Panics
+    /// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
+    fn shuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+        assert_eq!(src.len(), dst.len(), "shuffle needs equal lengths");
+        isa.check();
+        shuffle_kernel(isa, typesize, src, dst)
+    }
 }
 
-/// [`unshuffle`] with the kernels of `isa` (for tests and benchmarks).
-///
-/// # Panics
-/// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
-pub fn unshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
-    // SAFETY: the unshuffle kernels write only initialised bytes through the view.
-    unshuffle_isa_uninit(isa, typesize, src, unsafe { as_uninit(dst) })
+pub_for_benches! {
+    /// [`unshuffle`] with the kernels of `isa` (for tests and benchmarks).
+    ///
+    /// # Panics
+    /// If `src` and `dst` have different lengths or `isa` is not available on this CPU.
+    fn unshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) {
+        // SAFETY: the unshuffle kernels write only initialised bytes through the view.
+        unshuffle_isa_uninit(isa, typesize, src, unsafe { as_uninit(dst) })
+    }
 }
 
 /// [`unshuffle`] into a destination that may be uninitialised (every byte gets written), so
@@ -101,15 +105,19 @@ fn unshuffle_isa_uninit(isa: Isa, typesize: usize, src: &[u8], dst: &mut [MaybeU
     unshuffle_kernel(isa, typesize, src, dst)
 }
 
-/// The portable reference implementation of [`shuffle`].
-pub fn shuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    portable::shuffle(typesize, src, dst)
+pub_for_benches! {
+    /// The portable reference implementation of [`shuffle`].
+    fn shuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
+        portable::shuffle(typesize, src, dst)
+    }
 }
 
-/// The portable reference implementation of [`unshuffle`].
-pub fn unshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
-    // SAFETY: the portable unshuffle writes only initialised bytes through the view.
-    portable::unshuffle_uninit(typesize, src, unsafe { as_uninit(dst) })
+pub_for_benches! {
+    /// The portable reference implementation of [`unshuffle`].
+    fn unshuffle_portable(typesize: usize, src: &[u8], dst: &mut [u8]) {
+        // SAFETY: the portable unshuffle writes only initialised bytes through the view.
+        portable::unshuffle_uninit(typesize, src, unsafe { as_uninit(dst) })
+    }
 }
 
 #[cfg(test)]
