@@ -1,6 +1,6 @@
 //! The Blosc1 chunk format, exactly as c-blosc 1.x and numcodecs' `Blosc` write it: the 16-byte
 //! header, shuffle/bitshuffle flags, c-blosc's automatic blocksize and split rules, memcpyed
-//! chunks, and the numcodecs module helpers (`decode_partial`, `cbuffer_sizes`,
+//! chunks, and the numcodecs module helpers (`getitem`, `cbuffer_sizes`,
 //! `cbuffer_complib`, `cbuffer_metainfo`, `list_compressors`).
 //!
 //! ```
@@ -322,7 +322,7 @@ pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Resu
 
 /// Decodes `nitems` items of the chunk's typesize starting at item `start` (c-blosc's
 /// `blosc_getitem`; numcodecs' `decompress_partial`), decoding only the blocks that hold them.
-pub fn decode_partial(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
+pub fn getitem(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
     let c = Chunk::open(chunk)?;
     let ts = c.header.typesize;
     let lo = start.checked_mul(ts);
@@ -533,11 +533,11 @@ mod tests {
                         let nitems = data.len() / ts;
                         let (s, n) = (nitems / 3, nitems / 4);
                         assert_eq!(
-                            decode_partial(&c, s, n).unwrap(),
+                            getitem(&c, s, n).unwrap(),
                             &data[s * ts..(s + n) * ts],
                             "{opts:?}"
                         );
-                        assert!(decode_partial(&c, nitems, 1).is_err());
+                        assert!(getitem(&c, nitems, 1).is_err());
                     }
                 }
             }

@@ -392,7 +392,7 @@ pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Resu
 /// Decodes `nitems` items (of the header's typesize) from item `start`, decoding only the blocks
 /// that hold them (c-blosc2's `blosc2_getitem`).
 pub fn getitem(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
-    super::v1::decode_partial(chunk, start, nitems)
+    super::v1::getitem(chunk, start, nitems)
 }
 
 /// Decodes bytes `[offset, offset + out.len())` of a chunk into `out`, decoding only the blocks
