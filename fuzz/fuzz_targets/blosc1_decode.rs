@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(out) = v1::decompress(&chunk) {
         assert_eq!(out.len(), nbytes);
-        if let Ok(part) = v1::decode_partial(&chunk, 1, 7) {
+        if let Ok(part) = v1::getitem(&chunk, 1, 7) {
             let ts = v1::cbuffer_metainfo(&chunk).unwrap().0;
             assert_eq!(part, &out[ts..8 * ts]);
         }

@@ -73,7 +73,7 @@ fuzz_target!(|input: &[u8]| {
             if n > 0 {
                 let ts = v1::cbuffer_metainfo(&c).unwrap().0;
                 assert_eq!(
-                    v1::decode_partial(&c, n / 2, n - n / 2).unwrap(),
+                    v1::getitem(&c, n / 2, n - n / 2).unwrap(),
                     &data[n / 2 * ts..n * ts]
                 );
             }

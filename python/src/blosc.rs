@@ -99,7 +99,7 @@ fn blosc_getitem<'py>(
     let src = c_bytes(chunk)?;
     let chunk = src.as_slice();
     let out = py
-        .detach(|| v1::decode_partial(chunk, start, nitems))
+        .detach(|| v1::getitem(chunk, start, nitems))
         .map_err(to_py)?;
     bytes_from_slice(py, &out)
 }

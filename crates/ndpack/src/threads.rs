@@ -1,7 +1,8 @@
 //! ndpack's one thread pool (rayon), sized by [`set_num_threads`] (default: all cores).
 //!
 //! Parallel loops over blocks, chunks and members run through [`pool`]; front ends never spawn
-//! threads of their own.
+//! threads of their own. The `ordered` submodule encodes items of unknown size from both ends
+//! into one output, with the bytes of a serial loop.
 //!
 //! # Fork
 //!
@@ -22,6 +23,12 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use rayon::ThreadPool;
 
 use crate::error::{Error, Result};
+
+mod ordered;
+
+#[cfg(test)]
+pub(crate) use ordered::testing as ordered_testing;
+pub(crate) use ordered::two_ended;
 
 /// The number of forks between the process that started the program and this one, counted in
 /// each child by the handler [`watch_forks`] registers.

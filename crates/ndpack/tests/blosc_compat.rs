@@ -149,7 +149,7 @@ fn check_compat(want_kernels: bool) {
         let chunk = fs::read(&path).unwrap();
         assert_eq!(v1::decompress(&chunk).unwrap(), want, "{name}");
         assert_eq!(
-            v1::decode_partial(&chunk, 123_456, 1000).unwrap(),
+            v1::getitem(&chunk, 123_456, 1000).unwrap(),
             &want[123_456 * 4..124_456 * 4],
             "{name}"
         );

@@ -1,6 +1,6 @@
 //! The Blosc1 chunk format, exactly as c-blosc 1.x and numcodecs' `Blosc` write it: the 16-byte
 //! header, shuffle/bitshuffle flags, c-blosc's automatic blocksize and split rules, memcpyed
-//! chunks, and the numcodecs module helpers (`decode_partial`, `cbuffer_sizes`,
+//! chunks, and the numcodecs module helpers (`getitem`, `cbuffer_sizes`,
 //! `cbuffer_complib`, `cbuffer_metainfo`, `list_compressors`).
 //!
 //! ```
@@ -17,8 +17,7 @@
 
 use super::chunk::{
     check_compress_sizes, check_input_size, put, vec_with, write_header16, Chunk, EncodeSpec,
-    Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, F_BITSHUFFLE, F_NONE,
-    F_SHUFFLE, HEADER_LEN,
+    Filter, Header, FLAG_BITSHUFFLE, FLAG_DONT_SPLIT, FLAG_MEMCPYED, FLAG_SHUFFLE, HEADER_LEN,
 };
 use super::compressor::Compressor;
 use std::mem::MaybeUninit;
@@ -218,13 +217,13 @@ pub fn compress_into_uninit(
     let filter = match shuffle {
         Shuffle::Shuffle => {
             flags |= FLAG_SHUFFLE;
-            F_SHUFFLE
+            Filter::Shuffle
         }
         Shuffle::BitShuffle => {
             flags |= FLAG_BITSHUFFLE;
-            F_BITSHUFFLE
+            Filter::BitShuffle
         }
-        _ => F_NONE,
+        _ => Filter::NoFilter,
     };
     if !split {
         flags |= FLAG_DONT_SPLIT;
@@ -253,7 +252,14 @@ pub fn compress_into_uninit(
         typesize,
         blocksize,
         split,
-        filters: [F_NONE, F_NONE, F_NONE, F_NONE, F_NONE, filter],
+        filters: [
+            Filter::NoFilter,
+            Filter::NoFilter,
+            Filter::NoFilter,
+            Filter::NoFilter,
+            Filter::NoFilter,
+            filter,
+        ],
         filters_meta: [0; 6],
         extended: false,
     };
@@ -317,7 +323,7 @@ pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Resu
 
 /// Decodes `nitems` items of the chunk's typesize starting at item `start` (c-blosc's
 /// `blosc_getitem`; numcodecs' `decompress_partial`), decoding only the blocks that hold them.
-pub fn decode_partial(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
+pub fn getitem(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
     let c = Chunk::open(chunk)?;
     let ts = c.header.typesize;
     let lo = start.checked_mul(ts);
@@ -363,9 +369,9 @@ pub fn cbuffer_complib(chunk: &[u8]) -> Result<&'static str> {
 pub fn cbuffer_metainfo(chunk: &[u8]) -> Result<(usize, Shuffle, bool)> {
     let h = Header::parse(chunk)?;
     let shuffle = if h.extended {
-        if h.filters.contains(&F_SHUFFLE) {
+        if h.filters.contains(&Filter::Shuffle.code()) {
             Shuffle::Shuffle
-        } else if h.filters.contains(&F_BITSHUFFLE) {
+        } else if h.filters.contains(&Filter::BitShuffle.code()) {
             Shuffle::BitShuffle
         } else {
             Shuffle::NoShuffle
@@ -528,11 +534,11 @@ mod tests {
                         let nitems = data.len() / ts;
                         let (s, n) = (nitems / 3, nitems / 4);
                         assert_eq!(
-                            decode_partial(&c, s, n).unwrap(),
+                            getitem(&c, s, n).unwrap(),
                             &data[s * ts..(s + n) * ts],
                             "{opts:?}"
                         );
-                        assert!(decode_partial(&c, nitems, 1).is_err());
+                        assert!(getitem(&c, nitems, 1).is_err());
                     }
                 }
             }

@@ -13,9 +13,10 @@
 //! assert_eq!(getitem(&chunk, 10, 2).unwrap(), [10, 0, 0, 0, 11, 0, 0, 0]);
 //! ```
 
+pub use super::chunk::Filter;
 use super::chunk::{
-    self, check_compress_sizes, check_input_size, put, trunc_prec_check, vec_with, write_header16,
-    Chunk, EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT,
+    check_compress_sizes, check_input_size, put, trunc_prec_check, vec_with, write_header16, Chunk,
+    EncodeSpec, Header, EXT_HEADER_LEN, FLAG_BITSHUFFLE, FLAG_DELTA, FLAG_DONT_SPLIT,
     FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
 };
 use super::compressor::Compressor;
@@ -33,64 +34,6 @@ pub const MIN_BUFFERSIZE: usize = 32;
 pub const MAX_BUFFERSIZE: usize = i32::MAX as usize - MAX_OVERHEAD;
 
 const L1: usize = 32 * 1024;
-
-/// A filter of the Blosc2 pipeline (python-blosc2's `Filter` values).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum Filter {
-    /// No filter (0).
-    #[default]
-    NoFilter,
-    /// Byte shuffle (1); its meta, when nonzero, is the byte-group size.
-    Shuffle,
-    /// Bit shuffle (2).
-    BitShuffle,
-    /// XOR delta against the chunk's first block (3).
-    Delta,
-    /// Truncates float mantissas to `meta` bits (4; lossy, nothing to undo).
-    TruncPrec,
-}
-
-impl Filter {
-    /// The filter id stored in the header.
-    pub fn code(self) -> u8 {
-        match self {
-            Filter::NoFilter => chunk::F_NONE,
-            Filter::Shuffle => chunk::F_SHUFFLE,
-            Filter::BitShuffle => chunk::F_BITSHUFFLE,
-            Filter::Delta => chunk::F_DELTA,
-            Filter::TruncPrec => chunk::F_TRUNC_PREC,
-        }
-    }
-
-    /// The filter with id `code`.
-    pub fn from_code(code: i64) -> Result<Self> {
-        Ok(match code {
-            0 => Filter::NoFilter,
-            1 => Filter::Shuffle,
-            2 => Filter::BitShuffle,
-            3 => Filter::Delta,
-            4 => Filter::TruncPrec,
-            _ => {
-                return Err(Error::invalid(format!(
-                    "Blosc2 filter {code} is not supported (0-4: nofilter, shuffle, bitshuffle, delta, trunc_prec)"
-                )))
-            }
-        })
-    }
-
-    /// The filter named `name` (`"shuffle"`, `"bitshuffle"`, `"delta"`, `"trunc_prec"`,
-    /// `"nofilter"`), case-insensitive.
-    pub fn from_name(name: &str) -> Result<Self> {
-        Ok(match name.to_ascii_lowercase().as_str() {
-            "nofilter" | "none" => Filter::NoFilter,
-            "shuffle" => Filter::Shuffle,
-            "bitshuffle" => Filter::BitShuffle,
-            "delta" => Filter::Delta,
-            "trunc_prec" => Filter::TruncPrec,
-            _ => return Err(Error::invalid(format!("unknown Blosc2 filter {name:?}"))),
-        })
-    }
-}
 
 /// When blocks are split into one stream per byte of the item (python-blosc2's `SplitMode`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -332,7 +275,7 @@ pub fn compress_into_uninit(
     // c-blosc2 also splits blocks that typesize does not divide, and then cannot decode them.
     let split = params.split_block(ts, blocksize) && blocksize.is_multiple_of(ts);
     let mut flags = FLAG_SHUFFLE | FLAG_BITSHUFFLE | (params.codec.format_code() << 5);
-    if filters.contains(&chunk::F_DELTA) {
+    if params.filters.contains(&Filter::Delta) {
         flags |= FLAG_DELTA;
     }
     if !split {
@@ -367,7 +310,7 @@ pub fn compress_into_uninit(
         typesize: ts,
         blocksize,
         split,
-        filters,
+        filters: params.filters,
         filters_meta: params.filters_meta,
         extended: true,
     };
@@ -450,7 +393,7 @@ pub fn decompress_into_uninit(chunk: &[u8], out: &mut [MaybeUninit<u8>]) -> Resu
 /// Decodes `nitems` items (of the header's typesize) from item `start`, decoding only the blocks
 /// that hold them (c-blosc2's `blosc2_getitem`).
 pub fn getitem(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
-    super::v1::decode_partial(chunk, start, nitems)
+    super::v1::getitem(chunk, start, nitems)
 }
 
 /// Decodes bytes `[offset, offset + out.len())` of a chunk into `out`, decoding only the blocks

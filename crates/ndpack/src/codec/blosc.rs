@@ -114,7 +114,7 @@ impl Blosc {
     /// Decodes `nitems` items from item `start` of an encoded chunk, decoding only the blocks
     /// that hold them (numcodecs' `decode_partial`).
     pub fn decode_partial(&self, input: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
-        v1::decode_partial(input, start, nitems)
+        v1::getitem(input, start, nitems)
     }
 }
 
