@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ndpack::codec::bz2::BZ2;
+use ndpack::codec::bz2::Bz2;
 use ndpack::codec::{ArrayRef, Codec, MAX_DECODED_SIZE};
 use ndpack::fuzz::{decompress_parallel, decompress_serial};
 
@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
     // 120-370 kB of input from the seed, varied enough that it does not collapse into runs.
     let n = 120_000 + usize::from(ctl[0]) * 1000;
     let input = common::seeded(seed, n);
-    let codec = BZ2::new(1 + u32::from(mode >> 7)).unwrap();
+    let codec = Bz2::new(1 + u32::from(mode >> 7)).unwrap();
     let mut enc = codec
         .encode(ArrayRef::bytes(&input))
         .unwrap()

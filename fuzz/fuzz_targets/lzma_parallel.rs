@@ -10,14 +10,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use ndpack::codec::lzma::LZMA;
+use ndpack::codec::lzma::Lzma;
 use ndpack::codec::{ArrayRef, Codec};
 use serde_json::json;
 
 #[path = "common/parallel.rs"]
 mod common;
 
-fn same(c: &LZMA, data: &[u8]) {
+fn same(c: &Lzma, data: &[u8]) {
     common::same(c.decode_serial(data), c.decode_parallel(data));
 }
 
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let lzma2 = json!({"id": 33, "preset": 0, "dict_size": 1 << 16});
     let c = if mode & 0x80 == 0 {
-        LZMA::new(1, -1, None, Some(json!([lzma2])))
+        Lzma::new(1, -1, None, Some(json!([lzma2])))
     } else {
         let dist = rest.first().map_or(0, |&b| b % 9);
         let chain = if dist == 0 {
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
         } else {
             json!([{"id": 3, "dist": dist}, lzma2])
         };
-        LZMA::new(3, -1, None, Some(chain))
+        Lzma::new(3, -1, None, Some(chain))
     }
     .unwrap()
     .with_min_xz_block(1 << 20);

@@ -504,7 +504,9 @@ pub fn write_parts(out: &mut [MaybeUninit<u8>], parts: &[&[u8]]) -> ndpack::Resu
     let mut pos = 0;
     for part in parts {
         let Some(dst) = out.get_mut(pos..pos + part.len()) else {
-            return Err(ndpack::Error::invalid("the parts do not fit the output"));
+            return Err(ndpack::Error::invalid_argument(
+                "the parts do not fit the output",
+            ));
         };
         // SAFETY: `u8` and `MaybeUninit<u8>` have one layout, and `part` is initialised.
         let part = unsafe { &*(*part as *const [u8] as *const [MaybeUninit<u8>]) };

@@ -98,7 +98,7 @@ fn run_one(sample: &Sample, codec: &dyn Codec, min: Duration) -> Result<Row, ndp
     let encoded = codec.encode(input.clone())?;
     let decoded = codec.decode(encoded.as_array_ref())?;
     if decoded.bytes().len() != sample.data.len() {
-        return Err(ndpack::Error::invalid(format!(
+        return Err(ndpack::Error::invalid_argument(format!(
             "{} decoded {} bytes, expected {}",
             codec.id(),
             decoded.bytes().len(),
@@ -119,7 +119,7 @@ fn run_one(sample: &Sample, codec: &dyn Codec, min: Duration) -> Result<Row, ndp
             .is_ok()
         && decoded.bytes() != &out[..]
     {
-        return Err(ndpack::Error::invalid(format!(
+        return Err(ndpack::Error::invalid_argument(format!(
             "{}: decode_into disagrees with decode",
             codec.id()
         )));

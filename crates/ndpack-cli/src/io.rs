@@ -46,7 +46,7 @@ pub fn read_array(path: &Path, dtype: Option<&str>, _shape: Option<&str>) -> Res
     }
     let dtype: DataType = dtype.unwrap_or("|u1").parse()?;
     if dtype.itemsize() == 0 || data.len() % dtype.itemsize() != 0 {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "{} has {} bytes, not a whole number of {dtype} items",
             path.display(),
             data.len()
@@ -78,7 +78,7 @@ pub fn parse_shape(text: &str) -> Result<Vec<usize>> {
         .map(|s| {
             s.trim()
                 .parse()
-                .map_err(|_| Error::invalid(format!("bad shape {text:?}")))
+                .map_err(|_| Error::invalid_argument(format!("bad shape {text:?}")))
         })
         .collect()
 }

@@ -72,7 +72,7 @@ enum Command {
 
 fn pipeline(spec: &str) -> ndpack::Result<Pipeline> {
     let v: Value = serde_json::from_str(spec)
-        .map_err(|e| ndpack::Error::config(format!("--codec is not valid JSON: {e}")))?;
+        .map_err(|e| ndpack::Error::invalid_config(format!("--codec is not valid JSON: {e}")))?;
     match v {
         Value::Array(mut items) => {
             let compressor = if items.len() > 1 {
@@ -197,7 +197,9 @@ fn demo() -> ndpack::Result<()> {
         );
     }
     if ok == 0 {
-        return Err(ndpack::Error::invalid("no codec of the demo is available"));
+        return Err(ndpack::Error::invalid_argument(
+            "no codec of the demo is available",
+        ));
     }
     Ok(())
 }

@@ -138,12 +138,12 @@ impl Error {
     }
 
     /// Shorthand for `Error::new(ErrorKind::InvalidConfig, message)`.
-    pub fn config(message: impl Into<String>) -> Self {
+    pub fn invalid_config(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidConfig, message)
     }
 
     /// Shorthand for `Error::new(ErrorKind::InvalidArgument, message)`.
-    pub fn invalid(message: impl Into<String>) -> Self {
+    pub fn invalid_argument(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::InvalidArgument, message)
     }
 }

@@ -197,7 +197,7 @@ fn build(threads: usize) -> Result<Arc<ThreadPool>> {
         .thread_name(|i| format!("ndpack-{i}"))
         .build()
         .map(Arc::new)
-        .map_err(|e| Error::invalid(format!("cannot start {threads} threads: {e}")))
+        .map_err(|e| Error::invalid_argument(format!("cannot start {threads} threads: {e}")))
 }
 
 fn default_threads() -> usize {

@@ -48,7 +48,7 @@ impl GrowBuf for Vec<u8> {
 /// sizes otherwise.
 pub(crate) fn check_out_len(have: usize, want: usize) -> Result<()> {
     if have != want {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "output buffer has {have} bytes, decoded data has {want}"
         )));
     }
@@ -58,7 +58,7 @@ pub(crate) fn check_out_len(have: usize, want: usize) -> Result<()> {
 /// The error of a decoder whose data runs past the end of a `decode_into` output buffer of
 /// `len` bytes.
 pub(crate) fn out_too_small(len: usize) -> Error {
-    Error::invalid(format!(
+    Error::invalid_argument(format!(
         "output buffer of {len} bytes is too small for the decoded data"
     ))
 }

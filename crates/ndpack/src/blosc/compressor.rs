@@ -174,7 +174,7 @@ impl FromStr for Compressor {
             .into_iter()
             .find(|c| c.name() == lower)
             .ok_or_else(|| {
-                Error::invalid(format!(
+                Error::invalid_argument(format!(
                     "unknown Blosc compressor {s:?} (expected one of blosclz, lz4, lz4hc, zlib, zstd)"
                 ))
             })

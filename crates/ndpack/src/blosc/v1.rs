@@ -73,7 +73,7 @@ impl Shuffle {
             1 => Ok(Shuffle::Shuffle),
             2 => Ok(Shuffle::BitShuffle),
             -1 => Ok(Shuffle::AutoShuffle),
-            _ => Err(Error::invalid(format!(
+            _ => Err(Error::invalid_argument(format!(
                 "Blosc shuffle must be -1, 0, 1 or 2, got {v}"
             ))),
         }
@@ -187,19 +187,19 @@ pub fn compress_into_uninit(
     check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
     opts.compressor.check_available()?;
     if !opts.compressor.can_encode() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "Blosc compressor {} can only be decoded",
             opts.compressor
         )));
     }
     if opts.clevel > 9 {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "Blosc clevel must be between 0 and 9, got {}",
             opts.clevel
         )));
     }
     let typesize = match opts.typesize {
-        0 => return Err(Error::invalid("Blosc typesize must be at least 1")),
+        0 => return Err(Error::invalid_argument("Blosc typesize must be at least 1")),
         t if t > MAX_TYPESIZE => 1,
         t => t,
     };
@@ -306,7 +306,7 @@ fn open_for(chunk: &[u8], out_len: usize) -> Result<(Chunk<'_>, usize)> {
     let c = Chunk::open(chunk)?;
     let n = c.header.nbytes;
     if out_len < n {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "destination buffer has {out_len} bytes, the chunk holds {n}"
         )));
     }
@@ -333,7 +333,7 @@ pub fn getitem(chunk: &[u8], start: usize, nitems: usize) -> Result<Vec<u8>> {
             (lo, len)
         }
         _ => {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "items {start}..{start}+{nitems} of {ts} bytes are outside the chunk's {} bytes",
                 c.header.nbytes
             )))

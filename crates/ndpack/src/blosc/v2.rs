@@ -67,7 +67,11 @@ impl SplitMode {
             2 => SplitMode::Never,
             3 => SplitMode::Auto,
             4 => SplitMode::ForwardCompat,
-            _ => return Err(Error::invalid(format!("unknown Blosc2 split mode {v}"))),
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "unknown Blosc2 split mode {v}"
+                )))
+            }
         })
     }
 }
@@ -236,19 +240,21 @@ pub fn compress_into_uninit(
     check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
     params.codec.check_available()?;
     if !params.codec.can_encode() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "Blosc2 does not support the {} codec",
             params.codec
         )));
     }
     if params.clevel > 9 {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "Blosc2 clevel must be between 0 and 9, got {}",
             params.clevel
         )));
     }
     if params.typesize == 0 {
-        return Err(Error::invalid("Blosc2 typesize must be at least 1"));
+        return Err(Error::invalid_argument(
+            "Blosc2 typesize must be at least 1",
+        ));
     }
     let ts = params.header_typesize();
     let filters = params.filters.map(Filter::code);
@@ -266,7 +272,7 @@ pub fn compress_into_uninit(
         .filter(|f| *f != Filter::NoFilter)
         .collect();
     if active.iter().skip(1).any(|f| *f == Filter::Delta) {
-        return Err(Error::invalid(
+        return Err(Error::invalid_argument(
             "the DELTA filter must be the first filter of the pipeline and appear once",
         ));
     }
@@ -348,7 +354,7 @@ pub fn zeros_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<V
 /// A header-only chunk of NaNs (`typesize` 4 for f32 or 8 for f64).
 pub fn nans_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {
     if (typesize != 4 && typesize != 8) || !nbytes.is_multiple_of(typesize) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "NaN chunks need typesize 4 or 8 and a whole number of items, got typesize {typesize} for {nbytes} bytes"
         )));
     }
@@ -363,7 +369,7 @@ pub fn uninit_chunk(nbytes: usize, typesize: usize, blocksize: usize) -> Result<
 /// A chunk of `nbytes` holding `value` repeated (`blosc2.full`'s chunks).
 pub fn repeat_chunk(nbytes: usize, value: &[u8], blocksize: usize) -> Result<Vec<u8>> {
     if value.is_empty() || !nbytes.is_multiple_of(value.len()) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "{nbytes} bytes are not a whole number of {}-byte values",
             value.len()
         )));

@@ -51,7 +51,7 @@ impl NDBuffer {
     /// A new array whose every item is the bytes `fill` (one item, in the dtype's byte order).
     pub fn create(shape: &[usize], dtype: DataType, order: Order, fill: &[u8]) -> Result<Self> {
         if fill.len() != dtype.itemsize() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "fill value of {} bytes for {dtype} items of {} bytes",
                 fill.len(),
                 dtype.itemsize()
@@ -155,7 +155,7 @@ fn byte_size(shape: &[usize], dtype: &DataType) -> Result<usize> {
 fn check_size(len: usize, dtype: &DataType, shape: &[usize]) -> Result<()> {
     let want = byte_size(shape, dtype)?;
     if want != len {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "{len} bytes do not hold shape {shape:?} of {dtype} ({want} bytes)"
         )));
     }
@@ -299,7 +299,7 @@ impl<'a> ArrayMut<'a> {
         src_region: &Region,
     ) -> Result<()> {
         if src.dtype != self.dtype {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "cannot copy {} items into {} items",
                 src.dtype, self.dtype
             )));

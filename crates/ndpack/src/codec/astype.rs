@@ -46,7 +46,7 @@ impl AsType {
         r.finish()?;
         let enc = enc.ok_or_else(|| filter::missing(ID, "encode_dtype"))?;
         let dec = dec.ok_or_else(|| filter::missing(ID, "decode_dtype"))?;
-        Self::new(enc, dec).map_err(|e| crate::error::Error::config(e.message()))
+        Self::new(enc, dec).map_err(|e| crate::error::Error::invalid_config(e.message()))
     }
 
     /// The type of encoded items.

@@ -102,7 +102,7 @@ impl Codec for BitRound {
             );
         }
         if self.keepbits > bits {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "codec {ID}: keepbits {} too large for {dt} (at most {bits})",
                 self.keepbits
             )));

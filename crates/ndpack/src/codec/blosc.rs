@@ -50,23 +50,23 @@ impl Blosc {
     /// A codec with numcodecs' arguments, checked as numcodecs checks them.
     pub fn new(cname: &str, clevel: i64, shuffle: i64, blocksize: i64) -> Result<Self> {
         let comp: Compressor = cname.parse().map_err(|_| {
-            Error::config(format!(
+            Error::invalid_config(format!(
                 "codec blosc: bad compressor or compressor not supported: {cname:?}; expected one of {:?}",
                 v1::list_compressors()
             ))
         })?;
         if !(0..=9).contains(&clevel) {
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec blosc: key \"clevel\" must be between 0 and 9, got {clevel}"
             )));
         }
         let shuffle = Shuffle::from_value(shuffle).map_err(|_| {
-            Error::config(format!(
+            Error::invalid_config(format!(
                 "codec blosc: key \"shuffle\" must be -1, 0, 1 or 2, got {shuffle}"
             ))
         })?;
         let blocksize = usize::try_from(blocksize).map_err(|_| {
-            Error::config(format!(
+            Error::invalid_config(format!(
                 "codec blosc: key \"blocksize\" must be >= 0, got {blocksize}"
             ))
         })?;
@@ -91,7 +91,7 @@ impl Blosc {
         let mut codec = Self::new(cname, clevel, shuffle, blocksize)?;
         if let Some(t) = typesize {
             codec.typesize = Some(usize::try_from(t).ok().filter(|&t| t > 0).ok_or_else(|| {
-                Error::config(format!(
+                Error::invalid_config(format!(
                     "codec blosc: key \"typesize\" must be positive, got {t}"
                 ))
             })?);

@@ -6,7 +6,7 @@
 //! a complete stream that does not start a valid stream is ignored; empty input decodes to
 //! nothing.
 //!
-//! Encoding: inputs larger than [`BZ2::piece_size`] (a fixed multiple of the block size) become
+//! Encoding: inputs larger than [`Bz2::piece_size`] (a fixed multiple of the block size) become
 //! concatenated independent streams, one per piece, compressed in parallel; the bytes do not
 //! depend on the thread count, and smaller inputs give exactly the one stream they always gave.
 //! Decoding: every input (ours, Python's, pbzip2's) is decoded block by block in parallel when
@@ -23,27 +23,27 @@ const PIECE_BLOCKS: usize = 9;
 
 /// The numcodecs `bz2` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BZ2 {
+pub struct Bz2 {
     level: u32,
 }
 
-impl Default for BZ2 {
+impl Default for Bz2 {
     fn default() -> Self {
-        BZ2 { level: 1 }
+        Bz2 { level: 1 }
     }
 }
 
-impl BZ2 {
+impl Bz2 {
     /// A codec with compression `level` (1-9).
     pub fn new(level: u32) -> Result<Self> {
         check_level("bz2", level.into(), 1, 9)?;
-        Ok(BZ2 { level })
+        Ok(Bz2 { level })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let level = read_level("bz2", config, 1, 9)?;
-        Ok(BZ2 {
+        Ok(Bz2 {
             level: level as u32,
         })
     }
@@ -55,7 +55,7 @@ impl BZ2 {
     }
 }
 
-impl Codec for BZ2 {
+impl Codec for Bz2 {
     fn id(&self) -> &'static str {
         "bz2"
     }
@@ -102,7 +102,7 @@ mod tests {
 
     #[test]
     fn decodes_python_streams() {
-        let c = BZ2::default();
+        let c = Bz2::default();
         assert_eq!(c.decode(ArrayRef::bytes(&PY_ABC)).unwrap().bytes(), b"abc");
         let mut two = PY_ABC.to_vec();
         two.extend_from_slice(&PY_ABC);
@@ -120,7 +120,7 @@ mod tests {
     #[test]
     fn round_trip_every_level() {
         for level in 1..=9 {
-            let c = BZ2::new(level).unwrap();
+            let c = Bz2::new(level).unwrap();
             let sizes: &[usize] = if level == 1 {
                 &[0, 1, 777, 2 << 20]
             } else {
@@ -132,10 +132,10 @@ mod tests {
                 assert_eq!(&enc[..4], &[b'B', b'Z', b'h', b'0' + level as u8]);
             }
         }
-        assert!(BZ2::new(0).is_err());
-        assert!(BZ2::new(10).is_err());
+        assert!(Bz2::new(0).is_err());
+        assert!(Bz2::new(10).is_err());
         let e =
-            BZ2::from_config(json!({"id": "bz2", "level": 0}).as_object().unwrap()).unwrap_err();
+            Bz2::from_config(json!({"id": "bz2", "level": 0}).as_object().unwrap()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidConfig);
         assert!(e.message().contains("level"));
     }
@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn large_inputs_become_independent_streams_of_fixed_pieces() {
         for level in [1u32, 2] {
-            let c = BZ2::new(level).unwrap();
+            let c = Bz2::new(level).unwrap();
             let piece = c.piece_size();
             for n in [piece - 1, piece, piece + 1, 2 * piece + 123] {
                 let d = varied(n);
@@ -164,7 +164,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        let c = BZ2::default();
+        let c = Bz2::default();
         let d = sample(300_000);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
         let enc = enc.bytes();

@@ -85,7 +85,7 @@ impl Categorize {
             _ => false,
         };
         if !ok {
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec {ID}: key \"dtype\" must be a unicode ('U<n>') or object ('|O') type, got {dtype}"
             )));
         }
@@ -115,7 +115,7 @@ impl Categorize {
         r.finish()?;
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
         let astype = astype.unwrap_or_else(DataType::u8);
-        Self::new(labels, dtype, astype).map_err(|e| Error::config(e.message()))
+        Self::new(labels, dtype, astype).map_err(|e| Error::invalid_config(e.message()))
     }
 
     /// The labels.
@@ -143,7 +143,7 @@ impl Categorize {
         let fits =
             with_num!(self.a.num, A => A::from_value(ScalarValue::Int(n)).to_val_i() == Some(n));
         if !fits {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "codec {ID}: {n} labels do not fit astype {}",
                 self.astype
             )));
@@ -313,7 +313,7 @@ impl Codec for Categorize {
         if width == 0 && !input.data.is_empty()
             || width != 0 && !input.data.len().is_multiple_of(width)
         {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "codec {ID}: {} bytes are not a whole number of {dt} items",
                 input.data.len()
             )));

@@ -42,7 +42,7 @@ impl Delta {
         let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
-        Self::new(dtype, astype).map_err(|e| Error::config(e.message()))
+        Self::new(dtype, astype).map_err(|e| Error::invalid_config(e.message()))
     }
 }
 

@@ -143,7 +143,7 @@ pub(crate) fn items_in(id: &str, len: usize, dt: &DataType, decoding: bool) -> R
         return Err(if decoding {
             Error::corrupt(msg)
         } else {
-            Error::invalid(msg)
+            Error::invalid_argument(msg)
         });
     }
     Ok(len / size)
@@ -158,7 +158,7 @@ pub(crate) fn check_input(
     key: &str,
 ) -> Result<usize> {
     if input.dtype != *want && input.dtype != DataType::u8() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "codec {id}: input has dtype {}, but {key} is {want}",
             input.dtype
         )));
@@ -414,7 +414,7 @@ pub(crate) use item_filter_methods;
 pub(crate) fn out_prefix(out: &mut [u8], len: usize) -> Result<&mut [u8]> {
     let have = out.len();
     out.get_mut(..len).ok_or_else(|| {
-        Error::invalid(format!(
+        Error::invalid_argument(format!(
             "output buffer has {have} bytes, encoded data has {len}"
         ))
     })
@@ -439,7 +439,7 @@ pub(crate) fn new_1d(
 
 /// A required config key that is missing.
 pub(crate) fn missing(id: &str, key: &str) -> Error {
-    Error::config(format!("codec {id}: missing config key {key:?}"))
+    Error::invalid_config(format!("codec {id}: missing config key {key:?}"))
 }
 
 /// A new 64-byte aligned block of `len` bytes, which the caller overwrites completely (its

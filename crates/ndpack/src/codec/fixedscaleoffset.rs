@@ -42,7 +42,7 @@ fn int_in<T: Scalar>(v: ScalarValue, what: &str, dtype: &DataType) -> Result<Opt
     };
     let t = T::from_value(v);
     if wide(t.to_value()) != Some(x) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "codec {ID}: {what} {x} is out of bounds for {dtype}"
         )));
     }
@@ -61,7 +61,7 @@ impl FixedScaleOffset {
         let types = ItemTypes::new(ID, dtype, astype)?;
         for (t, key) in [(types.d, "dtype"), (types.a, "astype")] {
             if t.num == ScalarKind::Bool {
-                return Err(Error::config(format!(
+                return Err(Error::invalid_config(format!(
                     "codec {ID}: key {key:?} must be an integer or float type, got |b1"
                 )));
             }
@@ -80,7 +80,7 @@ impl FixedScaleOffset {
             match r.value(key) {
                 None => Err(filter::missing(ID, key)),
                 Some(Value::Number(n)) => Ok(n.clone()),
-                Some(v) => Err(Error::config(format!(
+                Some(v) => Err(Error::invalid_config(format!(
                     "codec {ID}: key {key:?} must be a number, got {v}"
                 ))),
             }
@@ -90,7 +90,7 @@ impl FixedScaleOffset {
         let (dtype, astype) = ItemTypes::read(&mut r)?;
         r.finish()?;
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
-        Self::new(offset, scale, dtype, astype).map_err(|e| Error::config(e.message()))
+        Self::new(offset, scale, dtype, astype).map_err(|e| Error::invalid_config(e.message()))
     }
 }
 

@@ -27,27 +27,27 @@ use crate::error::{Error, ErrorKind, Result};
 
 /// The numcodecs `gzip` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GZip {
+pub struct Gzip {
     level: i32,
 }
 
-impl Default for GZip {
+impl Default for Gzip {
     fn default() -> Self {
-        GZip { level: 1 }
+        Gzip { level: 1 }
     }
 }
 
-impl GZip {
+impl Gzip {
     /// A codec with compression `level` (0-9, or -1 for zlib's default).
     pub fn new(level: i32) -> Result<Self> {
         check_level("gzip", level.into(), -1, 9)?;
-        Ok(GZip { level })
+        Ok(Gzip { level })
     }
 
     /// Builds the codec from its numcodecs config.
     pub fn from_config(config: &Map<String, Value>) -> Result<Self> {
         let level = read_level("gzip", config, -1, 9)?;
-        Ok(GZip {
+        Ok(Gzip {
             level: level as i32,
         })
     }
@@ -257,7 +257,7 @@ fn decode_members_into(data: &[u8], out: &mut [u8]) -> Result<()> {
     check_out_len(out.len(), written)
 }
 
-impl Codec for GZip {
+impl Codec for Gzip {
     fn id(&self) -> &'static str {
         "gzip"
     }
@@ -293,7 +293,7 @@ mod tests {
 
     #[test]
     fn decode_grow_equals_decode() {
-        let c = GZip::new(1).unwrap();
+        let c = Gzip::new(1).unwrap();
         let d = sample(300_000);
         let one = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
         // Two members with zero padding between them; a wrong size in the last trailer.
@@ -340,7 +340,7 @@ mod tests {
             assert_eq!(st, flate2::Status::StreamEnd);
             assert_eq!(back, d);
             assert_eq!(
-                GZip::default()
+                Gzip::default()
                     .decode(ArrayRef::bytes(&one))
                     .unwrap()
                     .bytes(),
@@ -354,7 +354,7 @@ mod tests {
         if crate::threads::get_num_threads() < 2 {
             crate::threads::set_num_threads(2).unwrap();
         }
-        let c = GZip::default();
+        let c = Gzip::default();
         let n = (3 << 20) + 333;
         let d = parallel::noisy_test_bytes(n);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap().bytes().to_vec();
@@ -413,7 +413,7 @@ mod tests {
 
     #[test]
     fn decodes_python_gzip_members_and_padding() {
-        let c = GZip::default();
+        let c = Gzip::default();
         assert_eq!(c.decode(ArrayRef::bytes(&PY_ABC)).unwrap().bytes(), b"abc");
         let mut two = PY_ABC.to_vec();
         two.extend_from_slice(&PY_ABC);
@@ -446,7 +446,7 @@ mod tests {
         m.extend_from_slice(&[0xaa, 0xbb]);
         m.extend_from_slice(&PY_ABC[10..]);
         assert_eq!(
-            GZip::default().decode(ArrayRef::bytes(&m)).unwrap().bytes(),
+            Gzip::default().decode(ArrayRef::bytes(&m)).unwrap().bytes(),
             b"abc"
         );
     }
@@ -454,7 +454,7 @@ mod tests {
     #[test]
     fn encodes_python_header_and_round_trips() {
         for level in -1..=9 {
-            let c = GZip::new(level).unwrap();
+            let c = Gzip::new(level).unwrap();
             for n in [0usize, 1, 1001, 3 << 20] {
                 let d = sample(n);
                 let enc = round_trip(&c, &d, &format!("level {level}, {n} bytes"));
@@ -466,16 +466,16 @@ mod tests {
                 assert_eq!(&enc[..10], &[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, xfl, 255]);
             }
         }
-        assert_eq!(GZip::default().config(), json!({"id": "gzip", "level": 1}));
-        assert!(GZip::new(10).is_err());
+        assert_eq!(Gzip::default().config(), json!({"id": "gzip", "level": 1}));
+        assert!(Gzip::new(10).is_err());
         let e =
-            GZip::from_config(json!({"id": "gzip", "lvl": 1}).as_object().unwrap()).unwrap_err();
+            Gzip::from_config(json!({"id": "gzip", "lvl": 1}).as_object().unwrap()).unwrap_err();
         assert!(e.message().contains("lvl"));
     }
 
     #[test]
     fn bad_input_is_an_error() {
-        let c = GZip::default();
+        let c = Gzip::default();
         let enc = c.encode(ArrayRef::bytes(&sample(100_000))).unwrap();
         let enc = enc.bytes();
         for cut in [1, 5, 12, enc.len() / 2, enc.len() - 3] {

@@ -18,20 +18,20 @@ pub const MAX_BUFFER_SIZE: usize = 0x7E00_0000;
 
 /// The numcodecs `lz4` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LZ4 {
+pub struct Lz4 {
     acceleration: i64,
 }
 
-impl Default for LZ4 {
+impl Default for Lz4 {
     fn default() -> Self {
-        LZ4 { acceleration: 1 }
+        Lz4 { acceleration: 1 }
     }
 }
 
-impl LZ4 {
+impl Lz4 {
     /// A codec with numcodecs' `acceleration` (recorded in the config; see the module docs).
     pub fn new(acceleration: i64) -> Self {
-        LZ4 { acceleration }
+        Lz4 { acceleration }
     }
 
     /// Builds the codec from its numcodecs config.
@@ -42,7 +42,7 @@ impl LZ4 {
             return Err(r.out_of_range("acceleration", "a 32-bit integer"));
         }
         r.finish()?;
-        Ok(LZ4 { acceleration })
+        Ok(Lz4 { acceleration })
     }
 }
 
@@ -69,7 +69,7 @@ fn declared_size(input: &[u8]) -> Result<usize> {
 
 /// The error for an input LZ4 cannot encode.
 fn too_large(len: usize) -> Error {
-    Error::invalid(format!(
+    Error::invalid_argument(format!(
         "lz4: cannot encode buffers of more than {MAX_BUFFER_SIZE} bytes, got {len}"
     ))
 }
@@ -96,7 +96,7 @@ fn decompress_into(payload: &[u8], out: &mut [u8]) -> Result<()> {
     Ok(())
 }
 
-impl Codec for LZ4 {
+impl Codec for Lz4 {
     fn id(&self) -> &'static str {
         "lz4"
     }
@@ -132,7 +132,7 @@ impl Codec for LZ4 {
         let bound = lz4::block::compress_bound(data.len())
             .map_err(|e| Error::new(crate::error::ErrorKind::Backend, format!("lz4: {e}")))?;
         if out.len() < 4 + bound {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "lz4: output buffer has {} bytes, encoding needs up to {}",
                 out.len(),
                 4 + bound
@@ -165,7 +165,7 @@ impl Codec for LZ4 {
     fn decode_into(&self, input: &[u8], out: ArrayMut<'_>) -> Result<()> {
         let size = declared_size(input)?;
         if size != out.data.len() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "output buffer has {} bytes, lz4 header declares {size}",
                 out.data.len()
             )));
@@ -191,7 +191,7 @@ mod tests {
         let enc = [
             23, 0, 0, 0, 104, 104, 101, 108, 108, 111, 32, 6, 0, 80, 104, 101, 108, 108, 111,
         ];
-        let c = LZ4::default();
+        let c = Lz4::default();
         assert_eq!(
             c.decode(ArrayRef::bytes(&enc)).unwrap().bytes(),
             b"hello hello hello hello"
@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn round_trip_sizes_and_accelerations() {
         for acc in [1, -1, 0, 10, 1_000_000] {
-            let c = LZ4::new(acc);
+            let c = Lz4::new(acc);
             for n in [0usize, 1, 13, 100_001, 3 << 20] {
                 let d = sample(n);
                 let enc = round_trip(&c, &d, &format!("acceleration {acc}, {n} bytes"));
@@ -221,7 +221,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_an_error() {
-        let c = LZ4::default();
+        let c = Lz4::default();
         let d = sample(100_000);
         let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
         let enc = enc.bytes();
@@ -252,9 +252,9 @@ mod tests {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/lz4");
         for accel in [1, 50] {
             let want = std::fs::read(format!("{dir}/arange-div7-accel{accel}.lz4")).unwrap();
-            let got = LZ4::new(accel).encode(ArrayRef::bytes(&data)).unwrap();
+            let got = Lz4::new(accel).encode(ArrayRef::bytes(&data)).unwrap();
             assert_eq!(got.bytes(), &want[..], "acceleration {accel}");
-            let back = LZ4::new(accel).decode(ArrayRef::bytes(&want)).unwrap();
+            let back = Lz4::new(accel).decode(ArrayRef::bytes(&want)).unwrap();
             assert_eq!(back.bytes(), &data[..]);
         }
     }

@@ -120,7 +120,7 @@ pub trait Codec: Send + Sync + fmt::Debug {
         let encoded = self.encode(input)?;
         let n = encoded.bytes().len();
         if out.len() < n {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "output buffer has {} bytes, encoded data has {n}",
                 out.len()
             )));
@@ -158,7 +158,7 @@ pub fn copy_decoded(decoded: &[u8], out: &mut [u8]) -> Result<()> {
 /// key `level` otherwise.
 pub(crate) fn check_level(id: &str, level: i64, lo: i64, hi: i64) -> Result<()> {
     if !(lo..=hi).contains(&level) {
-        return Err(Error::config(format!(
+        return Err(Error::invalid_config(format!(
             "codec {id}: key \"level\" must be between {lo} and {hi}, got {level}"
         )));
     }
@@ -209,7 +209,7 @@ impl<'a> ConfigReader<'a> {
     pub fn new(id: &'static str, map: &'a Map<String, Value>) -> Result<Self> {
         if let Some(v) = map.get("id") {
             if v.as_str() != Some(id) {
-                return Err(Error::config(format!(
+                return Err(Error::invalid_config(format!(
                     "codec {id}: config has id {v}, expected \"{id}\""
                 )));
             }
@@ -227,7 +227,7 @@ impl<'a> ConfigReader<'a> {
     }
 
     fn bad(&self, key: &str, want: &str, v: &Value) -> Error {
-        Error::config(format!(
+        Error::invalid_config(format!(
             "codec {}: key {key:?} must be {want}, got {v}",
             self.id
         ))
@@ -290,7 +290,7 @@ impl<'a> ConfigReader<'a> {
         match self.str(key)? {
             None => Ok(None),
             Some(s) => s.parse().map(Some).map_err(|e: Error| {
-                Error::config(format!("codec {}: key {key:?}: {}", self.id, e.message()))
+                Error::invalid_config(format!("codec {}: key {key:?}: {}", self.id, e.message()))
             }),
         }
     }
@@ -305,7 +305,7 @@ impl<'a> ConfigReader<'a> {
     pub fn finish(self) -> Result<()> {
         for key in self.map.keys() {
             if !self.used.contains(&key.as_str()) {
-                return Err(Error::config(format!(
+                return Err(Error::invalid_config(format!(
                     "codec {}: unknown config key {key:?}",
                     self.id
                 )));
@@ -331,15 +331,15 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
     vec![
         ("zlib", factory!(zlib::Zlib)),
         // compressors
-        ("gzip", factory!(gzip::GZip)),
+        ("gzip", factory!(gzip::Gzip)),
         #[cfg(feature = "bz2")]
-        ("bz2", factory!(bz2::BZ2)),
+        ("bz2", factory!(bz2::Bz2)),
         #[cfg(feature = "lzma")]
-        ("lzma", factory!(lzma::LZMA)),
+        ("lzma", factory!(lzma::Lzma)),
         #[cfg(feature = "zstd")]
         ("zstd", factory!(zstd::Zstd)),
         #[cfg(feature = "lz4")]
-        ("lz4", factory!(lz4::LZ4)),
+        ("lz4", factory!(lz4::Lz4)),
         // checksums
         ("crc32", factory!(crc32::Crc32)),
         ("adler32", factory!(adler32::Adler32)),
@@ -370,7 +370,7 @@ fn builtin_codecs() -> Vec<(&'static str, FactoryFn)> {
         ("zfpy", factory!(zfpy::Zfpy)),
         ("jenkins_lookup3", factory!(jenkins_lookup3::JenkinsLookup3)),
         #[cfg(feature = "pcodec")]
-        ("pcodec", factory!(pcodec::PCodec)),
+        ("pcodec", factory!(pcodec::Pcodec)),
     ]
 }
 
@@ -418,12 +418,11 @@ fn registry() -> &'static RwLock<HashMap<String, CodecFactory>> {
 /// is [`ErrorKind::InvalidConfig`] naming it.
 pub fn get_codec(config: &Value) -> Result<Box<dyn Codec>> {
     let map = config.as_object().ok_or_else(|| {
-        Error::config(format!("codec config must be a JSON object, got {config}"))
+        Error::invalid_config(format!("codec config must be a JSON object, got {config}"))
     })?;
-    let id = map
-        .get("id")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::config(format!("codec config has no string \"id\": {config}")))?;
+    let id = map.get("id").and_then(Value::as_str).ok_or_else(|| {
+        Error::invalid_config(format!("codec config has no string \"id\": {config}"))
+    })?;
     let factory = registry()
         .read()
         .unwrap_or_else(|e| e.into_inner())
@@ -494,7 +493,7 @@ impl Pipeline {
             Value::Null => Vec::new(),
             Value::Array(items) => items.iter().map(get_codec).collect::<Result<_>>()?,
             other => {
-                return Err(Error::config(format!(
+                return Err(Error::invalid_config(format!(
                     "filters must be a list, got {other}"
                 )))
             }

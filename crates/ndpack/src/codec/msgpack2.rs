@@ -51,7 +51,7 @@ impl Default for MsgPack2 {
 }
 
 fn write_err<E: std::fmt::Display>(e: E) -> Error {
-    Error::invalid(format!("msgpack2: {e}"))
+    Error::invalid_argument(format!("msgpack2: {e}"))
 }
 
 impl MsgPack2 {
@@ -115,7 +115,7 @@ impl MsgPack2 {
 
     fn pack(&self, out: &mut Vec<u8>, v: &ObjectValue, depth: usize) -> Result<()> {
         if depth > MAX_DEPTH {
-            return Err(Error::invalid("msgpack2: values nest too deeply"));
+            return Err(Error::invalid_argument("msgpack2: values nest too deeply"));
         }
         match v {
             ObjectValue::Null => enc::write_nil(out).map_err(write_err)?,
@@ -130,7 +130,7 @@ impl MsgPack2 {
                 let single = *f as f32;
                 if single.is_infinite() && f.is_finite() {
                     // msgpack-python raises OverflowError here
-                    return Err(Error::invalid(format!(
+                    return Err(Error::invalid_argument(format!(
                         "msgpack2: float {f} is too large to pack as float 32"
                     )));
                 }
@@ -188,7 +188,8 @@ impl MsgPack2 {
 }
 
 fn len32(n: usize) -> Result<u32> {
-    u32::try_from(n).map_err(|_| Error::invalid(format!("msgpack2: length {n} exceeds 2^32 - 1")))
+    u32::try_from(n)
+        .map_err(|_| Error::invalid_argument(format!("msgpack2: length {n} exceeds 2^32 - 1")))
 }
 
 struct Reader<'a> {
@@ -363,7 +364,7 @@ impl Codec for MsgPack2 {
     /// Encodes a bool, integer or float array (at least 1-d, as numcodecs requires).
     fn encode(&self, input: ArrayRef<'_>) -> Result<NDBuffer> {
         if input.shape.is_empty() {
-            return Err(Error::invalid(
+            return Err(Error::invalid_argument(
                 "msgpack2: 0-d arrays cannot be encoded (numcodecs cannot either)",
             ));
         }

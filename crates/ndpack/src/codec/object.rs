@@ -34,7 +34,7 @@ where
     for item in iter.clone() {
         let len = item.as_ref().len();
         if u32::try_from(len).is_err() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "item of {len} bytes is too long for the vlen format (at most 4 GiB - 1)"
             )));
         }
@@ -44,7 +44,7 @@ where
         count += 1;
     }
     let count = u32::try_from(count).map_err(|_| {
-        Error::invalid(format!(
+        Error::invalid_argument(format!(
             "{count} items are too many for the vlen format (at most 2^32 - 1)"
         ))
     })?;
@@ -199,10 +199,12 @@ impl TryFrom<ObjectValue> for Value {
             ObjectValue::UInt(u) => Value::from(u),
             ObjectValue::Float(f) => serde_json::Number::from_f64(f)
                 .map(Value::Number)
-                .ok_or_else(|| Error::invalid(format!("{f} has no serde_json representation")))?,
+                .ok_or_else(|| {
+                    Error::invalid_argument(format!("{f} has no serde_json representation"))
+                })?,
             ObjectValue::Str(s) => Value::String(s),
             ObjectValue::Bytes(_) => {
-                return Err(Error::invalid(
+                return Err(Error::invalid_argument(
                     "byte strings have no serde_json representation",
                 ))
             }
@@ -213,7 +215,7 @@ impl TryFrom<ObjectValue> for Value {
                 let mut map = serde_json::Map::new();
                 for (k, v) in m {
                     let ObjectValue::Str(k) = k else {
-                        return Err(Error::invalid(
+                        return Err(Error::invalid_argument(
                             "non-string map keys have no serde_json representation",
                         ));
                     };
@@ -244,7 +246,7 @@ impl ObjectArray {
     pub fn from_flat(items: Vec<ObjectValue>, dtype: &str, shape: &[usize]) -> Result<Self> {
         let n = crate::region::checked_num_items(shape)?;
         if n != items.len() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "{} items do not fill shape {shape:?}",
                 items.len()
             )));
@@ -292,7 +294,7 @@ impl ObjectArray {
         })?;
         let n = crate::region::checked_num_items(&input.shape)?;
         if n.checked_mul(size) != Some(input.data.len()) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "{} bytes do not hold shape {:?} of {dtype}",
                 input.data.len(),
                 input.shape

@@ -67,7 +67,7 @@ pub enum Delta {
 
 /// The numcodecs `pcodec` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PCodec {
+pub struct Pcodec {
     level: u32,
     mode: Mode,
     delta: Delta,
@@ -75,9 +75,9 @@ pub struct PCodec {
     equal_pages_up_to: usize,
 }
 
-impl Default for PCodec {
+impl Default for Pcodec {
     fn default() -> Self {
-        PCodec {
+        Pcodec {
             level: DEFAULT_LEVEL,
             mode: Mode::Auto,
             delta: Delta::Auto,
@@ -87,8 +87,8 @@ impl Default for PCodec {
     }
 }
 
-impl PCodec {
-    /// A codec with numcodecs' parameters, checked as [`PCodec::from_config`] checks them.
+impl Pcodec {
+    /// A codec with numcodecs' parameters, checked as [`Pcodec::from_config`] checks them.
     pub fn new(
         level: u32,
         mode: Mode,
@@ -97,34 +97,34 @@ impl PCodec {
         equal_pages_up_to: usize,
     ) -> Result<Self> {
         if level > MAX_LEVEL {
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec {ID}: key \"level\" must be between 0 and {MAX_LEVEL}, got {level}"
             )));
         }
         if let Some(order) = delta_encoding_order {
             if order > MAX_DELTA_ORDER {
-                return Err(Error::config(format!(
+                return Err(Error::invalid_config(format!(
                     "codec {ID}: key \"delta_encoding_order\" must be between 0 and \
                      {MAX_DELTA_ORDER}, got {order}"
                 )));
             }
             if !matches!(delta, Delta::Auto | Delta::TryConsecutive) {
-                return Err(Error::config(format!(
+                return Err(Error::invalid_config(format!(
                     "codec {ID}: delta_encoding_order can only be set for \
                      delta_spec='try_consecutive'"
                 )));
             }
         } else if delta == Delta::TryConsecutive {
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec {ID}: delta_spec='try_consecutive' needs a delta_encoding_order"
             )));
         }
         if equal_pages_up_to == 0 {
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec {ID}: key \"equal_pages_up_to\" must be a positive integer, got 0"
             )));
         }
-        Ok(PCodec {
+        Ok(Pcodec {
             level,
             mode,
             delta,
@@ -182,7 +182,7 @@ impl PCodec {
                 .ok_or_else(|| r.out_of_range("equal_pages_up_to", "a positive integer"))?,
         };
         r.finish()?;
-        PCodec::new(level, mode, delta, delta_encoding_order, equal_pages_up_to)
+        Pcodec::new(level, mode, delta, delta_encoding_order, equal_pages_up_to)
     }
 
     /// pco's chunk configuration, mapped from the numcodecs parameters as numcodecs maps them.
@@ -483,7 +483,7 @@ fn decode_into_typed<T: Number + bytemuck::Pod>(
 ) -> Result<()> {
     let size = std::mem::size_of::<T>();
     if !out.len().is_multiple_of(size) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "output buffer of {} bytes does not hold whole items of {size} bytes",
             out.len()
         )));
@@ -507,7 +507,7 @@ fn decode_into_typed<T: Number + bytemuck::Pod>(
         sink.filled
     };
     if filled != want {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "output buffer has {} bytes, decoded data has {}",
             out.len(),
             filled * size
@@ -519,7 +519,7 @@ fn decode_into_typed<T: Number + bytemuck::Pod>(
     Ok(())
 }
 
-impl Codec for PCodec {
+impl Codec for Pcodec {
     fn id(&self) -> &'static str {
         ID
     }
@@ -573,7 +573,7 @@ impl Codec for PCodec {
         };
         // The output's dtype must be the file's, unless the caller gives plain bytes.
         if out.dtype != DataType::u8() && number_type(&out.dtype) != Some(nt) {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "{ID}: output dtype {} does not match the data's dtype {}",
                 out.dtype,
                 dtype_of(nt)?
@@ -641,12 +641,12 @@ mod tests {
         ("<f4", "{}", "", "70636f21030000040100"),
     ];
 
-    fn codec_of(config: &str) -> PCodec {
+    fn codec_of(config: &str) -> Pcodec {
         let Value::Object(mut m) = serde_json::from_str::<Value>(config).unwrap() else {
             panic!("config")
         };
         m.insert("id".into(), json!("pcodec"));
-        PCodec::from_config(&m).unwrap()
+        Pcodec::from_config(&m).unwrap()
     }
 
     #[test]
@@ -721,7 +721,7 @@ mod tests {
 
     #[test]
     fn datetimes_encode_as_int64() {
-        let c = PCodec::default();
+        let c = Pcodec::default();
         let data: Vec<u8> = (0..100i64)
             .flat_map(|i| (i * 86_400).to_le_bytes())
             .collect();
@@ -750,7 +750,7 @@ mod tests {
 
     #[test]
     fn unsupported_dtypes_are_errors() {
-        let c = PCodec::default();
+        let c = Pcodec::default();
         for (dtype, kind) in [
             ("|u1", ErrorKind::InvalidArgument),
             ("|i1", ErrorKind::InvalidArgument),
@@ -768,7 +768,7 @@ mod tests {
 
     #[test]
     fn corrupt_and_truncated_input_are_errors_not_panics() {
-        let c = PCodec::default();
+        let c = Pcodec::default();
         let data = sample(700);
         let a = ArrayRef::new(&data, dt("<i8"), vec![700], crate::Order::C).unwrap();
         let good = c.encode(a).unwrap().bytes().to_vec();
@@ -796,7 +796,7 @@ mod tests {
     fn declared_counts_are_checked_before_decoding() {
         // A constant chunk of 2^24 numbers compresses to a few bytes; its count must fit the
         // output before anything is written.
-        let c = PCodec::default();
+        let c = Pcodec::default();
         let big = vec![0u8; 4 << 20];
         let a = ArrayRef::new(&big, dt("<i4"), vec![1 << 20], crate::Order::C).unwrap();
         let enc = c.encode(a).unwrap();

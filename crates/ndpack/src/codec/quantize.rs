@@ -42,13 +42,13 @@ impl Quantize {
         let types = ItemTypes::new(ID, dtype, astype)?;
         if !types.d.num.is_float() || !types.a.num.is_float() {
             let ItemTypes { dtype, astype, .. } = &types;
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec {ID}: only floating point data types are supported (dtype {dtype}, astype {astype})"
             )));
         }
         let scale = scale_for(digits);
         if !scale.is_finite() || scale == 0.0 {
-            return Err(Error::config(format!(
+            return Err(Error::invalid_config(format!(
                 "codec {ID}: key \"digits\" is out of range, got {digits}"
             )));
         }
@@ -63,7 +63,7 @@ impl Quantize {
         r.finish()?;
         let digits = digits.ok_or_else(|| filter::missing(ID, "digits"))?;
         let dtype = dtype.ok_or_else(|| filter::missing(ID, "dtype"))?;
-        Self::new(digits, dtype, astype).map_err(|e| Error::config(e.message()))
+        Self::new(digits, dtype, astype).map_err(|e| Error::invalid_config(e.message()))
     }
 }
 

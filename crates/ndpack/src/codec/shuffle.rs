@@ -47,7 +47,7 @@ impl Shuffle {
             return Err(if decoding {
                 Error::corrupt(msg)
             } else {
-                Error::invalid(msg)
+                Error::invalid_argument(msg)
             });
         }
         Ok(es as usize)

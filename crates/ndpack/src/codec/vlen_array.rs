@@ -53,9 +53,9 @@ impl VLenArray {
         let mut r = ConfigReader::new("vlen-array", config)?;
         let dtype = r
             .dtype("dtype")?
-            .ok_or_else(|| Error::config("codec vlen-array: key \"dtype\" is required"))?;
+            .ok_or_else(|| Error::invalid_config("codec vlen-array: key \"dtype\" is required"))?;
         r.finish()?;
-        Self::new(dtype).map_err(|e| Error::config(e.message().to_string()))
+        Self::new(dtype).map_err(|e| Error::invalid_config(e.message().to_string()))
     }
 
     /// The item dtype.
@@ -67,14 +67,14 @@ impl VLenArray {
     pub fn encode_arrays(&self, items: &[NDBuffer]) -> Result<Vec<u8>> {
         for (i, a) in items.iter().enumerate() {
             if a.dtype() != &self.dtype {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "vlen-array: item {i} has dtype {}, the codec's is {}",
                     a.dtype(),
                     self.dtype
                 )));
             }
             if a.shape().len() != 1 {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "vlen-array: only 1-dimensional arrays are supported, item {i} has shape {:?}",
                     a.shape()
                 )));
@@ -89,7 +89,7 @@ impl VLenArray {
         let size = self.dtype.itemsize();
         for (i, b) in items.iter().enumerate() {
             if b.as_ref().len() % size != 0 {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "vlen-array: item {i} has {} bytes, not a multiple of {size} ({})",
                     b.as_ref().len(),
                     self.dtype

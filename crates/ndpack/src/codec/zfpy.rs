@@ -84,7 +84,7 @@ impl Zfpy {
             MODE_FIXED_ACCURACY => ZfpMode::from_zfpy(self.tolerance, -1.0, -1),
             MODE_FIXED_RATE => ZfpMode::from_zfpy(-1.0, self.rate, -1),
             MODE_FIXED_PRECISION => ZfpMode::from_zfpy(-1.0, -1.0, self.precision),
-            m => Err(Error::config(format!(
+            m => Err(Error::invalid_config(format!(
                 "codec zfpy: mode {m} cannot encode; use 2 (fixed rate), 3 (fixed precision) or 4 (fixed accuracy)"
             ))),
         }

@@ -146,7 +146,7 @@ impl Codec for Zstd {
         match zstd_backend::frames_size(input, MAX_DECODED_SIZE)? {
             Some(total) => {
                 if total != out.len() as u64 {
-                    return Err(Error::invalid(format!(
+                    return Err(Error::invalid_argument(format!(
                         "output buffer has {} bytes, frames declare {total}",
                         out.len()
                     )));

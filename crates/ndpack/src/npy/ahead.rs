@@ -174,7 +174,7 @@ impl NpzReadAhead {
     pub fn plan(&self, i: usize) -> Result<Batch> {
         let n = self.reader.members().len();
         if i >= n {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "no member {i} in an archive of {n}"
             )));
         }

@@ -184,7 +184,7 @@ fn check_data(descr: &Descr, shape: &[usize], data: &[u8]) -> Result<()> {
         .checked_mul(descr.itemsize())
         .ok_or_else(|| Error::too_large(format!("shape {shape:?} is too large")))?;
     if data.len() != want {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "{} data bytes for shape {shape:?} of itemsize {} ({want} bytes)",
             data.len(),
             descr.itemsize()

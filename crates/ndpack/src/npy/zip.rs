@@ -177,7 +177,7 @@ impl NpzReader {
     /// Checks the CRC-32 unless the archive was opened without `verify_crc`.
     pub fn member_bytes(&self, i: usize) -> Result<Buffer> {
         let m = self.members.get(i).ok_or_else(|| {
-            Error::invalid(format!(
+            Error::invalid_argument(format!(
                 "no member {i} in an archive of {}",
                 self.members.len()
             ))
@@ -236,9 +236,9 @@ impl NpzReader {
 
     /// Reads the member named `key` (with or without `.npy`).
     pub fn read(&self, key: &str) -> Result<NpzEntry> {
-        let i = self
-            .find(key)
-            .ok_or_else(|| Error::invalid(format!("{key} is not a file in the archive")))?;
+        let i = self.find(key).ok_or_else(|| {
+            Error::invalid_argument(format!("{key} is not a file in the archive"))
+        })?;
         self.read_index(i)
     }
 

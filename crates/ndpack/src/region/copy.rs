@@ -87,7 +87,7 @@ impl<'a> Layout<'a> {
     fn check_len(&self, len: usize, what: &str) -> Result<()> {
         let want = self.num_bytes()?;
         if len != want {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "{what} of {len} bytes does not hold shape {:?} of {}-byte items ({want} bytes)",
                 self.shape, self.itemsize
             )));
@@ -124,7 +124,7 @@ pub fn copy_region(
     dst_region: &Region,
 ) -> Result<()> {
     if src_layout.itemsize != dst_layout.itemsize {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "cannot copy items of {} bytes into items of {} bytes",
             src_layout.itemsize, dst_layout.itemsize
         )));
@@ -135,7 +135,7 @@ pub fn copy_region(
     dst_region.check(dst_layout.shape)?;
     let shape = src_region.shape();
     if shape != dst_region.shape() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "cannot copy region {src_region} of shape {shape:?} into region {dst_region} of \
              shape {:?}",
             dst_region.shape()

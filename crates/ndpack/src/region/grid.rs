@@ -39,7 +39,7 @@ impl ChunkGrid {
     /// the items of one chunk overflow (dimensions up to `isize::MAX`).
     pub fn new(shape: &[usize], chunk_shape: &[usize]) -> Result<ChunkGrid> {
         if shape.len() != chunk_shape.len() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "shape {shape:?} has {} dimensions, chunk shape {chunk_shape:?} has {}",
                 shape.len(),
                 chunk_shape.len()
@@ -53,7 +53,7 @@ impl ChunkGrid {
         let mut grid_shape = Vec::with_capacity(shape.len());
         for (axis, (&n, &c)) in shape.iter().zip(chunk_shape).enumerate() {
             if c == 0 {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "chunk shape {chunk_shape:?} has length 0 in dimension {axis}"
                 )));
             }
@@ -126,7 +126,7 @@ impl ChunkGrid {
     /// The linear (C-order) number of the chunk at grid coordinates `coords`.
     pub fn chunk_index(&self, coords: &[usize]) -> Result<usize> {
         if coords.len() != self.ndim() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "chunk coordinates {coords:?} have {} dimensions, the grid {}",
                 coords.len(),
                 self.ndim()
@@ -135,7 +135,7 @@ impl ChunkGrid {
         let mut index = 0usize;
         for (axis, (&c, &g)) in coords.iter().zip(&self.grid_shape).enumerate() {
             if c >= g {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "chunk coordinate {c} is out of bounds for axis {axis} with {g} chunks"
                 )));
             }
@@ -148,7 +148,7 @@ impl ChunkGrid {
     /// The grid coordinates of chunk number `index` (C order).
     pub fn chunk_coords(&self, index: usize) -> Result<Vec<usize>> {
         if index >= self.num_chunks {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "chunk {index} is out of range: the grid has {} chunks",
                 self.num_chunks
             )));

@@ -21,7 +21,7 @@ pub fn normalize_index(index: isize, len: usize, axis: usize) -> Result<usize> {
         Some(index as usize).filter(|&i| i < len)
     };
     i.ok_or_else(|| {
-        Error::invalid(format!(
+        Error::invalid_argument(format!(
             "index {index} is out of bounds for axis {axis} with size {len}"
         ))
     })
@@ -93,12 +93,12 @@ impl Selection {
             .count();
         let ellipses = key.iter().filter(|i| matches!(i, Index::Ellipsis)).count();
         if ellipses > 1 {
-            return Err(Error::invalid(
+            return Err(Error::invalid_argument(
                 "an index can only have a single ellipsis ('...')",
             ));
         }
         if named > shape.len() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "too many indices for array: array is {}-dimensional, but {named} were indexed",
                 shape.len()
             )));

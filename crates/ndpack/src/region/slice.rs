@@ -63,14 +63,14 @@ impl Slice {
     /// ```
     pub fn new(start: isize, stop: isize, step: isize) -> Result<Slice> {
         if step == 0 {
-            return Err(Error::invalid("slice step cannot be zero"));
+            return Err(Error::invalid_argument("slice step cannot be zero"));
         }
         let s = Slice { start, stop, step };
         let n = s.len();
         if n > 0 {
             let last = start as i128 + (n as i128 - 1) * step as i128;
             if start < 0 || last < 0 {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "slice {s} selects negative indices; normalize it against a length first"
                 )));
             }
@@ -100,7 +100,7 @@ impl Slice {
     ) -> Result<Slice> {
         let step = step.unwrap_or(1);
         if step == 0 {
-            return Err(Error::invalid("slice step cannot be zero"));
+            return Err(Error::invalid_argument("slice step cannot be zero"));
         }
         let len = to_isize(len, "dimension length")?;
         let (lower, upper) = if step < 0 { (-1, len - 1) } else { (0, len) };
@@ -256,7 +256,7 @@ impl Slice {
     pub fn check(&self, len: usize, axis: usize) -> Result<()> {
         match self.bounds() {
             r if r.is_empty() || r.end <= len => Ok(()),
-            r => Err(Error::invalid(format!(
+            r => Err(Error::invalid_argument(format!(
                 "slice {self} reaches index {} out of bounds for axis {axis} with size {len}",
                 r.end - 1
             ))),
@@ -412,7 +412,7 @@ impl Region {
     /// ```
     pub fn from_bounds(start: &[usize], stop: &[usize]) -> Result<Region> {
         if start.len() != stop.len() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "region start has {} dimensions, stop has {}",
                 start.len(),
                 stop.len()
@@ -461,7 +461,7 @@ impl Region {
     /// Checks that the region has as many dimensions as `shape` and lies inside it.
     pub fn check(&self, shape: &[usize]) -> Result<()> {
         if self.ndim() != shape.len() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "region {self} has {} dimensions, the array {}",
                 self.ndim(),
                 shape.len()
@@ -513,7 +513,7 @@ impl Region {
     /// ```
     pub fn intersect_positions(&self, other: &Region) -> Result<(Region, Region)> {
         if self.ndim() != other.ndim() {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "cannot intersect region {self} ({} dimensions) with {other} ({} dimensions)",
                 self.ndim(),
                 other.ndim()
@@ -523,7 +523,7 @@ impl Region {
         let mut pos = Vec::with_capacity(self.ndim());
         for (b, s) in self.slices.iter().zip(&other.slices) {
             if !b.is_unit_step() {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "region {self} has a step other than 1; only a box can be intersected"
                 )));
             }

@@ -33,7 +33,7 @@ pub fn decompress_into(stream: &[u8], out: &mut [u8]) -> Result<ZfpHeader> {
     let header = read_header(stream)?;
     let nbytes = check_decoded_size(stream, &header)?;
     if out.len() != nbytes {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "output buffer has {} bytes, the zfp stream decodes to {nbytes} (shape {:?}, {:?})",
             out.len(),
             header.shape,
@@ -58,7 +58,7 @@ pub fn decompress_headerless(
     match out {
         Some(out) => {
             if out.len() != nbytes {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "output buffer has {} bytes, shape {shape:?} of {ztype:?} needs {nbytes}",
                     out.len()
                 )));
@@ -251,7 +251,7 @@ fn decode_typed<T: ZfpScalar + Send + Sync>(
         };
     }
     let mut field = ZfpFieldMut::new(typed, dims4(&header.shape))
-        .map_err(|e| Error::invalid(format!("zfp output field: {e}")))?;
+        .map_err(|e| Error::invalid_argument(format!("zfp output field: {e}")))?;
     let mut bs = ZfpBitStreamRef::from_words(&words);
     bs.seek_read(header.bits as u64);
     let result = threads::install(|| bs.decompress_with_execution(&config, &mut field, parallel()));

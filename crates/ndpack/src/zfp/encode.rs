@@ -46,10 +46,12 @@ pub fn compress_strided(
     let n = check_shape(shape)?;
     if let Some(s) = strides {
         if s.len() != shape.len() {
-            return Err(Error::invalid("zfp: strides and shape differ in length"));
+            return Err(Error::invalid_argument(
+                "zfp: strides and shape differ in length",
+            ));
         }
     } else if data.len() != n * ztype.itemsize() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "{} bytes do not hold shape {shape:?} of {:?}",
             data.len(),
             ztype
@@ -98,7 +100,7 @@ fn compress_typed<T: ZfpScalar + TinyCheck>(
             ZfpField::new_strided(&values[..], dims, st)
         }
     }
-    .map_err(|e| Error::invalid(format!("zfp field: {e}")))?;
+    .map_err(|e| Error::invalid_argument(format!("zfp field: {e}")))?;
 
     let capacity = config
         .maximum_size(ztype_scalar(ztype), dims)
@@ -107,9 +109,9 @@ fn compress_typed<T: ZfpScalar + TinyCheck>(
         .map_err(|e| Error::too_large(format!("zfp: cannot allocate {capacity} bytes: {e}")))?;
     if write_header {
         let meta = metadata(ztype, &dims[..ndim])?;
-        let mode_bits = config
-            .checked_mode_bits()
-            .map_err(|e| Error::invalid(format!("zfp mode cannot be written in a header: {e}")))?;
+        let mode_bits = config.checked_mode_bits().map_err(|e| {
+            Error::invalid_argument(format!("zfp mode cannot be written in a header: {e}"))
+        })?;
         for b in MAGIC {
             bs.write_bits(u64::from(b), 8);
         }

@@ -133,7 +133,7 @@ pub(super) fn metadata(ztype: ZfpType, dims: &[usize]) -> Result<u64> {
     for (i, &d) in dims.iter().enumerate() {
         let v = (d as u64).wrapping_sub(1);
         if d == 0 || v >> width != 0 {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "shape {:?} does not fit a zfp header: each of {n} axes must have 1 to 2^{width} values",
                 dims.iter().rev().collect::<Vec<_>>()
             )));

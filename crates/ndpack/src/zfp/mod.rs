@@ -92,7 +92,7 @@ impl ZfpType {
             2 => Ok(ZfpType::Int64),
             3 => Ok(ZfpType::Float),
             4 => Ok(ZfpType::Double),
-            _ => Err(Error::invalid(format!(
+            _ => Err(Error::invalid_argument(format!(
                 "zfp type must be 1 (int32), 2 (int64), 3 (float) or 4 (double), got {code}"
             ))),
         }
@@ -155,7 +155,7 @@ impl ZfpMode {
     pub fn from_zfpy(tolerance: f64, rate: f64, precision: i64) -> Result<Self> {
         let set = [tolerance >= 0.0, rate >= 0.0, precision >= 0];
         if set.iter().filter(|s| **s).count() > 1 {
-            return Err(Error::invalid(
+            return Err(Error::invalid_argument(
                 "Only one of tolerance, rate, or precision can be set",
             ));
         }
@@ -178,7 +178,7 @@ impl ZfpMode {
             ZfpMode::Reversible => ZfpConfig::reversible(),
             ZfpMode::FixedAccuracy(t) => {
                 if t.is_nan() || t.is_infinite() {
-                    return Err(Error::invalid(format!(
+                    return Err(Error::invalid_argument(format!(
                         "zfp tolerance must be finite, got {t}"
                     )));
                 }
@@ -189,21 +189,23 @@ impl ZfpMode {
                 let values = (1u64 << (2 * ndim)) as f64;
                 let bits = (values * r + 0.5).floor();
                 if !(0.0..=f64::from(u32::MAX)).contains(&bits) {
-                    return Err(Error::invalid(format!("zfp rate {r} is out of range")));
+                    return Err(Error::invalid_argument(format!(
+                        "zfp rate {r} is out of range"
+                    )));
                 }
                 let mut bits = bits as u32;
                 if clamp_rate {
                     bits = bits.max(ztype.block_header_bits());
                 }
                 if bits == 0 || bits < ztype.block_header_bits() {
-                    return Err(Error::invalid(format!(
+                    return Err(Error::invalid_argument(format!(
                         "zfp rate {r} gives {bits} bits per {ndim}-d block of {ztype:?}, fewer than \
                          the block header needs ({}); libzfp writes past its buffer at such rates",
                         ztype.block_header_bits().max(1)
                     )));
                 }
                 ZfpConfig::expert(bits, bits, 64, zfp_rs::ZFP_MIN_EXP)
-                    .map_err(|e| Error::invalid(format!("zfp rate {r}: {e}")))?
+                    .map_err(|e| Error::invalid_argument(format!("zfp rate {r}: {e}")))?
             }
         })
     }
@@ -218,7 +220,7 @@ fn check_shape(shape: &[usize]) -> Result<usize> {
         ));
     }
     if shape.contains(&0) {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "zfp cannot compress an empty array (shape {shape:?})"
         )));
     }

@@ -54,7 +54,7 @@ pub(crate) enum FilterSpec {
 
 /// A config error of the `lzma` codec.
 pub(crate) fn cfg_err(msg: impl std::fmt::Display) -> Error {
-    Error::config(format!("codec lzma: {msg}"))
+    Error::invalid_config(format!("codec lzma: {msg}"))
 }
 
 /// liblzma's LZMA1/LZMA2 options for an LZMA filter `spec`.

@@ -506,7 +506,7 @@ impl<'a> Chunk<'a> {
     pub fn decode_into_uninit(&self, out: &mut [MaybeUninit<u8>]) -> Result<()> {
         let h = &self.header;
         if out.len() != h.nbytes {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "output buffer has {} bytes, the chunk holds {}",
                 out.len(),
                 h.nbytes
@@ -614,7 +614,7 @@ impl<'a> Chunk<'a> {
             .checked_add(out.len())
             .filter(|&e| e <= h.nbytes)
             .ok_or_else(|| {
-                Error::invalid(format!(
+                Error::invalid_argument(format!(
                     "range of {} bytes at {lo} is outside the chunk's {} bytes",
                     out.len(),
                     h.nbytes

@@ -50,7 +50,7 @@ impl Filter {
             .ok()
             .and_then(Filter::from_byte)
             .ok_or_else(|| {
-                Error::invalid(format!(
+                Error::invalid_argument(format!(
                     "Blosc2 filter {code} is not supported (0-4: nofilter, shuffle, bitshuffle, delta, trunc_prec)"
                 ))
             })
@@ -65,7 +65,11 @@ impl Filter {
             "bitshuffle" => Filter::BitShuffle,
             "delta" => Filter::Delta,
             "trunc_prec" => Filter::TruncPrec,
-            _ => return Err(Error::invalid(format!("unknown Blosc2 filter {name:?}"))),
+            _ => {
+                return Err(Error::invalid_argument(format!(
+                    "unknown Blosc2 filter {name:?}"
+                )))
+            }
         })
     }
 }
@@ -144,7 +148,7 @@ pub(crate) fn trunc_prec_check(ts: usize, prec: i8) -> Result<u32> {
         4 => 23,
         8 => 52,
         _ => {
-            return Err(Error::invalid(format!(
+            return Err(Error::invalid_argument(format!(
                 "TRUNC_PREC needs typesize 4 or 8, got {ts}"
             )))
         }
@@ -152,7 +156,7 @@ pub(crate) fn trunc_prec_check(ts: usize, prec: i8) -> Result<u32> {
     let p = i32::from(prec);
     let zeroed = if p >= 0 { mant - p } else { -p };
     if p.abs() > mant || zeroed >= mant || zeroed < 0 {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "TRUNC_PREC precision {prec} is out of range for typesize {ts}"
         )));
     }

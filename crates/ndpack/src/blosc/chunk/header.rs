@@ -199,7 +199,7 @@ pub(crate) fn write_header16(
 /// destination holds the largest chunk (`src_len + overhead`) and that the input fits the format.
 pub(crate) fn check_compress_sizes(src_len: usize, dst_len: usize, overhead: usize) -> Result<()> {
     if dst_len < src_len + overhead {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "destination buffer has {dst_len} bytes, a chunk of {src_len} bytes may need {}",
             src_len + overhead
         )));

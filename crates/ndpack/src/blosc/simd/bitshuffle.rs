@@ -104,10 +104,12 @@ pub_for_benches! {
 
 fn check(typesize: usize, src: &[u8], dst: &[u8]) -> Result<()> {
     if typesize == 0 {
-        return Err(Error::invalid("bitshuffle: typesize must be at least 1"));
+        return Err(Error::invalid_argument(
+            "bitshuffle: typesize must be at least 1",
+        ));
     }
     if src.len() != dst.len() {
-        return Err(Error::invalid(format!(
+        return Err(Error::invalid_argument(format!(
             "bitshuffle: source ({} bytes) and destination ({} bytes) differ in length",
             src.len(),
             dst.len()

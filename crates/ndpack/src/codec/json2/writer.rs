@@ -86,7 +86,7 @@ impl Writer<'_> {
     /// Writes `v`, nested `level` deep, to `out`.
     pub(super) fn write(&self, out: &mut String, v: &ObjectValue, level: usize) -> Result<()> {
         if level > MAX_DEPTH {
-            return Err(Error::invalid("json2: values nest too deeply"));
+            return Err(Error::invalid_argument("json2: values nest too deeply"));
         }
         match v {
             ObjectValue::Null => out.push_str("null"),
@@ -101,7 +101,7 @@ impl Writer<'_> {
             ObjectValue::Float(f) => self.float(out, *f)?,
             ObjectValue::Str(s) => self.string(out, s),
             ObjectValue::Bytes(_) => {
-                return Err(Error::invalid(
+                return Err(Error::invalid_argument(
                     "json2: object of type bytes is not JSON serializable",
                 ))
             }
@@ -137,7 +137,7 @@ impl Writer<'_> {
                         ObjectValue::Null => "null".into(),
                         _ if self.c.skipkeys => continue,
                         other => {
-                            return Err(Error::invalid(format!(
+                            return Err(Error::invalid_argument(format!(
                                 "json2: keys must be str, int, float, bool or None, not {}",
                                 kind_name(other)
                             )))
@@ -187,7 +187,7 @@ impl Writer<'_> {
     fn float_text(&self, f: f64) -> Result<String> {
         if !f.is_finite() {
             if !self.c.allow_nan {
-                return Err(Error::invalid(format!(
+                return Err(Error::invalid_argument(format!(
                     "json2: out of range float values are not JSON compliant: {}",
                     python_float_repr(f)
                 )));
@@ -274,7 +274,7 @@ fn sort_keys(keyed: &mut [(String, &ObjectValue, &ObjectValue)]) -> Result<()> {
         });
         return Ok(());
     }
-    Err(Error::invalid(
+    Err(Error::invalid_argument(
         "json2: cannot sort keys of mixed types (sort_keys=True)",
     ))
 }

@@ -16,7 +16,7 @@
 //! `filters` and a container format (xz, alone) decodes its own output (the container says which
 //! filters were used). Decoders are limited to [`MEMLIMIT`] bytes of memory.
 //!
-//! `FORMAT_XZ` in parallel: inputs larger than one xz block ([`LZMA::xz_block_size`], fixed by
+//! `FORMAT_XZ` in parallel: inputs larger than one xz block ([`Lzma::xz_block_size`], fixed by
 //! the filter chain: liblzma's default, 3 times the dictionary and at least 1 MiB) are encoded by
 //! liblzma's multithreaded encoder into independent blocks of that size whose headers record their
 //! sizes; the bytes do not depend on the thread count, and inputs up to one block give the
@@ -25,7 +25,7 @@
 //! itself; their number is ndpack's thread count ([`crate::threads`]).
 //!
 //! `FORMAT_RAW` in parallel: for the chains `[lzma2]` and `[delta, lzma2]`, inputs larger than
-//! [`LZMA::xz_block_size`] (the same size, from the same chain) are split into pieces of that size
+//! [`Lzma::xz_block_size`] (the same size, from the same chain) are split into pieces of that size
 //! whose raw LZMA2 streams, each starting with a dictionary reset, are written in parallel on
 //! ndpack's pool and joined into one raw stream (the delta filter is applied over the whole input
 //! first; see `backend::lzma::raw`). The bytes do not depend on the thread count, inputs up to
@@ -66,7 +66,7 @@ pub const MIN_XZ_BLOCK: u64 = 8 << 20;
 
 /// The numcodecs `lzma` codec.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LZMA {
+pub struct Lzma {
     format: i64,
     check: i64,
     preset: Option<i64>,
@@ -76,9 +76,9 @@ pub struct LZMA {
     min_xz_block: u64,
 }
 
-impl Default for LZMA {
+impl Default for Lzma {
     fn default() -> Self {
-        LZMA {
+        Lzma {
             format: FORMAT_XZ,
             check: -1,
             preset: None,
@@ -89,7 +89,7 @@ impl Default for LZMA {
     }
 }
 
-impl LZMA {
+impl Lzma {
     /// A codec from numcodecs' parameters; `filters` is the JSON list of filter specifiers.
     pub fn new(
         format: i64,
@@ -139,7 +139,7 @@ impl LZMA {
                 "key \"filters\": must specify filters for FORMAT_RAW",
             ));
         }
-        Ok(LZMA {
+        Ok(Lzma {
             format,
             check,
             preset,
@@ -233,7 +233,7 @@ impl LZMA {
     }
 
     /// For a `FORMAT_RAW` chain `[lzma2]` or `[delta, lzma2]` and an input of `len` bytes larger
-    /// than [`LZMA::xz_block_size`]: how to split it and the piece size. `None` when the input is
+    /// than [`Lzma::xz_block_size`]: how to split it and the piece size. `None` when the input is
     /// encoded by one serial raw encoder.
     fn raw_pieces(&self, len: usize) -> Result<Option<(raw::Plan<'_>, usize)>> {
         if self.format != FORMAT_RAW {
@@ -270,7 +270,7 @@ impl LZMA {
         }
     }
 
-    /// Encodes to one `FORMAT_XZ` stream split into blocks of [`LZMA::xz_block_size`], with
+    /// Encodes to one `FORMAT_XZ` stream split into blocks of [`Lzma::xz_block_size`], with
     /// `threads` threads.
     fn encode_mt(&self, data: &[u8], threads: u32) -> Result<Vec<u8>> {
         let block_size = self.xz_block_size()?;
@@ -292,7 +292,7 @@ impl LZMA {
 
     /// Decodes as `decode` does, with liblzma's multithreaded decoder for `FORMAT_XZ` (and part
     /// by part in parallel for `FORMAT_RAW` streams with several dictionary resets) whatever the
-    /// input size and thread count; gives what [`LZMA::decode_serial`] gives.
+    /// input size and thread count; gives what [`Lzma::decode_serial`] gives.
     #[cfg(any(test, fuzzing))]
     pub fn decode_parallel(&self, data: &[u8]) -> Result<Vec<u8>> {
         self.decoder()
@@ -300,7 +300,7 @@ impl LZMA {
     }
 }
 
-impl Codec for LZMA {
+impl Codec for Lzma {
     fn id(&self) -> &'static str {
         "lzma"
     }

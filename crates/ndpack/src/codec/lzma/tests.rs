@@ -24,7 +24,7 @@ fn decodes_python_lzma_output() {
         16, 31, 182, 243, 125, 1, 0, 0, 0, 0, 4, 89, 90,
     ];
     assert_eq!(
-        LZMA::default()
+        Lzma::default()
             .decode(ArrayRef::bytes(&xz))
             .unwrap()
             .bytes(),
@@ -74,17 +74,17 @@ fn decodes_python_lzma_output() {
     let mut junk = two.clone();
     junk.extend_from_slice(b"garbage-garbage-garbage");
     for enc in [&two, &junk] {
-        let dec = LZMA::default().decode(ArrayRef::bytes(enc)).unwrap();
+        let dec = Lzma::default().decode(ArrayRef::bytes(enc)).unwrap();
         assert_eq!(dec.bytes(), b"abcabc");
         let mut out = [0u8; 6];
-        LZMA::default()
+        Lzma::default()
             .decode_into(enc, ArrayMut::bytes(&mut out))
             .unwrap();
         assert_eq!(&out, b"abcabc");
     }
     let mut padded = two.clone();
     padded.extend_from_slice(&[0, 0, 0, 0]);
-    let e = LZMA::default()
+    let e = Lzma::default()
         .decode(ArrayRef::bytes(&padded))
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Truncated);
@@ -119,7 +119,7 @@ fn round_trip_every_format_check_and_filter_chain() {
         }
     }
     assert_eq!(
-        LZMA::default().config(),
+        Lzma::default().config(),
         json!({"id": "lzma", "format": 1, "check": -1, "preset": null, "filters": null})
     );
 }
@@ -175,7 +175,7 @@ fn varied(n: usize) -> Vec<u8> {
     )
 }
 
-fn same_as_serial(c: &LZMA, data: &[u8]) {
+fn same_as_serial(c: &Lzma, data: &[u8]) {
     let serial = c.decode_serial(data);
     let parallel = c.decode_parallel(data);
     match (&serial, &parallel) {
@@ -187,16 +187,16 @@ fn same_as_serial(c: &LZMA, data: &[u8]) {
 
 #[test]
 fn large_xz_inputs_are_split_into_fixed_blocks() {
-    let preset1 = LZMA::new(FORMAT_XZ, -1, Some(1), None).unwrap();
+    let preset1 = Lzma::new(FORMAT_XZ, -1, Some(1), None).unwrap();
     assert_eq!(preset1.xz_block_size().unwrap(), MIN_XZ_BLOCK);
-    assert_eq!(LZMA::default().xz_block_size().unwrap(), 24 << 20);
+    assert_eq!(Lzma::default().xz_block_size().unwrap(), 24 << 20);
     let small = preset1.clone().with_min_xz_block(1 << 20);
     assert_eq!(small.xz_block_size().unwrap(), 3 << 20);
     assert_eq!(
         get_codec(&small.config()).unwrap().config(),
         preset1.config()
     );
-    let c = LZMA::new(
+    let c = Lzma::new(
         FORMAT_XZ,
         1,
         None,
@@ -229,7 +229,7 @@ fn large_xz_inputs_are_split_into_fixed_blocks() {
 }
 
 /// `c` encoding `d` on a pool of its own with `threads` threads (as `encode` does on ndpack's).
-fn raw_encode_with_threads(c: &LZMA, d: &[u8], threads: usize) -> Vec<u8> {
+fn raw_encode_with_threads(c: &Lzma, d: &[u8], threads: usize) -> Vec<u8> {
     let (plan, piece) = c.raw_pieces(d.len()).unwrap().expect("split");
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -239,15 +239,15 @@ fn raw_encode_with_threads(c: &LZMA, d: &[u8], threads: usize) -> Vec<u8> {
         .unwrap()
 }
 
-fn raw_codec(filters: Value) -> LZMA {
-    LZMA::new(FORMAT_RAW, -1, None, Some(filters))
+fn raw_codec(filters: Value) -> Lzma {
+    Lzma::new(FORMAT_RAW, -1, None, Some(filters))
         .unwrap()
         .with_min_xz_block(1 << 20)
 }
 
 /// Encodes `d` with `c`, checks the stream against the serial encoder and decoder, and
 /// returns it.
-fn check_raw_pieces(c: &LZMA, d: &[u8], delta: bool) -> Vec<u8> {
+fn check_raw_pieces(c: &Lzma, d: &[u8], delta: bool) -> Vec<u8> {
     let cfg = c.config();
     let piece = c.xz_block_size().unwrap() as usize;
     let enc = c.encode(ArrayRef::bytes(d)).unwrap().bytes().to_vec();
@@ -389,7 +389,7 @@ fn raw_delta_pieces_for_every_distance_and_lzma2_options() {
     assert_eq!(c.xz_block_size().unwrap(), 3 << 19);
     check_raw_pieces(&c, &varied((3 << 19) + 1), true);
     // The default 8 MiB floor.
-    let c = LZMA::new(
+    let c = Lzma::new(
         FORMAT_RAW,
         -1,
         None,
@@ -420,7 +420,7 @@ fn other_raw_chains_stay_serial() {
 
 #[test]
 fn parallel_xz_decoding_equals_serial_on_valid_and_damaged_input() {
-    let c = LZMA::new(
+    let c = Lzma::new(
         FORMAT_XZ,
         -1,
         None,
@@ -475,7 +475,7 @@ fn parallel_xz_decoding_equals_serial_on_valid_and_damaged_input() {
 
 #[test]
 fn bad_input_is_an_error() {
-    let c = LZMA::default();
+    let c = Lzma::default();
     let d = sample(200_000);
     let enc = c.encode(ArrayRef::bytes(&d)).unwrap();
     let enc = enc.bytes();
