@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 #: The largest array (in bytes) a JSON or MsgPack decode creates from a shape and dtype declared
-#: in its input: 16 GiB, as ``ndpack.codec::MAX_DECODED_SIZE`` in Rust.
+#: in its input: 16 GiB, as ``ndpack::error::MAX_DECODED_SIZE`` in Rust.
 MAX_DECODED_SIZE = 1 << 34
 
 #: How many bytes a JSON or MsgPack decode may create per byte of its input (the declared items
