@@ -261,13 +261,7 @@ class Blosc(_BaseCodec):
         return decompress_partial(buf, start, nitems, out)
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "cname": self.cname,
-            "clevel": self.clevel,
-            "shuffle": self.shuffle,
-            "blocksize": self.blocksize,
-        }
+        return self._config_of("cname", "clevel", "shuffle", "blocksize")
 
     def __repr__(self) -> str:
         return (

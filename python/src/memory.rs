@@ -641,26 +641,18 @@ impl NumpyBase {
                 ))
             })?;
         let mut dims: Vec<npy_intp> = shape.iter().map(|&d| d as npy_intp).collect();
-        let nd = dims.len() as c_int;
-        // SAFETY: NumPy's C API, called with the GIL held.
-        let subtype = unsafe { npyffi::get_type_object(py, NpyTypes::PyArray_Type) };
         if copy || nbytes == 0 {
-            // SAFETY: the GIL is held; `PyArray_NewFromDescr` steals a reference to the
-            // descriptor, so it gets a new one; `dims` has `nd` entries; a null data pointer
-            // makes NumPy allocate the array's memory.
+            // SAFETY: the GIL is held; null strides and data make NumPy allocate the array's
+            // memory.
             let arr = unsafe {
-                let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+                new_array(
                     py,
-                    subtype,
-                    dtype.clone().into_dtype_ptr(),
-                    nd,
-                    dims.as_mut_ptr(),
+                    dtype,
+                    &mut dims,
                     std::ptr::null_mut(),
                     std::ptr::null_mut(),
                     (order == Order::F) as c_int,
-                    std::ptr::null_mut(),
-                );
-                Bound::from_owned_ptr_or_err(py, arr)?
+                )?
             };
             if nbytes == 0 {
                 if !copy && !self.writable {
@@ -695,29 +687,60 @@ impl NumpyBase {
         } else {
             0
         };
-        // SAFETY: the GIL is held; the descriptor and `dims` are as above; `strides` has `nd` entries describing `nbytes` bytes, which
-        // `held.ptr` holds (checked) while `held.obj` lives, and `held.obj` becomes the array's
-        // base (`PyArray_SetBaseObject` steals the new reference given to it). The array is
-        // writable only over memory that may be written (`writable`).
+        // SAFETY: the GIL is held; `strides` has one entry a dimension, describing `nbytes`
+        // bytes, which `held.ptr` holds (checked) while `held.obj` lives, and `held.obj` becomes
+        // the array's base (`PyArray_SetBaseObject` steals the new reference given to it). The
+        // array is writable only over memory that may be written (`writable`).
         unsafe {
-            let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+            let arr = new_array(
                 py,
-                subtype,
-                dtype.clone().into_dtype_ptr(),
-                nd,
-                dims.as_mut_ptr(),
+                dtype,
+                &mut dims,
                 strides.as_mut_ptr(),
                 self.held.ptr.cast_mut().cast::<c_void>(),
                 flags,
-                std::ptr::null_mut(),
-            );
-            let arr = Bound::from_owned_ptr_or_err(py, arr)?;
+            )?;
             let base = self.held.obj.clone_ref(py).into_ptr();
             if PY_ARRAY_API.PyArray_SetBaseObject(py, arr.as_ptr().cast(), base) < 0 {
                 return Err(PyErr::fetch(py));
             }
             Ok(arr)
         }
+    }
+}
+
+/// A new NumPy array of `dtype` in `dims` (`PyArray_NewFromDescr`): over `data` with `strides`
+/// and `flags`, or, where both pointers are null, over memory NumPy allocates (`flags` then
+/// nonzero for Fortran order).
+///
+/// # Safety
+/// The GIL is held; `strides`, where not null, has `dims.len()` entries describing memory that
+/// `data` points to.
+unsafe fn new_array<'py>(
+    py: Python<'py>,
+    dtype: &Bound<'py, PyArrayDescr>,
+    dims: &mut [npy_intp],
+    strides: *mut npy_intp,
+    data: *mut c_void,
+    flags: c_int,
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: NumPy's C API, called with the GIL held (the caller's promise);
+    // `PyArray_NewFromDescr` steals a reference to the descriptor, so it gets a new one; `dims`
+    // and `strides` are as the caller promises.
+    unsafe {
+        let subtype = npyffi::get_type_object(py, NpyTypes::PyArray_Type);
+        let arr = PY_ARRAY_API.PyArray_NewFromDescr(
+            py,
+            subtype,
+            dtype.clone().into_dtype_ptr(),
+            dims.len() as c_int,
+            dims.as_mut_ptr(),
+            strides,
+            data,
+            flags,
+            std::ptr::null_mut(),
+        );
+        Bound::from_owned_ptr_or_err(py, arr)
     }
 }
 

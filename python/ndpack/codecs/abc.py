@@ -8,7 +8,7 @@ numcodecs does) unless a subclass overrides it.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 try:  # exercised when numcodecs is installed
     from numcodecs.abc import Codec as _NumcodecsCodec
@@ -36,6 +36,20 @@ class Codec(_NumcodecsCodec):  # type: ignore[misc, valid-type]
         config: Dict[str, Any] = {"id": self.codec_id}
         config.update((k, v) for k, v in self.__dict__.items() if not k.startswith("_"))
         return config
+
+    def _config_of(self, *names: str, dtypes: Tuple[str, ...] = ()) -> Dict[str, Any]:
+        """``{"id": codec_id}``, then the attributes ``names``, then the dtype attributes
+        ``dtypes`` as their ``str``, in that order."""
+        config: Dict[str, Any] = {"id": self.codec_id}
+        config.update((name, getattr(self, name)) for name in names)
+        config.update((name, getattr(self, name).str) for name in dtypes)
+        return config
+
+    def _repr_of(self, *names: str) -> str:
+        """``ClassName(name=value, ...)`` with the ``repr`` of the attributes ``names``, in that
+        order."""
+        params = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({params})"
 
     @classmethod
     def from_config(cls, config: Dict[str, Any]) -> "Codec":

@@ -34,10 +34,10 @@ class Zlib(_RustCodec):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "level": self.level}
+        return self._config_of("level")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(level={self.level!r})"
+        return self._repr_of("level")
 
 
 class GZip(Zlib):
@@ -115,19 +115,10 @@ class LZMA(_RustCodec):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "format": self.format,
-            "check": self.check,
-            "preset": self.preset,
-            "filters": self.filters,
-        }
+        return self._config_of("format", "check", "preset", "filters")
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(format={self.format!r}, check={self.check!r}, "
-            f"preset={self.preset!r}, filters={self.filters!r})"
-        )
+        return self._repr_of("format", "check", "preset", "filters")
 
 
 class Zstd(_RustCodec):
@@ -150,7 +141,7 @@ class Zstd(_RustCodec):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "level": self.level, "checksum": self.checksum}
+        return self._config_of("level", "checksum")
 
     @classmethod
     def default_level(cls) -> int:
@@ -168,7 +159,7 @@ class Zstd(_RustCodec):
         return _ndpack.zstd_levels()[2]
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(level={self.level!r})"
+        return self._repr_of("level")
 
 
 class LZ4(_RustCodec):
@@ -199,10 +190,10 @@ class LZ4(_RustCodec):
         return super().decode(buf, out)
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "acceleration": self.acceleration}
+        return self._config_of("acceleration")
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(acceleration={self.acceleration!r})"
+        return self._repr_of("acceleration")
 
 
 
@@ -253,15 +244,14 @@ class PCodec(_RustCodec):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "level": self.level,
-            "mode_spec": self.mode_spec,
-            "delta_spec": self.delta_spec,
-            "paging_spec": self.paging_spec,
-            "delta_encoding_order": self.delta_encoding_order,
-            "equal_pages_up_to": self.equal_pages_up_to,
-        }
+        return self._config_of(
+            "level",
+            "mode_spec",
+            "delta_spec",
+            "paging_spec",
+            "delta_encoding_order",
+            "equal_pages_up_to",
+        )
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         dec = super().decode(buf, out)

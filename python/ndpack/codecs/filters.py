@@ -73,7 +73,7 @@ class Delta(_ItemFilter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "dtype": self.dtype.str, "astype": self.astype.str}
+        return self._config_of(dtypes=("dtype", "astype"))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dtype={self.dtype.str!r}{self._astype_repr()})"
@@ -104,13 +104,7 @@ class FixedScaleOffset(_ItemFilter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "scale": self.scale,
-            "offset": self.offset,
-            "dtype": self.dtype.str,
-            "astype": self.astype.str,
-        }
+        return self._config_of("scale", "offset", dtypes=("dtype", "astype"))
 
     def __repr__(self) -> str:
         return (
@@ -143,12 +137,7 @@ class Quantize(_ItemFilter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "digits": self.digits,
-            "dtype": self.dtype.str,
-            "astype": self.astype.str,
-        }
+        return self._config_of("digits", dtypes=("dtype", "astype"))
 
     def decode(self, buf: Any, out: Any = None) -> Any:
         # Lossy filter: decoding casts back to ``dtype``; with ``astype == dtype`` that is a view
@@ -193,7 +182,7 @@ class BitRound(_Filter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "keepbits": self.keepbits}
+        return self._config_of("keepbits")
 
     def encode(self, buf: Any) -> np.ndarray:
         a = ensure_ndarray(buf)
@@ -279,12 +268,7 @@ class Categorize(_Filter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "labels": self.labels,
-            "dtype": self.dtype.str,
-            "astype": self.astype.str,
-        }
+        return self._config_of("labels", dtypes=("dtype", "astype"))
 
     def encode(self, buf: Any) -> np.ndarray:
         arr = ensure_ndarray(buf)
@@ -345,11 +329,7 @@ class AsType(_Filter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "encode_dtype": self.encode_dtype.str,
-            "decode_dtype": self.decode_dtype.str,
-        }
+        return self._config_of(dtypes=("encode_dtype", "decode_dtype"))
 
     def _encode_view(self):
         return self.decode_dtype
@@ -388,7 +368,7 @@ class Shuffle(_Filter):
         self._codec()
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "elementsize": self.elementsize}
+        return self._config_of("elementsize")
 
     def encode(self, buf: Any) -> np.ndarray:
         return super().encode(_bytes_view(buf))

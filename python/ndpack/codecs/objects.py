@@ -202,7 +202,7 @@ class VLenArray(Codec):
         self.dtype = np.dtype(dtype)
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "dtype": self.dtype.str}
+        return self._config_of(dtypes=("dtype",))
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(dtype={self.dtype.str!r})"
@@ -414,12 +414,7 @@ class MsgPack(Codec):
         return dec
 
     def get_config(self) -> Dict[str, Any]:
-        return {
-            "id": self.codec_id,
-            "raw": self.raw,
-            "use_single_float": self.use_single_float,
-            "use_bin_type": self.use_bin_type,
-        }
+        return self._config_of("raw", "use_single_float", "use_bin_type")
 
     def __repr__(self) -> str:
         return (
@@ -467,7 +462,7 @@ class Pickle(Codec):
         return dec
 
     def get_config(self) -> Dict[str, Any]:
-        return {"id": self.codec_id, "protocol": self.protocol}
+        return self._config_of("protocol")
 
     def __repr__(self) -> str:
         return f"Pickle(protocol={self.protocol})"

@@ -92,27 +92,30 @@ fn dl_dtype(dt: &DataType) -> PyResult<DLDataType> {
     })
 }
 
-unsafe extern "C" fn delete_legacy(t: *mut DLManagedTensor) {
+/// Frees a tensor `export` leaked, and its context (`ctx` reads where the tensor keeps it).
+///
+/// # Safety
+/// `t` is null or a tensor leaked from a box by `export`, freed once.
+unsafe fn free_leaked<T>(t: *mut T, ctx: fn(&T) -> *mut c_void) {
     if t.is_null() {
         return;
     }
-    // SAFETY: `t` and its context were leaked from boxes by `export`; DLPack calls the
-    // deleter once.
+    // SAFETY: `t` and its context were leaked from boxes by `export` (the caller's promise).
     unsafe {
-        drop(Box::from_raw((*t).manager_ctx as *mut Context));
-        drop(Box::from_raw(t));
+        let tensor = Box::from_raw(t);
+        drop(Box::from_raw(ctx(&tensor) as *mut Context));
+        drop(tensor);
     }
 }
 
+unsafe extern "C" fn delete_legacy(t: *mut DLManagedTensor) {
+    // SAFETY: DLPack calls the deleter once, on a tensor `export` leaked.
+    unsafe { free_leaked(t, |t| t.manager_ctx) }
+}
+
 unsafe extern "C" fn delete_versioned(t: *mut DLManagedTensorVersioned) {
-    if t.is_null() {
-        return;
-    }
     // SAFETY: as in `delete_legacy`.
-    unsafe {
-        drop(Box::from_raw((*t).manager_ctx as *mut Context));
-        drop(Box::from_raw(t));
-    }
+    unsafe { free_leaked(t, |t| t.manager_ctx) }
 }
 
 const NAME_LEGACY: &CStr = c"dltensor";
