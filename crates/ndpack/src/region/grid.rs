@@ -387,8 +387,8 @@ mod tests {
     fn chunks_for_covers_each_item_once() {
         let mut rng = Rng(7);
         for _ in 0..400 {
-            let ndim = rng.below(5);
-            let shape: Vec<usize> = (0..ndim).map(|_| rng.below(9)).collect();
+            let shape = rng.shape(0..5, 0..9);
+            let ndim = shape.len();
             let chunks: Vec<usize> = (0..ndim).map(|_| 1 + rng.below(5)).collect();
             let grid = ChunkGrid::new(&shape, &chunks).unwrap();
             let steps = [1, 1, 2, 3, 7, -1, -2, -5];

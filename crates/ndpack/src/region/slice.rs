@@ -564,6 +564,8 @@ impl fmt::Display for Region {
 /// Random numbers, slices and orders for the region tests.
 #[cfg(test)]
 pub(crate) mod test_util {
+    use std::ops::Range;
+
     use super::Slice;
     use crate::region::Order;
 
@@ -584,6 +586,14 @@ pub(crate) mod test_util {
         /// `n` random bytes.
         pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
             (0..n).map(|_| self.below(256) as u8).collect()
+        }
+
+        /// A random shape: a number of dimensions from `ndims`, each a length from `lens`.
+        pub(crate) fn shape(&mut self, ndims: Range<usize>, lens: Range<usize>) -> Vec<usize> {
+            let ndim = ndims.start + self.below(ndims.len());
+            (0..ndim)
+                .map(|_| lens.start + self.below(lens.len()))
+                .collect()
         }
 
         /// F order one time in three, C order otherwise.

@@ -44,6 +44,17 @@ fn random_slice(rng: &mut Rng, len: usize) -> Slice {
     test_util::random_slice(rng, len, &[1, 1, 1, 2, 3, 5, -1, -1, -2, -3], 3)
 }
 
+/// A random shape (dimensions from `ndims`, lengths from `lens`) and a random region of it.
+fn random_region(
+    rng: &mut Rng,
+    ndims: std::ops::Range<usize>,
+    lens: std::ops::Range<usize>,
+) -> (Vec<usize>, Region) {
+    let shape = rng.shape(ndims, lens);
+    let region = shape.iter().map(|&n| random_slice(rng, n)).collect();
+    (shape, region)
+}
+
 /// A random slice of `n` indices (any step) and the length of a dimension that holds it.
 fn slice_of_len(rng: &mut Rng, n: usize) -> (Slice, usize) {
     let step: isize = [1, 1, 2, 3, -1, -2][rng.below(6)];
@@ -105,9 +116,7 @@ fn check_one(rng: &mut Rng, src_shape: &[usize], src_region: &Region, itemsize: 
 fn matches_naive_copies() {
     let mut rng = Rng(0x5EED);
     for _ in 0..3000 {
-        let ndim = rng.below(5);
-        let shape: Vec<usize> = (0..ndim).map(|_| rng.below(8)).collect();
-        let region: Region = shape.iter().map(|&n| random_slice(&mut rng, n)).collect();
+        let (shape, region) = random_region(&mut rng, 0..5, 0..8);
         let itemsize = [1, 2, 3, 4, 8, 16, 5, 12][rng.below(8)];
         check_one(&mut rng, &shape, &region, itemsize);
     }
@@ -117,8 +126,7 @@ fn matches_naive_copies() {
 fn whole_arrays_and_boxes() {
     let mut rng = Rng(11);
     for _ in 0..300 {
-        let ndim = 1 + rng.below(4);
-        let shape: Vec<usize> = (0..ndim).map(|_| 1 + rng.below(9)).collect();
+        let shape = rng.shape(1..5, 1..10);
         let start: Vec<usize> = shape.iter().map(|&n| rng.below(n)).collect();
         let stop: Vec<usize> = start
             .iter()
@@ -331,9 +339,7 @@ fn plans_merge_loops_and_find_runs() {
 fn read_and_write_are_inverse() {
     let mut rng = Rng(3);
     for _ in 0..200 {
-        let ndim = 1 + rng.below(3);
-        let shape: Vec<usize> = (0..ndim).map(|_| 1 + rng.below(6)).collect();
-        let region: Region = shape.iter().map(|&n| random_slice(&mut rng, n)).collect();
+        let (shape, region) = random_region(&mut rng, 1..4, 1..7);
         let layout = Layout::new(&shape, 2, rng.order());
         let src = rng.bytes(layout.num_bytes().unwrap());
         let mut part = vec![0u8; region.num_items().unwrap() * 2];
