@@ -2,19 +2,13 @@
 //! Fuzzes the `fixedscaleoffset` filter: decodes arbitrary bytes (and decodes into a buffer) with a config
 //! chosen by the first bytes, then encodes them; decoding never panics.
 
+#[macro_use]
 #[path = "common/filter.rs"]
 mod filter;
 
-use filter::{exercise, split, NUM};
-use libfuzzer_sys::fuzz_target;
+use filter::NUM;
 use serde_json::json;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((a, b, c, rest)) = split(data) else {
-        return;
-    };
-    exercise(
-        json!({"id": "fixedscaleoffset", "offset": c as i64 - 100, "scale": if c % 2 == 0 { json!(c as f64 / 7.0) } else { json!(c / 16 + 1) }, "dtype": NUM[1 + a % 15], "astype": NUM[1 + b % 15]}),
-        rest,
-    );
-});
+filter_target!(
+    |a, b, c| json!({"id": "fixedscaleoffset", "offset": c as i64 - 100, "scale": if c % 2 == 0 { json!(c as f64 / 7.0) } else { json!(c / 16 + 1) }, "dtype": NUM[1 + a % 15], "astype": NUM[1 + b % 15]})
+);

@@ -2,19 +2,13 @@
 //! Fuzzes the `quantize` filter: decodes arbitrary bytes (and decodes into a buffer) with a config
 //! chosen by the first bytes, then encodes them; decoding never panics.
 
+#[macro_use]
 #[path = "common/filter.rs"]
 mod filter;
 
-use filter::{exercise, split, FLOAT};
-use libfuzzer_sys::fuzz_target;
+use filter::FLOAT;
 use serde_json::json;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((a, b, c, rest)) = split(data) else {
-        return;
-    };
-    exercise(
-        json!({"id": "quantize", "digits": c % 20, "dtype": FLOAT[a % 6], "astype": FLOAT[b % 6]}),
-        rest,
-    );
-});
+filter_target!(
+    |a, b, c| json!({"id": "quantize", "digits": c % 20, "dtype": FLOAT[a % 6], "astype": FLOAT[b % 6]})
+);

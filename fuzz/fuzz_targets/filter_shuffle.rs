@@ -2,20 +2,16 @@
 //! Fuzzes the `shuffle` filter: decodes arbitrary bytes (and decodes into a buffer) with a config
 //! chosen by the first bytes, then encodes them; encoding the decoded bytes gives the input back.
 
+#[macro_use]
 #[path = "common/filter.rs"]
 mod filter;
 
-use filter::{exercise, split};
-use libfuzzer_sys::fuzz_target;
 use serde_json::json;
 
-fuzz_target!(|data: &[u8]| {
-    let Some((_, _, c, rest)) = split(data) else {
-        return;
-    };
-    let (codec, decoded) = exercise(json!({"id": "shuffle", "elementsize": c as i64 - 2}), rest);
-    if let Some(dec) = decoded {
+filter_target!(
+    |_, _, c| json!({"id": "shuffle", "elementsize": c as i64 - 2}),
+    |codec, dec, rest| {
         let again = codec.encode(dec.as_array_ref()).expect("encode");
         assert_eq!(again.bytes(), rest);
     }
-});
+);

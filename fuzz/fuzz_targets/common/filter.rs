@@ -36,3 +36,23 @@ pub fn exercise(config: Value, data: &[u8]) -> (Box<dyn Codec>, Option<NDBuffer>
     let _ = codec.encode(ArrayRef::bytes(data));
     (codec, decoded)
 }
+
+/// Declares the fuzz target of one filter: `|a, b, c| config` builds the config from the three
+/// selector bytes (see [`split`]), and the optional `|codec, decoded, rest| { ... }` block checks
+/// a successful decode against the input bytes `rest`.
+#[allow(unused_macros)]
+macro_rules! filter_target {
+    (|$a:tt, $b:tt, $c:tt| $config:expr) => {
+        filter_target!(|$a, $b, $c| $config, |_codec, _decoded, _rest| {});
+    };
+    (|$a:tt, $b:tt, $c:tt| $config:expr, |$codec:ident, $dec:ident, $rest:ident| $check:block) => {
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+            let Some(($a, $b, $c, $rest)) = filter::split(data) else {
+                return;
+            };
+            let ($codec, decoded) = filter::exercise($config, $rest);
+            let _ = &$codec;
+            if let Some($dec) = decoded $check
+        });
+    };
+}

@@ -252,14 +252,7 @@ pub fn compress_into_uninit(
         typesize,
         blocksize,
         split,
-        filters: [
-            Filter::NoFilter,
-            Filter::NoFilter,
-            Filter::NoFilter,
-            Filter::NoFilter,
-            Filter::NoFilter,
-            filter,
-        ],
+        filters: Filter::last_slot(filter),
         filters_meta: [0; 6],
         extended: false,
     };

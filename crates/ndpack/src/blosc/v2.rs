@@ -103,14 +103,7 @@ impl Default for CParams {
             typesize: 8,
             blocksize: 0,
             splitmode: SplitMode::Auto,
-            filters: [
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::Shuffle,
-            ],
+            filters: Filter::last_slot(Filter::Shuffle),
             filters_meta: [0; 6],
         }
     }

@@ -575,6 +575,20 @@ pub(crate) mod test_util {
             .collect()
     }
 
+    /// Checks that `decode` fails on the cuts `enc[..cut]` for `cut` in `first` and at half and
+    /// all-but-one byte of `enc`, each error's kind passing `expected`.
+    pub(crate) fn assert_cuts_fail(
+        c: &dyn Codec,
+        enc: &[u8],
+        first: [usize; 2],
+        expected: impl Fn(ErrorKind) -> bool,
+    ) {
+        for cut in [first[0], first[1], enc.len() / 2, enc.len() - 1] {
+            let e = c.decode(ArrayRef::bytes(&enc[..cut])).unwrap_err();
+            assert!(expected(e.kind()), "cut {cut}: {e}");
+        }
+    }
+
     /// Checks that `decode_into` refuses output buffers one byte shorter and one byte longer
     /// than the `n` bytes that `enc` decodes to, with [`ErrorKind::InvalidArgument`].
     pub(crate) fn assert_out_size_checked(c: &dyn Codec, enc: &[u8], n: usize) {

@@ -15,11 +15,43 @@ use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, 
 pub(crate) mod oneshot;
 pub(crate) mod parallel;
 
-use self::oneshot::{inflate_into_slice, inflate_into_spare, Format, Outcome};
+use self::oneshot::{inflate_into_slice, inflate_into_spare};
 use self::parallel::Decoded;
 pub(crate) use self::parallel::{Check, Tuning, SEGMENT};
 use super::{backend_error, check_out_len, grow_output, out_too_small, GrowBuf};
 use crate::error::{Error, Result};
+
+/// The container around the deflate stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// Raw deflate (RFC 1951), as inside gzip members and ZIP archives.
+    Raw,
+    /// zlib (RFC 1950): a 2-byte header, deflate, and the Adler-32 of the output (checked).
+    Zlib,
+}
+
+impl Format {
+    /// zlib with `zlib_header`, else raw deflate.
+    pub(crate) fn of(zlib_header: bool) -> Self {
+        if zlib_header {
+            Format::Zlib
+        } else {
+            Format::Raw
+        }
+    }
+}
+
+/// What a one-shot inflate gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// The stream ended: `consumed` input bytes (the stream may be followed by other data) gave
+    /// `written` output bytes.
+    Done { consumed: usize, written: usize },
+    /// The output does not fit in the room given.
+    NoSpace,
+    /// The stream is corrupt or truncated.
+    BadData,
+}
 
 /// The zlib-rs level for a zlib level (-1: the default, 6). zlib-rs's level 1 is a "quick"
 /// strategy with static Huffman codes that expands float data (size ratio 0.95 where C zlib's

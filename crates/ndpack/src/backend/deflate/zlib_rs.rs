@@ -8,37 +8,7 @@ use flate2::{Decompress, FlushDecompress, Status};
 
 use crate::error::Result;
 
-/// The container around the deflate stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Format {
-    /// Raw deflate (RFC 1951), as inside gzip members and ZIP archives.
-    Raw,
-    /// zlib (RFC 1950): a 2-byte header, deflate, and the Adler-32 of the output (checked).
-    Zlib,
-}
-
-impl Format {
-    /// zlib with `zlib_header`, else raw deflate.
-    pub(crate) fn of(zlib_header: bool) -> Self {
-        if zlib_header {
-            Format::Zlib
-        } else {
-            Format::Raw
-        }
-    }
-}
-
-/// What a one-shot inflate gave.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    /// The stream ended: `consumed` input bytes (the stream may be followed by other data) gave
-    /// `written` output bytes.
-    Done { consumed: usize, written: usize },
-    /// The output does not fit in the room given.
-    NoSpace,
-    /// The stream is corrupt or truncated.
-    BadData,
-}
+pub(crate) use super::{Format, Outcome};
 
 /// Inflates `data` into `out`; the output may be shorter than `out` (see `written`).
 pub(crate) fn inflate_into_slice(data: &[u8], format: Format, out: &mut [u8]) -> Result<Outcome> {

@@ -364,14 +364,7 @@ mod tests {
             typesize: 4,
             blocksize: BLOCK,
             split: true,
-            filters: [
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::NoFilter,
-                Filter::Shuffle,
-            ],
+            filters: Filter::last_slot(Filter::Shuffle),
             filters_meta: [0; 6],
             extended,
         }

@@ -27,6 +27,14 @@ pub enum Filter {
 }
 
 impl Filter {
+    /// The six-slot pipeline that holds `filter` in its last slot and no filter elsewhere (the
+    /// Blosc1 layout, and python-blosc2's default with [`Filter::Shuffle`]).
+    pub(crate) const fn last_slot(filter: Filter) -> [Filter; 6] {
+        let mut slots = [Filter::NoFilter; 6];
+        slots[5] = filter;
+        slots
+    }
+
     /// The filter id stored in the header.
     pub fn code(self) -> u8 {
         self as u8

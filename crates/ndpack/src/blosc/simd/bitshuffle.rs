@@ -54,20 +54,35 @@ pub fn bitunshuffle_blosc1(typesize: usize, src: &[u8], dst: &mut [u8]) -> Resul
     bitunshuffle(typesize, src, dst)
 }
 
+/// Runs `kernel` of `isa` over the whole 8-item groups of `src`, `groups` (the portable code)
+/// over the groups it left, and copies the leftover items (shared by [`bitshuffle_isa`] and
+/// [`bitunshuffle_isa`]).
+#[inline]
+fn with_isa(
+    isa: Isa,
+    typesize: usize,
+    src: &[u8],
+    dst: &mut [u8],
+    kernel: fn(Isa, usize, &[u8], &mut [u8], usize) -> usize,
+    groups: fn(usize, &[u8], &mut [u8], usize, usize),
+) -> Result<()> {
+    check(typesize, src, dst)?;
+    isa.check();
+    let m = src.len() / typesize / 8 * 8;
+    let done = kernel(isa, typesize, src, dst, m);
+    groups(typesize, src, dst, m, done / 8);
+    let body = m * typesize;
+    dst[body..].copy_from_slice(&src[body..]);
+    Ok(())
+}
+
 pub_for_benches! {
     /// [`bitshuffle`] with the kernels of `isa` (for tests and benchmarks).
     ///
     /// # Panics
     /// If `isa` is not available on this CPU.
     fn bitshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-        check(typesize, src, dst)?;
-        isa.check();
-        let m = src.len() / typesize / 8 * 8;
-        let done = bitshuffle_kernel(isa, typesize, src, dst, m);
-        portable::bitshuffle_groups(typesize, src, dst, m, done / 8);
-        let body = m * typesize;
-        dst[body..].copy_from_slice(&src[body..]);
-        Ok(())
+        with_isa(isa, typesize, src, dst, bitshuffle_kernel, portable::bitshuffle_groups)
     }
 }
 
@@ -77,14 +92,7 @@ pub_for_benches! {
     /// # Panics
     /// If `isa` is not available on this CPU.
     fn bitunshuffle_isa(isa: Isa, typesize: usize, src: &[u8], dst: &mut [u8]) -> Result<()> {
-        check(typesize, src, dst)?;
-        isa.check();
-        let m = src.len() / typesize / 8 * 8;
-        let done = bitunshuffle_kernel(isa, typesize, src, dst, m);
-        portable::bitunshuffle_groups(typesize, src, dst, m, done / 8);
-        let body = m * typesize;
-        dst[body..].copy_from_slice(&src[body..]);
-        Ok(())
+        with_isa(isa, typesize, src, dst, bitunshuffle_kernel, portable::bitunshuffle_groups)
     }
 }
 

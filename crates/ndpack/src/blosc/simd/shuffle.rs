@@ -135,11 +135,16 @@ mod tests {
         assert_eq!(back, src);
     }
 
+    /// 100,000 pseudo-random bytes: a multiplicative hash of the index shifted right by `shift`.
+    fn sample(shift: u32) -> Vec<u8> {
+        (0..100_000usize)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> shift) as u8)
+            .collect()
+    }
+
     #[test]
     fn unshuffle_rows_matches_unshuffle() {
-        let data: Vec<u8> = (0..100_000usize)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-            .collect();
+        let data = sample(13);
         for ts in [2usize, 4, 8, 16, 3] {
             for nitems in [0usize, 1, 31, 32, 33, 1000, 4099] {
                 let src = &data[..nitems * ts];
@@ -166,9 +171,7 @@ mod tests {
 
     #[test]
     fn shuffle_rows_matches_shuffle() {
-        let data: Vec<u8> = (0..100_000usize)
-            .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
-            .collect();
+        let data = sample(11);
         for ts in [2usize, 4, 8, 16, 3] {
             for nitems in [0usize, 1, 63, 64, 65, 1000, 4099] {
                 let src = &data[..nitems * ts];
