@@ -83,6 +83,18 @@ impl<'a> Layout<'a> {
             })
     }
 
+    /// Checks that items of this array can be copied into items of `dst`: they have the same
+    /// size.
+    fn check_itemsize_into(&self, dst: &Layout<'_>) -> Result<()> {
+        if self.itemsize != dst.itemsize {
+            return Err(Error::invalid_argument(format!(
+                "cannot copy items of {} bytes into items of {} bytes",
+                self.itemsize, dst.itemsize
+            )));
+        }
+        Ok(())
+    }
+
     /// Checks that `len` bytes hold exactly this array; `what` names them in the error.
     fn check_len(&self, len: usize, what: &str) -> Result<()> {
         let want = self.num_bytes()?;
@@ -123,12 +135,7 @@ pub fn copy_region(
     dst_layout: Layout<'_>,
     dst_region: &Region,
 ) -> Result<()> {
-    if src_layout.itemsize != dst_layout.itemsize {
-        return Err(Error::invalid_argument(format!(
-            "cannot copy items of {} bytes into items of {} bytes",
-            src_layout.itemsize, dst_layout.itemsize
-        )));
-    }
+    src_layout.check_itemsize_into(&dst_layout)?;
     src_layout.check_len(src.len(), "source")?;
     dst_layout.check_len(dst.len(), "destination")?;
     src_region.check(src_layout.shape)?;
@@ -375,32 +382,22 @@ fn copy_strided(
     n: usize,
     size: usize,
 ) {
-    match size {
-        1 => copy_fixed::<1>(src, at, ss, dst, ds, n),
-        2 => copy_fixed::<2>(src, at, ss, dst, ds, n),
-        4 => copy_fixed::<4>(src, at, ss, dst, ds, n),
-        8 => copy_fixed::<8>(src, at, ss, dst, ds, n),
-        16 => copy_fixed::<16>(src, at, ss, dst, ds, n),
-        _ => {
+    // The loop for pieces of `$size` bytes; with a constant size, each copy is a load and a
+    // store of known size.
+    macro_rules! pieces {
+        ($size:expr) => {
             for i in 0..n {
-                dst[i * ds..][..size].copy_from_slice(&src[offset(at, i, ss)..][..size]);
+                dst[i * ds..][..$size].copy_from_slice(&src[offset(at, i, ss)..][..$size]);
             }
-        }
+        };
     }
-}
-
-/// [`copy_strided`] for pieces of `N` bytes: each copy is a load and a store of known size.
-#[inline(always)]
-fn copy_fixed<const N: usize>(
-    src: &[u8],
-    at: usize,
-    ss: isize,
-    dst: &mut [u8],
-    ds: usize,
-    n: usize,
-) {
-    for i in 0..n {
-        dst[i * ds..][..N].copy_from_slice(&src[offset(at, i, ss)..][..N]);
+    match size {
+        1 => pieces!(1),
+        2 => pieces!(2),
+        4 => pieces!(4),
+        8 => pieces!(8),
+        16 => pieces!(16),
+        _ => pieces!(size),
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::slice::{to_isize, Region, Slice};
+use super::slice::{check_ndim, to_isize, Region, Slice};
 use crate::error::{Error, Result};
 
 /// An array of `shape` cut into chunks of `chunk_shape`, numbered in C order (the last grid
@@ -38,13 +38,9 @@ impl ChunkGrid {
     /// dimensions differ, a chunk dimension is 0, or the padded shape, the number of chunks or
     /// the items of one chunk overflow (dimensions up to `isize::MAX`).
     pub fn new(shape: &[usize], chunk_shape: &[usize]) -> Result<ChunkGrid> {
-        if shape.len() != chunk_shape.len() {
-            return Err(Error::invalid_argument(format!(
-                "shape {shape:?} has {} dimensions, chunk shape {chunk_shape:?} has {}",
-                shape.len(),
-                chunk_shape.len()
-            )));
-        }
+        check_ndim(shape.len(), chunk_shape.len(), |a, b| {
+            format!("shape {shape:?} has {a} dimensions, chunk shape {chunk_shape:?} has {b}")
+        })?;
         let too_large = || {
             Error::too_large(format!(
                 "shape {shape:?} in chunks of {chunk_shape:?} is too large"
@@ -125,13 +121,9 @@ impl ChunkGrid {
 
     /// The linear (C-order) number of the chunk at grid coordinates `coords`.
     pub fn chunk_index(&self, coords: &[usize]) -> Result<usize> {
-        if coords.len() != self.ndim() {
-            return Err(Error::invalid_argument(format!(
-                "chunk coordinates {coords:?} have {} dimensions, the grid {}",
-                coords.len(),
-                self.ndim()
-            )));
-        }
+        check_ndim(coords.len(), self.ndim(), |a, b| {
+            format!("chunk coordinates {coords:?} have {a} dimensions, the grid {b}")
+        })?;
         let mut index = 0usize;
         for (axis, (&c, &g)) in coords.iter().zip(&self.grid_shape).enumerate() {
             if c >= g {
@@ -338,18 +330,7 @@ impl Iterator for ChunkSelections<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            // splitmix64
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            ((z ^ (z >> 31)) % n as u64) as usize
-        }
-    }
+    use crate::region::slice::test_util::{random_slice, Rng};
 
     #[test]
     fn index_coords_round_trip() {
@@ -406,19 +387,14 @@ mod tests {
     fn chunks_for_covers_each_item_once() {
         let mut rng = Rng(7);
         for _ in 0..400 {
-            let ndim = rng.below(5);
-            let shape: Vec<usize> = (0..ndim).map(|_| rng.below(9)).collect();
+            let shape = rng.shape(0..5, 0..9);
+            let ndim = shape.len();
             let chunks: Vec<usize> = (0..ndim).map(|_| 1 + rng.below(5)).collect();
             let grid = ChunkGrid::new(&shape, &chunks).unwrap();
+            let steps = [1, 1, 2, 3, 7, -1, -2, -5];
             let region: Region = shape
                 .iter()
-                .map(|&n| {
-                    let step = [1, 1, 2, 3, 7, -1, -2, -5][rng.below(8)];
-                    let a = rng.below(n + 3) as isize - 1;
-                    let b = rng.below(n + 3) as isize - 1;
-                    let opt = |v: isize, r: &mut Rng| (r.below(4) > 0).then_some(v);
-                    Slice::normalize(opt(a, &mut rng), opt(b, &mut rng), Some(step), n).unwrap()
-                })
+                .map(|&n| random_slice(&mut rng, n, &steps, 4))
                 .collect();
             let out_shape = region.shape();
             let total = region.num_items().unwrap();
@@ -434,18 +410,10 @@ mod tests {
                 let origin = grid.chunk_origin(part.index).unwrap();
                 part.within.check(grid.chunk_shape()).unwrap();
                 // Walk both in C order together.
-                let within: Vec<Vec<usize>> = part
-                    .within
-                    .slices()
-                    .iter()
-                    .map(|s| s.iter().collect())
-                    .collect();
-                let out: Vec<Vec<usize>> = part
-                    .out
-                    .slices()
-                    .iter()
-                    .map(|s| s.iter().collect())
-                    .collect();
+                let indices = |r: &Region| -> Vec<Vec<usize>> {
+                    r.slices().iter().map(|s| s.iter().collect()).collect()
+                };
+                let (within, out) = (indices(&part.within), indices(&part.out));
                 let n = part.out.num_items().unwrap();
                 for flat in 0..n {
                     let mut rest = flat;

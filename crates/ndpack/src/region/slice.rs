@@ -10,6 +10,19 @@ pub(crate) fn to_isize(n: usize, what: &str) -> Result<isize> {
     isize::try_from(n).map_err(|_| Error::too_large(format!("{what} {n} exceeds isize::MAX")))
 }
 
+/// Checks that two things have the same number of dimensions, `a` and `b`; otherwise an
+/// invalid-argument error whose message `message(a, b)` words.
+pub(crate) fn check_ndim(
+    a: usize,
+    b: usize,
+    message: impl FnOnce(usize, usize) -> String,
+) -> Result<()> {
+    if a != b {
+        return Err(Error::invalid_argument(message(a, b)));
+    }
+    Ok(())
+}
+
 /// The number of items of `range(start, stop, step)` (`step != 0`).
 fn count(start: isize, stop: isize, step: isize) -> usize {
     let (a, b, s) = (start as i128, stop as i128, step as i128);
@@ -411,13 +424,9 @@ impl Region {
     /// # Ok::<(), ndpack::Error>(())
     /// ```
     pub fn from_bounds(start: &[usize], stop: &[usize]) -> Result<Region> {
-        if start.len() != stop.len() {
-            return Err(Error::invalid_argument(format!(
-                "region start has {} dimensions, stop has {}",
-                start.len(),
-                stop.len()
-            )));
-        }
+        check_ndim(start.len(), stop.len(), |a, b| {
+            format!("region start has {a} dimensions, stop has {b}")
+        })?;
         start
             .iter()
             .zip(stop)
@@ -460,13 +469,9 @@ impl Region {
 
     /// Checks that the region has as many dimensions as `shape` and lies inside it.
     pub fn check(&self, shape: &[usize]) -> Result<()> {
-        if self.ndim() != shape.len() {
-            return Err(Error::invalid_argument(format!(
-                "region {self} has {} dimensions, the array {}",
-                self.ndim(),
-                shape.len()
-            )));
-        }
+        check_ndim(self.ndim(), shape.len(), |a, b| {
+            format!("region {self} has {a} dimensions, the array {b}")
+        })?;
         for (axis, (s, &len)) in self.slices.iter().zip(shape).enumerate() {
             s.check(len, axis)?;
         }
@@ -512,13 +517,9 @@ impl Region {
     /// # Ok::<(), ndpack::Error>(())
     /// ```
     pub fn intersect_positions(&self, other: &Region) -> Result<(Region, Region)> {
-        if self.ndim() != other.ndim() {
-            return Err(Error::invalid_argument(format!(
-                "cannot intersect region {self} ({} dimensions) with {other} ({} dimensions)",
-                self.ndim(),
-                other.ndim()
-            )));
-        }
+        check_ndim(self.ndim(), other.ndim(), |a, b| {
+            format!("cannot intersect region {self} ({a} dimensions) with {other} ({b} dimensions)")
+        })?;
         let mut part = Vec::with_capacity(self.ndim());
         let mut pos = Vec::with_capacity(self.ndim());
         for (b, s) in self.slices.iter().zip(&other.slices) {
@@ -557,6 +558,68 @@ impl fmt::Display for Region {
             write!(f, "{s}")?;
         }
         f.write_str("]")
+    }
+}
+
+/// Random numbers, slices and orders for the region tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use std::ops::Range;
+
+    use super::Slice;
+    use crate::region::Order;
+
+    /// A splitmix64 generator: the same numbers from the same seed.
+    pub(crate) struct Rng(pub(crate) u64);
+
+    impl Rng {
+        /// A number below `n`.
+        pub(crate) fn below(&mut self, n: usize) -> usize {
+            // splitmix64
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            ((z ^ (z >> 31)) % n as u64) as usize
+        }
+
+        /// `n` random bytes.
+        pub(crate) fn bytes(&mut self, n: usize) -> Vec<u8> {
+            (0..n).map(|_| self.below(256) as u8).collect()
+        }
+
+        /// A random shape: a number of dimensions from `ndims`, each a length from `lens`.
+        pub(crate) fn shape(&mut self, ndims: Range<usize>, lens: Range<usize>) -> Vec<usize> {
+            let ndim = ndims.start + self.below(ndims.len());
+            (0..ndim)
+                .map(|_| lens.start + self.below(lens.len()))
+                .collect()
+        }
+
+        /// F order one time in three, C order otherwise.
+        pub(crate) fn order(&mut self) -> Order {
+            if self.below(3) == 0 {
+                Order::F
+            } else {
+                Order::C
+            }
+        }
+    }
+
+    /// A random slice of a dimension of length `len`: a step drawn from `steps`, and a start and
+    /// a stop (from just outside the dimension to just past it) each left out one time in
+    /// `none_one_in`.
+    pub(crate) fn random_slice(
+        rng: &mut Rng,
+        len: usize,
+        steps: &[isize],
+        none_one_in: usize,
+    ) -> Slice {
+        let step = steps[rng.below(steps.len())];
+        let a = rng.below(len + 3) as isize - 1;
+        let b = rng.below(len + 3) as isize - 1;
+        let opt = |v: isize, r: &mut Rng| (r.below(none_one_in) > 0).then_some(v);
+        Slice::normalize(opt(a, rng), opt(b, rng), Some(step), len).unwrap()
     }
 }
 

@@ -1,32 +1,8 @@
 //! Region copies against a naive copy of one item at a time.
 
 use super::*;
+use crate::region::slice::test_util::{self, Rng};
 use crate::region::Slice;
-
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: usize) -> usize {
-        // splitmix64
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) % n as u64) as usize
-    }
-
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.below(256) as u8).collect()
-    }
-
-    fn order(&mut self) -> Order {
-        if self.below(3) == 0 {
-            Order::F
-        } else {
-            Order::C
-        }
-    }
-}
 
 /// The byte offset of the item at `index` of an array laid out as `layout`.
 fn item_offset(layout: Layout<'_>, index: &[usize]) -> usize {
@@ -34,14 +10,11 @@ fn item_offset(layout: Layout<'_>, index: &[usize]) -> usize {
     index.iter().zip(&st).map(|(i, s)| i * s).sum()
 }
 
-/// `copy_region`, one item at a time.
+/// `copy_region`, one item at a time, from `(src, src_layout, src_region)` to
+/// `(dst, dst_layout, dst_region)`.
 fn naive(
-    src: &[u8],
-    src_layout: Layout<'_>,
-    src_region: &Region,
-    dst: &mut [u8],
-    dst_layout: Layout<'_>,
-    dst_region: &Region,
+    (src, src_layout, src_region): (&[u8], Layout<'_>, &Region),
+    (dst, dst_layout, dst_region): (&mut [u8], Layout<'_>, &Region),
 ) {
     let shape = src_region.shape();
     let size = src_layout.itemsize();
@@ -68,11 +41,18 @@ fn naive(
 
 /// A random slice of a dimension of length `len`, any step.
 fn random_slice(rng: &mut Rng, len: usize) -> Slice {
-    let step = [1, 1, 1, 2, 3, 5, -1, -1, -2, -3][rng.below(10)];
-    let a = rng.below(len + 3) as isize - 1;
-    let b = rng.below(len + 3) as isize - 1;
-    let opt = |v: isize, r: &mut Rng| (r.below(3) > 0).then_some(v);
-    Slice::normalize(opt(a, rng), opt(b, rng), Some(step), len).unwrap()
+    test_util::random_slice(rng, len, &[1, 1, 1, 2, 3, 5, -1, -1, -2, -3], 3)
+}
+
+/// A random shape (dimensions from `ndims`, lengths from `lens`) and a random region of it.
+fn random_region(
+    rng: &mut Rng,
+    ndims: std::ops::Range<usize>,
+    lens: std::ops::Range<usize>,
+) -> (Vec<usize>, Region) {
+    let shape = rng.shape(ndims, lens);
+    let region = shape.iter().map(|&n| random_slice(rng, n)).collect();
+    (shape, region)
 }
 
 /// A random slice of `n` indices (any step) and the length of a dimension that holds it.
@@ -111,12 +91,8 @@ fn check_one(rng: &mut Rng, src_shape: &[usize], src_region: &Region, itemsize: 
     let before = rng.bytes(dst_layout.num_bytes().unwrap());
     let mut want = before.clone();
     naive(
-        &src,
-        src_layout,
-        src_region,
-        &mut want,
-        dst_layout,
-        &dst_region,
+        (&src, src_layout, src_region),
+        (&mut want, dst_layout, &dst_region),
     );
     let mut got = before;
     copy_region(
@@ -140,9 +116,7 @@ fn check_one(rng: &mut Rng, src_shape: &[usize], src_region: &Region, itemsize: 
 fn matches_naive_copies() {
     let mut rng = Rng(0x5EED);
     for _ in 0..3000 {
-        let ndim = rng.below(5);
-        let shape: Vec<usize> = (0..ndim).map(|_| rng.below(8)).collect();
-        let region: Region = shape.iter().map(|&n| random_slice(&mut rng, n)).collect();
+        let (shape, region) = random_region(&mut rng, 0..5, 0..8);
         let itemsize = [1, 2, 3, 4, 8, 16, 5, 12][rng.below(8)];
         check_one(&mut rng, &shape, &region, itemsize);
     }
@@ -152,8 +126,7 @@ fn matches_naive_copies() {
 fn whole_arrays_and_boxes() {
     let mut rng = Rng(11);
     for _ in 0..300 {
-        let ndim = 1 + rng.below(4);
-        let shape: Vec<usize> = (0..ndim).map(|_| 1 + rng.below(9)).collect();
+        let shape = rng.shape(1..5, 1..10);
         let start: Vec<usize> = shape.iter().map(|&n| rng.below(n)).collect();
         let stop: Vec<usize> = start
             .iter()
@@ -167,25 +140,22 @@ fn whole_arrays_and_boxes() {
     }
 }
 
+/// `copy_region` from `region` of `src` to the same region of `dst`, both laid out as `layout`.
+fn copy_same(src: &[u8], dst: &mut [u8], layout: Layout<'_>, region: &Region) -> Result<()> {
+    copy_region(src, layout, region, dst, layout, region)
+}
+
 #[test]
 fn zero_d_and_empty() {
     // 0-d: one item.
     let mut dst = [0u8; 3];
     let none = Region::full(&[]).unwrap();
-    copy_region(
-        &[7, 8, 9],
-        Layout::c(&[], 3),
-        &none,
-        &mut dst,
-        Layout::c(&[], 3),
-        &none,
-    )
-    .unwrap();
+    copy_same(&[7, 8, 9], &mut dst, Layout::c(&[], 3), &none).unwrap();
     assert_eq!(dst, [7, 8, 9]);
     // Empty regions copy nothing, even out of empty arrays; their shapes must still agree.
     let empty = Region::full(&[0, 4]).unwrap();
     let layout = Layout::c(&[0, 4], 2);
-    copy_region(&[], layout, &empty, &mut [], layout, &empty).unwrap();
+    copy_same(&[], &mut [], layout, &empty).unwrap();
     let other = Region::full(&[4, 0]).unwrap();
     let err = copy_region(&[], layout, &empty, &mut [], Layout::c(&[4, 0], 2), &other);
     assert!(err.is_err());
@@ -194,27 +164,11 @@ fn zero_d_and_empty() {
         Slice::range(0, 2).unwrap(),
         Slice::new(3, 3, -1).unwrap(),
     ]);
-    copy_region(
-        &[0; 8],
-        Layout::c(&[2, 4], 1),
-        &r,
-        &mut dst,
-        Layout::c(&[2, 4], 1),
-        &r,
-    )
-    .unwrap();
+    copy_same(&[0; 8], &mut dst, Layout::c(&[2, 4], 1), &r).unwrap();
     assert_eq!(dst, [1; 8]);
     // Zero-byte items.
     let full = Region::full(&[5]).unwrap();
-    copy_region(
-        &[],
-        Layout::c(&[5], 0),
-        &full,
-        &mut [],
-        Layout::c(&[5], 0),
-        &full,
-    )
-    .unwrap();
+    copy_same(&[], &mut [], Layout::c(&[5], 0), &full).unwrap();
 }
 
 #[test]
@@ -222,68 +176,74 @@ fn errors_name_the_problem() {
     let full = |s: &[usize]| Region::full(s).unwrap();
     let msg = |r: Result<()>| r.unwrap_err().message().to_string();
     let mut dst = [0u8; 8];
-    assert_eq!(
-        msg(copy_region(
-            &[0; 8],
-            Layout::c(&[4], 2),
-            &full(&[4]),
+    // Source bytes, source shape (2-byte items) and the shape of its whole region; destination
+    // shape, item size and the shape of its whole region; the message, or `None` for any error.
+    #[allow(clippy::type_complexity)]
+    let cases: [(
+        usize,
+        &[usize],
+        &[usize],
+        &[usize],
+        usize,
+        &[usize],
+        Option<&str>,
+    ); 6] = [
+        (
+            8,
+            &[4],
+            &[4],
+            &[2],
+            4,
+            &[2],
+            Some("cannot copy items of 2 bytes into items of 4 bytes"),
+        ),
+        (
+            7,
+            &[4],
+            &[4],
+            &[4],
+            2,
+            &[4],
+            Some("source of 7 bytes does not hold shape [4] of 2-byte items (8 bytes)"),
+        ),
+        (
+            8,
+            &[4],
+            &[4],
+            &[5],
+            2,
+            &[5],
+            Some("destination of 8 bytes does not hold shape [5] of 2-byte items (10 bytes)"),
+        ),
+        (8, &[4], &[5], &[4], 2, &[4], None),
+        (8, &[4], &[4], &[4], 2, &[2, 2], None),
+        (
+            8,
+            &[2, 2],
+            &[2, 2],
+            &[4],
+            2,
+            &[4],
+            Some(
+                "cannot copy region [0:2:1, 0:2:1] of shape [2, 2] into region [0:4:1] of shape \
+                 [4]",
+            ),
+        ),
+    ];
+    for (src_len, src_shape, src_full, dst_shape, dst_itemsize, dst_full, want) in cases {
+        let got = copy_region(
+            &vec![0; src_len],
+            Layout::c(src_shape, 2),
+            &full(src_full),
             &mut dst,
-            Layout::c(&[2], 4),
-            &full(&[2])
-        )),
-        "cannot copy items of 2 bytes into items of 4 bytes"
-    );
-    assert_eq!(
-        msg(copy_region(
-            &[0; 7],
-            Layout::c(&[4], 2),
-            &full(&[4]),
-            &mut dst,
-            Layout::c(&[4], 2),
-            &full(&[4])
-        )),
-        "source of 7 bytes does not hold shape [4] of 2-byte items (8 bytes)"
-    );
-    assert_eq!(
-        msg(copy_region(
-            &[0; 8],
-            Layout::c(&[4], 2),
-            &full(&[4]),
-            &mut dst,
-            Layout::c(&[5], 2),
-            &full(&[5])
-        )),
-        "destination of 8 bytes does not hold shape [5] of 2-byte items (10 bytes)"
-    );
-    assert!(copy_region(
-        &[0; 8],
-        Layout::c(&[4], 2),
-        &full(&[5]),
-        &mut dst,
-        Layout::c(&[4], 2),
-        &full(&[4])
-    )
-    .is_err());
-    assert!(copy_region(
-        &[0; 8],
-        Layout::c(&[4], 2),
-        &full(&[4]),
-        &mut dst,
-        Layout::c(&[4], 2),
-        &full(&[2, 2])
-    )
-    .is_err());
-    assert_eq!(
-        msg(copy_region(
-            &[0; 8],
-            Layout::c(&[2, 2], 2),
-            &full(&[2, 2]),
-            &mut dst,
-            Layout::c(&[4], 2),
-            &full(&[4])
-        )),
-        "cannot copy region [0:2:1, 0:2:1] of shape [2, 2] into region [0:4:1] of shape [4]"
-    );
+            Layout::c(dst_shape, dst_itemsize),
+            &full(dst_full),
+        );
+        match want {
+            Some(want) => assert_eq!(msg(got), want),
+            None => assert!(got.is_err()),
+        }
+    }
     assert!(read_region(&[0; 8], Layout::c(&[4], 2), &full(&[4]), &mut [0; 4]).is_err());
     assert!(write_region(&[0; 4], &mut dst, Layout::c(&[4], 2), &full(&[4])).is_err());
     let huge = Layout::c(&[1 << 40, 1 << 40], 1);
@@ -379,9 +339,7 @@ fn plans_merge_loops_and_find_runs() {
 fn read_and_write_are_inverse() {
     let mut rng = Rng(3);
     for _ in 0..200 {
-        let ndim = 1 + rng.below(3);
-        let shape: Vec<usize> = (0..ndim).map(|_| 1 + rng.below(6)).collect();
-        let region: Region = shape.iter().map(|&n| random_slice(&mut rng, n)).collect();
+        let (shape, region) = random_region(&mut rng, 1..4, 1..7);
         let layout = Layout::new(&shape, 2, rng.order());
         let src = rng.bytes(layout.num_bytes().unwrap());
         let mut part = vec![0u8; region.num_items().unwrap() * 2];
