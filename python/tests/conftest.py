@@ -54,6 +54,17 @@ ALL_DTYPES = [
 ]
 
 
+def varied(nbytes: int, seed: int = 0) -> bytes:
+    """``nbytes`` compressible but not trivial bytes: a ramp of int32 with noisy stretches (a
+    length that is not a multiple of 4 ends in zero bytes)."""
+    rng = np.random.default_rng(seed)
+    a = np.arange(nbytes // 4, dtype=np.int32)
+    noisy = rng.integers(0, 1 << 31, size=a.size, dtype=np.int32)
+    mask = (np.arange(a.size) // 4096) % 3 == 0
+    a[mask] = noisy[mask]
+    return a.tobytes() + bytes(nbytes % 4)
+
+
 def sample(dtype: str, shape, seed: int = 0) -> np.ndarray:
     """A seeded, mildly compressible array of ``dtype`` and ``shape``."""
     rng = np.random.default_rng(seed)

@@ -13,17 +13,8 @@ import numpy as np
 import pytest
 
 import ndpack
+from conftest import varied
 from ndpack import codecs as nc
-
-
-def varied(nbytes: int, seed: int = 0) -> bytes:
-    """Compressible but not trivial data: a ramp of int32 with noisy stretches."""
-    rng = np.random.default_rng(seed)
-    a = np.arange(nbytes // 4, dtype=np.int32)
-    noisy = rng.integers(0, 1 << 31, size=a.size, dtype=np.int32)
-    mask = (np.arange(a.size) // 4096) % 3 == 0
-    a[mask] = noisy[mask]
-    return a.tobytes() + bytes(nbytes % 4)
 
 
 @pytest.fixture

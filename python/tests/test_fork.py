@@ -17,22 +17,13 @@ import pytest
 import zfpy
 
 import ndpack
+from conftest import varied
 from ndpack import blosc
 from ndpack import blosc2 as nb2
 from ndpack import codecs as nc
 
 #: Seconds a child may take for one path (every path takes well under a second or two).
 TIMEOUT = 60
-
-def varied(nbytes: int, seed: int = 0) -> bytes:
-    """Compressible but not trivial data: a ramp of int32 with noisy stretches."""
-    rng = np.random.default_rng(seed)
-    a = np.arange(nbytes // 4, dtype=np.int32)
-    noisy = rng.integers(0, 1 << 31, size=a.size, dtype=np.int32)
-    mask = (np.arange(a.size) // 4096) % 3 == 0
-    a[mask] = noisy[mask]
-    return a.tobytes()
-
 
 def smooth(shape, seed: int = 0) -> np.ndarray:
     """A smooth float64 field with some noise (for ZFP)."""
