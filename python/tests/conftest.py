@@ -1,10 +1,13 @@
 """Shared test helpers: where the fixtures are, seeded random data, sample arrays."""
 
+import contextlib
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+import ndpack
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = Path(os.environ.get("NDPACK_FIXTURES", REPO_ROOT.parent / "shared" / "fixtures"))
@@ -52,6 +55,17 @@ ALL_DTYPES = [
     "<U3",
     ">U2",
 ]
+
+
+@contextlib.contextmanager
+def ndpack_threads(n: int):
+    """Runs the body with ndpack's pool at ``n`` threads, then restores the count."""
+    before = ndpack.get_nthreads()
+    ndpack.set_nthreads(n)
+    try:
+        yield
+    finally:
+        ndpack.set_nthreads(before)
 
 
 def varied(nbytes: int, seed: int = 0) -> bytes:

@@ -13,16 +13,14 @@ import numpy as np
 import pytest
 
 import ndpack
-from conftest import varied
+from conftest import ndpack_threads, varied
 from ndpack import codecs as nc
 
 
 @pytest.fixture
 def two_threads():
-    before = ndpack.get_nthreads()
-    ndpack.set_nthreads(2)
-    yield
-    ndpack.set_nthreads(before)
+    with ndpack_threads(2):
+        yield
 
 
 def count_streams(data: bytes, module) -> int:

@@ -17,7 +17,7 @@ import pytest
 import zfpy
 
 import ndpack
-from conftest import varied
+from conftest import ndpack_threads, varied
 from ndpack import blosc
 from ndpack import blosc2 as nb2
 from ndpack import codecs as nc
@@ -186,10 +186,8 @@ def run_path(name: str) -> str:
 
 @pytest.fixture
 def four_threads():
-    before = ndpack.get_nthreads()
-    ndpack.set_nthreads(4)
-    yield
-    ndpack.set_nthreads(before)
+    with ndpack_threads(4):
+        yield
 
 
 def in_children(name: str, children: int = 2) -> list:
