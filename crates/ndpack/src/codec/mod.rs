@@ -577,6 +577,10 @@ pub(crate) mod test_util {
 
     /// Checks that `decode` fails on the cuts `enc[..cut]` for `cut` in `first` and at half and
     /// all-but-one byte of `enc`, each error's kind passing `expected`.
+    #[cfg_attr(
+        not(any(feature = "lz4", feature = "lzma", feature = "zstd")),
+        allow(dead_code)
+    )]
     pub(crate) fn assert_cuts_fail(
         c: &dyn Codec,
         enc: &[u8],
