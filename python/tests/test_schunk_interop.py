@@ -66,8 +66,8 @@ def blosc2_written(kind, tmp_path, make):
     if kind == "cframe":
         frame = make().to_cframe()
         # python-blosc2 reads its frame back (its in-memory super-chunk counts special chunks in
-        # cbytes, a frame does not)
-        return blosc2.schunk_from_cframe(frame, copy=True), ndpack.schunk_from_cframe(frame), frame
+        # cbytes, a frame does not; so does a copy=True one)
+        return blosc2.schunk_from_cframe(frame), ndpack.schunk_from_cframe(frame), frame
     path = str(tmp_path / ("b.b2frame" if kind == "file" else "b.b2dir"))
     theirs = make(urlpath=path, contiguous=kind == "file", mode="w")
     return theirs, ndpack.open(path), path
