@@ -355,6 +355,7 @@ class SChunk:
         if core is not None:
             self._core = core
             self._nthreads = self._dnthreads = _ext.get_nthreads()
+            self._memory_contiguous = None
             return
         storage = kwargs.pop("storage", None)
         if storage is not None:
@@ -379,6 +380,7 @@ class SChunk:
         dp = DParams(**_as_dict(kwargs.get("dparams"), "dparams"))
         self._nthreads = int(cp.nthreads)
         self._dnthreads = int(dp.nthreads)
+        self._memory_contiguous = None
         if urlpath is not None and mode in ("r", "a") and os.path.exists(urlpath):
             self._core = _ext.SChunk.open(urlpath, mode, 0, sync)
             if data is not None:
@@ -394,6 +396,9 @@ class SChunk:
         contiguous = kwargs.get("contiguous")
         if contiguous is None:
             contiguous = urlpath is not None
+        if urlpath is None:
+            # In memory the layout is ndpack's own; report what was asked, as python-blosc2 does.
+            self._memory_contiguous = bool(contiguous)
         if chunksize is None:
             chunksize = 1 << 24
             if data is not None:
@@ -483,7 +488,10 @@ class SChunk:
 
     @property
     def contiguous(self) -> bool:
-        """Whether the frame is one file (or one buffer) rather than a directory."""
+        """Whether the frame is one file (or one buffer) rather than a directory (in memory: what
+        was asked for, default False, as in python-blosc2)."""
+        if self._memory_contiguous is not None:
+            return self._memory_contiguous
         return self._core.contiguous
 
     @property
