@@ -239,6 +239,25 @@ def test_append_errors_and_read_mode(tmp_path):
         ndpack.SChunk(urlpath=str(tmp_path / "missing.b2frame"), mode="r")
     with pytest.raises(FileNotFoundError):
         ndpack.open(tmp_path / "missing.b2frame")
+    (tmp_path / "empty.b2dir").mkdir()
+    with pytest.raises(FileNotFoundError):  # OSError with the errno: no chunks.b2frame inside
+        ndpack.open(tmp_path / "empty.b2dir")
+
+
+def test_chunk_sizes_stay_fixed():
+    """Every chunk but the last holds chunksize bytes (python-blosc2 would switch the frame to
+    variable chunk sizes, which c-blosc2 2.x and caterva cannot read)."""
+    s = ndpack.SChunk(chunksize=CHUNKSIZE, data=ints(2500), cparams={"typesize": 4})
+    for call in [
+        lambda: s.append_data(ints(1000)),  # after a short last chunk
+        lambda: s.insert_data(0, ints(100), False),
+        lambda: s.update_data(0, ints(100), False),
+    ]:
+        with pytest.raises(ValueError, match="chunksize"):
+            call()
+    assert s.update_data(2, ints(1000, 1), False) == 3  # the last chunk may grow to chunksize
+    assert s.append_data(ints(10, 2)) == 4
+    assert s[:] == ints(2000).tobytes() + ints(1000, 1).tobytes() + ints(10, 2).tobytes()
 
 
 # -- items ----------------------------------------------------------------------------------------
