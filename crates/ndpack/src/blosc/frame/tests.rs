@@ -189,6 +189,12 @@ fn with_meta(mut st: Storage) -> Storage {
 }
 
 #[test]
+fn schunk_is_send_and_sync() {
+    fn both<T: Send + Sync>() {}
+    both::<SChunk>();
+}
+
+#[test]
 fn memory_round_trip_of_every_operation() {
     let mut s = SChunk::new(
         CS,
