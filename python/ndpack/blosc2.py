@@ -8,6 +8,9 @@ that ``import ndpack.blosc2 as blosc2`` reads like python-blosc2::
     blosc2.getitem(chunk, 10, 5)       # decodes only the blocks needed
     blosc2.chunk_info(chunk)           # what the chunk's header says
 
+Super-chunks and frames (``SChunk``, ``schunk_from_cframe``, ``open``, with ``CParams``,
+``DParams`` and ``SpecialValue``) come from :mod:`ndpack.schunk`.
+
 ``compress2`` writes chunk format version 5, as ``blosc2.compress2`` does; the decoders read
 Blosc2 and every Blosc1 chunk and reject truncated or corrupt chunks with ``ValueError``. Work runs
 on ndpack's thread pool (``ndpack.set_nthreads``) without holding the GIL. numcodecs' Blosc1
@@ -32,6 +35,12 @@ __all__ = [
     "decompress2",
     "getitem",
     "chunk_info",
+    "CParams",
+    "DParams",
+    "SpecialValue",
+    "SChunk",
+    "schunk_from_cframe",
+    "open",
 ]
 
 
@@ -190,3 +199,7 @@ def chunk_info(src: Any) -> Dict[str, Any]:
         "memcpyed": memcpyed,
         "special": special,
     }
+
+
+# Super-chunks and frames (defined in ndpack/schunk.py, which reads the enums above).
+from .schunk import CParams, DParams, SChunk, SpecialValue, open, schunk_from_cframe  # noqa: E402
