@@ -69,8 +69,11 @@ impl SChunk {
 
     pub(super) fn check_chunk<'a>(&self, chunk: &'a [u8]) -> Result<(&'a [u8], v2::ChunkInfo)> {
         let info = v2::chunk_info(chunk)?;
-        if info.version < 3 && info.version != 2 {
-            return Err(Error::invalid_argument("not a Blosc2 chunk"));
+        if info.version < 3 {
+            return Err(Error::invalid_argument(format!(
+                "a super-chunk holds Blosc2 chunks, this one has format version {}",
+                info.version
+            )));
         }
         if info.nbytes > u32::MAX as usize / 2 {
             return Err(Error::too_large(format!(
