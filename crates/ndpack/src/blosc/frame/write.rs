@@ -274,7 +274,10 @@ impl SChunk {
         }
         self.check_room(total.div_ceil(cs))?;
         self.begin_updates();
-        let r = self.fill_special_chunks(total, cs, &special);
+        // Special chunks without payload store nothing, so mark the batch for its commit here.
+        let r = self
+            .fill_special_chunks(total, cs, &special)
+            .and_then(|()| self.commit());
         let end = self.end_updates();
         r.and(end)?;
         Ok(self.entries.len())
