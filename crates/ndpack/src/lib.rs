@@ -181,6 +181,7 @@ pub mod buffer;
 pub mod codec;
 pub mod dtype;
 pub mod error;
+pub mod io;
 pub mod npy;
 pub mod region;
 pub mod threads;
