@@ -181,7 +181,7 @@ pub fn compute_chunks_blocks(
         None => {
             let blocksize = blocks.iter().product::<usize>() * itemsize;
             let mut chunksize = get_chunksize(blocksize, 4, cache);
-            if chunksize % blocksize != 0 {
+            if !chunksize.is_multiple_of(blocksize) {
                 chunksize = chunksize / blocksize * blocksize;
             }
             let chunks = compute_partition(chunksize / itemsize, shape, Some(&blocks))?;
@@ -251,12 +251,12 @@ fn compute_partition(
         let minsize = minpart.map_or(1, |m| m[i]);
         let mut rsize = size.max(minsize);
         if rsize <= max_items {
-            if size % rsize != 0 {
+            if !size.is_multiple_of(rsize) {
                 rsize = nearest_divisor(size, rsize, false);
             }
         } else {
             rsize = max_items.max(minsize);
-            let new_rsize = if size % rsize == 0 {
+            let new_rsize = if size.is_multiple_of(rsize) {
                 rsize
             } else {
                 nearest_divisor(size, rsize, true)
@@ -279,7 +279,7 @@ fn nearest_divisor(a: usize, b: usize, strict: bool) -> usize {
         // Divisors of `a > 0` are at most `a`.
         let mut i = b.min(a);
         while i > 0 {
-            if a % i == 0 {
+            if a.is_multiple_of(i) {
                 return i;
             }
             i -= 1;
@@ -291,7 +291,7 @@ fn nearest_divisor(a: usize, b: usize, strict: bool) -> usize {
     let mut found = false;
     let mut i = 1;
     while i * i <= a {
-        if a % i == 0 {
+        if a.is_multiple_of(i) {
             for d in [i, a / i] {
                 let diff = d.abs_diff(b);
                 if diff < min_diff {
