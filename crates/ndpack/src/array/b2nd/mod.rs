@@ -43,7 +43,7 @@
 use std::path::Path;
 
 use crate::blosc::frame::{DParams, Mode, OpenOptions, SChunk, Special, Storage};
-use crate::blosc::v2::CParams;
+use crate::blosc::v2::{self, CParams};
 use crate::buffer::Buffer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::region::ChunkGrid;
@@ -256,18 +256,18 @@ impl NDArray {
         })
     }
 
-    /// Appends every chunk as a special chunk.
+    /// Appends every chunk as the same header-only special chunk (one commit).
     fn append_special(&mut self, special: Special) -> Result<()> {
-        let n = self.layout.nchunks();
-        if n == 0 {
-            return Ok(());
-        }
-        let its = self.itemsize();
-        let nitems = (self.layout.chunk_bytes() / its)
-            .checked_mul(n)
-            .ok_or_else(|| Error::too_large("array is too large"))?;
-        self.schunk.fill_special(nitems, special)?;
-        Ok(())
+        let l = &self.layout;
+        let chunk = match special {
+            Special::Value(v) => v2::repeat_chunk(l.chunk_bytes(), &v, l.block_bytes())?,
+            _ => v2::zeros_chunk(l.chunk_bytes(), l.itemsize(), l.block_bytes())?,
+        };
+        let n = l.nchunks();
+        self.schunk.begin_updates();
+        let result = (0..n).try_for_each(|_| self.schunk.append_chunk(&chunk).map(|_| ()));
+        let end = self.schunk.end_updates();
+        result.and(end)
     }
 
     /// Checks that `value` is one item.

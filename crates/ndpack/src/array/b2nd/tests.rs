@@ -377,6 +377,15 @@ fn files_and_directories() {
         )
         .unwrap();
         assert_eq!(read_all(&z), [0; 4]);
+        drop(z);
+        // Constants reach the file.
+        let z = NDArray::open(&path, Mode::Read).unwrap();
+        assert_eq!((z.schunk().nchunks(), read_all(&z)), (1, vec![0; 4]));
+        let mut w = opts.clone();
+        w.storage.mode = Mode::Write;
+        drop(NDArray::full(&[9, 3], dtype_of(2), &[5, 0], &w).unwrap());
+        let f = NDArray::open(&path, Mode::Read).unwrap();
+        assert_eq!(read_all(&f), [5, 0].repeat(27));
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -390,7 +399,8 @@ fn constants_are_special_chunks() {
         ..Default::default()
     };
     let z = NDArray::zeros(&[12, 7], dt.clone(), &opts).unwrap();
-    assert_eq!(z.cbytes(), 0);
+    assert_eq!((z.cbytes(), z.schunk().nchunks()), (0, 6));
+    assert_eq!(read_all(&z), vec![0; 12 * 7 * 8]);
     assert!(z
         .chunks_info()
         .all(|c| c.unwrap().special == Some(Special::Zeros)));
@@ -541,4 +551,25 @@ fn bad_input_is_an_error() {
     }
     let e = NDArray::from_schunk(s).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{e}");
+    // The right number of chunks, the last one short: reading it is an error.
+    let meta = ArrayMeta::new(vec![8], vec![4], vec![2], dt).unwrap();
+    let storage = Storage {
+        meta: vec![("b2nd".into(), meta.to_b2nd())],
+        ..Default::default()
+    };
+    let cp = CParams {
+        typesize: 4,
+        ..CParams::default()
+    };
+    let mut s = SChunk::new(16, cp, DParams::default(), storage).unwrap();
+    s.append_buffer(&[1; 16]).unwrap();
+    s.append_buffer(&[1; 8]).unwrap();
+    let a = NDArray::from_schunk(s).unwrap();
+    assert_eq!(read_all_err(&a).kind(), ErrorKind::Corrupt);
+    let first = a.read(&Region::from_bounds(&[0], &[4]).unwrap()).unwrap();
+    assert_eq!(first.bytes(), [1; 16]);
+}
+
+fn read_all_err(a: &NDArray) -> crate::Error {
+    a.to_buffer().unwrap_err()
 }
