@@ -35,8 +35,9 @@
 //!
 //! A sparse frame writes each chunk to a temporary file renamed to `%08X.chunk`, and commits by
 //! writing `chunks.b2frame` (header, offsets chunk, trailer) to a temporary file renamed over the
-//! old one. An update renames the new chunk over the old id; an insert takes a new id; the file
-//! of a deleted chunk is removed after the commit. [`SChunk::begin_updates`] and
+//! old one. An update renames the new chunk over the old id when its decoded size is unchanged (the
+//! file then holds the old or the new chunk, both of which the index describes), else it takes
+//! a new id like an insert; the file of a deleted or replaced chunk is removed after the commit. [`SChunk::begin_updates`] and
 //! [`SChunk::end_updates`] gather many writes into one commit.
 //!
 //! # Reading
@@ -53,6 +54,7 @@
 //! version 5 (what c-blosc2 2.4.3 and caterva 0.7.3 read); a frame of variable chunk sizes
 //! (version 3) is read, and written back as version 3.
 
+mod commit;
 mod contiguous;
 mod header;
 mod memory;
@@ -61,6 +63,7 @@ mod parse;
 mod schunk;
 mod sparse;
 mod trailer;
+mod write;
 
 #[cfg(test)]
 mod tests;

@@ -1,29 +1,25 @@
-//! [`SChunk`]: the super-chunk over its three storages. This file owns the index (one
-//! [`Entry`] per chunk), the chunk-size rules, the read paths and the write operations; the
-//! storages (`memory`, `contiguous`, `sparse`) own their bytes and their commits.
+//! [`SChunk`]: the super-chunk over its three storages. This file owns the state (the index:
+//! one [`Entry`] per chunk), creating and opening, the properties and the read paths; `write`
+//! holds the write operations and `commit` the frames as a whole. The storages (`memory`,
+//! `contiguous`, `sparse`) own their bytes and their commits.
 
-use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rayon::prelude::*;
 
 use super::contiguous::Contig;
-use super::header::{check_name, FrameHeader, MAX_METALAYERS};
+use super::header::{check_name, MAX_METALAYERS};
 use super::memory::Mem;
-use super::offsets::{self, MAX_CHUNKS, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_ZERO};
+use super::offsets::{self, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_ZERO};
 use super::parse::{parse_frame, Parsed};
 use super::sparse::SparseDir;
-use super::trailer::{self, MAX_VLMETALAYERS};
 use super::{DParams, Entry, Mode, OpenOptions, Special, Storage};
 use crate::blosc::v2::{self, CParams, Filter, SplitMode};
 use crate::blosc::Compressor;
 use crate::buffer::{try_reserve_total, Buffer};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::io::io_error;
 use crate::threads;
-
-/// Dead bytes above this (and above the live chunk bytes) make a commit compact the file.
-const AUTO_COMPACT_MIN: u64 = 1 << 20;
 
 /// Where the chunk bytes live.
 #[derive(Debug)]
@@ -55,7 +51,7 @@ pub(crate) enum Store {
 #[derive(Debug)]
 pub struct SChunk {
     pub(crate) cparams: CParams,
-    dparams: DParams,
+    pub(crate) dparams: DParams,
     pub(crate) chunksize: usize,
     pub(crate) variable: bool,
     pub(crate) vl_blocks: bool,
@@ -65,13 +61,13 @@ pub struct SChunk {
     pub(crate) meta: Vec<(String, Vec<u8>)>,
     pub(crate) vlmeta: Vec<(String, Vec<u8>)>,
     pub(crate) store: Store,
-    mode: Mode,
-    batch: usize,
-    dirty: bool,
+    pub(crate) mode: Mode,
+    pub(crate) batch: usize,
+    pub(crate) dirty: bool,
     /// A metalayer changed in place: the commit rewrites the whole header.
     pub(crate) meta_dirty: bool,
-    compcode_meta: u8,
-    use_dict: bool,
+    pub(crate) compcode_meta: u8,
+    pub(crate) use_dict: bool,
 }
 
 fn check_cparams(c: &CParams) -> Result<()> {
@@ -90,7 +86,7 @@ fn check_cparams(c: &CParams) -> Result<()> {
     Ok(())
 }
 
-fn check_meta(meta: &[(String, Vec<u8>)]) -> Result<()> {
+pub(super) fn check_meta(meta: &[(String, Vec<u8>)]) -> Result<()> {
     if meta.len() > MAX_METALAYERS {
         return Err(Error::invalid_argument(format!(
             "{} metalayers, at most {MAX_METALAYERS}",
@@ -115,7 +111,7 @@ fn check_meta(meta: &[(String, Vec<u8>)]) -> Result<()> {
 }
 
 impl SChunk {
-    fn empty(
+    pub(super) fn empty(
         chunksize: usize,
         cparams: CParams,
         dparams: DParams,
@@ -347,7 +343,7 @@ impl SChunk {
 
     /// Fills in what the storage knows of chunk sizes, and reads the sizes of a frame of
     /// variable chunks from the chunks' headers.
-    fn finish_open(&mut self) -> Result<()> {
+    pub(super) fn finish_open(&mut self) -> Result<()> {
         match &self.store {
             Store::Contiguous(c) => c.fill_spans(&mut self.entries)?,
             Store::Sparse(d) => {
@@ -362,13 +358,12 @@ impl SChunk {
             let mut total = 0u64;
             for i in 0..self.entries.len() {
                 let e = self.entries[i];
-                let chunk = self.read_stored(&e, true)?;
-                let info = v2::chunk_info(&chunk)?;
+                let (nbytes, cbytes) = self.chunk_sizes(&e)?;
                 let en = &mut self.entries[i];
-                en.nbytes = info.nbytes as u32;
-                en.cbytes = info.cbytes as u64;
+                en.nbytes = nbytes;
+                en.cbytes = cbytes;
                 en.exact = true;
-                total += info.nbytes as u64;
+                total += u64::from(nbytes);
             }
             if total != self.nbytes {
                 return Err(Error::corrupt(format!(
@@ -378,6 +373,33 @@ impl SChunk {
             }
         }
         Ok(())
+    }
+
+    /// `(nbytes, cbytes)` of a stored chunk, from its header alone (checked against the room
+    /// the storage gives it).
+    fn chunk_sizes(&self, e: &Entry) -> Result<(u32, u64)> {
+        let head = match &self.store {
+            Store::Memory(m) => m.get(e.off)?,
+            Store::Contiguous(c) => c.read_head(e)?,
+            Store::Sparse(d) => d.read(e)?,
+        };
+        if head.len() < v2::MAX_OVERHEAD {
+            return Err(Error::truncated("a chunk shorter than its header"));
+        }
+        let field = |at: usize| i32::from_le_bytes(head[at..at + 4].try_into().expect("4 bytes"));
+        let (nbytes, cbytes) = (field(4), field(12));
+        if nbytes < 0 || cbytes < v2::MAX_OVERHEAD as i32 {
+            return Err(Error::corrupt(format!(
+                "a chunk header declares nbytes {nbytes} and cbytes {cbytes}"
+            )));
+        }
+        if !e.exact && cbytes as u64 > e.cbytes {
+            return Err(Error::corrupt(format!(
+                "a chunk declares {cbytes} bytes, it has room for {}",
+                e.cbytes
+            )));
+        }
+        Ok((nbytes as u32, cbytes as u64))
     }
 
     // ---- properties ----
@@ -478,7 +500,7 @@ impl SChunk {
 
     // ---- reading ----
 
-    fn entry(&self, nchunk: usize) -> Result<Entry> {
+    pub(super) fn entry(&self, nchunk: usize) -> Result<Entry> {
         self.entries.get(nchunk).copied().ok_or_else(|| {
             Error::invalid_argument(format!(
                 "chunk {nchunk} out of range ({} chunks)",
@@ -487,9 +509,9 @@ impl SChunk {
         })
     }
 
-    /// The stored bytes of a non-special entry; `header_only_ok` skips the check of the decoded
-    /// size (used while the sizes are being learnt).
-    fn read_stored(&self, e: &Entry, learning: bool) -> Result<Buffer> {
+    /// The stored bytes of a non-special entry; `learning` skips the check of the decoded size
+    /// against the entry (used while the sizes are being learnt).
+    pub(super) fn read_stored(&self, e: &Entry, learning: bool) -> Result<Buffer> {
         let chunk = match &self.store {
             Store::Memory(m) => m.get(e.off)?,
             Store::Contiguous(c) => c.read(e)?,
@@ -508,7 +530,7 @@ impl SChunk {
     }
 
     /// The header-only chunk of a special entry.
-    fn special_chunk(&self, e: &Entry) -> Result<Vec<u8>> {
+    pub(super) fn special_chunk(&self, e: &Entry) -> Result<Vec<u8>> {
         let nbytes = e.nbytes as usize;
         let bs = if self.cparams.blocksize == 0 {
             nbytes
@@ -524,7 +546,7 @@ impl SChunk {
         }
     }
 
-    fn chunk_of(&self, e: &Entry) -> Result<Buffer> {
+    pub(super) fn chunk_of(&self, e: &Entry) -> Result<Buffer> {
         if e.is_special() {
             self.special_chunk(e).map(Buffer::from_vec)
         } else {
@@ -593,7 +615,7 @@ impl SChunk {
     }
 
     /// Decodes `dst.len()` bytes of entry `e` from byte `within`.
-    fn read_piece(&self, e: &Entry, within: usize, dst: &mut [u8]) -> Result<()> {
+    pub(super) fn read_piece(&self, e: &Entry, within: usize, dst: &mut [u8]) -> Result<()> {
         let chunk = self.chunk_of(e)?;
         if within == 0 && dst.len() == e.nbytes as usize {
             v2::decompress_into(&chunk, dst).map(|_| ())
@@ -603,7 +625,7 @@ impl SChunk {
     }
 
     /// The byte at which each chunk starts (one more entry: the total).
-    fn chunk_starts(&self) -> Vec<u64> {
+    pub(super) fn chunk_starts(&self) -> Vec<u64> {
         let mut starts = Vec::with_capacity(self.entries.len() + 1);
         let mut at = 0u64;
         for e in &self.entries {
@@ -656,7 +678,12 @@ impl SChunk {
             let (ci, cstart) = locate(pos);
             let e = self.entry(ci)?;
             let within = pos - cstart;
-            let take = (b1 - pos).min(u64::from(e.nbytes) - within) as usize;
+            let take = (b1 - pos).min(u64::from(e.nbytes).saturating_sub(within)) as usize;
+            if take == 0 {
+                return Err(Error::corrupt(format!(
+                    "chunk {ci} holds no bytes at {pos}"
+                )));
+            }
             let (head, tail) = rest.split_at_mut(take);
             pieces.push((e, within as usize, head));
             rest = tail;
@@ -672,732 +699,6 @@ impl SChunk {
                 .into_par_iter()
                 .try_for_each(|(e, within, dst)| self.read_piece(&e, within, dst))
         })
-    }
-
-    // ---- writing ----
-
-    fn check_writable(&self) -> Result<()> {
-        if self.mode == Mode::Read {
-            return Err(Error::invalid_argument(
-                "the super-chunk was opened read-only (mode 'r')",
-            ));
-        }
-        if let Store::Contiguous(c) = &self.store {
-            c.check_writable()?;
-        }
-        Ok(())
-    }
-
-    /// Checks the decoded size of a chunk written at `pos` by `op` against the chunk-size rules
-    /// (every chunk but the last holds `chunksize` bytes, the last at most that); the first
-    /// chunk of a super-chunk created with chunksize 0 sets it.
-    fn check_size(&mut self, pos: usize, nbytes: usize, op: &str) -> Result<()> {
-        if nbytes == 0 {
-            return Err(Error::invalid_argument(
-                "a chunk must hold at least one byte",
-            ));
-        }
-        if self.variable {
-            return Ok(());
-        }
-        let n = self.entries.len();
-        if self.chunksize == 0 && n == 0 {
-            self.chunksize = nbytes;
-            return Ok(());
-        }
-        let cs = self.chunksize;
-        let last = match op {
-            "append" => true,
-            "insert" => pos == n,
-            _ => pos + 1 == n,
-        };
-        let prev_full = match op {
-            "append" => n == 0 || self.entries[n - 1].nbytes as usize == cs,
-            "insert" if pos == n => n == 0 || self.entries[n - 1].nbytes as usize == cs,
-            _ => true,
-        };
-        let ok = prev_full && if last { nbytes <= cs } else { nbytes == cs };
-        if ok {
-            Ok(())
-        } else {
-            Err(Error::invalid_argument(format!(
-                "cannot {op} a chunk of {nbytes} bytes at position {pos}: every chunk but the \
-                 last must hold chunksize ({cs}) bytes and the last at most that"
-            )))
-        }
-    }
-
-    fn check_chunk<'a>(&self, chunk: &'a [u8]) -> Result<(&'a [u8], v2::ChunkInfo)> {
-        let info = v2::chunk_info(chunk)?;
-        if info.version < 3 && info.version != 2 {
-            return Err(Error::invalid_argument("not a Blosc2 chunk"));
-        }
-        if info.nbytes > u32::MAX as usize / 2 {
-            return Err(Error::too_large(format!(
-                "a chunk of {} bytes",
-                info.nbytes
-            )));
-        }
-        Ok((&chunk[..info.cbytes], info))
-    }
-
-    /// Stores chunk bytes (or records a special chunk); `reuse` is the entry replaced, whose
-    /// file id a sparse frame keeps.
-    fn store_chunk(
-        &mut self,
-        chunk: Cow<'_, [u8]>,
-        info: &v2::ChunkInfo,
-        reuse: Option<&Entry>,
-    ) -> Result<Entry> {
-        if matches!(info.special, SPECIAL_ZERO | SPECIAL_NAN | SPECIAL_UNINIT) {
-            return Ok(Entry::special(info.special, info.nbytes));
-        }
-        let cbytes = chunk.len() as u64;
-        let off = match &mut self.store {
-            Store::Memory(m) => m.put(Buffer::from_vec(chunk.into_owned())),
-            Store::Contiguous(c) => c.put(&chunk)?,
-            Store::Sparse(d) => d.put(&chunk, reuse.filter(|e| !e.is_special()).map(|e| e.off))?,
-        };
-        Ok(Entry {
-            off,
-            cbytes,
-            nbytes: info.nbytes as u32,
-            exact: true,
-        })
-    }
-
-    /// Frees the bytes of a replaced or deleted entry (`kept_id`: a sparse update renamed the
-    /// new chunk over it).
-    fn release(&mut self, e: &Entry, kept_id: bool) {
-        self.cbytes = self.cbytes.saturating_sub(e.cbytes);
-        if e.is_special() {
-            return;
-        }
-        match &mut self.store {
-            Store::Memory(m) => m.release(e.off),
-            Store::Contiguous(c) => c.release(e),
-            Store::Sparse(d) => {
-                if !kept_id {
-                    d.release(e.off)
-                }
-            }
-        }
-    }
-
-    fn check_room(&self, more: usize) -> Result<()> {
-        if self.entries.len() + more > MAX_CHUNKS {
-            return Err(Error::too_large(format!(
-                "a super-chunk of more than {MAX_CHUNKS} chunks"
-            )));
-        }
-        Ok(())
-    }
-
-    fn push_entry(&mut self, pos: usize, e: Entry) {
-        self.nbytes += u64::from(e.nbytes);
-        self.cbytes += e.cbytes;
-        self.entries.insert(pos, e);
-    }
-
-    /// Compresses `data` with the compression parameters and appends it as a chunk; returns the
-    /// number of chunks.
-    pub fn append_buffer(&mut self, data: &[u8]) -> Result<usize> {
-        self.check_writable()?;
-        self.check_room(1)?;
-        let n = self.entries.len();
-        self.check_size(n, data.len(), "append")?;
-        let chunk = v2::compress(data, &self.cparams)?;
-        let info = v2::chunk_info(&chunk)?;
-        let e = self.store_chunk(Cow::Owned(chunk), &info, None)?;
-        self.push_entry(n, e);
-        self.commit()?;
-        Ok(self.entries.len())
-    }
-
-    /// Appends a compressed Blosc2 chunk (checked); returns the number of chunks.
-    pub fn append_chunk(&mut self, chunk: &[u8]) -> Result<usize> {
-        let n = self.entries.len();
-        self.insert_chunk_as(n, chunk, "append")
-    }
-
-    /// Inserts a compressed chunk before position `nchunk`; returns the number of chunks.
-    pub fn insert_chunk(&mut self, nchunk: usize, chunk: &[u8]) -> Result<usize> {
-        self.insert_chunk_as(nchunk, chunk, "insert")
-    }
-
-    fn insert_chunk_as(&mut self, pos: usize, chunk: &[u8], op: &str) -> Result<usize> {
-        self.check_writable()?;
-        self.check_room(1)?;
-        if pos > self.entries.len() {
-            return Err(Error::invalid_argument(format!(
-                "cannot insert at {pos}: {} chunks",
-                self.entries.len()
-            )));
-        }
-        let (chunk, info) = self.check_chunk(chunk)?;
-        self.check_size(pos, info.nbytes, op)?;
-        let e = self.store_chunk(Cow::Borrowed(chunk), &info, None)?;
-        self.push_entry(pos, e);
-        self.commit()?;
-        Ok(self.entries.len())
-    }
-
-    /// Replaces chunk `nchunk` with a compressed chunk; returns the number of chunks.
-    pub fn update_chunk(&mut self, nchunk: usize, chunk: &[u8]) -> Result<usize> {
-        self.check_writable()?;
-        let old = self.entry(nchunk)?;
-        let (chunk, info) = self.check_chunk(chunk)?;
-        self.check_size(nchunk, info.nbytes, "update")?;
-        self.replace(nchunk, old, Cow::Borrowed(chunk), &info)?;
-        self.commit()?;
-        Ok(self.entries.len())
-    }
-
-    fn replace(
-        &mut self,
-        pos: usize,
-        old: Entry,
-        chunk: Cow<'_, [u8]>,
-        info: &v2::ChunkInfo,
-    ) -> Result<()> {
-        let e = self.store_chunk(chunk, info, Some(&old))?;
-        let kept = matches!(self.store, Store::Sparse(_)) && !old.is_special() && e.off == old.off;
-        self.release(&old, kept);
-        self.nbytes = self.nbytes - u64::from(old.nbytes) + u64::from(e.nbytes);
-        self.cbytes += e.cbytes;
-        self.entries[pos] = e;
-        Ok(())
-    }
-
-    /// Deletes chunk `nchunk`; returns the number of chunks.
-    pub fn delete_chunk(&mut self, nchunk: usize) -> Result<usize> {
-        self.check_writable()?;
-        let old = self.entry(nchunk)?;
-        self.entries.remove(nchunk);
-        self.nbytes -= u64::from(old.nbytes);
-        self.release(&old, false);
-        self.commit()?;
-        Ok(self.entries.len())
-    }
-
-    /// Appends `nitems` items of a special value as special chunks of `chunksize` bytes (the
-    /// last one shorter); zeros, NaNs and uninitialized chunks have no payload. Returns the
-    /// number of chunks.
-    pub fn fill_special(&mut self, nitems: usize, special: Special) -> Result<usize> {
-        self.check_writable()?;
-        let ts = self.typesize();
-        let total = nitems
-            .checked_mul(ts)
-            .ok_or_else(|| Error::too_large(format!("{nitems} items of {ts} bytes")))?;
-        if self.variable {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "special chunks in a frame of variable chunk sizes",
-            ));
-        }
-        let cs = self.chunksize;
-        if cs == 0 {
-            return Err(Error::invalid_argument(
-                "fill_special needs a chunksize (create the super-chunk with one)",
-            ));
-        }
-        if let Some(last) = self.entries.last() {
-            if last.nbytes as usize != cs {
-                return Err(Error::invalid_argument(
-                    "fill_special needs the last chunk to be full",
-                ));
-            }
-        }
-        match &special {
-            Special::Nan if ts != 4 && ts != 8 => {
-                return Err(Error::invalid_argument(format!(
-                    "NaN chunks need typesize 4 or 8, not {ts}"
-                )))
-            }
-            Special::Value(v) if v.len() != ts => {
-                return Err(Error::invalid_argument(format!(
-                    "a repeated value must have typesize ({ts}) bytes, not {}",
-                    v.len()
-                )))
-            }
-            _ => {}
-        }
-        self.check_room(total.div_ceil(cs))?;
-        self.begin_updates();
-        let r = self.fill_special_chunks(total, cs, &special);
-        let end = self.end_updates();
-        r.and(end)?;
-        Ok(self.entries.len())
-    }
-
-    fn fill_special_chunks(&mut self, total: usize, cs: usize, special: &Special) -> Result<()> {
-        let mut left = total;
-        let mut value_chunk: Option<(usize, Vec<u8>)> = None;
-        while left > 0 {
-            let nb = left.min(cs);
-            let n = self.entries.len();
-            let e = match special {
-                Special::Zeros => Entry::special(SPECIAL_ZERO, nb),
-                Special::Nan => Entry::special(SPECIAL_NAN, nb),
-                Special::Uninit => Entry::special(SPECIAL_UNINIT, nb),
-                Special::Value(v) => {
-                    if value_chunk.as_ref().map(|(len, _)| *len) != Some(nb) {
-                        let bs = if self.cparams.blocksize == 0 {
-                            nb
-                        } else {
-                            self.cparams.blocksize
-                        };
-                        value_chunk = Some((nb, v2::repeat_chunk(nb, v, bs)?));
-                    }
-                    let chunk = value_chunk.as_ref().expect("set above").1.clone();
-                    let info = v2::chunk_info(&chunk)?;
-                    self.store_chunk(Cow::Owned(chunk), &info, None)?
-                }
-            };
-            self.push_entry(n, e);
-            left -= nb;
-        }
-        Ok(())
-    }
-
-    /// Writes items from item `start` (growing the super-chunk by appending when the data runs
-    /// past its end): chunks partly covered are decompressed, patched and recompressed.
-    pub fn set_slice(&mut self, start: usize, data: &[u8]) -> Result<()> {
-        self.check_writable()?;
-        let ts = self.typesize();
-        if !data.len().is_multiple_of(ts) {
-            return Err(Error::invalid_argument(format!(
-                "{} bytes are not a whole number of {ts}-byte items",
-                data.len()
-            )));
-        }
-        let nitems = (self.nbytes / ts as u64) as usize;
-        if start > nitems {
-            return Err(Error::invalid_argument(format!(
-                "item {start} is past the end ({nitems} items)"
-            )));
-        }
-        if self.variable {
-            return Err(Error::new(
-                ErrorKind::Unsupported,
-                "set_slice on a frame of variable chunk sizes",
-            ));
-        }
-        if self.chunksize == 0 {
-            return Err(Error::invalid_argument(
-                "set_slice needs a chunksize (create the super-chunk with one)",
-            ));
-        }
-        self.begin_updates();
-        let r = self.set_slice_chunks(start * ts, data);
-        let end = self.end_updates();
-        r.and(end)
-    }
-
-    fn set_slice_chunks(&mut self, at: usize, data: &[u8]) -> Result<()> {
-        let cs = self.chunksize;
-        let end = at + data.len();
-        let mut pos = at;
-        while pos < end {
-            let ci = pos / cs;
-            let within = pos % cs;
-            let take = (end - pos).min(cs - within);
-            let src = &data[pos - at..pos - at + take];
-            if ci == self.entries.len() {
-                self.append_buffer(src)?;
-            } else {
-                let old = self.entries[ci];
-                let cn = old.nbytes as usize;
-                let new_len = cn.max(within + take);
-                let buf = if within == 0 && take >= cn {
-                    src.to_vec()
-                } else {
-                    let mut buf = self.decompress_chunk(ci)?;
-                    buf.resize(new_len, 0);
-                    buf[within..within + take].copy_from_slice(src);
-                    buf
-                };
-                self.check_size(ci, new_len, "update")?;
-                let chunk = v2::compress(&buf, &self.cparams)?;
-                let info = v2::chunk_info(&chunk)?;
-                self.replace(ci, old, Cow::Owned(chunk), &info)?;
-                self.commit()?;
-            }
-            pos += take;
-        }
-        Ok(())
-    }
-
-    /// Starts a batch: writes until the matching [`SChunk::end_updates`] commit once, at its
-    /// end. Batches nest.
-    pub fn begin_updates(&mut self) {
-        self.batch += 1;
-    }
-
-    /// Ends a batch, committing the writes made in it (when this is the outermost one).
-    pub fn end_updates(&mut self) -> Result<()> {
-        self.batch = self.batch.saturating_sub(1);
-        if self.batch == 0 && self.dirty {
-            self.commit()
-        } else {
-            Ok(())
-        }
-    }
-
-    // ---- metalayers ----
-
-    /// The names of the fixed metalayers, in order.
-    pub fn meta_names(&self) -> Vec<String> {
-        self.meta.iter().map(|(n, _)| n.clone()).collect()
-    }
-
-    /// The content of metalayer `name`.
-    pub fn meta_get(&self, name: &str) -> Option<&[u8]> {
-        self.meta
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, c)| c.as_slice())
-    }
-
-    /// Adds a metalayer (only while the super-chunk has no chunks).
-    pub fn meta_add(&mut self, name: &str, content: &[u8]) -> Result<()> {
-        self.check_writable()?;
-        if !self.entries.is_empty() {
-            return Err(Error::invalid_argument(
-                "metalayers can only be added before any chunk",
-            ));
-        }
-        if self.meta_get(name).is_some() {
-            return Err(Error::invalid_argument(format!(
-                "metalayer {name:?} already exists"
-            )));
-        }
-        let mut meta = self.meta.clone();
-        meta.push((name.to_string(), content.to_vec()));
-        check_meta(&meta)?;
-        self.meta = meta;
-        match self.store {
-            Store::Contiguous(_) => self.rewrite(),
-            _ => self.commit(),
-        }
-    }
-
-    /// Replaces the content of metalayer `name` with content of the same length.
-    pub fn meta_update(&mut self, name: &str, content: &[u8]) -> Result<()> {
-        self.check_writable()?;
-        let slot = self
-            .meta
-            .iter_mut()
-            .find(|(n, _)| n == name)
-            .ok_or_else(|| Error::invalid_argument(format!("no metalayer {name:?}")))?;
-        if slot.1.len() != content.len() {
-            return Err(Error::invalid_argument(format!(
-                "metalayer {name:?} holds {} bytes; an update must keep the length, got {}",
-                slot.1.len(),
-                content.len()
-            )));
-        }
-        slot.1.copy_from_slice(content);
-        self.meta_dirty = true;
-        self.commit()
-    }
-
-    // ---- vlmeta ----
-
-    /// The names of the variable-length metalayers, in order.
-    pub fn vlmeta_names(&self) -> Vec<String> {
-        self.vlmeta.iter().map(|(n, _)| n.clone()).collect()
-    }
-
-    /// The decompressed content of vlmetalayer `name` (msgpack, as python-blosc2 writes it).
-    pub fn vlmeta_get(&self, name: &str) -> Result<Option<Vec<u8>>> {
-        match self.vlmeta.iter().find(|(n, _)| n == name) {
-            None => Ok(None),
-            Some((_, chunk)) => v2::decompress(chunk)
-                .map(Some)
-                .map_err(|e| Error::new(e.kind(), format!("vlmeta {name:?}: {}", e.message()))),
-        }
-    }
-
-    /// Adds or replaces vlmetalayer `name`, compressed with the codec and clevel of the
-    /// compression parameters (typesize 1, as python-blosc2 stores it).
-    pub fn vlmeta_set(&mut self, name: &str, content: &[u8]) -> Result<()> {
-        self.check_writable()?;
-        check_name(name)?;
-        let params = CParams {
-            codec: self.cparams.codec,
-            clevel: self.cparams.clevel,
-            typesize: 1,
-            ..CParams::default()
-        };
-        let chunk = v2::compress(content, &params)?;
-        match self.vlmeta.iter_mut().find(|(n, _)| n == name) {
-            Some(slot) => slot.1 = chunk,
-            None => {
-                if self.vlmeta.len() >= MAX_VLMETALAYERS {
-                    return Err(Error::invalid_argument(format!(
-                        "at most {MAX_VLMETALAYERS} vlmetalayers"
-                    )));
-                }
-                self.vlmeta.push((name.to_string(), chunk));
-            }
-        }
-        trailer::build(&self.vlmeta)?;
-        self.commit()
-    }
-
-    /// Deletes vlmetalayer `name`; `false` when there is none.
-    pub fn vlmeta_delete(&mut self, name: &str) -> Result<bool> {
-        self.check_writable()?;
-        let Some(i) = self.vlmeta.iter().position(|(n, _)| n == name) else {
-            return Ok(false);
-        };
-        self.vlmeta.remove(i);
-        self.commit()?;
-        Ok(true)
-    }
-
-    // ---- frames ----
-
-    /// The header of the current state (`cbytes`, `frame_len` and `header_len` to be set).
-    pub(crate) fn frame_header(&self, sparse: bool) -> FrameHeader {
-        let nthreads = threads::get_num_threads().min(i16::MAX as usize) as i16;
-        let dthreads = if self.dparams.nthreads == 0 {
-            nthreads
-        } else {
-            self.dparams.nthreads.min(i16::MAX as usize) as i16
-        };
-        FrameHeader {
-            header_len: 0,
-            frame_len: 0,
-            version: if self.variable { 3 } else { 2 },
-            variable: self.variable,
-            vl_blocks: self.vl_blocks,
-            sparse,
-            compcode: self.cparams.codec.code(),
-            clevel: self.cparams.clevel,
-            other_flags: (self.cparams.splitmode.value() - 1) as u8,
-            nbytes: self.nbytes,
-            cbytes: 0,
-            typesize: self.cparams.typesize,
-            blocksize: self.cparams.blocksize,
-            chunksize: if self.variable { 0 } else { self.chunksize },
-            nthreads_c: nthreads,
-            nthreads_d: dthreads,
-            has_vlmeta: !self.vlmeta.is_empty(),
-            filters: self.cparams.filters.map(Filter::code),
-            filters_meta: self.cparams.filters_meta,
-            compcode_meta: self.compcode_meta,
-            use_dict: self.use_dict,
-            meta: self.meta.clone(),
-        }
-    }
-
-    /// Writes the whole frame, chunks in order and without holes, through `sink(position,
-    /// bytes)`; returns the entries as they lie in it and the frame length.
-    pub(crate) fn write_frame(
-        &self,
-        sink: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
-    ) -> Result<(Vec<Entry>, u64, FrameHeader)> {
-        let mut h = self.frame_header(false);
-        let hl = h.built_len() as u64;
-        let mut pos = hl;
-        let mut entries = Vec::new();
-        try_reserve_total(&mut entries, self.entries.len(), "frame index")?;
-        for e in &self.entries {
-            if e.is_special() {
-                entries.push(*e);
-                continue;
-            }
-            let chunk = self.read_stored(e, false)?;
-            let cb = i32::from_le_bytes(chunk[12..16].try_into().expect("4 bytes")) as usize;
-            let chunk = &chunk[..cb.min(chunk.len())];
-            sink(pos, chunk)?;
-            entries.push(Entry {
-                off: (pos - hl) as i64,
-                cbytes: chunk.len() as u64,
-                nbytes: e.nbytes,
-                exact: true,
-            });
-            pos += chunk.len() as u64;
-        }
-        h.cbytes = pos - hl;
-        if !entries.is_empty() {
-            let offs: Vec<i64> = entries.iter().map(|e| e.off).collect();
-            let ochunk = offsets::encode(&offs)?;
-            sink(pos, &ochunk)?;
-            pos += ochunk.len() as u64;
-        }
-        let t = trailer::build(&self.vlmeta)?;
-        sink(pos, &t)?;
-        pos += t.len() as u64;
-        h.frame_len = pos;
-        let hb = h.build()?;
-        sink(0, &hb)?;
-        Ok((entries, pos, h))
-    }
-
-    /// The whole frame as bytes (chunks in order, no holes), readable by c-blosc2.
-    pub fn to_cframe(&self) -> Result<Vec<u8>> {
-        let mut out: Vec<u8> = Vec::new();
-        self.write_frame(&mut |pos, bytes| {
-            let end = pos as usize + bytes.len();
-            if out.len() < end {
-                try_reserve_total(&mut out, end, "a frame")?;
-                out.resize(end, 0);
-            }
-            out[pos as usize..end].copy_from_slice(bytes);
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
-    /// Commits the writes made since the last commit (inside a batch: marks them for the end of
-    /// the batch).
-    pub(crate) fn commit(&mut self) -> Result<()> {
-        if self.batch > 0 {
-            self.dirty = true;
-            return Ok(());
-        }
-        self.dirty = false;
-        match &self.store {
-            Store::Memory(_) => Ok(()),
-            Store::Sparse(_) => self.commit_sparse(),
-            Store::Contiguous(c) => {
-                if self.entries.is_empty() || self.frame_header(false).built_len() != c.header_len()
-                {
-                    return self.rewrite();
-                }
-                self.commit_contiguous()?;
-                let live = self.cbytes;
-                let dead = match &self.store {
-                    Store::Contiguous(c) => c.dead(),
-                    _ => 0,
-                };
-                if dead > AUTO_COMPACT_MIN && dead > live {
-                    self.rewrite()?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn commit_contiguous(&mut self) -> Result<()> {
-        let offs: Vec<i64> = self.entries.iter().map(|e| e.off).collect();
-        let ochunk = offsets::encode(&offs)?;
-        let t = trailer::build(&self.vlmeta)?;
-        let mut h = self.frame_header(false);
-        let whole = self.meta_dirty;
-        let Store::Contiguous(c) = &mut self.store else {
-            unreachable!("commit_contiguous on a contiguous store")
-        };
-        c.commit(&mut h, &ochunk, &t, whole)?;
-        self.meta_dirty = false;
-        Ok(())
-    }
-
-    fn commit_sparse(&mut self) -> Result<()> {
-        let mut h = self.frame_header(true);
-        h.cbytes = self.cbytes;
-        let offs: Vec<i64> = self.entries.iter().map(|e| e.off).collect();
-        let ochunk = if offs.is_empty() {
-            Vec::new()
-        } else {
-            offsets::encode(&offs)?
-        };
-        let t = trailer::build(&self.vlmeta)?;
-        let Store::Sparse(d) = &mut self.store else {
-            unreachable!("commit_sparse on a sparse store")
-        };
-        d.commit(&mut h, &ochunk, &t)?;
-        self.meta_dirty = false;
-        Ok(())
-    }
-
-    /// Writes the whole frame to a new file renamed over the old one (contiguous storage).
-    pub(crate) fn rewrite(&mut self) -> Result<()> {
-        let Store::Contiguous(c) = &self.store else {
-            return Ok(());
-        };
-        let (tmp, file) = c.temp_file()?;
-        let written = self.write_frame(&mut |pos, bytes| {
-            use crate::io::WriteAt;
-            file.write_all_at(bytes, pos)
-        });
-        let (entries, frame_len, h) = match written {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-        };
-        let Store::Contiguous(c) = &mut self.store else {
-            unreachable!("checked above")
-        };
-        c.replace_with(tmp, file, &h, frame_len)?;
-        self.entries = entries;
-        self.cbytes = self.entries.iter().map(|e| e.cbytes).sum();
-        self.meta_dirty = false;
-        Ok(())
-    }
-
-    /// Drops the space freed by updates and deletes: a contiguous frame is rewritten to a new
-    /// file renamed over the old one; a sparse frame commits its index and removes chunk files
-    /// no longer referenced.
-    pub fn compact(&mut self) -> Result<()> {
-        self.check_writable_or_memory()?;
-        match self.store {
-            Store::Memory(_) => Ok(()),
-            Store::Contiguous(_) => self.rewrite(),
-            Store::Sparse(_) => {
-                self.commit_sparse()?;
-                if let Store::Sparse(d) = &self.store {
-                    d.remove_orphans(&self.entries)?;
-                }
-                Ok(())
-            }
-        }
-    }
-
-    fn check_writable_or_memory(&self) -> Result<()> {
-        match self.store {
-            Store::Memory(_) => Ok(()),
-            _ => self.check_writable(),
-        }
-    }
-
-    /// Re-reads the committed state of the frame on disk (written by another handle or
-    /// process); `true` when it changed. Uncommitted writes of this handle are dropped. In
-    /// memory: `false`.
-    pub fn reload(&mut self) -> Result<bool> {
-        let opts = match &self.store {
-            Store::Memory(_) => return Ok(false),
-            Store::Contiguous(c) => c.reopen_options(self.mode),
-            Store::Sparse(d) => OpenOptions {
-                mode: self.mode,
-                sync: d.sync(),
-                ..OpenOptions::default()
-            },
-        };
-        let path: PathBuf = self.urlpath().expect("a file store").to_path_buf();
-        let fresh = Self::open_with_options(&path, &opts)?;
-        let same = fresh.nbytes == self.nbytes
-            && fresh
-                .entries
-                .iter()
-                .map(|e| e.off)
-                .eq(self.entries.iter().map(|e| e.off))
-            && fresh.vlmeta == self.vlmeta
-            && fresh.meta == self.meta
-            && fresh.cparams == self.cparams
-            && fresh.chunksize == self.chunksize
-            && !self.dirty;
-        let dparams = self.dparams;
-        self.batch = 0;
-        self.dirty = false;
-        *self = fresh;
-        self.dparams = dparams;
-        Ok(!same)
     }
 }
 
