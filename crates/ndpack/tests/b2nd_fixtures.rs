@@ -242,3 +242,52 @@ fn fixtures_changed_by_ndpack() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Damaged copies of the contiguous fixtures (every byte of the header and metalayers set to
+/// other values, cuts everywhere, bytes of the chunks changed) open with an error or read
+/// without a panic; most of the damage is caught.
+#[test]
+fn damaged_frames_are_errors_not_panics() {
+    let mut opened = 0usize;
+    let mut refused = 0usize;
+    let mut try_open = |bytes: Vec<u8>| match NDArray::from_cframe(Buffer::from_vec(bytes), false) {
+        Ok(a) => {
+            opened += 1;
+            if a.nbytes() <= 1 << 24 {
+                let _ = a.to_buffer();
+            }
+            if !a.shape().contains(&0) {
+                let last: Region = a
+                    .shape()
+                    .iter()
+                    .map(|&n| Slice::at(n - 1).unwrap())
+                    .collect();
+                let _ = a.read(&last);
+            }
+        }
+        Err(_) => refused += 1,
+    };
+    for c in cases().iter().filter(|c| c.file.is_file()) {
+        let good = std::fs::read(&c.file).unwrap();
+        // The header with its metalayers: the first ~250 bytes.
+        for at in 0..good.len().min(256) {
+            for v in [0x00u8, 0xff, good[at].wrapping_add(1), 0x7f] {
+                if v == good[at] {
+                    continue;
+                }
+                let mut b = good.clone();
+                b[at] = v;
+                try_open(b);
+            }
+        }
+        for cut in (0..good.len()).step_by(7) {
+            try_open(good[..cut].to_vec());
+        }
+        for at in (256..good.len()).step_by(13) {
+            let mut b = good.clone();
+            b[at] ^= 0x5a;
+            try_open(b);
+        }
+    }
+    assert!(refused > opened / 4, "{refused} refused, {opened} opened");
+}
