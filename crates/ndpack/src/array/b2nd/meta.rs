@@ -367,8 +367,8 @@ impl ArrayMeta {
     }
 
     /// Parses a `b2nd` metalayer. `itemsize` is the frame's typesize: a metalayer without a
-    /// dtype (the C reader allows it) means raw items of that size, and a dtype whose itemsize
-    /// differs is an error.
+    /// dtype (the C reader allows it) means byte strings of that size (`|S<itemsize>`, as
+    /// python-blosc2 reads it), and a dtype whose itemsize differs is an error.
     pub fn from_b2nd(bytes: &[u8], itemsize: usize) -> Result<ArrayMeta> {
         parse(bytes, "b2nd", B2ND_MAX_DIM, itemsize)
     }
@@ -472,6 +472,12 @@ fn parse_fields(bytes: &[u8], b2nd: bool, max_dim: usize, itemsize: usize) -> Re
             )))
         }
         Some(d) => d,
+        // python-blosc2 reads a b2nd metalayer without a dtype as byte strings.
+        None if b2nd => Dtype::new(Descr::Scalar(DataType::new(
+            TypeKind::Bytes,
+            itemsize,
+            ByteOrder::NotApplicable,
+        )?)),
         None => Dtype::void(itemsize)?,
     };
     let [shape, chunks, blocks] = shapes;
