@@ -401,6 +401,61 @@ pub fn decode_range(chunk: &[u8], offset: usize, out: &mut [u8]) -> Result<()> {
     Chunk::open(chunk)?.decode_range(offset, out)
 }
 
+/// A chunk opened (its header and block table checked) once, to decode ranges of it again and
+/// again: b2nd reads decode only the blocks a region touches, one call per block.
+///
+/// ```
+/// use ndpack::blosc::v2::{compress, ChunkDecoder, CParams};
+/// let data: Vec<u8> = (0..100_000u32).flat_map(|i| i.to_le_bytes()).collect();
+/// let params = CParams { typesize: 4, blocksize: 4096, ..CParams::default() };
+/// let chunk = compress(&data, &params).unwrap();
+/// let dec = ChunkDecoder::open(&chunk).unwrap();
+/// assert_eq!((dec.nbytes(), dec.blocksize()), (400_000, 4096));
+/// let mut block = vec![0; 4096];
+/// dec.decode_range(3 * 4096, &mut block).unwrap();
+/// assert_eq!(block, data[3 * 4096..4 * 4096]);
+/// ```
+#[derive(Debug)]
+pub struct ChunkDecoder<'a> {
+    chunk: Chunk<'a>,
+}
+
+impl<'a> ChunkDecoder<'a> {
+    /// Opens and checks a chunk (it may carry trailing bytes after its `cbytes`).
+    pub fn open(chunk: &'a [u8]) -> Result<ChunkDecoder<'a>> {
+        Ok(ChunkDecoder {
+            chunk: Chunk::open(chunk)?,
+        })
+    }
+
+    /// The decoded size.
+    pub fn nbytes(&self) -> usize {
+        self.chunk.header.nbytes
+    }
+
+    /// The blocksize of the header.
+    pub fn blocksize(&self) -> usize {
+        self.chunk.header.blocksize
+    }
+
+    /// The special type: 0 none, 1 zeros, 2 NaNs, 3 repeated value, 4 uninitialized.
+    pub fn special(&self) -> u8 {
+        self.chunk.header.special()
+    }
+
+    /// Decodes bytes `[offset, offset + out.len())`, decoding only the blocks that hold them;
+    /// whole blocks go straight into `out`.
+    pub fn decode_range(&self, offset: usize, out: &mut [u8]) -> Result<()> {
+        self.chunk.decode_range(offset, out)
+    }
+
+    /// Decodes the whole chunk into `out` (exactly [`ChunkDecoder::nbytes`] long), its blocks in
+    /// parallel on the pool when it is large.
+    pub fn decode_into(&self, out: &mut [u8]) -> Result<()> {
+        self.chunk.decode_into(out)
+    }
+}
+
 /// What the header of a chunk says.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkInfo {
@@ -460,6 +515,59 @@ mod tests {
 
     fn ints(n: u32) -> Vec<u8> {
         (0..n).flat_map(|i| i.to_le_bytes()).collect()
+    }
+
+    /// Ranges of whole blocks (decoded straight into the output), parts of blocks and both,
+    /// with and without DELTA (whose reference is block 0), match the whole chunk.
+    #[test]
+    fn decoder_ranges_match_the_whole_chunk() {
+        let data: Vec<u8> = (0..50_000u32)
+            .flat_map(|i| (i / 7 + i.wrapping_mul(2_654_435_761) % 13).to_le_bytes())
+            .collect();
+        let bs = 4096;
+        for filters in [
+            Filter::last_slot(Filter::Shuffle),
+            [
+                Filter::Delta,
+                Filter::Shuffle,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+                Filter::NoFilter,
+            ],
+        ] {
+            let p = CParams {
+                typesize: 4,
+                blocksize: bs,
+                filters,
+                ..CParams::default()
+            };
+            let c = compress(&data, &p).unwrap();
+            let dec = ChunkDecoder::open(&c).unwrap();
+            assert_eq!(
+                (dec.nbytes(), dec.blocksize(), dec.special()),
+                (data.len(), bs, 0)
+            );
+            for (lo, len) in [
+                (0, bs),
+                (bs, bs),
+                (3 * bs, 4 * bs),
+                (0, 3 * bs),
+                (bs + 5, 2 * bs),
+                (7, 3),
+                (data.len() - 100, 100),
+                (data.len() - 2 * bs - 8, 2 * bs + 8),
+                (0, data.len()),
+            ] {
+                let mut out = vec![0xEEu8; len];
+                dec.decode_range(lo, &mut out).unwrap();
+                assert_eq!(out, data[lo..lo + len], "{lo} {len} {filters:?}");
+            }
+            let mut all = vec![0u8; data.len()];
+            dec.decode_into(&mut all).unwrap();
+            assert_eq!(all, data);
+            assert!(dec.decode_range(data.len() - 3, &mut [0; 4]).is_err());
+        }
     }
 
     #[test]

@@ -12,6 +12,9 @@ pub use copy::{copy_region, read_region, write_region, Layout, PAR_MIN_BYTES};
 pub use grid::{ChunkGrid, ChunkSelection, ChunkSelections};
 pub use index::{normalize_index, Index, Selection};
 pub use order::Order;
+/// The random numbers, shapes and slices of the region tests, for the tests of other modules.
+#[cfg(test)]
+pub(crate) use slice::test_util;
 pub use slice::{Region, Slice, SliceIter};
 
 /// Byte strides of a contiguous array of `shape` with items of `itemsize` bytes in `order`.

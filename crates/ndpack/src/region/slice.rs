@@ -320,6 +320,41 @@ impl Slice {
         )
     }
 
+    /// The indices at positions `positions` of this slice (`k` in [`Slice::get`]), same step:
+    /// `x[s][a:b]` as one slice of `x`. Errors if the positions run past the slice's end.
+    ///
+    /// ```
+    /// use ndpack::region::Slice;
+    /// let s = Slice::new(10, 0, -3)?; // 10, 7, 4, 1
+    /// assert_eq!(s.select(1..3)?.iter().collect::<Vec<_>>(), [7, 4]);
+    /// assert!(s.select(1..5).is_err());
+    /// # Ok::<(), ndpack::Error>(())
+    /// ```
+    pub fn select(&self, positions: Range<usize>) -> Result<Slice> {
+        if positions.end > self.len() {
+            return Err(Error::invalid_argument(format!(
+                "positions {positions:?} run past the {} indices of slice {self}",
+                self.len()
+            )));
+        }
+        if positions.is_empty() {
+            return Ok(Slice {
+                start: self.start,
+                stop: self.start,
+                step: self.step,
+            });
+        }
+        // Positions inside the slice: every index below is one of its indices or one step past
+        // its last, which fits `isize` (the slice's own stop bounds it).
+        let start = self.start + positions.start as isize * self.step;
+        let stop = start + positions.len() as isize * self.step;
+        Ok(Slice {
+            start,
+            stop: if self.step < 0 { stop.max(-1) } else { stop },
+            step: self.step,
+        })
+    }
+
     /// This slice with `offset` subtracted from every index (each index must be `>= offset`).
     pub(crate) fn shift_down(&self, offset: usize) -> Slice {
         let offset = offset as isize;
@@ -486,6 +521,34 @@ impl Region {
                 .iter()
                 .zip(shape)
                 .all(|(s, &n)| s.is_unit_step() && s.start == 0 && s.len() == n)
+    }
+
+    /// The items at `positions` (a box of positions in this region's shape) of this region, as
+    /// one region of the same array: `x[self][positions]`.
+    ///
+    /// ```
+    /// use ndpack::region::{Region, Slice};
+    /// let r = Region::new(vec![Slice::new(1, 10, 2)?]); // 1, 3, 5, 7, 9
+    /// let part = r.select(&Region::from_bounds(&[1], &[3])?)?;
+    /// assert_eq!(part.slices()[0].iter().collect::<Vec<_>>(), [3, 5]);
+    /// # Ok::<(), ndpack::Error>(())
+    /// ```
+    pub fn select(&self, positions: &Region) -> Result<Region> {
+        check_ndim(self.ndim(), positions.ndim(), |a, b| {
+            format!("region {self} has {a} dimensions, the positions {positions} {b}")
+        })?;
+        self.slices
+            .iter()
+            .zip(&positions.slices)
+            .map(|(s, p)| {
+                if !p.is_unit_step() {
+                    return Err(Error::invalid_argument(format!(
+                        "positions {positions} have a step other than 1"
+                    )));
+                }
+                s.select(p.bounds())
+            })
+            .collect()
     }
 
     /// The items of `other` that lie inside `self`, which must have step 1 in every dimension

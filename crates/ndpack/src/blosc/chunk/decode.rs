@@ -613,7 +613,8 @@ impl<'a> Chunk<'a> {
     }
 
     /// Decodes bytes `[lo, lo + out.len())` of the chunk, decoding only the blocks that hold them
-    /// (and block 0 when DELTA needs it).
+    /// (and block 0 when DELTA needs it). Blocks wholly inside the range are decoded straight
+    /// into `out`; only the partial blocks at its ends go through a scratch block.
     pub fn decode_range(&self, lo: usize, out: &mut [u8]) -> Result<()> {
         let h = &self.header;
         let hi = lo
@@ -642,10 +643,21 @@ impl<'a> Chunk<'a> {
                 // SAFETY: the decoder writes only initialised bytes into `block0`.
                 self.decode_block(0, unsafe { as_uninit(&mut block0) }, None, tmp, false)?;
             }
-            let mut blk = zeroed_vec(bs)?;
+            let mut blk = Vec::new();
             for b in lo / bs..hi.div_ceil(bs) {
                 let bstart = b * bs;
                 let bsize = bs.min(h.nbytes - bstart);
+                let whole = bstart >= lo && bstart + bsize <= hi;
+                if whole && !(has_delta && b == 0) {
+                    let r = if has_delta { Some(&block0[..]) } else { None };
+                    let dst = &mut out[bstart - lo..bstart - lo + bsize];
+                    // SAFETY: the decoder writes only initialised bytes into `dst`.
+                    self.decode_block(b, unsafe { as_uninit(dst) }, r, tmp, false)?;
+                    continue;
+                }
+                if blk.is_empty() {
+                    blk = zeroed_vec(bs)?;
+                }
                 let data: &[u8] = if has_delta && b == 0 {
                     &block0
                 } else {

@@ -1,0 +1,394 @@
+//! Writing an [`NDArray`]: regions (whole chunks compressed in parallel, partial chunks decoded,
+//! patched and recompressed), constants (special chunks), building a new array chunk by chunk,
+//! resizing and copying with other parameters. Every operation is one commit of the
+//! super-chunk.
+
+use rayon::prelude::*;
+
+use super::layout::ChunkLayout;
+use super::{
+    array_cparams, check_chunk_nbytes, special_for, ArrayOptions, NDArray, B2ND_META, CATERVA_META,
+};
+use crate::blosc::frame::{SChunk, Special};
+use crate::blosc::v2::{self, CParams};
+use crate::buffer::{ArrayMut, ArrayRef};
+use crate::error::{Error, Result};
+use crate::region::{ChunkSelection, Layout as ByteLayout, Order, Region};
+use crate::threads;
+
+/// The most uncompressed bytes held at once by the parallel compression of one write.
+const BATCH_BYTES: usize = 256 << 20;
+
+/// What a new chunk holds.
+enum NewChunk {
+    /// Compressed bytes.
+    Bytes(Vec<u8>),
+    /// The operation's constant chunk (a header-only special chunk, built once).
+    Constant,
+}
+
+impl NDArray {
+    /// Writes `data` (an array of the region's shape, either order, items of the array's size)
+    /// into `region` (any steps; inside the array): NumPy's `a[region] = data`.
+    pub fn set_region(&mut self, region: &Region, data: &ArrayRef<'_>) -> Result<()> {
+        let its = self.itemsize();
+        if data.dtype.itemsize() != its {
+            return Err(Error::invalid_argument(format!(
+                "cannot write {}-byte items into an array of {its}-byte items",
+                data.dtype.itemsize()
+            )));
+        }
+        if data.shape != region.shape() {
+            return Err(Error::invalid_argument(format!(
+                "cannot write data of shape {:?} into region {region} of shape {:?}",
+                data.shape,
+                region.shape()
+            )));
+        }
+        let src_layout = ByteLayout::new(&data.shape, its, data.order);
+        let want = src_layout.num_bytes()?;
+        if data.data.len() != want {
+            return Err(Error::invalid_argument(format!(
+                "data of {} bytes does not hold shape {:?} ({want} bytes)",
+                data.data.len(),
+                data.shape
+            )));
+        }
+        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        schunk_batches(
+            &mut self.schunk,
+            l.chunk_bytes(),
+            &parts,
+            None,
+            |schunk, part| {
+                let valid = l.chunk_valid(part.index)?;
+                let mut raw = if covers(&part.within, &valid) {
+                    zeroed(l.chunk_bytes())?
+                } else {
+                    decode_chunk(schunk, part.index, l)?
+                };
+                l.write_chunk(&mut raw, &part.within, data.data, src_layout, &part.out)?;
+                l.zero_outside(&mut raw, &valid)?;
+                Ok(NewChunk::Bytes(v2::compress(&raw, &cparams)?))
+            },
+        )
+    }
+
+    /// Writes one item's bytes `value` into every item of `region`. Chunks whose items the
+    /// region covers become special chunks (zeros, or a repeated value); the others are
+    /// decoded, patched and recompressed.
+    pub fn fill_region(&mut self, region: &Region, value: &[u8]) -> Result<()> {
+        self.check_value(value)?;
+        region.check(self.shape())?;
+        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        let constant = self.special_chunk(value)?;
+        schunk_batches(
+            &mut self.schunk,
+            l.chunk_bytes(),
+            &parts,
+            Some(&constant),
+            |schunk, part| {
+                let valid = l.chunk_valid(part.index)?;
+                if covers(&part.within, &valid) {
+                    return Ok(NewChunk::Constant);
+                }
+                let mut raw = decode_chunk(schunk, part.index, l)?;
+                let shape = part.within.shape();
+                let n: usize = shape.iter().product();
+                let src: Vec<u8> = value.repeat(n);
+                let full = Region::full(&shape)?;
+                l.write_chunk(
+                    &mut raw,
+                    &part.within,
+                    &src,
+                    ByteLayout::c(&shape, value.len()),
+                    &full,
+                )?;
+                l.zero_outside(&mut raw, &valid)?;
+                Ok(NewChunk::Bytes(v2::compress(&raw, &cparams)?))
+            },
+        )
+    }
+
+    /// The header-only chunk that holds `value` in every item of a chunk.
+    fn special_chunk(&self, value: &[u8]) -> Result<Vec<u8>> {
+        let l = &self.layout;
+        match special_for(value) {
+            Special::Zeros => v2::zeros_chunk(l.chunk_bytes(), l.itemsize(), l.block_bytes()),
+            Special::Value(v) => v2::repeat_chunk(l.chunk_bytes(), &v, l.block_bytes()),
+            _ => Err(Error::invalid_argument("no constant chunk for this value")),
+        }
+    }
+
+    /// The compression parameters of new chunks.
+    pub(super) fn cparams(&self) -> CParams {
+        array_cparams(self.schunk.cparams().clone(), &self.layout)
+    }
+
+    /// Appends the chunks of an array whose items `data` holds in C order (the array has no
+    /// chunk yet).
+    pub(super) fn append_from_c(&mut self, data: &[u8]) -> Result<()> {
+        let shape = self.shape().to_vec();
+        let src_layout = ByteLayout::c(&shape, self.itemsize());
+        let l = self.layout.clone();
+        self.append_chunks(|n, raw| {
+            let valid = l.chunk_valid(n)?;
+            let region = l.grid().chunk_region(n)?;
+            l.write_chunk(raw, &valid, data, src_layout, &region)
+        })
+    }
+
+    /// Appends every chunk of the (chunkless) array, `fill` writing each chunk's items into a
+    /// zeroed chunk buffer; the chunks are compressed in parallel, in batches of bounded
+    /// memory, and stored in one commit.
+    pub(super) fn append_chunks(
+        &mut self,
+        fill: impl Fn(usize, &mut [u8]) -> Result<()> + Sync,
+    ) -> Result<()> {
+        let n = self.layout.nchunks();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        let per_batch = (BATCH_BYTES / l.chunk_bytes().max(1)).max(1);
+        let make = |k: usize| -> Result<Vec<u8>> {
+            let mut raw = zeroed(l.chunk_bytes())?;
+            fill(k, &mut raw)?;
+            v2::compress(&raw, &cparams)
+        };
+        let schunk = &mut self.schunk;
+        schunk.begin_updates();
+        let result = (|| {
+            let mut start = 0;
+            while start < n {
+                let stop = n.min(start + per_batch);
+                let made: Vec<Vec<u8>> = if stop - start > 1 {
+                    threads::install(|| {
+                        (start..stop)
+                            .into_par_iter()
+                            .map(make)
+                            .collect::<Result<_>>()
+                    })?
+                } else {
+                    (start..stop).map(make).collect::<Result<_>>()?
+                };
+                for c in made {
+                    schunk.append_chunk(&c)?;
+                }
+                start = stop;
+            }
+            Ok(())
+        })();
+        let end = schunk.end_updates();
+        result.and(end)
+    }
+
+    /// Changes the shape (same number of dimensions; python-blosc2's `resize`). Only the
+    /// chunks that appear, disappear or change edge are written: new items are zero, and the
+    /// padding of edge chunks stays zero. One commit.
+    pub fn resize(&mut self, new_shape: &[usize]) -> Result<()> {
+        let new_meta = self.meta.with_shape(new_shape.to_vec())?;
+        let new_layout = ChunkLayout::new(&new_meta)?;
+        let old = self.layout.clone();
+        let (og, ng) = (
+            old.grid().grid_shape().to_vec(),
+            new_layout.grid().grid_shape().to_vec(),
+        );
+        let inside = |coords: &[usize], grid: &[usize]| coords.iter().zip(grid).all(|(c, g)| c < g);
+        let cparams = self.cparams();
+        // Kept chunks whose valid part changes: zero everything outside old ∩ new.
+        let mut edges = Vec::new();
+        for n in 0..old.nchunks() {
+            let coords = old.grid().chunk_coords(n)?;
+            if !inside(&coords, &ng) {
+                continue;
+            }
+            let m = new_layout.grid().chunk_index(&coords)?;
+            let (ov, nv) = (old.chunk_valid(n)?, new_layout.chunk_valid(m)?);
+            if ov != nv {
+                let keep: Vec<usize> = ov
+                    .shape()
+                    .iter()
+                    .zip(nv.shape())
+                    .map(|(a, b)| *a.min(&b))
+                    .collect();
+                edges.push((n, Region::full(&keep)?));
+            }
+        }
+        let schunk = &self.schunk;
+        let rezeroed: Vec<(usize, Vec<u8>)> = threads::install(|| {
+            edges
+                .par_iter()
+                .filter_map(|(n, keep)| {
+                    let r = (|| -> Result<Option<Vec<u8>>> {
+                        if schunk.chunk_special(*n)? == Some(Special::Zeros) {
+                            return Ok(None);
+                        }
+                        let mut raw = decode_chunk(schunk, *n, &old)?;
+                        old.zero_outside(&mut raw, keep)?;
+                        Ok(Some(v2::compress(&raw, &cparams)?))
+                    })();
+                    r.transpose().map(|c| c.map(|c| (*n, c)))
+                })
+                .collect::<Result<_>>()
+        })?;
+        let zero = v2::zeros_chunk(old.chunk_bytes(), old.itemsize(), old.block_bytes())?;
+        let b2nd = new_meta.to_b2nd();
+        let caterva = if self.schunk.meta_get(CATERVA_META).is_some() {
+            Some(new_meta.to_caterva()?)
+        } else {
+            None
+        };
+        let s = &mut self.schunk;
+        s.begin_updates();
+        let result = (|| -> Result<()> {
+            for (n, c) in &rezeroed {
+                s.update_chunk(*n, c)?;
+            }
+            // Chunks past the new grid go, last first; the rest keep their C order.
+            for n in (0..old.nchunks()).rev() {
+                if !inside(&old.grid().chunk_coords(n)?, &ng) {
+                    s.delete_chunk(n)?;
+                }
+            }
+            // New chunks take their places in the new C order.
+            for m in 0..new_layout.nchunks() {
+                if !inside(&new_layout.grid().chunk_coords(m)?, &og) {
+                    if m == s.nchunks() {
+                        s.append_chunk(&zero)?;
+                    } else {
+                        s.insert_chunk(m, &zero)?;
+                    }
+                }
+            }
+            s.meta_update(B2ND_META, &b2nd)?;
+            if let Some(c) = &caterva {
+                s.meta_update(CATERVA_META, c)?;
+            }
+            Ok(())
+        })();
+        let end = s.end_updates();
+        result.and(end)?;
+        self.meta = new_meta;
+        self.layout = new_layout;
+        Ok(())
+    }
+
+    /// A new array with the same items and `opts`' chunks, blocks, compression parameters and
+    /// storage (python-blosc2's `copy`): shapes not given are this array's, `cparams` not given
+    /// are this array's. With the same chunks, blocks and compression parameters the
+    /// compressed chunks are copied as they are.
+    pub fn copy(&self, opts: &ArrayOptions) -> Result<NDArray> {
+        let mut opts = opts.clone();
+        opts.chunks.get_or_insert_with(|| self.chunks().to_vec());
+        opts.blocks.get_or_insert_with(|| self.blocks().to_vec());
+        opts.cparams
+            .get_or_insert_with(|| self.schunk.cparams().clone());
+        let mut out = NDArray::create_empty(self.shape(), self.dtype().clone(), &opts)?;
+        if out.layout == self.layout && out.cparams() == self.cparams() {
+            let s = &mut out.schunk;
+            s.begin_updates();
+            let result = (0..self.layout.nchunks())
+                .try_for_each(|n| s.append_chunk(&self.schunk.get_chunk(n)?).map(|_| ()));
+            let end = s.end_updates();
+            result.and(end)?;
+            return Ok(out);
+        }
+        let its = self.itemsize();
+        let dtype = self.dtype().data_type();
+        let l = out.layout.clone();
+        out.append_chunks(|n, raw| {
+            let region = l.grid().chunk_region(n)?;
+            let shape = region.shape();
+            let mut tmp = zeroed(ByteLayout::c(&shape, its).num_bytes()?)?;
+            self.get_region(
+                &region,
+                &mut ArrayMut {
+                    data: &mut tmp,
+                    dtype: dtype.clone(),
+                    shape: shape.clone(),
+                    order: Order::C,
+                },
+            )?;
+            let full = Region::full(&shape)?;
+            l.write_chunk(
+                raw,
+                &l.chunk_valid(n)?,
+                &tmp,
+                ByteLayout::c(&shape, its),
+                &full,
+            )
+        })?;
+        Ok(out)
+    }
+}
+
+/// Produces the chunks of `parts` in parallel (`make` reads the super-chunk), in batches of
+/// bounded memory, and stores them over the old ones in one commit; [`NewChunk::Constant`]
+/// stores `constant`.
+fn schunk_batches(
+    schunk: &mut SChunk,
+    chunk_bytes: usize,
+    parts: &[ChunkSelection],
+    constant: Option<&[u8]>,
+    make: impl Fn(&SChunk, &ChunkSelection) -> Result<NewChunk> + Sync,
+) -> Result<()> {
+    let per_batch = (BATCH_BYTES / chunk_bytes.max(1)).max(1);
+    schunk.begin_updates();
+    let result = (|| {
+        for batch in parts.chunks(per_batch) {
+            let reader = &*schunk;
+            let made: Vec<NewChunk> = if batch.len() > 1 {
+                threads::install(|| {
+                    batch
+                        .par_iter()
+                        .map(|p| make(reader, p))
+                        .collect::<Result<_>>()
+                })?
+            } else {
+                batch
+                    .iter()
+                    .map(|p| make(reader, p))
+                    .collect::<Result<_>>()?
+            };
+            for (part, chunk) in batch.iter().zip(made) {
+                let c = match &chunk {
+                    NewChunk::Bytes(c) => c,
+                    NewChunk::Constant => constant.ok_or_else(|| {
+                        Error::invalid_argument("a constant chunk without a constant")
+                    })?,
+                };
+                schunk.update_chunk(part.index, c)?;
+            }
+        }
+        Ok(())
+    })();
+    let end = schunk.end_updates();
+    result.and(end)
+}
+
+/// Whether `within` (inside `valid`, a box from 0) selects every item of `valid`.
+fn covers(within: &Region, valid: &Region) -> bool {
+    within.shape() == valid.shape()
+}
+
+/// `n` zero bytes, or an out-of-memory error.
+fn zeroed(n: usize) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::alloc_failed("a chunk", n))?;
+    v.resize(n, 0);
+    Ok(v)
+}
+
+/// Chunk `n` decoded (checked against the layout's chunk size).
+fn decode_chunk(schunk: &SChunk, n: usize, l: &ChunkLayout) -> Result<Vec<u8>> {
+    let chunk = schunk.get_chunk(n)?;
+    let dec = v2::ChunkDecoder::open(&chunk)?;
+    check_chunk_nbytes(n, dec.nbytes(), l)?;
+    let mut raw = zeroed(l.chunk_bytes())?;
+    dec.decode_into(&mut raw)?;
+    Ok(raw)
+}
