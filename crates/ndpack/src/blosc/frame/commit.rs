@@ -8,7 +8,7 @@ use super::header::FrameHeader;
 use super::offsets;
 use super::schunk::Store;
 use super::trailer;
-use super::{Entry, OpenOptions, SChunk};
+use super::{Entry, Mode, OpenOptions, SChunk};
 use crate::blosc::v2::Filter;
 use crate::buffer::try_reserve_total;
 use crate::error::Result;
@@ -231,17 +231,25 @@ impl SChunk {
     /// process); `true` when it changed. Uncommitted writes of this handle are dropped. In
     /// memory: `false`.
     pub fn reload(&mut self) -> Result<bool> {
+        // Parse read-only, so that bytes past frame_len (another handle's write in progress)
+        // are not cut off; a writer gets its write handle back afterwards.
         let opts = match &self.store {
             Store::Memory(_) => return Ok(false),
-            Store::Contiguous(c) => c.reopen_options(self.mode),
+            Store::Contiguous(c) => c.reopen_options(Mode::Read),
             Store::Sparse(d) => OpenOptions {
-                mode: self.mode,
+                mode: Mode::Read,
                 sync: d.sync(),
                 ..OpenOptions::default()
             },
         };
         let path: PathBuf = self.urlpath().expect("a file store").to_path_buf();
-        let fresh = Self::open_with_options(&path, &opts)?;
+        let mut fresh = Self::open_with_options(&path, &opts)?;
+        if self.mode != Mode::Read {
+            if let Store::Contiguous(c) = &mut fresh.store {
+                c.make_writable()?;
+            }
+        }
+        fresh.mode = self.mode;
         let same = fresh.nbytes == self.nbytes
             && fresh
                 .entries

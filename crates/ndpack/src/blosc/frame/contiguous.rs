@@ -242,6 +242,30 @@ impl Contig {
         }
     }
 
+    /// The 32-byte header of a stored chunk.
+    pub fn read_head(&self, e: &Entry) -> Result<Buffer> {
+        let rel = self.header_len as u64 + e.off as u64;
+        if rel + MAX_OVERHEAD as u64 > self.end {
+            return Err(Error::corrupt(format!(
+                "chunk at offset {} has no room for its header",
+                e.off
+            )));
+        }
+        read_buffer_at(self.io()?, self.base + rel, MAX_OVERHEAD, "frame chunk")
+    }
+
+    /// Opens the file again for writing (a frame opened read-only by `reload` for a writer).
+    pub fn make_writable(&mut self) -> Result<()> {
+        if self.base != 0 {
+            return Err(self.read_only());
+        }
+        self.handle = Handle::File {
+            io: FileIo::open(&self.path, true)?,
+            writable: true,
+        };
+        Ok(())
+    }
+
     /// Writes chunk bytes past everything written; returns their offset from the header end.
     pub fn put(&mut self, chunk: &[u8]) -> Result<i64> {
         let w = self.writer()?;

@@ -35,8 +35,9 @@
 //!
 //! A sparse frame writes each chunk to a temporary file renamed to `%08X.chunk`, and commits by
 //! writing `chunks.b2frame` (header, offsets chunk, trailer) to a temporary file renamed over the
-//! old one. An update renames the new chunk over the old id; an insert takes a new id; the file
-//! of a deleted chunk is removed after the commit. [`SChunk::begin_updates`] and
+//! old one. An update renames the new chunk over the old id when its decoded size is unchanged (the
+//! file then holds the old or the new chunk, both of which the index describes), else it takes
+//! a new id like an insert; the file of a deleted or replaced chunk is removed after the commit. [`SChunk::begin_updates`] and
 //! [`SChunk::end_updates`] gather many writes into one commit.
 //!
 //! # Reading

@@ -358,13 +358,12 @@ impl SChunk {
             let mut total = 0u64;
             for i in 0..self.entries.len() {
                 let e = self.entries[i];
-                let chunk = self.read_stored(&e, true)?;
-                let info = v2::chunk_info(&chunk)?;
+                let (nbytes, cbytes) = self.chunk_sizes(&e)?;
                 let en = &mut self.entries[i];
-                en.nbytes = info.nbytes as u32;
-                en.cbytes = info.cbytes as u64;
+                en.nbytes = nbytes;
+                en.cbytes = cbytes;
                 en.exact = true;
-                total += info.nbytes as u64;
+                total += u64::from(nbytes);
             }
             if total != self.nbytes {
                 return Err(Error::corrupt(format!(
@@ -374,6 +373,33 @@ impl SChunk {
             }
         }
         Ok(())
+    }
+
+    /// `(nbytes, cbytes)` of a stored chunk, from its header alone (checked against the room
+    /// the storage gives it).
+    fn chunk_sizes(&self, e: &Entry) -> Result<(u32, u64)> {
+        let head = match &self.store {
+            Store::Memory(m) => m.get(e.off)?,
+            Store::Contiguous(c) => c.read_head(e)?,
+            Store::Sparse(d) => d.read(e)?,
+        };
+        if head.len() < v2::MAX_OVERHEAD {
+            return Err(Error::truncated("a chunk shorter than its header"));
+        }
+        let field = |at: usize| i32::from_le_bytes(head[at..at + 4].try_into().expect("4 bytes"));
+        let (nbytes, cbytes) = (field(4), field(12));
+        if nbytes < 0 || cbytes < v2::MAX_OVERHEAD as i32 {
+            return Err(Error::corrupt(format!(
+                "a chunk header declares nbytes {nbytes} and cbytes {cbytes}"
+            )));
+        }
+        if !e.exact && cbytes as u64 > e.cbytes {
+            return Err(Error::corrupt(format!(
+                "a chunk declares {cbytes} bytes, it has room for {}",
+                e.cbytes
+            )));
+        }
+        Ok((nbytes as u32, cbytes as u64))
     }
 
     // ---- properties ----
@@ -652,7 +678,12 @@ impl SChunk {
             let (ci, cstart) = locate(pos);
             let e = self.entry(ci)?;
             let within = pos - cstart;
-            let take = (b1 - pos).min(u64::from(e.nbytes) - within) as usize;
+            let take = (b1 - pos).min(u64::from(e.nbytes).saturating_sub(within)) as usize;
+            if take == 0 {
+                return Err(Error::corrupt(format!(
+                    "chunk {ci} holds no bytes at {pos}"
+                )));
+            }
             let (head, tail) = rest.split_at_mut(take);
             pieces.push((e, within as usize, head));
             rest = tail;

@@ -709,5 +709,15 @@ fn reload_sees_another_handles_commits() {
     w.compact().unwrap();
     assert!(r.reload().unwrap() || r.nchunks() == 2);
     check(&r, &[data(0, CS), data(1, CS)]);
+    // A writer's reload leaves bytes past frame_len alone (another handle's write in
+    // progress) and keeps writing afterwards.
+    let mut b = std::fs::read(&path).unwrap();
+    b.extend_from_slice(&[7; 100]);
+    std::fs::write(&path, &b).unwrap();
+    assert!(!w.reload().unwrap());
+    assert_eq!(std::fs::metadata(&path).unwrap().len(), b.len() as u64);
+    w.append_buffer(&data(2, CS)).unwrap();
+    r.reload().unwrap();
+    check(&r, &[data(0, CS), data(1, CS), data(2, CS)]);
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -69,8 +69,11 @@ impl SChunk {
 
     pub(super) fn check_chunk<'a>(&self, chunk: &'a [u8]) -> Result<(&'a [u8], v2::ChunkInfo)> {
         let info = v2::chunk_info(chunk)?;
-        if info.version < 3 && info.version != 2 {
-            return Err(Error::invalid_argument("not a Blosc2 chunk"));
+        if info.version < 3 {
+            return Err(Error::invalid_argument(format!(
+                "a super-chunk holds Blosc2 chunks, this one has format version {}",
+                info.version
+            )));
         }
         if info.nbytes > u32::MAX as usize / 2 {
             return Err(Error::too_large(format!(
@@ -82,7 +85,9 @@ impl SChunk {
     }
 
     /// Stores chunk bytes (or records a special chunk); `reuse` is the entry replaced, whose
-    /// file id a sparse frame keeps.
+    /// file id a sparse frame keeps when the decoded size stays the same (so that the file is,
+    /// at every moment, a chunk that the committed index describes; a size change takes a new
+    /// id and removes the old file after the commit).
     pub(super) fn store_chunk(
         &mut self,
         chunk: Cow<'_, [u8]>,
@@ -96,7 +101,12 @@ impl SChunk {
         let off = match &mut self.store {
             Store::Memory(m) => m.put(Buffer::from_vec(chunk.into_owned())),
             Store::Contiguous(c) => c.put(&chunk)?,
-            Store::Sparse(d) => d.put(&chunk, reuse.filter(|e| !e.is_special()).map(|e| e.off))?,
+            Store::Sparse(d) => d.put(
+                &chunk,
+                reuse
+                    .filter(|e| !e.is_special() && e.nbytes as usize == info.nbytes)
+                    .map(|e| e.off),
+            )?,
         };
         Ok(Entry {
             off,
