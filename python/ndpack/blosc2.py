@@ -62,6 +62,7 @@ class Filter(enum.IntEnum):
     BITSHUFFLE = 2
     DELTA = 3
     TRUNC_PREC = 4
+    BYTEDELTA = 35
 
 
 class SplitMode(enum.IntEnum):
@@ -138,6 +139,17 @@ def compress2(
     if len(filters) > len(filters_meta):
         raise ValueError("Number of filters cannot exceed number of filters meta")
     filters_meta = filters_meta[: len(filters)]
+    for i, f in enumerate(filters):
+        if f != Filter.BYTEDELTA:
+            continue
+        if typesize == 1:
+            # As python-blosc2: BYTEDELTA does nothing useful on single bytes and is dropped.
+            filters[i] = int(Filter.NOFILTER)
+        elif filters_meta[i] == 0:
+            # As python-blosc2: its meta (the number of byte planes) defaults to the typesize.
+            if not 0 < typesize <= 255:
+                raise OverflowError(f"BYTEDELTA needs a typesize of 1-255 for its meta, got {typesize}")
+            filters_meta[i] = int(typesize)
     arr = _flat(src)
     return _ext.blosc2_compress(
         arr.view(np.uint8),

@@ -28,7 +28,8 @@
 //! need not be increasing) and open in python-blosc2 and caterva 0.7.3.
 //!
 //! Holes are dropped by [`SChunk::compact`], which writes a whole new frame (chunks in order,
-//! no holes) to `<path>.tmp-<pid>`, syncs it when `sync` is set, and renames it over the file;
+//! no holes) to `<path>.tmp-<pid>`, syncs it when `sync` is set, and renames it over the file
+//! (opening in mode `a` or `w` removes such files left by a process that died mid-way);
 //! it runs by itself after a commit when the dead bytes exceed both the live chunk bytes and
 //! 1 MiB. A frame whose last chunk is deleted is also rewritten that way, because c-blosc2
 //! expects the trailer of a frame without chunks right after the header.

@@ -721,3 +721,36 @@ fn reload_sees_another_handles_commits() {
     check(&r, &[data(0, CS), data(1, CS), data(2, CS)]);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[cfg(unix)]
+#[test]
+fn opening_for_writing_removes_temp_files_of_dead_compactions() {
+    let dir = tmpdir("stale");
+    let path = dir.join("a.b2frame");
+    let mut s = SChunk::new(
+        CS,
+        cparams(),
+        DParams::default(),
+        storage(Some(&path), true),
+    )
+    .unwrap();
+    s.append_buffer(&data(1, CS)).unwrap();
+    drop(s);
+    // A process that has exited, and one that is alive (pid 1).
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = dir.join(format!("a.b2frame.tmp-{dead}"));
+    let live = dir.join("a.b2frame.tmp-1");
+    let other = dir.join("b.b2frame.tmp-99999999");
+    for p in [&stale, &live, &other] {
+        std::fs::write(p, b"partial frame").unwrap();
+    }
+    SChunk::open(&path, Mode::Read).unwrap();
+    assert!(stale.exists(), "mode r leaves the directory alone");
+    let s = SChunk::open(&path, Mode::Append).unwrap();
+    assert_eq!(s.decompress_chunk(0).unwrap(), data(1, CS));
+    assert!(!stale.exists());
+    assert!(live.exists());
+    assert!(other.exists());
+}
