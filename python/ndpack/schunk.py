@@ -789,9 +789,17 @@ def schunk_from_cframe(cframe: Any, copy: bool = False) -> SChunk:
 def open(urlpath: Any, mode: str = "r", offset: int = 0, **kwargs: Any) -> SChunk:
     """Opens a contiguous frame file (or the frame at ``offset`` in it) or a sparse frame
     directory, as python-blosc2's ``blosc2.open`` does for super-chunks. ``mode``: ``"r"``
-    (default), ``"a"`` or ``"w"``. Keywords: ``sync`` (fsync at each commit), ``dparams``."""
+    (default), ``"a"`` or ``"w"`` (which opens an existing frame like ``"a"``). Keywords:
+    ``mmap_mode="r"`` (read a contiguous frame through a read-only memory map; chunks are then
+    views of the map), ``sync`` (fsync at each commit), ``dparams``."""
     sync = bool(kwargs.pop("sync", False))
     dparams = kwargs.pop("dparams", None)
+    mmap_mode = kwargs.pop("mmap_mode", None)
+    if mmap_mode not in (None, "r"):
+        raise ValueError(f"mmap_mode {mmap_mode!r} is not supported (only 'r')")
+    if mmap_mode == "r":
+        if mode != "r":
+            raise ValueError("mmap_mode='r' opens for reading only (mode 'r')")
     if kwargs:
         raise TypeError(f"open() got unexpected keyword arguments {sorted(kwargs)}")
     if mode not in ("r", "a", "w"):
@@ -802,7 +810,7 @@ def open(urlpath: Any, mode: str = "r", offset: int = 0, **kwargs: Any) -> SChun
     offset = int(offset)
     if offset < 0:
         raise ValueError("offset must be >= 0")
-    schunk = SChunk(_core=_ext.SChunk.open(path, mode, offset, sync))
+    schunk = SChunk(_core=_ext.SChunk.open(path, mode, offset, sync, mmap_mode == "r"))
     if dparams is not None:
         schunk.dparams = dparams
     return schunk

@@ -10,7 +10,7 @@
 
 use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ndpack::blosc::frame::{DParams, Mode, SChunk, Special, Storage};
+use ndpack::blosc::frame::{DParams, Mode, OpenOptions, SChunk, Special, Storage};
 use ndpack::blosc::v2::{self, CParams, Filter, SplitMode};
 use ndpack::blosc::Compressor;
 use ndpack::{Error, Result};
@@ -89,14 +89,6 @@ fn cparams_tuple(p: &CParams) -> CParamsTuple {
 
 fn parse_mode(mode: &str) -> PyResult<Mode> {
     Mode::parse(mode).map_err(to_py)
-}
-
-fn mode_str(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Read => "r",
-        Mode::Append => "a",
-        Mode::Write => "w",
-    }
 }
 
 fn special_from(code: u8, value: Option<Vec<u8>>) -> PyResult<Special> {
@@ -218,18 +210,25 @@ impl PySChunk {
             .map_err(to_py)
     }
 
-    /// Opens the frame at `offset` of a file, or a sparse frame directory.
+    /// Opens the frame at `offset` of a file, or a sparse frame directory; `mmap` reads a
+    /// contiguous frame opened in mode "r" through a read-only memory map.
     #[staticmethod]
-    #[pyo3(signature = (urlpath, mode = "r", offset = 0, sync = false))]
+    #[pyo3(signature = (urlpath, mode = "r", offset = 0, sync = false, mmap = false))]
     fn open(
         py: Python<'_>,
         urlpath: std::path::PathBuf,
         mode: &str,
         offset: u64,
         sync: bool,
+        mmap: bool,
     ) -> PyResult<Self> {
-        let mode = parse_mode(mode)?;
-        py.detach(|| SChunk::open_with(&urlpath, mode, offset, sync))
+        let opts = OpenOptions {
+            mode: parse_mode(mode)?,
+            offset,
+            sync,
+            mmap,
+        };
+        py.detach(|| SChunk::open_with_options(&urlpath, &opts))
             .map(Self::wrap)
             .map_err(to_py)
     }
@@ -301,7 +300,7 @@ impl PySChunk {
     /// `"r"`, `"a"` or `"w"`.
     #[getter]
     fn mode(&self) -> PyResult<&'static str> {
-        self.peek(|s| mode_str(s.mode()))
+        self.peek(|s| s.mode().as_str())
     }
 
     /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)`.

@@ -551,12 +551,30 @@ def test_compact_and_sync(tmp_path, contiguous):
     assert [theirs.decompress_chunk(i) for i in range(theirs.nchunks)] == want
 
 
-@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_open_with_mmap(tmp_path):
+    path = str(tmp_path / "m.b2frame")
+    s = ndpack.SChunk(chunksize=CHUNKSIZE, data=ints(5500), cparams={"typesize": 4}, urlpath=path, mode="w")
+    s.vlmeta["k"] = [1, 2]
+    del s
+    m = ndpack.open(path, mmap_mode="r")
+    assert m[:] == ints(5500).tobytes() and m.vlmeta["k"] == [1, 2]
+    assert m.get_chunk(1) == ndpack.open(path).get_chunk(1)
+    with pytest.raises(ValueError):
+        m.append_data(ints(1000))
+    with pytest.raises(ValueError):
+        ndpack.open(path, mode="a", mmap_mode="r")
+    with pytest.raises(ValueError):
+        ndpack.open(path, mmap_mode="r+")
+
+
+@pytest.mark.parametrize("kind", ["memory", "file", "mmap"])
 def test_reads_from_8_threads(kind, tmp_path):
     data = ints(64 * 1000)
-    s = ndpack.SChunk(chunksize=CHUNKSIZE, data=data, cparams={"typesize": 4}, **storage_kwargs(kind, tmp_path))
-    if kind == "file":
-        s = ndpack.open(s.urlpath)
+    s = ndpack.SChunk(
+        chunksize=CHUNKSIZE, data=data, cparams={"typesize": 4}, **storage_kwargs("memory" if kind == "memory" else "file", tmp_path)
+    )
+    if kind != "memory":
+        s = ndpack.open(s.urlpath, mmap_mode="r" if kind == "mmap" else None)
     raw = data.tobytes()
     errors = []
     barrier = threading.Barrier(8)
