@@ -1,1 +1,3 @@
 //! Chunked, blocked, compressed N-d arrays (b2nd / caterva).
+
+pub mod zarr;
