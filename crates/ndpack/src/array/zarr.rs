@@ -11,7 +11,7 @@ use crate::buffer::{ArrayMut, ArrayRef};
 use crate::codec::zarr3::{CodecChain, EncodeOptions};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
-use crate::region::{copy_region, Layout, Order, Region};
+use crate::region::{copy_region, Layout, Region};
 
 /// One chunk of a read: its encoded bytes (`None` when the chunk is not stored), its shape, the
 /// part of it that is read and where that part goes in the output.
@@ -151,7 +151,7 @@ pub fn read_files(paths: &[PathBuf]) -> Result<Vec<Option<Vec<u8>>>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::region::Slice;
+    use crate::region::{Order, Slice};
     use serde_json::json;
 
     #[test]
