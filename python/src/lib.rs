@@ -13,6 +13,7 @@ mod errors;
 mod memory;
 mod npy;
 mod object_codecs;
+mod zarr3;
 mod zfp;
 
 /// The extension module.
@@ -29,6 +30,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     npy::register(m)?;
     zfp::register(m)?;
     blosc::register(m)?;
+    zarr3::register(m)?;
     Ok(())
 }
 
