@@ -269,8 +269,17 @@ impl PyZarrChain {
     }
 }
 
-/// Adds `ZarrCodecChain` to the extension module.
+/// A new writable 1-d `uint8` NumPy array of `nbytes` zero bytes in ndpack's 64-byte aligned
+/// memory (large blocks are fresh memory maps: their pages cost nothing until written).
+#[pyfunction]
+fn aligned_zeros(py: Python<'_>, nbytes: usize) -> PyResult<Bound<'_, PyAny>> {
+    let buffer = py.detach(|| Buffer::try_zeroed(nbytes)).map_err(to_py)?;
+    RustBuffer::base_mut(py, buffer)?.array(py, &numpy::dtype::<u8>(py), &[nbytes], Order::C, false)
+}
+
+/// Adds `ZarrCodecChain` and `aligned_zeros` to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyZarrChain>()?;
+    m.add_function(wrap_pyfunction!(aligned_zeros, m)?)?;
     Ok(())
 }
