@@ -242,12 +242,14 @@ impl PyZarrChain {
                 .iter()
                 .zip(chunk_shapes)
                 .zip(chunk_regions.into_iter().zip(out_regions))
-                .map(|((data, chunk_shape), (chunk_region, out_region))| ChunkRead {
-                    data: data.as_deref(),
-                    chunk_shape,
-                    chunk_region,
-                    out_region,
-                })
+                .map(
+                    |((data, chunk_shape), (chunk_region, out_region))| ChunkRead {
+                        data: data.as_deref(),
+                        chunk_shape,
+                        chunk_region,
+                        out_region,
+                    },
+                )
                 .collect();
             read_chunks_into(
                 chain,

@@ -69,6 +69,13 @@ def _triples(selection: Any, shape: tuple[int, ...]) -> list[tuple[int, int, int
     return out
 
 
+def _rust_dtype(dtype: np.dtype) -> np.dtype:
+    """``dtype``, or for datetimes and timedeltas the integer of the same size and byte order."""
+    if dtype.kind in "mM":
+        return np.dtype(f"i{dtype.itemsize}").newbyteorder(dtype.byteorder)
+    return dtype
+
+
 class CodecPipeline(_ZarrCodecPipeline):
     """zarr's codec pipeline, run by ndpack. Select it with::
 
@@ -185,9 +192,11 @@ class CodecPipeline(_ZarrCodecPipeline):
 
     @staticmethod
     def _spec_facts(spec: Any) -> tuple[np.dtype, bytes]:
+        """The dtype Rust sees (datetimes as integers of their size: NumPy does not export
+        them through the buffer protocol) and the fill value's bytes."""
         dtype = spec.dtype.to_native_dtype()
         fill = np.asarray(fill_value_or_default(spec), dtype=dtype).reshape(()).tobytes()
-        return dtype, fill
+        return _rust_dtype(dtype), fill
 
     # -- fetching and storing --------------------------------------------------------------
 
@@ -234,7 +243,11 @@ class CodecPipeline(_ZarrCodecPipeline):
         dtype, fill = self._spec_facts(spec)
         chunks = [None if b is None else b.as_numpy_array() for b, _ in items]
         arrays = chain.decode(chunks, dtype.str, list(spec.shape), fill)
-        return [None if a is None else s.prototype.nd_buffer.from_ndarray_like(a) for a, (_, s) in zip(arrays, items)]
+        native = spec.dtype.to_native_dtype()
+        return [
+            None if a is None else s.prototype.nd_buffer.from_ndarray_like(a.view(native))
+            for a, (_, s) in zip(arrays, items)
+        ]
 
     async def encode(self, chunk_arrays_and_specs: Iterable[tuple[Any, Any]]) -> Iterable[Any]:
         items = list(chunk_arrays_and_specs)
@@ -262,7 +275,8 @@ class CodecPipeline(_ZarrCodecPipeline):
         for i, a in enumerate(arrays):
             if a is None:
                 continue
-            a = np.asarray(a, dtype=dtype)
+            a = np.asarray(a)
+            a = a.view(dtype) if a.dtype.kind in "mM" and a.dtype.itemsize == dtype.itemsize else np.asarray(a, dtype=dtype)
             if a.shape != shape:
                 a = a.reshape(shape)
             if a.flags.c_contiguous:
@@ -302,6 +316,9 @@ class CodecPipeline(_ZarrCodecPipeline):
             if not batch:
                 return
         dtype, fill = self._spec_facts(spec)
+        native = spec.dtype.to_native_dtype()
+        if target.dtype.kind in "mM" and target.dtype == native:
+            target = target.view(dtype)
         sources = await self._fetch([b[0] for b in batch], spec.prototype)
         if self._read_into(chain, batch, sources, target, dtype, fill, drop_axes):
             return
@@ -310,7 +327,7 @@ class CodecPipeline(_ZarrCodecPipeline):
                 out[out_sel] = fill_value_or_default(s)
                 continue
             (arr,) = chain.decode([src], dtype.str, list(s.shape), fill)
-            tmp = arr[chunk_sel]
+            tmp = arr.view(native)[chunk_sel]
             if drop_axes:
                 tmp = tmp.squeeze(axis=drop_axes)
             out[out_sel] = s.prototype.nd_buffer.from_ndarray_like(tmp)
@@ -368,10 +385,12 @@ class CodecPipeline(_ZarrCodecPipeline):
         # Existing chunks of partial writes.
         getters = [None if complete else setter for setter, _, _, _, complete in batch]
         sources = await self._fetch(getters, spec.prototype)
+        native = spec.dtype.to_native_dtype()
         existing = chain.decode(sources, dtype.str, list(shape), fill) if any(s is not None for s in sources) else [None] * len(batch)
         merged: list[Any] = []
         for (setter, s, chunk_sel, out_sel, complete), old in zip(batch, existing):
-            merged.append(self._merge(old, val, s, chunk_sel, out_sel, complete, drop_axes, dtype))
+            old = None if old is None else old.view(native)
+            merged.append(self._merge(old, val, s, chunk_sel, out_sel, complete, drop_axes, native))
         write_empty = bool(spec.config.write_empty_chunks)
         encoded = self._encode_arrays(chain, merged, dtype, shape, fill, write_empty)
 

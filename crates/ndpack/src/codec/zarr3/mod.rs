@@ -234,6 +234,7 @@ impl CodecChain {
     /// A name ndpack does not implement is an [`crate::ErrorKind::UnknownCodec`] error naming
     /// it; a bad configuration or order is [`crate::ErrorKind::InvalidConfig`].
     pub fn from_json(codecs: &Value, itemsize: usize) -> Result<CodecChain> {
+        // Without "endian", `bytes` stores items as they are (one-byte items, strings, records).
         let list = codecs.as_array().ok_or_else(|| {
             Error::invalid_config(format!("zarr codecs must be a list, got {codecs}"))
         })?;
@@ -289,11 +290,6 @@ impl CodecChain {
                             }
                         }),
                     };
-                    if endian.is_none() && itemsize > 1 {
-                        return Err(Error::invalid_config(
-                            "zarr codec bytes: \"endian\" is required for multi-byte items",
-                        ));
-                    }
                     array_bytes = Some(ArrayToBytes::Bytes { endian });
                 }
                 "sharding_indexed" => {

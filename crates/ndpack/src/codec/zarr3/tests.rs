@@ -168,11 +168,6 @@ fn bad_configs_are_named() {
             "endian",
         ),
         (
-            json!([{"name": "bytes"}]),
-            ErrorKind::InvalidConfig,
-            "endian",
-        ),
-        (
             json!([{"name": "transpose", "configuration": {"order": [0, 0]}}, "bytes"]),
             ErrorKind::InvalidConfig,
             "permutation",
