@@ -9,7 +9,8 @@ in parallel on ndpack's pool and copied into the output array; writes merge part
 Chains of codecs ndpack implements (``bytes``, ``transpose``, ``zstd``, ``blosc``, ``gzip``,
 ``crc32c``, ``sharding_indexed`` and the bytes-to-bytes ``numcodecs.*`` codecs) run in Rust; any
 other chain, a dtype holding Python objects, or memory that is not a NumPy array, runs through
-zarr's own ``BatchedCodecPipeline`` (with a one-time warning per chain), or raises with
+zarr's own ``BatchedCodecPipeline`` (a debug line on the ``ndpack.zarr`` logger; an
+``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or raises with
 ``codec_pipeline.strict``. Partial reads of shards use zarr's sharding codec (index and byte
 ranges), whose inner chunks come back to this pipeline.
 """
@@ -17,6 +18,7 @@ ranges), whose inner chunks come back to this pipeline.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import warnings
 from collections.abc import Iterable
@@ -33,6 +35,8 @@ from zarr.core.indexing import is_scalar
 from .. import _ndpack
 
 __all__ = ["CodecPipeline"]
+
+_log = logging.getLogger("ndpack.zarr")
 
 
 class NdpackFallbackWarning(UserWarning):
@@ -83,7 +87,8 @@ class CodecPipeline(_ZarrCodecPipeline):
 
     or the environment variable ``ZARR_CODEC_PIPELINE__PATH=ndpack.zarr.CodecPipeline``.
     ``codec_pipeline.strict`` (default False) makes chains ndpack cannot run an error instead of
-    a fallback to zarr's pipeline.
+    a fallback to zarr's pipeline; ``codec_pipeline.warn_fallback`` (default False) warns once
+    per pipeline that falls back.
     """
 
     def __init__(self, codecs: Iterable[Codec], *, batch_size: int | None = None, strict: bool | None = None):
@@ -178,16 +183,16 @@ class CodecPipeline(_ZarrCodecPipeline):
         return self._chains[key]
 
     def _unsupported(self, why: str) -> None:
+        """Records that a chain runs through zarr's pipeline: an error with ``strict``, a debug
+        log line otherwise, and an ``NdpackFallbackWarning`` once per pipeline when zarr's
+        config ``codec_pipeline.warn_fallback`` is on."""
+        msg = f"ndpack.zarr.CodecPipeline runs {[type(c).__name__ for c in self.codecs]} through zarr's own pipeline: {why}"
         if self.strict:
-            raise NotImplementedError(f"ndpack.zarr.CodecPipeline cannot run {list(self.codecs)}: {why}")
-        if not getattr(self, "_warned", False):
+            raise NotImplementedError(msg)
+        _log.debug(msg)
+        if _config("codec_pipeline.warn_fallback", False) and not getattr(self, "_warned", False):
             self._warned = True
-            warnings.warn(
-                f"ndpack.zarr.CodecPipeline runs {[type(c).__name__ for c in self.codecs]} through "
-                f"zarr's own pipeline: {why}",
-                NdpackFallbackWarning,
-                stacklevel=3,
-            )
+            warnings.warn(msg, NdpackFallbackWarning, stacklevel=3)
         return None
 
     @staticmethod
@@ -367,7 +372,10 @@ class CodecPipeline(_ZarrCodecPipeline):
             chunk_shapes.append(list(s.shape))
             chunk_regions.append(cr)
             out_regions.append(orr)
-        chain.read_into(sources, target, dtype.str, full_shape, order, chunk_shapes, chunk_regions, out_regions, fill)
+        flat = target.ravel(order="K")  # a view: the memory, for 0-d arrays too
+        if not np.shares_memory(flat, target):
+            return False
+        chain.read_into(sources, flat, dtype.str, full_shape, order, chunk_shapes, chunk_regions, out_regions, fill)
         return True
 
     async def write(self, batch_info: Iterable[tuple[Any, ...]], value: Any, drop_axes: tuple[int, ...] = ()) -> None:
