@@ -136,8 +136,9 @@ pub(crate) fn morton_order(shape: &[usize]) -> Vec<Vec<usize>> {
 }
 
 /// Whether every item of `data` equals `fill` as zarr-python's `NDBuffer.all_equal` sees it:
-/// floats and complex numbers compare by value (`-0.0 == 0.0`, NaN equal to NaN), other types by
-/// their bytes. `dtype` gives the byte order of both.
+/// floats compare by their bits when the fill value is a zero (so `-0.0` is not `0.0`) and by
+/// value otherwise (NaN equal to NaN), complex numbers by value, other types by their bytes.
+/// `dtype` gives the byte order of both.
 pub(crate) fn all_fill(data: &[u8], dtype: &DataType, fill: &[u8]) -> bool {
     let n = dtype.itemsize();
     if n == 0 || fill.len() != n {
@@ -162,15 +163,18 @@ pub(crate) fn all_fill(data: &[u8], dtype: &DataType, fill: &[u8]) -> bool {
             }
         };
         let want: Vec<f64> = fill.chunks_exact(float_unit).map(read).collect();
-        // Fast path: identical bytes are equal values.
-        return data.chunks_exact(n).all(|item| {
-            item == fill
-                || item
-                    .chunks_exact(float_unit)
-                    .map(read)
-                    .zip(&want)
-                    .all(|(a, b)| a == *b || (a.is_nan() && b.is_nan()))
-        });
+        let bitwise = dtype.kind() == TypeKind::Float && want.iter().all(|&w| w == 0.0);
+        if !bitwise {
+            // Identical bytes are equal values; otherwise compare the values.
+            return data.chunks_exact(n).all(|item| {
+                item == fill
+                    || item
+                        .chunks_exact(float_unit)
+                        .map(read)
+                        .zip(&want)
+                        .all(|(a, b)| a == *b || (a.is_nan() && b.is_nan()))
+            });
+        }
     }
     data.chunks_exact(n).all(|item| item == fill)
 }
@@ -219,14 +223,18 @@ mod tests {
     }
 
     #[test]
-    fn fill_compares_floats_by_value() {
+    fn fill_compares_floats_as_zarr_does() {
         let f8: DataType = "<f8".parse().unwrap();
         let zero = 0f64.to_le_bytes();
         let data: Vec<u8> = [-0.0f64, 0.0]
             .iter()
             .flat_map(|v| v.to_le_bytes())
             .collect();
-        assert!(all_fill(&data, &f8, &zero));
+        // A zero fill compares bits: -0.0 is not 0.0 (zarr-python issue 3144).
+        assert!(!all_fill(&data, &f8, &zero));
+        assert!(all_fill(&zero.repeat(3), &f8, &zero));
+        let c16: DataType = "<c16".parse().unwrap();
+        assert!(all_fill(&data, &c16, &[0u8; 16]));
         let nan = f64::NAN.to_le_bytes();
         let nans: Vec<u8> = [f64::NAN, -f64::NAN]
             .iter()
