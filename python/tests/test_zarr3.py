@@ -136,7 +136,12 @@ def test_round_trips_against_zarr(dtype: str, shape: list[int], data) -> None:
     part = part[::-1] if np.ndim(part) >= 1 else part
     a[sel] = part
     b[sel] = part
-    assert chunk_bytes(ref) == chunk_bytes(ours)
+    ra, rb = chunk_bytes(ref), chunk_bytes(ours)
+    assert ra.keys() == rb.keys()
+    if compressor in ("crc32c", "none"):
+        assert ra == rb
+    # zstd: libzstd's version in ndpack and in numcodecs may pick other matches on some inputs (the
+    # same data); reading each pipeline's bytes with the other below checks them.
     np.testing.assert_array_equal(b[...], a[...])
     np.testing.assert_array_equal(b[sel], a[sel])
     # Data written by each pipeline reads with the other.

@@ -80,6 +80,22 @@ def _rust_dtype(dtype: np.dtype) -> np.dtype:
     return dtype
 
 
+def _foreign_codec(codecs: Iterable[Codec]) -> str | None:
+    """The name of the first codec whose class is neither zarr's nor ndpack's own (a subclass
+    may override what the codec does, so only these classes run in Rust), or ``None``."""
+    for c in codecs:
+        module = type(c).__module__
+        if not (module.startswith("zarr.codecs") or module == "ndpack.zarr.codecs"):
+            return type(c).__name__
+        inner = getattr(c, "codecs", None), getattr(c, "index_codecs", None)
+        for group in inner:
+            if group is not None:
+                found = _foreign_codec(group)
+                if found:
+                    return found
+    return None
+
+
 class CodecPipeline(_ZarrCodecPipeline):
     """zarr's codec pipeline, run by ndpack. Select it with::
 
@@ -96,6 +112,7 @@ class CodecPipeline(_ZarrCodecPipeline):
         self.batch_size = batch_size
         self.strict = bool(_config("codec_pipeline.strict", False)) if strict is None else bool(strict)
         self._fallback = BatchedCodecPipeline.from_codecs(self.codecs, batch_size=batch_size)
+        #: item size -> the Rust chain, or why there is none
         self._chains: dict[int, Any] = {}
 
     # -- construction --------------------------------------------------------------------
@@ -174,13 +191,19 @@ class CodecPipeline(_ZarrCodecPipeline):
             return self._unsupported(f"dtype {dtype} holds Python objects")
         key = dtype.itemsize
         if key not in self._chains:
-            try:
-                codecs = json.dumps([c.to_dict() for c in self.codecs])
-                self._chains[key] = _ndpack.ZarrCodecChain(codecs, dtype.itemsize)
-            except Exception as e:
-                self._chains[key] = None
-                return self._unsupported(str(e))
-        return self._chains[key]
+            foreign = _foreign_codec(self.codecs)
+            if foreign is not None:
+                self._chains[key] = f"{foreign} is not a codec class of zarr or ndpack"
+            else:
+                try:
+                    codecs = json.dumps([c.to_dict() for c in self.codecs])
+                    self._chains[key] = _ndpack.ZarrCodecChain(codecs, dtype.itemsize)
+                except Exception as e:
+                    self._chains[key] = str(e)
+        chain = self._chains[key]
+        if isinstance(chain, str):  # why ndpack cannot run this chain
+            return self._unsupported(chain)
+        return chain
 
     def _unsupported(self, why: str) -> None:
         """Records that a chain runs through zarr's pipeline: an error with ``strict``, a debug

@@ -26,6 +26,17 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 CACHE = Path(os.environ.get("NDPACK_ZARR_SUITE", REPO / "target" / "zarr-suite"))
 TIMEOUT_S = int(os.environ.get("NDPACK_ZARR_SUITE_TIMEOUT", "1800"))
+#: Tests that fail only with ndpack's pipeline by design, with the reason: reported, not errors.
+EXPECTED = {
+    "tests/test_array.py::test_create_array_with_data_num_gets": (
+        "counts the store's get requests: zarr reads each shard before writing it whole, ndpack "
+        "writes whole shards without reading them (fewer gets than the test asserts)"
+    ),
+    "tests/test_config.py::test_config_codec_pipeline_class": (
+        "asserts that the configured pipeline is zarr's default, which the forced "
+        "ZARR_CODEC_PIPELINE__PATH changes"
+    ),
+}
 #: The test files about arrays, indexing, codecs and sharding.
 RELEVANT = ["tests/test_array.py", "tests/test_indexing.py", "tests/test_codecs", "tests/test_v2.py"]
 
@@ -58,7 +69,7 @@ def run(root: Path, targets: list[str], extra: list[str], pipeline: str | None) 
         env["ZARR_CODEC_PIPELINE__PATH"] = pipeline
     cmd = [
         sys.executable, "-m", "pytest", "-c", str(root / "pyproject.toml"), "--rootdir", str(root),
-        "-o", "addopts=", "-p", "no:cacheprovider", "-q", "-rfE",
+        "-o", "addopts=", "-p", "no:cacheprovider", "-q", "-rfE", "--continue-on-collection-errors",
         *targets, *extra,
     ]
     proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
@@ -80,11 +91,17 @@ def main(argv: list[str]) -> int:
     ours_counts, ours_failed = run(root, targets, extra, "ndpack.zarr.CodecPipeline")
     print(f"ndpack's pipeline: {ours_counts}")
     only_ours = sorted(ours_failed - base_failed)
+    unexpected = []
     for t in only_ours:
-        print("fails only with ndpack:", t)
+        why = EXPECTED.get(t.split("[")[0])
+        if why:
+            print("fails only with ndpack, by design:", t, "-", why)
+        else:
+            print("fails only with ndpack:", t)
+            unexpected.append(t)
     for t in sorted(base_failed - ours_failed):
         print("fails only with zarr's pipeline:", t)
-    return 1 if only_ours or not ours_counts else 0
+    return 1 if unexpected or not ours_counts else 0
 
 
 if __name__ == "__main__":
