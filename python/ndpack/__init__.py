@@ -3,7 +3,8 @@
 Codecs byte-compatible with numcodecs (``ndpack.codecs``), zfpy-compatible ZFP (``ndpack.zfpy``),
 native Blosc with numcodecs' ``blosc`` module (``ndpack.blosc``) and python-blosc2's chunk functions
 (``ndpack.blosc2``), zero-copy NPY/NPZ loading and writing (``load_npy``,
-``load_npz``, ``save_npy``, ``save_npz``, ``load``), and the buffer types ``ndpack.Buffer`` /
+``load_npz``, ``save_npy``, ``save_npz``, ``load``), Blosc2 super-chunks and frames in memory, in a
+file or in a directory (``SChunk``, ``open``, ``schunk_from_cframe``), and the buffer types ``ndpack.Buffer`` /
 ``ndpack.NDBuffer`` (buffer protocol, ``__array_interface__``, DLPack).
 """
 
@@ -12,12 +13,14 @@ from ._buffer import Buffer, NDBuffer
 from . import blosc, blosc2, codecs, zfpy
 from .codecs import get_codec, register_codec, register_numcodecs
 from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz
+from .schunk import SChunk, open, schunk_from_cframe
 
 __all__ = [
     "__version__",
     "Buffer",
     "NDBuffer",
     "NpzFile",
+    "SChunk",
     "blosc",
     "blosc2",
     "codecs",
@@ -26,10 +29,12 @@ __all__ = [
     "load",
     "load_npy",
     "load_npz",
+    "open",
     "register_codec",
     "register_numcodecs",
     "save_npy",
     "save_npz",
+    "schunk_from_cframe",
     "set_nthreads",
     "zfpy",
 ]

@@ -8,6 +8,9 @@ that ``import ndpack.blosc2 as blosc2`` reads like python-blosc2::
     blosc2.getitem(chunk, 10, 5)       # decodes only the blocks needed
     blosc2.chunk_info(chunk)           # what the chunk's header says
 
+Super-chunks and frames (``SChunk``, ``schunk_from_cframe``, ``open``, with ``CParams``,
+``DParams`` and ``SpecialValue``) come from :mod:`ndpack.schunk`.
+
 ``compress2`` writes chunk format version 5, as ``blosc2.compress2`` does; the decoders read
 Blosc2 and every Blosc1 chunk and reject truncated or corrupt chunks with ``ValueError``. Work runs
 on ndpack's thread pool (``ndpack.set_nthreads``) without holding the GIL. numcodecs' Blosc1
@@ -32,6 +35,12 @@ __all__ = [
     "decompress2",
     "getitem",
     "chunk_info",
+    "CParams",
+    "DParams",
+    "SpecialValue",
+    "SChunk",
+    "schunk_from_cframe",
+    "open",
 ]
 
 
@@ -53,6 +62,7 @@ class Filter(enum.IntEnum):
     BITSHUFFLE = 2
     DELTA = 3
     TRUNC_PREC = 4
+    BYTEDELTA = 35
 
 
 class SplitMode(enum.IntEnum):
@@ -129,6 +139,17 @@ def compress2(
     if len(filters) > len(filters_meta):
         raise ValueError("Number of filters cannot exceed number of filters meta")
     filters_meta = filters_meta[: len(filters)]
+    for i, f in enumerate(filters):
+        if f != Filter.BYTEDELTA:
+            continue
+        if typesize == 1:
+            # As python-blosc2: BYTEDELTA does nothing useful on single bytes and is dropped.
+            filters[i] = int(Filter.NOFILTER)
+        elif filters_meta[i] == 0:
+            # As python-blosc2: its meta (the number of byte planes) defaults to the typesize.
+            if not 0 < typesize <= 255:
+                raise OverflowError(f"BYTEDELTA needs a typesize of 1-255 for its meta, got {typesize}")
+            filters_meta[i] = int(typesize)
     arr = _flat(src)
     return _ext.blosc2_compress(
         arr.view(np.uint8),
@@ -178,3 +199,7 @@ def chunk_info(src: Any) -> Dict[str, Any]:
         "memcpyed": memcpyed,
         "special": special,
     }
+
+
+# Super-chunks and frames (defined in ndpack/schunk.py, which reads the enums above).
+from .schunk import CParams, DParams, SChunk, SpecialValue, open, schunk_from_cframe  # noqa: E402

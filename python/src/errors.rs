@@ -107,7 +107,8 @@ fn typed(kind: fn(Python<'_>) -> PyResult<&Py<PyType>>, msg: String) -> PyErr {
 /// for unknown codec ids, `CodecConfigError` (a `ValueError` and `TypeError`) for bad configs,
 /// `ChecksumError` (a `ValueError` and `RuntimeError`) for checksum mismatches,
 /// `CorruptInputError` (a `ValueError` and `RuntimeError`) for corrupt, truncated or too large
-/// input, `TypeError` for unsupported dtypes, `OSError` for I/O, `MemoryError` for memory that
+/// input, `TypeError` for unsupported dtypes, `OSError` for I/O (with the system's errno, so that
+/// Python picks its subclass such as `FileNotFoundError`), `MemoryError` for memory that
 /// cannot be allocated, `ValueError` for everything else.
 pub fn to_py(e: Error) -> PyErr {
     let msg = e.to_string();
@@ -117,9 +118,21 @@ pub fn to_py(e: Error) -> PyErr {
         ErrorKind::ChecksumMismatch => typed(checksum_type, msg),
         ErrorKind::Corrupt | ErrorKind::Truncated | ErrorKind::TooLarge => typed(corrupt_type, msg),
         ErrorKind::UnsupportedDtype => PyTypeError::new_err(msg),
-        ErrorKind::Io => PyOSError::new_err(msg),
+        ErrorKind::Io => os_error(&e, msg),
         ErrorKind::OutOfMemory => PyMemoryError::new_err(msg),
         _ => PyValueError::new_err(msg),
+    }
+}
+
+/// An `OSError` carrying the errno of the system error behind `e`, when there is one, so that
+/// Python raises its subclass (`FileNotFoundError`, `PermissionError`, ...) with ndpack's message.
+fn os_error(e: &Error, msg: String) -> PyErr {
+    let errno = std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .and_then(std::io::Error::raw_os_error);
+    match errno {
+        Some(errno) => PyOSError::new_err((errno, msg)),
+        None => PyOSError::new_err(msg),
     }
 }
 

@@ -13,6 +13,7 @@ mod errors;
 mod memory;
 mod npy;
 mod object_codecs;
+mod schunk;
 mod zarr3;
 mod zfp;
 
@@ -30,6 +31,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     npy::register(m)?;
     zfp::register(m)?;
     blosc::register(m)?;
+    schunk::register(m)?;
     zarr3::register(m)?;
     Ok(())
 }

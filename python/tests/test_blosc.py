@@ -483,3 +483,68 @@ def test_zstd_chunk_sizes_at_most_numcodecs(clevel):
             assert nb.decompress(ours) == arr.tobytes() == blosc.decompress(theirs)
             if BLOSC1_PINNED:
                 assert ours == theirs, (BLOSC1_REF, arr.dtype, shuffle)
+
+
+BYTEDELTA_PIPELINES = [
+    [F.SHUFFLE, F.BYTEDELTA],
+    [F.BYTEDELTA],
+    [F.BITSHUFFLE, F.BYTEDELTA],
+    [F.DELTA, F.SHUFFLE, F.BYTEDELTA],
+]
+
+
+def bytedelta_cases():
+    rnd = random.Random(35)
+    full = list(itertools.product([nb2.Codec.BLOSCLZ, nb2.Codec.LZ4, nb2.Codec.ZSTD], range(len(BYTEDELTA_PIPELINES)), [1, 2, 3, 4, 8, 15], [0, 3], [10, 3001, 40_000], [0, 4096]))
+    rnd.shuffle(full)
+    return full[:60]
+
+
+@pytest.mark.parametrize("case", bytedelta_cases(), ids=case_id)
+def test_blosc2_bytedelta_matches_python_blosc2(case):
+    """BYTEDELTA (filter 35, c-blosc2 3.6.1's fixed version) with python-blosc2's rules: its meta
+    0 becomes the typesize, and it is dropped at typesize 1. Same chunk bytes, both decoders."""
+    codec, pipe, typesize, meta, nitems, blocksize = case
+    filters = BYTEDELTA_PIPELINES[pipe]
+    metas = [meta if f == F.BYTEDELTA else 0 for f in filters]
+    data = make_data(nitems, typesize, nitems * 7 + typesize)
+    blocksize -= blocksize % typesize
+    if blocksize >= len(data) and len(data) % typesize:
+        blocksize = 0
+    kw = dict(typesize=typesize, clevel=5, filters_meta=metas, blocksize=blocksize)
+    ours = nb2.compress2(data, codec=codec, filters=filters, **kw)
+    # c-blosc2's bytes vary with its thread count (zstd); ndpack's match its serial ones.
+    before = blosc2.set_nthreads(1)
+    try:
+        theirs = blosc2.compress2(data, codec=blosc2.Codec(int(codec)), filters=[blosc2.Filter(int(f)) for f in filters], **kw)
+    finally:
+        blosc2.set_nthreads(before)
+    ragged_delta = F.DELTA in filters and len(data) % typesize
+    if BLOSC2_PINNED:
+        if codec == nb2.Codec.BLOSCLZ or ragged_delta:
+            # (ndpack's BloscLZ heuristics differ from c-blosc2's, and c-blosc2's DELTA drops the
+            # bytes after the last whole item where ndpack keeps them: the headers agree.)
+            same_header(ours, theirs, True, BLOSC2_REF)
+            assert ours[16:32] == theirs[16:32], BLOSC2_REF
+        else:
+            assert ours == theirs, (BLOSC2_REF, ours[:32], theirs[:32])
+    expect = blosc2.decompress2(theirs)
+    if not ragged_delta:
+        assert expect == data
+    assert nb2.decompress2(ours) == data
+    assert nb2.decompress2(theirs) == expect
+    assert blosc2.decompress2(ours) == data
+    n = len(expect) // typesize
+    s, k = n // 3, max(1, n // 4)
+    assert nb2.getitem(theirs, s, k) == expect[s * typesize : (s + k) * typesize]
+
+
+def test_blosc2_bytedelta_names_and_defaults():
+    data = np.arange(5000, dtype=np.int32)
+    chunk = nb2.compress2(data, typesize=4, filters=["shuffle", "bytedelta"])
+    assert chunk == blosc2.compress2(data, typesize=4, filters=[blosc2.Filter.SHUFFLE, blosc2.Filter.BYTEDELTA])
+    assert chunk[16:18] == bytes([1, 35]) and chunk[24:26] == bytes([0, 4])
+    assert nb2.Filter.BYTEDELTA == blosc2.Filter.BYTEDELTA.value == 35
+    one = nb2.compress2(data.view(np.uint8), typesize=1, filters=[nb2.Filter.BYTEDELTA])
+    assert one[16] == 0 and one == blosc2.compress2(data.view(np.uint8), typesize=1, filters=[blosc2.Filter.BYTEDELTA])
+    assert nb2.decompress2(chunk) == data.tobytes()

@@ -5,11 +5,13 @@
 //!
 //! - [`codec`]: the numcodecs codecs, byte-compatible with numcodecs (`{"id": "zstd", "level": 1}`
 //!   means the same bytes here and there), with a registry and zarr-style pipelines.
-//! - [`blosc`]: the Blosc1 and Blosc2 chunk formats, natively in Rust.
+//! - [`blosc`]: the Blosc1 and Blosc2 chunk formats, natively in Rust, and Blosc2 super-chunks
+//!   ([`blosc::frame::SChunk`]) in memory, in a frame file or in a sparse frame directory.
 //! - `zfp`: ZFP compression compatible with zfpy streams and headers (the `zfp` feature).
 //! - [`npy`]: NPY/NPZ reading (zero-copy) and writing.
 //! - [`Buffer`] and [`NDBuffer`]: ref-counted, sliceable, aligned memory blocks, and the array
 //!   type that codecs take and return.
+//! - [`io`]: positional reads and writes over memory, files and memory maps.
 //! - [`threads`]: the one thread pool that every parallel loop runs on.
 //! - [`Error`]: one error type whose [`ErrorKind`] says what went wrong.
 //!
@@ -55,6 +57,22 @@
 //! assert!(chunk.len() < data.len() / 4);
 //! assert_eq!(v1::cbuffer_sizes(&chunk)?.0, data.len());
 //! assert_eq!(v1::decompress(&chunk)?, data);
+//! # Ok::<(), ndpack::Error>(())
+//! ```
+//!
+//! Super-chunks and their frames, readable by python-blosc2 and caterva:
+//!
+//! ```
+//! use ndpack::blosc::frame::{CParams, DParams, SChunk, Storage};
+//!
+//! let mut s = SChunk::new(4000, CParams { typesize: 4, ..Default::default() },
+//!                         DParams::default(), Storage::default())?;
+//! let data: Vec<u8> = (0..1000u32).flat_map(|v| v.to_le_bytes()).collect();
+//! s.append_buffer(&data)?;
+//! s.vlmeta_set("author", b"\xa3ann")?; // msgpack "ann"
+//! let frame = s.to_cframe()?;
+//! let back = SChunk::from_cframe(frame.into(), false)?;
+//! assert_eq!(back.decompress_chunk(0)?, data);
 //! # Ok::<(), ndpack::Error>(())
 //! ```
 //!
@@ -181,6 +199,7 @@ pub mod buffer;
 pub mod codec;
 pub mod dtype;
 pub mod error;
+pub mod io;
 pub mod npy;
 pub mod region;
 pub mod threads;

@@ -10,6 +10,7 @@
 pub mod blosclz;
 mod chunk;
 pub mod compressor;
+pub mod frame;
 mod simd;
 pub mod v1;
 pub mod v2;

@@ -10,8 +10,8 @@ use super::super::bitshuffle;
 use super::super::compressor::{decompress_stream, max_expansion, Compressor};
 use super::super::shuffle::{self, as_uninit};
 use super::filters::{
-    bitshuffle_applies, delta_decode, delta_word, items_per_piece, shuffle_applies, shuffle_group,
-    Filter,
+    bitshuffle_applies, bytedelta_decode, bytedelta_planes, delta_decode, delta_word,
+    items_per_piece, shuffle_applies, shuffle_group, Filter,
 };
 use super::header::*;
 use super::{put, with_scratch, written_view, PARALLEL_MIN_BYTES};
@@ -433,7 +433,7 @@ impl<'a> Chunk<'a> {
             let active = match f {
                 Filter::Shuffle => shuffle_applies(shuffle_group(h.extended, meta, ts), bsize),
                 Filter::BitShuffle => bitshuffle_applies(h.extended, bsize, ts),
-                Filter::Delta => true,
+                Filter::Delta | Filter::ByteDelta => true,
                 Filter::NoFilter | Filter::TruncPrec => false,
             };
             if active {
@@ -473,6 +473,7 @@ impl<'a> Chunk<'a> {
                 match f {
                     Filter::Shuffle => shuffle::unshuffle(gs, o, tmp),
                     Filter::BitShuffle => bitshuffle::bitunshuffle(ts, o, tmp)?,
+                    Filter::ByteDelta => bytedelta_decode(o, tmp, bytedelta_planes(meta, ts)),
                     _ => delta_decode(o, block0, delta_word(ts)),
                 }
             } else {
@@ -482,6 +483,11 @@ impl<'a> Chunk<'a> {
                     Filter::BitShuffle => {
                         // SAFETY: the bit unshuffle writes every byte of `out` and reads none.
                         bitshuffle::bitunshuffle(ts, tmp, unsafe { written_view(out) })?;
+                    }
+                    Filter::ByteDelta => {
+                        // SAFETY: the byte undelta writes every byte of `out` and reads none.
+                        let o = unsafe { written_view(out) };
+                        bytedelta_decode(tmp, o, bytedelta_planes(meta, ts));
                     }
                     _ => delta_decode(tmp, block0, delta_word(ts)),
                 }

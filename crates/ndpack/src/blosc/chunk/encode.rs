@@ -9,8 +9,8 @@ use super::super::bitshuffle;
 use super::super::compressor::{compress_stream, Compressor};
 use super::super::shuffle;
 use super::filters::{
-    bitshuffle_applies, delta_encode, delta_word, shuffle_applies, shuffle_group, shuffle_par,
-    trunc_prec, trunc_prec_check, Filter,
+    bitshuffle_applies, bytedelta_encode, bytedelta_planes, delta_encode, delta_word,
+    shuffle_applies, shuffle_group, shuffle_par, trunc_prec, trunc_prec_check, Filter,
 };
 use super::{with_scratch, written_view, PARALLEL_MIN_BYTES};
 use crate::error::Result;
@@ -146,6 +146,10 @@ impl EncodeSpec {
                 Filter::TruncPrec => {
                     let zeroed = trunc_prec_check(ts, meta as i8)?;
                     trunc_prec(input, output, ts, zeroed);
+                    true
+                }
+                Filter::ByteDelta => {
+                    bytedelta_encode(input, output, bytedelta_planes(meta, ts));
                     true
                 }
                 Filter::NoFilter => false,

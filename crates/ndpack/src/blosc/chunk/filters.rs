@@ -1,6 +1,6 @@
-//! The filters of the Blosc pipeline ([`Filter`]: shuffle, bitshuffle, DELTA, TRUNC_PREC), one
-//! block at a time: when each applies to a block, DELTA and TRUNC_PREC themselves, and the byte
-//! shuffle of one block in parallel pieces. The shuffle kernels live in [`super::super::simd`].
+//! The filters of the Blosc pipeline ([`Filter`]: shuffle, bitshuffle, DELTA, TRUNC_PREC,
+//! BYTEDELTA), one block at a time: when each applies to a block, DELTA, TRUNC_PREC and BYTEDELTA
+//! themselves, and the byte shuffle of one block in parallel pieces. The shuffle kernels live in [`super::super::simd`].
 
 use rayon::prelude::*;
 
@@ -24,6 +24,10 @@ pub enum Filter {
     Delta = 3,
     /// Truncates float mantissas to `meta` bits (4; lossy, nothing to undo).
     TruncPrec = 4,
+    /// Byte-wise delta within each of the `meta` byte planes of a block (35; c-blosc2's fixed
+    /// `bytedelta` plugin, meant to follow a byte shuffle); `meta` is the typesize, 0 for the
+    /// chunk's typesize.
+    ByteDelta = 35,
 }
 
 impl Filter {
@@ -48,6 +52,7 @@ impl Filter {
             2 => Filter::BitShuffle,
             3 => Filter::Delta,
             4 => Filter::TruncPrec,
+            35 => Filter::ByteDelta,
             _ => return None,
         })
     }
@@ -59,13 +64,13 @@ impl Filter {
             .and_then(Filter::from_byte)
             .ok_or_else(|| {
                 Error::invalid_argument(format!(
-                    "Blosc2 filter {code} is not supported (0-4: nofilter, shuffle, bitshuffle, delta, trunc_prec)"
+                    "Blosc2 filter {code} is not supported (0-4: nofilter, shuffle, bitshuffle, delta, trunc_prec; 35: bytedelta)"
                 ))
             })
     }
 
     /// The filter named `name` (`"shuffle"`, `"bitshuffle"`, `"delta"`, `"trunc_prec"`,
-    /// `"nofilter"`), case-insensitive.
+    /// `"bytedelta"`, `"nofilter"`), case-insensitive.
     pub fn from_name(name: &str) -> Result<Self> {
         Ok(match name.to_ascii_lowercase().as_str() {
             "nofilter" | "none" => Filter::NoFilter,
@@ -73,6 +78,7 @@ impl Filter {
             "bitshuffle" => Filter::BitShuffle,
             "delta" => Filter::Delta,
             "trunc_prec" => Filter::TruncPrec,
+            "bytedelta" => Filter::ByteDelta,
             _ => {
                 return Err(Error::invalid_argument(format!(
                     "unknown Blosc2 filter {name:?}"
@@ -150,6 +156,56 @@ pub(crate) fn delta_encode(src: &[u8], dst: &mut [u8], reference: &[u8], first: 
     dst[n..].copy_from_slice(&src[n..]);
 }
 
+/// BYTEDELTA's plane count: its meta, or the typesize when the meta is 0 (c-blosc2 then takes
+/// the super-chunk's typesize, which is the chunk's).
+pub(crate) fn bytedelta_planes(meta: u8, ts: usize) -> usize {
+    if meta == 0 {
+        ts.max(1)
+    } else {
+        usize::from(meta)
+    }
+}
+
+/// Applies BYTEDELTA to a block: `src` is read as `planes` planes of `src.len() / planes` bytes,
+/// each stored as the byte-wise (wrapping) difference to its previous byte, the first against 0;
+/// a tail shorter than `planes` bytes is copied (c-blosc2 3.3.3 and later).
+pub(crate) fn bytedelta_encode(src: &[u8], dst: &mut [u8], planes: usize) {
+    let len = src.len() / planes;
+    let n = len * planes;
+    if len > 0 {
+        for (s, d) in src[..n]
+            .chunks_exact(len)
+            .zip(dst[..n].chunks_exact_mut(len))
+        {
+            let mut prev = 0u8;
+            for (&v, o) in s.iter().zip(d) {
+                *o = v.wrapping_sub(prev);
+                prev = v;
+            }
+        }
+    }
+    dst[n..src.len()].copy_from_slice(&src[n..]);
+}
+
+/// Undoes BYTEDELTA (see [`bytedelta_encode`]): a running byte sum within each plane.
+pub(crate) fn bytedelta_decode(src: &[u8], dst: &mut [u8], planes: usize) {
+    let len = src.len() / planes;
+    let n = len * planes;
+    if len > 0 {
+        for (s, d) in src[..n]
+            .chunks_exact(len)
+            .zip(dst[..n].chunks_exact_mut(len))
+        {
+            let mut acc = 0u8;
+            for (&v, o) in s.iter().zip(d) {
+                acc = acc.wrapping_add(v);
+                *o = acc;
+            }
+        }
+    }
+    dst[n..src.len()].copy_from_slice(&src[n..]);
+}
+
 /// TRUNC_PREC: keeps `prec` mantissa bits (negative: zeroes `-prec` bits) of f32/f64 items.
 pub(crate) fn trunc_prec_check(ts: usize, prec: i8) -> Result<u32> {
     let mant: i32 = match ts {
@@ -217,4 +273,29 @@ pub(crate) fn shuffle_par(ts: usize, src: &[u8], dst: &mut [u8], pieces: usize) 
         jobs.into_par_iter()
             .all(|(s, mut rows)| shuffle::shuffle_rows(s, &mut rows))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytedelta_works_plane_by_plane_and_copies_the_tail() {
+        // Two planes of 3 bytes, then a 1-byte tail (c-blosc2 3.3.3 and later copy it).
+        let src = [10u8, 12, 11, 200, 100, 0, 77];
+        let mut enc = [0u8; 7];
+        bytedelta_encode(&src, &mut enc, 2);
+        assert_eq!(enc, [10, 2, 255, 200, 156, 156, 77]);
+        let mut dec = [0u8; 7];
+        bytedelta_decode(&enc, &mut dec, 2);
+        assert_eq!(dec, src);
+        // More planes than bytes: every byte is tail.
+        bytedelta_encode(&src, &mut enc, 9);
+        assert_eq!(enc, src);
+        assert_eq!(bytedelta_planes(0, 4), 4);
+        assert_eq!(bytedelta_planes(3, 4), 3);
+        assert_eq!(Filter::from_name("ByteDelta").unwrap(), Filter::ByteDelta);
+        assert_eq!(Filter::from_code(35).unwrap().code(), 35);
+        assert!(Filter::from_code(34).is_err());
+    }
 }
