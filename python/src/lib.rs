@@ -14,6 +14,7 @@ mod memory;
 mod npy;
 mod object_codecs;
 mod schunk;
+mod zarr3;
 mod zfp;
 
 /// The extension module.
@@ -31,6 +32,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     zfp::register(m)?;
     blosc::register(m)?;
     schunk::register(m)?;
+    zarr3::register(m)?;
     Ok(())
 }
 

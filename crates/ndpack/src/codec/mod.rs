@@ -58,6 +58,7 @@ pub mod shuffle;
 pub mod vlen_array;
 pub mod vlen_bytes;
 pub mod vlen_utf8;
+pub mod zarr3;
 #[cfg(feature = "zfp")]
 pub mod zfpy;
 pub mod zlib;

@@ -1,0 +1,222 @@
+//! Batched chunk work for zarr v3 arrays: one call reads the chunks of a selection from files,
+//! decodes them in parallel with a [`CodecChain`] and copies each chunk's part into the output
+//! array (or the fill value where a chunk is missing); one call encodes many chunks in parallel.
+//! zarr-python's codec pipeline in `ndpack.zarr` is built on these.
+
+use std::path::PathBuf;
+
+use rayon::prelude::*;
+
+use crate::buffer::{ArrayMut, ArrayRef};
+use crate::codec::zarr3::{CodecChain, EncodeOptions};
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+use crate::region::{copy_region, Layout, Region};
+
+/// One chunk of a read: its encoded bytes (`None` when the chunk is not stored), its shape, the
+/// part of it that is read and where that part goes in the output.
+#[derive(Debug, Clone)]
+pub struct ChunkRead<'a> {
+    /// The encoded chunk, or `None` for a missing chunk (read as the fill value).
+    pub data: Option<&'a [u8]>,
+    /// The chunk's shape.
+    pub chunk_shape: Vec<usize>,
+    /// The part of the chunk that is read.
+    pub chunk_region: Region,
+    /// Where it goes in the output.
+    pub out_region: Region,
+}
+
+/// How many chunks are decoded before their parts are copied out: bounds the memory of a read
+/// to a few chunks per thread.
+fn group_len() -> usize {
+    crate::threads::get_num_threads().max(1) * 4
+}
+
+/// Reads the chunks of `items` into `out`: each stored chunk is decoded (in parallel on
+/// ndpack's pool) and `chunk_region` of it copied into `out_region` of `out`; a missing chunk
+/// puts `fill` (one item in `out`'s byte order) there.
+pub fn read_chunks_into(
+    chain: &CodecChain,
+    items: &[ChunkRead<'_>],
+    out: ArrayMut<'_>,
+    fill: &[u8],
+) -> Result<()> {
+    let ArrayMut {
+        data: out_data,
+        dtype,
+        shape: out_shape,
+        order: out_order,
+    } = out;
+    let itemsize = dtype.itemsize();
+    if fill.len() != itemsize {
+        return Err(Error::invalid_argument(format!(
+            "fill value of {} bytes for {dtype}",
+            fill.len()
+        )));
+    }
+    let out_layout = Layout::new(&out_shape, itemsize, out_order);
+    for group in items.chunks(group_len()) {
+        let decoded: Vec<Option<Vec<u8>>> = crate::threads::install(|| {
+            group
+                .par_iter()
+                .map(|item| match item.data {
+                    None => Ok(None),
+                    Some(bytes) => chain
+                        .decode(bytes, &dtype, &item.chunk_shape, fill)
+                        .map(Some),
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        for (item, chunk) in group.iter().zip(decoded) {
+            let chunk = match chunk {
+                Some(c) => c,
+                None => {
+                    let n = item.chunk_shape.iter().product::<usize>();
+                    fill.repeat(n)
+                }
+            };
+            copy_region(
+                &chunk,
+                Layout::c(&item.chunk_shape, itemsize),
+                &item.chunk_region,
+                out_data,
+                out_layout,
+                &item.out_region,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Decodes whole chunks in parallel into new C-order buffers; `None` where `data` is `None`.
+pub fn decode_chunks(
+    chain: &CodecChain,
+    data: &[Option<&[u8]>],
+    dtype: &DataType,
+    shape: &[usize],
+    fill: &[u8],
+) -> Result<Vec<Option<Vec<u8>>>> {
+    crate::threads::install(|| {
+        data.par_iter()
+            .map(|d| match d {
+                None => Ok(None),
+                Some(bytes) => chain.decode(bytes, dtype, shape, fill).map(Some),
+            })
+            .collect()
+    })
+}
+
+/// Encodes whole chunks in parallel: `None` for a chunk not to be stored (see
+/// [`CodecChain::encode`]).
+pub fn encode_chunks(
+    chain: &CodecChain,
+    arrays: &[ArrayRef<'_>],
+    opts: &EncodeOptions,
+) -> Result<Vec<Option<Vec<u8>>>> {
+    crate::threads::install(|| {
+        arrays
+            .par_iter()
+            .map(|a| chain.encode(a.clone(), opts))
+            .collect()
+    })
+}
+
+/// Reads whole files in parallel: `None` for a file that does not exist, an error for any
+/// other failure. Files over the decode-size limit are [`crate::ErrorKind::TooLarge`].
+pub fn read_files(paths: &[PathBuf]) -> Result<Vec<Option<Vec<u8>>>> {
+    crate::threads::install(|| {
+        paths
+            .par_iter()
+            .map(|p| match std::fs::metadata(p) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(Error::from(e)),
+                Ok(meta) if meta.len() > crate::error::MAX_DECODED_SIZE as u64 => {
+                    Err(Error::too_large(format!(
+                        "chunk file {} of {} bytes is over the limit",
+                        p.display(),
+                        meta.len()
+                    )))
+                }
+                Ok(_) => match std::fs::read(p) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(Error::from(e)),
+                },
+            })
+            .collect()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::region::{Order, Slice};
+    use serde_json::json;
+
+    #[test]
+    fn reads_parts_of_chunks_and_fills_missing_ones() {
+        let chain = CodecChain::from_json(&json!(["bytes", {"name": "zstd"}]), 1).unwrap();
+        let opts = EncodeOptions {
+            fill: vec![9],
+            write_empty_chunks: true,
+        };
+        // A (4, 4) array of (2, 4) chunks: chunk 0 stored, chunk 1 missing.
+        let c0: Vec<u8> = (0..8).collect();
+        let enc = encode_chunks(
+            &chain,
+            &[ArrayRef::new(&c0, DataType::u8(), vec![2, 4], Order::C).unwrap()],
+            &opts,
+        )
+        .unwrap();
+        let enc0 = enc[0].clone().unwrap();
+        let full = |r: [usize; 4]| {
+            Region::new(vec![
+                Slice::range(r[0], r[1]).unwrap(),
+                Slice::range(r[2], r[3]).unwrap(),
+            ])
+        };
+        let items = [
+            ChunkRead {
+                data: Some(&enc0),
+                chunk_shape: vec![2, 4],
+                chunk_region: full([0, 2, 1, 4]),
+                out_region: full([0, 2, 0, 3]),
+            },
+            ChunkRead {
+                data: None,
+                chunk_shape: vec![2, 4],
+                chunk_region: full([0, 2, 1, 4]),
+                out_region: full([2, 4, 0, 3]),
+            },
+        ];
+        let mut out = vec![0u8; 12];
+        read_chunks_into(
+            &chain,
+            &items,
+            ArrayMut {
+                data: &mut out,
+                dtype: DataType::u8(),
+                shape: vec![4, 3],
+                order: Order::C,
+            },
+            &[9],
+        )
+        .unwrap();
+        assert_eq!(out, [1, 2, 3, 5, 6, 7, 9, 9, 9, 9, 9, 9]);
+        let dec =
+            decode_chunks(&chain, &[Some(&enc0), None], &DataType::u8(), &[2, 4], &[9]).unwrap();
+        assert_eq!(dec, [Some(c0), None]);
+    }
+
+    #[test]
+    fn missing_files_are_none() {
+        let dir = std::env::temp_dir().join(format!("ndpack-zarr-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let there = dir.join("a");
+        std::fs::write(&there, b"abc").unwrap();
+        let got = read_files(&[there.clone(), dir.join("missing")]).unwrap();
+        assert_eq!(got, [Some(b"abc".to_vec()), None]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,301 @@
+//! The zarr v3 `sharding_indexed` codec: a shard holds inner chunks, each encoded with its own
+//! [`CodecChain`], stored back to back in zarr-python's (compressed Morton) order, and an index
+//! of `(offset, nbytes)` pairs, `uint64` each, encoded with the index chain (by default
+//! little-endian `bytes` and `crc32c`) at the start or the end of the shard. An inner chunk that
+//! is not stored has `(2^64-1, 2^64-1)`.
+//!
+//! Inner chunks are decoded and encoded in parallel on ndpack's pool.
+
+use rayon::prelude::*;
+use serde_json::{json, Map, Value};
+
+use super::layout::morton_order;
+use super::{CodecChain, EncodeOptions};
+use crate::buffer::{ArrayMut, ArrayRef};
+use crate::dtype::DataType;
+use crate::error::{Error, Result};
+use crate::region::{copy_region, Layout, Order, Region, Slice};
+
+/// The marker of an inner chunk that is not stored.
+pub const EMPTY: u64 = u64::MAX;
+
+/// Where the index lies in a shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexLocation {
+    /// Before the inner chunks.
+    Start,
+    /// After the inner chunks (zarr's default).
+    End,
+}
+
+/// The `sharding_indexed` codec.
+#[derive(Debug)]
+pub struct Sharding {
+    /// The shape of an inner chunk.
+    pub chunk_shape: Vec<usize>,
+    /// The chain of the inner chunks.
+    pub codecs: CodecChain,
+    /// The chain of the index (fixed-size codecs only).
+    pub index_codecs: CodecChain,
+    /// Where the index lies.
+    pub index_location: IndexLocation,
+}
+
+impl Sharding {
+    /// Builds the codec from its zarr v3 configuration, for items of `itemsize` bytes.
+    pub fn from_config(config: &Map<String, Value>, itemsize: usize) -> Result<Sharding> {
+        if let Some(k) = config.keys().find(|k| {
+            !["chunk_shape", "codecs", "index_codecs", "index_location"].contains(&k.as_str())
+        }) {
+            return Err(Error::invalid_config(format!(
+                "zarr codec sharding_indexed: unknown configuration key {k:?}"
+            )));
+        }
+        let chunk_shape = config
+            .get("chunk_shape")
+            .and_then(Value::as_array)
+            .and_then(|a| {
+                a.iter()
+                    .map(|v| v.as_u64().filter(|&u| u > 0).map(|u| u as usize))
+                    .collect::<Option<Vec<usize>>>()
+            })
+            .ok_or_else(|| {
+                Error::invalid_config(format!(
+                    "zarr codec sharding_indexed: \"chunk_shape\" must be a list of positive \
+                     integers, got {}",
+                    config.get("chunk_shape").unwrap_or(&Value::Null)
+                ))
+            })?;
+        let codecs = CodecChain::from_json(
+            config
+                .get("codecs")
+                .unwrap_or(&json!([{"name": "bytes", "configuration": {"endian": "little"}}])),
+            itemsize,
+        )?;
+        let index_codecs = CodecChain::from_json(
+            config.get("index_codecs").unwrap_or(&json!([
+                {"name": "bytes", "configuration": {"endian": "little"}},
+                {"name": "crc32c"}
+            ])),
+            8,
+        )?;
+        let index_location = match config.get("index_location").map(Value::as_str) {
+            None | Some(Some("end")) => IndexLocation::End,
+            Some(Some("start")) => IndexLocation::Start,
+            _ => {
+                return Err(Error::invalid_config(format!(
+                    "zarr codec sharding_indexed: \"index_location\" must be \"start\" or \
+                     \"end\", got {}",
+                    config["index_location"]
+                )))
+            }
+        };
+        Ok(Sharding {
+            chunk_shape,
+            codecs,
+            index_codecs,
+            index_location,
+        })
+    }
+
+    /// The number of inner chunks along each axis of a shard of `shape`.
+    pub fn chunks_per_shard(&self, shape: &[usize]) -> Result<Vec<usize>> {
+        if shape.len() != self.chunk_shape.len()
+            || shape.iter().zip(&self.chunk_shape).any(|(s, c)| s % c != 0)
+        {
+            return Err(Error::invalid_argument(format!(
+                "shard shape {shape:?} is not a multiple of the inner chunk shape {:?}",
+                self.chunk_shape
+            )));
+        }
+        Ok(shape
+            .iter()
+            .zip(&self.chunk_shape)
+            .map(|(s, c)| s / c)
+            .collect())
+    }
+
+    /// The encoded size of the index of a shard of `chunks_per_shard` inner chunks.
+    pub fn index_size(&self, chunks_per_shard: &[usize]) -> Result<usize> {
+        let n: usize = chunks_per_shard.iter().product();
+        let mut shape = chunks_per_shard.to_vec();
+        shape.push(2);
+        n.checked_mul(16)
+            .and_then(|bytes| self.index_codecs.encoded_size(bytes, &shape))
+            .ok_or_else(|| {
+                Error::invalid_config(
+                    "zarr codec sharding_indexed: index_codecs must have a fixed size \
+                     (bytes, transpose, crc32c)",
+                )
+            })
+    }
+
+    /// The size of a shard of `shape` holding `byte_length` bytes of inner chunks.
+    pub fn encoded_size(&self, byte_length: usize, shape: &[usize]) -> Option<usize> {
+        let cps = self.chunks_per_shard(shape).ok()?;
+        byte_length.checked_add(self.index_size(&cps).ok()?)
+    }
+
+    /// The region of the inner chunk at C-order position `k`.
+    fn chunk_region(&self, cps: &[usize], mut k: usize) -> Result<Region> {
+        let mut coords = vec![0; cps.len()];
+        for d in (0..cps.len()).rev() {
+            coords[d] = k % cps[d];
+            k /= cps[d];
+        }
+        self.region_of(&coords)
+    }
+
+    fn region_of(&self, coords: &[usize]) -> Result<Region> {
+        Ok(Region::new(
+            coords
+                .iter()
+                .zip(&self.chunk_shape)
+                .map(|(&i, &c)| Slice::range(i * c, (i + 1) * c))
+                .collect::<Result<Vec<_>>>()?,
+        ))
+    }
+
+    /// Reads the `(offset, nbytes)` pairs of a shard's index, in C order of the inner chunks.
+    pub fn read_index(&self, shard: &[u8], cps: &[usize]) -> Result<Vec<(u64, u64)>> {
+        let index_len = self.index_size(cps)?;
+        if shard.len() < index_len {
+            return Err(Error::corrupt(format!(
+                "zarr shard of {} bytes is shorter than its index of {index_len} bytes",
+                shard.len()
+            )));
+        }
+        let index_bytes = match self.index_location {
+            IndexLocation::Start => &shard[..index_len],
+            IndexLocation::End => &shard[shard.len() - index_len..],
+        };
+        let mut shape = cps.to_vec();
+        shape.push(2);
+        let u8le: DataType = "<u8".parse()?;
+        let decoded = self
+            .index_codecs
+            .decode(index_bytes, &u8le, &shape, &EMPTY.to_le_bytes())?;
+        Ok(decoded
+            .chunks_exact(16)
+            .map(|e| {
+                let word = |b: &[u8]| u64::from_le_bytes(b.try_into().expect("8 bytes"));
+                (word(&e[..8]), word(&e[8..]))
+            })
+            .collect())
+    }
+
+    /// Decodes a whole shard into `out`; inner chunks not stored are `fill`.
+    pub fn decode_into(&self, shard: &[u8], out: ArrayMut<'_>, fill: &[u8]) -> Result<()> {
+        let cps = self.chunks_per_shard(&out.shape)?;
+        let index = self.read_index(shard, &cps)?;
+        let itemsize = out.dtype.itemsize();
+        let chunk_bytes = self.chunk_shape.iter().product::<usize>() * itemsize;
+        if fill.len() != itemsize {
+            return Err(Error::invalid_argument(format!(
+                "fill value of {} bytes for {}",
+                fill.len(),
+                out.dtype
+            )));
+        }
+        let dtype = out.dtype.clone();
+        let decoded: Vec<Option<Vec<u8>>> = crate::threads::install(|| {
+            index
+                .par_iter()
+                .map(|&(offset, nbytes)| -> Result<Option<Vec<u8>>> {
+                    if (offset, nbytes) == (EMPTY, EMPTY) {
+                        return Ok(None);
+                    }
+                    let range = usize::try_from(offset)
+                        .ok()
+                        .zip(usize::try_from(nbytes).ok())
+                        .and_then(|(o, n)| Some(o..o.checked_add(n)?))
+                        .filter(|r| r.end <= shard.len())
+                        .ok_or_else(|| {
+                            Error::corrupt(format!(
+                                "zarr shard index entry ({offset}, {nbytes}) lies outside the \
+                                 shard of {} bytes",
+                                shard.len()
+                            ))
+                        })?;
+                    self.codecs
+                        .decode(&shard[range], &dtype, &self.chunk_shape, fill)
+                        .map(Some)
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let fill_chunk: Vec<u8> = fill.repeat(chunk_bytes / itemsize.max(1));
+        let src_layout = Layout::c(&self.chunk_shape, itemsize);
+        let src_full = Region::full(&self.chunk_shape)?;
+        let dst_layout = Layout::new(&out.shape, itemsize, out.order);
+        for (k, chunk) in decoded.iter().enumerate() {
+            let src = chunk.as_deref().unwrap_or(&fill_chunk);
+            copy_region(
+                src,
+                src_layout,
+                &src_full,
+                out.data,
+                dst_layout,
+                &self.chunk_region(&cps, k)?,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Encodes a whole shard; `None` when no inner chunk is stored.
+    pub fn encode(&self, input: ArrayRef<'_>, opts: &EncodeOptions) -> Result<Option<Vec<u8>>> {
+        let cps = self.chunks_per_shard(&input.shape)?;
+        let n: usize = cps.iter().product();
+        let encoded: Vec<Option<Vec<u8>>> = crate::threads::install(|| {
+            (0..n)
+                .into_par_iter()
+                .map(|k| -> Result<Option<Vec<u8>>> {
+                    let part = input.read_region(&self.chunk_region(&cps, k)?)?;
+                    self.codecs.encode(part.as_array_ref(), opts)
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut index = vec![(EMPTY, EMPTY); n];
+        let mut body: Vec<u8> = Vec::new();
+        for coords in morton_order(&cps) {
+            let k = coords.iter().zip(&cps).fold(0, |acc, (&c, &m)| acc * m + c);
+            if let Some(bytes) = encoded[k].as_deref().filter(|b| !b.is_empty()) {
+                index[k] = (body.len() as u64, bytes.len() as u64);
+                body.extend_from_slice(bytes);
+            }
+        }
+        if index.iter().all(|&e| e == (EMPTY, EMPTY)) {
+            return Ok(None);
+        }
+        let index_len = self.index_size(&cps)? as u64;
+        if self.index_location == IndexLocation::Start {
+            for e in index.iter_mut().filter(|e| e.0 != EMPTY) {
+                e.0 += index_len;
+            }
+        }
+        let index_bytes = self.encode_index(&index, &cps)?;
+        Ok(Some(match self.index_location {
+            IndexLocation::Start => [index_bytes, body].concat(),
+            IndexLocation::End => {
+                body.extend_from_slice(&index_bytes);
+                body
+            }
+        }))
+    }
+
+    fn encode_index(&self, index: &[(u64, u64)], cps: &[usize]) -> Result<Vec<u8>> {
+        let raw: Vec<u8> = index
+            .iter()
+            .flat_map(|&(o, n)| o.to_le_bytes().into_iter().chain(n.to_le_bytes()))
+            .collect();
+        let mut shape = cps.to_vec();
+        shape.push(2);
+        let arr = ArrayRef::new(&raw, "<u8".parse()?, shape, Order::C)?;
+        let opts = EncodeOptions {
+            fill: EMPTY.to_le_bytes().to_vec(),
+            write_empty_chunks: true,
+        };
+        self.index_codecs
+            .encode(arr, &opts)?
+            .ok_or_else(|| Error::invalid_config("zarr shard index encoded to nothing"))
+    }
+}

@@ -1,0 +1,287 @@
+//! Binding of the zarr v3 codec chain (`ndpack::codec::zarr3`) and the batched chunk work of
+//! `ndpack::array::zarr`: `_ndpack.ZarrCodecChain(codecs_json, itemsize)` decodes and encodes
+//! many chunks per call, in parallel, with the GIL released; `read_into` reads the chunks of a
+//! selection (from memory or from files) straight into the output array. `ndpack.zarr` builds
+//! zarr-python's codec pipeline and codec classes on it.
+
+use std::path::PathBuf;
+
+use ndpack::array::zarr::{decode_chunks, encode_chunks, read_chunks_into, read_files, ChunkRead};
+use ndpack::buffer::{ArrayMut, ArrayRef};
+use ndpack::codec::zarr3::{CodecChain, EncodeOptions};
+use ndpack::region::{Region, Slice};
+use ndpack::{Buffer, DataType, Order};
+use numpy::PyArrayDescr;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::buffer::{parse_dtype, parse_order};
+use crate::errors::to_py;
+use crate::memory::{buffer_from_py, bytes_from_slice, PyMemoryMut, RustBuffer};
+
+/// A zarr v3 codec chain built from the JSON list of a `zarr.json`'s `"codecs"`.
+#[pyclass(name = "ZarrCodecChain", module = "ndpack._ndpack", frozen)]
+pub struct PyZarrChain {
+    chain: CodecChain,
+    codecs: String,
+    itemsize: usize,
+}
+
+/// A chunk source: `None` (missing), a `str` path read by Rust, or bytes-like memory.
+enum Source {
+    Missing,
+    Path(PathBuf),
+    Memory(Buffer),
+}
+
+fn sources(chunks: &Bound<'_, PyList>) -> PyResult<Vec<Source>> {
+    chunks
+        .iter()
+        .map(|c| {
+            if c.is_none() {
+                Ok(Source::Missing)
+            } else if let Ok(s) = c.cast::<PyString>() {
+                Ok(Source::Path(PathBuf::from(s.to_str()?)))
+            } else {
+                Ok(Source::Memory(buffer_from_py(&c)?))
+            }
+        })
+        .collect()
+}
+
+/// Resolves paths to their bytes (read in parallel); memory stays as it is.
+fn load(sources: Vec<Source>) -> ndpack::Result<Vec<Option<Buffer>>> {
+    let paths: Vec<PathBuf> = sources
+        .iter()
+        .filter_map(|s| match s {
+            Source::Path(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    let mut files = read_files(&paths)?.into_iter();
+    Ok(sources
+        .into_iter()
+        .map(|s| match s {
+            Source::Missing => None,
+            Source::Memory(b) => Some(b),
+            Source::Path(_) => files.next().flatten().map(Buffer::from_vec),
+        })
+        .collect())
+}
+
+/// A region from `(start, stop, step)` triples as Python's `slice.indices` gives them.
+fn region(triples: Vec<(isize, isize, isize)>) -> PyResult<Region> {
+    Ok(Region::new(
+        triples
+            .into_iter()
+            .map(|(a, b, s)| Slice::new(a, b, s))
+            .collect::<ndpack::Result<Vec<_>>>()
+            .map_err(to_py)?,
+    ))
+}
+
+fn numpy_dtype<'py>(py: Python<'py>, dtype: &DataType) -> PyResult<Bound<'py, PyArrayDescr>> {
+    PyArrayDescr::new(py, dtype.to_numpy_str())
+}
+
+#[pymethods]
+impl PyZarrChain {
+    #[new]
+    fn py_new(codecs: &str, itemsize: usize) -> PyResult<Self> {
+        let value: serde_json::Value = serde_json::from_str(codecs)
+            .map_err(|e| PyValueError::new_err(format!("zarr codecs are not JSON: {e}")))?;
+        Ok(PyZarrChain {
+            chain: CodecChain::from_json(&value, itemsize).map_err(to_py)?,
+            codecs: codecs.to_string(),
+            itemsize,
+        })
+    }
+
+    /// The zarr v3 names of the codecs, in encoding order.
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.chain.names()
+    }
+
+    /// The encoded size of a chunk of `byte_length` bytes and `shape` for fixed-size chains,
+    /// else `None`.
+    fn encoded_size(&self, byte_length: usize, shape: Vec<usize>) -> Option<usize> {
+        self.chain.encoded_size(byte_length, &shape)
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let me = slf.get();
+        let args = (me.codecs.clone(), me.itemsize).into_pyobject(py)?;
+        PyTuple::new(py, [slf.get_type().into_any(), args.into_any()])
+    }
+
+    /// Decodes whole chunks (each `None`, a path or bytes-like) of `shape` items of `dtype` in
+    /// parallel; returns a list of C-order NumPy arrays (`None` for missing chunks).
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        chunks: &Bound<'py, PyList>,
+        dtype: &str,
+        shape: Vec<usize>,
+        fill: &[u8],
+    ) -> PyResult<Bound<'py, PyList>> {
+        let dt = parse_dtype(dtype)?;
+        let srcs = sources(chunks)?;
+        let chain = &self.chain;
+        let decoded = py
+            .detach(|| {
+                let loaded = load(srcs)?;
+                let views: Vec<Option<&[u8]>> = loaded.iter().map(|b| b.as_deref()).collect();
+                decode_chunks(chain, &views, &dt, &shape, fill)
+            })
+            .map_err(to_py)?;
+        let descr = numpy_dtype(py, &dt)?;
+        let list = PyList::empty(py);
+        for d in decoded {
+            match d {
+                None => list.append(py.None())?,
+                Some(v) => list.append(RustBuffer::base_mut(py, Buffer::from_vec(v))?.array(
+                    py,
+                    &descr,
+                    &shape,
+                    Order::C,
+                    false,
+                )?)?,
+            }
+        }
+        Ok(list)
+    }
+
+    /// Encodes whole chunks (contiguous memory of `shape` items of `dtype` in `order`) in
+    /// parallel; returns a list of `bytes` (`None` for chunks not to be stored).
+    #[pyo3(signature = (arrays, dtype, shape, order, fill, write_empty_chunks))]
+    #[allow(clippy::too_many_arguments)]
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        arrays: &Bound<'py, PyList>,
+        dtype: &str,
+        shape: Vec<usize>,
+        order: &str,
+        fill: &[u8],
+        write_empty_chunks: bool,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let dt = parse_dtype(dtype)?;
+        let order = parse_order(order)?;
+        let buffers: Vec<Buffer> = arrays
+            .iter()
+            .map(|a| buffer_from_py(&a))
+            .collect::<PyResult<_>>()?;
+        let opts = EncodeOptions {
+            fill: fill.to_vec(),
+            write_empty_chunks,
+        };
+        let chain = &self.chain;
+        let encoded = py
+            .detach(|| {
+                let refs = buffers
+                    .iter()
+                    .map(|b| ArrayRef::new(b, dt.clone(), shape.clone(), order))
+                    .collect::<ndpack::Result<Vec<_>>>()?;
+                encode_chunks(chain, &refs, &opts)
+            })
+            .map_err(to_py)?;
+        let list = PyList::empty(py);
+        for e in encoded {
+            match e {
+                None => list.append(py.None())?,
+                Some(v) => list.append(bytes_from_slice(py, &v)?)?,
+            }
+        }
+        Ok(list)
+    }
+
+    /// Reads chunks into `out` (writable, C- or F-contiguous, `out_shape` items of `dtype`):
+    /// chunk `i` (`None`, a path or bytes-like, of `chunk_shapes[i]`) is decoded and its
+    /// `chunk_regions[i]` copied into `out_regions[i]` of `out`; missing chunks put `fill`
+    /// there. Regions are lists of `(start, stop, step)` per axis.
+    #[pyo3(signature = (chunks, out, dtype, out_shape, out_order, chunk_shapes, chunk_regions, out_regions, fill))]
+    #[allow(clippy::too_many_arguments)]
+    fn read_into(
+        &self,
+        py: Python<'_>,
+        chunks: &Bound<'_, PyList>,
+        out: &Bound<'_, PyAny>,
+        dtype: &str,
+        out_shape: Vec<usize>,
+        out_order: &str,
+        chunk_shapes: Vec<Vec<usize>>,
+        chunk_regions: Vec<Vec<(isize, isize, isize)>>,
+        out_regions: Vec<Vec<(isize, isize, isize)>>,
+        fill: &[u8],
+    ) -> PyResult<()> {
+        let n = chunks.len();
+        if chunk_shapes.len() != n || chunk_regions.len() != n || out_regions.len() != n {
+            return Err(PyValueError::new_err(
+                "read_into: chunks, chunk_shapes, chunk_regions and out_regions differ in length",
+            ));
+        }
+        let dt = parse_dtype(dtype)?;
+        let order = parse_order(out_order)?;
+        let srcs = sources(chunks)?;
+        let chunk_regions = chunk_regions
+            .into_iter()
+            .map(region)
+            .collect::<PyResult<Vec<_>>>()?;
+        let out_regions = out_regions
+            .into_iter()
+            .map(region)
+            .collect::<PyResult<Vec<_>>>()?;
+        let mut view = PyMemoryMut::contiguous(out)?;
+        let chain = &self.chain;
+        py.detach(|| {
+            let loaded = load(srcs)?;
+            let items: Vec<ChunkRead<'_>> = loaded
+                .iter()
+                .zip(chunk_shapes)
+                .zip(chunk_regions.into_iter().zip(out_regions))
+                .map(
+                    |((data, chunk_shape), (chunk_region, out_region))| ChunkRead {
+                        data: data.as_deref(),
+                        chunk_shape,
+                        chunk_region,
+                        out_region,
+                    },
+                )
+                .collect();
+            read_chunks_into(
+                chain,
+                &items,
+                ArrayMut {
+                    data: view.as_mut_slice(),
+                    dtype: dt,
+                    shape: out_shape,
+                    order,
+                },
+                fill,
+            )
+        })
+        .map_err(to_py)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ZarrCodecChain({})", self.codecs)
+    }
+}
+
+/// A new writable 1-d `uint8` NumPy array of `nbytes` zero bytes in ndpack's 64-byte aligned
+/// memory (large blocks are fresh memory maps: their pages cost nothing until written).
+#[pyfunction]
+fn aligned_zeros(py: Python<'_>, nbytes: usize) -> PyResult<Bound<'_, PyAny>> {
+    let buffer = py.detach(|| Buffer::try_zeroed(nbytes)).map_err(to_py)?;
+    RustBuffer::base_mut(py, buffer)?.array(py, &numpy::dtype::<u8>(py), &[nbytes], Order::C, false)
+}
+
+/// Adds `ZarrCodecChain` and `aligned_zeros` to the extension module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyZarrChain>()?;
+    m.add_function(wrap_pyfunction!(aligned_zeros, m)?)?;
+    Ok(())
+}
