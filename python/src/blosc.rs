@@ -6,7 +6,7 @@
 //! around every compression and decompression.
 
 use ndpack::blosc::v1::{self, Options, Shuffle};
-use ndpack::blosc::v2::{self, CParams, Filter, SplitMode};
+use ndpack::blosc::v2;
 use ndpack::blosc::Compressor;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -147,32 +147,15 @@ fn blosc2_compress<'py>(
     filters: Vec<i64>,
     filters_meta: Vec<i64>,
 ) -> PyResult<Bound<'py, PyBytes>> {
-    if filters.len() > 6 || filters_meta.len() > filters.len().max(6) {
-        return Err(PyValueError::new_err("at most 6 filters are supported"));
-    }
-    if !(0..=9).contains(&clevel) {
-        return Err(PyValueError::new_err("clevel must be between 0 and 9"));
-    }
-    let mut params = CParams {
-        codec: Compressor::from_code(codec).map_err(to_py)?,
-        clevel: clevel as u8,
+    let params = crate::schunk::cparams_from(
+        codec,
+        clevel,
         typesize,
         blocksize,
-        splitmode: SplitMode::from_value(splitmode).map_err(to_py)?,
-        filters: [Filter::NoFilter; 6],
-        filters_meta: [0; 6],
-    };
-    for (slot, &f) in filters.iter().enumerate() {
-        params.filters[slot] = Filter::from_code(f).map_err(to_py)?;
-    }
-    for (slot, &m) in filters_meta.iter().enumerate().take(6) {
-        if !(-128..=255).contains(&m) {
-            return Err(PyValueError::new_err(format!(
-                "filters_meta values must fit in a byte, got {m}"
-            )));
-        }
-        params.filters_meta[slot] = m as u8;
-    }
+        splitmode,
+        &filters,
+        &filters_meta,
+    )?;
     let src = c_bytes(data)?;
     let slice = src.as_slice();
     bytes_with(py, slice.len().saturating_add(v2::MAX_OVERHEAD), |dst| {

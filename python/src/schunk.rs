@@ -37,7 +37,7 @@ fn c_bytes(obj: &Bound<'_, PyAny>) -> PyResult<PyMemory> {
 }
 
 /// Compression parameters from their Python codes.
-fn cparams_from(
+pub(crate) fn cparams_from(
     codec: u8,
     clevel: i64,
     typesize: usize,
