@@ -77,6 +77,9 @@ def main(argv: list[str]) -> int:
         "-c", str(root / "pyproject.toml"), "--rootdir", str(root),
         "-o", "addopts=-ra --strict-config --strict-markers",
         "-p", "no:cacheprovider", "-q",
+        # numcodecs' tests have no async code; pytest-asyncio (installed for zarr's tests) warns
+        # about its unset loop scope, which numcodecs' `filterwarnings = error` makes fatal.
+        "-p", "no:asyncio",
     ]
     cmd += ["-p", "ndpack_substitution"]
     if against_numcodecs:
