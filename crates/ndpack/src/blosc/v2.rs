@@ -20,7 +20,6 @@ use super::chunk::{
     FLAG_MEMCPYED, FLAG_SHUFFLE, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_VALUE, SPECIAL_ZERO,
 };
 use super::compressor::Compressor;
-use super::shuffle::as_uninit;
 use std::mem::MaybeUninit;
 
 use crate::error::{Error, Result};
@@ -221,21 +220,6 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
     vec_with(src.len() + MAX_OVERHEAD, |dst| {
         compress_into_uninit(src, params, dst)
     })
-}
-
-/// Compresses `src` into the start of `buf`, a buffer kept for the next call: grown (and
-/// zeroed) only when smaller than the largest chunk, otherwise written over as it is. Returns
-/// the chunk size.
-pub(crate) fn compress_into_buf(src: &[u8], params: &CParams, buf: &mut Vec<u8>) -> Result<usize> {
-    check_input_size(src.len(), MAX_OVERHEAD)?;
-    let need = src.len() + MAX_OVERHEAD;
-    if buf.len() < need {
-        crate::buffer::try_reserve_total(buf, need, "Blosc2 chunk")?;
-        buf.resize(need, 0);
-    }
-    // SAFETY: the encoder writes only initialised bytes (it copies from `src` or from encoded
-    // data) through the view of these initialised bytes.
-    compress_into_uninit(src, params, unsafe { as_uninit(&mut buf[..need]) })
 }
 
 /// Compresses `src` into `dst`, which may be uninitialised and must hold at least

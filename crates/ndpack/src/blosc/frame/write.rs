@@ -13,14 +13,6 @@ use crate::blosc::v2::{self, CParams};
 use crate::buffer::Buffer;
 use crate::error::{Error, ErrorKind, Result};
 
-thread_local! {
-    /// Each thread's buffer for the chunks it compresses on their way to a file.
-    static COMPRESS_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Data larger than this is compressed into a fresh buffer, not a kept one.
-const COMPRESS_BUF_KEEP_MAX: usize = 16 << 20;
-
 impl SChunk {
     // ---- writing ----
 
@@ -164,26 +156,9 @@ impl SChunk {
         self.check_room(1)?;
         let n = self.entries.len();
         self.check_size(n, data.len(), "append")?;
-        let e = if matches!(self.store, Store::Memory(_)) || data.len() > COMPRESS_BUF_KEEP_MAX {
-            // Kept by the store: compressed into a vector of its own.
-            let chunk = v2::compress(data, &self.cparams)?;
-            let info = v2::chunk_info(&chunk)?;
-            self.store_chunk(Cow::Owned(chunk), &info, None)?
-        } else {
-            // Written to a file: compressed into this thread's kept buffer.
-            COMPRESS_BUF.with(|cell| {
-                let mut fresh = Vec::new();
-                let mut kept = cell.try_borrow_mut();
-                let buf = match kept.as_deref_mut() {
-                    Ok(buf) => buf,
-                    Err(_) => &mut fresh,
-                };
-                let len = v2::compress_into_buf(data, &self.cparams, buf)?;
-                let chunk = &buf[..len];
-                let info = v2::chunk_info(chunk)?;
-                self.store_chunk(Cow::Borrowed(chunk), &info, None)
-            })?
-        };
+        let chunk = v2::compress(data, &self.cparams)?;
+        let info = v2::chunk_info(&chunk)?;
+        let e = self.store_chunk(Cow::Owned(chunk), &info, None)?;
         self.push_entry(n, e);
         self.commit()?;
         Ok(self.entries.len())
