@@ -230,6 +230,12 @@ def _item_bytes(value: Any, dtype: np.dtype) -> bytes:
     return arr.tobytes()
 
 
+def _flat_view(arr: np.ndarray) -> np.ndarray:
+    """The bytes of a C-contiguous array as a 1-d ``uint8`` view (0-d arrays and some dtypes,
+    datetime64 among them, export no buffer of their own)."""
+    return arr.reshape(-1).view(np.uint8)
+
+
 # -- the array -------------------------------------------------------------------------------------
 
 
@@ -487,7 +493,7 @@ class NDArray:
     def _read_region(self, region: list, shape: Sequence[int]) -> np.ndarray:
         out = np.empty(tuple(shape), dtype=self._dtype)
         if out.size:
-            self._core.get_region(region, out, False)
+            self._core.get_region(region, _flat_view(out), False)
         return out
 
     def __getitem__(self, key: Any) -> Any:
@@ -519,7 +525,7 @@ class NDArray:
                 return
             sub = self._read_region(sel.region, sel.region_shape)
             sub[sel.fancy] = value
-            self._core.set_region(sel.region, sub, False)
+            self._core.set_region(sel.region, _flat_view(sub), False)
             return
         data = _indexing.broadcast_value(value, sel.out_shape)
         if sel.empty:
@@ -527,8 +533,8 @@ class NDArray:
         if value.size == 1:
             self._core.fill_region(sel.region, value.reshape(()).tobytes())
             return
-        data = np.ascontiguousarray(data).reshape(sel.region_shape)
-        self._core.set_region(sel.region, data, False)
+        data = data if data.flags.c_contiguous else data.copy(order="C")
+        self._core.set_region(sel.region, _flat_view(data), False)
 
     def _value(self, value: Any) -> np.ndarray:
         if isinstance(value, NDArray):
@@ -562,11 +568,11 @@ class NDArray:
                 raise ValueError(f"out has shape {out.shape}; the selection has shape {tuple(sel.out_shape)}")
             if out.dtype == self._dtype and out.flags.writeable and out.flags.c_contiguous:
                 if not sel.empty:
-                    self._core.get_region(sel.region, out.reshape(sel.region_shape), False)
+                    self._core.get_region(sel.region, _flat_view(out), False)
                 return out
             if out.dtype == self._dtype and out.flags.writeable and out.flags.f_contiguous:
                 if not sel.empty:
-                    self._core.get_region(sel.region, out.reshape(sel.region_shape, order="F"), True)
+                    self._core.get_region(sel.region, out.reshape(-1, order="F").view(np.uint8), True)
                 return out
         res = self[key]
         np.copyto(out, res, casting=casting)
@@ -698,7 +704,8 @@ class _OIndex:
         a = self._a
         dims = _indexing.ortho_dims(key, a.shape)
         if all(d.unique is None for d in dims):
-            return a[tuple(slice(*d.triple) if not d.dropped else d.triple[0] for d in dims)]
+            sub = a._read_region([d.triple for d in dims], [d.length for d in dims])
+            return sub.reshape([d.length for d in dims if not d.dropped])
         full_shape = [d.length for d in dims]
         out = np.empty(full_shape, dtype=a.dtype)
         if out.size:
@@ -732,23 +739,23 @@ class _OIndex:
                 idxs.append(np.arange(n))
                 if not d.dropped:
                     shape_out.append(n)
+            elif d.length == 0:
+                region.append((0, 0, 1))
+                idxs.append(np.empty(0, dtype=np.intp))
+                shape_out.append(len(d.inverse))
             else:
-                if d.length == 0:
-                    _indexing.broadcast_value(value, [0])
-                    return
                 lo, hi = int(d.unique[0]), int(d.unique[-1]) + 1
                 region.append((lo, hi, 1))
                 idxs.append(d.unique[d.inverse] - lo)
                 shape_out.append(len(d.inverse))
         data = _indexing.broadcast_value(value, shape_out)
-        full = [1 if d.dropped else len(ix) for d, ix in zip(dims, idxs)]
-        data = data.reshape(full)
         shape = [len(range(*t)) for t in region]
-        if any(n == 0 for n in shape):
+        if any(n == 0 for n in shape) or data.size == 0:
             return
+        data = data.reshape([1 if d.dropped else len(ix) for d, ix in zip(dims, idxs)])
         sub = a._read_region(region, shape)
         sub[np.ix_(*idxs)] = data
-        a._core.set_region(region, sub, False)
+        a._core.set_region(region, _flat_view(sub), False)
 
 
 class _VIndex:
@@ -812,7 +819,7 @@ class _VIndex:
         for pos, region in _indexing.point_groups(coords, a.chunks):
             sub = a._read_region(region, [t[1] - t[0] for t in region])
             sub[tuple(c[pos] - t[0] for c, t in zip(coords, region))] = data[pos]
-            a._core.set_region(region, sub, False)
+            a._core.set_region(region, _flat_view(sub), False)
 
 
 # -- constructors ----------------------------------------------------------------------------------
@@ -880,7 +887,8 @@ def asarray(array: Any, copy: Optional[bool] = None, **kwargs: Any) -> NDArray:
         return array.copy(**kwargs)
     arr = np.asarray(array)
     dt = _np_dtype(arr.dtype)
-    arr = np.ascontiguousarray(arr)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")
     kw = _Kw(kwargs)
     return _create("buffer", arr.shape, dt, kw, data=arr.reshape(-1).view(np.uint8) if arr.size else b"")
 
