@@ -298,6 +298,43 @@ def point_groups(coords: Sequence[np.ndarray], chunks: Sequence[int]) -> Iterato
         yield pos, region
 
 
+def strided_box(out: np.ndarray) -> Optional[Tuple[np.ndarray, List[Triple]]]:
+    """``(base, key)`` when ``out`` is ``base[key]``: a writable view with steps (negative too)
+    of a C-contiguous array ``base`` of the same dtype and number of dimensions, ``key`` one
+    ``(start, stop, step)`` per dimension; ``None`` otherwise."""
+    base = out
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    if (base is out or not base.flags.c_contiguous or not out.flags.writeable or base.dtype != out.dtype
+            or base.ndim != out.ndim or out.size == 0):
+        return None
+    its = out.itemsize
+    offset = out.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if offset % its:
+        return None
+    offset //= its
+    key = []
+    for d in range(out.ndim):
+        bstride = base.strides[d] // its
+        if base.strides[d] % its or bstride <= 0 and base.shape[d] > 1:
+            return None
+        start = offset // bstride if bstride > 0 else 0
+        offset -= start * bstride
+        n = out.shape[d]
+        if n == 1:
+            step = 1
+        else:
+            if out.strides[d] % its or bstride == 0 or (out.strides[d] // its) % bstride:
+                return None
+            step = (out.strides[d] // its) // bstride
+        if step == 0 or not 0 <= start < base.shape[d] or not 0 <= start + step * (n - 1) < base.shape[d]:
+            return None
+        key.append((start, start + step * n, step))
+    if offset != 0:
+        return None
+    return base, key
+
+
 def flat_view(arr: np.ndarray) -> np.ndarray:
     """The bytes of a C-contiguous array as a 1-d ``uint8`` view (0-d arrays and some dtypes,
     datetime64 among them, export no buffer of their own)."""

@@ -553,8 +553,9 @@ class NDArray:
 
     def read_into(self, out: np.ndarray, key: Any = None, casting: str = "same_kind") -> np.ndarray:
         """Reads ``self[key]`` (default: everything) into ``out``, an array of the result's
-        shape: straight into its memory when it is contiguous and of the array's dtype, through
-        a temporary otherwise (cast with ``casting``). Returns ``out``."""
+        shape: straight into its memory when it has the array's dtype and is contiguous, or a
+        strided view (steps, negative too) of a C-contiguous array (then only for keys of
+        slices); through a temporary otherwise (cast with ``casting``). Returns ``out``."""
         if not isinstance(out, np.ndarray):
             raise TypeError("out must be a NumPy array")
         if key is None:
@@ -570,6 +571,12 @@ class NDArray:
             if out.dtype == self._dtype and out.flags.writeable and out.flags.f_contiguous:
                 if not sel.empty:
                     self._core.get_region(sel.region, out.reshape(-1, order="F").view(np.uint8), True)
+                return out
+            box = _indexing.strided_box(out) if out.dtype == self._dtype else None
+            if box is not None and len(sel.out_shape) == len(sel.region) and not any(sel.dropped):
+                base, out_key = box
+                if not sel.empty:
+                    self._core.get_region_into(sel.region, base.reshape(-1).view(np.uint8), list(base.shape), out_key)
                 return out
         res = self[key]
         np.copyto(out, res, casting=casting)

@@ -465,9 +465,26 @@ def test_read_into():
     wide = np.zeros((10, 9), "i8")
     a.read_into(wide)
     equal(wide, x.astype("i8"))
-    strided = np.zeros((10, 18), "i4")[:, ::2]
-    a.read_into(strided)
+    base = np.full((12, 20), -1, "i4")
+    strided = base[1:11, 1:19:2]
+    assert ndpack.ndarray._indexing.strided_box(strided) is not None
+    assert a.read_into(strided) is strided
     equal(strided, x)
+    outside = np.ones(base.shape, bool)
+    outside[1:11, 1:19:2] = False
+    assert (base[outside] == -1).all()
+    for view, key in [
+        (np.zeros((7, 30), "i4")[5:2:-1, 27:0:-3], (slice(1, 4), slice(0, 9))),
+        (np.zeros((4, 9), "i4")[::-1, ::-1], (slice(6, 10), slice(None))),
+        (np.zeros((3, 2, 9), "i4")[:, 1, :], (slice(0, 3), slice(None))),
+        (np.zeros((20, 9), "i4")[::2], ()),
+    ]:
+        assert (ndpack.ndarray._indexing.strided_box(view) is None) == (view.base.ndim != view.ndim)
+        a.read_into(view, key)
+        equal(view, x[key])
+    t = np.zeros((9, 10), "i4").T[::2]
+    a.read_into(t, (slice(None, None, 2),))
+    equal(t, x[::2])
     with pytest.raises(ValueError):
         a.read_into(np.zeros((3, 3), "i4"))
     with pytest.raises(TypeError):

@@ -590,7 +590,10 @@ fn slice_copies_aligned_chunks_and_reads_the_rest() {
     let r = Region::from_bounds(&[5, 6], &[20, 18]).unwrap();
     let s = a.slice(&r, &[], &ArrayOptions::default()).unwrap();
     assert_eq!(s.shape(), [15, 12]);
-    assert_eq!(s.schunk().get_chunk(0).unwrap(), a.schunk().get_chunk(4).unwrap());
+    assert_eq!(
+        s.schunk().get_chunk(0).unwrap(),
+        a.schunk().get_chunk(4).unwrap()
+    );
     assert_eq!(read(&s, &Region::full(s.shape()).unwrap()), read(&a, &r));
     // Steps, a dropped dimension, other chunks.
     let r = Region::new(vec![Slice::new(17, 0, -3).unwrap(), Slice::at(7).unwrap()]);
@@ -604,5 +607,7 @@ fn slice_copies_aligned_chunks_and_reads_the_rest() {
     assert_eq!(read(&s, &Region::full(&[6]).unwrap()), read(&a, &r));
     // Only dimensions of length 1 can be dropped.
     let r = Region::from_bounds(&[0, 0], &[2, 2]).unwrap();
-    assert!(a.slice(&r, &[true, false], &ArrayOptions::default()).is_err());
+    assert!(a
+        .slice(&r, &[true, false], &ArrayOptions::default())
+        .is_err());
 }
