@@ -378,31 +378,50 @@ class OIndex:
         a._check_writable()
         dims = ortho_dims(key, a.shape)
         value = a._value(value)
-        region, idxs, shape_out = [], [], []
-        for d in dims:
-            if d.unique is None:
-                n = len(range(*d.triple))
-                region.append(d.triple)
-                idxs.append(np.arange(n))
-                if not d.dropped:
-                    shape_out.append(n)
-            elif d.length == 0:
-                region.append((0, 0, 1))
-                idxs.append(np.empty(0, dtype=np.intp))
-                shape_out.append(len(d.inverse))
-            else:
-                lo, hi = int(d.unique[0]), int(d.unique[-1]) + 1
-                region.append((lo, hi, 1))
-                idxs.append(d.unique[d.inverse] - lo)
-                shape_out.append(len(d.inverse))
-        data = broadcast_value(value, shape_out)
-        shape = [len(range(*t)) for t in region]
-        if any(n == 0 for n in shape) or data.size == 0:
+        lengths = [len(d.inverse) if d.unique is not None else d.length for d in dims]
+        data = broadcast_value(value, [n for n, d in zip(lengths, dims) if not d.dropped])
+        if data.size == 0 or any(d.length == 0 for d in dims):
             return
-        data = data.reshape([1 if d.dropped else len(ix) for d, ix in zip(dims, idxs)])
-        sub = a._read_region(region, shape)
-        sub[np.ix_(*idxs)] = data
-        a._core.set_region(region, flat_view(sub), False)
+        data = data.reshape([1 if d.dropped else n for n, d in zip(lengths, dims)])
+        for ax, d in enumerate(dims):
+            if d.unique is not None:
+                # Each unique index takes the value of its last occurrence, as in NumPy.
+                last = np.empty(d.length, dtype=np.intp)
+                last[d.inverse] = np.arange(len(d.inverse))
+                data = np.take(data, last, axis=ax)
+        groups = [chunk_groups(d, c) for d, c in zip(dims, a.chunks)]
+        for combo in itertools.product(*groups):
+            region = [g[0] for g in combo]
+            shape = [len(range(*t)) for t in region]
+            part = data[tuple(g[1] for g in combo)]
+            if all(g[2] is None or len(g[2]) == n for g, n in zip(combo, shape)):
+                sub = np.ascontiguousarray(part)
+            else:
+                sub = a._read_region(region, shape)
+                sub[np.ix_(*[np.arange(n) if g[2] is None else g[2] for g, n in zip(combo, shape)])] = part
+            a._core.set_region(region, flat_view(sub), False)
+
+
+def single_array(key: Any, shape: Sequence[int]) -> Optional[Tuple[int, tuple, np.ndarray]]:
+    """``(axis, ortho_key, indices)`` when ``key`` holds slices (and ``...``) and exactly one
+    integer array (any shape) or 1-d boolean array, nothing else: then NumPy's ``x[key]`` is the
+    orthogonal selection with the flat indices at ``axis``, reshaped to put the indices' shape
+    there. ``None`` for any other key."""
+    items, _ = expand_key(key, len(shape))
+    pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
+    if len(pos) != 1 or any(k is None or isinstance(k, int) for k in items):
+        return None
+    axis = pos[0]
+    idx = items[axis]
+    if idx.dtype == np.bool_:
+        if idx.ndim != 1:
+            return None
+        if idx.shape[0] != shape[axis]:
+            return None
+        idx = idx.nonzero()[0]
+    ortho = list(items)
+    ortho[axis] = idx.reshape(-1)
+    return axis, tuple(ortho), idx
 
 
 class VIndex:

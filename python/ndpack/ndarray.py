@@ -502,6 +502,12 @@ class NDArray:
                 return self[...][key]
             raise IndexError(f"no field {key!r} in dtype {self._dtype}")
         sel = _indexing.select(key, self.shape)
+        if sel.fancy is not None and self._sparse(sel):
+            one = _indexing.single_array(key, self.shape)
+            if one is not None:
+                axis, ortho, idx = one
+                res = self.oindex[ortho]
+                return res.reshape(res.shape[:axis] + idx.shape + res.shape[axis + 1 :])
         sub = self._read_region(sel.region, sel.region_shape)
         if sel.fancy is not None:
             return sub[sel.fancy]
@@ -516,6 +522,15 @@ class NDArray:
         self._check_writable()
         sel = _indexing.select(key, self.shape)
         value = self._value(value)
+        if sel.fancy is not None and self._sparse(sel):
+            one = _indexing.single_array(key, self.shape)
+            if one is not None:
+                axis, ortho, idx = one
+                dims = [len(range(*t)) for t in sel.region]
+                shape = dims[:axis] + list(idx.shape) + dims[axis + 1 :]
+                data = _indexing.broadcast_value(value, shape)
+                self.oindex[ortho] = data.reshape(dims[:axis] + [idx.size] + dims[axis + 1 :])
+                return
         if sel.fancy is not None:
             if sel.empty:
                 np.empty(sel.region_shape, self._dtype)[sel.fancy] = value
@@ -532,6 +547,11 @@ class NDArray:
             return
         data = data if data.flags.c_contiguous else data.copy(order="C")
         self._core.set_region(sel.region, _indexing.flat_view(data), False)
+
+    def _sparse(self, sel: "_indexing.Selection") -> bool:
+        """Whether the region bounding a selection with arrays is large (over 4 MiB): then a
+        key with one index array goes through the chunk-grouped orthogonal selection."""
+        return int(np.prod(sel.region_shape, dtype=np.int64)) * self.itemsize > (4 << 20)
 
     def _value(self, value: Any) -> np.ndarray:
         if isinstance(value, NDArray):

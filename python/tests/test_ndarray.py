@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import threading
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -332,6 +333,46 @@ def test_random_writes_match_numpy(case, seed, how):
     x[key] = value
     a[key] = value
     equal(a[...], x)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(indexing_case(), st.integers(0, 2**31))
+def test_one_index_array_through_oindex_matches_numpy(case, seed):
+    """Keys with one index array take the chunk-grouped path when their bounding region is large;
+    forced here on small arrays."""
+    shape, chunks, blocks, dtype, key = case
+    x = sample(dtype, shape, seed % 1000)
+    a = ndpack.asarray(x, chunks=chunks, blocks=blocks)
+    with mock.patch.object(ndpack.NDArray, "_sparse", lambda self, sel: True):
+        try:
+            expected = x[key]
+        except IndexError:
+            with pytest.raises(IndexError):
+                a[key]
+            return
+        equal(a[key], expected)
+        value = sample(dtype, np.shape(expected), seed % 991 + 1)
+        x[key] = value
+        a[key] = value
+        equal(a[...], x)
+
+
+def test_sparse_index_arrays_on_a_large_array():
+    x = np.arange(2048 * 1024, dtype="f4").reshape(2048, 1024)
+    a = ndpack.asarray(x, chunks=(256, 256), blocks=(64, 64))
+    for key in [([0, 2047, 5, 5],), (slice(None), [1000, 3, 3]), (np.array([[0, 2000], [1, 3]]), slice(10, 1000)),
+                (slice(None, None, -7), np.array([1023, 0])), (np.eye(2048, dtype=bool)[3],)]:
+        assert a._sparse(ndpack.ndarray._indexing.select(key, a.shape))
+        assert _indexing_single(key, a.shape)
+        equal(a[key], x[key])
+        v = -np.arange(np.asarray(x[key]).size, dtype="f4").reshape(np.shape(x[key]))
+        x[key] = v
+        a[key] = v
+    equal(a[...], x)
+
+
+def _indexing_single(key, shape):
+    return ndpack.ndarray._indexing.single_array(key, shape) is not None
 
 
 def test_fancy_examples():
