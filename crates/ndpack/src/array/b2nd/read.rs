@@ -4,8 +4,6 @@
 
 use std::cell::RefCell;
 
-use rayon::prelude::*;
-
 use super::layout::{ChunkPart, SharedOut};
 use super::{check_chunk_nbytes, NDArray};
 use crate::blosc::v2::ChunkDecoder;
@@ -14,8 +12,9 @@ use crate::error::{Error, Result};
 use crate::region::{Order, Region};
 use crate::threads;
 
-/// Blocks decoded for one read in parallel when a chunk part moves at least this many bytes.
-const PAR_BLOCK_BYTES: usize = 256 << 10;
+/// Reads that decode fewer bytes than this run on the calling thread alone: waking the pool's
+/// threads costs more than they would save (a 100×100 slice decodes a few 16 KiB blocks).
+const PAR_READ_BYTES: usize = 160 << 10;
 
 thread_local! {
     /// A decoded block or chunk, reused across reads on one thread.
@@ -82,17 +81,23 @@ impl NDArray {
         }
         let parts = self.layout.plan(region)?;
         let shared = SharedOut::new(out.data, &out.shape, its, out.order)?;
-        let run = || {
-            parts
-                .par_iter()
-                .try_for_each(|part| self.read_part(part, &shared, out_region))
-        };
-        if parts.len() > 1 && threads::get_num_threads() > 1 {
-            threads::install(run)
-        } else {
-            parts
+        let threads = threads::get_num_threads();
+        let nblocks: usize = parts.iter().map(|p| p.blocks.len()).sum();
+        let parallel = threads > 1
+            && nblocks > 1
+            && nblocks.saturating_mul(self.layout.block_bytes()) >= PAR_READ_BYTES;
+        match parts.as_slice() {
+            // One chunk: its blocks shared out among the threads.
+            [part] => self.read_part(part, &shared, out_region, parallel),
+            // Several: the chunks shared out, the calling thread taking its share.
+            _ if parallel => {
+                threads::for_each_with_caller(parts.iter(), threads.min(parts.len()), |part| {
+                    self.read_part(part, &shared, out_region, false)
+                })
+            }
+            _ => parts
                 .iter()
-                .try_for_each(|part| self.read_part(part, &shared, out_region))
+                .try_for_each(|part| self.read_part(part, &shared, out_region, false)),
         }
     }
 
@@ -124,10 +129,17 @@ impl NDArray {
 
     /// Decodes the blocks of one chunk part into the output. From a frame file, a part that
     /// touches few of its chunk's blocks reads only those blocks' bytes.
-    fn read_part(&self, part: &ChunkPart, out: &SharedOut<'_>, out_region: &Region) -> Result<()> {
+    /// With `parallel`, the blocks are decoded by all threads, the calling one among them.
+    fn read_part(
+        &self,
+        part: &ChunkPart,
+        out: &SharedOut<'_>,
+        out_region: &Region,
+        parallel: bool,
+    ) -> Result<()> {
         let wanted: Vec<usize> = part.blocks.iter().map(|b| b.nblock).collect();
         self.schunk.with_chunk_blocks(part.nchunk, &wanted, |dec| {
-            self.decode_part(dec, part, out, out_region)
+            self.decode_part(dec, part, out, out_region, parallel)
         })
     }
 
@@ -138,6 +150,7 @@ impl NDArray {
         part: &ChunkPart,
         out: &SharedOut<'_>,
         out_region: &Region,
+        parallel: bool,
     ) -> Result<()> {
         let l = &self.layout;
         check_chunk_nbytes(part.nchunk, dec.nbytes(), l)?;
@@ -163,10 +176,11 @@ impl NDArray {
                 copy(blk, b)
             })
         };
-        if part.blocks.len() > 1 && part.blocks.len() * l.block_bytes() >= PAR_BLOCK_BYTES {
-            part.blocks.par_iter().try_for_each(one)
+        let workers = if parallel {
+            threads::get_num_threads()
         } else {
-            part.blocks.iter().try_for_each(one)
-        }
+            1
+        };
+        threads::for_each_with_caller(part.blocks.iter(), workers, one)
     }
 }
