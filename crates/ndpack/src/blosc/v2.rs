@@ -23,6 +23,7 @@ use super::compressor::Compressor;
 use std::mem::MaybeUninit;
 
 use crate::error::{Error, Result};
+use crate::threads;
 
 /// The chunk format version ndpack writes (what c-blosc2 2.4 to 3.6 write).
 pub const VERSION_FORMAT: u8 = 5;
@@ -214,23 +215,32 @@ fn ext_header(
     h
 }
 
-/// Compresses `src` into a Blosc2 chunk, as `blosc2.compress2` does.
-pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
-    check_input_size(src.len(), MAX_OVERHEAD)?;
-    vec_with(src.len() + MAX_OVERHEAD, |dst| {
-        compress_into_uninit(src, params, dst)
-    })
+/// How [`CParams`] encode a chunk of some size: its flags and block encoder.
+struct Prepared {
+    flags: u8,
+    udcodec: u8,
+    spec: EncodeSpec,
 }
 
-/// Compresses `src` into `dst`, which may be uninitialised and must hold at least
-/// `src.len() + MAX_OVERHEAD` bytes (the largest chunk); returns the chunk size. The first
-/// that many bytes of `dst` are then initialised.
-pub fn compress_into_uninit(
-    src: &[u8],
-    params: &CParams,
-    dst: &mut [MaybeUninit<u8>],
-) -> Result<usize> {
-    check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
+impl Prepared {
+    /// The chunk header with `flags` and Blosc2 flags `blosc2_flags` (cbytes left 0).
+    fn header(&self, flags: u8, nbytes: usize, blosc2_flags: u8) -> Vec<u8> {
+        let s = &self.spec;
+        ext_header(
+            flags,
+            s.typesize,
+            nbytes,
+            s.blocksize,
+            s.filters.map(Filter::code),
+            s.filters_meta,
+            self.udcodec,
+            blosc2_flags,
+        )
+    }
+}
+
+/// Checks `params` and works out how they encode a chunk of `nbytes` bytes.
+fn prepare(params: &CParams, nbytes: usize) -> Result<Prepared> {
     params.codec.check_available()?;
     if !params.codec.can_encode() {
         return Err(Error::invalid_argument(format!(
@@ -250,7 +260,6 @@ pub fn compress_into_uninit(
         ));
     }
     let ts = params.header_typesize();
-    let filters = params.filters.map(Filter::code);
     for (f, m) in params.filters.iter().zip(params.filters_meta) {
         if *f == Filter::TruncPrec {
             trunc_prec_check(ts, m as i8)?;
@@ -269,7 +278,6 @@ pub fn compress_into_uninit(
             "the DELTA filter must be the first filter of the pipeline and appear once",
         ));
     }
-    let nbytes = src.len();
     let blocksize = params.compute_blocksize(nbytes);
     // c-blosc2 also splits blocks that typesize does not divide, and then cannot decode them.
     let split = params.split_block(ts, blocksize) && blocksize.is_multiple_of(ts);
@@ -280,19 +288,43 @@ pub fn compress_into_uninit(
     if !split {
         flags |= FLAG_DONT_SPLIT;
     }
-    let udcodec = params.codec.code();
-    let header = |flags: u8, special: u8| {
-        ext_header(
-            flags,
-            ts,
-            nbytes,
+    Ok(Prepared {
+        flags,
+        udcodec: params.codec.code(),
+        spec: EncodeSpec {
+            compressor: params.codec,
+            clevel: params.clevel,
+            typesize: ts,
             blocksize,
-            filters,
-            params.filters_meta,
-            udcodec,
-            special,
-        )
-    };
+            split,
+            filters: params.filters,
+            filters_meta: params.filters_meta,
+            extended: true,
+        },
+    })
+}
+
+/// Compresses `src` into a Blosc2 chunk, as `blosc2.compress2` does.
+pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
+    check_input_size(src.len(), MAX_OVERHEAD)?;
+    vec_with(src.len() + MAX_OVERHEAD, |dst| {
+        compress_into_uninit(src, params, dst)
+    })
+}
+
+/// Compresses `src` into `dst`, which may be uninitialised and must hold at least
+/// `src.len() + MAX_OVERHEAD` bytes (the largest chunk); returns the chunk size. The first
+/// that many bytes of `dst` are then initialised.
+pub fn compress_into_uninit(
+    src: &[u8],
+    params: &CParams,
+    dst: &mut [MaybeUninit<u8>],
+) -> Result<usize> {
+    check_compress_sizes(src.len(), dst.len(), MAX_OVERHEAD)?;
+    let nbytes = src.len();
+    let prep = prepare(params, nbytes)?;
+    let (flags, spec) = (prep.flags, &prep.spec);
+    let header = |flags: u8, special: u8| prep.header(flags, nbytes, special);
     let memcpyed = |flags: u8, dst: &mut [MaybeUninit<u8>]| {
         let mut head = header(flags | FLAG_MEMCPYED, 0);
         head[12..16].copy_from_slice(&((nbytes + EXT_HEADER_LEN) as i32).to_le_bytes());
@@ -303,16 +335,6 @@ pub fn compress_into_uninit(
     if params.clevel == 0 || nbytes < MIN_BUFFERSIZE {
         return memcpyed(FLAG_SHUFFLE | FLAG_BITSHUFFLE, dst);
     }
-    let spec = EncodeSpec {
-        compressor: params.codec,
-        clevel: params.clevel,
-        typesize: ts,
-        blocksize,
-        split,
-        filters: params.filters,
-        filters_meta: params.filters_meta,
-        extended: true,
-    };
     match spec.encode_chunk_into(src, &header(flags, 0), nbytes + MAX_OVERHEAD, dst)? {
         Some(chunk) if chunk.all_zero => {
             let head = header(flags, SPECIAL_ZERO << 4);
@@ -322,6 +344,84 @@ pub fn compress_into_uninit(
         Some(chunk) => Ok(chunk.len),
         None => memcpyed(flags, dst),
     }
+}
+
+/// Chunk `old` with some of its blocks replaced: `blocks` pairs a block number with the block's
+/// new bytes (a whole block), which are encoded as [`compress`] would encode them; the other
+/// blocks keep their encoded bytes. Only when `old` is laid out as `params` lay out a chunk of
+/// its size (same header but for its size; no DELTA, whose reference is the first block; not
+/// stored uncompressed, not special) and the result fits a chunk: otherwise `None`, and the
+/// caller compresses the whole chunk. The new blocks are encoded by up to `workers` workers.
+pub fn replace_blocks(
+    old: &[u8],
+    params: &CParams,
+    blocks: &[(usize, &[u8])],
+    workers: usize,
+) -> Result<Option<Vec<u8>>> {
+    let chunk = Chunk::open(old)?;
+    let nbytes = chunk.header.nbytes;
+    if params.clevel == 0 || nbytes < MIN_BUFFERSIZE || params.filters.contains(&Filter::Delta) {
+        return Ok(None);
+    }
+    let prep = prepare(params, nbytes)?;
+    let head = prep.header(prep.flags, nbytes, 0);
+    let hlen = head.len();
+    let same = old.len() >= hlen && old[..12] == head[..12] && old[16..hlen] == head[16..];
+    if !same || chunk.header.len() != hlen || !nbytes.is_multiple_of(prep.spec.blocksize) {
+        return Ok(None);
+    }
+    let nblocks = chunk.nblocks();
+    let bs = prep.spec.blocksize;
+    let mut new: Vec<Option<Vec<u8>>> = vec![None; nblocks];
+    for &(i, raw) in blocks {
+        if i >= nblocks || raw.len() != bs {
+            return Err(Error::invalid_argument(format!(
+                "block {i} of {} bytes for a chunk of {nblocks} blocks of {bs} bytes",
+                raw.len()
+            )));
+        }
+    }
+    let slots: Vec<(&mut Option<Vec<u8>>, &[u8])> = {
+        let mut by_block: Vec<Option<&[u8]>> = vec![None; nblocks];
+        for &(i, raw) in blocks {
+            by_block[i] = Some(raw);
+        }
+        new.iter_mut()
+            .zip(by_block)
+            .filter_map(|(slot, raw)| raw.map(|r| (slot, r)))
+            .collect()
+    };
+    let encode = |(slot, raw): (&mut Option<Vec<u8>>, &[u8])| -> Result<()> {
+        *slot = Some(prep.spec.encode_lone_block(raw)?);
+        Ok(())
+    };
+    let workers = if slots.len() > 1 { workers } else { 1 };
+    threads::for_each_with_caller(slots.into_iter(), workers, encode)?;
+    let mut len = hlen + 4 * nblocks;
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(nblocks);
+    for (i, n) in new.iter().enumerate() {
+        let part = match n {
+            Some(bytes) => bytes.as_slice(),
+            None => chunk.block_stream_bytes(i)?,
+        };
+        len += part.len();
+        parts.push(part);
+    }
+    if len > nbytes + MAX_OVERHEAD {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(len);
+    out.extend_from_slice(&head);
+    out[12..16].copy_from_slice(&(len as i32).to_le_bytes());
+    let mut at = hlen + 4 * nblocks;
+    for part in &parts {
+        out.extend_from_slice(&(at as i32).to_le_bytes());
+        at += part.len();
+    }
+    for part in parts {
+        out.extend_from_slice(part);
+    }
+    Ok(Some(out))
 }
 
 fn special_chunk(special: u8, nbytes: usize, typesize: usize, blocksize: usize) -> Result<Vec<u8>> {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::blosc::frame::Mode;
+use crate::blosc::v2::Filter;
 use crate::blosc::Compressor;
 use crate::buffer::{ArrayMut, ArrayRef};
 use crate::region::test_util::{random_slice, Rng};
@@ -610,4 +611,78 @@ fn slice_copies_aligned_chunks_and_reads_the_rest() {
     assert!(a
         .slice(&r, &[true, false], &ArrayOptions::default())
         .is_err());
+}
+
+/// A write that touches few blocks of a chunk re-encodes only those: the chunk comes out with
+/// the bytes a whole-chunk compression of its new items gives, for every codec and filter
+/// pipeline that allows it; with DELTA (whose reference is the first block) the whole chunk is
+/// compressed again, with the same result.
+#[test]
+fn small_writes_reencode_only_their_blocks() {
+    let shape = [64usize, 64];
+    let n: usize = shape.iter().product();
+    let data: Vec<u8> = (0..n as u32)
+        .flat_map(|v| ((v % 64) as f32 * 0.5 + (v / 64) as f32).to_le_bytes())
+        .collect();
+    let dt: DataType = "<f4".parse().unwrap();
+    for (codec, filter) in [
+        (Compressor::Lz4, Filter::Shuffle),
+        (Compressor::Zstd, Filter::BitShuffle),
+        (Compressor::BloscLz, Filter::NoFilter),
+        (Compressor::Lz4, Filter::Delta),
+    ] {
+        let opts = ArrayOptions {
+            chunks: Some(vec![32, 32]),
+            blocks: Some(vec![8, 8]),
+            cparams: Some(CParams {
+                codec,
+                clevel: 5,
+                filters: Filter::last_slot(filter),
+                ..CParams::default()
+            }),
+            ..Default::default()
+        };
+        let mut a = NDArray::from_buffer(&data, &shape, dt.clone().into(), &opts).unwrap();
+        let mut model = Model {
+            shape: shape.to_vec(),
+            its: 4,
+            data: data.clone(),
+        };
+        // 3×10 items across two blocks of chunk 1 (rows 5..8, columns 38..48).
+        let region = Region::new(vec![
+            Slice::range(5, 8).unwrap(),
+            Slice::range(38, 48).unwrap(),
+        ]);
+        let src: Vec<u8> = (0..30u32)
+            .flat_map(|v| (1000.0 + v as f32).to_le_bytes())
+            .collect();
+        a.set_region(
+            &region,
+            &ArrayRef::new(&src, dt.clone(), vec![3, 10], Order::C).unwrap(),
+        )
+        .unwrap();
+        model.write(&region, &src);
+        assert_eq!(read_all(&a), model.data, "{codec:?} {filter:?}");
+        // The array's own chunks are laid out as its parameters lay out a chunk: their blocks
+        // can be replaced one by one (not with DELTA).
+        let chunk = a.schunk().get_chunk(1).unwrap();
+        let kept = v2::replace_blocks(&chunk, &a.cparams(), &[], 1).unwrap();
+        assert_eq!(
+            kept.is_some(),
+            filter != Filter::Delta,
+            "{codec:?} {filter:?}"
+        );
+        if let Some(kept) = kept {
+            assert_eq!(kept, chunk.as_ref());
+        }
+        for k in 0..a.layout().nchunks() {
+            let raw = a.schunk().decompress_chunk(k).unwrap();
+            let whole = v2::compress(&raw, &a.cparams()).unwrap();
+            assert_eq!(
+                a.schunk().get_chunk(k).unwrap().as_ref(),
+                whole.as_slice(),
+                "chunk {k}, {codec:?} {filter:?}"
+            );
+        }
+    }
 }

@@ -14,7 +14,7 @@ use crate::blosc::frame::{SChunk, Special};
 use crate::blosc::v2::{self, CParams};
 use crate::buffer::{ArrayMut, ArrayRef};
 use crate::error::{Error, Result};
-use crate::region::{ChunkSelection, Layout as ByteLayout, Order, Region, Slice};
+use crate::region::{copy_region, ChunkSelection, Layout as ByteLayout, Order, Region, Slice};
 use crate::threads;
 
 /// The most uncompressed bytes held at once by the parallel compression of one write.
@@ -68,7 +68,12 @@ impl NDArray {
                 let mut raw = if covers(&part.within, &valid) {
                     zeroed(l.chunk_bytes())?
                 } else {
-                    decode_chunk(schunk, part.index, l)?
+                    let old = schunk.get_chunk(part.index)?;
+                    let patched = patch_blocks(&old, part, l, data.data, src_layout, &cparams)?;
+                    if let Some(chunk) = patched {
+                        return Ok(NewChunk::Bytes(chunk));
+                    }
+                    decode_bytes(&old, part.index, l)?
                 };
                 l.write_chunk(&mut raw, &part.within, data.data, src_layout, &part.out)?;
                 l.zero_outside(&mut raw, &valid)?;
@@ -538,8 +543,47 @@ fn zeroed(n: usize) -> Result<Vec<u8>> {
 
 /// Chunk `n` decoded (checked against the layout's chunk size).
 fn decode_chunk(schunk: &SChunk, n: usize, l: &ChunkLayout) -> Result<Vec<u8>> {
-    let chunk = schunk.get_chunk(n)?;
-    let dec = v2::ChunkDecoder::open(&chunk)?;
+    decode_bytes(&schunk.get_chunk(n)?, n, l)
+}
+
+/// Chunk `part` of the array, whose encoded bytes are `old`, with the items of `part` written
+/// from `src_region` of `src`, when they touch few of its blocks: those blocks alone are
+/// decoded, patched and encoded again, the others keep their bytes (see
+/// [`v2::replace_blocks`]). `None` when the whole chunk is to be decoded and compressed.
+fn patch_blocks(
+    old: &[u8],
+    part: &ChunkSelection,
+    l: &ChunkLayout,
+    src: &[u8],
+    src_layout: ByteLayout<'_>,
+    cparams: &CParams,
+) -> Result<Option<Vec<u8>>> {
+    let out = Region::full(&part.within.shape())?;
+    let blocks = l.block_parts(&part.within, &out)?;
+    if blocks.len() * 2 > l.blocks_per_chunk() {
+        return Ok(None);
+    }
+    let dec = v2::ChunkDecoder::open(old)?;
+    if dec.special() != 0 || dec.blocksize() != l.block_bytes() {
+        return Ok(None);
+    }
+    check_chunk_nbytes(part.index, dec.nbytes(), l)?;
+    let block_layout = ByteLayout::c(l.blocks(), l.itemsize());
+    let mut raws = Vec::with_capacity(blocks.len());
+    for b in &blocks {
+        let mut raw = zeroed(l.block_bytes())?;
+        dec.decode_range(l.block_range(b.nblock).start, &mut raw)?;
+        let from = part.out.select(&b.out)?;
+        copy_region(src, src_layout, &from, &mut raw, block_layout, &b.within)?;
+        raws.push((b.nblock, raw));
+    }
+    let pairs: Vec<(usize, &[u8])> = raws.iter().map(|(i, r)| (*i, r.as_slice())).collect();
+    v2::replace_blocks(old, cparams, &pairs, threads::get_num_threads())
+}
+
+/// A chunk's encoded bytes `chunk` decoded (checked against the layout's chunk size).
+fn decode_bytes(chunk: &[u8], n: usize, l: &ChunkLayout) -> Result<Vec<u8>> {
+    let dec = v2::ChunkDecoder::open(chunk)?;
     check_chunk_nbytes(n, dec.nbytes(), l)?;
     let mut raw = zeroed(l.chunk_bytes())?;
     dec.decode_into(&mut raw)?;

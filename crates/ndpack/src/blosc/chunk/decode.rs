@@ -243,8 +243,9 @@ impl<'a> Chunk<'a> {
         }
     }
 
-    /// Walks the streams of block `i` and checks each against the buffer and the codec's limits.
-    fn check_block(&self, i: usize) -> Result<()> {
+    /// Walks the streams of block `i` and checks each against the buffer and the codec's limits;
+    /// returns where the block's bytes end.
+    fn check_block(&self, i: usize) -> Result<usize> {
         let g = self.geom(i);
         if !g.bsize.is_multiple_of(g.nstreams) {
             return Err(Error::corrupt(format!(
@@ -290,7 +291,20 @@ impl<'a> Chunk<'a> {
                 }
             }
         }
-        Ok(())
+        Ok(pos)
+    }
+
+    /// The encoded bytes of block `i` (its streams, each after its size), checked; an error for
+    /// a chunk without blocks or a block number past its end.
+    pub(crate) fn block_stream_bytes(&self, i: usize) -> Result<&'a [u8]> {
+        if self.compressor.is_none() || i >= self.bstarts.len() {
+            return Err(Error::invalid_argument(format!(
+                "no block {i} in a chunk of {} encoded blocks",
+                self.bstarts.len()
+            )));
+        }
+        let end = self.check_block(i)?;
+        Ok(&self.buf[self.bstarts[i]..end])
     }
 
     /// Number of blocks.

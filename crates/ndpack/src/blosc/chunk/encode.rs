@@ -173,6 +173,19 @@ impl EncodeSpec {
         Ok(self.encode_streams(data, neblock, out))
     }
 
+    /// Encodes `raw`, one whole block (`blocksize` bytes), as block `i` of a chunk would be: its
+    /// filters applied and its streams compressed, each after its size. Not for pipelines with
+    /// DELTA, whose reference is the chunk's first block.
+    pub(crate) fn encode_lone_block(&self, raw: &[u8]) -> Result<Vec<u8>> {
+        debug_assert!(raw.len() == self.blocksize && !self.filters.contains(&Filter::Delta));
+        let mut out = vec![0u8; self.max_block_len(raw.len())];
+        // A block always fits in its largest size (every stream stored raw).
+        let (n, _) = with_scratch(|tmp| self.encode_block(raw, 0, tmp, &mut out, 1))?
+            .expect("a block fits in its largest encoded size");
+        out.truncate(n);
+        Ok(out)
+    }
+
     /// Compresses the streams of one filtered block (`data`, in streams of `neblock` bytes)
     /// into `out`, each after its 4-byte size; returns the encoded size and whether every
     /// stream was a zero run, or `None` when they do not fit in `out`.
