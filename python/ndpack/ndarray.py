@@ -497,6 +497,12 @@ class NDArray:
         """NumPy's ``a[key]``: ints, slices with any step, ``...``, ``None``, boolean masks and
         integer arrays. Basic keys decode straight into the result; keys with arrays read the
         smallest region holding the selection, then NumPy picks the items from it."""
+        basic = type(key)
+        if basic is tuple or basic is slice or basic is int:
+            # Ints and slices: the result made and filled in one call.
+            res = self._core.get_basic(key if basic is tuple else (key,), self._dtype)
+            if res is not None:
+                return res[()] if res.ndim == 0 else res
         if isinstance(key, str):
             if self._dtype.fields is not None and key in self._dtype.fields:
                 return self[...][key]

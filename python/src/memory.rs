@@ -716,7 +716,7 @@ impl NumpyBase {
 /// # Safety
 /// The GIL is held; `strides`, where not null, has `dims.len()` entries describing memory that
 /// `data` points to.
-unsafe fn new_array<'py>(
+pub(crate) unsafe fn new_array<'py>(
     py: Python<'py>,
     dtype: &Bound<'py, PyArrayDescr>,
     dims: &mut [npy_intp],
@@ -742,6 +742,40 @@ unsafe fn new_array<'py>(
         );
         Bound::from_owned_ptr_or_err(py, arr)
     }
+}
+
+/// A new C-order NumPy array of `dtype` and `shape` whose items are not initialised (as
+/// `np.empty`), with the address of its memory. Dtypes holding Python objects are refused.
+pub(crate) fn empty_array<'py>(
+    py: Python<'py>,
+    dtype: &Bound<'py, PyArrayDescr>,
+    shape: &[usize],
+) -> PyResult<(Bound<'py, PyAny>, *mut u8)> {
+    if dtype.has_object() {
+        return Err(PyTypeError::new_err(
+            "an array of Python objects cannot hold raw bytes",
+        ));
+    }
+    let mut dims: Vec<npy_intp> = shape.iter().map(|&d| d as npy_intp).collect();
+    // SAFETY: the GIL is held; null strides and data make NumPy allocate the array's memory.
+    let arr = unsafe {
+        new_array(
+            py,
+            dtype,
+            &mut dims,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        )?
+    };
+    // SAFETY: `arr` is the NumPy array just made; its `data` field is its memory.
+    let data = unsafe {
+        (*arr.as_ptr().cast::<npyffi::PyArrayObject>())
+            .fields
+            .data
+            .cast::<u8>()
+    };
+    Ok((arr, data))
 }
 
 /// Adds `_RustBuffer` to the extension module.

@@ -17,12 +17,13 @@ use ndpack::blosc::frame::{DParams, Mode, OpenOptions, Special, Storage};
 use ndpack::buffer::{ArrayMut, ArrayRef};
 use ndpack::region::{Region, Slice};
 use ndpack::{Error, Order, Result};
+use numpy::{PyArrayDescr, PyArrayDescrMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyInt, PySlice, PySliceMethods, PyTuple};
 
 use crate::errors::to_py;
-use crate::memory::{bytes_from_slice, PyMemory, PyMemoryMut};
+use crate::memory::{bytes_from_slice, empty_array, PyMemory, PyMemoryMut};
 use crate::schunk::cparams_from;
 
 /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)` as Python passes them.
@@ -101,6 +102,12 @@ fn options(
         caterva,
     })
 }
+
+/// The memory of a new NumPy array, filled with the GIL released.
+struct OutPtr(*mut u8);
+
+// SAFETY: the pointer is the memory of an array that only the thread holding `OutPtr` writes.
+unsafe impl Send for OutPtr {}
 
 /// A b2nd array, shared by Python threads (see the module doc).
 #[pyclass(name = "NDArrayCore", module = "ndpack._ndpack", frozen)]
@@ -376,6 +383,71 @@ impl PyNDArray {
                 },
             )
         })
+    }
+
+    /// NumPy's `a[key]` for a basic key, `key` a tuple of ints and slices (any steps), at most one
+    /// per dimension (missing ones take everything): the items read into a new C-order array of
+    /// `dtype` (of the array's item size) and of the result's shape, 0-d for one int per
+    /// dimension. `None` for any other key (`...`, `None`, arrays, NumPy integers, ints out of
+    /// bounds): Python's indexing then handles it and raises NumPy's errors.
+    fn get_basic<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyTuple>,
+        dtype: &Bound<'py, PyArrayDescr>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let (shape, itemsize) = self.peek(|a| (a.shape().to_vec(), a.itemsize()))?;
+        if key.len() > shape.len() || dtype.itemsize() != itemsize || dtype.has_object() {
+            return Ok(None);
+        }
+        let mut slices = Vec::with_capacity(shape.len());
+        let mut out_shape = Vec::with_capacity(shape.len());
+        for (k, &n) in key.iter().zip(&shape) {
+            let len =
+                isize::try_from(n).map_err(|_| PyValueError::new_err("dimension too long"))?;
+            if let Ok(s) = k.cast::<PySlice>() {
+                let ind = s.indices(len)?;
+                slices.push(Slice::new(ind.start, ind.stop, ind.step).map_err(to_py)?);
+                out_shape.push(ind.slicelength);
+            } else if k.is_exact_instance_of::<PyInt>() {
+                let Ok(i) = k.extract::<isize>() else {
+                    return Ok(None);
+                };
+                if i < -len || i >= len {
+                    return Ok(None);
+                }
+                let i = (if i < 0 { i + len } else { i }) as usize;
+                slices.push(Slice::range(i, i + 1).map_err(to_py)?);
+            } else {
+                return Ok(None);
+            }
+        }
+        for &n in &shape[key.len()..] {
+            slices.push(Slice::range(0, n).map_err(to_py)?);
+            out_shape.push(n);
+        }
+        let region = Region::new(slices);
+        let (arr, data) = empty_array(py, dtype, &out_shape)?;
+        let nbytes = out_shape.iter().product::<usize>() * itemsize;
+        if nbytes > 0 {
+            let at = OutPtr(data);
+            self.with_read(py, |a| {
+                let at = at;
+                // SAFETY: `data` is the memory of `arr`, a new C-contiguous array of `nbytes`
+                // bytes that nothing else references while the GIL is released.
+                let data = unsafe { std::slice::from_raw_parts_mut(at.0, nbytes) };
+                a.get_region(
+                    &region,
+                    &mut ArrayMut {
+                        data,
+                        dtype: a.dtype().data_type(),
+                        shape: region.shape(),
+                        order: Order::C,
+                    },
+                )
+            })?;
+        }
+        Ok(Some(arr))
     }
 
     /// Reads `key` into `out_key` of `out`, a writable C-contiguous array of shape `out_shape`
