@@ -73,6 +73,28 @@ fn partial_plan<'c>(
     Ok(Some((c, cbytes, nblocks)))
 }
 
+/// Which blocks of `chunk` are wanted, when `blocks` are a quarter of its blocks or fewer (and
+/// none depends on another: no DELTA): the decoder then checks only those.
+fn few_blocks(chunk: &[u8], blocks: &[usize]) -> Option<Vec<bool>> {
+    let info = v2::chunk_info(chunk).ok()?;
+    if info.memcpyed
+        || info.special != 0
+        || info.blocksize == 0
+        || info.filters.contains(&Filter::Delta.code())
+    {
+        return None;
+    }
+    let nblocks = info.nbytes.div_ceil(info.blocksize);
+    if blocks.is_empty() || blocks.len() * 4 > nblocks || blocks.iter().any(|&b| b >= nblocks) {
+        return None;
+    }
+    let mut present = vec![false; nblocks];
+    for &b in blocks {
+        present[b] = true;
+    }
+    Some(present)
+}
+
 /// Where the chunk bytes live.
 #[derive(Debug)]
 pub(crate) enum Store {
@@ -643,7 +665,14 @@ impl SChunk {
             _ => None,
         };
         let Some((c, cbytes, nblocks)) = plan else {
-            return self.with_chunk(&e, |chunk| f(&v2::ChunkDecoder::open(chunk)?));
+            return self.with_chunk(&e, |chunk| {
+                // Few blocks of a chunk in memory: only those are checked.
+                let dec = match few_blocks(chunk, blocks) {
+                    Some(present) => v2::ChunkDecoder::open_partial(chunk, present)?,
+                    None => v2::ChunkDecoder::open(chunk)?,
+                };
+                f(&dec)
+            });
         };
         let table_end = v2::MAX_OVERHEAD + 4 * nblocks;
         let mut present = vec![false; nblocks];
