@@ -824,3 +824,14 @@ def test_bad_files(tmp_path):
     for bad in (bad_ndim, bad_shape, bad_chunk, bad_dtype):
         with pytest.raises((ValueError, TypeError)):
             ndpack.ndarray_from_cframe(bytes(bad))[...]
+
+
+def test_numpy_conversion():
+    x = sample("<i2", (3, 4))
+    a = ndpack.asarray(x)
+    equal(np.asarray(a), x)
+    equal(np.array(a, dtype="f8"), x.astype("f8"))
+    with pytest.raises(ValueError):
+        np.asarray(a, copy=False)
+    equal(np.stack(list(a)), x)
+    assert a.tobytes() == x.tobytes()
