@@ -652,7 +652,9 @@ impl SChunk {
     /// Runs `f` on a decoder of chunk `nchunk` that can decode at least the blocks `blocks`.
     /// From a frame file read with `pread`, when those are few of the chunk's blocks, only the
     /// chunk's header, its block-offset table and those blocks' bytes are read (adjacent blocks
-    /// in one read); otherwise the whole chunk is read (or viewed) as for any decode.
+    /// in one read); otherwise the whole chunk is read (or viewed) as for any decode, and when
+    /// `blocks` are a quarter of its blocks or fewer the decoder checks, and can decode, only
+    /// those.
     pub fn with_chunk_blocks<R>(
         &self,
         nchunk: usize,
