@@ -13,6 +13,7 @@ mod errors;
 mod memory;
 mod npy;
 mod object_codecs;
+mod parallel;
 mod schunk;
 mod zarr3;
 mod zfp;
@@ -33,6 +34,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     blosc::register(m)?;
     schunk::register(m)?;
     zarr3::register(m)?;
+    parallel::register(m)?;
     Ok(())
 }
 
