@@ -13,7 +13,7 @@ use crate::blosc::frame::{SChunk, Special};
 use crate::blosc::v2::{self, CParams};
 use crate::buffer::{ArrayMut, ArrayRef};
 use crate::error::{Error, Result};
-use crate::region::{ChunkSelection, Layout as ByteLayout, Order, Region};
+use crate::region::{ChunkSelection, Layout as ByteLayout, Order, Region, Slice};
 use crate::threads;
 
 /// The most uncompressed bytes held at once by the parallel compression of one write.
@@ -319,6 +319,120 @@ impl NDArray {
                 &tmp,
                 ByteLayout::c(&shape, its),
                 &full,
+            )
+        })?;
+        Ok(out)
+    }
+}
+
+impl NDArray {
+    /// A new array holding the items of `region` (any steps; inside the array), python-blosc2's
+    /// `slice`: dimensions flagged in `drop` (each of length 1 in the region; `drop` may be
+    /// empty) are left out of the result, as an integer key does. Chunks, blocks and compression
+    /// parameters not given in `opts` are this array's (less the dropped dimensions). When the
+    /// region starts on chunk boundaries, ends on chunk boundaries or at the array's end, has
+    /// step 1 (dropped dimensions: chunks of 1) and the result keeps this array's chunks, blocks
+    /// and compression parameters, the compressed chunks are copied as they are; otherwise each
+    /// new chunk is read from this array (decoding only the blocks it needs) and compressed, in
+    /// parallel.
+    pub fn slice(&self, region: &Region, drop: &[bool], opts: &ArrayOptions) -> Result<NDArray> {
+        region.check(self.shape())?;
+        let nd = self.ndim();
+        let dropped = |d: usize| drop.get(d).copied().unwrap_or(false);
+        if drop.len() > nd || (0..nd).any(|d| dropped(d) && region.slices()[d].len() != 1) {
+            return Err(Error::invalid_argument(format!(
+                "only dimensions of length 1 in region {region} can be dropped"
+            )));
+        }
+        let keep = |v: &[usize]| -> Vec<usize> {
+            (0..nd).filter(|&d| !dropped(d)).map(|d| v[d]).collect()
+        };
+        let mut opts = opts.clone();
+        opts.chunks.get_or_insert_with(|| keep(self.chunks()));
+        opts.blocks.get_or_insert_with(|| keep(self.blocks()));
+        opts.cparams
+            .get_or_insert_with(|| self.schunk.cparams().clone());
+        let shape = keep(&region.shape());
+        let mut out = NDArray::create_empty(&shape, self.dtype().clone(), &opts)?;
+        let aligned = region.slices().iter().enumerate().all(|(d, s)| {
+            let c = self.chunks()[d];
+            s.is_unit_step()
+                && (!dropped(d) || c == 1)
+                && (s.is_empty()
+                    || s.bounds().start % c == 0
+                        && (s.bounds().end % c == 0 || s.bounds().end == self.shape()[d]))
+        });
+        if aligned
+            && region.num_items()? > 0
+            && out.chunks() == keep(self.chunks())
+            && out.blocks() == keep(self.blocks())
+            && out.cparams() == self.cparams()
+        {
+            let first: Vec<usize> = region
+                .slices()
+                .iter()
+                .zip(self.chunks())
+                .map(|(s, c)| s.bounds().start / c)
+                .collect();
+            let (src, grid) = (self.layout.grid(), out.layout.grid().clone());
+            let s = &mut out.schunk;
+            s.begin_updates();
+            let result = (0..grid.num_chunks()).try_for_each(|m| {
+                let mut kept = grid.chunk_coords(m)?.into_iter();
+                let coords: Vec<usize> = (0..nd)
+                    .map(|d| {
+                        first[d]
+                            + if dropped(d) {
+                                0
+                            } else {
+                                kept.next().unwrap_or(0)
+                            }
+                    })
+                    .collect();
+                let n = src.chunk_index(&coords)?;
+                s.append_chunk(&self.schunk.get_chunk(n)?).map(|_| ())
+            });
+            let end = s.end_updates();
+            result.and(end)?;
+            return Ok(out);
+        }
+        let its = self.itemsize();
+        let dtype = self.dtype().data_type();
+        let l = out.layout.clone();
+        out.append_chunks(|n, raw| {
+            let positions = l.grid().chunk_region(n)?;
+            let mut kept = positions.slices().iter();
+            let src_positions: Region = (0..nd)
+                .map(|d| {
+                    if dropped(d) {
+                        Slice::range(0, 1)
+                    } else {
+                        let p = kept.next().ok_or_else(|| {
+                            Error::invalid_argument("chunk region of the wrong dimensions")
+                        })?;
+                        Slice::range(p.bounds().start, p.bounds().end)
+                    }
+                })
+                .collect::<Result<_>>()?;
+            let from = region.select(&src_positions)?;
+            let shape = positions.shape();
+            let mut tmp = zeroed(ByteLayout::c(&shape, its).num_bytes()?)?;
+            self.get_region(
+                &from,
+                &mut ArrayMut {
+                    data: &mut tmp,
+                    dtype: dtype.clone(),
+                    shape: from.shape(),
+                    order: Order::C,
+                },
+            )?;
+            let whole = Region::full(&shape)?;
+            l.write_chunk(
+                raw,
+                &l.chunk_valid(n)?,
+                &tmp,
+                ByteLayout::c(&shape, its),
+                &whole,
             )
         })?;
         Ok(out)
