@@ -112,10 +112,10 @@ class _Writer:
     """The target of ``da.store`` for :func:`from_dask`: pickles as its path, shape and dtype;
     each process opens its writer on first use."""
 
-    def __init__(self, path: str, shape: Tuple[int, ...], dtype: np.dtype) -> None:
+    def __init__(self, path: str, shape: Tuple[int, ...], dtype: Any) -> None:
         self.path = path
-        self.shape = shape
-        self.dtype = dtype
+        self.shape = tuple(shape)
+        self.dtype = np.dtype(dtype)
         self.ndim = len(shape)
         self._w = None
 

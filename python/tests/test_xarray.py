@@ -16,6 +16,7 @@ import dask_helpers
 xr = pytest.importorskip("xarray")
 dask = pytest.importorskip("dask")
 pytest.importorskip("distributed")
+Delayed = pytest.importorskip("dask.delayed").Delayed
 
 import ndpack.xarray as ndx  # noqa: E402
 
@@ -91,7 +92,7 @@ def test_to_ndpack_compute_false_then_dask_compute(client, tmp_path):
     path = tmp_path / "lazy"
     ds = dataset()
     d = ndx.to_ndpack(ds, path, compute=False)
-    assert isinstance(d, dask.delayed.Delayed)
+    assert isinstance(d, Delayed)
     dask.compute(d)
     back = xr.open_dataset(path, engine="ndpack", chunks={})
     np.testing.assert_array_equal(back["temp"].values, ds["temp"].values)
