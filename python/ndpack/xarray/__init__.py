@@ -77,6 +77,14 @@ def _vlmeta(a: Any) -> dict:
         return {}
 
 
+def _first_item(a: Any) -> Any:
+    """The first item of an array (a scalar coordinate, stored 0-d or as one item)."""
+    if a.ndim:
+        return np.asarray(a[(0,) * a.ndim])[()]
+    raw = a.schunk.decompress_chunk(0)
+    return np.frombuffer(raw, dtype=a.dtype, count=1)[0]
+
+
 def _variable(a: Any, vm: dict, extra_attrs: dict) -> tuple:
     """``(name, is_coord, xr.Variable)`` of an array and its vlmeta."""
     dims = tuple(vm.get("dims") or [f"dim_{i}" for i in range(a.ndim)])
@@ -94,7 +102,7 @@ def _variable(a: Any, vm: dict, extra_attrs: dict) -> tuple:
     if is_coord and vm.get("dtype") == "string":
         return is_coord, xr.Variable(dims, np.array(vm.get("labels", [])), attrs=attrs)
     if dims == ("_scalar",):
-        return is_coord, xr.Variable((), np.asarray(a[...]).ravel()[0], attrs=attrs)
+        return is_coord, xr.Variable((), _first_item(a), attrs=attrs)
     if len(dims) != a.ndim:
         raise ValueError(f"{a.urlpath}: vlmeta dims {list(dims)} for an array of {a.ndim} dimensions")
     data = indexing.LazilyIndexedArray(NDPackBackendArray(a))
