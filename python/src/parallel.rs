@@ -151,9 +151,7 @@ fn parallel_commit(
     path: PathBuf,
     sync: bool,
 ) -> PyResult<(usize, usize, usize, u64, usize)> {
-    let s = py
-        .detach(|| commit_parallel(&path, sync))
-        .map_err(to_py)?;
+    let s = py.detach(|| commit_parallel(&path, sync)).map_err(to_py)?;
     Ok((s.nchunks, s.stored, s.special, s.cbytes, s.removed))
 }
 
