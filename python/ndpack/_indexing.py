@@ -11,6 +11,7 @@ point (``vindex``) selections group their indices by chunk (:func:`chunk_groups`
 
 from __future__ import annotations
 
+import itertools
 import operator
 from typing import Any, Iterator, List, Optional, Sequence, Tuple
 
@@ -295,3 +296,195 @@ def point_groups(coords: Sequence[np.ndarray], chunks: Sequence[int]) -> Iterato
             pts = c[pos]
             region.append((int(pts.min()), int(pts.max()) + 1, 1))
         yield pos, region
+
+
+def strided_box(out: np.ndarray) -> Optional[Tuple[np.ndarray, List[Triple]]]:
+    """``(base, key)`` when ``out`` is ``base[key]``: a writable view with steps (negative too)
+    of a C-contiguous array ``base`` of the same dtype and number of dimensions, ``key`` one
+    ``(start, stop, step)`` per dimension; ``None`` otherwise."""
+    base = out
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    if (base is out or not base.flags.c_contiguous or not out.flags.writeable or base.dtype != out.dtype
+            or base.ndim != out.ndim or out.size == 0):
+        return None
+    its = out.itemsize
+    offset = out.__array_interface__["data"][0] - base.__array_interface__["data"][0]
+    if offset % its:
+        return None
+    offset //= its
+    key = []
+    for d in range(out.ndim):
+        bstride = base.strides[d] // its
+        if base.strides[d] % its or bstride <= 0 and base.shape[d] > 1:
+            return None
+        start = offset // bstride if bstride > 0 else 0
+        offset -= start * bstride
+        n = out.shape[d]
+        if n == 1:
+            step = 1
+        else:
+            if out.strides[d] % its or bstride == 0 or (out.strides[d] // its) % bstride:
+                return None
+            step = (out.strides[d] // its) // bstride
+        if step == 0 or not 0 <= start < base.shape[d] or not 0 <= start + step * (n - 1) < base.shape[d]:
+            return None
+        key.append((start, start + step * n, step))
+    if offset != 0:
+        return None
+    return base, key
+
+
+def flat_view(arr: np.ndarray) -> np.ndarray:
+    """The bytes of a C-contiguous array as a 1-d ``uint8`` view (0-d arrays and some dtypes,
+    datetime64 among them, export no buffer of their own)."""
+    return arr.reshape(-1).view(np.uint8)
+
+
+class OIndex:
+    """``a.oindex[key]``: zarr's orthogonal selection, read chunk group by chunk group."""
+
+    __slots__ = ("_a",)
+
+    def __init__(self, a: Any) -> None:
+        self._a = a
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        a = self._a
+        dims = ortho_dims(key, a.shape)
+        if all(d.unique is None for d in dims):
+            sub = a._read_region([d.triple for d in dims], [d.length for d in dims])
+            return sub.reshape([d.length for d in dims if not d.dropped])
+        full_shape = [d.length for d in dims]
+        out = np.empty(full_shape, dtype=a.dtype)
+        if out.size:
+            groups = [chunk_groups(d, c) for d, c in zip(dims, a.chunks)]
+            for combo in itertools.product(*groups):
+                region = [g[0] for g in combo]
+                shape = [len(range(*t)) for t in region]
+                sub = a._read_region(region, shape)
+                for ax, g in enumerate(combo):
+                    if g[2] is not None:
+                        sub = np.take(sub, g[2], axis=ax)
+                out[tuple(g[1] for g in combo)] = sub
+        for ax, d in enumerate(dims):
+            if d.unique is not None and not (len(d.inverse) == d.length and np.array_equal(d.inverse, np.arange(d.length))):
+                out = np.take(out, d.inverse, axis=ax)
+        drop = tuple(ax for ax, d in enumerate(dims) if d.dropped)
+        return out.reshape([n for ax, n in enumerate(out.shape) if ax not in drop]) if drop else out
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        a = self._a
+        a._check_writable()
+        dims = ortho_dims(key, a.shape)
+        value = a._value(value)
+        lengths = [len(d.inverse) if d.unique is not None else d.length for d in dims]
+        data = broadcast_value(value, [n for n, d in zip(lengths, dims) if not d.dropped])
+        if data.size == 0 or any(d.length == 0 for d in dims):
+            return
+        data = data.reshape([1 if d.dropped else n for n, d in zip(lengths, dims)])
+        for ax, d in enumerate(dims):
+            if d.unique is not None:
+                # Each unique index takes the value of its last occurrence, as in NumPy.
+                last = np.empty(d.length, dtype=np.intp)
+                last[d.inverse] = np.arange(len(d.inverse))
+                data = np.take(data, last, axis=ax)
+        groups = [chunk_groups(d, c) for d, c in zip(dims, a.chunks)]
+        for combo in itertools.product(*groups):
+            region = [g[0] for g in combo]
+            shape = [len(range(*t)) for t in region]
+            part = data[tuple(g[1] for g in combo)]
+            if all(g[2] is None or len(g[2]) == n for g, n in zip(combo, shape)):
+                sub = np.ascontiguousarray(part)
+            else:
+                sub = a._read_region(region, shape)
+                sub[np.ix_(*[np.arange(n) if g[2] is None else g[2] for g, n in zip(combo, shape)])] = part
+            a._core.set_region(region, flat_view(sub), False)
+
+
+def single_array(key: Any, shape: Sequence[int]) -> Optional[Tuple[int, tuple, np.ndarray]]:
+    """``(axis, ortho_key, indices)`` when ``key`` holds slices (and ``...``) and exactly one
+    integer array (any shape) or 1-d boolean array, nothing else: then NumPy's ``x[key]`` is the
+    orthogonal selection with the flat indices at ``axis``, reshaped to put the indices' shape
+    there. ``None`` for any other key."""
+    items, _ = expand_key(key, len(shape))
+    pos = [i for i, k in enumerate(items) if isinstance(k, np.ndarray)]
+    if len(pos) != 1 or any(k is None or isinstance(k, int) for k in items):
+        return None
+    axis = pos[0]
+    idx = items[axis]
+    if idx.dtype == np.bool_:
+        if idx.ndim != 1:
+            return None
+        if idx.shape[0] != shape[axis]:
+            return None
+        idx = idx.nonzero()[0]
+    ortho = list(items)
+    ortho[axis] = idx.reshape(-1)
+    return axis, tuple(ortho), idx
+
+
+class VIndex:
+    """``a.vindex[key]``: zarr's point selection, read and written chunk by chunk."""
+
+    __slots__ = ("_a",)
+
+    def __init__(self, a: Any) -> None:
+        self._a = a
+
+    def _coords(self, key: Any) -> Tuple[list, Tuple[int, ...]]:
+        a = self._a
+        if not isinstance(key, tuple):
+            key = (key,)
+        items = [_as_index_item(k) for k in key]
+        if len(items) == 1 and isinstance(items[0], np.ndarray) and items[0].dtype == np.bool_:
+            mask = items[0]
+            if mask.shape != a.shape:
+                raise IndexError(f"a vindex mask must have the array's shape {a.shape}; got {mask.shape}")
+            coords = list(mask.nonzero())
+            return coords, (len(coords[0]) if coords else int(mask.any()),)
+        if len(items) != a.ndim:
+            raise IndexError(f"vindex takes one integer array per dimension ({a.ndim}); got {len(items)} items")
+        arrays = []
+        for ax, k in enumerate(items):
+            if isinstance(k, int):
+                k = np.asarray(k, dtype=np.intp)
+            elif not isinstance(k, np.ndarray) or k.dtype == np.bool_:
+                raise IndexError("vindex takes integer arrays (or one boolean mask of the array's shape)")
+            arrays.append(k)
+        try:
+            arrays = np.broadcast_arrays(*arrays)
+        except ValueError:
+            raise IndexError(
+                "shape mismatch: indexing arrays could not be broadcast together with shapes "
+                + " ".join(str(x.shape) for x in arrays)
+            ) from None
+        shape = arrays[0].shape if arrays else ()
+        coords = [_check_ints(np.asarray(x, dtype=np.intp).reshape(-1), n, ax)
+                  for ax, (x, n) in enumerate(zip(arrays, a.shape))]
+        return coords, shape
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        a = self._a
+        coords, shape = self._coords(key)
+        if a.ndim == 0:
+            return np.full(shape, a[...], dtype=a.dtype)
+        out = np.empty(coords[0].size, dtype=a.dtype)
+        for pos, region in point_groups(coords, a.chunks):
+            sub = a._read_region(region, [t[1] - t[0] for t in region])
+            out[pos] = sub[tuple(c[pos] - t[0] for c, t in zip(coords, region))]
+        return out.reshape(shape)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        a = self._a
+        a._check_writable()
+        coords, shape = self._coords(key)
+        data = broadcast_value(a._value(value), shape).reshape(-1)
+        if a.ndim == 0:
+            if data.size:
+                a[()] = data[-1]
+            return
+        for pos, region in point_groups(coords, a.chunks):
+            sub = a._read_region(region, [t[1] - t[0] for t in region])
+            sub[tuple(c[pos] - t[0] for c, t in zip(coords, region))] = data[pos]
+            a._core.set_region(region, flat_view(sub), False)

@@ -54,6 +54,7 @@ __all__ = [
     "arange",
     "linspace",
     "frombuffer",
+    "from_buffer",
     "asarray",
     "copy",
     "empty_like",
@@ -62,6 +63,7 @@ __all__ = [
     "save",
     "load",
     "remove_urlpath",
+    "remove",
     "ndarray_from_cframe",
 ]
 
@@ -235,6 +237,7 @@ from .ndarray import (  # noqa: E402
     copy,
     empty,
     empty_like,
+    from_buffer,
     frombuffer,
     full,
     full_like,
@@ -244,6 +247,7 @@ from .ndarray import (  # noqa: E402
     ndarray_from_cframe,
     ones,
     open,
+    remove,
     remove_urlpath,
     save,
     uninit,

@@ -264,7 +264,7 @@ class NDArray:
     (reopened lazily, on first use, by the receiving process) and an in-memory one as its frame.
     """
 
-    __slots__ = ("_c", "_lazy", "_open_lock", "_dtype", "_nthreads", "_dnthreads", "__weakref__")
+    __slots__ = ("_c", "_lazy", "_open_lock", "_dtype", "_nthreads", "_dnthreads", "_offset", "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("NDArray objects are made by ndpack.zeros, ndpack.asarray, ndpack.open and the other constructors")
@@ -276,6 +276,7 @@ class NDArray:
         self._c = core
         self._lazy = None
         self._open_lock = None
+        self._offset = 0
         self._dtype = dtype if dtype is not None else _parse_dtype(core.dtype)
         self._nthreads = int(nthreads) if nthreads is not None else _ext.get_nthreads()
         self._dnthreads = int(dnthreads) if dnthreads is not None else core.dparams_nthreads()
@@ -287,6 +288,7 @@ class NDArray:
         self._c = None
         self._lazy = dict(state)
         self._open_lock = threading.Lock()
+        self._offset = int(state.get("offset", 0))
         self._dtype = _parse_dtype(state["dtype"])
         self._nthreads = self._dnthreads = _ext.get_nthreads()
         return self
@@ -434,7 +436,8 @@ class NDArray:
         read-only snapshot of its frame."""
         urlpath = self.urlpath
         if urlpath is not None:
-            return SChunk(_core=_ext.SChunk.open(urlpath, "r" if self.mode == "r" else "a", 0, False, False))
+            mode = "r" if self.mode == "r" else "a"
+            return SChunk(_core=_ext.SChunk.open(urlpath, mode, self._offset, False, False))
         return SChunk(_core=_ext.SChunk.from_cframe(self.to_cframe(), False))
 
     @property
@@ -487,7 +490,7 @@ class NDArray:
     def _read_region(self, region: list, shape: Sequence[int]) -> np.ndarray:
         out = np.empty(tuple(shape), dtype=self._dtype)
         if out.size:
-            self._core.get_region(region, out, False)
+            self._core.get_region(region, _indexing.flat_view(out), False)
         return out
 
     def __getitem__(self, key: Any) -> Any:
@@ -499,6 +502,12 @@ class NDArray:
                 return self[...][key]
             raise IndexError(f"no field {key!r} in dtype {self._dtype}")
         sel = _indexing.select(key, self.shape)
+        if sel.fancy is not None and self._sparse(sel):
+            one = _indexing.single_array(key, self.shape)
+            if one is not None:
+                axis, ortho, idx = one
+                res = self.oindex[ortho]
+                return res.reshape(res.shape[:axis] + idx.shape + res.shape[axis + 1 :])
         sub = self._read_region(sel.region, sel.region_shape)
         if sel.fancy is not None:
             return sub[sel.fancy]
@@ -513,13 +522,22 @@ class NDArray:
         self._check_writable()
         sel = _indexing.select(key, self.shape)
         value = self._value(value)
+        if sel.fancy is not None and self._sparse(sel):
+            one = _indexing.single_array(key, self.shape)
+            if one is not None:
+                axis, ortho, idx = one
+                dims = [len(range(*t)) for t in sel.region]
+                shape = dims[:axis] + list(idx.shape) + dims[axis + 1 :]
+                data = _indexing.broadcast_value(value, shape)
+                self.oindex[ortho] = data.reshape(dims[:axis] + [idx.size] + dims[axis + 1 :])
+                return
         if sel.fancy is not None:
             if sel.empty:
                 np.empty(sel.region_shape, self._dtype)[sel.fancy] = value
                 return
             sub = self._read_region(sel.region, sel.region_shape)
             sub[sel.fancy] = value
-            self._core.set_region(sel.region, sub, False)
+            self._core.set_region(sel.region, _indexing.flat_view(sub), False)
             return
         data = _indexing.broadcast_value(value, sel.out_shape)
         if sel.empty:
@@ -527,8 +545,13 @@ class NDArray:
         if value.size == 1:
             self._core.fill_region(sel.region, value.reshape(()).tobytes())
             return
-        data = np.ascontiguousarray(data).reshape(sel.region_shape)
-        self._core.set_region(sel.region, data, False)
+        data = data if data.flags.c_contiguous else data.copy(order="C")
+        self._core.set_region(sel.region, _indexing.flat_view(data), False)
+
+    def _sparse(self, sel: "_indexing.Selection") -> bool:
+        """Whether the region bounding a selection with arrays is large (over 4 MiB): then a
+        key with one index array goes through the chunk-grouped orthogonal selection."""
+        return int(np.prod(sel.region_shape, dtype=np.int64)) * self.itemsize > (4 << 20)
 
     def _value(self, value: Any) -> np.ndarray:
         if isinstance(value, NDArray):
@@ -550,8 +573,9 @@ class NDArray:
 
     def read_into(self, out: np.ndarray, key: Any = None, casting: str = "same_kind") -> np.ndarray:
         """Reads ``self[key]`` (default: everything) into ``out``, an array of the result's
-        shape: straight into its memory when it is contiguous and of the array's dtype, through
-        a temporary otherwise (cast with ``casting``). Returns ``out``."""
+        shape: straight into its memory when it has the array's dtype and is contiguous, or a
+        strided view (steps, negative too) of a C-contiguous array (then only for keys of
+        slices); through a temporary otherwise (cast with ``casting``). Returns ``out``."""
         if not isinstance(out, np.ndarray):
             raise TypeError("out must be a NumPy array")
         if key is None:
@@ -562,11 +586,17 @@ class NDArray:
                 raise ValueError(f"out has shape {out.shape}; the selection has shape {tuple(sel.out_shape)}")
             if out.dtype == self._dtype and out.flags.writeable and out.flags.c_contiguous:
                 if not sel.empty:
-                    self._core.get_region(sel.region, out.reshape(sel.region_shape), False)
+                    self._core.get_region(sel.region, _indexing.flat_view(out), False)
                 return out
             if out.dtype == self._dtype and out.flags.writeable and out.flags.f_contiguous:
                 if not sel.empty:
-                    self._core.get_region(sel.region, out.reshape(sel.region_shape, order="F"), True)
+                    self._core.get_region(sel.region, out.reshape(-1, order="F").view(np.uint8), True)
+                return out
+            box = _indexing.strided_box(out) if out.dtype == self._dtype else None
+            if box is not None and len(sel.out_shape) == len(sel.region) and not any(sel.dropped):
+                base, out_key = box
+                if not sel.empty:
+                    self._core.get_region_into(sel.region, base.reshape(-1).view(np.uint8), list(base.shape), out_key)
                 return out
         res = self[key]
         np.copyto(out, res, casting=casting)
@@ -600,17 +630,17 @@ class NDArray:
     # -- orthogonal and point selections ---------------------------------------------------------
 
     @property
-    def oindex(self) -> "_OIndex":
+    def oindex(self) -> "_indexing.OIndex":
         """Orthogonal selection (zarr's ``oindex``): each key item (int, slice, 1-d integer or
         boolean array) applies to its own dimension, ``a.oindex[[0, 2], [1, 3]]`` being the 2×2
         block of rows 0, 2 and columns 1, 3. Reads are grouped by chunk."""
-        return _OIndex(self)
+        return _indexing.OIndex(self)
 
     @property
-    def vindex(self) -> "_VIndex":
+    def vindex(self) -> "_indexing.VIndex":
         """Point selection (zarr's ``vindex``): integer arrays (broadcast together, one per
         dimension) or one boolean mask of the array's shape. Points are read chunk by chunk."""
-        return _VIndex(self)
+        return _indexing.VIndex(self)
 
     # -- shape and copies ------------------------------------------------------------------------
 
@@ -688,6 +718,7 @@ class NDArray:
                 "chunks": list(self.chunks),
                 "blocks": list(self.blocks),
                 "dtype": _dtype_str(self._dtype),
+                "offset": self._offset,
             }
             return (_unpickle_file, (state,))
         return (_unpickle_cframe, (self.to_cframe(),))
@@ -699,133 +730,6 @@ def _unpickle_file(state: dict) -> NDArray:
 
 def _unpickle_cframe(cframe: bytes) -> NDArray:
     return ndarray_from_cframe(cframe)
-
-
-class _OIndex:
-    __slots__ = ("_a",)
-
-    def __init__(self, a: NDArray) -> None:
-        self._a = a
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        a = self._a
-        dims = _indexing.ortho_dims(key, a.shape)
-        if all(d.unique is None for d in dims):
-            return a[tuple(slice(*d.triple) if not d.dropped else d.triple[0] for d in dims)]
-        full_shape = [d.length for d in dims]
-        out = np.empty(full_shape, dtype=a.dtype)
-        if out.size:
-            import itertools
-
-            groups = [_indexing.chunk_groups(d, c) for d, c in zip(dims, a.chunks)]
-            for combo in itertools.product(*groups):
-                region = [g[0] for g in combo]
-                shape = [len(range(*t)) for t in region]
-                sub = a._read_region(region, shape)
-                for ax, g in enumerate(combo):
-                    if g[2] is not None:
-                        sub = np.take(sub, g[2], axis=ax)
-                out[tuple(g[1] for g in combo)] = sub
-        for ax, d in enumerate(dims):
-            if d.unique is not None and not (len(d.inverse) == d.length and np.array_equal(d.inverse, np.arange(d.length))):
-                out = np.take(out, d.inverse, axis=ax)
-        drop = tuple(ax for ax, d in enumerate(dims) if d.dropped)
-        return out.reshape([n for ax, n in enumerate(out.shape) if ax not in drop]) if drop else out
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        a = self._a
-        a._check_writable()
-        dims = _indexing.ortho_dims(key, a.shape)
-        value = a._value(value)
-        region, idxs, shape_out = [], [], []
-        for d in dims:
-            if d.unique is None:
-                n = len(range(*d.triple))
-                region.append(d.triple)
-                idxs.append(np.arange(n))
-                if not d.dropped:
-                    shape_out.append(n)
-            else:
-                if d.length == 0:
-                    _indexing.broadcast_value(value, [0])
-                    return
-                lo, hi = int(d.unique[0]), int(d.unique[-1]) + 1
-                region.append((lo, hi, 1))
-                idxs.append(d.unique[d.inverse] - lo)
-                shape_out.append(len(d.inverse))
-        data = _indexing.broadcast_value(value, shape_out)
-        full = [1 if d.dropped else len(ix) for d, ix in zip(dims, idxs)]
-        data = data.reshape(full)
-        shape = [len(range(*t)) for t in region]
-        if any(n == 0 for n in shape):
-            return
-        sub = a._read_region(region, shape)
-        sub[np.ix_(*idxs)] = data
-        a._core.set_region(region, sub, False)
-
-
-class _VIndex:
-    __slots__ = ("_a",)
-
-    def __init__(self, a: NDArray) -> None:
-        self._a = a
-
-    def _coords(self, key: Any) -> Tuple[list, Tuple[int, ...]]:
-        a = self._a
-        if not isinstance(key, tuple):
-            key = (key,)
-        items = [_indexing._as_index_item(k) for k in key]
-        if len(items) == 1 and isinstance(items[0], np.ndarray) and items[0].dtype == np.bool_:
-            mask = items[0]
-            if mask.shape != a.shape:
-                raise IndexError(f"a vindex mask must have the array's shape {a.shape}; got {mask.shape}")
-            coords = list(mask.nonzero())
-            return coords, (len(coords[0]) if coords else int(mask.any()),)
-        if len(items) != a.ndim:
-            raise IndexError(f"vindex takes one integer array per dimension ({a.ndim}); got {len(items)} items")
-        arrays = []
-        for ax, k in enumerate(items):
-            if isinstance(k, int):
-                k = np.asarray(k, dtype=np.intp)
-            elif not isinstance(k, np.ndarray) or k.dtype == np.bool_:
-                raise IndexError("vindex takes integer arrays (or one boolean mask of the array's shape)")
-            arrays.append(k)
-        try:
-            arrays = np.broadcast_arrays(*arrays)
-        except ValueError:
-            raise IndexError(
-                "shape mismatch: indexing arrays could not be broadcast together with shapes "
-                + " ".join(str(x.shape) for x in arrays)
-            ) from None
-        shape = arrays[0].shape if arrays else ()
-        coords = [_indexing._check_ints(np.asarray(x, dtype=np.intp).reshape(-1), n, ax)
-                  for ax, (x, n) in enumerate(zip(arrays, a.shape))]
-        return coords, shape
-
-    def __getitem__(self, key: Any) -> np.ndarray:
-        a = self._a
-        coords, shape = self._coords(key)
-        if a.ndim == 0:
-            return np.full(shape, a[...], dtype=a.dtype)
-        out = np.empty(coords[0].size, dtype=a.dtype)
-        for pos, region in _indexing.point_groups(coords, a.chunks):
-            sub = a._read_region(region, [t[1] - t[0] for t in region])
-            out[pos] = sub[tuple(c[pos] - t[0] for c, t in zip(coords, region))]
-        return out.reshape(shape)
-
-    def __setitem__(self, key: Any, value: Any) -> None:
-        a = self._a
-        a._check_writable()
-        coords, shape = self._coords(key)
-        data = _indexing.broadcast_value(a._value(value), shape).reshape(-1)
-        if a.ndim == 0:
-            if data.size:
-                a[()] = data[-1]
-            return
-        for pos, region in _indexing.point_groups(coords, a.chunks):
-            sub = a._read_region(region, [t[1] - t[0] for t in region])
-            sub[tuple(c[pos] - t[0] for c, t in zip(coords, region))] = data[pos]
-            a._core.set_region(region, sub, False)
 
 
 # -- constructors ----------------------------------------------------------------------------------
@@ -893,7 +797,8 @@ def asarray(array: Any, copy: Optional[bool] = None, **kwargs: Any) -> NDArray:
         return array.copy(**kwargs)
     arr = np.asarray(array)
     dt = _np_dtype(arr.dtype)
-    arr = np.ascontiguousarray(arr)
+    if not arr.flags.c_contiguous:
+        arr = arr.copy(order="C")
     kw = _Kw(kwargs)
     return _create("buffer", arr.shape, dt, kw, data=arr.reshape(-1).view(np.uint8) if arr.size else b"")
 
@@ -1010,7 +915,9 @@ def open(urlpath: Any, mode: str = "r", offset: int = 0, **kwargs: Any) -> Any:
         raise TypeError(f"open() got unexpected keyword arguments {sorted(kwargs)}")
     core = _ext.NDArrayCore.open(path, "a" if mode == "w" else mode, offset, mmap_mode == "r")
     dn = DParams(**_as_dict(dparams, "dparams")).nthreads if dparams is not None else None
-    return NDArray._wrap(core, dnthreads=dn)
+    arr = NDArray._wrap(core, dnthreads=dn)
+    arr._offset = offset
+    return arr
 
 
 def save(array: Any, urlpath: Any, contiguous: bool = True, **kwargs: Any) -> None:

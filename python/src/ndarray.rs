@@ -378,6 +378,45 @@ impl PyNDArray {
         })
     }
 
+    /// Reads `key` into `out_key` of `out`, a writable C-contiguous array of shape `out_shape`
+    /// and of the array's item size (a strided output: NumPy's `out[out_key] = a[key]`).
+    fn get_region_into(
+        &self,
+        py: Python<'_>,
+        key: Vec<(isize, isize, isize)>,
+        out: &Bound<'_, PyAny>,
+        out_shape: Vec<usize>,
+        out_key: Vec<(isize, isize, isize)>,
+    ) -> PyResult<()> {
+        let region = region_from(&key)?;
+        let out_region = region_from(&out_key)?;
+        let mut dst = PyMemoryMut::c_contiguous(
+            out,
+            "the output buffer is read-only",
+            "the output buffer must be C-contiguous",
+        )?;
+        let data = dst.as_mut_slice();
+        self.with_read(py, |a| {
+            let want = ndpack::region::Layout::c(&out_shape, a.itemsize()).num_bytes()?;
+            if data.len() != want {
+                return Err(Error::invalid_argument(format!(
+                    "an output of {} bytes for shape {out_shape:?} ({want} bytes)",
+                    data.len()
+                )));
+            }
+            a.get_region_into(
+                &region,
+                &mut ArrayMut {
+                    data,
+                    dtype: a.dtype().data_type(),
+                    shape: out_shape,
+                    order: Order::C,
+                },
+                &out_region,
+            )
+        })
+    }
+
     /// Writes `data` (an array of the region's shape, C order or Fortran order with `fortran`,
     /// items of the array's size) into `key`.
     #[pyo3(signature = (key, data, fortran = false))]
