@@ -77,6 +77,15 @@ def _check_multiples(chunks: Tuple[Tuple[int, ...], ...], storage: Sequence[int]
                 )
 
 
+def _getter(a: Any, b: Any, asarray: bool = True, lock: Any = None) -> Any:
+    """Dask's ``getter`` for ndpack arrays: sizes ndpack's pool for the worker (once per
+    process), then reads ``a[b]`` (no lock: reads are thread-safe)."""
+    from dask.array.core import getter
+
+    _workers.configure()
+    return getter(a, b, asarray=asarray, lock=lock)
+
+
 def to_dask(array: Any, chunks: Any = None, inline_array: bool = False, name: Optional[str] = None) -> Any:
     """``array`` (an :class:`ndpack.NDArray`) as a ``dask.array.Array``.
 
@@ -104,6 +113,7 @@ def to_dask(array: Any, chunks: Any = None, inline_array: bool = False, name: Op
         asarray=True,
         fancy=False,
         inline_array=inline_array,
+        getitem=_getter,
         meta=np.empty((0,) * len(shape), dtype=dtype),
     )
 

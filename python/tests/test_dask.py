@@ -83,6 +83,33 @@ def test_the_pool_has_one_thread_per_worker_thread(client):
     assert set(client.gather(futs)) == {1}
 
 
+def test_configure_sizes_the_pool_from_the_worker_it_finds(monkeypatch):
+    import types
+
+    from ndpack import _workers
+
+    fake = types.ModuleType("distributed")
+    fake.get_worker = lambda: types.SimpleNamespace(state=types.SimpleNamespace(nthreads=3))
+    before = ndpack.get_nthreads()
+    monkeypatch.delenv("NDPACK_NUM_THREADS", raising=False)
+    monkeypatch.setitem(sys.modules, "distributed", fake)
+    monkeypatch.setattr(_workers, "_configured_pid", 0)
+    try:
+        _workers.configure()
+        assert ndpack.get_nthreads() == 3
+        # Once per process: a later call keeps what the user set.
+        ndpack.set_nthreads(2)
+        _workers.configure()
+        assert ndpack.get_nthreads() == 2
+        # NDPACK_NUM_THREADS wins over the worker's count.
+        monkeypatch.setattr(_workers, "_configured_pid", 0)
+        monkeypatch.setenv("NDPACK_NUM_THREADS", "1")
+        _workers.configure()
+        assert ndpack.get_nthreads() == 2
+    finally:
+        ndpack.set_nthreads(before)
+
+
 # ---- reading --------------------------------------------------------------------------------------
 
 
