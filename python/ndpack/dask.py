@@ -196,6 +196,15 @@ def _finish(_stored: Any, sparse: str, urlpath: str, contiguous: bool) -> Any:
     return nd_open(urlpath, mode="a")
 
 
+def _finish_empty(sparse: str, urlpath: str, contiguous: bool) -> Any:
+    from .ndarray import open as nd_open
+
+    if contiguous:
+        _ext.parallel_pack(sparse, urlpath)
+        shutil.rmtree(sparse)
+    return nd_open(urlpath, mode="a")
+
+
 def _prepare(x: Any, urlpath: Any, chunks: Any, blocks: Any, cparams: Any, contiguous: bool,
              mode: str) -> Tuple[Any, str, str]:
     path = os.path.abspath(os.fspath(urlpath))
@@ -214,7 +223,7 @@ def _prepare(x: Any, urlpath: Any, chunks: Any, blocks: Any, cparams: Any, conti
             raise ValueError(f"{sparse} has chunks {tuple(w.chunks)}, not {tuple(chunks)}")
         return tuple(w.chunks), sparse, path
     if chunks is None:
-        chunks = tuple(int(c[0]) if c else 1 for c in x.chunks)
+        chunks = tuple(max(1, int(c[0])) if c else 1 for c in x.chunks)
     if os.path.isfile(sparse) and not contiguous:
         os.remove(sparse)
     made, _blocks = _ext.parallel_create(
@@ -251,6 +260,10 @@ def from_dask(x: Any, urlpath: Any, chunks: Any = None, blocks: Any = None, cpar
     if not isinstance(x, da.Array):
         x = da.asarray(x)
     storage, sparse, path = _prepare(x, urlpath, chunks, blocks, cparams, contiguous, mode)
+    if 0 in x.shape:
+        # No chunk to write; the new array is already exact.
+        result = dask.delayed(_finish_empty, pure=False)(sparse, path, contiguous)
+        return result.compute() if compute else result
     if align_chunks:
         new = _aligned_chunks(x.chunks, storage)
         if new is not None:

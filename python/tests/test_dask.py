@@ -233,6 +233,15 @@ def test_from_dask_compute_false_and_contiguous(client, tmp_path):
         ndpack.from_dask(x, str(path), mode="w-")
 
 
+def test_from_dask_of_an_empty_array(tmp_path):
+    x = da.zeros((0, 5), dtype="i4", chunks=(4, 5))
+    with dask.config.set(scheduler="threads"):
+        a = ndpack.from_dask(x, str(tmp_path / "e.b2nd"))
+        b = ndpack.from_dask(x, str(tmp_path / "e2.b2nd"), contiguous=True)
+    assert a.shape == b.shape == (0, 5)
+    assert a[...].shape == (0, 5)
+
+
 def test_from_dask_with_the_threaded_scheduler(tmp_path):
     x, want = source(shape=(200, 300), chunks=(50, 100))
     with dask.config.set(scheduler="threads"):
