@@ -251,8 +251,6 @@ class _Info:
             lines.extend(f"{'':<{width}} : {w}" for w in wrapped[1:])
         return "\n".join(lines) + "\n"
 
-    _repr_pretty_ = None
-
 
 class NDArray:
     """A chunked, blocked, compressed N-d array (python-blosc2's ``NDArray``).
@@ -562,6 +560,9 @@ class NDArray:
             raise ValueError(f"cannot write {type(value).__name__} into an array of dtype {self._dtype}: {e}") from e
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        """Everything, as a new NumPy array (``copy=False`` raises: the items are compressed)."""
+        if copy is False:
+            raise ValueError("an NDArray cannot be viewed as a NumPy array without a copy")
         out = self[...]
         if dtype is not None and np.dtype(dtype) != out.dtype:
             out = out.astype(dtype)

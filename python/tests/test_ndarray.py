@@ -824,3 +824,37 @@ def test_bad_files(tmp_path):
     for bad in (bad_ndim, bad_shape, bad_chunk, bad_dtype):
         with pytest.raises((ValueError, TypeError)):
             ndpack.ndarray_from_cframe(bytes(bad))[...]
+
+
+def test_numpy_conversion():
+    x = sample("<i2", (3, 4))
+    a = ndpack.asarray(x)
+    equal(np.asarray(a), x)
+    equal(np.array(a, dtype="f8"), x.astype("f8"))
+    with pytest.raises(ValueError):
+        np.asarray(a, copy=False)
+    equal(np.stack(list(a)), x)
+    assert a.tobytes() == x.tobytes()
+
+
+def test_threads_write_and_read_at_once():
+    a = ndpack.zeros((16, 64), "i4", chunks=(4, 16), blocks=(2, 8))
+    errors = []
+
+    def writer(row):
+        try:
+            for k in range(5):
+                a[row] = np.full(64, row * 10 + k, "i4")
+                got = a[row]
+                if not (got == row * 10 + k).all():
+                    errors.append((row, k))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(r,)) for r in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    equal(a[...], np.repeat(np.arange(16, dtype="i4")[:, None] * 10 + 4, 64, axis=1))

@@ -7,7 +7,8 @@ use rayon::prelude::*;
 
 use super::layout::ChunkLayout;
 use super::{
-    array_cparams, check_chunk_nbytes, special_for, ArrayOptions, NDArray, B2ND_META, CATERVA_META,
+    array_cparams, check_chunk_nbytes, special_for, ArrayOptions, Dtype, NDArray, B2ND_META,
+    CATERVA_META,
 };
 use crate::blosc::frame::{SChunk, Special};
 use crate::blosc::v2::{self, CParams};
@@ -127,6 +128,44 @@ impl NDArray {
     /// The compression parameters of new chunks.
     pub(super) fn cparams(&self) -> CParams {
         array_cparams(self.schunk.cparams().clone(), &self.layout)
+    }
+
+    /// A new array holding the items of `data` (either order; items of `dtype`'s size), built
+    /// chunk by chunk as [`NDArray::from_buffer`] does (in parallel, one commit).
+    /// `progress(bytes)` is called as each chunk is compressed, with the bytes of the array
+    /// that chunk holds, from the pool's threads.
+    pub fn from_array(
+        data: &ArrayRef<'_>,
+        dtype: Dtype,
+        opts: &ArrayOptions,
+        progress: impl Fn(usize) + Sync,
+    ) -> Result<NDArray> {
+        let its = dtype.itemsize();
+        if data.dtype.itemsize() != its {
+            return Err(Error::invalid_argument(format!(
+                "{}-byte items given for an array of {its}-byte items",
+                data.dtype.itemsize()
+            )));
+        }
+        let src_layout = ByteLayout::new(&data.shape, its, data.order);
+        let want = src_layout.num_bytes()?;
+        if data.data.len() != want {
+            return Err(Error::invalid_argument(format!(
+                "{} bytes do not hold shape {:?} of {its}-byte items ({want} bytes)",
+                data.data.len(),
+                data.shape
+            )));
+        }
+        let mut a = NDArray::create_empty(&data.shape, dtype, opts)?;
+        let l = a.layout.clone();
+        a.append_chunks(|n, raw| {
+            let valid = l.chunk_valid(n)?;
+            let region = l.grid().chunk_region(n)?;
+            l.write_chunk(raw, &valid, data.data, src_layout, &region)?;
+            progress(region.shape().iter().product::<usize>() * its);
+            Ok(())
+        })?;
+        Ok(a)
     }
 
     /// Appends the chunks of an array whose items `data` holds in C order (the array has no
