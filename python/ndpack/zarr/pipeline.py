@@ -33,6 +33,7 @@ from zarr.core.config import config as zarr_config
 from zarr.core.indexing import is_scalar
 
 from .. import _ndpack
+from .mixed import MixedChain, foreign_codec
 
 __all__ = ["CodecPipeline"]
 
@@ -80,22 +81,6 @@ def _rust_dtype(dtype: np.dtype) -> np.dtype:
     return dtype
 
 
-def _foreign_codec(codecs: Iterable[Codec]) -> str | None:
-    """The name of the first codec whose class is neither zarr's nor ndpack's own (a subclass
-    may override what the codec does, so only these classes run in Rust), or ``None``."""
-    for c in codecs:
-        module = type(c).__module__
-        if not (module.startswith("zarr.codecs") or module == "ndpack.zarr.codecs"):
-            return type(c).__name__
-        inner = getattr(c, "codecs", None), getattr(c, "index_codecs", None)
-        for group in inner:
-            if group is not None:
-                found = _foreign_codec(group)
-                if found:
-                    return found
-    return None
-
-
 class CodecPipeline(_ZarrCodecPipeline):
     """zarr's codec pipeline, run by ndpack. Select it with::
 
@@ -112,8 +97,10 @@ class CodecPipeline(_ZarrCodecPipeline):
         self.batch_size = batch_size
         self.strict = bool(_config("codec_pipeline.strict", False)) if strict is None else bool(strict)
         self._fallback = BatchedCodecPipeline.from_codecs(self.codecs, batch_size=batch_size)
-        #: item size -> the Rust chain, or why there is none
+        #: item size -> the Rust chain, or ``"mixed"`` when some codec runs in Python
         self._chains: dict[int, Any] = {}
+        #: chunk spec facts -> the :class:`MixedChain`, or why there is none
+        self._plans: dict[tuple[Any, ...], Any] = {}
 
     # -- construction --------------------------------------------------------------------
 
@@ -182,7 +169,8 @@ class CodecPipeline(_ZarrCodecPipeline):
     # -- the Rust chain --------------------------------------------------------------------
 
     def _chain(self, spec: Any) -> Any:
-        """The Rust chain for chunks of ``spec``, or ``None`` when ndpack cannot run them."""
+        """What runs chunks of ``spec``: the Rust chain, a :class:`MixedChain` when some codecs
+        run in Python, or ``None`` when the whole chain runs in zarr's pipeline."""
         try:
             dtype = spec.dtype.to_native_dtype()
         except Exception:
@@ -191,19 +179,41 @@ class CodecPipeline(_ZarrCodecPipeline):
             return self._unsupported(f"dtype {dtype} holds Python objects")
         key = dtype.itemsize
         if key not in self._chains:
-            foreign = _foreign_codec(self.codecs)
-            if foreign is not None:
-                self._chains[key] = f"{foreign} is not a codec class of zarr or ndpack"
+            if foreign_codec(self.codecs) is not None:
+                self._chains[key] = "mixed"
             else:
                 try:
                     codecs = json.dumps([c.to_dict() for c in self.codecs])
                     self._chains[key] = _ndpack.ZarrCodecChain(codecs, dtype.itemsize)
-                except Exception as e:
-                    self._chains[key] = str(e)
+                except Exception:
+                    self._chains[key] = "mixed"
         chain = self._chains[key]
-        if isinstance(chain, str):  # why ndpack cannot run this chain
-            return self._unsupported(chain)
+        if isinstance(chain, str):
+            return self._mixed(spec, dtype)
         return chain
+
+    def _mixed(self, spec: Any, dtype: np.dtype) -> Any:
+        """The chain cut into Rust segments and codecs run in Python, for chunks of ``spec``;
+        ``None`` when no codec runs in Rust (the one codec is zarr's business)."""
+        key = (tuple(spec.shape), str(dtype), repr(spec.fill_value), bool(spec.config.write_empty_chunks), spec.config.order)
+        plan = self._plans.get(key)
+        if plan is None:
+            try:
+                plan = MixedChain(self.codecs, spec)
+            except Exception as e:
+                plan = str(e)
+            if len(self._plans) < 64:
+                self._plans[key] = plan
+        if isinstance(plan, str):
+            return self._unsupported(plan)
+        if len(plan.segments) == 1:
+            return self._unsupported("; ".join(plan.why))
+        if self.strict:
+            raise NotImplementedError(
+                f"ndpack.zarr.CodecPipeline (strict) would run {plan.python_codecs} in Python: " + "; ".join(plan.why)
+            )
+        self._note(f"ndpack.zarr.CodecPipeline runs {plan.python_codecs} through their Python implementations, the rest of {[type(c).__name__ for c in self.codecs]} in Rust: " + "; ".join(plan.why))
+        return plan
 
     def _unsupported(self, why: str) -> None:
         """Records that a chain runs through zarr's pipeline: an error with ``strict``, a debug
@@ -212,11 +222,16 @@ class CodecPipeline(_ZarrCodecPipeline):
         msg = f"ndpack.zarr.CodecPipeline runs {[type(c).__name__ for c in self.codecs]} through zarr's own pipeline: {why}"
         if self.strict:
             raise NotImplementedError(msg)
+        self._note(msg)
+        return None
+
+    def _note(self, msg: str) -> None:
+        """A debug log line, and an ``NdpackFallbackWarning`` once per pipeline with zarr's
+        config ``codec_pipeline.warn_fallback``."""
         _log.debug(msg)
         if _config("codec_pipeline.warn_fallback", False) and not getattr(self, "_warned", False):
             self._warned = True
-            warnings.warn(msg, NdpackFallbackWarning, stacklevel=3)
-        return None
+            warnings.warn(msg, NdpackFallbackWarning, stacklevel=4)
 
     @staticmethod
     def _spec_facts(spec: Any) -> tuple[np.dtype, bytes]:
@@ -270,8 +285,11 @@ class CodecPipeline(_ZarrCodecPipeline):
         spec = items[0][1]
         dtype, fill = self._spec_facts(spec)
         chunks = [None if b is None else b.as_numpy_array() for b, _ in items]
-        arrays = chain.decode(chunks, dtype.str, list(spec.shape), fill)
         native = spec.dtype.to_native_dtype()
+        if isinstance(chain, MixedChain):
+            arrays = await chain.decode_arrays(chunks)
+            return [None if a is None else s.prototype.nd_buffer.from_ndarray_like(a) for a, (_, s) in zip(arrays, items)]
+        arrays = chain.decode(chunks, dtype.str, list(spec.shape), fill)
         return [
             None if a is None else s.prototype.nd_buffer.from_ndarray_like(a.view(native))
             for a, (_, s) in zip(arrays, items)
@@ -291,7 +309,10 @@ class CodecPipeline(_ZarrCodecPipeline):
             return await self._fallback.encode(items)
         spec = items[0][1]
         dtype, fill = self._spec_facts(spec)
-        encoded = self._encode_arrays(chain, arrays, dtype, tuple(spec.shape), fill, True)
+        if isinstance(chain, MixedChain):
+            encoded = await chain.encode(arrays, lambda c, a: self._encode_arrays(c, a, dtype, tuple(spec.shape), fill, True), True)
+        else:
+            encoded = self._encode_arrays(chain, arrays, dtype, tuple(spec.shape), fill, True)
         return [None if e is None else s.prototype.buffer.from_bytes(e) for e, (_, s) in zip(encoded, items)]
 
     @staticmethod
@@ -334,7 +355,8 @@ class CodecPipeline(_ZarrCodecPipeline):
         if chain is None or not isinstance(target, np.ndarray):
             await self._fallback.read(batch, out, drop_axes)
             return
-        if "sharding_indexed" in chain.names and self._fallback.supports_partial_decode:
+        mixed = chain if isinstance(chain, MixedChain) else None
+        if mixed is None and "sharding_indexed" in chain.names and self._fallback.supports_partial_decode:
             # Parts of shards: zarr's sharding codec reads the index and the inner chunks'
             # byte ranges; whole shards are read here.
             partial = [b for b in batch if not b[4]]
@@ -348,6 +370,10 @@ class CodecPipeline(_ZarrCodecPipeline):
         if target.dtype.kind in "mM" and target.dtype == native:
             target = target.view(dtype)
         sources = await self._fetch([b[0] for b in batch], spec.prototype)
+        if mixed is not None:
+            # The codecs after the first Rust segment (Python ones among them) run first.
+            sources = await mixed.decode_inner(sources)
+            chain = mixed.outer
         if self._read_into(chain, batch, sources, target, dtype, fill, drop_axes):
             return
         for (bg, s, chunk_sel, out_sel, _), src in zip(batch, sources):
@@ -417,13 +443,21 @@ class CodecPipeline(_ZarrCodecPipeline):
         getters = [None if complete else setter for setter, _, _, _, complete in batch]
         sources = await self._fetch(getters, spec.prototype)
         native = spec.dtype.to_native_dtype()
-        existing = chain.decode(sources, dtype.str, list(shape), fill) if any(s is not None for s in sources) else [None] * len(batch)
+        if not any(s is not None for s in sources):
+            existing = [None] * len(batch)
+        elif isinstance(chain, MixedChain):
+            existing = await chain.decode_arrays(sources)
+        else:
+            existing = chain.decode(sources, dtype.str, list(shape), fill)
         merged: list[Any] = []
         for (setter, s, chunk_sel, out_sel, complete), old in zip(batch, existing):
             old = None if old is None else old.view(native)
             merged.append(self._merge(old, val, s, chunk_sel, out_sel, complete, drop_axes, native))
         write_empty = bool(spec.config.write_empty_chunks)
-        encoded = self._encode_arrays(chain, merged, dtype, shape, fill, write_empty)
+        if isinstance(chain, MixedChain):
+            encoded = await chain.encode(merged, lambda c, a: self._encode_arrays(c, a, dtype, shape, fill, write_empty), write_empty)
+        else:
+            encoded = self._encode_arrays(chain, merged, dtype, shape, fill, write_empty)
 
         async def put(setter: Any, data: Any) -> None:
             if data is None:

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 
 use crate::buffer::{ArrayMut, ArrayRef};
-use crate::codec::zarr3::{CodecChain, EncodeOptions};
+use crate::codec::zarr3::{BytesChain, CodecChain, EncodeOptions};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 use crate::region::{copy_region, Layout, Region};
@@ -122,6 +122,30 @@ pub fn encode_chunks(
     })
 }
 
+/// Decodes encoded chunks with a bytes-to-bytes chain in parallel; `None` stays `None`.
+pub fn decode_bytes_chunks(
+    chain: &BytesChain,
+    data: &[Option<&[u8]>],
+) -> Result<Vec<Option<Vec<u8>>>> {
+    crate::threads::install(|| {
+        data.par_iter()
+            .map(|d| d.map(|bytes| chain.decode(bytes)).transpose())
+            .collect()
+    })
+}
+
+/// Encodes byte strings with a bytes-to-bytes chain in parallel; `None` stays `None`.
+pub fn encode_bytes_chunks(
+    chain: &BytesChain,
+    data: &[Option<&[u8]>],
+) -> Result<Vec<Option<Vec<u8>>>> {
+    crate::threads::install(|| {
+        data.par_iter()
+            .map(|d| d.map(|bytes| chain.encode(bytes)).transpose())
+            .collect()
+    })
+}
+
 /// Reads whole files in parallel: `None` for a file that does not exist, an error for any
 /// other failure. Files over the decode-size limit are [`crate::ErrorKind::TooLarge`].
 pub fn read_files(paths: &[PathBuf]) -> Result<Vec<Option<Vec<u8>>>> {
@@ -207,6 +231,25 @@ mod tests {
         let dec =
             decode_chunks(&chain, &[Some(&enc0), None], &DataType::u8(), &[2, 4], &[9]).unwrap();
         assert_eq!(dec, [Some(c0), None]);
+    }
+
+    #[test]
+    fn bytes_chains_round_trip_in_batches() {
+        let chain =
+            BytesChain::from_json(&json!([{"name": "zstd"}, {"name": "crc32c"}]), 2).unwrap();
+        assert_eq!(chain.names(), ["zstd", "crc32c"]);
+        let a: Vec<u8> = (0..200u8).collect();
+        let enc = encode_bytes_chunks(&chain, &[Some(&a), None]).unwrap();
+        assert!(enc[1].is_none());
+        let e0 = enc[0].clone().unwrap();
+        let dec = decode_bytes_chunks(&chain, &[Some(&e0), None]).unwrap();
+        assert_eq!(dec, [Some(a), None]);
+        let mut bad = e0.clone();
+        *bad.last_mut().unwrap() ^= 1;
+        assert!(decode_bytes_chunks(&chain, &[Some(&bad)]).is_err());
+        assert!(BytesChain::from_json(&json!(["bytes"]), 1).is_err());
+        let unknown = BytesChain::from_json(&json!([{"name": "mine"}]), 1).unwrap_err();
+        assert_eq!(unknown.kind(), crate::ErrorKind::UnknownCodec);
     }
 
     #[test]
