@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ndpack::array::zarr::{
     decode_bytes_chunks, decode_chunks, encode_bytes_chunks, encode_chunks, read_chunks_into,
-    read_files, ChunkRead,
+    read_files, write_chunk_files, write_chunks, ChunkRead, ChunkWrite,
 };
 use ndpack::buffer::{ArrayMut, ArrayRef};
 use ndpack::codec::zarr3::{BytesChain, CodecChain, EncodeOptions};
@@ -268,6 +268,93 @@ impl PyZarrChain {
             )
         })
         .map_err(to_py)
+    }
+
+    /// Writes a selection of `value` (C- or F-contiguous, `value_shape` items of `dtype`):
+    /// `value_regions[i]` of it goes into `chunk_regions[i]` of chunk `i` (of `chunk_shapes[i]`),
+    /// whose other items come from `existing[i]` (`None`, a path or bytes-like; `None` is the
+    /// fill value). Chunks are encoded in parallel. Without `paths`, returns each chunk's bytes
+    /// (`None`: not to be stored); with `paths`, writes chunk `i` to the file `paths[i]` (or
+    /// removes it) and returns `None`.
+    #[pyo3(signature = (existing, value, dtype, value_shape, value_order, chunk_shapes, chunk_regions, value_regions, fill, write_empty_chunks, paths=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn write<'py>(
+        &self,
+        py: Python<'py>,
+        existing: &Bound<'py, PyList>,
+        value: &Bound<'py, PyAny>,
+        dtype: &str,
+        value_shape: Vec<usize>,
+        value_order: &str,
+        chunk_shapes: Vec<Vec<usize>>,
+        chunk_regions: Vec<Vec<(isize, isize, isize)>>,
+        value_regions: Vec<Vec<(isize, isize, isize)>>,
+        fill: &[u8],
+        write_empty_chunks: bool,
+        paths: Option<Vec<PathBuf>>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let n = existing.len();
+        if chunk_shapes.len() != n
+            || chunk_regions.len() != n
+            || value_regions.len() != n
+            || paths.as_ref().is_some_and(|p| p.len() != n)
+        {
+            return Err(PyValueError::new_err(
+                "write: existing, chunk_shapes, chunk_regions, value_regions and paths differ in \
+                 length",
+            ));
+        }
+        let dt = parse_dtype(dtype)?;
+        let order = parse_order(value_order)?;
+        let srcs = sources(existing)?;
+        let chunk_regions = chunk_regions
+            .into_iter()
+            .map(region)
+            .collect::<PyResult<Vec<_>>>()?;
+        let value_regions = value_regions
+            .into_iter()
+            .map(region)
+            .collect::<PyResult<Vec<_>>>()?;
+        let value = buffer_from_py(value)?;
+        let opts = EncodeOptions {
+            fill: fill.to_vec(),
+            write_empty_chunks,
+        };
+        let chain = &self.chain;
+        let encoded = py
+            .detach(|| {
+                let loaded = load(srcs)?;
+                let items: Vec<ChunkWrite<'_>> = loaded
+                    .iter()
+                    .zip(chunk_shapes)
+                    .zip(chunk_regions.into_iter().zip(value_regions))
+                    .map(
+                        |((data, chunk_shape), (chunk_region, value_region))| ChunkWrite {
+                            existing: data.as_deref(),
+                            chunk_shape,
+                            chunk_region,
+                            value_region,
+                        },
+                    )
+                    .collect();
+                let value = ArrayRef::new(&value, dt.clone(), value_shape, order)?;
+                match &paths {
+                    Some(p) => write_chunk_files(chain, &items, value, &opts, p).map(|()| None),
+                    None => write_chunks(chain, &items, value, &opts).map(Some),
+                }
+            })
+            .map_err(to_py)?;
+        let Some(encoded) = encoded else {
+            return Ok(None);
+        };
+        let list = PyList::empty(py);
+        for e in encoded {
+            match e {
+                None => list.append(py.None())?,
+                Some(v) => list.append(bytes_from_slice(py, &v)?)?,
+            }
+        }
+        Ok(Some(list))
     }
 
     fn __repr__(&self) -> String {

@@ -74,6 +74,37 @@ def _triples(selection: Any, shape: tuple[int, ...]) -> list[tuple[int, int, int
     return out
 
 
+def _regions(batch: list[Any], shape: tuple[int, ...], drop_axes: tuple[int, ...]) -> Any:
+    """For the one-call read and write paths: the shape of an array of ``shape`` with its
+    dropped (integer-indexed) axes put back as length-1 axes, and per chunk of ``batch`` its
+    shape, the ``(start, stop, step)`` triples of its selection and of the selection's place in
+    that array. ``None`` when a selection is not made of slices and integers or the parts do not
+    match in shape."""
+    ndim = len(batch[0][1].shape)
+    if len(shape) + len(drop_axes) != ndim:
+        return None
+    full_shape = list(shape)
+    for ax in sorted(drop_axes):
+        full_shape.insert(ax, 1)
+    chunk_shapes, chunk_regions, out_regions = [], [], []
+    for _, s, chunk_sel, out_sel, _ in batch:
+        cr = _triples(chunk_sel, tuple(s.shape))
+        if cr is None:
+            return None
+        if not isinstance(out_sel, tuple):
+            out_sel = (out_sel,)
+        out_sel = list(out_sel) + [slice(None)] * (len(shape) - len(out_sel))
+        for ax in sorted(drop_axes):
+            out_sel.insert(ax, slice(0, 1))
+        orr = _triples(tuple(out_sel), tuple(full_shape))
+        if orr is None or [len(range(*t)) for t in cr] != [len(range(*t)) for t in orr]:
+            return None
+        chunk_shapes.append(list(s.shape))
+        chunk_regions.append(cr)
+        out_regions.append(orr)
+    return full_shape, chunk_shapes, chunk_regions, out_regions
+
+
 def _rust_dtype(dtype: np.dtype) -> np.dtype:
     """``dtype``, or for datetimes and timedeltas the integer of the same size and byte order."""
     if dtype.kind in "mM":
@@ -398,29 +429,10 @@ class CodecPipeline(_ZarrCodecPipeline):
             order = "F"
         else:
             return False
-        ndim = len(batch[0][1].shape)
-        if target.ndim + len(drop_axes) != ndim:
+        regions = _regions(batch, target.shape, drop_axes)
+        if regions is None:
             return False
-        # The output with the dropped (integer-indexed) axes put back as length-1 axes.
-        full_shape = list(target.shape)
-        for ax in sorted(drop_axes):
-            full_shape.insert(ax, 1)
-        chunk_shapes, chunk_regions, out_regions = [], [], []
-        for _, s, chunk_sel, out_sel, _ in batch:
-            cr = _triples(chunk_sel, tuple(s.shape))
-            if cr is None:
-                return False
-            if not isinstance(out_sel, tuple):
-                out_sel = (out_sel,)
-            out_sel = list(out_sel) + [slice(None)] * (target.ndim - len(out_sel))
-            for ax in sorted(drop_axes):
-                out_sel.insert(ax, slice(0, 1))
-            orr = _triples(tuple(out_sel), tuple(full_shape))
-            if orr is None:
-                return False
-            chunk_shapes.append(list(s.shape))
-            chunk_regions.append(cr)
-            out_regions.append(orr)
+        full_shape, chunk_shapes, chunk_regions, out_regions = regions
         flat = target.ravel(order="K")  # a view: the memory, for 0-d arrays too
         if not np.shares_memory(flat, target):
             return False
@@ -443,6 +455,9 @@ class CodecPipeline(_ZarrCodecPipeline):
         getters = [None if complete else setter for setter, _, _, _, complete in batch]
         sources = await self._fetch(getters, spec.prototype)
         native = spec.dtype.to_native_dtype()
+        write_empty = bool(spec.config.write_empty_chunks)
+        if not isinstance(chain, MixedChain) and await self._write_rust(chain, batch, sources, val, dtype, fill, drop_axes, write_empty):
+            return
         if not any(s is not None for s in sources):
             existing = [None] * len(batch)
         elif isinstance(chain, MixedChain):
@@ -453,23 +468,70 @@ class CodecPipeline(_ZarrCodecPipeline):
         for (setter, s, chunk_sel, out_sel, complete), old in zip(batch, existing):
             old = None if old is None else old.view(native)
             merged.append(self._merge(old, val, s, chunk_sel, out_sel, complete, drop_axes, native))
-        write_empty = bool(spec.config.write_empty_chunks)
         if isinstance(chain, MixedChain):
             encoded = await chain.encode(merged, lambda c, a: self._encode_arrays(c, a, dtype, shape, fill, write_empty), write_empty)
         else:
             encoded = self._encode_arrays(chain, merged, dtype, shape, fill, write_empty)
+        await self._put(batch, encoded, spec.prototype)
+
+    async def _write_rust(self, chain: Any, batch: list[Any], sources: list[Any], val: np.ndarray, dtype: np.dtype, fill: bytes, drop_axes: tuple[int, ...], write_empty: bool) -> bool:
+        """The one-call write: selections of slices and integers, a contiguous value of the
+        chunks' dtype and shape of the selection. Rust merges each chunk's part into the stored
+        chunk where part of it is kept, encodes in parallel and writes the chunk files of a
+        writable ``LocalStore`` itself; other stores get the bytes through zarr's store API.
+        Returns whether it ran."""
+        from zarr.storage import LocalStore
+
+        if val.dtype.kind in "mM" and val.dtype.itemsize == dtype.itemsize:
+            val = val.view(dtype)
+        if val.dtype != dtype or val.ndim == 0:
+            return False
+        if val.flags.c_contiguous:
+            order = "C"
+        elif val.flags.f_contiguous:
+            order = "F"
+        else:
+            val = np.ascontiguousarray(val)
+            order = "C"
+        ndim = len(batch[0][1].shape)
+        if val.ndim + len(drop_axes) != ndim:
+            # zarr drops the integer-indexed axes of a write without naming them.
+            sel = batch[0][2] if isinstance(batch[0][2], tuple) else (batch[0][2],)
+            drop_axes = tuple(i for i, x in enumerate(sel) if isinstance(x, (int, np.integer)) and not isinstance(x, bool))
+        regions = _regions(batch, val.shape, drop_axes)
+        if regions is None:
+            return False
+        full_shape, chunk_shapes, chunk_regions, value_regions = regions
+        flat = val.ravel(order="K")
+        if not np.shares_memory(flat, val) and val.size:
+            return False
+        paths = []
+        for setter, *_ in batch:
+            store = getattr(setter, "store", None)
+            path = getattr(setter, "path", None)
+            if type(store) is not LocalStore or store.read_only or not isinstance(path, str):
+                paths = None
+                break
+            paths.append(os.path.join(str(store.root), path))
+        args = (sources, flat, dtype.str, full_shape, order, chunk_shapes, chunk_regions, value_regions, fill, write_empty)
+        if paths is not None:
+            chain.write(*args, paths=paths)
+            return True
+        encoded = chain.write(*args)
+        await self._put(batch, encoded, batch[0][1].prototype)
+        return True
+
+    @staticmethod
+    async def _put(batch: list[Any], encoded: list[Any], prototype: Any) -> None:
+        """Stores each chunk's bytes through zarr's store API (deletes where ``None``)."""
 
         async def put(setter: Any, data: Any) -> None:
             if data is None:
                 await setter.delete()
             else:
-                await setter.set(spec.prototype.buffer.from_bytes(data))
+                await setter.set(prototype.buffer.from_bytes(data))
 
-        await concurrent_map(
-            [(b[0], e) for b, e in zip(batch, encoded)],
-            put,
-            _config("async.concurrency", 10),
-        )
+        await concurrent_map([(b[0], e) for b, e in zip(batch, encoded)], put, _config("async.concurrency", 10))
 
     @staticmethod
     def _merge(old: Any, value: np.ndarray, spec: Any, chunk_sel: Any, out_sel: Any, complete: bool, drop_axes: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -1,9 +1,12 @@
 //! Batched chunk work for zarr v3 arrays: one call reads the chunks of a selection from files,
 //! decodes them in parallel with a [`CodecChain`] and copies each chunk's part into the output
-//! array (or the fill value where a chunk is missing); one call encodes many chunks in parallel.
-//! zarr-python's codec pipeline in `ndpack.zarr` is built on these.
+//! array (or the fill value where a chunk is missing); one call encodes many chunks in parallel;
+//! one call writes a selection: each chunk's part of the value merged into the chunk (decoded
+//! first where only part of it is written), encoded in parallel and returned or written to its
+//! file. zarr-python's codec pipeline in `ndpack.zarr` is built on these.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
@@ -146,6 +149,159 @@ pub fn encode_bytes_chunks(
     })
 }
 
+/// One chunk of a write: its stored bytes where part of it is kept (`None`: a missing chunk,
+/// or one written whole), its shape, the part of it that is written and where that part comes
+/// from in the value.
+#[derive(Debug, Clone)]
+pub struct ChunkWrite<'a> {
+    /// The stored chunk whose other items are kept, `None` when there is none (the fill value).
+    pub existing: Option<&'a [u8]>,
+    /// The chunk's shape.
+    pub chunk_shape: Vec<usize>,
+    /// The part of the chunk that is written.
+    pub chunk_region: Region,
+    /// Where that part is in the value.
+    pub value_region: Region,
+}
+
+/// The chunk of `item` after the write, in C order.
+fn merged_chunk(
+    chain: &CodecChain,
+    item: &ChunkWrite<'_>,
+    value: &ArrayRef<'_>,
+    fill: &[u8],
+) -> Result<Vec<u8>> {
+    let itemsize = value.dtype.itemsize();
+    let items = crate::region::checked_num_items(&item.chunk_shape)?;
+    let whole = item.chunk_region.num_items()? == items;
+    let mut chunk = match item.existing {
+        Some(bytes) if !whole => chain.decode(bytes, &value.dtype, &item.chunk_shape, fill)?,
+        _ if whole => vec![0u8; items * itemsize],
+        _ => fill.repeat(items),
+    };
+    copy_region(
+        value.data,
+        Layout::new(&value.shape, itemsize, value.order),
+        &item.value_region,
+        &mut chunk,
+        Layout::c(&item.chunk_shape, itemsize),
+        &item.chunk_region,
+    )?;
+    Ok(chunk)
+}
+
+/// Merges and encodes the chunks of one group in parallel.
+fn encode_group(
+    chain: &CodecChain,
+    group: &[ChunkWrite<'_>],
+    value: &ArrayRef<'_>,
+    opts: &EncodeOptions,
+) -> Result<Vec<Option<Vec<u8>>>> {
+    if opts.fill.len() != value.dtype.itemsize() {
+        return Err(Error::invalid_argument(format!(
+            "fill value of {} bytes for {}",
+            opts.fill.len(),
+            value.dtype
+        )));
+    }
+    crate::threads::install(|| {
+        group
+            .par_iter()
+            .map(|item| {
+                let chunk = merged_chunk(chain, item, value, &opts.fill)?;
+                let arr = ArrayRef::new(
+                    &chunk,
+                    value.dtype.clone(),
+                    item.chunk_shape.clone(),
+                    crate::region::Order::C,
+                )?;
+                chain.encode(arr, opts)
+            })
+            .collect()
+    })
+}
+
+/// Writes a selection: each chunk's `value_region` of `value` goes into its `chunk_region`,
+/// and the chunks are encoded in parallel. Returns each chunk's new bytes, `None` for a chunk
+/// not to be stored (every item the fill value without `write_empty_chunks`).
+pub fn write_chunks(
+    chain: &CodecChain,
+    items: &[ChunkWrite<'_>],
+    value: ArrayRef<'_>,
+    opts: &EncodeOptions,
+) -> Result<Vec<Option<Vec<u8>>>> {
+    let mut out = Vec::with_capacity(items.len());
+    for group in items.chunks(group_len()) {
+        out.extend(encode_group(chain, group, &value, opts)?);
+    }
+    Ok(out)
+}
+
+/// [`write_chunks`] into files: chunk `i` is written to `paths[i]` (through a temporary file
+/// in the same folder renamed over it, folders made as needed) or its file removed when it is
+/// not to be stored. Chunks are encoded and written a few per thread at a time, so the memory
+/// of the call stays small.
+pub fn write_chunk_files(
+    chain: &CodecChain,
+    items: &[ChunkWrite<'_>],
+    value: ArrayRef<'_>,
+    opts: &EncodeOptions,
+    paths: &[PathBuf],
+) -> Result<()> {
+    if paths.len() != items.len() {
+        return Err(Error::invalid_argument(format!(
+            "{} paths for {} chunks",
+            paths.len(),
+            items.len()
+        )));
+    }
+    for (group, group_paths) in items.chunks(group_len()).zip(paths.chunks(group_len())) {
+        let encoded = encode_group(chain, group, &value, opts)?;
+        crate::threads::install(|| {
+            encoded
+                .par_iter()
+                .zip(group_paths)
+                .try_for_each(|(data, path)| match data {
+                    Some(d) => write_file(path, d),
+                    None => remove_file(path),
+                })
+        })?;
+    }
+    Ok(())
+}
+
+/// Writes `data` to `path` atomically: a temporary file beside it, renamed over it.
+fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let name = path.file_name().ok_or_else(|| {
+        Error::invalid_argument(format!("chunk path {} has no file name", path.display()))
+    })?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut tmp_name = name.to_os_string();
+    tmp_name.push(format!(
+        ".{}-{}.partial",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = path.with_file_name(tmp_name);
+    let written = std::fs::write(&tmp, data).and_then(|()| std::fs::rename(&tmp, path));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::from(e));
+    }
+    Ok(())
+}
+
+/// Removes a chunk file; one that does not exist is fine.
+fn remove_file(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::from(e)),
+        _ => Ok(()),
+    }
+}
+
 /// Reads whole files in parallel: `None` for a file that does not exist, an error for any
 /// other failure. Files over the decode-size limit are [`crate::ErrorKind::TooLarge`].
 pub fn read_files(paths: &[PathBuf]) -> Result<Vec<Option<Vec<u8>>>> {
@@ -250,6 +406,58 @@ mod tests {
         assert!(BytesChain::from_json(&json!(["bytes"]), 1).is_err());
         let unknown = BytesChain::from_json(&json!([{"name": "mine"}]), 1).unwrap_err();
         assert_eq!(unknown.kind(), crate::ErrorKind::UnknownCodec);
+    }
+
+    #[test]
+    fn writes_merge_parts_into_stored_chunks_and_files() {
+        let chain = CodecChain::from_json(&json!(["bytes", {"name": "zstd"}]), 1).unwrap();
+        let opts = EncodeOptions {
+            fill: vec![0],
+            write_empty_chunks: false,
+        };
+        let r = |a: usize, b: usize| Region::new(vec![Slice::range(a, b).unwrap()]);
+        // A (8,) array of (4,) chunks: chunk 0 stored as 1 2 3 4; write value [7, 8, 0, 0, 0, 0]
+        // to items 2..8.
+        let old = encode_chunks(
+            &chain,
+            &[ArrayRef::new(&[1, 2, 3, 4], DataType::u8(), vec![4], Order::C).unwrap()],
+            &opts,
+        )
+        .unwrap()[0]
+            .clone()
+            .unwrap();
+        let value = [7u8, 8, 0, 0, 0, 0];
+        let items = [
+            ChunkWrite {
+                existing: Some(&old),
+                chunk_shape: vec![4],
+                chunk_region: r(2, 4),
+                value_region: r(0, 2),
+            },
+            ChunkWrite {
+                existing: None,
+                chunk_shape: vec![4],
+                chunk_region: r(0, 4),
+                value_region: r(2, 6),
+            },
+        ];
+        let v = ArrayRef::new(&value, DataType::u8(), vec![6], Order::C).unwrap();
+        let enc = write_chunks(&chain, &items, v.clone(), &opts).unwrap();
+        assert!(enc[1].is_none(), "an all-fill chunk is not stored");
+        let dec = chain
+            .decode(enc[0].as_ref().unwrap(), &DataType::u8(), &[4], &[0])
+            .unwrap();
+        assert_eq!(dec, [1, 2, 7, 8]);
+        let dir = std::env::temp_dir().join(format!("ndpack-zarr-w-{}", std::process::id()));
+        let paths = [dir.join("c/0"), dir.join("c/1")];
+        std::fs::create_dir_all(dir.join("c")).unwrap();
+        std::fs::write(&paths[1], b"stale").unwrap();
+        write_chunk_files(&chain, &items, v.clone(), &opts, &paths).unwrap();
+        assert_eq!(std::fs::read(&paths[0]).unwrap(), enc[0].clone().unwrap());
+        assert!(!paths[1].exists(), "the all-fill chunk's file is removed");
+        assert_eq!(std::fs::read_dir(dir.join("c")).unwrap().count(), 1);
+        assert!(write_chunk_files(&chain, &items, v, &opts, &paths[..1]).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
