@@ -3,14 +3,17 @@
 One ``read`` or ``write`` of zarr (one user selection) is one Rust call over all its chunks:
 chunk bytes are fetched in a batch (read straight from the files of a ``LocalStore`` by Rust,
 taken without copies from a ``MemoryStore``, through zarr's store API for other stores), decoded
-in parallel on ndpack's pool and copied into the output array; writes merge partial chunks
-(read-modify-write), encode in parallel and honour ``write_empty_chunks``.
+in parallel on ndpack's pool and copied into the output array; writes merge each chunk's part of
+the value (read-modify-write where part of a chunk is kept), encode in parallel, write the chunk
+files of a ``LocalStore`` from Rust and honour ``write_empty_chunks``.
 
 Chains of codecs ndpack implements (``bytes``, ``transpose``, ``zstd``, ``blosc``, ``gzip``,
-``crc32c``, ``sharding_indexed`` and the bytes-to-bytes ``numcodecs.*`` codecs) run in Rust; any
-other chain, a dtype holding Python objects, or memory that is not a NumPy array, runs through
-zarr's own ``BatchedCodecPipeline`` (a debug line on the ``ndpack.zarr`` logger; an
-``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or raises with
+``crc32c``, ``sharding_indexed`` and the bytes-to-bytes ``numcodecs.*`` codecs) run in Rust. A
+codec ndpack does not run goes through its own Python implementation, batched, with the rest of
+the chain in Rust (:mod:`ndpack.zarr.mixed`). A chain of that one codec alone, a dtype holding
+Python objects, or memory that is not a NumPy array, runs through zarr's own
+``BatchedCodecPipeline``. Either is a debug line on the ``ndpack.zarr`` logger (an
+``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or an error with
 ``codec_pipeline.strict``. Partial reads of shards use zarr's sharding codec (index and byte
 ranges), whose inner chunks come back to this pipeline.
 """
@@ -118,9 +121,9 @@ class CodecPipeline(_ZarrCodecPipeline):
         zarr.config.set({"codec_pipeline.path": "ndpack.zarr.CodecPipeline"})
 
     or the environment variable ``ZARR_CODEC_PIPELINE__PATH=ndpack.zarr.CodecPipeline``.
-    ``codec_pipeline.strict`` (default False) makes chains ndpack cannot run an error instead of
-    a fallback to zarr's pipeline; ``codec_pipeline.warn_fallback`` (default False) warns once
-    per pipeline that falls back.
+    ``codec_pipeline.strict`` (default False) makes codecs ndpack cannot run an error instead of
+    running them in Python (per codec, or the whole call in zarr's pipeline);
+    ``codec_pipeline.warn_fallback`` (default False) warns once per pipeline that does so.
     """
 
     def __init__(self, codecs: Iterable[Codec], *, batch_size: int | None = None, strict: bool | None = None):
@@ -407,15 +410,24 @@ class CodecPipeline(_ZarrCodecPipeline):
             chain = mixed.outer
         if self._read_into(chain, batch, sources, target, dtype, fill, drop_axes):
             return
-        for (bg, s, chunk_sel, out_sel, _), src in zip(batch, sources):
-            if src is None:
-                out[out_sel] = fill_value_or_default(s)
-                continue
-            (arr,) = chain.decode([src], dtype.str, list(s.shape), fill)
-            tmp = arr.view(native)[chunk_sel]
-            if drop_axes:
-                tmp = tmp.squeeze(axis=drop_axes)
-            out[out_sel] = s.prototype.nd_buffer.from_ndarray_like(tmp)
+        # Other selections: the chunks decode in parallel, a group per Rust call (bounded
+        # memory), and NumPy copies their parts out.
+        group = 64
+        for g in range(0, len(batch), group):
+            part, srcs = batch[g:g + group], sources[g:g + group]
+            shapes = {tuple(b[1].shape) for b, src in zip(part, srcs) if src is not None}
+            if len(shapes) == 1:
+                decoded = chain.decode(srcs, dtype.str, list(shapes.pop()), fill)
+            else:
+                decoded = [None if src is None else chain.decode([src], dtype.str, list(b[1].shape), fill)[0] for b, src in zip(part, srcs)]
+            for (_, s, chunk_sel, out_sel, _), arr in zip(part, decoded):
+                if arr is None:
+                    out[out_sel] = fill_value_or_default(s)
+                    continue
+                tmp = arr.view(native)[chunk_sel]
+                if drop_axes:
+                    tmp = tmp.squeeze(axis=drop_axes)
+                out[out_sel] = s.prototype.nd_buffer.from_ndarray_like(tmp)
 
     @staticmethod
     def _read_into(chain: Any, batch: list[Any], sources: list[Any], target: np.ndarray, dtype: np.dtype, fill: bytes, drop_axes: tuple[int, ...]) -> bool:
