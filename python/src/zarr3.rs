@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use ndpack::array::zarr::{
     decode_bytes_chunks, decode_chunks, encode_bytes_chunks, encode_chunks, read_chunks_into,
-    read_files, write_chunk_files, write_chunks, ChunkRead, ChunkWrite,
+    read_files, write_chunk_files, write_chunks, ChunkRead, ChunkSource, ChunkWrite,
 };
 use ndpack::buffer::{ArrayMut, ArrayRef};
 use ndpack::codec::zarr3::{BytesChain, CodecChain, EncodeOptions};
@@ -241,14 +241,18 @@ impl PyZarrChain {
         let mut view = PyMemoryMut::contiguous(out)?;
         let chain = &self.chain;
         py.detach(|| {
-            let loaded = load(srcs)?;
-            let items: Vec<ChunkRead<'_>> = loaded
+            // Files are read inside the parallel decode (parts of shards: only what they need).
+            let items: Vec<ChunkRead<'_>> = srcs
                 .iter()
                 .zip(chunk_shapes)
                 .zip(chunk_regions.into_iter().zip(out_regions))
                 .map(
-                    |((data, chunk_shape), (chunk_region, out_region))| ChunkRead {
-                        data: data.as_deref(),
+                    |((src, chunk_shape), (chunk_region, out_region))| ChunkRead {
+                        source: match src {
+                            Source::Missing => ChunkSource::Missing,
+                            Source::Path(p) => ChunkSource::File(p),
+                            Source::Memory(b) => ChunkSource::Bytes(b),
+                        },
                         chunk_shape,
                         chunk_region,
                         out_region,

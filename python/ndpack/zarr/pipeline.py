@@ -14,8 +14,9 @@ the chain in Rust (:mod:`ndpack.zarr.mixed`). A chain of that one codec alone, a
 Python objects, or memory that is not a NumPy array, runs through zarr's own
 ``BatchedCodecPipeline``. Either is a debug line on the ``ndpack.zarr`` logger (an
 ``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or an error with
-``codec_pipeline.strict``. Partial reads of shards use zarr's sharding codec (index and byte
-ranges), whose inner chunks come back to this pipeline.
+``codec_pipeline.strict``. Parts of shards selected by slices and integers are read by Rust (the
+index, then the byte ranges of the inner chunks they touch, nearby ranges coalesced); parts
+selected otherwise use zarr's sharding codec, whose inner chunks come back to this pipeline.
 """
 
 from __future__ import annotations
@@ -85,7 +86,11 @@ def _regions(batch: list[Any], shape: tuple[int, ...], drop_axes: tuple[int, ...
     match in shape."""
     ndim = len(batch[0][1].shape)
     if len(shape) + len(drop_axes) != ndim:
-        return None
+        # zarr may drop integer-indexed axes without naming them in ``drop_axes``.
+        sel = batch[0][2] if isinstance(batch[0][2], tuple) else (batch[0][2],)
+        drop_axes = tuple(i for i, x in enumerate(sel) if isinstance(x, (int, np.integer)) and not isinstance(x, bool))
+        if len(shape) + len(drop_axes) != ndim:
+            return None
     full_shape = list(shape)
     for ax in sorted(drop_axes):
         full_shape.insert(ax, 1)
@@ -390,9 +395,16 @@ class CodecPipeline(_ZarrCodecPipeline):
             await self._fallback.read(batch, out, drop_axes)
             return
         mixed = chain if isinstance(chain, MixedChain) else None
-        if mixed is None and "sharding_indexed" in chain.names and self._fallback.supports_partial_decode:
-            # Parts of shards: zarr's sharding codec reads the index and the inner chunks'
-            # byte ranges; whole shards are read here.
+        if (
+            mixed is None
+            and "sharding_indexed" in chain.names
+            and self._fallback.supports_partial_decode
+            and _regions(batch, target.shape, drop_axes) is None
+        ):
+            # Parts of shards by orthogonal, point or mask selections: zarr's sharding codec
+            # reads the index and the inner chunks' byte ranges; whole shards are read here.
+            # (Parts by slices and integers are read by Rust: the index, then only the inner
+            # chunks they touch.)
             partial = [b for b in batch if not b[4]]
             if partial:
                 await self._fallback.read(partial, out, drop_axes)
@@ -505,11 +517,6 @@ class CodecPipeline(_ZarrCodecPipeline):
         else:
             val = np.ascontiguousarray(val)
             order = "C"
-        ndim = len(batch[0][1].shape)
-        if val.ndim + len(drop_axes) != ndim:
-            # zarr drops the integer-indexed axes of a write without naming them.
-            sel = batch[0][2] if isinstance(batch[0][2], tuple) else (batch[0][2],)
-            drop_axes = tuple(i for i, x in enumerate(sel) if isinstance(x, (int, np.integer)) and not isinstance(x, bool))
         regions = _regions(batch, val.shape, drop_axes)
         if regions is None:
             return False

@@ -5,23 +5,37 @@
 //! first where only part of it is written), encoded in parallel and returned or written to its
 //! file. zarr-python's codec pipeline in `ndpack.zarr` is built on these.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rayon::prelude::*;
 
 use crate::buffer::{ArrayMut, ArrayRef};
-use crate::codec::zarr3::{BytesChain, CodecChain, EncodeOptions};
+use crate::codec::zarr3::{BytesChain, CodecChain, EncodeOptions, RangeRead};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
 use crate::region::{copy_region, Layout, Region};
 
-/// One chunk of a read: its encoded bytes (`None` when the chunk is not stored), its shape, the
-/// part of it that is read and where that part goes in the output.
+/// Where a chunk of a read is stored.
+#[derive(Debug, Clone, Copy)]
+pub enum ChunkSource<'a> {
+    /// Not stored: read as the fill value.
+    Missing,
+    /// The encoded chunk in memory.
+    Bytes(&'a [u8]),
+    /// A file holding the encoded chunk (a missing file is a missing chunk). Parts of shards
+    /// are read with positional reads of the index and the inner chunks they need.
+    File(&'a Path),
+}
+
+/// One chunk of a read: where it is stored, its shape, the part of it that is read and where
+/// that part goes in the output.
 #[derive(Debug, Clone)]
 pub struct ChunkRead<'a> {
-    /// The encoded chunk, or `None` for a missing chunk (read as the fill value).
-    pub data: Option<&'a [u8]>,
+    /// The stored chunk.
+    pub source: ChunkSource<'a>,
     /// The chunk's shape.
     pub chunk_shape: Vec<usize>,
     /// The part of the chunk that is read.
@@ -36,9 +50,115 @@ fn group_len() -> usize {
     crate::threads::get_num_threads().max(1) * 4
 }
 
-/// Reads the chunks of `items` into `out`: each stored chunk is decoded (in parallel on
-/// ndpack's pool) and `chunk_region` of it copied into `out_region` of `out`; a missing chunk
-/// puts `fill` (one item in `out`'s byte order) there.
+/// A chunk file read with positional reads.
+struct FileRanges {
+    file: std::fs::File,
+    size: u64,
+}
+
+impl RangeRead for FileRanges {
+    fn size(&self) -> Result<u64> {
+        Ok(self.size)
+    }
+
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Cow<'_, [u8]>>> {
+        use std::os::unix::fs::FileExt;
+        ranges
+            .iter()
+            .map(|r| {
+                if r.start > r.end || r.end > self.size {
+                    return Err(Error::corrupt(format!(
+                        "byte range {r:?} outside a file of {} bytes",
+                        self.size
+                    )));
+                }
+                let mut buf = vec![0u8; (r.end - r.start) as usize];
+                self.file.read_exact_at(&mut buf, r.start)?;
+                Ok(Cow::Owned(buf))
+            })
+            .collect()
+    }
+}
+
+/// Opens a chunk file for positional reads; `None` when it does not exist.
+fn open_ranges(path: &Path) -> Result<Option<FileRanges>> {
+    match std::fs::File::open(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::from(e)),
+        Ok(file) => {
+            let size = file.metadata()?.len();
+            Ok(Some(FileRanges { file, size }))
+        }
+    }
+}
+
+/// A chunk's decoded data, for the copy into the output.
+enum Decoded<'a> {
+    /// Missing: the fill value.
+    Fill,
+    /// The whole chunk, viewed in its source.
+    View(&'a [u8]),
+    /// The whole chunk.
+    Whole(Vec<u8>),
+    /// Only the chunk's region, in C order.
+    Part(Vec<u8>),
+}
+
+/// Decodes what `item` needs of its chunk.
+fn decode_item<'a>(
+    chain: &CodecChain,
+    item: &ChunkRead<'a>,
+    dtype: &DataType,
+    fill: &[u8],
+) -> Result<Decoded<'a>> {
+    let whole =
+        item.chunk_region.num_items()? == crate::region::checked_num_items(&item.chunk_shape)?;
+    let part_of_shard = chain
+        .sharding_alone()
+        .filter(|_| !whole && item.chunk_region.slices().iter().all(|s| s.step() > 0));
+    match item.source {
+        ChunkSource::Missing => Ok(Decoded::Fill),
+        ChunkSource::Bytes(bytes) => {
+            if let Some(sharding) = part_of_shard {
+                return sharding
+                    .decode_region(&bytes, &item.chunk_shape, &item.chunk_region, dtype, fill)
+                    .map(Decoded::Part);
+            }
+            if let Some(view) = chain.decode_view(bytes, dtype, &item.chunk_shape)? {
+                return Ok(Decoded::View(view));
+            }
+            chain
+                .decode(bytes, dtype, &item.chunk_shape, fill)
+                .map(Decoded::Whole)
+        }
+        ChunkSource::File(path) => {
+            if let Some(sharding) = part_of_shard {
+                return match open_ranges(path)? {
+                    None => Ok(Decoded::Fill),
+                    Some(file) => sharding
+                        .decode_region(&file, &item.chunk_shape, &item.chunk_region, dtype, fill)
+                        .map(Decoded::Part),
+                };
+            }
+            let Some(bytes) = read_file(path)? else {
+                return Ok(Decoded::Fill);
+            };
+            if let Some(view) = chain.decode_view(&bytes, dtype, &item.chunk_shape)? {
+                if view.len() == bytes.len() {
+                    return Ok(Decoded::Whole(bytes));
+                }
+            }
+            chain
+                .decode(&bytes, dtype, &item.chunk_shape, fill)
+                .map(Decoded::Whole)
+        }
+    }
+}
+
+/// Reads the chunks of `items` into `out`: each stored chunk is read and decoded (in parallel
+/// on ndpack's pool; only the inner chunks a part of a shard needs) and `chunk_region` of it
+/// copied into `out_region` of `out`; a missing chunk puts `fill` (one item in `out`'s byte
+/// order) there.
 pub fn read_chunks_into(
     chain: &CodecChain,
     items: &[ChunkRead<'_>],
@@ -60,29 +180,40 @@ pub fn read_chunks_into(
     }
     let out_layout = Layout::new(&out_shape, itemsize, out_order);
     for group in items.chunks(group_len()) {
-        let decoded: Vec<Option<Vec<u8>>> = crate::threads::install(|| {
+        let decoded: Vec<Decoded<'_>> = crate::threads::install(|| {
             group
                 .par_iter()
-                .map(|item| match item.data {
-                    None => Ok(None),
-                    Some(bytes) => chain
-                        .decode(bytes, &dtype, &item.chunk_shape, fill)
-                        .map(Some),
-                })
+                .map(|item| decode_item(chain, item, &dtype, fill))
                 .collect::<Result<Vec<_>>>()
         })?;
         for (item, chunk) in group.iter().zip(decoded) {
-            let chunk = match chunk {
-                Some(c) => c,
-                None => {
-                    let n = item.chunk_shape.iter().product::<usize>();
-                    fill.repeat(n)
-                }
+            let part_shape = item.chunk_region.shape();
+            let (src, layout, region): (Cow<'_, [u8]>, Layout<'_>, Cow<'_, Region>) = match chunk {
+                Decoded::Fill => (
+                    Cow::Owned(fill.repeat(item.chunk_region.num_items()?)),
+                    Layout::c(&part_shape, itemsize),
+                    Cow::Owned(Region::full(&part_shape)?),
+                ),
+                Decoded::Part(v) => (
+                    Cow::Owned(v),
+                    Layout::c(&part_shape, itemsize),
+                    Cow::Owned(Region::full(&part_shape)?),
+                ),
+                Decoded::View(v) => (
+                    Cow::Borrowed(v),
+                    Layout::c(&item.chunk_shape, itemsize),
+                    Cow::Borrowed(&item.chunk_region),
+                ),
+                Decoded::Whole(v) => (
+                    Cow::Owned(v),
+                    Layout::c(&item.chunk_shape, itemsize),
+                    Cow::Borrowed(&item.chunk_region),
+                ),
             };
             copy_region(
-                &chunk,
-                Layout::c(&item.chunk_shape, itemsize),
-                &item.chunk_region,
+                &src,
+                layout,
+                &region,
                 out_data,
                 out_layout,
                 &item.out_region,
@@ -302,30 +433,31 @@ fn remove_file(path: &Path) -> Result<()> {
     }
 }
 
+/// Reads a whole chunk file: `None` when it does not exist; one over the decode-size limit is
+/// [`crate::ErrorKind::TooLarge`].
+fn read_file(p: &Path) -> Result<Option<Vec<u8>>> {
+    match std::fs::metadata(p) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::from(e)),
+        Ok(meta) if meta.len() > crate::error::MAX_DECODED_SIZE as u64 => {
+            Err(Error::too_large(format!(
+                "chunk file {} of {} bytes is over the limit",
+                p.display(),
+                meta.len()
+            )))
+        }
+        Ok(_) => match std::fs::read(p) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::from(e)),
+        },
+    }
+}
+
 /// Reads whole files in parallel: `None` for a file that does not exist, an error for any
 /// other failure. Files over the decode-size limit are [`crate::ErrorKind::TooLarge`].
 pub fn read_files(paths: &[PathBuf]) -> Result<Vec<Option<Vec<u8>>>> {
-    crate::threads::install(|| {
-        paths
-            .par_iter()
-            .map(|p| match std::fs::metadata(p) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(Error::from(e)),
-                Ok(meta) if meta.len() > crate::error::MAX_DECODED_SIZE as u64 => {
-                    Err(Error::too_large(format!(
-                        "chunk file {} of {} bytes is over the limit",
-                        p.display(),
-                        meta.len()
-                    )))
-                }
-                Ok(_) => match std::fs::read(p) {
-                    Ok(v) => Ok(Some(v)),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                    Err(e) => Err(Error::from(e)),
-                },
-            })
-            .collect()
-    })
+    crate::threads::install(|| paths.par_iter().map(|p| read_file(p)).collect())
 }
 
 #[cfg(test)]
@@ -358,13 +490,13 @@ mod tests {
         };
         let items = [
             ChunkRead {
-                data: Some(&enc0),
+                source: ChunkSource::Bytes(&enc0),
                 chunk_shape: vec![2, 4],
                 chunk_region: full([0, 2, 1, 4]),
                 out_region: full([0, 2, 0, 3]),
             },
             ChunkRead {
-                data: None,
+                source: ChunkSource::Missing,
                 chunk_shape: vec![2, 4],
                 chunk_region: full([0, 2, 1, 4]),
                 out_region: full([2, 4, 0, 3]),

@@ -41,7 +41,7 @@ mod layout;
 pub mod sharding;
 
 use layout::{check_permutation, inverse, permute, swap_units};
-pub use sharding::Sharding;
+pub use sharding::{RangeRead, Sharding};
 
 /// How a chain encodes a chunk: the fill value and whether chunks (and inner chunks of a shard)
 /// whose every item is the fill value are still written.
@@ -345,6 +345,53 @@ impl CodecChain {
     /// The array-to-bytes codec.
     pub fn array_bytes(&self) -> &ArrayToBytes {
         &self.array_bytes
+    }
+
+    /// The sharding codec when the chain is that codec alone, whose shards can be read in part
+    /// ([`Sharding::decode_region`]); `None` otherwise.
+    pub fn sharding_alone(&self) -> Option<&Sharding> {
+        match &self.array_bytes {
+            ArrayToBytes::Sharding(s)
+                if self.array_array.is_empty() && self.bytes_bytes.is_empty() =>
+            {
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// The decoded chunk as a view of `encoded` (C order, items of `dtype`) when decoding only
+    /// strips bytes: `bytes` without a byte swap and checksums. `None` when decoding computes
+    /// (then use [`CodecChain::decode`]).
+    pub fn decode_view<'a>(
+        &self,
+        encoded: &'a [u8],
+        dtype: &DataType,
+        shape: &[usize],
+    ) -> Result<Option<&'a [u8]>> {
+        let ArrayToBytes::Bytes { endian } = &self.array_bytes else {
+            return Ok(None);
+        };
+        if !self.array_array.is_empty() || needs_swap(dtype, *endian) {
+            return Ok(None);
+        }
+        let mut data = encoded;
+        for b in self.bytes_bytes.iter().rev() {
+            match b.codec.decoded_range(data) {
+                Some(range) => data = &data[range?],
+                None => return Ok(None),
+            }
+        }
+        let want = crate::region::checked_num_items(shape)?
+            .checked_mul(dtype.itemsize())
+            .ok_or_else(|| Error::too_large(format!("chunk shape {shape:?} is too large")))?;
+        if data.len() != want {
+            return Err(Error::corrupt(format!(
+                "zarr chunk has {} bytes, shape {shape:?} of {dtype} needs {want}",
+                data.len()
+            )));
+        }
+        Ok(Some(data))
     }
 
     /// The encoded size of a chunk of `byte_length` bytes (holding `num_items` items) when every
