@@ -278,7 +278,7 @@ impl PyZarrChain {
     /// `value_regions[i]` of it goes into `chunk_regions[i]` of chunk `i` (of `chunk_shapes[i]`),
     /// whose other items come from `existing[i]` (`None`, a path or bytes-like; `None` is the
     /// fill value). Chunks are encoded in parallel. Without `paths`, returns each chunk's bytes
-    /// (`None`: not to be stored); with `paths`, writes chunk `i` to the file `paths[i]` (or
+    /// as a 1-d `uint8` array (`None`: not to be stored); with `paths`, writes chunk `i` to the file `paths[i]` (or
     /// removes it) and returns `None`.
     #[pyo3(signature = (existing, value, dtype, value_shape, value_order, chunk_shapes, chunk_regions, value_regions, fill, write_empty_chunks, paths=None))]
     #[allow(clippy::too_many_arguments)]
@@ -351,11 +351,22 @@ impl PyZarrChain {
         let Some(encoded) = encoded else {
             return Ok(None);
         };
+        // Each chunk's bytes handed over without a copy (a 1-d uint8 array over them).
+        let descr = numpy::dtype::<u8>(py);
         let list = PyList::empty(py);
         for e in encoded {
             match e {
                 None => list.append(py.None())?,
-                Some(v) => list.append(bytes_from_slice(py, &v)?)?,
+                Some(v) => {
+                    let n = v.len();
+                    list.append(RustBuffer::base_mut(py, Buffer::from_vec(v))?.array(
+                        py,
+                        &descr,
+                        &[n],
+                        Order::C,
+                        false,
+                    )?)?
+                }
             }
         }
         Ok(Some(list))

@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use rayon::prelude::*;
 
@@ -16,7 +17,7 @@ use crate::buffer::{ArrayMut, ArrayRef};
 use crate::codec::zarr3::{BytesChain, CodecChain, EncodeOptions, RangeRead};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
-use crate::region::{copy_region, Layout, Region};
+use crate::region::{copy_region, copy_region_serial, Layout, Region};
 
 /// Where a chunk of a read is stored.
 #[derive(Debug, Clone, Copy)]
@@ -179,14 +180,12 @@ pub fn read_chunks_into(
         )));
     }
     let out_layout = Layout::new(&out_shape, itemsize, out_order);
-    for group in items.chunks(group_len()) {
-        let decoded: Vec<Decoded<'_>> = crate::threads::install(|| {
-            group
-                .par_iter()
-                .map(|item| decode_item(chain, item, &dtype, fill))
-                .collect::<Result<Vec<_>>>()
-        })?;
-        for (item, chunk) in group.iter().zip(decoded) {
+    // Each task decodes its chunk, then copies it out under the lock: copies follow one
+    // another while the other threads decode, and a few decoded chunks are alive at a time.
+    let out = Mutex::new(out_data);
+    crate::threads::install(|| {
+        items.par_iter().try_for_each(|item| {
+            let chunk = decode_item(chain, item, &dtype, fill)?;
             let part_shape = item.chunk_region.shape();
             let (src, layout, region): (Cow<'_, [u8]>, Layout<'_>, Cow<'_, Region>) = match chunk {
                 Decoded::Fill => (
@@ -210,17 +209,19 @@ pub fn read_chunks_into(
                     Cow::Borrowed(&item.chunk_region),
                 ),
             };
-            copy_region(
+            let mut guard = out
+                .lock()
+                .map_err(|_| Error::invalid_argument("a copy into the output failed"))?;
+            copy_region_serial(
                 &src,
                 layout,
                 &region,
-                out_data,
+                &mut guard,
                 out_layout,
                 &item.out_region,
-            )?;
-        }
-    }
-    Ok(())
+            )
+        })
+    })
 }
 
 /// Decodes whole chunks in parallel into new C-order buffers; `None` where `data` is `None`.
