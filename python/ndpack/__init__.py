@@ -5,7 +5,9 @@ native Blosc with numcodecs' ``blosc`` module (``ndpack.blosc``) and python-blos
 (``ndpack.blosc2``), zero-copy NPY/NPZ loading and writing (``load_npy``,
 ``load_npz``, ``save_npy``, ``save_npz``, ``load``), Blosc2 super-chunks and frames in memory, in a
 file or in a directory (``SChunk``, ``open``, ``schunk_from_cframe``), and the buffer types ``ndpack.Buffer`` /
-``ndpack.NDBuffer`` (buffer protocol, ``__array_interface__``, DLPack).
+``ndpack.NDBuffer`` (buffer protocol, ``__array_interface__``, DLPack), and chunked, blocked,
+compressed N-d arrays with python-blosc2's names (``NDArray``, ``zeros``, ``asarray``, ``open``, ...)
+that python-blosc2 and caterva read.
 """
 
 from ._ndpack import __version__, get_nthreads, set_nthreads
@@ -13,28 +15,67 @@ from ._buffer import Buffer, NDBuffer
 from . import blosc, blosc2, codecs, zfpy
 from .codecs import get_codec, register_codec, register_numcodecs
 from .npy import NpzFile, load, load_npy, load_npz, save_npy, save_npz
-from .schunk import SChunk, open, schunk_from_cframe
+from .schunk import SChunk, schunk_from_cframe
+from .ndarray import (
+    NDArray,
+    arange,
+    asarray,
+    copy,
+    empty,
+    empty_like,
+    frombuffer,
+    full,
+    full_like,
+    linspace,
+    nans,
+    ndarray_from_cframe,
+    ones,
+    open,
+    remove_urlpath,
+    save,
+    uninit,
+    zeros,
+    zeros_like,
+)
 
 __all__ = [
     "__version__",
     "Buffer",
     "NDBuffer",
+    "NDArray",
     "NpzFile",
     "SChunk",
+    "arange",
+    "asarray",
     "blosc",
     "blosc2",
     "codecs",
+    "copy",
+    "empty",
+    "empty_like",
+    "frombuffer",
+    "full",
+    "full_like",
     "get_codec",
     "get_nthreads",
     "load",
     "load_npy",
     "load_npz",
+    "linspace",
+    "nans",
+    "ndarray_from_cframe",
+    "ones",
     "open",
     "register_codec",
     "register_numcodecs",
+    "remove_urlpath",
+    "save",
     "save_npy",
     "save_npz",
     "schunk_from_cframe",
     "set_nthreads",
+    "uninit",
+    "zeros",
+    "zeros_like",
     "zfpy",
 ]

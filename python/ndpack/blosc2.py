@@ -8,8 +8,10 @@ that ``import ndpack.blosc2 as blosc2`` reads like python-blosc2::
     blosc2.getitem(chunk, 10, 5)       # decodes only the blocks needed
     blosc2.chunk_info(chunk)           # what the chunk's header says
 
-Super-chunks and frames (``SChunk``, ``schunk_from_cframe``, ``open``, with ``CParams``,
-``DParams`` and ``SpecialValue``) come from :mod:`ndpack.schunk`.
+Super-chunks and frames (``SChunk``, ``schunk_from_cframe``, with ``CParams``, ``DParams`` and
+``SpecialValue``) come from :mod:`ndpack.schunk`; N-d arrays (``NDArray``, ``zeros``, ``asarray``,
+``open``, ``save``, ``load``, ...) from :mod:`ndpack.ndarray`. ``open`` gives an ``NDArray`` for a
+frame with a ``b2nd`` or ``caterva`` metalayer and an ``SChunk`` otherwise.
 
 ``compress2`` writes chunk format version 5, as ``blosc2.compress2`` does; the decoders read
 Blosc2 and every Blosc1 chunk and reject truncated or corrupt chunks with ``ValueError``. Work runs
@@ -41,6 +43,28 @@ __all__ = [
     "SChunk",
     "schunk_from_cframe",
     "open",
+    "NDArray",
+    "ChunkInfoNDArray",
+    "empty",
+    "uninit",
+    "zeros",
+    "ones",
+    "full",
+    "nans",
+    "arange",
+    "linspace",
+    "frombuffer",
+    "from_buffer",
+    "asarray",
+    "copy",
+    "empty_like",
+    "zeros_like",
+    "full_like",
+    "save",
+    "load",
+    "remove_urlpath",
+    "remove",
+    "ndarray_from_cframe",
 ]
 
 
@@ -202,4 +226,31 @@ def chunk_info(src: Any) -> Dict[str, Any]:
 
 
 # Super-chunks and frames (defined in ndpack/schunk.py, which reads the enums above).
-from .schunk import CParams, DParams, SChunk, SpecialValue, open, schunk_from_cframe  # noqa: E402
+from .schunk import CParams, DParams, SChunk, SpecialValue, schunk_from_cframe  # noqa: E402
+
+# N-d arrays (defined in ndpack/ndarray.py).
+from .ndarray import (  # noqa: E402
+    ChunkInfoNDArray,
+    NDArray,
+    arange,
+    asarray,
+    copy,
+    empty,
+    empty_like,
+    from_buffer,
+    frombuffer,
+    full,
+    full_like,
+    linspace,
+    load,
+    nans,
+    ndarray_from_cframe,
+    ones,
+    open,
+    remove,
+    remove_urlpath,
+    save,
+    uninit,
+    zeros,
+    zeros_like,
+)

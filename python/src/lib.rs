@@ -11,6 +11,7 @@ mod buffer;
 mod codecs;
 mod errors;
 mod memory;
+mod ndarray;
 mod npy;
 mod object_codecs;
 mod schunk;
@@ -32,6 +33,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     zfp::register(m)?;
     blosc::register(m)?;
     schunk::register(m)?;
+    ndarray::register(m)?;
     zarr3::register(m)?;
     Ok(())
 }

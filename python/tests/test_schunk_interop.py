@@ -336,7 +336,7 @@ def test_caterva_meta_bytes_match_caterva(tmp_path):
     path = str(tmp_path / "c.cat")
     arr = np.arange(30 * 40, dtype=np.int32).reshape(30, 40)
     caterva.asarray(arr, chunks=(16, 16), blocks=(8, 8), urlpath=path, contiguous=True)
-    theirs = ndpack.open(path)
+    theirs = ndpack.schunk.open(path)
     assert theirs.meta.get_raw("caterva") == caterva_meta((30, 40), (16, 16), (8, 8))
     assert [theirs.decompress_chunk(i) for i in range(theirs.nchunks)] == caterva_chunks(arr, (16, 16), (8, 8))
 
@@ -367,7 +367,7 @@ def test_ndpack_frames_open_in_caterva(tmp_path, contiguous, shape, chunks, bloc
     got = np.frombuffer(c[tuple(slice(0, s) for s in shape)], dtype=dtype).reshape(shape)
     np.testing.assert_array_equal(got, arr)
     # and after an update through ndpack (written past the live data, then committed)
-    s = ndpack.open(path, mode="a")
+    s = ndpack.schunk.open(path, mode="a")
     new = arr.copy()
     new[tuple(slice(0, c) for c in chunks)] = 0
     s.update_data(0, caterva_chunks(new, chunks, blocks)[0], False)

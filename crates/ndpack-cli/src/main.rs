@@ -1,8 +1,12 @@
 //! The `ndpack` command line: encode and decode files with any numcodecs codec, list codecs,
-//! benchmark codecs on an array, and a round-trip demo.
+//! benchmark codecs on an array, pack .npy files into b2nd arrays and back, describe a frame,
+//! and a demo of all of it on built-in sample arrays.
 
+mod array;
 mod bench;
+mod demo;
 mod io;
+mod key;
 mod sample;
 
 use std::path::PathBuf;
@@ -66,8 +70,66 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         sample_mib: usize,
     },
-    /// Encode and decode the built-in sample through several codecs and check the round trip.
-    Demo,
+    /// Store a .npy array as a b2nd array (python-blosc2's `.b2nd`; caterva 0.7.3 with
+    /// --caterva).
+    Pack {
+        /// Input .npy file.
+        input: PathBuf,
+        /// Output: a frame file, or with --sparse a directory.
+        output: PathBuf,
+        /// Chunk shape, e.g. 100,100 (default: python-blosc2's rule from the cache sizes).
+        #[arg(long)]
+        chunks: Option<String>,
+        /// Block shape, e.g. 10,10 (default: python-blosc2's rule).
+        #[arg(long)]
+        blocks: Option<String>,
+        /// Compressor: blosclz, lz4, lz4hc, zlib or zstd.
+        #[arg(long, default_value = "zstd")]
+        codec: String,
+        /// Compression level, 0 to 9.
+        #[arg(long, default_value_t = 5)]
+        clevel: u8,
+        /// Filters in pipeline order, e.g. shuffle, bitshuffle, "delta,shuffle",
+        /// "trunc_prec:10" (name:meta), nofilter.
+        #[arg(long, default_value = "shuffle")]
+        filters: String,
+        /// One frame file (the default).
+        #[arg(long, conflicts_with = "sparse")]
+        contiguous: bool,
+        /// A sparse directory: one file per chunk plus the frame.
+        #[arg(long)]
+        sparse: bool,
+        /// Also write the caterva metalayer, so that python-caterva 0.7.3 opens the array
+        /// (at most 8 dimensions).
+        #[arg(long)]
+        caterva: bool,
+    },
+    /// Read a b2nd or caterva array (or part of it) into a .npy file.
+    Unpack {
+        /// Input: a frame file or sparse directory.
+        input: PathBuf,
+        /// Output .npy file.
+        output: PathBuf,
+        /// NumPy basic indexing, e.g. "0:100,::2", "-1", "...,::-1" (default: everything).
+        #[arg(long, allow_hyphen_values = true)]
+        slice: Option<String>,
+    },
+    /// Describe a frame file or sparse directory (shape, dtype, chunks, blocks, codec, filters,
+    /// ratio, metalayers, vlmeta, special chunks), or a .npy file.
+    Info {
+        /// The file or directory.
+        file: PathBuf,
+    },
+    /// Codec round trips on a built-in sample, then the sample arrays packed into .b2nd files,
+    /// described, and read back by slices that are checked against the originals.
+    Demo {
+        /// Where to write the .b2nd files (default: a fresh directory in the temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Size of each built-in sample in MiB.
+        #[arg(long, default_value_t = 4)]
+        sample_mib: usize,
+    },
 }
 
 fn pipeline(spec: &str) -> ndpack::Result<Pipeline> {
@@ -156,13 +218,64 @@ fn run(cli: Cli) -> ndpack::Result<()> {
                 println!("skipped: {note}");
             }
         }
-        Command::Demo => demo()?,
+        Command::Pack {
+            input,
+            output,
+            chunks,
+            blocks,
+            codec,
+            clevel,
+            filters,
+            contiguous: _,
+            sparse,
+            caterva,
+        } => {
+            let opts = array::PackOptions {
+                chunks,
+                blocks,
+                codec: Some(codec),
+                clevel: Some(clevel),
+                filters: Some(filters),
+                sparse,
+                caterva,
+            };
+            let a = array::pack(&input, &output, &opts)?;
+            eprintln!(
+                "{} -> {}: shape {}, chunks {}, blocks {}, {} -> {} bytes (ratio {:.2})",
+                input.display(),
+                output.display(),
+                array::tuple(a.shape()),
+                array::tuple(a.chunks()),
+                array::tuple(a.blocks()),
+                a.nbytes(),
+                a.cbytes(),
+                a.cratio()
+            );
+        }
+        Command::Unpack {
+            input,
+            output,
+            slice,
+        } => {
+            let shape = array::unpack(&input, &output, slice.as_deref())?;
+            eprintln!(
+                "{} -> {}: shape {}",
+                input.display(),
+                output.display(),
+                array::tuple(&shape)
+            );
+        }
+        Command::Info { file } => print!("{}", array::info(&file)?),
+        Command::Demo { dir, sample_mib } => {
+            codec_demo()?;
+            demo::arrays(dir.as_deref(), sample_mib << 20)?;
+        }
     }
     Ok(())
 }
 
 /// Round trip of the built-in sample through a few codecs and pipelines, checked byte for byte.
-fn demo() -> ndpack::Result<()> {
+fn codec_demo() -> ndpack::Result<()> {
     let s = &sample::samples(4 << 20)[0];
     let specs = [
         r#"{"id": "zlib", "level": 1}"#,
@@ -228,7 +341,7 @@ mod tests {
     }
 
     #[test]
-    fn demo_round_trips() {
-        demo().unwrap();
+    fn codec_demo_round_trips() {
+        codec_demo().unwrap();
     }
 }

@@ -259,6 +259,60 @@ pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)
 }
 
+/// Locks `m`, ignoring poisoning (the guarded values stay consistent across a panic).
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Runs `f` on every item of `items` with up to `workers` workers, the calling thread being one
+/// of them: the others are jobs on the pool, and every worker takes the next item from one
+/// shared queue until it is empty. With one worker (or one item) everything runs on the calling
+/// thread, with no trip to the pool; with more, the caller starts on the first item while the
+/// pool's threads wake up, instead of sleeping until they are done. The first error stops the
+/// workers and is returned.
+pub(crate) fn for_each_with_caller<I, F>(items: I, workers: usize, f: F) -> Result<()>
+where
+    I: Iterator + Send,
+    I::Item: Send,
+    F: Fn(I::Item) -> Result<()> + Sync,
+{
+    let mut items = items.peekable();
+    if workers <= 1 {
+        return items.try_for_each(f);
+    }
+    let first = match items.next() {
+        Some(first) if items.peek().is_some() => first,
+        Some(only) => return f(only),
+        None => return Ok(()),
+    };
+    let queue = std::sync::Mutex::new(Some(items));
+    let failed = std::sync::Mutex::new(None);
+    let work = |mut next: Option<I::Item>| loop {
+        let item = match next.take() {
+            Some(item) => item,
+            None => match lock(&queue).as_mut().and_then(Iterator::next) {
+                Some(item) => item,
+                None => break,
+            },
+        };
+        if let Err(e) = f(item) {
+            *lock(&queue) = None;
+            lock(&failed).get_or_insert(e);
+            break;
+        }
+    };
+    pool().in_place_scope(|s| {
+        for _ in 1..workers {
+            s.spawn(|_| work(None));
+        }
+        work(Some(first));
+    });
+    match failed.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -428,6 +428,14 @@ impl<'a> ChunkDecoder<'a> {
         })
     }
 
+    /// Opens a chunk read in part (see [`crate::blosc::frame::SChunk::with_chunk_blocks`]):
+    /// only the blocks `i` with `present[i]` hold their bytes, are checked and can be decoded.
+    pub(crate) fn open_partial(chunk: &'a [u8], present: Vec<bool>) -> Result<ChunkDecoder<'a>> {
+        Ok(ChunkDecoder {
+            chunk: Chunk::open_partial(chunk, present)?,
+        })
+    }
+
     /// The decoded size.
     pub fn nbytes(&self) -> usize {
         self.chunk.header.nbytes

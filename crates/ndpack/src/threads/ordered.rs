@@ -4,11 +4,11 @@
 
 use rayon::prelude::*;
 
-use super::{get_num_threads, install, take_unlocked, PerProcess};
+use super::{get_num_threads, install, pool, take_unlocked, PerProcess};
 use crate::error::Result;
 
 /// At least this many staged bytes are copied into place in parallel pieces.
-const PARALLEL_COPY_MIN: usize = 256 * 1024;
+const PARALLEL_COPY_MIN: usize = 4 << 20;
 
 /// Where the items of one two-ended encoding (the blocks of a chunk, or the streams of one block)
 /// go while they are encoded: the worker that starts at item 0 (the "front") writes straight into
@@ -139,17 +139,19 @@ where
         return Ok(front.map(|(sizes, all_marked)| Placed { sizes, all_marked }));
     }
     let room = out.len();
-    let (front, staged) = install(|| {
-        rayon::join(
-            || encode_front(&queue, &mut *out, &most, &encode),
-            || {
-                (1..workers)
-                    .into_par_iter()
-                    .map(|_| encode_back(&queue, room, &most, &encode))
-                    .collect::<Vec<_>>()
-            },
-        )
+    // The calling thread is the front worker; the back workers are jobs on the pool, so the
+    // front starts at once instead of waiting for a pool thread to wake up.
+    let staged = std::sync::Mutex::new(Vec::with_capacity(workers - 1));
+    let front = pool().in_place_scope(|s| {
+        for _ in 1..workers {
+            s.spawn(|_| {
+                let back = encode_back(&queue, room, &most, &encode);
+                staged.lock().unwrap_or_else(|e| e.into_inner()).push(back);
+            });
+        }
+        encode_front(&queue, &mut *out, &most, &encode)
     });
+    let staged = staged.into_inner().unwrap_or_else(|e| e.into_inner());
     let mut fits = true;
     let mut back_error = None;
     let mut list = Vec::with_capacity(staged.len());

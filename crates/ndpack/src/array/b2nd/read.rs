@@ -122,11 +122,24 @@ impl NDArray {
         self.read(&Region::full(self.shape())?)
     }
 
-    /// Decodes the blocks of one chunk part into the output.
+    /// Decodes the blocks of one chunk part into the output. From a frame file, a part that
+    /// touches few of its chunk's blocks reads only those blocks' bytes.
     fn read_part(&self, part: &ChunkPart, out: &SharedOut<'_>, out_region: &Region) -> Result<()> {
+        let wanted: Vec<usize> = part.blocks.iter().map(|b| b.nblock).collect();
+        self.schunk.with_chunk_blocks(part.nchunk, &wanted, |dec| {
+            self.decode_part(dec, part, out, out_region)
+        })
+    }
+
+    /// Decodes the blocks of one chunk part from its chunk's decoder into the output.
+    fn decode_part(
+        &self,
+        dec: &ChunkDecoder<'_>,
+        part: &ChunkPart,
+        out: &SharedOut<'_>,
+        out_region: &Region,
+    ) -> Result<()> {
         let l = &self.layout;
-        let chunk = self.schunk.get_chunk(part.nchunk)?;
-        let dec = ChunkDecoder::open(&chunk)?;
         check_chunk_nbytes(part.nchunk, dec.nbytes(), l)?;
         let copy = |block: &[u8], b: &super::BlockPart| -> Result<()> {
             let to = out_region.select(&b.out)?;

@@ -573,3 +573,41 @@ fn bad_input_is_an_error() {
 fn read_all_err(a: &NDArray) -> crate::Error {
     a.to_buffer().unwrap_err()
 }
+
+#[test]
+fn slice_copies_aligned_chunks_and_reads_the_rest() {
+    let dtype: DataType = "<i4".parse().unwrap();
+    let shape = [20usize, 18];
+    let data: Vec<u8> = (0..360i32).flat_map(|v| v.to_le_bytes()).collect();
+    let opts = ArrayOptions {
+        chunks: Some(vec![5, 6]),
+        blocks: Some(vec![5, 3]),
+        ..Default::default()
+    };
+    let a = NDArray::from_buffer(&data, &shape, dtype.clone().into(), &opts).unwrap();
+    let read = |a: &NDArray, r: &Region| a.read(r).unwrap().bytes().to_vec();
+    // Aligned: the compressed chunks are copied.
+    let r = Region::from_bounds(&[5, 6], &[20, 18]).unwrap();
+    let s = a.slice(&r, &[], &ArrayOptions::default()).unwrap();
+    assert_eq!(s.shape(), [15, 12]);
+    assert_eq!(
+        s.schunk().get_chunk(0).unwrap(),
+        a.schunk().get_chunk(4).unwrap()
+    );
+    assert_eq!(read(&s, &Region::full(s.shape()).unwrap()), read(&a, &r));
+    // Steps, a dropped dimension, other chunks.
+    let r = Region::new(vec![Slice::new(17, 0, -3).unwrap(), Slice::at(7).unwrap()]);
+    let opts = ArrayOptions {
+        chunks: Some(vec![4]),
+        blocks: Some(vec![2]),
+        ..Default::default()
+    };
+    let s = a.slice(&r, &[false, true], &opts).unwrap();
+    assert_eq!(s.shape(), [6]);
+    assert_eq!(read(&s, &Region::full(&[6]).unwrap()), read(&a, &r));
+    // Only dimensions of length 1 can be dropped.
+    let r = Region::from_bounds(&[0, 0], &[2, 2]).unwrap();
+    assert!(a
+        .slice(&r, &[true, false], &ArrayOptions::default())
+        .is_err());
+}

@@ -7,13 +7,14 @@ use rayon::prelude::*;
 
 use super::layout::ChunkLayout;
 use super::{
-    array_cparams, check_chunk_nbytes, special_for, ArrayOptions, NDArray, B2ND_META, CATERVA_META,
+    array_cparams, check_chunk_nbytes, special_for, ArrayOptions, Dtype, NDArray, B2ND_META,
+    CATERVA_META,
 };
 use crate::blosc::frame::{SChunk, Special};
 use crate::blosc::v2::{self, CParams};
 use crate::buffer::{ArrayMut, ArrayRef};
 use crate::error::{Error, Result};
-use crate::region::{ChunkSelection, Layout as ByteLayout, Order, Region};
+use crate::region::{ChunkSelection, Layout as ByteLayout, Order, Region, Slice};
 use crate::threads;
 
 /// The most uncompressed bytes held at once by the parallel compression of one write.
@@ -127,6 +128,44 @@ impl NDArray {
     /// The compression parameters of new chunks.
     pub(super) fn cparams(&self) -> CParams {
         array_cparams(self.schunk.cparams().clone(), &self.layout)
+    }
+
+    /// A new array holding the items of `data` (either order; items of `dtype`'s size), built
+    /// chunk by chunk as [`NDArray::from_buffer`] does (in parallel, one commit).
+    /// `progress(bytes)` is called as each chunk is compressed, with the bytes of the array
+    /// that chunk holds, from the pool's threads.
+    pub fn from_array(
+        data: &ArrayRef<'_>,
+        dtype: Dtype,
+        opts: &ArrayOptions,
+        progress: impl Fn(usize) + Sync,
+    ) -> Result<NDArray> {
+        let its = dtype.itemsize();
+        if data.dtype.itemsize() != its {
+            return Err(Error::invalid_argument(format!(
+                "{}-byte items given for an array of {its}-byte items",
+                data.dtype.itemsize()
+            )));
+        }
+        let src_layout = ByteLayout::new(&data.shape, its, data.order);
+        let want = src_layout.num_bytes()?;
+        if data.data.len() != want {
+            return Err(Error::invalid_argument(format!(
+                "{} bytes do not hold shape {:?} of {its}-byte items ({want} bytes)",
+                data.data.len(),
+                data.shape
+            )));
+        }
+        let mut a = NDArray::create_empty(&data.shape, dtype, opts)?;
+        let l = a.layout.clone();
+        a.append_chunks(|n, raw| {
+            let valid = l.chunk_valid(n)?;
+            let region = l.grid().chunk_region(n)?;
+            l.write_chunk(raw, &valid, data.data, src_layout, &region)?;
+            progress(region.shape().iter().product::<usize>() * its);
+            Ok(())
+        })?;
+        Ok(a)
     }
 
     /// Appends the chunks of an array whose items `data` holds in C order (the array has no
@@ -319,6 +358,120 @@ impl NDArray {
                 &tmp,
                 ByteLayout::c(&shape, its),
                 &full,
+            )
+        })?;
+        Ok(out)
+    }
+}
+
+impl NDArray {
+    /// A new array holding the items of `region` (any steps; inside the array), python-blosc2's
+    /// `slice`: dimensions flagged in `drop` (each of length 1 in the region; `drop` may be
+    /// empty) are left out of the result, as an integer key does. Chunks, blocks and compression
+    /// parameters not given in `opts` are this array's (less the dropped dimensions). When the
+    /// region starts on chunk boundaries, ends on chunk boundaries or at the array's end, has
+    /// step 1 (dropped dimensions: chunks of 1) and the result keeps this array's chunks, blocks
+    /// and compression parameters, the compressed chunks are copied as they are; otherwise each
+    /// new chunk is read from this array (decoding only the blocks it needs) and compressed, in
+    /// parallel.
+    pub fn slice(&self, region: &Region, drop: &[bool], opts: &ArrayOptions) -> Result<NDArray> {
+        region.check(self.shape())?;
+        let nd = self.ndim();
+        let dropped = |d: usize| drop.get(d).copied().unwrap_or(false);
+        if drop.len() > nd || (0..nd).any(|d| dropped(d) && region.slices()[d].len() != 1) {
+            return Err(Error::invalid_argument(format!(
+                "only dimensions of length 1 in region {region} can be dropped"
+            )));
+        }
+        let keep = |v: &[usize]| -> Vec<usize> {
+            (0..nd).filter(|&d| !dropped(d)).map(|d| v[d]).collect()
+        };
+        let mut opts = opts.clone();
+        opts.chunks.get_or_insert_with(|| keep(self.chunks()));
+        opts.blocks.get_or_insert_with(|| keep(self.blocks()));
+        opts.cparams
+            .get_or_insert_with(|| self.schunk.cparams().clone());
+        let shape = keep(&region.shape());
+        let mut out = NDArray::create_empty(&shape, self.dtype().clone(), &opts)?;
+        let aligned = region.slices().iter().enumerate().all(|(d, s)| {
+            let c = self.chunks()[d];
+            s.is_unit_step()
+                && (!dropped(d) || c == 1)
+                && (s.is_empty()
+                    || s.bounds().start % c == 0
+                        && (s.bounds().end % c == 0 || s.bounds().end == self.shape()[d]))
+        });
+        if aligned
+            && region.num_items()? > 0
+            && out.chunks() == keep(self.chunks())
+            && out.blocks() == keep(self.blocks())
+            && out.cparams() == self.cparams()
+        {
+            let first: Vec<usize> = region
+                .slices()
+                .iter()
+                .zip(self.chunks())
+                .map(|(s, c)| s.bounds().start / c)
+                .collect();
+            let (src, grid) = (self.layout.grid(), out.layout.grid().clone());
+            let s = &mut out.schunk;
+            s.begin_updates();
+            let result = (0..grid.num_chunks()).try_for_each(|m| {
+                let mut kept = grid.chunk_coords(m)?.into_iter();
+                let coords: Vec<usize> = (0..nd)
+                    .map(|d| {
+                        first[d]
+                            + if dropped(d) {
+                                0
+                            } else {
+                                kept.next().unwrap_or(0)
+                            }
+                    })
+                    .collect();
+                let n = src.chunk_index(&coords)?;
+                s.append_chunk(&self.schunk.get_chunk(n)?).map(|_| ())
+            });
+            let end = s.end_updates();
+            result.and(end)?;
+            return Ok(out);
+        }
+        let its = self.itemsize();
+        let dtype = self.dtype().data_type();
+        let l = out.layout.clone();
+        out.append_chunks(|n, raw| {
+            let positions = l.grid().chunk_region(n)?;
+            let mut kept = positions.slices().iter();
+            let src_positions: Region = (0..nd)
+                .map(|d| {
+                    if dropped(d) {
+                        Slice::range(0, 1)
+                    } else {
+                        let p = kept.next().ok_or_else(|| {
+                            Error::invalid_argument("chunk region of the wrong dimensions")
+                        })?;
+                        Slice::range(p.bounds().start, p.bounds().end)
+                    }
+                })
+                .collect::<Result<_>>()?;
+            let from = region.select(&src_positions)?;
+            let shape = positions.shape();
+            let mut tmp = zeroed(ByteLayout::c(&shape, its).num_bytes()?)?;
+            self.get_region(
+                &from,
+                &mut ArrayMut {
+                    data: &mut tmp,
+                    dtype: dtype.clone(),
+                    shape: from.shape(),
+                    order: Order::C,
+                },
+            )?;
+            let whole = Region::full(&shape)?;
+            l.write_chunk(
+                raw,
+                &l.chunk_valid(n)?,
+                &tmp,
+                ByteLayout::c(&shape, its),
+                &whole,
             )
         })?;
         Ok(out)

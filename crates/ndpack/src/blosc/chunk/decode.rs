@@ -38,6 +38,8 @@ pub(crate) struct Chunk<'a> {
     /// The filters by slot (checked with the blocks; none for chunks without blocks).
     filters: [Filter; 6],
     bstarts: Vec<usize>,
+    /// For a chunk read in part: which blocks hold real bytes (and were checked). `None`: all.
+    present: Option<Vec<bool>>,
 }
 
 /// Whether stream splitting applies to a block (the decoder's rule).
@@ -55,6 +57,18 @@ fn decoder_splits(h: &Header, bsize: usize, leftover: bool) -> bool {
 impl<'a> Chunk<'a> {
     /// Opens `buf` (which may carry trailing bytes after `cbytes`) and validates its layout.
     pub fn open(buf: &'a [u8]) -> Result<Chunk<'a>> {
+        Self::open_with(buf, None)
+    }
+
+    /// Opens a chunk read in part: `buf` holds the chunk's header, its block-offset table and
+    /// the blocks `i` for which `present[i]` is true at their places; the other bytes are
+    /// anything. Only the present blocks are checked, and only they can be decoded (the others
+    /// are an error). Chunks whose blocks depend on block 0 (DELTA) need it present.
+    pub fn open_partial(buf: &'a [u8], present: Vec<bool>) -> Result<Chunk<'a>> {
+        Self::open_with(buf, Some(present))
+    }
+
+    fn open_with(buf: &'a [u8], present: Option<Vec<bool>>) -> Result<Chunk<'a>> {
         let header = Header::parse(buf)?;
         let buf = &buf[..header.cbytes];
         let mut chunk = Chunk {
@@ -63,9 +77,17 @@ impl<'a> Chunk<'a> {
             compressor: None,
             filters: [Filter::NoFilter; 6],
             bstarts: Vec::new(),
+            present,
         };
         chunk.validate()?;
         Ok(chunk)
+    }
+
+    /// Whether block `i` holds real bytes (always, unless the chunk was read in part).
+    fn is_present(&self, i: usize) -> bool {
+        self.present
+            .as_ref()
+            .is_none_or(|p| p.get(i).copied().unwrap_or(false))
     }
 
     fn validate(&mut self) -> Result<()> {
@@ -186,8 +208,16 @@ impl<'a> Chunk<'a> {
             bstarts.push(s);
         }
         self.bstarts = bstarts;
+        if self.present.as_ref().is_some_and(|p| p.len() != nblocks) {
+            return Err(Error::invalid_argument(format!(
+                "a chunk read in part names the blocks of {} blocks, it has {nblocks}",
+                self.present.as_ref().map_or(0, Vec::len)
+            )));
+        }
         for i in 0..nblocks {
-            self.check_block(i)?;
+            if self.is_present(i) {
+                self.check_block(i)?;
+            }
         }
         Ok(())
     }
@@ -419,6 +449,11 @@ impl<'a> Chunk<'a> {
         tmp: &mut Vec<u8>,
         par: bool,
     ) -> Result<()> {
+        if !self.is_present(i) {
+            return Err(Error::invalid_argument(format!(
+                "block {i} of a chunk read in part was not read"
+            )));
+        }
         let h = &self.header;
         let bsize = out.len();
         let ts = h.typesize;
@@ -548,33 +583,26 @@ impl<'a> Chunk<'a> {
             let par = streams_par && blk.len() >= PARALLEL_MIN_BYTES;
             with_scratch(|tmp| self.decode_block(j, blk, block0, tmp, par))
         };
+        // Blocks in parallel: the calling thread decodes blocks too, and with one thread the
+        // whole chunk is decoded here, with no trip to the pool.
+        let workers = if parallel { threads } else { 1 };
         let mut run = move || {
             if has_delta {
                 let (first, rest) = out.split_at_mut(bs.min(out.len()));
                 one(0, first, None)?;
                 // SAFETY: `decode_block` wrote every byte of the first block.
                 let block0 = Some(&*unsafe { written_view(first) });
-                if parallel {
-                    threads::install(|| {
-                        rest.par_chunks_mut(bs)
-                            .enumerate()
-                            .try_for_each(|(j, blk)| one(j + 1, blk, block0))
-                    })
-                } else {
-                    rest.chunks_mut(bs)
-                        .enumerate()
-                        .try_for_each(|(j, blk)| one(j + 1, blk, block0))
-                }
-            } else if parallel {
-                threads::install(|| {
-                    out.par_chunks_mut(bs)
-                        .enumerate()
-                        .try_for_each(|(j, blk)| one(j, blk, None))
-                })
+                threads::for_each_with_caller(
+                    rest.chunks_mut(bs).enumerate(),
+                    workers,
+                    |(j, blk)| one(j + 1, blk, block0),
+                )
             } else {
-                out.chunks_mut(bs)
-                    .enumerate()
-                    .try_for_each(|(j, blk)| one(j, blk, None))
+                threads::for_each_with_caller(
+                    out.chunks_mut(bs).enumerate(),
+                    workers,
+                    |(j, blk)| one(j, blk, None),
+                )
             }
         };
         if streams_par {

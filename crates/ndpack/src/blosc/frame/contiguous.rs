@@ -9,7 +9,7 @@ use super::header::{FrameHeader, COMMIT_RANGE};
 use super::parse::{parse_frame, Parsed};
 use super::{Entry, Mode, OpenOptions};
 use crate::blosc::v2::MAX_OVERHEAD;
-use crate::buffer::Buffer;
+use crate::buffer::{try_reserve_total, Buffer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::io::{io_error, read_buffer_at, FileIo, MmapIo, ReadAt, WriteAt};
 
@@ -204,10 +204,9 @@ impl Contig {
         Ok(())
     }
 
-    /// The bytes of a stored chunk, trimmed to the size in its header (checked against the
-    /// span it may occupy).
-    pub fn read(&self, e: &Entry) -> Result<Buffer> {
-        let io = self.io()?;
+    /// Where the stored chunk of `e` starts in the file, how many bytes to read first, and the
+    /// most it may occupy.
+    fn span(&self, e: &Entry) -> Result<(u64, usize, u64)> {
         let rel = self.header_len as u64 + e.off as u64;
         let room = self.end.saturating_sub(rel);
         let bound = if e.exact {
@@ -226,8 +225,11 @@ impl Contig {
                 e.off
             )));
         }
-        let at = self.base + rel;
-        let buf = read_buffer_at(io, at, want as usize, "frame chunk")?;
+        Ok((self.base + rel, want as usize, bound))
+    }
+
+    /// The chunk size declared in the header at the start of `buf`, checked against `bound`.
+    fn declared(e: &Entry, buf: &[u8], bound: u64) -> Result<usize> {
         let cb = i32::from_le_bytes(buf[12..16].try_into().expect("4 bytes"));
         if cb < MAX_OVERHEAD as i32 || cb as u64 > bound {
             return Err(Error::corrupt(format!(
@@ -235,12 +237,84 @@ impl Contig {
                 e.off
             )));
         }
-        let cb = cb as usize;
+        Ok(cb as usize)
+    }
+
+    /// The bytes of a stored chunk, trimmed to the size in its header (checked against the
+    /// span it may occupy).
+    pub fn read(&self, e: &Entry) -> Result<Buffer> {
+        let io = self.io()?;
+        let (at, want, bound) = self.span(e)?;
+        let buf = read_buffer_at(io, at, want, "frame chunk")?;
+        let cb = Self::declared(e, &buf, bound)?;
         if cb <= buf.len() {
             Ok(buf.slice(0..cb))
         } else {
             read_buffer_at(io, at, cb, "frame chunk")
         }
+    }
+
+    /// The file handle when the frame is read with `pread` (not through a map).
+    fn file(&self) -> Option<&FileIo> {
+        match &self.handle {
+            Handle::File { io, .. } => Some(io),
+            _ => None,
+        }
+    }
+
+    /// Fills `buf` with the bytes at `within` of the stored chunk of `e`, whose size in its
+    /// header is `cbytes` (checked against the room of the chunk here). `false`, reading
+    /// nothing, when the frame is not read from a file (a map gives the whole chunk for free).
+    pub fn read_chunk_part(
+        &self,
+        e: &Entry,
+        cbytes: usize,
+        within: usize,
+        buf: &mut [u8],
+    ) -> Result<bool> {
+        let Some(io) = self.file() else {
+            return Ok(false);
+        };
+        let (at, _, bound) = self.span(e)?;
+        if cbytes as u64 > bound || within.checked_add(buf.len()).is_none_or(|end| end > cbytes) {
+            return Err(Error::corrupt(format!(
+                "chunk at offset {} declares {cbytes} bytes, it has room for {bound}",
+                e.off
+            )));
+        }
+        io.read_exact_at(buf, at + within as u64)?;
+        Ok(true)
+    }
+
+    /// Runs `f` on the bytes of a stored chunk (as [`Self::read`] gives them). Read from a
+    /// file, they go into `scratch`, which is grown when too small and otherwise reused as it
+    /// is (no allocation, no zeroing), so that steady reads cost one `pread` each; a map hands
+    /// out a view. A file cut shorter since it was opened makes the read a `Truncated` error.
+    pub fn with_chunk<R>(
+        &self,
+        e: &Entry,
+        scratch: &mut Vec<u8>,
+        f: impl FnOnce(&[u8]) -> Result<R>,
+    ) -> Result<R> {
+        let Handle::File { io, .. } = &self.handle else {
+            return f(&self.read(e)?);
+        };
+        let (at, want, bound) = self.span(e)?;
+        // `want` lies inside the committed frame, which lies inside the file.
+        if scratch.len() < want {
+            try_reserve_total(scratch, want, "frame chunk")?;
+            scratch.resize(want, 0);
+        }
+        io.read_exact_at(&mut scratch[..want], at)?;
+        let cb = Self::declared(e, scratch, bound)?;
+        if cb > want {
+            if scratch.len() < cb {
+                try_reserve_total(scratch, cb, "frame chunk")?;
+                scratch.resize(cb, 0);
+            }
+            io.read_exact_at(&mut scratch[want..cb], at + want as u64)?;
+        }
+        f(&scratch[..cb])
     }
 
     /// The 32-byte header of a stored chunk.

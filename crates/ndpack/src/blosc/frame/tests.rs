@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::header::FrameHeader;
+use super::schunk::Store;
 use super::*;
 use crate::blosc::v2;
 use crate::blosc::Compressor;
@@ -753,4 +754,92 @@ fn opening_for_writing_removes_temp_files_of_dead_compactions() {
     assert!(!stale.exists());
     assert!(live.exists());
     assert!(other.exists());
+}
+
+/// Whole chunks of `nblocks` blocks of 1 KiB, in a contiguous file, with `filters` in the last
+/// slot; returns the path and the chunks.
+fn many_blocks_file(name: &str, filter: Filter, nblocks: usize) -> (PathBuf, Vec<Vec<u8>>) {
+    let dir = tmpdir(name);
+    let path = dir.join("a.b2frame");
+    let cs = nblocks * 1024;
+    let cp = CParams {
+        blocksize: 1024,
+        filters: Filter::last_slot(filter),
+        ..cparams()
+    };
+    let mut s = SChunk::new(cs, cp, DParams::default(), storage(Some(&path), true)).unwrap();
+    let chunks: Vec<Vec<u8>> = (0..3).map(|k| data(k, cs)).collect();
+    for c in &chunks {
+        s.append_buffer(c).unwrap();
+    }
+    (path, chunks)
+}
+
+#[test]
+fn a_few_blocks_are_read_alone_and_decode_as_the_whole_chunk() {
+    for filter in [Filter::Shuffle, Filter::Delta] {
+        let (path, chunks) = many_blocks_file("blocks", filter, 32);
+        for mmap in [false, true] {
+            let opts = OpenOptions {
+                mode: Mode::Read,
+                mmap,
+                ..OpenOptions::default()
+            };
+            let s = SChunk::open_with_options(&path, &opts).unwrap();
+            for (n, want) in chunks.iter().enumerate() {
+                // Few blocks (read alone from the file), then most of them (the whole chunk).
+                for blocks in [vec![5], vec![0, 7, 8, 31], (0..20).collect::<Vec<_>>()] {
+                    s.with_chunk_blocks(n, &blocks, |dec| {
+                        let mut blk = vec![0u8; 1024];
+                        for &b in &blocks {
+                            dec.decode_range(b * 1024, &mut blk)?;
+                            assert_eq!(blk, want[b * 1024..(b + 1) * 1024], "chunk {n} block {b}");
+                        }
+                        Ok(())
+                    })
+                    .unwrap();
+                }
+                // A block the read left out cannot be decoded (a whole chunk has them all).
+                let partial = filter == Filter::Shuffle && !mmap;
+                let got = s.with_chunk_blocks(n, &[5], |dec| {
+                    let mut blk = vec![0u8; 1024];
+                    dec.decode_range(6 * 1024, &mut blk)
+                });
+                assert_eq!(got.is_err(), partial, "filter {filter:?} mmap {mmap}");
+                if let Err(e) = got {
+                    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+                }
+                // A block past the end: the whole chunk is read, and the decoder refuses it.
+                let err = s
+                    .with_chunk_blocks(n, &[1, 40], |dec| {
+                        let mut blk = vec![0u8; 1024];
+                        dec.decode_range(40 * 1024, &mut blk)
+                    })
+                    .unwrap_err();
+                assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+            }
+        }
+    }
+}
+
+#[test]
+fn damaged_block_tables_are_errors_in_partial_reads() {
+    let (path, _) = many_blocks_file("blocks-bad", Filter::Shuffle, 32);
+    let bytes = std::fs::read(&path).unwrap();
+    let s = SChunk::open(&path, Mode::Read).unwrap();
+    let e = s.entry(1).unwrap();
+    let hl = match &s.store {
+        Store::Contiguous(c) => c.header_len(),
+        _ => unreachable!(),
+    };
+    let at = hl + e.off as usize + v2::MAX_OVERHEAD + 4 * 5;
+    drop(s);
+    for bad in [-1i32, 0, i32::MAX] {
+        let mut b = bytes.clone();
+        b[at..at + 4].copy_from_slice(&bad.to_le_bytes());
+        std::fs::write(&path, &b).unwrap();
+        let s = SChunk::open(&path, Mode::Read).unwrap();
+        let err = s.with_chunk_blocks(1, &[5], |_| Ok(())).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Corrupt, "{bad}: {err}");
+    }
 }

@@ -1,0 +1,618 @@
+//! Python bindings: b2nd arrays (`ndpack::array::b2nd::NDArray`) as the class
+//! `ndpack._ndpack.NDArrayCore`. The Python front is `ndpack/ndarray.py` (python-blosc2's names,
+//! NumPy indexing, pickling); this file converts regions and dispatches.
+//!
+//! A region crosses as one `(start, stop, step)` triple per dimension, already normalised by
+//! Python (`slice.indices`). One handle is shared by Python threads: the array sits behind a
+//! read-write lock, reads take it shared (many at once, each decoding in parallel on ndpack's
+//! pool) and writes exclusively. Every lock is taken with the GIL released and let go before
+//! the GIL is taken again. Reads go straight into a caller's writable NumPy array
+//! ([`PyMemoryMut`]); writes read the caller's array in place ([`PyMemory`]).
+
+use std::path::PathBuf;
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use ndpack::array::b2nd::{ArrayOptions, Dtype, NDArray};
+use ndpack::blosc::frame::{DParams, Mode, OpenOptions, Special, Storage};
+use ndpack::buffer::{ArrayMut, ArrayRef};
+use ndpack::region::{Region, Slice};
+use ndpack::{Error, Order, Result};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+use crate::errors::to_py;
+use crate::memory::{bytes_from_slice, PyMemory, PyMemoryMut};
+use crate::schunk::cparams_from;
+
+/// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)` as Python passes them.
+type CParamsArgs = (u8, i64, usize, usize, i64, Vec<i64>, Vec<i64>);
+
+/// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)` as Python gets them.
+type CParamsTuple = (u8, u8, usize, usize, i64, Vec<u8>, Vec<u8>);
+
+/// One chunk's `(nchunk, coords, nbytes, cbytes, cratio, special code, repeated value)`.
+type ChunkInfoTuple = (usize, Vec<usize>, usize, usize, f64, u8, Option<Vec<u8>>);
+
+/// A region from its `(start, stop, step)` triples.
+fn region_from(key: &[(isize, isize, isize)]) -> PyResult<Region> {
+    key.iter()
+        .map(|&(start, stop, step)| Slice::new(start, stop, step))
+        .collect::<Result<Region>>()
+        .map_err(to_py)
+}
+
+fn order_of(fortran: bool) -> Order {
+    if fortran {
+        Order::F
+    } else {
+        Order::C
+    }
+}
+
+fn poisoned() -> Error {
+    Error::new(
+        ndpack::ErrorKind::Io,
+        "a write to this array panicked; reopen it",
+    )
+}
+
+/// How to create an array, from the keywords Python passes.
+#[allow(clippy::too_many_arguments)]
+fn options(
+    chunks: Option<Vec<usize>>,
+    blocks: Option<Vec<usize>>,
+    cparams: Option<CParamsArgs>,
+    dparams_nthreads: usize,
+    urlpath: Option<PathBuf>,
+    contiguous: bool,
+    mode: &str,
+    meta: Vec<(String, Vec<u8>)>,
+    caterva: bool,
+) -> PyResult<ArrayOptions> {
+    let cparams = match cparams {
+        Some((codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)) => {
+            Some(cparams_from(
+                codec,
+                clevel,
+                typesize,
+                blocksize,
+                splitmode,
+                &filters,
+                &filters_meta,
+            )?)
+        }
+        None => None,
+    };
+    Ok(ArrayOptions {
+        chunks,
+        blocks,
+        cparams,
+        dparams: DParams {
+            nthreads: dparams_nthreads,
+        },
+        storage: Storage {
+            urlpath,
+            contiguous,
+            mode: Mode::parse(mode).map_err(to_py)?,
+            sync: false,
+            meta,
+        },
+        caterva,
+    })
+}
+
+/// A b2nd array, shared by Python threads (see the module doc).
+#[pyclass(name = "NDArrayCore", module = "ndpack._ndpack", frozen)]
+pub struct PyNDArray {
+    inner: RwLock<NDArray>,
+}
+
+impl PyNDArray {
+    fn wrap(a: NDArray) -> Self {
+        PyNDArray {
+            inner: RwLock::new(a),
+        }
+    }
+
+    fn read(&self) -> Result<RwLockReadGuard<'_, NDArray>> {
+        self.inner.read().map_err(|_| poisoned())
+    }
+
+    fn write(&self) -> Result<RwLockWriteGuard<'_, NDArray>> {
+        self.inner.write().map_err(|_| poisoned())
+    }
+
+    /// Runs `f` on the array, shared, with the GIL released.
+    fn with_read<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&NDArray) -> Result<R> + Send,
+    ) -> PyResult<R> {
+        py.detach(|| f(&*self.read()?)).map_err(to_py)
+    }
+
+    /// Runs `f` on the array, exclusively, with the GIL released.
+    fn with_write<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut NDArray) -> Result<R> + Send,
+    ) -> PyResult<R> {
+        py.detach(|| f(&mut *self.write()?)).map_err(to_py)
+    }
+
+    /// A quick read with the GIL held (no holder of the lock ever waits for the GIL).
+    fn peek<R>(&self, f: impl FnOnce(&NDArray) -> R) -> PyResult<R> {
+        Ok(f(&*self.read().map_err(to_py)?))
+    }
+}
+
+#[pymethods]
+impl PyNDArray {
+    /// A new array: `kind` "zeros" (every chunk a zero special chunk), "full" (`value`, one
+    /// item's bytes) or "buffer" (`data`, the items in C order).
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (kind, shape, dtype, chunks, blocks, cparams, dparams_nthreads, urlpath,
+        contiguous, mode, meta, caterva, data = None, value = None))]
+    fn create(
+        py: Python<'_>,
+        kind: &str,
+        shape: Vec<usize>,
+        dtype: &str,
+        chunks: Option<Vec<usize>>,
+        blocks: Option<Vec<usize>>,
+        cparams: Option<CParamsArgs>,
+        dparams_nthreads: usize,
+        urlpath: Option<PathBuf>,
+        contiguous: bool,
+        mode: &str,
+        meta: Vec<(String, Vec<u8>)>,
+        caterva: bool,
+        data: Option<&Bound<'_, PyAny>>,
+        value: Option<Vec<u8>>,
+    ) -> PyResult<Self> {
+        let dtype: Dtype = dtype.parse().map_err(to_py)?;
+        let opts = options(
+            chunks,
+            blocks,
+            cparams,
+            dparams_nthreads,
+            urlpath,
+            contiguous,
+            mode,
+            meta,
+            caterva,
+        )?;
+        let a = match (kind, data, value) {
+            ("zeros", _, _) => py.detach(|| NDArray::zeros(&shape, dtype, &opts)),
+            ("full", _, Some(v)) => py.detach(|| NDArray::full(&shape, dtype, &v, &opts)),
+            ("buffer", Some(d), _) => {
+                let src = PyMemory::c_contiguous(d, "data must be C-contiguous")?;
+                let bytes = src.as_slice();
+                py.detach(|| NDArray::from_buffer(bytes, &shape, dtype, &opts))
+            }
+            _ => return Err(PyValueError::new_err(format!("cannot create {kind:?}"))),
+        };
+        a.map(Self::wrap).map_err(to_py)
+    }
+
+    /// Opens the array in a frame file (at `offset`) or a sparse directory; `mmap` reads a
+    /// contiguous frame opened in mode "r" through a read-only memory map.
+    #[staticmethod]
+    #[pyo3(signature = (urlpath, mode = "r", offset = 0, mmap = false))]
+    fn open(
+        py: Python<'_>,
+        urlpath: PathBuf,
+        mode: &str,
+        offset: u64,
+        mmap: bool,
+    ) -> PyResult<Self> {
+        let opts = OpenOptions {
+            mode: Mode::parse(mode).map_err(to_py)?,
+            offset,
+            sync: false,
+            mmap,
+        };
+        py.detach(|| NDArray::open_with_options(&urlpath, &opts))
+            .map(Self::wrap)
+            .map_err(to_py)
+    }
+
+    /// The array held in a contiguous frame; `copy=False` reads it in place.
+    #[staticmethod]
+    #[pyo3(signature = (cframe, copy = false))]
+    fn from_cframe(py: Python<'_>, cframe: &Bound<'_, PyAny>, copy: bool) -> PyResult<Self> {
+        let buffer = PyMemory::c_contiguous(cframe, "cframe must be C-contiguous")?.into_buffer();
+        py.detach(|| NDArray::from_cframe(buffer, copy))
+            .map(Self::wrap)
+            .map_err(to_py)
+    }
+
+    /// The shape.
+    #[getter]
+    fn shape(&self) -> PyResult<Vec<usize>> {
+        self.peek(|a| a.shape().to_vec())
+    }
+
+    /// The chunk shape.
+    #[getter]
+    fn chunks(&self) -> PyResult<Vec<usize>> {
+        self.peek(|a| a.chunks().to_vec())
+    }
+
+    /// The block shape.
+    #[getter]
+    fn blocks(&self) -> PyResult<Vec<usize>> {
+        self.peek(|a| a.blocks().to_vec())
+    }
+
+    /// The shape padded to whole chunks.
+    #[getter]
+    fn ext_shape(&self) -> PyResult<Vec<usize>> {
+        self.peek(NDArray::ext_shape)
+    }
+
+    /// The chunk shape padded to whole blocks.
+    #[getter]
+    fn ext_chunks(&self) -> PyResult<Vec<usize>> {
+        self.peek(|a| a.ext_chunks().to_vec())
+    }
+
+    /// The dtype string of the metalayer (`|V<n>` for a caterva array).
+    #[getter]
+    fn dtype(&self) -> PyResult<String> {
+        self.peek(|a| a.dtype().as_str().to_string())
+    }
+
+    /// Bytes per item.
+    #[getter]
+    fn itemsize(&self) -> PyResult<usize> {
+        self.peek(NDArray::itemsize)
+    }
+
+    /// The uncompressed bytes of the items.
+    #[getter]
+    fn nbytes(&self) -> PyResult<usize> {
+        self.peek(NDArray::nbytes)
+    }
+
+    /// The compressed bytes of the chunks.
+    #[getter]
+    fn cbytes(&self) -> PyResult<u64> {
+        self.peek(NDArray::cbytes)
+    }
+
+    /// The number of chunks.
+    #[getter]
+    fn nchunks(&self) -> PyResult<usize> {
+        self.peek(|a| a.schunk().nchunks())
+    }
+
+    /// The bytes of one chunk, padded to whole blocks.
+    #[getter]
+    fn chunksize(&self) -> PyResult<usize> {
+        self.peek(|a| a.layout().chunk_bytes())
+    }
+
+    /// The bytes of one block.
+    #[getter]
+    fn blocksize(&self) -> PyResult<usize> {
+        self.peek(|a| a.layout().block_bytes())
+    }
+
+    /// The file or directory, or `None` in memory.
+    #[getter]
+    fn urlpath(&self) -> PyResult<Option<String>> {
+        self.peek(|a| {
+            a.schunk()
+                .urlpath()
+                .map(|p| p.to_string_lossy().into_owned())
+        })
+    }
+
+    /// Whether the frame is one file (or buffer) rather than a directory.
+    #[getter]
+    fn contiguous(&self) -> PyResult<bool> {
+        self.peek(|a| a.schunk().contiguous())
+    }
+
+    /// `"r"`, `"a"` or `"w"`.
+    #[getter]
+    fn mode(&self) -> PyResult<&'static str> {
+        self.peek(|a| a.schunk().mode().as_str())
+    }
+
+    /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)`.
+    fn cparams(&self) -> PyResult<CParamsTuple> {
+        self.peek(|a| {
+            let p = a.schunk().cparams();
+            (
+                p.codec.code(),
+                p.clevel,
+                p.typesize,
+                p.blocksize,
+                p.splitmode.value(),
+                p.filters.iter().map(|f| f.code()).collect(),
+                p.filters_meta.to_vec(),
+            )
+        })
+    }
+
+    /// The decompression thread count.
+    fn dparams_nthreads(&self) -> PyResult<usize> {
+        self.peek(|a| a.schunk().dparams().nthreads)
+    }
+
+    /// Reads `key` into `out`, a writable array of the region's shape (C order, or Fortran
+    /// order with `fortran`) and of the array's item size.
+    #[pyo3(signature = (key, out, fortran = false))]
+    fn get_region(
+        &self,
+        py: Python<'_>,
+        key: Vec<(isize, isize, isize)>,
+        out: &Bound<'_, PyAny>,
+        fortran: bool,
+    ) -> PyResult<()> {
+        let region = region_from(&key)?;
+        let mut dst = PyMemoryMut::contiguous(out)?;
+        let data = dst.as_mut_slice();
+        self.with_read(py, |a| {
+            let shape = region.shape();
+            let want = ndpack::region::Layout::c(&shape, a.itemsize()).num_bytes()?;
+            if data.len() != want {
+                return Err(Error::invalid_argument(format!(
+                    "an output of {} bytes for a region of shape {shape:?} ({want} bytes)",
+                    data.len()
+                )));
+            }
+            a.get_region(
+                &region,
+                &mut ArrayMut {
+                    data,
+                    dtype: a.dtype().data_type(),
+                    shape,
+                    order: order_of(fortran),
+                },
+            )
+        })
+    }
+
+    /// Reads `key` into `out_key` of `out`, a writable C-contiguous array of shape `out_shape`
+    /// and of the array's item size (a strided output: NumPy's `out[out_key] = a[key]`).
+    fn get_region_into(
+        &self,
+        py: Python<'_>,
+        key: Vec<(isize, isize, isize)>,
+        out: &Bound<'_, PyAny>,
+        out_shape: Vec<usize>,
+        out_key: Vec<(isize, isize, isize)>,
+    ) -> PyResult<()> {
+        let region = region_from(&key)?;
+        let out_region = region_from(&out_key)?;
+        let mut dst = PyMemoryMut::c_contiguous(
+            out,
+            "the output buffer is read-only",
+            "the output buffer must be C-contiguous",
+        )?;
+        let data = dst.as_mut_slice();
+        self.with_read(py, |a| {
+            let want = ndpack::region::Layout::c(&out_shape, a.itemsize()).num_bytes()?;
+            if data.len() != want {
+                return Err(Error::invalid_argument(format!(
+                    "an output of {} bytes for shape {out_shape:?} ({want} bytes)",
+                    data.len()
+                )));
+            }
+            a.get_region_into(
+                &region,
+                &mut ArrayMut {
+                    data,
+                    dtype: a.dtype().data_type(),
+                    shape: out_shape,
+                    order: Order::C,
+                },
+                &out_region,
+            )
+        })
+    }
+
+    /// Writes `data` (an array of the region's shape, C order or Fortran order with `fortran`,
+    /// items of the array's size) into `key`.
+    #[pyo3(signature = (key, data, fortran = false))]
+    fn set_region(
+        &self,
+        py: Python<'_>,
+        key: Vec<(isize, isize, isize)>,
+        data: &Bound<'_, PyAny>,
+        fortran: bool,
+    ) -> PyResult<()> {
+        let region = region_from(&key)?;
+        let src = PyMemory::contiguous(data)?;
+        let bytes = src.as_slice();
+        self.with_write(py, |a| {
+            let view = ArrayRef {
+                data: bytes,
+                dtype: a.dtype().data_type(),
+                shape: region.shape(),
+                order: order_of(fortran),
+            };
+            a.set_region(&region, &view)
+        })
+    }
+
+    /// Writes one item's bytes `value` into every item of `key`.
+    fn fill_region(
+        &self,
+        py: Python<'_>,
+        key: Vec<(isize, isize, isize)>,
+        value: Vec<u8>,
+    ) -> PyResult<()> {
+        let region = region_from(&key)?;
+        self.with_write(py, |a| a.fill_region(&region, &value))
+    }
+
+    /// Changes the shape (same number of dimensions); new items are zero.
+    fn resize(&self, py: Python<'_>, shape: Vec<usize>) -> PyResult<()> {
+        self.with_write(py, |a| a.resize(&shape))
+    }
+
+    /// A new array with the same items and other parameters (`None`: this array's).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (chunks, blocks, cparams, dparams_nthreads, urlpath, contiguous, mode,
+        meta, caterva))]
+    fn copy(
+        &self,
+        py: Python<'_>,
+        chunks: Option<Vec<usize>>,
+        blocks: Option<Vec<usize>>,
+        cparams: Option<CParamsArgs>,
+        dparams_nthreads: usize,
+        urlpath: Option<PathBuf>,
+        contiguous: bool,
+        mode: &str,
+        meta: Vec<(String, Vec<u8>)>,
+        caterva: bool,
+    ) -> PyResult<Self> {
+        let opts = options(
+            chunks,
+            blocks,
+            cparams,
+            dparams_nthreads,
+            urlpath,
+            contiguous,
+            mode,
+            meta,
+            caterva,
+        )?;
+        self.with_read(py, |a| a.copy(&opts)).map(Self::wrap)
+    }
+
+    /// A new array holding the items of `key` (steps allowed; chunk-aligned parts copied
+    /// compressed) less the dimensions flagged in `drop`, with other parameters (`None`: this
+    /// array's).
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (key, drop, chunks, blocks, cparams, dparams_nthreads, urlpath,
+        contiguous, mode, meta, caterva))]
+    fn slice(
+        &self,
+        py: Python<'_>,
+        key: Vec<(isize, isize, isize)>,
+        drop: Vec<bool>,
+        chunks: Option<Vec<usize>>,
+        blocks: Option<Vec<usize>>,
+        cparams: Option<CParamsArgs>,
+        dparams_nthreads: usize,
+        urlpath: Option<PathBuf>,
+        contiguous: bool,
+        mode: &str,
+        meta: Vec<(String, Vec<u8>)>,
+        caterva: bool,
+    ) -> PyResult<Self> {
+        let region = region_from(&key)?;
+        let opts = options(
+            chunks,
+            blocks,
+            cparams,
+            dparams_nthreads,
+            urlpath,
+            contiguous,
+            mode,
+            meta,
+            caterva,
+        )?;
+        self.with_read(py, |a| a.slice(&region, &drop, &opts))
+            .map(Self::wrap)
+    }
+
+    /// What each chunk holds: `(nchunk, coords, nbytes, cbytes, cratio, special, value)` with
+    /// python-blosc2's special-value codes (0: not special).
+    fn chunks_info(&self, py: Python<'_>) -> PyResult<Vec<ChunkInfoTuple>> {
+        self.with_read(py, |a| {
+            a.chunks_info()
+                .map(|info| {
+                    let info = info?;
+                    let (code, value) = match info.special {
+                        None => (0, None),
+                        Some(Special::Zeros) => (1, None),
+                        Some(Special::Nan) => (2, None),
+                        Some(Special::Value(v)) => (3, Some(v)),
+                        Some(Special::Uninit) => (4, None),
+                    };
+                    Ok((
+                        info.nchunk,
+                        info.coords,
+                        info.nbytes,
+                        info.cbytes,
+                        info.cratio,
+                        code,
+                        value,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// The compressed bytes of chunk `nchunk`.
+    fn get_chunk<'py>(&self, py: Python<'py>, nchunk: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let chunk = self.with_read(py, |a| a.schunk().get_chunk(nchunk))?;
+        bytes_from_slice(py, &chunk)
+    }
+
+    /// The array as one contiguous frame.
+    fn to_cframe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let frame = self.with_read(py, NDArray::to_cframe)?;
+        bytes_from_slice(py, &frame)
+    }
+
+    /// The names of the fixed metalayers, in order.
+    fn meta_names(&self) -> PyResult<Vec<String>> {
+        self.peek(|a| a.schunk().meta_names())
+    }
+
+    /// The bytes of metalayer `name`, or `None`.
+    fn meta_get<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        self.peek(|a| a.schunk().meta_get(name).map(|b| PyBytes::new(py, b)))
+    }
+
+    /// Replaces metalayer `name` (not the array's own) with content of the same length.
+    fn meta_update(&self, py: Python<'_>, name: &str, content: Vec<u8>) -> PyResult<()> {
+        if name == ndpack::array::b2nd::B2ND_META || name == ndpack::array::b2nd::CATERVA_META {
+            return Err(PyValueError::new_err(format!(
+                "the metalayer {name:?} is the array's own"
+            )));
+        }
+        self.with_write(py, |a| a.schunk_mut().meta_update(name, &content))
+    }
+
+    /// The names of the variable-length metalayers.
+    fn vlmeta_names(&self) -> PyResult<Vec<String>> {
+        self.peek(|a| a.schunk().vlmeta_names())
+    }
+
+    /// The (decompressed) content of vlmeta `name`, or `None`.
+    fn vlmeta_get<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+    ) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let content = self.with_read(py, |a| a.schunk().vlmeta_get(name))?;
+        Ok(content.map(|c| PyBytes::new(py, &c)))
+    }
+
+    /// Adds or replaces vlmeta `name`.
+    fn vlmeta_set(&self, py: Python<'_>, name: &str, content: Vec<u8>) -> PyResult<()> {
+        self.with_write(py, |a| a.schunk_mut().vlmeta_set(name, &content))
+    }
+
+    /// Deletes vlmeta `name`; False when there was none.
+    fn vlmeta_delete(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        self.with_write(py, |a| a.schunk_mut().vlmeta_delete(name))
+    }
+}
+
+/// Adds this area's classes to the extension module.
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyNDArray>()?;
+    Ok(())
+}
