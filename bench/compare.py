@@ -1,6 +1,6 @@
 """ndpack beside numcodecs, blosc2, zfpy, numpy and spdl, on the same data in one process.
 
-Usage: python bench/compare.py [codecs|npy|npz|zfp|blosc|schunk|arrays ...]   (default: all sections)
+Usage: python bench/compare.py [codecs|npy|npz|zfp|blosc|schunk|arrays|dask|zarr ...]   (default: all sections)
 
 Each section prints Markdown tables with throughputs and the ratio ndpack/peer (> 1: ndpack faster).
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-SECTIONS = ["codecs", "filters", "objects", "npy", "npz", "zfp", "blosc", "schunk", "arrays"]
+SECTIONS = ["codecs", "filters", "objects", "npy", "npz", "zfp", "blosc", "schunk", "arrays", "dask", "zarr"]
 
 # Sections run by a function other than `run` of their `bench_<name>` module.
 ENTRY_POINTS = {"npz": ("bench_npy", "run_npz")}

@@ -37,6 +37,18 @@ from .ndarray import (
     zeros,
     zeros_like,
 )
+from . import _workers
+
+
+def from_dask(*args, **kwargs):
+    """Writes a Dask array into a new ndpack array from many workers at once
+    (:func:`ndpack.dask.from_dask`; Dask is imported on this call)."""
+    from .dask import from_dask as _from_dask
+
+    return _from_dask(*args, **kwargs)
+
+
+_workers.configure()
 
 __all__ = [
     "__version__",
@@ -53,6 +65,7 @@ __all__ = [
     "copy",
     "empty",
     "empty_like",
+    "from_dask",
     "frombuffer",
     "full",
     "full_like",

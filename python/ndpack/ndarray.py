@@ -700,6 +700,19 @@ class NDArray:
 
     to_buffer = tobytes
 
+    # -- Dask ------------------------------------------------------------------------------------
+
+    def to_dask(self, chunks: Any = None, **kwargs: Any) -> Any:
+        """This array as a ``dask.array.Array`` (see :func:`ndpack.dask.to_dask`)."""
+        from .dask import to_dask
+
+        return to_dask(self, chunks, **kwargs)
+
+    def __dask_tokenize__(self) -> tuple:
+        from .dask import tokenize_ndarray
+
+        return tokenize_ndarray(self)
+
     # -- pickling --------------------------------------------------------------------------------
 
     def __reduce__(self) -> tuple:

@@ -14,6 +14,7 @@ mod memory;
 mod ndarray;
 mod npy;
 mod object_codecs;
+mod parallel;
 mod schunk;
 mod zarr3;
 mod zfp;
@@ -35,6 +36,7 @@ fn _ndpack(m: &Bound<'_, PyModule>) -> PyResult<()> {
     schunk::register(m)?;
     ndarray::register(m)?;
     zarr3::register(m)?;
+    parallel::register(m)?;
     Ok(())
 }
 

@@ -1,14 +1,18 @@
 //! Binding of the zarr v3 codec chain (`ndpack::codec::zarr3`) and the batched chunk work of
 //! `ndpack::array::zarr`: `_ndpack.ZarrCodecChain(codecs_json, itemsize)` decodes and encodes
 //! many chunks per call, in parallel, with the GIL released; `read_into` reads the chunks of a
-//! selection (from memory or from files) straight into the output array. `ndpack.zarr` builds
+//! selection (from memory or from files) straight into the output array; `ZarrBytesChain` runs
+//! bytes-to-bytes codecs alone (the Rust side of a codec that runs in Python). `ndpack.zarr` builds
 //! zarr-python's codec pipeline and codec classes on it.
 
 use std::path::PathBuf;
 
-use ndpack::array::zarr::{decode_chunks, encode_chunks, read_chunks_into, read_files, ChunkRead};
+use ndpack::array::zarr::{
+    decode_bytes_chunks, decode_chunks, encode_bytes_chunks, encode_chunks, read_chunks_into,
+    read_files, write_chunk_files, write_chunks, ChunkRead, ChunkSource, ChunkWrite,
+};
 use ndpack::buffer::{ArrayMut, ArrayRef};
-use ndpack::codec::zarr3::{CodecChain, EncodeOptions};
+use ndpack::codec::zarr3::{BytesChain, CodecChain, EncodeOptions};
 use ndpack::region::{Region, Slice};
 use ndpack::{Buffer, DataType, Order};
 use numpy::PyArrayDescr;
@@ -237,14 +241,18 @@ impl PyZarrChain {
         let mut view = PyMemoryMut::contiguous(out)?;
         let chain = &self.chain;
         py.detach(|| {
-            let loaded = load(srcs)?;
-            let items: Vec<ChunkRead<'_>> = loaded
+            // Files are read inside the parallel decode (parts of shards: only what they need).
+            let items: Vec<ChunkRead<'_>> = srcs
                 .iter()
                 .zip(chunk_shapes)
                 .zip(chunk_regions.into_iter().zip(out_regions))
                 .map(
-                    |((data, chunk_shape), (chunk_region, out_region))| ChunkRead {
-                        data: data.as_deref(),
+                    |((src, chunk_shape), (chunk_region, out_region))| ChunkRead {
+                        source: match src {
+                            Source::Missing => ChunkSource::Missing,
+                            Source::Path(p) => ChunkSource::File(p),
+                            Source::Memory(b) => ChunkSource::Bytes(b),
+                        },
                         chunk_shape,
                         chunk_region,
                         out_region,
@@ -266,8 +274,221 @@ impl PyZarrChain {
         .map_err(to_py)
     }
 
+    /// Writes a selection of `value` (C- or F-contiguous, `value_shape` items of `dtype`):
+    /// `value_regions[i]` of it goes into `chunk_regions[i]` of chunk `i` (of `chunk_shapes[i]`),
+    /// whose other items come from `existing[i]` (`None`, a path or bytes-like; `None` is the
+    /// fill value). Chunks are encoded in parallel. Without `paths`, returns each chunk's bytes
+    /// as a 1-d `uint8` array (`None`: not to be stored); with `paths`, writes chunk `i` to the file `paths[i]` (or
+    /// removes it) and returns `None`.
+    #[pyo3(signature = (existing, value, dtype, value_shape, value_order, chunk_shapes, chunk_regions, value_regions, fill, write_empty_chunks, paths=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn write<'py>(
+        &self,
+        py: Python<'py>,
+        existing: &Bound<'py, PyList>,
+        value: &Bound<'py, PyAny>,
+        dtype: &str,
+        value_shape: Vec<usize>,
+        value_order: &str,
+        chunk_shapes: Vec<Vec<usize>>,
+        chunk_regions: Vec<Vec<(isize, isize, isize)>>,
+        value_regions: Vec<Vec<(isize, isize, isize)>>,
+        fill: &[u8],
+        write_empty_chunks: bool,
+        paths: Option<Vec<PathBuf>>,
+    ) -> PyResult<Option<Bound<'py, PyList>>> {
+        let n = existing.len();
+        if chunk_shapes.len() != n
+            || chunk_regions.len() != n
+            || value_regions.len() != n
+            || paths.as_ref().is_some_and(|p| p.len() != n)
+        {
+            return Err(PyValueError::new_err(
+                "write: existing, chunk_shapes, chunk_regions, value_regions and paths differ in \
+                 length",
+            ));
+        }
+        let dt = parse_dtype(dtype)?;
+        let order = parse_order(value_order)?;
+        let srcs = sources(existing)?;
+        let chunk_regions = chunk_regions
+            .into_iter()
+            .map(region)
+            .collect::<PyResult<Vec<_>>>()?;
+        let value_regions = value_regions
+            .into_iter()
+            .map(region)
+            .collect::<PyResult<Vec<_>>>()?;
+        let value = buffer_from_py(value)?;
+        let opts = EncodeOptions {
+            fill: fill.to_vec(),
+            write_empty_chunks,
+        };
+        let chain = &self.chain;
+        let encoded = py
+            .detach(|| {
+                let loaded = load(srcs)?;
+                let items: Vec<ChunkWrite<'_>> = loaded
+                    .iter()
+                    .zip(chunk_shapes)
+                    .zip(chunk_regions.into_iter().zip(value_regions))
+                    .map(
+                        |((data, chunk_shape), (chunk_region, value_region))| ChunkWrite {
+                            existing: data.as_deref(),
+                            chunk_shape,
+                            chunk_region,
+                            value_region,
+                        },
+                    )
+                    .collect();
+                let value = ArrayRef::new(&value, dt.clone(), value_shape, order)?;
+                match &paths {
+                    Some(p) => write_chunk_files(chain, &items, value, &opts, p).map(|()| None),
+                    None => write_chunks(chain, &items, value, &opts).map(Some),
+                }
+            })
+            .map_err(to_py)?;
+        let Some(encoded) = encoded else {
+            return Ok(None);
+        };
+        // Each chunk's bytes handed over without a copy (a 1-d uint8 array over them).
+        let descr = numpy::dtype::<u8>(py);
+        let list = PyList::empty(py);
+        for e in encoded {
+            match e {
+                None => list.append(py.None())?,
+                Some(v) => {
+                    let n = v.len();
+                    list.append(RustBuffer::base_mut(py, Buffer::from_vec(v))?.array(
+                        py,
+                        &descr,
+                        &[n],
+                        Order::C,
+                        false,
+                    )?)?
+                }
+            }
+        }
+        Ok(Some(list))
+    }
+
     fn __repr__(&self) -> String {
         format!("ZarrCodecChain({})", self.codecs)
+    }
+}
+
+/// A chain of zarr v3 bytes-to-bytes codecs alone, built from a JSON list: the Rust part of a
+/// codec chain on either side of a codec that runs in Python.
+#[pyclass(name = "ZarrBytesChain", module = "ndpack._ndpack", frozen)]
+pub struct PyZarrBytesChain {
+    chain: BytesChain,
+    codecs: String,
+    itemsize: usize,
+}
+
+/// `None` or the memory of each item of `items`.
+fn optional_buffers(items: &Bound<'_, PyList>) -> PyResult<Vec<Option<Buffer>>> {
+    items
+        .iter()
+        .map(|c| {
+            if c.is_none() {
+                Ok(None)
+            } else {
+                buffer_from_py(&c).map(Some)
+            }
+        })
+        .collect()
+}
+
+#[pymethods]
+impl PyZarrBytesChain {
+    #[new]
+    fn py_new(codecs: &str, itemsize: usize) -> PyResult<Self> {
+        let value: serde_json::Value = serde_json::from_str(codecs)
+            .map_err(|e| PyValueError::new_err(format!("zarr codecs are not JSON: {e}")))?;
+        Ok(PyZarrBytesChain {
+            chain: BytesChain::from_json(&value, itemsize).map_err(to_py)?,
+            codecs: codecs.to_string(),
+            itemsize,
+        })
+    }
+
+    /// The zarr v3 names of the codecs, in encoding order.
+    #[getter]
+    fn names(&self) -> Vec<String> {
+        self.chain.names()
+    }
+
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTuple>> {
+        let py = slf.py();
+        let me = slf.get();
+        let args = (me.codecs.clone(), me.itemsize).into_pyobject(py)?;
+        PyTuple::new(py, [slf.get_type().into_any(), args.into_any()])
+    }
+
+    /// Decodes each item (`None`, a `str` path read by Rust or bytes-like) in parallel;
+    /// returns a list of 1-d `uint8` NumPy arrays (`None` for `None` and missing files).
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        chunks: &Bound<'py, PyList>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let srcs = sources(chunks)?;
+        let chain = &self.chain;
+        let decoded = py
+            .detach(|| {
+                let buffers = load(srcs)?;
+                let views: Vec<Option<&[u8]>> = buffers.iter().map(|b| b.as_deref()).collect();
+                decode_bytes_chunks(chain, &views)
+            })
+            .map_err(to_py)?;
+        let descr = numpy::dtype::<u8>(py);
+        let list = PyList::empty(py);
+        for d in decoded {
+            match d {
+                None => list.append(py.None())?,
+                Some(v) => {
+                    let n = v.len();
+                    list.append(RustBuffer::base_mut(py, Buffer::from_vec(v))?.array(
+                        py,
+                        &descr,
+                        &[n],
+                        Order::C,
+                        false,
+                    )?)?
+                }
+            }
+        }
+        Ok(list)
+    }
+
+    /// Encodes each item (`None` or bytes-like) in parallel; returns a list of `bytes` (`None`
+    /// stays `None`).
+    fn encode<'py>(
+        &self,
+        py: Python<'py>,
+        chunks: &Bound<'py, PyList>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let buffers = optional_buffers(chunks)?;
+        let chain = &self.chain;
+        let encoded = py
+            .detach(|| {
+                let views: Vec<Option<&[u8]>> = buffers.iter().map(|b| b.as_deref()).collect();
+                encode_bytes_chunks(chain, &views)
+            })
+            .map_err(to_py)?;
+        let list = PyList::empty(py);
+        for e in encoded {
+            match e {
+                None => list.append(py.None())?,
+                Some(v) => list.append(bytes_from_slice(py, &v)?)?,
+            }
+        }
+        Ok(list)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("ZarrBytesChain({})", self.codecs)
     }
 }
 
@@ -279,9 +500,10 @@ fn aligned_zeros(py: Python<'_>, nbytes: usize) -> PyResult<Bound<'_, PyAny>> {
     RustBuffer::base_mut(py, buffer)?.array(py, &numpy::dtype::<u8>(py), &[nbytes], Order::C, false)
 }
 
-/// Adds `ZarrCodecChain` and `aligned_zeros` to the extension module.
+/// Adds `ZarrCodecChain`, `ZarrBytesChain` and `aligned_zeros` to the extension module.
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyZarrChain>()?;
+    m.add_class::<PyZarrBytesChain>()?;
     m.add_function(wrap_pyfunction!(aligned_zeros, m)?)?;
     Ok(())
 }

@@ -162,8 +162,47 @@ def test_local_store_and_missing_chunks(tmp_path) -> None:
         z[:10, :10] = np.nan  # all fill value: the chunk file goes away
         assert not (tmp_path / "c" / "0" / "0").exists()
     ref = zarr.open_array(LocalStore(tmp_path))
-    np.testing.assert_array_equal(ref[...], got if False else ref[...])
+    got[:10, :10] = np.nan
+    np.testing.assert_array_equal(ref[...], got)
     np.testing.assert_array_equal(ref[10:20], data[10:20])
+
+
+@pytest.mark.parametrize("dtype", ["<i4", ">f8", "M8[s]"])
+def test_local_store_writes_from_rust_match_zarr(tmp_path, monkeypatch, dtype: str) -> None:
+    """Whole, partial, stepped, integer-indexed and F-order writes to a LocalStore (files
+    written by Rust) leave the files zarr's pipeline leaves."""
+    puts = []
+    real_put = nz.CodecPipeline._put
+
+    async def counting_put(batch, encoded, prototype):
+        puts.append(len(batch))
+        await real_put(batch, encoded, prototype)
+
+    monkeypatch.setattr(nz.CodecPipeline, "_put", staticmethod(counting_put))
+    data = sample(dtype, (30, 22))
+    fill = np.zeros((), dtype).item() if dtype[0] != "M" else "1970-01-01T00:00:00"
+    kw = dict(shape=data.shape, chunks=(7, 6), dtype=dtype, fill_value=fill, compressors=[ZstdCodec(level=2)])
+    stores = {}
+    for name, conf in (("ref", {}), ("ours", STRICT)):
+        stores[name] = tmp_path / name
+        with zarr.config.set(conf):
+            z = zarr.create_array(LocalStore(stores[name]), **kw)
+            z[...] = data
+            z[3:17:2, 5:21] = data[:7, :16]
+            z[11, :] = data[0]
+            z[:, 4] = np.asfortranarray(data[:, 1])
+            z[14:21, 12:18] = np.asfortranarray(data[:7, :6])
+            z[:7, :6] = data[0, 0]  # a scalar
+            z[21:28, 0:6] = np.zeros((7, 6), dtype)  # all fill value: the file goes away
+    files = {n: {p.relative_to(root): p.read_bytes() for p in root.rglob("*") if p.is_file()} for n, root in stores.items()}
+    assert files["ref"] == files["ours"]
+    assert not any(".partial" in str(p) for p in files["ours"])
+    assert len(puts) == 1  # only the scalar write goes through zarr's store API
+    with zarr.config.set(STRICT):
+        np.testing.assert_array_equal(zarr.open_array(LocalStore(stores["ours"]))[...], zarr.open_array(LocalStore(stores["ref"]))[...])
+        ro = zarr.open_array(LocalStore(stores["ours"], read_only=True))
+        with pytest.raises(ValueError, match="read-only"):
+            ro[0, 0] = data[1, 1]
 
 
 def test_write_empty_chunks_and_fortran_out() -> None:
@@ -330,3 +369,65 @@ def test_buffer_classes() -> None:
         np.testing.assert_array_equal(z[...], data)
         got = z.get_basic_selection(..., prototype=nz.buffer_prototype())
         np.testing.assert_array_equal(got, data)
+
+
+@pytest.mark.parametrize("index_location", ["end", "start"])
+@pytest.mark.parametrize("local", [False, True])
+def test_parts_of_shards_read_by_rust(tmp_path, monkeypatch, index_location: str, local: bool) -> None:
+    """Slices of sharded arrays (steps, integers, empty inner chunks, missing shards) read the
+    index and only the inner chunks they touch, in Rust: the arrays of zarr's pipeline, and
+    zarr's sharding codec is not called."""
+    from zarr.codecs import ShardingCodec
+    from zarr.core.codec_pipeline import BatchedCodecPipeline
+
+    data = sample("<u2", (40, 36))
+    data[:10, :12] = 7  # inner chunks of the fill value: left out of the shard
+    kw = dict(shape=data.shape, chunks=(20, 18), dtype="<u2", fill_value=7, compressors=None,
+              serializer=ShardingCodec(chunk_shape=(5, 6), codecs=[BytesCodec(), ZstdCodec(level=1)], index_location=index_location))
+    store = LocalStore(tmp_path) if local else MemoryStore()
+    with zarr.config.set(STRICT):
+        z = zarr.create_array(store, **kw)
+        z[:, :18] = data[:, :18]  # the shards on the right are missing
+    want = data.copy()
+    want[:, 18:] = 7
+    ref = zarr.open_array(store)
+
+    async def no_fallback(self, *args, **kwargs):
+        raise AssertionError("zarr's pipeline read a part of a shard")
+
+    monkeypatch.setattr(BatchedCodecPipeline, "read", no_fallback)
+    with zarr.config.set(STRICT):
+        ours = zarr.open_array(store)
+        rng = np.random.default_rng(5)
+        for _ in range(40):
+            a, b = sorted(rng.integers(0, 41, 2))
+            c, d = sorted(rng.integers(0, 37, 2))
+            step = int(rng.integers(1, 4))
+            np.testing.assert_array_equal(ours[a:b:step, c:d], want[a:b:step, c:d])
+        np.testing.assert_array_equal(ours[13, 3:30], want[13, 3:30])
+        np.testing.assert_array_equal(ours[...], want)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(ref[...], want)
+    # Orthogonal selections of parts of shards go through zarr's sharding codec.
+    with zarr.config.set(STRICT):
+        np.testing.assert_array_equal(ours.oindex[[1, 30], [2, 20]], want[np.ix_([1, 30], [2, 20])])
+        np.testing.assert_array_equal(ours[13, 3:30:5], want[13, 3:30:5])
+
+
+def test_damaged_shard_index_is_an_error_on_partial_reads() -> None:
+    from zarr.codecs import ShardingCodec
+
+    store = MemoryStore()
+    kw = dict(shape=(20, 20), chunks=(20, 20), dtype="<i4", compressors=None,
+              serializer=ShardingCodec(chunk_shape=(5, 5)))
+    with zarr.config.set(STRICT):
+        z = zarr.create_array(store, **kw)
+        z[...] = np.arange(400).reshape(20, 20)
+        raw = bytearray(store._store_dict["c/0/0"].to_bytes())
+        raw[-10] ^= 0xFF  # inside the index: its crc32c no longer matches
+        store._store_dict["c/0/0"] = store._store_dict["c/0/0"].from_bytes(bytes(raw))
+        with pytest.raises(Exception, match="(?i)checksum"):
+            z[2:4, 2:4]
+        store._store_dict["c/0/0"] = store._store_dict["c/0/0"].from_bytes(bytes(raw[-30:]))
+        with pytest.raises(Exception, match="(?i)shorter than its index"):
+            z[2:4, 2:4]

@@ -56,3 +56,20 @@ def test_zstd_size_at_most_numcodecs(data, name, level):
     assert sizes[0] <= 1.01 * len(theirs), (name, level, sizes[0], len(theirs), sizes[0] / len(theirs))
     assert numcodecs.Zstd().decode(ours) == arr.tobytes()
     assert nc.Zstd().decode(theirs) == arr.tobytes()
+
+
+@pytest.mark.parametrize("checksum", [False, True])
+@pytest.mark.parametrize("level", [-5, -1, 0, 1, 3, 9, 22])
+def test_zstd_tiny_inputs_are_numcodecs_bytes(level, checksum):
+    """Inputs of 0 to 300 bytes (zeros, noise, short repeats): numcodecs' exact frames, and
+    each decodes the other's (numcodecs itself cannot decode the frame of an empty input, which
+    ndpack can)."""
+    rng = np.random.default_rng(level + 100)
+    theirs_codec, ours_codec = numcodecs.Zstd(level=level, checksum=checksum), nc.Zstd(level=level, checksum=checksum)
+    for n in list(range(0, 70)) + [100, 255, 256, 300]:
+        for data in (bytes(n), rng.integers(0, 256, n, dtype=np.uint8).tobytes(), bytes(i % 7 for i in range(n))):
+            ours, theirs = bytes(ours_codec.encode(data)), bytes(theirs_codec.encode(data))
+            assert ours == theirs, (n, level, checksum)
+            assert bytes(ours_codec.decode(theirs)) == data
+            if n:
+                assert bytes(theirs_codec.decode(ours)) == data

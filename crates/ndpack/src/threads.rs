@@ -1,4 +1,5 @@
-//! ndpack's one thread pool (rayon), sized by [`set_num_threads`] (default: all cores).
+//! ndpack's one thread pool (rayon), sized by [`set_num_threads`] (default: the environment
+//! variable `NDPACK_NUM_THREADS` when it holds a positive integer, else all cores).
 //!
 //! Parallel loops over blocks, chunks and members run through [`pool`]; front ends never spawn
 //! threads of their own. The `ordered` submodule encodes items of unknown size from both ends
@@ -200,7 +201,22 @@ fn build(threads: usize) -> Result<Arc<ThreadPool>> {
         .map_err(|e| Error::invalid_argument(format!("cannot start {threads} threads: {e}")))
 }
 
+/// The environment variable that sets the pool's default size.
+pub const NUM_THREADS_ENV: &str = "NDPACK_NUM_THREADS";
+
+/// A thread count from the value of [`NUM_THREADS_ENV`]: a positive integer, else `None`.
+fn parse_threads(value: &str) -> Option<usize> {
+    value.trim().parse::<usize>().ok().filter(|&n| n > 0)
+}
+
+/// `NDPACK_NUM_THREADS` when it holds a positive integer, else all cores.
 fn default_threads() -> usize {
+    if let Some(n) = std::env::var(NUM_THREADS_ENV)
+        .ok()
+        .and_then(|v| parse_threads(&v))
+    {
+        return n;
+    }
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
@@ -227,7 +243,8 @@ pub fn pool() -> Arc<ThreadPool> {
     pool
 }
 
-/// Sets the number of threads of ndpack's pool (0 means all cores). Returns the previous number.
+/// Sets the number of threads of ndpack's pool (0 means the default: `NDPACK_NUM_THREADS`, else
+/// all cores). Returns the previous number.
 pub fn set_num_threads(threads: usize) -> Result<usize> {
     let threads = if threads == 0 {
         default_threads()
@@ -324,6 +341,16 @@ mod tests {
         assert_eq!(get_num_threads(), 2);
         assert_eq!(install(rayon::current_num_threads), 2);
         set_num_threads(before).unwrap();
+    }
+
+    #[test]
+    fn thread_counts_from_the_environment_are_positive_integers() {
+        assert_eq!(parse_threads("3"), Some(3));
+        assert_eq!(parse_threads(" 12\n"), Some(12));
+        assert_eq!(parse_threads("0"), None);
+        assert_eq!(parse_threads("-1"), None);
+        assert_eq!(parse_threads("two"), None);
+        assert_eq!(parse_threads(""), None);
     }
 
     #[test]

@@ -3,16 +3,20 @@
 One ``read`` or ``write`` of zarr (one user selection) is one Rust call over all its chunks:
 chunk bytes are fetched in a batch (read straight from the files of a ``LocalStore`` by Rust,
 taken without copies from a ``MemoryStore``, through zarr's store API for other stores), decoded
-in parallel on ndpack's pool and copied into the output array; writes merge partial chunks
-(read-modify-write), encode in parallel and honour ``write_empty_chunks``.
+in parallel on ndpack's pool and copied into the output array; writes merge each chunk's part of
+the value (read-modify-write where part of a chunk is kept), encode in parallel, write the chunk
+files of a ``LocalStore`` from Rust and honour ``write_empty_chunks``.
 
 Chains of codecs ndpack implements (``bytes``, ``transpose``, ``zstd``, ``blosc``, ``gzip``,
-``crc32c``, ``sharding_indexed`` and the bytes-to-bytes ``numcodecs.*`` codecs) run in Rust; any
-other chain, a dtype holding Python objects, or memory that is not a NumPy array, runs through
-zarr's own ``BatchedCodecPipeline`` (a debug line on the ``ndpack.zarr`` logger; an
-``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or raises with
-``codec_pipeline.strict``. Partial reads of shards use zarr's sharding codec (index and byte
-ranges), whose inner chunks come back to this pipeline.
+``crc32c``, ``sharding_indexed`` and the bytes-to-bytes ``numcodecs.*`` codecs) run in Rust. A
+codec ndpack does not run goes through its own Python implementation, batched, with the rest of
+the chain in Rust (:mod:`ndpack.zarr.mixed`). A chain of that one codec alone, a dtype holding
+Python objects, or memory that is not a NumPy array, runs through zarr's own
+``BatchedCodecPipeline``. Either is a debug line on the ``ndpack.zarr`` logger (an
+``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or an error with
+``codec_pipeline.strict``. Parts of shards selected by slices and integers are read by Rust (the
+index, then the byte ranges of the inner chunks they touch, nearby ranges coalesced); parts
+selected otherwise use zarr's sharding codec, whose inner chunks come back to this pipeline.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from zarr.core.config import config as zarr_config
 from zarr.core.indexing import is_scalar
 
 from .. import _ndpack
+from .mixed import MixedChain, foreign_codec
 
 __all__ = ["CodecPipeline"]
 
@@ -73,27 +78,46 @@ def _triples(selection: Any, shape: tuple[int, ...]) -> list[tuple[int, int, int
     return out
 
 
+def _regions(batch: list[Any], shape: tuple[int, ...], drop_axes: tuple[int, ...]) -> Any:
+    """For the one-call read and write paths: the shape of an array of ``shape`` with its
+    dropped (integer-indexed) axes put back as length-1 axes, and per chunk of ``batch`` its
+    shape, the ``(start, stop, step)`` triples of its selection and of the selection's place in
+    that array. ``None`` when a selection is not made of slices and integers or the parts do not
+    match in shape."""
+    ndim = len(batch[0][1].shape)
+    if len(shape) + len(drop_axes) != ndim:
+        # zarr may drop integer-indexed axes without naming them in ``drop_axes``.
+        sel = batch[0][2] if isinstance(batch[0][2], tuple) else (batch[0][2],)
+        drop_axes = tuple(i for i, x in enumerate(sel) if isinstance(x, (int, np.integer)) and not isinstance(x, bool))
+        if len(shape) + len(drop_axes) != ndim:
+            return None
+    full_shape = list(shape)
+    for ax in sorted(drop_axes):
+        full_shape.insert(ax, 1)
+    chunk_shapes, chunk_regions, out_regions = [], [], []
+    for _, s, chunk_sel, out_sel, _ in batch:
+        cr = _triples(chunk_sel, tuple(s.shape))
+        if cr is None:
+            return None
+        if not isinstance(out_sel, tuple):
+            out_sel = (out_sel,)
+        out_sel = list(out_sel) + [slice(None)] * (len(shape) - len(out_sel))
+        for ax in sorted(drop_axes):
+            out_sel.insert(ax, slice(0, 1))
+        orr = _triples(tuple(out_sel), tuple(full_shape))
+        if orr is None or [len(range(*t)) for t in cr] != [len(range(*t)) for t in orr]:
+            return None
+        chunk_shapes.append(list(s.shape))
+        chunk_regions.append(cr)
+        out_regions.append(orr)
+    return full_shape, chunk_shapes, chunk_regions, out_regions
+
+
 def _rust_dtype(dtype: np.dtype) -> np.dtype:
     """``dtype``, or for datetimes and timedeltas the integer of the same size and byte order."""
     if dtype.kind in "mM":
         return np.dtype(f"i{dtype.itemsize}").newbyteorder(dtype.byteorder)
     return dtype
-
-
-def _foreign_codec(codecs: Iterable[Codec]) -> str | None:
-    """The name of the first codec whose class is neither zarr's nor ndpack's own (a subclass
-    may override what the codec does, so only these classes run in Rust), or ``None``."""
-    for c in codecs:
-        module = type(c).__module__
-        if not (module.startswith("zarr.codecs") or module == "ndpack.zarr.codecs"):
-            return type(c).__name__
-        inner = getattr(c, "codecs", None), getattr(c, "index_codecs", None)
-        for group in inner:
-            if group is not None:
-                found = _foreign_codec(group)
-                if found:
-                    return found
-    return None
 
 
 class CodecPipeline(_ZarrCodecPipeline):
@@ -102,9 +126,9 @@ class CodecPipeline(_ZarrCodecPipeline):
         zarr.config.set({"codec_pipeline.path": "ndpack.zarr.CodecPipeline"})
 
     or the environment variable ``ZARR_CODEC_PIPELINE__PATH=ndpack.zarr.CodecPipeline``.
-    ``codec_pipeline.strict`` (default False) makes chains ndpack cannot run an error instead of
-    a fallback to zarr's pipeline; ``codec_pipeline.warn_fallback`` (default False) warns once
-    per pipeline that falls back.
+    ``codec_pipeline.strict`` (default False) makes codecs ndpack cannot run an error instead of
+    running them in Python (per codec, or the whole call in zarr's pipeline);
+    ``codec_pipeline.warn_fallback`` (default False) warns once per pipeline that does so.
     """
 
     def __init__(self, codecs: Iterable[Codec], *, batch_size: int | None = None, strict: bool | None = None):
@@ -112,8 +136,10 @@ class CodecPipeline(_ZarrCodecPipeline):
         self.batch_size = batch_size
         self.strict = bool(_config("codec_pipeline.strict", False)) if strict is None else bool(strict)
         self._fallback = BatchedCodecPipeline.from_codecs(self.codecs, batch_size=batch_size)
-        #: item size -> the Rust chain, or why there is none
+        #: item size -> the Rust chain, or ``"mixed"`` when some codec runs in Python
         self._chains: dict[int, Any] = {}
+        #: chunk spec facts -> the :class:`MixedChain`, or why there is none
+        self._plans: dict[tuple[Any, ...], Any] = {}
 
     # -- construction --------------------------------------------------------------------
 
@@ -182,7 +208,8 @@ class CodecPipeline(_ZarrCodecPipeline):
     # -- the Rust chain --------------------------------------------------------------------
 
     def _chain(self, spec: Any) -> Any:
-        """The Rust chain for chunks of ``spec``, or ``None`` when ndpack cannot run them."""
+        """What runs chunks of ``spec``: the Rust chain, a :class:`MixedChain` when some codecs
+        run in Python, or ``None`` when the whole chain runs in zarr's pipeline."""
         try:
             dtype = spec.dtype.to_native_dtype()
         except Exception:
@@ -191,19 +218,41 @@ class CodecPipeline(_ZarrCodecPipeline):
             return self._unsupported(f"dtype {dtype} holds Python objects")
         key = dtype.itemsize
         if key not in self._chains:
-            foreign = _foreign_codec(self.codecs)
-            if foreign is not None:
-                self._chains[key] = f"{foreign} is not a codec class of zarr or ndpack"
+            if foreign_codec(self.codecs) is not None:
+                self._chains[key] = "mixed"
             else:
                 try:
                     codecs = json.dumps([c.to_dict() for c in self.codecs])
                     self._chains[key] = _ndpack.ZarrCodecChain(codecs, dtype.itemsize)
-                except Exception as e:
-                    self._chains[key] = str(e)
+                except Exception:
+                    self._chains[key] = "mixed"
         chain = self._chains[key]
-        if isinstance(chain, str):  # why ndpack cannot run this chain
-            return self._unsupported(chain)
+        if isinstance(chain, str):
+            return self._mixed(spec, dtype)
         return chain
+
+    def _mixed(self, spec: Any, dtype: np.dtype) -> Any:
+        """The chain cut into Rust segments and codecs run in Python, for chunks of ``spec``;
+        ``None`` when no codec runs in Rust (the one codec is zarr's business)."""
+        key = (tuple(spec.shape), str(dtype), repr(spec.fill_value), bool(spec.config.write_empty_chunks), spec.config.order)
+        plan = self._plans.get(key)
+        if plan is None:
+            try:
+                plan = MixedChain(self.codecs, spec)
+            except Exception as e:
+                plan = str(e)
+            if len(self._plans) < 64:
+                self._plans[key] = plan
+        if isinstance(plan, str):
+            return self._unsupported(plan)
+        if len(plan.segments) == 1:
+            return self._unsupported("; ".join(plan.why))
+        if self.strict:
+            raise NotImplementedError(
+                f"ndpack.zarr.CodecPipeline (strict) would run {plan.python_codecs} in Python: " + "; ".join(plan.why)
+            )
+        self._note(f"ndpack.zarr.CodecPipeline runs {plan.python_codecs} through their Python implementations, the rest of {[type(c).__name__ for c in self.codecs]} in Rust: " + "; ".join(plan.why))
+        return plan
 
     def _unsupported(self, why: str) -> None:
         """Records that a chain runs through zarr's pipeline: an error with ``strict``, a debug
@@ -212,11 +261,16 @@ class CodecPipeline(_ZarrCodecPipeline):
         msg = f"ndpack.zarr.CodecPipeline runs {[type(c).__name__ for c in self.codecs]} through zarr's own pipeline: {why}"
         if self.strict:
             raise NotImplementedError(msg)
+        self._note(msg)
+        return None
+
+    def _note(self, msg: str) -> None:
+        """A debug log line, and an ``NdpackFallbackWarning`` once per pipeline with zarr's
+        config ``codec_pipeline.warn_fallback``."""
         _log.debug(msg)
         if _config("codec_pipeline.warn_fallback", False) and not getattr(self, "_warned", False):
             self._warned = True
-            warnings.warn(msg, NdpackFallbackWarning, stacklevel=3)
-        return None
+            warnings.warn(msg, NdpackFallbackWarning, stacklevel=4)
 
     @staticmethod
     def _spec_facts(spec: Any) -> tuple[np.dtype, bytes]:
@@ -270,8 +324,11 @@ class CodecPipeline(_ZarrCodecPipeline):
         spec = items[0][1]
         dtype, fill = self._spec_facts(spec)
         chunks = [None if b is None else b.as_numpy_array() for b, _ in items]
-        arrays = chain.decode(chunks, dtype.str, list(spec.shape), fill)
         native = spec.dtype.to_native_dtype()
+        if isinstance(chain, MixedChain):
+            arrays = await chain.decode_arrays(chunks)
+            return [None if a is None else s.prototype.nd_buffer.from_ndarray_like(a) for a, (_, s) in zip(arrays, items)]
+        arrays = chain.decode(chunks, dtype.str, list(spec.shape), fill)
         return [
             None if a is None else s.prototype.nd_buffer.from_ndarray_like(a.view(native))
             for a, (_, s) in zip(arrays, items)
@@ -291,7 +348,10 @@ class CodecPipeline(_ZarrCodecPipeline):
             return await self._fallback.encode(items)
         spec = items[0][1]
         dtype, fill = self._spec_facts(spec)
-        encoded = self._encode_arrays(chain, arrays, dtype, tuple(spec.shape), fill, True)
+        if isinstance(chain, MixedChain):
+            encoded = await chain.encode(arrays, lambda c, a: self._encode_arrays(c, a, dtype, tuple(spec.shape), fill, True), True)
+        else:
+            encoded = self._encode_arrays(chain, arrays, dtype, tuple(spec.shape), fill, True)
         return [None if e is None else s.prototype.buffer.from_bytes(e) for e, (_, s) in zip(encoded, items)]
 
     @staticmethod
@@ -334,9 +394,17 @@ class CodecPipeline(_ZarrCodecPipeline):
         if chain is None or not isinstance(target, np.ndarray):
             await self._fallback.read(batch, out, drop_axes)
             return
-        if "sharding_indexed" in chain.names and self._fallback.supports_partial_decode:
-            # Parts of shards: zarr's sharding codec reads the index and the inner chunks'
-            # byte ranges; whole shards are read here.
+        mixed = chain if isinstance(chain, MixedChain) else None
+        if (
+            mixed is None
+            and "sharding_indexed" in chain.names
+            and self._fallback.supports_partial_decode
+            and _regions(batch, target.shape, drop_axes) is None
+        ):
+            # Parts of shards by orthogonal, point or mask selections: zarr's sharding codec
+            # reads the index and the inner chunks' byte ranges; whole shards are read here.
+            # (Parts by slices and integers are read by Rust: the index, then only the inner
+            # chunks they touch.)
             partial = [b for b in batch if not b[4]]
             if partial:
                 await self._fallback.read(partial, out, drop_axes)
@@ -348,17 +416,30 @@ class CodecPipeline(_ZarrCodecPipeline):
         if target.dtype.kind in "mM" and target.dtype == native:
             target = target.view(dtype)
         sources = await self._fetch([b[0] for b in batch], spec.prototype)
+        if mixed is not None:
+            # The codecs after the first Rust segment (Python ones among them) run first.
+            sources = await mixed.decode_inner(sources)
+            chain = mixed.outer
         if self._read_into(chain, batch, sources, target, dtype, fill, drop_axes):
             return
-        for (bg, s, chunk_sel, out_sel, _), src in zip(batch, sources):
-            if src is None:
-                out[out_sel] = fill_value_or_default(s)
-                continue
-            (arr,) = chain.decode([src], dtype.str, list(s.shape), fill)
-            tmp = arr.view(native)[chunk_sel]
-            if drop_axes:
-                tmp = tmp.squeeze(axis=drop_axes)
-            out[out_sel] = s.prototype.nd_buffer.from_ndarray_like(tmp)
+        # Other selections: the chunks decode in parallel, a group per Rust call (bounded
+        # memory), and NumPy copies their parts out.
+        group = 64
+        for g in range(0, len(batch), group):
+            part, srcs = batch[g:g + group], sources[g:g + group]
+            shapes = {tuple(b[1].shape) for b, src in zip(part, srcs) if src is not None}
+            if len(shapes) == 1:
+                decoded = chain.decode(srcs, dtype.str, list(shapes.pop()), fill)
+            else:
+                decoded = [None if src is None else chain.decode([src], dtype.str, list(b[1].shape), fill)[0] for b, src in zip(part, srcs)]
+            for (_, s, chunk_sel, out_sel, _), arr in zip(part, decoded):
+                if arr is None:
+                    out[out_sel] = fill_value_or_default(s)
+                    continue
+                tmp = arr.view(native)[chunk_sel]
+                if drop_axes:
+                    tmp = tmp.squeeze(axis=drop_axes)
+                out[out_sel] = s.prototype.nd_buffer.from_ndarray_like(tmp)
 
     @staticmethod
     def _read_into(chain: Any, batch: list[Any], sources: list[Any], target: np.ndarray, dtype: np.dtype, fill: bytes, drop_axes: tuple[int, ...]) -> bool:
@@ -372,29 +453,10 @@ class CodecPipeline(_ZarrCodecPipeline):
             order = "F"
         else:
             return False
-        ndim = len(batch[0][1].shape)
-        if target.ndim + len(drop_axes) != ndim:
+        regions = _regions(batch, target.shape, drop_axes)
+        if regions is None:
             return False
-        # The output with the dropped (integer-indexed) axes put back as length-1 axes.
-        full_shape = list(target.shape)
-        for ax in sorted(drop_axes):
-            full_shape.insert(ax, 1)
-        chunk_shapes, chunk_regions, out_regions = [], [], []
-        for _, s, chunk_sel, out_sel, _ in batch:
-            cr = _triples(chunk_sel, tuple(s.shape))
-            if cr is None:
-                return False
-            if not isinstance(out_sel, tuple):
-                out_sel = (out_sel,)
-            out_sel = list(out_sel) + [slice(None)] * (target.ndim - len(out_sel))
-            for ax in sorted(drop_axes):
-                out_sel.insert(ax, slice(0, 1))
-            orr = _triples(tuple(out_sel), tuple(full_shape))
-            if orr is None:
-                return False
-            chunk_shapes.append(list(s.shape))
-            chunk_regions.append(cr)
-            out_regions.append(orr)
+        full_shape, chunk_shapes, chunk_regions, out_regions = regions
         flat = target.ravel(order="K")  # a view: the memory, for 0-d arrays too
         if not np.shares_memory(flat, target):
             return False
@@ -417,25 +479,78 @@ class CodecPipeline(_ZarrCodecPipeline):
         getters = [None if complete else setter for setter, _, _, _, complete in batch]
         sources = await self._fetch(getters, spec.prototype)
         native = spec.dtype.to_native_dtype()
-        existing = chain.decode(sources, dtype.str, list(shape), fill) if any(s is not None for s in sources) else [None] * len(batch)
+        write_empty = bool(spec.config.write_empty_chunks)
+        if not isinstance(chain, MixedChain) and await self._write_rust(chain, batch, sources, val, dtype, fill, drop_axes, write_empty):
+            return
+        if not any(s is not None for s in sources):
+            existing = [None] * len(batch)
+        elif isinstance(chain, MixedChain):
+            existing = await chain.decode_arrays(sources)
+        else:
+            existing = chain.decode(sources, dtype.str, list(shape), fill)
         merged: list[Any] = []
         for (setter, s, chunk_sel, out_sel, complete), old in zip(batch, existing):
             old = None if old is None else old.view(native)
             merged.append(self._merge(old, val, s, chunk_sel, out_sel, complete, drop_axes, native))
-        write_empty = bool(spec.config.write_empty_chunks)
-        encoded = self._encode_arrays(chain, merged, dtype, shape, fill, write_empty)
+        if isinstance(chain, MixedChain):
+            encoded = await chain.encode(merged, lambda c, a: self._encode_arrays(c, a, dtype, shape, fill, write_empty), write_empty)
+        else:
+            encoded = self._encode_arrays(chain, merged, dtype, shape, fill, write_empty)
+        await self._put(batch, encoded, spec.prototype)
+
+    async def _write_rust(self, chain: Any, batch: list[Any], sources: list[Any], val: np.ndarray, dtype: np.dtype, fill: bytes, drop_axes: tuple[int, ...], write_empty: bool) -> bool:
+        """The one-call write: selections of slices and integers, a contiguous value of the
+        chunks' dtype and shape of the selection. Rust merges each chunk's part into the stored
+        chunk where part of it is kept, encodes in parallel and writes the chunk files of a
+        writable ``LocalStore`` itself; other stores get the bytes through zarr's store API.
+        Returns whether it ran."""
+        from zarr.storage import LocalStore
+
+        if val.dtype.kind in "mM" and val.dtype.itemsize == dtype.itemsize:
+            val = val.view(dtype)
+        if val.dtype != dtype or val.ndim == 0:
+            return False
+        if val.flags.c_contiguous:
+            order = "C"
+        elif val.flags.f_contiguous:
+            order = "F"
+        else:
+            val = np.ascontiguousarray(val)
+            order = "C"
+        regions = _regions(batch, val.shape, drop_axes)
+        if regions is None:
+            return False
+        full_shape, chunk_shapes, chunk_regions, value_regions = regions
+        flat = val.ravel(order="K")
+        if not np.shares_memory(flat, val) and val.size:
+            return False
+        paths = []
+        for setter, *_ in batch:
+            store = getattr(setter, "store", None)
+            path = getattr(setter, "path", None)
+            if type(store) is not LocalStore or store.read_only or not isinstance(path, str):
+                paths = None
+                break
+            paths.append(os.path.join(str(store.root), path))
+        args = (sources, flat, dtype.str, full_shape, order, chunk_shapes, chunk_regions, value_regions, fill, write_empty)
+        if paths is not None:
+            chain.write(*args, paths=paths)
+            return True
+        encoded = chain.write(*args)
+        await self._put(batch, encoded, batch[0][1].prototype)
+        return True
+
+    @staticmethod
+    async def _put(batch: list[Any], encoded: list[Any], prototype: Any) -> None:
+        """Stores each chunk's bytes through zarr's store API (deletes where ``None``)."""
 
         async def put(setter: Any, data: Any) -> None:
             if data is None:
                 await setter.delete()
             else:
-                await setter.set(spec.prototype.buffer.from_bytes(data))
+                await setter.set(prototype.buffer.from_bytes(data))
 
-        await concurrent_map(
-            [(b[0], e) for b, e in zip(batch, encoded)],
-            put,
-            _config("async.concurrency", 10),
-        )
+        await concurrent_map([(b[0], e) for b, e in zip(batch, encoded)], put, _config("async.concurrency", 10))
 
     @staticmethod
     def _merge(old: Any, value: np.ndarray, spec: Any, chunk_sel: Any, out_sel: Any, complete: bool, drop_axes: tuple[int, ...], dtype: np.dtype) -> np.ndarray:

@@ -25,11 +25,13 @@ import os
 import signal
 import subprocess
 import sys
-import tarfile
 from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _suite_fetch import fetch_sdist  # noqa: E402
+
 REPO = HERE.parents[2]
 CACHE = Path(os.environ.get("NDPACK_NUMCODECS_SUITE", REPO / "target" / "numcodecs-suite"))
 #: Seconds the suite may run (it takes well under a minute on 2 cores) before it counts as hung.
@@ -38,10 +40,7 @@ TIMEOUT_S = int(os.environ.get("NDPACK_NUMCODECS_SUITE_TIMEOUT", "900"))
 
 def fetch(ver: str) -> Path:
     """The extracted sdist root of numcodecs ``ver`` (downloading it on the first call)."""
-    root = CACHE / f"numcodecs-{ver}"
-    done = root / ".extracted"
-    if done.exists():
-        return root
+    return fetch_sdist("numcodecs", ver, CACHE, ("numcodecs/tests/", "fixture/", "pyproject.toml"))
     CACHE.mkdir(parents=True, exist_ok=True)
     sdist = CACHE / f"numcodecs-{ver}.tar.gz"
     if not sdist.exists():

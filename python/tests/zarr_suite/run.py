@@ -18,11 +18,13 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 from importlib.metadata import version
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+from _suite_fetch import fetch_sdist  # noqa: E402
+
 REPO = HERE.parents[2]
 CACHE = Path(os.environ.get("NDPACK_ZARR_SUITE", REPO / "target" / "zarr-suite"))
 TIMEOUT_S = int(os.environ.get("NDPACK_ZARR_SUITE_TIMEOUT", "1800"))
@@ -42,10 +44,8 @@ RELEVANT = ["tests/test_array.py", "tests/test_indexing.py", "tests/test_codecs"
 
 
 def fetch(ver: str) -> Path:
-    root = CACHE / f"zarr-{ver}"
-    done = root / ".extracted"
-    if done.exists():
-        return root
+    """The extracted sdist root of zarr ``ver`` (downloading it on the first call)."""
+    return fetch_sdist("zarr", ver, CACHE, ("tests/", "pyproject.toml"))
     CACHE.mkdir(parents=True, exist_ok=True)
     sdist = CACHE / f"zarr-{ver}.tar.gz"
     if not sdist.exists():

@@ -135,6 +135,36 @@ pub fn copy_region(
     dst_layout: Layout<'_>,
     dst_region: &Region,
 ) -> Result<()> {
+    copy_region_in(
+        src, src_layout, src_region, dst, dst_layout, dst_region, true,
+    )
+}
+
+/// [`copy_region`] on the calling thread alone, never on ndpack's pool: for callers inside a
+/// parallel task that hold a lock while copying (a task of the pool waiting on the copy could
+/// otherwise pick up another task that waits on the same lock).
+pub fn copy_region_serial(
+    src: &[u8],
+    src_layout: Layout<'_>,
+    src_region: &Region,
+    dst: &mut [u8],
+    dst_layout: Layout<'_>,
+    dst_region: &Region,
+) -> Result<()> {
+    copy_region_in(
+        src, src_layout, src_region, dst, dst_layout, dst_region, false,
+    )
+}
+
+fn copy_region_in(
+    src: &[u8],
+    src_layout: Layout<'_>,
+    src_region: &Region,
+    dst: &mut [u8],
+    dst_layout: Layout<'_>,
+    dst_region: &Region,
+    parallel: bool,
+) -> Result<()> {
     src_layout.check_itemsize_into(&dst_layout)?;
     src_layout.check_len(src.len(), "source")?;
     dst_layout.check_len(dst.len(), "destination")?;
@@ -156,7 +186,7 @@ pub fn copy_region(
     }
     let plan = Plan::new(src_layout, src_region, dst_layout, dst_region);
     let dst = &mut dst[plan.dst_offset..];
-    if total >= PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
+    if parallel && total >= PAR_MIN_BYTES && crate::threads::get_num_threads() > 1 {
         crate::threads::install(|| plan.run(src, plan.src_offset, dst, 0, true));
     } else {
         plan.run(src, plan.src_offset, dst, 0, false);

@@ -8,7 +8,7 @@ mod index;
 mod order;
 mod slice;
 
-pub use copy::{copy_region, read_region, write_region, Layout, PAR_MIN_BYTES};
+pub use copy::{copy_region, copy_region_serial, read_region, write_region, Layout, PAR_MIN_BYTES};
 pub use grid::{ChunkGrid, ChunkSelection, ChunkSelections};
 pub use index::{normalize_index, Index, Selection};
 pub use order::Order;

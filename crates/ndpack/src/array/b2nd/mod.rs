@@ -50,6 +50,7 @@ use crate::region::ChunkGrid;
 
 pub mod layout;
 pub mod meta;
+pub mod parallel;
 pub mod partition;
 mod read;
 mod write;

@@ -27,11 +27,11 @@ pub(crate) struct SparseDir {
     sync: bool,
 }
 
-fn chunk_name(id: i64) -> String {
+pub(super) fn chunk_name(id: i64) -> String {
     format!("{:08X}.chunk", id as u64)
 }
 
-fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
+pub(super) fn read_file(path: &Path, what: &str) -> Result<Vec<u8>> {
     let md = std::fs::metadata(path).map_err(|e| io_error(path, "cannot open", e))?;
     if md.len() > MAX_FILE {
         return Err(Error::too_large(format!(
@@ -83,7 +83,11 @@ impl SparseDir {
             for item in list {
                 let item = item.map_err(|e| io_error(path, "cannot list", e))?;
                 let name = item.file_name().to_string_lossy().into_owned();
-                if name == INDEX || name.ends_with(".chunk") || name.contains(".tmp-") {
+                if name == INDEX
+                    || name.ends_with(".chunk")
+                    || name.contains(".tmp-")
+                    || name.ends_with(".chunk.lock")
+                {
                     ours.push(item.path());
                 } else {
                     return Err(Error::invalid_argument(format!(

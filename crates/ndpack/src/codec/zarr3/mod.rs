@@ -41,7 +41,7 @@ mod layout;
 pub mod sharding;
 
 use layout::{check_permutation, inverse, permute, swap_units};
-pub use sharding::Sharding;
+pub use sharding::{RangeRead, Sharding};
 
 /// How a chain encodes a chunk: the fill value and whether chunks (and inner chunks of a shard)
 /// whose every item is the fill value are still written.
@@ -300,27 +300,13 @@ impl CodecChain {
                         &config, itemsize,
                     )?)));
                 }
-                _ => match bytes_bytes_config(name, &config, itemsize)? {
-                    Some(numcodecs) => {
-                        if array_bytes.is_none() {
-                            return Err(order_error(name, stage));
-                        }
-                        let codec = get_codec(&numcodecs).map_err(|e| {
-                            Error::new(e.kind(), format!("zarr codec {name}: {}", e.message()))
-                        })?;
-                        bytes_bytes.push(BytesToBytes {
-                            name: name.to_string(),
-                            configuration: Value::Object(config),
-                            codec,
-                        });
+                _ => {
+                    let codec = bytes_to_bytes(name, config, itemsize)?;
+                    if array_bytes.is_none() {
+                        return Err(order_error(name, stage));
                     }
-                    None => {
-                        return Err(Error::new(
-                            crate::ErrorKind::UnknownCodec,
-                            format!("zarr codec not available in ndpack: {name:?}"),
-                        ))
-                    }
-                },
+                    bytes_bytes.push(codec);
+                }
             }
         }
         let array_bytes = array_bytes.ok_or_else(|| {
@@ -361,6 +347,53 @@ impl CodecChain {
         &self.array_bytes
     }
 
+    /// The sharding codec when the chain is that codec alone, whose shards can be read in part
+    /// ([`Sharding::decode_region`]); `None` otherwise.
+    pub fn sharding_alone(&self) -> Option<&Sharding> {
+        match &self.array_bytes {
+            ArrayToBytes::Sharding(s)
+                if self.array_array.is_empty() && self.bytes_bytes.is_empty() =>
+            {
+                Some(s)
+            }
+            _ => None,
+        }
+    }
+
+    /// The decoded chunk as a view of `encoded` (C order, items of `dtype`) when decoding only
+    /// strips bytes: `bytes` without a byte swap and checksums. `None` when decoding computes
+    /// (then use [`CodecChain::decode`]).
+    pub fn decode_view<'a>(
+        &self,
+        encoded: &'a [u8],
+        dtype: &DataType,
+        shape: &[usize],
+    ) -> Result<Option<&'a [u8]>> {
+        let ArrayToBytes::Bytes { endian } = &self.array_bytes else {
+            return Ok(None);
+        };
+        if !self.array_array.is_empty() || needs_swap(dtype, *endian) {
+            return Ok(None);
+        }
+        let mut data = encoded;
+        for b in self.bytes_bytes.iter().rev() {
+            match b.codec.decoded_range(data) {
+                Some(range) => data = &data[range?],
+                None => return Ok(None),
+            }
+        }
+        let want = crate::region::checked_num_items(shape)?
+            .checked_mul(dtype.itemsize())
+            .ok_or_else(|| Error::too_large(format!("chunk shape {shape:?} is too large")))?;
+        if data.len() != want {
+            return Err(Error::corrupt(format!(
+                "zarr chunk has {} bytes, shape {shape:?} of {dtype} needs {want}",
+                data.len()
+            )));
+        }
+        Ok(Some(data))
+    }
+
     /// The encoded size of a chunk of `byte_length` bytes (holding `num_items` items) when every
     /// codec has a fixed size (`bytes`, `transpose`, `crc32c` and shards of them), else `None`.
     pub fn encoded_size(&self, byte_length: usize, shape: &[usize]) -> Option<usize> {
@@ -392,25 +425,8 @@ impl CodecChain {
 
     /// Runs the bytes-to-bytes codecs backwards over `encoded`.
     fn decode_bytes<'a>(&self, encoded: &'a [u8], skip_first: bool) -> Result<Cow<'a, [u8]>> {
-        let mut data = Cow::Borrowed(encoded);
         let first = usize::from(skip_first);
-        for b in self.bytes_bytes[first..].iter().rev() {
-            data = match b.codec.decoded_range(&data) {
-                Some(range) => {
-                    let range = range?;
-                    match data {
-                        Cow::Borrowed(d) => Cow::Borrowed(&d[range]),
-                        Cow::Owned(mut v) => {
-                            v.truncate(range.end);
-                            v.drain(..range.start);
-                            Cow::Owned(v)
-                        }
-                    }
-                }
-                None => Cow::Owned(b.codec.decode(ArrayRef::bytes(&data))?.bytes().to_vec()),
-            };
-        }
-        Ok(data)
+        decode_through(&self.bytes_bytes[first..], encoded)
     }
 
     /// Decodes a whole chunk into `out` (any memory order; `out.dtype` is the item type the
@@ -581,6 +597,99 @@ impl CodecChain {
             data = Cow::Owned(b.codec.encode(ArrayRef::bytes(&data))?.bytes().to_vec());
         }
         Ok(Some(data.into_owned()))
+    }
+}
+
+/// Runs bytes-to-bytes codecs backwards over `encoded` (borrowing where a codec only strips
+/// bytes, such as a checksum).
+fn decode_through<'a>(codecs: &[BytesToBytes], encoded: &'a [u8]) -> Result<Cow<'a, [u8]>> {
+    let mut data = Cow::Borrowed(encoded);
+    for b in codecs.iter().rev() {
+        data = match b.codec.decoded_range(&data) {
+            Some(range) => {
+                let range = range?;
+                match data {
+                    Cow::Borrowed(d) => Cow::Borrowed(&d[range]),
+                    Cow::Owned(mut v) => {
+                        v.truncate(range.end);
+                        v.drain(..range.start);
+                        Cow::Owned(v)
+                    }
+                }
+            }
+            None => Cow::Owned(b.codec.decode(ArrayRef::bytes(&data))?.bytes().to_vec()),
+        };
+    }
+    Ok(data)
+}
+
+/// A chain of zarr v3 bytes-to-bytes codecs alone (`zstd`, `blosc`, `gzip`, `crc32c` and the
+/// bytes-to-bytes `numcodecs.*` codecs): the part of a codec chain on either side of a codec
+/// that ndpack does not implement, which the caller runs itself.
+#[derive(Debug)]
+pub struct BytesChain {
+    codecs: Vec<BytesToBytes>,
+}
+
+impl BytesChain {
+    /// Builds the chain from a JSON list of bytes-to-bytes codecs, for items of `itemsize`
+    /// bytes (blosc's `typesize` and `shuffle` rules). Any other codec is an error:
+    /// [`crate::ErrorKind::UnknownCodec`] for a name ndpack does not implement,
+    /// [`crate::ErrorKind::InvalidConfig`] for an array-to-array or array-to-bytes codec.
+    pub fn from_json(codecs: &Value, itemsize: usize) -> Result<BytesChain> {
+        let list = codecs.as_array().ok_or_else(|| {
+            Error::invalid_config(format!("zarr codecs must be a list, got {codecs}"))
+        })?;
+        let mut out = Vec::with_capacity(list.len());
+        for codec in list {
+            let (name, config) = name_and_config(codec)?;
+            if matches!(name, "transpose" | "bytes" | "endian" | "sharding_indexed") {
+                return Err(Error::invalid_config(format!(
+                    "zarr codec {name} is not a bytes-to-bytes codec"
+                )));
+            }
+            out.push(bytes_to_bytes(name, config, itemsize)?);
+        }
+        Ok(BytesChain { codecs: out })
+    }
+
+    /// The zarr v3 names of the codecs, in encoding order.
+    pub fn names(&self) -> Vec<String> {
+        self.codecs.iter().map(|b| b.name.clone()).collect()
+    }
+
+    /// Encodes `data` with each codec in turn.
+    pub fn encode(&self, data: &[u8]) -> Result<Vec<u8>> {
+        let mut cur: Cow<'_, [u8]> = Cow::Borrowed(data);
+        for b in &self.codecs {
+            cur = Cow::Owned(b.codec.encode(ArrayRef::bytes(&cur))?.bytes().to_vec());
+        }
+        Ok(cur.into_owned())
+    }
+
+    /// Decodes `encoded` with each codec in reverse order.
+    pub fn decode(&self, encoded: &[u8]) -> Result<Vec<u8>> {
+        Ok(decode_through(&self.codecs, encoded)?.into_owned())
+    }
+}
+
+/// Builds one bytes-to-bytes codec; a name that is not one ndpack implements is
+/// [`crate::ErrorKind::UnknownCodec`].
+fn bytes_to_bytes(name: &str, config: Map<String, Value>, itemsize: usize) -> Result<BytesToBytes> {
+    match bytes_bytes_config(name, &config, itemsize)? {
+        Some(numcodecs) => {
+            let codec = get_codec(&numcodecs)
+                .map_err(|e| Error::new(e.kind(), format!("zarr codec {name}: {}", e.message())))?;
+            Ok(BytesToBytes {
+                name: name.to_string(),
+                configuration: Value::Object(config),
+                codec,
+            })
+        }
+        None => Err(Error::new(
+            crate::ErrorKind::UnknownCodec,
+            format!("zarr codec not available in ndpack: {name:?}"),
+        )),
     }
 }
 

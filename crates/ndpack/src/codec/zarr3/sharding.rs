@@ -4,7 +4,12 @@
 //! little-endian `bytes` and `crc32c`) at the start or the end of the shard. An inner chunk that
 //! is not stored has `(2^64-1, 2^64-1)`.
 //!
-//! Inner chunks are decoded and encoded in parallel on ndpack's pool.
+//! Inner chunks are decoded and encoded in parallel on ndpack's pool. A part of a shard is read
+//! through [`RangeRead`]: the index, then only the inner chunks the part touches, with nearby
+//! byte ranges coalesced as zarr-python does (gaps up to 1 MiB, reads up to 16 MiB).
+
+use std::borrow::Cow;
+use std::ops::Range;
 
 use rayon::prelude::*;
 use serde_json::{json, Map, Value};
@@ -18,6 +23,101 @@ use crate::region::{copy_region, Layout, Order, Region, Slice};
 
 /// The marker of an inner chunk that is not stored.
 pub const EMPTY: u64 = u64::MAX;
+
+/// Byte ranges of a stored shard: memory, or a file read with positional reads.
+pub trait RangeRead: Sync {
+    /// The shard's size in bytes.
+    fn size(&self) -> Result<u64>;
+    /// The bytes of each range (each within `0..size()`).
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Cow<'_, [u8]>>>;
+}
+
+impl RangeRead for &[u8] {
+    fn size(&self) -> Result<u64> {
+        Ok(self.len() as u64)
+    }
+
+    fn read_ranges(&self, ranges: &[Range<u64>]) -> Result<Vec<Cow<'_, [u8]>>> {
+        ranges
+            .iter()
+            .map(|r| {
+                usize::try_from(r.start)
+                    .ok()
+                    .zip(usize::try_from(r.end).ok())
+                    .filter(|&(a, b)| a <= b && b <= self.len())
+                    .map(|(a, b)| Cow::Borrowed(&self[a..b]))
+                    .ok_or_else(|| {
+                        Error::corrupt(format!(
+                            "byte range {r:?} outside a shard of {} bytes",
+                            self.len()
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Byte ranges closer than this are read as one (zarr's `sharding_coalesce_max_gap_bytes`).
+pub const COALESCE_MAX_GAP: u64 = 1 << 20;
+/// A coalesced read is at most this long (zarr's `sharding_coalesce_max_bytes`).
+pub const COALESCE_MAX_BYTES: u64 = 16 << 20;
+
+/// Merges sorted, non-overlapping-or-overlapping `ranges` into reads: returns the reads and,
+/// for each range, its read and offset in it.
+fn coalesce(ranges: &[Range<u64>]) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
+    let mut order: Vec<usize> = (0..ranges.len()).collect();
+    order.sort_by_key(|&i| ranges[i].start);
+    let mut reads: Vec<Range<u64>> = Vec::new();
+    let mut place = vec![(0usize, 0u64); ranges.len()];
+    for i in order {
+        let r = &ranges[i];
+        let n = reads.len();
+        match reads.last_mut() {
+            Some(last)
+                if r.start <= last.end.saturating_add(COALESCE_MAX_GAP)
+                    && r.end.max(last.end) - last.start <= COALESCE_MAX_BYTES =>
+            {
+                last.end = last.end.max(r.end);
+                place[i] = (n - 1, r.start - last.start);
+            }
+            _ => {
+                place[i] = (reads.len(), 0);
+                reads.push(r.clone());
+            }
+        }
+    }
+    (reads, place)
+}
+
+/// [`coalesce`], for the unit tests.
+#[cfg(test)]
+pub(crate) fn coalesce_for_tests(ranges: &[Range<u64>]) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
+    coalesce(ranges)
+}
+
+/// The part of one axis of a shard's selection `(start, stop, step)` (step > 0) inside inner
+/// chunk `i` of length `c`: the slice within the chunk and the range of output positions.
+fn axis_part(sel: (usize, usize, usize), i: usize, c: usize) -> Option<(Slice, Range<usize>)> {
+    let (start, stop, step) = sel;
+    let lo = (i * c).max(start);
+    let hi = ((i + 1) * c).min(stop);
+    if lo >= hi {
+        return None;
+    }
+    let k0 = (lo - start).div_ceil(step);
+    let k1 = (hi - start).div_ceil(step);
+    if k0 >= k1 {
+        return None;
+    }
+    let first = start + k0 * step;
+    let slice = Slice::new(
+        (first - i * c) as isize,
+        (hi - i * c) as isize,
+        step as isize,
+    )
+    .ok()?;
+    Some((slice, k0..k1))
+}
 
 /// Where the index lies in a shard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,17 +258,26 @@ impl Sharding {
 
     /// Reads the `(offset, nbytes)` pairs of a shard's index, in C order of the inner chunks.
     pub fn read_index(&self, shard: &[u8], cps: &[usize]) -> Result<Vec<(u64, u64)>> {
-        let index_len = self.index_size(cps)?;
-        if shard.len() < index_len {
+        let range = self.index_range(shard.len() as u64, cps)?;
+        self.parse_index(&shard[range.start as usize..range.end as usize], cps)
+    }
+
+    /// Where the index lies in a shard of `size` bytes.
+    fn index_range(&self, size: u64, cps: &[usize]) -> Result<Range<u64>> {
+        let index_len = self.index_size(cps)? as u64;
+        if size < index_len {
             return Err(Error::corrupt(format!(
-                "zarr shard of {} bytes is shorter than its index of {index_len} bytes",
-                shard.len()
+                "zarr shard of {size} bytes is shorter than its index of {index_len} bytes"
             )));
         }
-        let index_bytes = match self.index_location {
-            IndexLocation::Start => &shard[..index_len],
-            IndexLocation::End => &shard[shard.len() - index_len..],
-        };
+        Ok(match self.index_location {
+            IndexLocation::Start => 0..index_len,
+            IndexLocation::End => size - index_len..size,
+        })
+    }
+
+    /// Decodes an encoded index.
+    fn parse_index(&self, index_bytes: &[u8], cps: &[usize]) -> Result<Vec<(u64, u64)>> {
         let mut shape = cps.to_vec();
         shape.push(2);
         let u8le: DataType = "<u8".parse()?;
@@ -239,6 +348,128 @@ impl Sharding {
             )?;
         }
         Ok(())
+    }
+
+    /// Decodes the part `region` (steps > 0) of a shard of `shape` read through `src`: the
+    /// index, then only the inner chunks the part touches (nearby byte ranges read together),
+    /// decoded in parallel. Returns the part's items in C order; inner chunks not stored are
+    /// `fill`.
+    pub fn decode_region(
+        &self,
+        src: &dyn RangeRead,
+        shape: &[usize],
+        region: &Region,
+        dtype: &DataType,
+        fill: &[u8],
+    ) -> Result<Vec<u8>> {
+        let cps = self.chunks_per_shard(shape)?;
+        region.check(shape)?;
+        let itemsize = dtype.itemsize();
+        if fill.len() != itemsize {
+            return Err(Error::invalid_argument(format!(
+                "fill value of {} bytes for {dtype}",
+                fill.len()
+            )));
+        }
+        let mut sels = Vec::with_capacity(shape.len());
+        for s in region.slices() {
+            let (a, b, step) = s.indices();
+            if step <= 0 {
+                return Err(Error::invalid_argument(
+                    "zarr shard parts are read with positive steps",
+                ));
+            }
+            sels.push((a.max(0) as usize, b.max(0) as usize, step as usize));
+        }
+        let out_shape = region.shape();
+        let n_out = crate::region::checked_num_items(&out_shape)?;
+        let mut out = fill.repeat(n_out);
+        if n_out == 0 {
+            return Ok(out);
+        }
+        // The inner chunks the part touches: per axis, each chunk's slice and output positions.
+        let per_axis: Vec<Vec<(usize, Slice, Range<usize>)>> = sels
+            .iter()
+            .zip(&self.chunk_shape)
+            .zip(&cps)
+            .map(|((&sel, &c), &m)| {
+                let first = sel.0 / c;
+                let last = ((sel.1 - 1) / c).min(m - 1);
+                (first..=last)
+                    .filter_map(|i| axis_part(sel, i, c).map(|(s, r)| (i, s, r)))
+                    .collect()
+            })
+            .collect();
+        let size = src.size()?;
+        let index_range = self.index_range(size, &cps)?;
+        let index_bytes = src.read_ranges(std::slice::from_ref(&index_range))?;
+        let index = self.parse_index(&index_bytes[0], &cps)?;
+        let mut parts: Vec<(usize, Region, Region)> = Vec::new();
+        let mut pos = vec![0usize; per_axis.len()];
+        if per_axis.iter().all(|a| !a.is_empty()) {
+            'outer: loop {
+                let k = pos
+                    .iter()
+                    .zip(&per_axis)
+                    .zip(&cps)
+                    .fold(0, |acc, ((&p, a), &m)| acc * m + a[p].0);
+                let inner = Region::new(pos.iter().zip(&per_axis).map(|(&p, a)| a[p].1).collect());
+                let dst = Region::new(
+                    pos.iter()
+                        .zip(&per_axis)
+                        .map(|(&p, a)| Slice::range(a[p].2.start, a[p].2.end))
+                        .collect::<Result<Vec<_>>>()?,
+                );
+                parts.push((k, inner, dst));
+                for d in (0..pos.len()).rev() {
+                    pos[d] += 1;
+                    if pos[d] < per_axis[d].len() {
+                        continue 'outer;
+                    }
+                    pos[d] = 0;
+                }
+                break;
+            }
+        }
+        let stored: Vec<&(usize, Region, Region)> = parts
+            .iter()
+            .filter(|(k, _, _)| index[*k] != (EMPTY, EMPTY))
+            .collect();
+        let ranges = stored
+            .iter()
+            .map(|(k, _, _)| {
+                let (offset, nbytes) = index[*k];
+                offset
+                    .checked_add(nbytes)
+                    .filter(|&end| end <= size)
+                    .map(|end| offset..end)
+                    .ok_or_else(|| {
+                        Error::corrupt(format!(
+                            "zarr shard index entry ({offset}, {nbytes}) lies outside the shard \
+                             of {size} bytes"
+                        ))
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let (reads, place) = coalesce(&ranges);
+        let data = src.read_ranges(&reads)?;
+        let decoded: Vec<Vec<u8>> = crate::threads::install(|| {
+            ranges
+                .par_iter()
+                .zip(&place)
+                .map(|(r, &(read, at))| {
+                    let at = at as usize;
+                    let bytes = &data[read][at..at + (r.end - r.start) as usize];
+                    self.codecs.decode(bytes, dtype, &self.chunk_shape, fill)
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let src_layout = Layout::c(&self.chunk_shape, itemsize);
+        let dst_layout = Layout::c(&out_shape, itemsize);
+        for ((_, inner, dst), chunk) in stored.iter().zip(&decoded) {
+            copy_region(chunk, src_layout, inner, &mut out, dst_layout, dst)?;
+        }
+        Ok(out)
     }
 
     /// Encodes a whole shard; `None` when no inner chunk is stored.

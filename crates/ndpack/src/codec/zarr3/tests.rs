@@ -261,3 +261,66 @@ fn encoded_sizes() {
     assert_eq!(s.encoded_size(8, &[8]), Some(8 + 4 * 16 + 4));
     assert_eq!(s.names(), ["sharding_indexed"]);
 }
+
+#[test]
+fn parts_of_shards_decode_only_what_they_touch() {
+    use crate::region::{read_region, Slice};
+    let codecs = json!([{"name": "sharding_indexed", "configuration": {
+        "chunk_shape": [3, 4],
+        "codecs": ["bytes", {"name": "zstd"}],
+    }}]);
+    let chain = CodecChain::from_json(&codecs, 2).unwrap();
+    let shape = [9, 8];
+    let mut data = ramp(72);
+    data[..8].fill(0); // two items of fill in the first inner chunk: it is still stored
+    let enc = chain
+        .encode(
+            ArrayRef::new(&data, u2(), shape.to_vec(), Order::C).unwrap(),
+            &opts(&[0, 0], false),
+        )
+        .unwrap()
+        .unwrap();
+    let sharding = chain.sharding_alone().unwrap();
+    for (a, b, s, c, d) in [
+        (0, 9, 1, 0, 8),
+        (1, 8, 2, 3, 7),
+        (4, 5, 1, 0, 8),
+        (0, 9, 4, 5, 6),
+    ] {
+        let region = Region::new(vec![
+            Slice::new(a, b, s).unwrap(),
+            Slice::new(c, d, 1).unwrap(),
+        ]);
+        let got = sharding
+            .decode_region(&enc.as_slice(), &shape, &region, &u2(), &[0, 0])
+            .unwrap();
+        let mut want = vec![0u8; region.num_items().unwrap() * 2];
+        read_region(&data, Layout::c(&shape, 2), &region, &mut want).unwrap();
+        assert_eq!(got, want, "{region}");
+    }
+    // Damage: a short shard, a negative step.
+    let region = Region::new(vec![
+        Slice::range(0, 2).unwrap(),
+        Slice::range(0, 2).unwrap(),
+    ]);
+    let short = &enc[enc.len() - 20..];
+    let e = sharding
+        .decode_region(&short, &shape, &region, &u2(), &[0, 0])
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt);
+    let back = Region::new(vec![
+        Slice::new(5, 0, -1).unwrap(),
+        Slice::range(0, 2).unwrap(),
+    ]);
+    assert!(sharding
+        .decode_region(&enc.as_slice(), &shape, &back, &u2(), &[0, 0])
+        .is_err());
+}
+
+#[test]
+fn byte_ranges_coalesce_like_zarr() {
+    let (reads, place) =
+        sharding::coalesce_for_tests(&[10..20, 0..5, 30..40, (3 << 20)..(3 << 20) + 1]);
+    assert_eq!(reads, [0..40, (3 << 20)..(3 << 20) + 1]);
+    assert_eq!(place, [(0, 10), (0, 0), (0, 30), (1, 0)]);
+}
