@@ -7,45 +7,15 @@
 
 mod common;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ndpack::blosc::frame::{Mode, SChunk};
 use ndpack::blosc::v2;
 use ndpack::{Buffer, Error, ErrorKind};
 
-/// Records the largest single allocation asked for.
-struct Counting;
-
-static LARGEST: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: forwards every call to the system allocator unchanged; only records sizes.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        LARGEST.fetch_max(layout.size(), Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LARGEST.fetch_max(new_size, Ordering::Relaxed);
-        // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: common::alloc::Counting = common::alloc::Counting;
 
 /// No hostile input may make ndpack ask for more than this at once. (A frame may legitimately
 /// declare up to `MAX_CHUNKS` chunks, whose index takes a few hundred MiB: the crafted frames
@@ -122,7 +92,7 @@ fn check_kinds(errors: &[Error], kinds: &[ErrorKind], what: &str) {
             e.kind()
         );
     }
-    let largest = LARGEST.load(Ordering::Relaxed);
+    let largest = common::alloc::largest();
     assert!(
         largest <= ALLOC_LIMIT,
         "{what}: an allocation of {largest} bytes"

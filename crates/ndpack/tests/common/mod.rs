@@ -1,7 +1,10 @@
-//! Paths shared by the integration tests: the fixtures written by other tools
-//! (`../shared/fixtures` beside the project folder) and the golden files in `tests/data`.
+//! What the integration tests share: the paths of the fixtures written by other tools
+//! (`../shared/fixtures` beside the project folder) and of the golden files in `tests/data`, and
+//! the counting allocator of the hostile-input tests ([`alloc`]).
 
 #![allow(dead_code)] // each test crate uses the helpers it needs
+
+pub mod alloc;
 
 use std::path::{Path, PathBuf};
 
