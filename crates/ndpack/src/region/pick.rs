@@ -262,6 +262,68 @@ impl Pick {
         Ok(out)
     }
 
+    /// For each picked item, in C order of the pick: the linear (C-order) index of its block
+    /// of `block_shape` in an array of `shape`, and its byte offset inside that block (a C-order
+    /// array of `block_shape` items of `itemsize` bytes).
+    pub fn block_offsets(
+        &self,
+        shape: &[usize],
+        block_shape: &[usize],
+        itemsize: usize,
+    ) -> Result<(Vec<usize>, Vec<usize>)> {
+        self.check(shape)?;
+        if block_shape.len() != shape.len() || block_shape.contains(&0) {
+            return Err(Error::invalid_argument(format!(
+                "block shape {block_shape:?} for an array of shape {shape:?}"
+            )));
+        }
+        let grid: Vec<usize> = shape
+            .iter()
+            .zip(block_shape)
+            .map(|(&n, &b)| n.div_ceil(b))
+            .collect();
+        let nd = shape.len();
+        let mut weights = vec![1usize; nd];
+        for d in (0..nd.saturating_sub(1)).rev() {
+            weights[d] = weights[d + 1] * grid[d + 1];
+        }
+        let st = strides(block_shape, itemsize, super::Order::C);
+        let n = self.num_items()?;
+        let (mut ks, mut offs) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        match self.axes() {
+            None => {
+                let Pick::Points(coords) = self else {
+                    unreachable!("only points have no axes")
+                };
+                ks.resize(n, 0);
+                offs.resize(n, 0);
+                for (d, c) in coords.iter().enumerate() {
+                    for ((k, o), &i) in ks.iter_mut().zip(offs.iter_mut()).zip(c) {
+                        *k += i / block_shape[d] * weights[d];
+                        *o += i % block_shape[d] * st[d];
+                    }
+                }
+            }
+            Some(axes) => {
+                if n > 0 {
+                    let per_k: Vec<Vec<usize>> = axes
+                        .iter()
+                        .enumerate()
+                        .map(|(d, a)| a.iter().map(|&i| i / block_shape[d] * weights[d]).collect())
+                        .collect();
+                    let per_o: Vec<Vec<usize>> = axes
+                        .iter()
+                        .enumerate()
+                        .map(|(d, a)| a.iter().map(|&i| i % block_shape[d] * st[d]).collect())
+                        .collect();
+                    odometer(&per_k, |k| ks.push(k));
+                    odometer(&per_o, |o| offs.push(o));
+                }
+            }
+        }
+        Ok((ks, offs))
+    }
+
     /// The bytes of an array of `shape` (items of `itemsize` bytes, C order) that the pick
     /// needs, as a [`Compact`] array holding them and the pick of the same items in it.
     /// `None` when the pick has no item.
@@ -713,6 +775,16 @@ mod tests {
             want_blocks.sort_unstable();
             want_blocks.dedup();
             assert_eq!(sp.touched_blocks(&shape, &block).unwrap(), want_blocks);
+            let (ks, offs) = sp.block_offsets(&shape, &block, 2).unwrap();
+            for ((i, k), o) in refs.iter().zip(&ks).zip(&offs) {
+                let bk = i
+                    .iter()
+                    .zip(&block)
+                    .zip(&grid)
+                    .fold(0, |acc, ((i, b), g)| acc * g + i / b);
+                let inner: Vec<usize> = i.iter().zip(&block).map(|(i, b)| i % b).collect();
+                assert_eq!((*k, *o), (bk, 2 * at(&block, Order::C, &inner)));
+            }
             // The compact form holds the picked items.
             let c = sp.compact(&shape, 1).unwrap().unwrap();
             let csrc: Vec<u8> = (0..shape.iter().product::<usize>() as u8).collect();

@@ -48,7 +48,8 @@ fn is_whole(item: &ChunkRead<'_>) -> Result<bool> {
     })
 }
 
-/// Decodes the part of a shard that `item` needs: the index and the inner chunks it touches.
+/// Decodes the part of a shard that `item` needs: the index and the inner chunks it touches
+/// (of uncompressed inner chunks, only the byte ranges of the picked items).
 fn shard_part<'a>(
     sharding: &Sharding,
     src: &dyn RangeRead,
@@ -56,6 +57,21 @@ fn shard_part<'a>(
     dtype: &DataType,
     fill: &[u8],
 ) -> Result<Decoded<'a>> {
+    if let Some(items) = sharding.read_plain_items(
+        src,
+        &item.chunk_shape,
+        &item.chunk_sel,
+        dtype,
+        fill,
+        FILE_MAX_GAP,
+    )? {
+        let shape = item.chunk_sel.shape();
+        return Ok(Decoded::Items {
+            data: Cow::Owned(items),
+            pick: Cow::Owned(Pick::Region(Region::full(&shape)?)),
+            shape: Cow::Owned(shape),
+        });
+    }
     match &item.chunk_sel {
         Pick::Region(r) if r.slices().iter().all(|s| s.step() > 0) => {
             let shape = r.shape();
@@ -177,7 +193,11 @@ fn decode_item<'a>(
                         path.display()
                     )));
                 }
-                let bytes = file.read_ranges(&[0..size])?.remove(0).into_owned();
+                let whole = 0..size;
+                let bytes = file
+                    .read_ranges(std::slice::from_ref(&whole))?
+                    .remove(0)
+                    .into_owned();
                 return decode_owned(chain, bytes, item, dtype, fill);
             }
             match read_file(path)? {

@@ -184,11 +184,22 @@ fn fancy_selections_read_from_memory_files_and_shards() {
         2,
     )
     .unwrap();
+    let sharded_plain = CodecChain::from_json(
+        &json!([{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [2, 3], "index_location": "start",
+            "codecs": [{"name": "bytes", "configuration": {"endian": "big"}}]}}]),
+        2,
+    )
+    .unwrap();
     let dtype: DataType = "<u2".parse().unwrap();
     let data = grid_items();
     let dir = std::env::temp_dir().join(format!("ndpack-zarr-fancy-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for (name, chain) in [("plain", &plain), ("sharded", &sharded)] {
+    for (name, chain) in [
+        ("plain", &plain),
+        ("sharded", &sharded),
+        ("sharded-plain", &sharded_plain),
+    ] {
         let opts = EncodeOptions {
             fill: vec![9, 0],
             write_empty_chunks: true,
@@ -380,4 +391,68 @@ fn partial_shard_writes_keep_the_other_inner_chunks_bytes() {
     }];
     let v = ArrayRef::new(&value, dtype, vec![4], Order::C).unwrap();
     assert!(write_chunks(&chain, &items, v, &opts).is_err());
+}
+
+#[test]
+fn items_of_uncompressed_inner_chunks_are_read_alone() {
+    let chain = CodecChain::from_json(
+        &json!([{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [2, 3], "codecs": [{"name": "bytes", "configuration": {"endian": "big"}}]}}]),
+        2,
+    )
+    .unwrap();
+    let Some(sharding) = chain.sharding_alone() else {
+        panic!("a shard chain")
+    };
+    let dtype: DataType = "<u2".parse().unwrap();
+    let mut data = grid_items();
+    // Inner chunk 0 (rows 0-1, columns 0-2) all fill value: not stored.
+    for (i, j) in [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)] {
+        data[(i * 6 + j) * 2..(i * 6 + j) * 2 + 2].copy_from_slice(&[9, 0]);
+    }
+    let opts = EncodeOptions {
+        fill: vec![9, 0],
+        write_empty_chunks: false,
+    };
+    let enc = chain
+        .encode(
+            ArrayRef::new(&data, dtype.clone(), vec![8, 6], Order::C).unwrap(),
+            &opts,
+        )
+        .unwrap()
+        .unwrap();
+    let pick = Pick::Points(vec![vec![0, 7, 1, 4], vec![1, 5, 2, 3]]);
+    let got = sharding
+        .read_plain_items(&&enc[..], &[8, 6], &pick, &dtype, &[9, 0], 0)
+        .unwrap()
+        .unwrap();
+    let want: Vec<u8> = [9u16, 47, 9, 27]
+        .iter()
+        .flat_map(|v| v.to_le_bytes())
+        .collect();
+    assert_eq!(got, want);
+    // Most of the touched inner chunks: read whole instead.
+    let rows = Pick::Region(Region::from_bounds(&[2, 0], &[4, 6]).unwrap());
+    assert!(sharding
+        .read_plain_items(&&enc[..], &[8, 6], &rows, &dtype, &[9, 0], 0)
+        .unwrap()
+        .is_none());
+    // An inner chunk of the wrong size is an error.
+    let zstd = CodecChain::from_json(
+        &json!([{"name": "sharding_indexed", "configuration": {
+            "chunk_shape": [2, 3], "codecs": ["bytes", {"name": "zstd"}]}}]),
+        2,
+    )
+    .unwrap();
+    let compressed = zstd
+        .encode(
+            ArrayRef::new(&data, dtype.clone(), vec![8, 6], Order::C).unwrap(),
+            &opts,
+        )
+        .unwrap()
+        .unwrap();
+    let err = sharding
+        .read_plain_items(&&compressed[..], &[8, 6], &pick, &dtype, &[9, 0], 0)
+        .unwrap_err();
+    assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
 }

@@ -368,6 +368,12 @@ impl CodecChain {
             && self.bytes_bytes.is_empty()
     }
 
+    /// Whether items stored by this chain's `bytes` codec are in another byte order than
+    /// `dtype`'s.
+    pub fn needs_swap(&self, dtype: &DataType) -> bool {
+        matches!(&self.array_bytes, ArrayToBytes::Bytes { endian } if needs_swap(dtype, *endian))
+    }
+
     /// Puts items read straight from a chunk of a [plain bytes](CodecChain::is_plain_bytes)
     /// chain into `dtype`'s byte order (a swap when the codec's `endian` differs).
     pub fn fix_byte_order(&self, data: &mut [u8], dtype: &DataType) {

@@ -19,7 +19,7 @@ use super::{CodecChain, EncodeOptions};
 use crate::buffer::{ArrayMut, ArrayRef};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
-use crate::region::{copy_region, Layout, Order, Region, Slice};
+use crate::region::{copy_region, Layout, Order, Pick, Region, Slice};
 
 /// The marker of an inner chunk that is not stored.
 pub const EMPTY: u64 = u64::MAX;
@@ -577,6 +577,93 @@ impl Sharding {
             )?;
         }
         Ok(out)
+    }
+
+    /// Reads the items `pick` of a shard of `shape` whose inner chunks are uncompressed (inner
+    /// codecs of [plain bytes](CodecChain::is_plain_bytes)) through `src`: the index, then only
+    /// the byte ranges of the picked items (ranges closer than `max_gap` bytes read together).
+    /// Returns the items in C order of the pick (`fill` where an inner chunk is not stored), or
+    /// `None` when the inner chunks are not plain bytes or the ranges would cover more than half
+    /// of the inner chunks the pick touches (then decode those whole).
+    pub fn read_plain_items(
+        &self,
+        src: &dyn RangeRead,
+        shape: &[usize],
+        pick: &Pick,
+        dtype: &DataType,
+        fill: &[u8],
+        max_gap: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        if !self.codecs.is_plain_bytes() {
+            return Ok(None);
+        }
+        let cps = self.chunks_per_shard(shape)?;
+        pick.check(shape)?;
+        let itemsize = dtype.itemsize();
+        if fill.len() != itemsize {
+            return Err(Error::invalid_argument(format!(
+                "fill value of {} bytes for {dtype}",
+                fill.len()
+            )));
+        }
+        let inner_bytes = crate::region::checked_num_items(&self.chunk_shape)?
+            .checked_mul(itemsize)
+            .ok_or_else(|| Error::too_large("inner chunk too large"))?;
+        let n = pick.num_items()?;
+        let touched = pick.touched_blocks(shape, &self.chunk_shape)?;
+        if n.saturating_mul(itemsize).saturating_mul(2) > touched.len().saturating_mul(inner_bytes)
+        {
+            return Ok(None);
+        }
+        // Per picked item (C order of the pick): its inner chunk and its byte offset in it.
+        let (ks, offs) = pick.block_offsets(shape, &self.chunk_shape, itemsize)?;
+        let (index, size) = self.read_index_from(src, &cps)?;
+        let mut out = vec![0u8; n * itemsize];
+        // Runs of items stored one after another: (byte range in the shard, first item).
+        let mut runs: Vec<(Range<u64>, usize)> = Vec::new();
+        for (j, (&k, &off)) in ks.iter().zip(&offs).enumerate() {
+            let entry = index[k];
+            if entry == (EMPTY, EMPTY) {
+                out[j * itemsize..(j + 1) * itemsize].copy_from_slice(fill);
+                continue;
+            }
+            let r = Self::entry_range(entry, size)?;
+            if r.end - r.start != inner_bytes as u64 {
+                return Err(Error::corrupt(format!(
+                    "zarr inner chunk has {} bytes, shape {:?} of {dtype} needs {inner_bytes}",
+                    r.end - r.start,
+                    self.chunk_shape
+                )));
+            }
+            let at = r.start + off as u64;
+            match runs.last_mut() {
+                Some((last, first))
+                    if last.end == at
+                        && *first + ((last.end - last.start) as usize / itemsize) == j =>
+                {
+                    last.end += itemsize as u64
+                }
+                _ => runs.push((at..at + itemsize as u64, j)),
+            }
+        }
+        let ranges: Vec<Range<u64>> = runs.iter().map(|(r, _)| r.clone()).collect();
+        let (reads, place) = coalesce(&ranges, max_gap, COALESCE_MAX_BYTES);
+        let data = src.read_ranges(&reads)?;
+        for ((r, first), &(read, at)) in runs.iter().zip(&place) {
+            let len = (r.end - r.start) as usize;
+            let at = at as usize;
+            out[first * itemsize..first * itemsize + len]
+                .copy_from_slice(&data[read][at..at + len]);
+        }
+        // Fill items were written in `dtype`'s order already: swap only the stored ones.
+        if self.codecs.needs_swap(dtype) {
+            for (r, first) in &runs {
+                let len = (r.end - r.start) as usize;
+                self.codecs
+                    .fix_byte_order(&mut out[first * itemsize..first * itemsize + len], dtype);
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Re-encodes a stored shard of `shape` after a write that changes only the inner chunks
