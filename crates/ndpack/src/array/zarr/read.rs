@@ -14,8 +14,9 @@ use crate::dtype::DataType;
 use crate::error::{Error, Result};
 use crate::region::{copy_pick, copy_region_serial, fill_pick, Layout, Pick, Region};
 
-/// Byte ranges of an uncompressed chunk file closer than this are read as one.
-const FILE_MAX_GAP: u64 = 16 << 10;
+/// Byte ranges of an uncompressed chunk file closer than this are read as one (a page: a
+/// positional read costs about as much as copying a few KiB more).
+const FILE_MAX_GAP: u64 = 4 << 10;
 
 /// A chunk's decoded data, for the copy into the output.
 enum Decoded<'a> {
