@@ -200,10 +200,14 @@ impl SChunk {
     /// to be read whole instead: a map, one thread, a small or single-block chunk, or one whose
     /// blocks cannot be read alone.
     pub(super) fn decode_by_blocks(&self, e: &Entry, out: &mut [u8]) -> Result<bool> {
+        self.decode_by_blocks_with(e, out, threads::get_num_threads())
+    }
+
+    /// [`Self::decode_by_blocks`] with `threads` workers.
+    fn decode_by_blocks_with(&self, e: &Entry, out: &mut [u8], threads: usize) -> Result<bool> {
         let Store::Contiguous(c) = &self.store else {
             return Ok(false);
         };
-        let threads = threads::get_num_threads();
         if e.is_special()
             || threads < 2
             || (e.nbytes as usize) < PARALLEL_MIN_BYTES
@@ -232,5 +236,159 @@ impl SChunk {
         };
         threads::for_each_with_caller(out.chunks_mut(l.blocksize).enumerate(), threads, decode)?;
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{DParams, Mode, Storage};
+    use super::*;
+    use crate::blosc::v2::CParams;
+    use crate::blosc::Compressor;
+    use crate::error::ErrorKind;
+
+    const MB: usize = 1 << 20;
+
+    fn smooth(seed: u32, n: usize) -> Vec<u8> {
+        (0..(n / 4) as u32)
+            .flat_map(|i| ((f64::from(i + seed) * 1e-3).sin() as f32 * 100.0).to_le_bytes())
+            .collect()
+    }
+
+    fn cparams(blocksize: usize) -> CParams {
+        CParams {
+            typesize: 4,
+            codec: Compressor::Lz4,
+            blocksize,
+            ..CParams::default()
+        }
+    }
+
+    /// `chunk` with its blocks stored in reverse order (the offsets table pointing to them), as
+    /// c-blosc2 may store them (in the order its threads finish).
+    fn reversed_blocks(chunk: &[u8]) -> Vec<u8> {
+        let info = v2::chunk_info(chunk).unwrap();
+        let nblocks = info.nbytes.div_ceil(info.blocksize);
+        let table_end = v2::MAX_OVERHEAD + 4 * nblocks;
+        let ranges = block_ranges(&chunk[..table_end], info.cbytes).unwrap();
+        let mut out = chunk[..table_end].to_vec();
+        for j in (0..nblocks).rev() {
+            let at = out.len() as i32;
+            out[v2::MAX_OVERHEAD + 4 * j..v2::MAX_OVERHEAD + 4 * j + 4]
+                .copy_from_slice(&at.to_le_bytes());
+            out.extend_from_slice(&chunk[ranges[j].0..ranges[j].1]);
+        }
+        assert_eq!(out.len(), info.cbytes);
+        out
+    }
+
+    fn file_schunk(name: &str, blocksize: usize) -> (std::path::PathBuf, SChunk) {
+        let dir = std::env::temp_dir().join(format!("ndpack-blocks-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("f.b2frame");
+        let storage = Storage {
+            urlpath: Some(path.clone()),
+            contiguous: true,
+            mode: Mode::Write,
+            ..Storage::default()
+        };
+        let s = SChunk::new(MB, cparams(blocksize), DParams::default(), storage).unwrap();
+        (dir, s)
+    }
+
+    #[test]
+    fn whole_chunks_of_a_file_decode_block_by_block() {
+        let (dir, mut s) = file_schunk("whole", 64 << 10);
+        let chunks: Vec<Vec<u8>> = (0..3).map(|k| smooth(k * 977, MB)).collect();
+        for c in &chunks[..2] {
+            s.append_buffer(c).unwrap();
+        }
+        // A chunk with its blocks stored in reverse order, and a short last chunk.
+        let chunk = v2::compress(&chunks[2], &cparams(64 << 10)).unwrap();
+        s.append_chunk(&reversed_blocks(&chunk)).unwrap();
+        s.append_buffer(&chunks[0][..MB / 2 + 4]).unwrap();
+        drop(s);
+        let s = SChunk::open(dir.join("f.b2frame"), Mode::Read).unwrap();
+        let mut want = chunks.clone();
+        want.push(chunks[0][..MB / 2 + 4].to_vec());
+        for (i, w) in want.iter().enumerate() {
+            let e = s.entry(i).unwrap();
+            for threads in [2, 3] {
+                let mut out = vec![0xA5u8; w.len()];
+                assert!(s.decode_by_blocks_with(&e, &mut out, threads).unwrap());
+                assert_eq!(&out, w, "chunk {i}, {threads} threads");
+            }
+            // One thread, or a chunk of one block: read whole (and the same bytes).
+            let mut out = vec![0u8; w.len()];
+            assert!(!s.decode_by_blocks_with(&e, &mut out, 1).unwrap());
+            assert_eq!(s.decompress_chunk(i).unwrap(), *w);
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn chunks_that_cannot_be_read_by_blocks_are_read_whole() {
+        let (dir, mut s) = file_schunk("whole-only", 0);
+        // One block (the automatic blocksize of a small chunk), and stored raw (clevel 0).
+        let raw = CParams {
+            clevel: 0,
+            ..cparams(64 << 10)
+        };
+        s.append_chunk(&v2::compress(&smooth(2, MB), &raw).unwrap())
+            .unwrap();
+        s.append_buffer(&smooth(1, 4096)).unwrap();
+        assert_eq!(s.nchunks(), 2);
+        for i in 0..s.nchunks() {
+            let e = s.entry(i).unwrap();
+            let mut out = vec![0u8; e.nbytes as usize];
+            assert!(
+                !s.decode_by_blocks_with(&e, &mut out, 2).unwrap(),
+                "chunk {i}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn damaged_block_offsets_are_errors() {
+        let (dir, mut s) = file_schunk("damaged", 64 << 10);
+        let chunk = v2::compress(&smooth(5, MB), &cparams(64 << 10)).unwrap();
+        let info = v2::chunk_info(&chunk).unwrap();
+        let table = v2::MAX_OVERHEAD;
+        let mut bad = Vec::new();
+        // A block starting past the chunk, inside the header, and before the chunk.
+        for (j, start) in [(3usize, info.cbytes as i32 + 10), (5, 8), (7, -4)] {
+            let mut c = chunk.clone();
+            c[table + 4 * j..table + 4 * j + 4].copy_from_slice(&start.to_le_bytes());
+            bad.push(c);
+        }
+        for _ in &bad {
+            s.append_chunk(&chunk).unwrap();
+        }
+        drop(s);
+        // The damage written into the file in place of the stored chunks.
+        let path = dir.join("f.b2frame");
+        let mut file = std::fs::read(&path).unwrap();
+        let probe = &chunk[..table + 64];
+        let at: Vec<usize> = (0..file.len() - probe.len())
+            .filter(|&i| &file[i..i + probe.len()] == probe)
+            .collect();
+        assert_eq!(at.len(), bad.len());
+        for (&a, c) in at.iter().zip(&bad) {
+            file[a..a + c.len()].copy_from_slice(c);
+        }
+        std::fs::write(&path, file).unwrap();
+        let s = SChunk::open(dir.join("f.b2frame"), Mode::Read).unwrap();
+        for i in 0..bad.len() {
+            let e = s.entry(i).unwrap();
+            let mut out = vec![0u8; MB];
+            let err = s.decode_by_blocks_with(&e, &mut out, 2).unwrap_err();
+            assert!(
+                matches!(err.kind(), ErrorKind::Corrupt | ErrorKind::Truncated),
+                "chunk {i}: {err}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }
