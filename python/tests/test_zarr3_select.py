@@ -17,7 +17,7 @@ zarr = pytest.importorskip("zarr")
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
-from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, ZstdCodec  # noqa: E402
+from zarr.codecs import BytesCodec, Crc32cCodec, ShardingCodec, TransposeCodec, ZstdCodec  # noqa: E402
 from zarr.core.codec_pipeline import BatchedCodecPipeline  # noqa: E402
 from zarr.core.indexing import oindex_set  # noqa: E402
 from zarr.storage import LocalStore, MemoryStore  # noqa: E402
@@ -120,7 +120,7 @@ def points(draw, shape, unique=False):
     return tuple(coords)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     dtype=st.sampled_from(DTYPES),
     shape=st.lists(st.integers(1, 9), min_size=1, max_size=3),
@@ -137,8 +137,9 @@ def test_fancy_selections_against_zarr(dtype: str, shape: list[int], data) -> No
     local = data.draw(st.booleans())
     arr = sample(dtype, shape, seed=data.draw(st.integers(0, 5)))
     fill = arr.flat[0] if data.draw(st.booleans()) else None
+    filters = [TransposeCodec(order=tuple(reversed(range(len(shape)))))] if data.draw(st.booleans()) and not sharded else None
     kw = dict(shape=shape, chunks=chunks, shards=shards, dtype=arr.dtype, fill_value=fill, compressors=comps,
-              config={"order": order})
+              filters=filters, config={"order": order})
     with tempfile.TemporaryDirectory() as tmp:
         ref = LocalStore(os.path.join(tmp, "ref")) if local else MemoryStore()
         ours = LocalStore(os.path.join(tmp, "ours")) if local else MemoryStore()
