@@ -305,3 +305,34 @@ def test_partial_shard_writes_keep_untouched_inner_chunks(tmp_path) -> None:
         zarr.create_array(whole, shape=data.shape, chunks=(24, 24), dtype="<i4", fill_value=0, compressors=None,
                           serializer=ShardingCodec(chunk_shape=(6, 6), codecs=[BytesCodec(), ZstdCodec(level=1)]))[...] = want
     assert whole._store_dict["c/0/0"].to_bytes() != raw["ours"][os.path.join("c", "0", "0")]
+
+
+def test_bad_selections_are_errors() -> None:
+    """Selections handed to the Rust chain that do not fit the chunk or the output are errors,
+    never a crash or a write out of bounds."""
+    from ndpack import _ndpack
+
+    chain = _ndpack.ZarrCodecChain('[{"name": "bytes", "configuration": {"endian": "little"}}]', 2)
+    chunk = np.arange(12, dtype="<u2").tobytes()
+    out = np.zeros(3, "<u2")
+
+    def read(chunk_sel, out_sel, out_shape=(3,)):
+        chain.read_into([chunk], out, "<u2", list(out_shape), "C", [[3, 4]], [chunk_sel], [out_sel], b"\0\0")
+
+    read(np.array([[0, 2, 1], [3, 0, 1]], dtype=np.int64), [(0, 3, 1)])
+    np.testing.assert_array_equal(out, [3, 8, 5])
+    for chunk_sel, out_sel in [
+        (np.array([[0, 3, 1], [3, 0, 1]], dtype=np.int64), [(0, 3, 1)]),  # a point outside the chunk
+        (np.array([[0, 1], [3, 0]], dtype=np.int64), [(0, 3, 1)]),  # 2 points for 3 places
+        (np.array([[0, -1, 1], [3, 0, 1]], dtype=np.int64), [(0, 3, 1)]),  # a negative index
+        ([np.array([0, 1], dtype=np.int64), (0, 3, 1)], [(0, 3, 1)]),  # shapes (2, 3) and (3,)
+        ([np.array([5], dtype=np.int64), (0, 3, 1)], [(0, 1, 1), (0, 3, 1)]),  # outside
+        (np.array([[0, 2, 1], [3, 0, 1]], dtype=np.int64), [np.array([0, 1, 3], dtype=np.int64)]),
+        ([np.zeros((2, 2), dtype=np.int64), (0, 1, 1)], [(0, 3, 1)]),  # not a 1-d array
+        ("nonsense", [(0, 3, 1)]),
+    ]:
+        with pytest.raises(ValueError):
+            read(chunk_sel, out_sel)
+    with pytest.raises(ValueError):
+        chain.write([None], np.zeros(3, "<u2"), "<u2", [3], "C", [[3, 4]],
+                    [np.array([[0, 9, 1], [3, 0, 1]], dtype=np.int64)], [[(0, 3, 1)]], b"\0\0", True)
