@@ -2,6 +2,7 @@
 //! selection needs), decoded in parallel and their picked items copied into the output.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -12,7 +13,7 @@ use crate::buffer::ArrayMut;
 use crate::codec::zarr3::{coalesce, CodecChain, RangeRead, Sharding};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
-use crate::region::{copy_pick, copy_region_serial, fill_pick, Layout, Pick, Region};
+use crate::region::{copy_pick, copy_region_serial, fill_pick, Layout, Order, Pick, Region, Slice};
 
 /// Byte ranges of an uncompressed chunk file closer than this are read as one (a page: a
 /// positional read costs about as much as copying a few KiB more).
@@ -209,10 +210,108 @@ fn decode_item<'a>(
     }
 }
 
+/// Reads one chunk into `out` (laid out as `layout`; `out_sel` is the item's place in it):
+/// decodes what it needs, then copies under the lock.
+#[allow(clippy::too_many_arguments)]
+fn read_one(
+    chain: &CodecChain,
+    item: &ChunkRead<'_>,
+    out_sel: &Pick,
+    dtype: &DataType,
+    fill: &[u8],
+    out: &Mutex<&mut [u8]>,
+    layout: Layout<'_>,
+) -> Result<()> {
+    out_sel.check(layout.shape())?;
+    if item.chunk_sel.num_items()? == 0 {
+        return Ok(());
+    }
+    let itemsize = dtype.itemsize();
+    match decode_item(chain, item, dtype, fill)? {
+        Decoded::Fill => {
+            if let Pick::Region(r) = out_sel {
+                let shape = r.shape();
+                let src = fill.repeat(r.num_items()?);
+                let mut guard = out.lock().map_err(|_| lock_error())?;
+                copy_region_serial(
+                    &src,
+                    Layout::c(&shape, itemsize),
+                    &Region::full(&shape)?,
+                    &mut guard,
+                    layout,
+                    r,
+                )
+            } else {
+                let mut guard = out.lock().map_err(|_| lock_error())?;
+                fill_pick(&mut guard, layout, out_sel, fill)
+            }
+        }
+        Decoded::Items { data, shape, pick } => {
+            let mut guard = out.lock().map_err(|_| lock_error())?;
+            copy_pick(
+                &data,
+                Layout::c(&shape, itemsize),
+                &pick,
+                &mut guard,
+                layout,
+                out_sel,
+            )
+        }
+    }
+}
+
+/// A band of the output along its outermost axis (axis 0 in C order, the last in F order):
+/// the items whose output regions lie in it, its index range on that axis.
+struct Band {
+    range: Range<usize>,
+    items: Vec<usize>,
+}
+
+/// A band and its part of the output: the shape of that part and its memory.
+struct BandOut<'b, 'o> {
+    band: &'b Band,
+    shape: Vec<usize>,
+    out: Mutex<&'o mut [u8]>,
+}
+
+/// Splits the items into bands of the output that no two share (each item's output region
+/// within one band), sorted along the outermost axis; `None` when some output selection is not
+/// a region or two of them overlap on that axis without being the same range.
+fn bands(items: &[ChunkRead<'_>], shape: &[usize], axis: usize) -> Option<Vec<Band>> {
+    let mut ranges: Vec<(Range<usize>, usize)> = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let Pick::Region(r) = &item.out_sel else {
+            return None;
+        };
+        if r.ndim() != shape.len() || r.check(shape).is_err() {
+            return None;
+        }
+        ranges.push((r.slices()[axis].bounds(), i));
+    }
+    ranges.sort_by_key(|(r, i)| (r.start, r.end, *i));
+    let mut out: Vec<Band> = Vec::new();
+    for (r, i) in ranges {
+        match out.last_mut() {
+            Some(b) if b.range == r => b.items.push(i),
+            Some(b) if r.start < b.range.end => return None,
+            _ => out.push(Band {
+                range: r,
+                items: vec![i],
+            }),
+        }
+    }
+    Some(out)
+}
+
 /// Reads the chunks of `items` into `out`: each stored chunk is read and decoded (in parallel
 /// on ndpack's pool; only the inner chunks a part of a shard needs, only the bytes a part of
 /// an uncompressed chunk file needs) and its `chunk_sel` items copied to the `out_sel` items
 /// of `out`; a missing chunk puts `fill` (one item in `out`'s byte order) there.
+///
+/// Copies into one band of the output (the chunks of one row of the chunk grid, for the
+/// regions zarr's basic indexing makes) follow one another under that band's lock while other
+/// chunks decode; bands are copied into in parallel. Output selections of other forms share
+/// one lock.
 pub fn read_chunks_into(
     chain: &CodecChain,
     items: &[ChunkRead<'_>],
@@ -233,48 +332,69 @@ pub fn read_chunks_into(
         )));
     }
     let out_layout = Layout::new(&out_shape, itemsize, out_order);
-    // Each task decodes its chunk, then copies it out under the lock: copies follow one
-    // another while the other threads decode, and a few decoded chunks are alive at a time.
-    let out = Mutex::new(out_data);
+    if out_data.len() != out_layout.num_bytes()? {
+        return Err(Error::invalid_argument(format!(
+            "output of {} bytes for shape {out_shape:?} of {dtype}",
+            out_data.len()
+        )));
+    }
+    let nd = out_shape.len();
+    let axis = if out_order == Order::C {
+        0
+    } else {
+        nd.saturating_sub(1)
+    };
+    let split = if nd == 0 {
+        None
+    } else {
+        bands(items, &out_shape, axis).filter(|b| b.len() > 1)
+    };
+    let Some(bands) = split else {
+        // One lock: copies follow one another while the other threads decode.
+        let out = Mutex::new(out_data);
+        return crate::threads::install(|| {
+            items.par_iter().try_for_each(|item| {
+                read_one(chain, item, &item.out_sel, &dtype, fill, &out, out_layout)
+            })
+        });
+    };
+    // The bytes of one index along the outermost axis: bands are disjoint byte ranges.
+    let plane = out_data.len() / out_shape[axis].max(1);
+    let mut parts: Vec<BandOut<'_, '_>> = Vec::with_capacity(bands.len());
+    let mut rest: &mut [u8] = out_data;
+    let mut at = 0usize;
+    for band in &bands {
+        let skip = (band.range.start - at) * plane;
+        let (_, tail) = std::mem::take(&mut rest).split_at_mut(skip);
+        let (mine, tail) = tail.split_at_mut(band.range.len() * plane);
+        rest = tail;
+        at = band.range.end;
+        let mut shape = out_shape.clone();
+        shape[axis] = band.range.len();
+        parts.push(BandOut {
+            band,
+            shape,
+            out: Mutex::new(mine),
+        });
+    }
     crate::threads::install(|| {
-        items.par_iter().try_for_each(|item| {
-            item.out_sel.check(&out_shape)?;
-            if item.chunk_sel.num_items()? == 0 {
-                return Ok(());
-            }
-            let chunk = decode_item(chain, item, &dtype, fill)?;
-            match chunk {
-                Decoded::Fill => {
-                    if let Pick::Region(r) = &item.out_sel {
-                        let shape = r.shape();
-                        let src = fill.repeat(r.num_items()?);
-                        let mut guard = out.lock().map_err(|_| lock_error())?;
-                        copy_region_serial(
-                            &src,
-                            Layout::c(&shape, itemsize),
-                            &Region::full(&shape)?,
-                            &mut guard,
-                            out_layout,
-                            r,
-                        )
-                    } else {
-                        let mut guard = out.lock().map_err(|_| lock_error())?;
-                        fill_pick(&mut guard, out_layout, &item.out_sel, fill)
-                    }
-                }
-                Decoded::Items { data, shape, pick } => {
-                    let mut guard = out.lock().map_err(|_| lock_error())?;
-                    copy_pick(
-                        &data,
-                        Layout::c(&shape, itemsize),
-                        &pick,
-                        &mut guard,
-                        out_layout,
-                        &item.out_sel,
-                    )
-                }
-            }
-        })
+        parts
+            .par_iter()
+            .try_for_each(|BandOut { band, shape, out }| {
+                let layout = Layout::new(shape, itemsize, out_order);
+                band.items.par_iter().try_for_each(|&i| {
+                    let item = &items[i];
+                    let Pick::Region(r) = &item.out_sel else {
+                        return Err(Error::invalid_argument("a band holds regions only"));
+                    };
+                    let mut slices = r.slices().to_vec();
+                    let (a, b, step) = slices[axis].indices();
+                    let off = band.range.start as isize;
+                    slices[axis] = Slice::new(a - off, b - off, step)?;
+                    let sel = Pick::Region(Region::new(slices));
+                    read_one(chain, item, &sel, &dtype, fill, out, layout)
+                })
+            })
     })
 }
 

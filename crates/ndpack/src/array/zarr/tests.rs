@@ -456,3 +456,98 @@ fn items_of_uncompressed_inner_chunks_are_read_alone() {
         .unwrap_err();
     assert_eq!(err.kind(), crate::ErrorKind::Corrupt);
 }
+
+#[test]
+fn reads_split_into_bands_match_one_lock_reads() {
+    // A (7, 5) array of (2, 2) chunks, values i * 5 + j, read as rows 1..7 step 2 and columns
+    // 4..0 step -1 into C and F outputs: the items of each chunk as zarr's basic indexer gives
+    // them, in bands (one per chunk row) and, with one item's output spread over two bands,
+    // under one lock.
+    let chain = CodecChain::from_json(&json!(["bytes"]), 1).unwrap();
+    let full: Vec<u8> = (0..35).collect();
+    let chunks: Vec<Vec<u8>> = (0..4)
+        .flat_map(|ci| (0..3).map(move |cj| (ci, cj)))
+        .map(|(ci, cj)| {
+            let mut c = vec![0u8; 4];
+            for a in 0..2 {
+                for b in 0..2 {
+                    let (i, j) = (ci * 2 + a, cj * 2 + b);
+                    c[a * 2 + b] = if i < 7 && j < 5 { full[i * 5 + j] } else { 0 };
+                }
+            }
+            c
+        })
+        .collect();
+    let rows: Vec<usize> = (1..7).step_by(2).collect(); // 1, 3, 5
+    let cols: Vec<usize> = (0..5).rev().collect();
+    let want: Vec<u8> = rows
+        .iter()
+        .flat_map(|&i| cols.iter().map(move |&j| (i * 5 + j) as u8))
+        .collect();
+    for order in [Order::C, Order::F] {
+        let mut items = Vec::new();
+        for (oi, &i) in rows.iter().enumerate() {
+            for cj in 0..3 {
+                // The columns of chunk column cj, in output order (descending).
+                let in_chunk: Vec<(usize, usize)> = cols
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &j)| j / 2 == cj)
+                    .map(|(o, &j)| (o, j % 2))
+                    .collect();
+                let (o0, j0) = in_chunk[0];
+                let n = in_chunk.len() as isize;
+                items.push(ChunkRead {
+                    source: ChunkSource::Bytes(&chunks[(i / 2) * 3 + cj]),
+                    chunk_shape: vec![2, 2],
+                    chunk_sel: Pick::Region(Region::new(vec![
+                        Slice::range(i % 2, i % 2 + 1).unwrap(),
+                        Slice::new(j0 as isize, j0 as isize - n, -1).unwrap(),
+                    ])),
+                    out_sel: Pick::Region(Region::new(vec![
+                        Slice::range(oi, oi + 1).unwrap(),
+                        Slice::range(o0, o0 + n as usize).unwrap(),
+                    ])),
+                });
+            }
+        }
+        for spread in [false, true] {
+            let mut items = items.clone();
+            if spread {
+                // Points over two rows of the output: no bands.
+                items.push(ChunkRead {
+                    source: ChunkSource::Bytes(&chunks[0]),
+                    chunk_shape: vec![2, 2],
+                    chunk_sel: Pick::Points(vec![vec![1, 1], vec![0, 0]]),
+                    out_sel: Pick::Points(vec![vec![0, 2], vec![4, 4]]),
+                });
+            }
+            let mut out = vec![0u8; 15];
+            read_chunks_into(
+                &chain,
+                &items,
+                ArrayMut {
+                    data: &mut out,
+                    dtype: DataType::u8(),
+                    shape: vec![3, 5],
+                    order,
+                },
+                &[0],
+            )
+            .unwrap();
+            let mut w = want.clone();
+            if spread {
+                w[4] = 5;
+                w[14] = 5;
+            }
+            let got: Vec<u8> = match order {
+                Order::C => out,
+                Order::F => (0..3)
+                    .flat_map(|i| (0..5).map(move |j| (i, j)))
+                    .map(|(i, j)| out[j * 3 + i])
+                    .collect(),
+            };
+            assert_eq!(got, w, "{order:?} {spread}");
+        }
+    }
+}
