@@ -197,10 +197,16 @@ impl SChunk {
     /// parallel: the header and block-offset table are read once, then each worker reads the
     /// bytes of each block it decodes into its own buffer. The reads run in parallel, and no
     /// worker decodes bytes that another core read. `false` (nothing done) when the chunk is
-    /// to be read whole instead: a map, one thread, a small or single-block chunk, or one whose
-    /// blocks cannot be read alone.
+    /// to be read whole instead: a map, a pool of one thread, a small or single-block chunk, or
+    /// one whose blocks cannot be read alone.
     pub(super) fn decode_by_blocks(&self, e: &Entry, out: &mut [u8]) -> Result<bool> {
-        self.decode_by_blocks_with(e, out, threads::get_num_threads())
+        if threads::get_num_threads() < 2 {
+            return Ok(false);
+        }
+        // Other callers decoding at the same time take their share of the threads: with as
+        // many callers as threads, each decodes its blocks alone.
+        let share = threads::share();
+        self.decode_by_blocks_with(e, out, share.workers().max(1))
     }
 
     /// [`Self::decode_by_blocks`] with `threads` workers.
@@ -209,7 +215,6 @@ impl SChunk {
             return Ok(false);
         };
         if e.is_special()
-            || threads < 2
             || (e.nbytes as usize) < PARALLEL_MIN_BYTES
             || out.len() != e.nbytes as usize
         {
@@ -319,9 +324,10 @@ mod tests {
                 assert!(s.decode_by_blocks_with(&e, &mut out, threads).unwrap());
                 assert_eq!(&out, w, "chunk {i}, {threads} threads");
             }
-            // One thread, or a chunk of one block: read whole (and the same bytes).
+            // One worker: the blocks one after the other on the caller.
             let mut out = vec![0u8; w.len()];
-            assert!(!s.decode_by_blocks_with(&e, &mut out, 1).unwrap());
+            let by_blocks = s.decode_by_blocks_with(&e, &mut out, 1).unwrap();
+            assert_eq!(by_blocks, w.len() >= PARALLEL_MIN_BYTES);
             assert_eq!(s.decompress_chunk(i).unwrap(), *w);
         }
         std::fs::remove_dir_all(dir).unwrap();
