@@ -3,6 +3,9 @@
 //! by the worker that decodes it ([`SChunk::decode_by_blocks`]), so that the reads run in
 //! parallel and each worker decodes bytes that it has just read into its own cache.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::contiguous::Contig;
 use super::schunk::{Store, READ_BUF, READ_BUF_KEEP_MAX};
 use super::{Entry, SChunk};
@@ -26,13 +29,55 @@ impl Layout {
     }
 }
 
-/// The layout of the stored chunk of `e`, read from its header; `None` when its blocks cannot
-/// be read alone (a map, or a chunk stored raw, special, with DELTA or a Blosc1 header).
-fn layout(c: &Contig, e: &Entry) -> Result<Option<Layout>> {
-    let mut head = [0u8; v2::MAX_OVERHEAD];
-    if !c.read_chunk_part(e, v2::MAX_OVERHEAD, 0, &mut head)? {
-        return Ok(None);
+/// Reads separated by at most this many bytes are made one read (a system call costs more
+/// than copying this much).
+const READ_GAP: usize = 32 << 10;
+
+/// The cache holds at most this many chunk heads, and at most [`HEADS_MAX_BYTES`] bytes.
+const HEADS_MAX: usize = 1 << 16;
+
+/// The most bytes of chunk heads the cache holds.
+const HEADS_MAX_BYTES: usize = 16 << 20;
+
+/// The heads of stored chunks (header and block-offset table, or only the header of a chunk
+/// whose blocks cannot be read alone) of a frame file, by the chunk's offset, read once for
+/// reads by blocks. Stored bytes never change under an offset while the file is open (new
+/// bytes go past the live ones; a compaction writes a new file), and every store of new bytes
+/// empties the cache all the same.
+#[derive(Debug, Default)]
+pub(super) struct HeadCache {
+    heads: std::sync::RwLock<(HashMap<i64, Arc<[u8]>>, usize)>,
+}
+
+impl HeadCache {
+    fn get(&self, off: i64) -> Option<Arc<[u8]>> {
+        let g = self.heads.read().unwrap_or_else(|e| e.into_inner());
+        g.0.get(&off).cloned()
     }
+
+    fn insert(&self, off: i64, head: Arc<[u8]>) {
+        let mut g = self.heads.write().unwrap_or_else(|e| e.into_inner());
+        if g.0.len() >= HEADS_MAX || g.1 + head.len() > HEADS_MAX_BYTES {
+            *g = (HashMap::new(), 0);
+        }
+        g.1 += head.len();
+        if let Some(old) = g.0.insert(off, head) {
+            g.1 -= old.len();
+        }
+    }
+
+    /// Forgets every head.
+    pub(super) fn clear(&mut self) {
+        *self.heads.get_mut().unwrap_or_else(|e| e.into_inner()) = (HashMap::new(), 0);
+    }
+}
+
+/// The layout of a stored chunk of `e` from its first 32 bytes; `None` when its blocks cannot be
+/// read alone (a chunk stored raw, special, with DELTA or a Blosc1 header).
+fn layout_of(first: &[u8], e: &Entry) -> Result<Option<Layout>> {
+    let mut head: [u8; v2::MAX_OVERHEAD] = first[..v2::MAX_OVERHEAD]
+        .try_into()
+        .expect("a chunk head holds the header");
     let cbytes = i32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
     let cbytes = usize::try_from(cbytes)
         .map_err(|_| Error::corrupt(format!("a chunk declares {cbytes} bytes")))?;
@@ -61,6 +106,30 @@ fn layout(c: &Contig, e: &Entry) -> Result<Option<Layout>> {
         nblocks,
         blocksize: info.blocksize,
     }))
+}
+
+/// The layout and head (header and block-offset table) of the stored chunk of `e`, read once
+/// and then kept by the store; `None` when the chunk's blocks cannot be read alone or the file
+/// is mapped.
+fn chunk_head(c: &Contig, e: &Entry) -> Result<Option<(Layout, Arc<[u8]>)>> {
+    if let Some(head) = c.heads.get(e.off) {
+        return Ok(layout_of(&head, e)?.map(|l| (l, head)));
+    }
+    let mut first = [0u8; v2::MAX_OVERHEAD];
+    if !c.read_chunk_part(e, v2::MAX_OVERHEAD, 0, &mut first)? {
+        return Ok(None);
+    }
+    let layout = layout_of(&first, e)?;
+    let head: Arc<[u8]> = match &layout {
+        Some(l) => {
+            let mut head = vec![0u8; l.table_end()];
+            c.read_chunk_part(e, l.cbytes, 0, &mut head)?;
+            head.into()
+        }
+        None => first.to_vec().into(),
+    };
+    c.heads.insert(e.off, Arc::clone(&head));
+    Ok(layout.map(|l| (l, head)))
 }
 
 /// Each block's byte range `(start, end)` in a chunk of `cbytes` bytes, in block order, from the
@@ -143,16 +212,16 @@ impl SChunk {
         let e = self.entry(nchunk)?;
         let plan = match &self.store {
             Store::Contiguous(c) if !e.is_special() && !blocks.is_empty() => {
-                layout(c, &e)?.map(|l| (c, l))
+                chunk_head(c, &e)?.map(|lh| (c, lh))
             }
             _ => None,
         };
         // A read per run of blocks: worth it for a few blocks of many. Blocks past the end are
         // left to the decoder to refuse.
-        let plan = plan.filter(|(_, l)| {
+        let plan = plan.filter(|(_, (l, _))| {
             l.nblocks >= 4 && blocks.len() * 4 <= l.nblocks && blocks.iter().all(|&b| b < l.nblocks)
         });
-        let Some((c, l)) = plan else {
+        let Some((c, (l, head))) = plan else {
             return self.with_chunk(&e, |chunk| {
                 // Few blocks of a chunk in memory: only those are checked.
                 let dec = match few_blocks(chunk, blocks) {
@@ -168,8 +237,8 @@ impl SChunk {
             present[b] = true;
         }
         with_read_buf(l.cbytes, |buf| {
-            c.read_chunk_part(&e, l.cbytes, 0, &mut buf[..table_end])?;
-            let all = block_ranges(&buf[..table_end], l.cbytes)?;
+            buf[..table_end].copy_from_slice(&head);
+            let all = block_ranges(&head, l.cbytes)?;
             let mut ranges: Vec<(usize, usize)> = present
                 .iter()
                 .zip(all)
@@ -177,12 +246,12 @@ impl SChunk {
                 .map(|(_, r)| r)
                 .collect();
             ranges.sort_unstable();
-            // Adjacent blocks in one read.
+            // Adjacent or near blocks in one read.
             let mut k = 0;
             while k < ranges.len() {
                 let (lo, mut hi) = ranges[k];
                 k += 1;
-                while k < ranges.len() && ranges[k].0 <= hi {
+                while k < ranges.len() && ranges[k].0 <= hi + READ_GAP {
                     hi = hi.max(ranges[k].1);
                     k += 1;
                 }
@@ -220,14 +289,12 @@ impl SChunk {
         {
             return Ok(false);
         }
-        let Some(l) = layout(c, e)? else {
+        let Some((l, head)) = chunk_head(c, e)? else {
             return Ok(false);
         };
         if l.nblocks < 2 {
             return Ok(false);
         }
-        let mut head = vec![0u8; l.table_end()];
-        c.read_chunk_part(e, l.cbytes, 0, &mut head)?;
         let ranges = block_ranges(&head, l.cbytes)?;
         let decode = |(j, blk): (usize, &mut [u8])| {
             with_read_buf(l.cbytes, |buf| {
@@ -330,6 +397,50 @@ mod tests {
             assert_eq!(by_blocks, w.len() >= PARALLEL_MIN_BYTES);
             assert_eq!(s.decompress_chunk(i).unwrap(), *w);
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn kept_chunk_heads_follow_updates_and_compaction() {
+        let (dir, mut s) = file_schunk("heads", 16 << 10);
+        let (a, b, c) = (smooth(1, MB), smooth(2, MB), smooth(3, MB));
+        s.append_buffer(&a).unwrap();
+        s.append_buffer(&a).unwrap();
+        let blocks = [0usize, 2, 3, 40, 63];
+        let read = |s: &SChunk, i: usize| -> Vec<Vec<u8>> {
+            s.with_chunk_blocks(i, &blocks, |dec| {
+                blocks
+                    .iter()
+                    .map(|&j| {
+                        let mut out = vec![0u8; 16 << 10];
+                        dec.decode_range(j * (16 << 10), &mut out).map(|_| out)
+                    })
+                    .collect()
+            })
+            .unwrap()
+        };
+        let want = |d: &[u8]| -> Vec<Vec<u8>> {
+            blocks
+                .iter()
+                .map(|&j| d[j * (16 << 10)..(j + 1) * (16 << 10)].to_vec())
+                .collect()
+        };
+        for _ in 0..2 {
+            assert_eq!(read(&s, 0), want(&a));
+        }
+        s.update_chunk(0, &v2::compress(&b, &cparams(16 << 10)).unwrap())
+            .unwrap();
+        assert_eq!(read(&s, 0), want(&b));
+        assert_eq!(read(&s, 1), want(&a));
+        s.update_chunk(1, &v2::compress(&c, &cparams(16 << 10)).unwrap())
+            .unwrap();
+        s.compact().unwrap();
+        assert_eq!(read(&s, 0), want(&b));
+        assert_eq!(read(&s, 1), want(&c));
+        let e = s.entry(1).unwrap();
+        let mut out = vec![0u8; MB];
+        assert!(s.decode_by_blocks_with(&e, &mut out, 2).unwrap());
+        assert_eq!(out, c);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
