@@ -46,8 +46,11 @@ const HEADS_MAX_BYTES: usize = 16 << 20;
 /// empties the cache all the same.
 #[derive(Debug, Default)]
 pub(super) struct HeadCache {
-    heads: std::sync::RwLock<(HashMap<i64, Arc<[u8]>>, usize)>,
+    heads: std::sync::RwLock<Heads>,
 }
+
+/// Chunk heads by offset, and their total size.
+type Heads = (HashMap<i64, Arc<[u8]>>, usize);
 
 impl HeadCache {
     fn get(&self, off: i64) -> Option<Arc<[u8]>> {
