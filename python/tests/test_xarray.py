@@ -207,6 +207,18 @@ def test_region_writes_from_the_workers_equal_numpy(client, tmp_path):
         np.testing.assert_array_equal(back[n].values, want[n])
     ref = xr.open_dataset(path, engine="blosc2")
     np.testing.assert_array_equal(ref["temp"].values, want["temp"])
+    # Blocks smaller than the storage chunks and not rechunked: several blocks, from both
+    # workers, patch each chunk; the chunk locks serialise them and every item lands.
+    part = ds.isel(time=slice(0, 4), lat=slice(1, 10)).drop_vars(["lon"]).copy(deep=True)
+    for n in ("temp", "pres"):
+        vals = rng.standard_normal(part[n].shape).astype(part[n].dtype)
+        part[n] = part[n].copy(data=vals)
+        want[n][:, 1:10, :] = vals
+    part = part.chunk({"time": 1, "lat": 1, "lon": 4})
+    ndx.to_ndpack(part, path, region={"time": slice(0, 4), "lat": slice(1, 10)}, align_chunks=False)
+    back = xr.open_dataset(path, engine="ndpack")
+    for n in ("temp", "pres"):
+        np.testing.assert_array_equal(back[n].values, want[n])
     # A non-index coordinate along the region is written too (string labels).
     part = ds.isel(time=slice(1, 2)).assign_coords(month=("time", ["FEB"])).drop_vars(["lat", "lon"])
     ndx.to_ndpack(part, path, region={"time": slice(1, 2)})
@@ -288,3 +300,21 @@ def test_to_ndpack_refuses_bad_arguments_and_changes_nothing(client, tmp_path):
     ndx.to_ndpack(ds.assign(temp=ds["temp"] + 1, extra=ds["pres"] * 2), path, mode="a")
     ndx.to_ndpack(ds[["pres"]] - 1, path, mode="r+")
     assert_same(path, ds.assign(temp=ds["temp"] + 1, extra=ds["pres"] * 2, pres=ds["pres"] - 1))
+
+
+def test_region_blocks_are_rechunked_onto_storage_chunk_boundaries():
+    from ndpack.xarray._write import _region_chunks
+
+    rng = np.random.default_rng(11)
+    for _ in range(300):
+        ndim = int(rng.integers(1, 4))
+        storage = tuple(int(c) for c in rng.integers(1, 9, ndim))
+        starts = tuple(int(s) for s in rng.integers(0, 30, ndim))
+        chunks = tuple(tuple(int(n) for n in rng.integers(1, 12, int(rng.integers(1, 6)))) for _ in range(ndim))
+        new = _region_chunks(chunks, storage, starts)
+        out = chunks if new is None else new
+        for dims, old, c, s in zip(out, chunks, storage, starts):
+            assert sum(dims) == sum(old) and all(n > 0 for n in dims)
+            assert all((s + b) % c == 0 for b in np.cumsum(dims)[:-1]), (chunks, storage, starts, out)
+        if new is None:
+            assert all(all((s + b) % c == 0 for b in np.cumsum(d)[:-1]) for d, c, s in zip(chunks, storage, starts))

@@ -498,9 +498,8 @@ def to_ndpack(ds: xr.Dataset, path: Any, mode: Optional[str] = None, group: Opti
         s = stored.get(name)
         if s is None:
             continue
-        v = var.variable if hasattr(var, "variable") else var
-        _check_dtype(name, s, v)
-        checked[name] = _check_dims(name, s, v, write_region, append_dim)
+        _check_dtype(name, s, var)
+        checked[name] = _check_dims(name, s, var, write_region, append_dim)
     sizes = _stored_sizes(stored)
     after = dict(sizes)
     if append_dim is not None and append_dim in ds.dims:
@@ -524,7 +523,7 @@ def to_ndpack(ds: xr.Dataset, path: Any, mode: Optional[str] = None, group: Opti
     var_attrs: dict = {}
     for name, var in ds.variables.items():
         name = str(name)
-        v = var.variable if hasattr(var, "variable") else var
+        v = var
         is_coord = name in ds.coords
         s = stored.get(name)
         if s is None:
