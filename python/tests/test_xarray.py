@@ -237,10 +237,15 @@ def test_groups_round_trip(client, tmp_path):
     ndx.to_ndpack(ds[["pres"]].isel(time=slice(2, 4)), path, group="a/b", append_dim="time")
     assert_same(path, ds[["pres"]], group="a/b")
     assert_same(str(path / "g1"), ds[["temp"]] * 2, engine="blosc2")
-    # mode="w" on a group replaces only that group.
+    # mode="w" on a group replaces only that group; on the root, everything.
     ndx.to_ndpack(ds[["temp"]], path, group="g1", mode="w")
     assert_same(path, ds[["temp"]], group="g1")
     assert_same(path, ds)
+    only_groups = tmp_path / "only_groups"
+    ndx.to_ndpack(ds, only_groups, group="g")
+    ndx.to_ndpack(ds[["pres"]], only_groups, mode="w")
+    assert_same(only_groups, ds[["pres"]])
+    assert not (only_groups / "g").exists()
     with pytest.raises(FileExistsError):
         ndx.to_ndpack(ds, path, group="g1")
     with pytest.raises(FileNotFoundError):
@@ -294,6 +299,14 @@ def test_to_ndpack_refuses_bad_arguments_and_changes_nothing(client, tmp_path):
         ndx.to_ndpack(ds.isel(lat=slice(0, 3)), path, mode="r+")
     with pytest.raises(FileNotFoundError):
         ndx.to_ndpack(ds, tmp_path / "missing", mode="r+")
+    with pytest.raises(ValueError, match="does not match any existing dataset dimensions"):
+        ndx.to_ndpack(ds, tmp_path / "missing", append_dim="time")
+    assert not (tmp_path / "missing").exists()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("not a dataset")
+    with pytest.raises(ValueError, match="not a dataset directory"):
+        ndx.to_ndpack(ds, tmp_path / "other", mode="w")
+    assert (tmp_path / "other" / "notes.txt").exists()
     assert {e: os.path.getmtime(path / e) for e in os.listdir(path)} == snapshot
     assert_same(path, ds)
     # mode="a" without append_dim overwrites existing variables and adds new ones; "r+" writes values.

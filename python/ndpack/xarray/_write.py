@@ -155,26 +155,32 @@ def _stored_sizes(stored: Dict[str, _Stored]) -> Dict[Hashable, int]:
     return sizes
 
 
-def _is_dataset_dir(p: str) -> bool:
-    return os.path.isfile(os.path.join(p, _MANIFEST)) or any(e.endswith(".b2nd") for e in os.listdir(p))
+def _is_dataset_dir(p: str, depth: int = 0) -> bool:
+    """Whether ``p`` holds a dataset, or groups of datasets."""
+    entries = os.listdir(p)
+    if _MANIFEST in entries or any(e.endswith(".b2nd") for e in entries):
+        return True
+    return depth < 8 and any(os.path.isdir(os.path.join(p, e)) and _is_dataset_dir(os.path.join(p, e), depth + 1)
+                             for e in entries)
 
 
-def _prepare_dir(gpath: str, mode: str) -> None:
-    """Creates, checks or replaces the dataset directory for ``mode``."""
+def _check_dir(gpath: str, mode: str) -> None:
+    """Refuses a dataset directory that ``mode`` cannot write (nothing is changed)."""
     exists = os.path.exists(gpath)
     if exists and not os.path.isdir(gpath):
         raise ValueError(f"{gpath} is not a dataset directory")
-    if mode == "w-":
-        if exists and os.listdir(gpath):
-            raise FileExistsError(f"{gpath} exists (mode 'w-')")
-    elif mode == "w":
-        if exists and os.listdir(gpath):
-            if not _is_dataset_dir(gpath):
-                raise ValueError(f"{gpath} is not a dataset directory; not replacing it")
-            shutil.rmtree(gpath)
-    elif mode == "r+":
-        if not exists or not _is_dataset_dir(gpath):
-            raise FileNotFoundError(f"no dataset directory at {gpath} (mode 'r+' writes into an existing one)")
+    if mode == "w-" and exists and os.listdir(gpath):
+        raise FileExistsError(f"{gpath} exists (mode 'w-')")
+    if mode == "w" and exists and os.listdir(gpath) and not _is_dataset_dir(gpath):
+        raise ValueError(f"{gpath} is not a dataset directory; not replacing it")
+    if mode == "r+" and (not exists or not _is_dataset_dir(gpath)):
+        raise FileNotFoundError(f"no dataset directory at {gpath} (mode 'r+' writes into an existing one)")
+
+
+def _make_dir(gpath: str, mode: str) -> None:
+    """Creates the dataset directory (``"w"``: empties it first)."""
+    if mode == "w" and os.path.isdir(gpath) and os.listdir(gpath):
+        shutil.rmtree(gpath)
     os.makedirs(gpath, exist_ok=True)
 
 
@@ -466,7 +472,7 @@ def to_ndpack(ds: xr.Dataset, path: Any, mode: Optional[str] = None, group: Opti
     for name in ds.variables:
         if not isinstance(name, str) or not name or "/" in name or name.startswith("_") or name.endswith(".b2nd"):
             raise ValueError(f"invalid variable name {name!r} for an ndpack dataset")
-    _prepare_dir(gpath, mode)
+    _check_dir(gpath, mode)
     encoding = dict(encoding or {})
     stored = {} if mode == "w" else _scan(gpath)
     if mode in ("a", "a-", "r+"):
@@ -519,6 +525,7 @@ def to_ndpack(ds: xr.Dataset, path: Any, mode: Optional[str] = None, group: Opti
                     f"variable {name!r} has size {n} along {dim!r}, but the stored dataset has {after[dim]}"
                 )
 
+    _make_dir(gpath, mode)
     plan = _Plan()
     var_attrs: dict = {}
     for name, var in ds.variables.items():
