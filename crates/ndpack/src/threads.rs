@@ -7,15 +7,15 @@
 //!
 //! # Fork
 //!
-//! A child made by `fork` runs only the thread that called `fork`: the pool's threads and
-//! libzstd's workers do not exist there, and a lock that another thread held at that moment stays
-//! locked forever. ndpack therefore keeps every state that holds threads or locks across calls
-//! per process (`PerProcess`): the first use in a child starts from fresh state (a new pool of
-//! the same size), and the parent's state is left in place, never dropped (dropping a pool or a
-//! zstd context waits for threads that do not exist in the child). That is a bounded leak: one
-//! state per fork. Forks are counted by a `pthread_atfork` handler, so telling whether a state
-//! belongs to the current process costs an atomic load (`getpid` is a system call); a fork that
-//! bypasses the C library's `fork` (a raw `clone` system call) is not seen.
+//! A child made by `fork` runs only the thread that called `fork`: the pool's threads do not
+//! exist there, and a lock that another thread held at that moment stays locked forever. ndpack
+//! therefore keeps every state that holds threads or locks across calls per process
+//! (`PerProcess`): the first use in a child starts from fresh state (a new pool of the same
+//! size), and the parent's state is left in place, never dropped (dropping a pool waits for
+//! threads that do not exist in the child). That is a bounded leak: one state per fork. Forks are
+//! counted by a `pthread_atfork` handler, so telling whether a state belongs to the current
+//! process costs an atomic load (`getpid` is a system call); a fork that bypasses the C library's
+//! `fork` (a raw `clone` system call) is not seen.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
