@@ -271,6 +271,39 @@ pub fn get_num_threads() -> usize {
     }
 }
 
+/// The callers that hold a [`Share`] now.
+static SHARING: AtomicUsize = AtomicUsize::new(0);
+
+/// A caller's share of the pool while it holds it (see [`share`]).
+pub(crate) struct Share {
+    workers: usize,
+}
+
+impl Share {
+    /// The workers this caller may use, itself included: the pool's threads divided among the
+    /// callers sharing it when this one came, at least 1.
+    pub(crate) fn workers(&self) -> usize {
+        self.workers
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        SHARING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Takes a share of the pool for one parallel call made from outside it: with `n` callers at
+/// once (Python threads reading one array, say), each gets `threads / n` workers, so that
+/// callers that already keep every core busy run their work on their own threads instead of
+/// queueing it behind each other's on the pool.
+pub(crate) fn share() -> Share {
+    let callers = SHARING.fetch_add(1, Ordering::Relaxed) + 1;
+    Share {
+        workers: (get_num_threads() / callers).max(1),
+    }
+}
+
 /// Runs `f` inside ndpack's pool, so that rayon's parallel iterators in it use that pool.
 pub fn install<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     pool().install(f)

@@ -3,6 +3,9 @@
 //! by the worker that decodes it ([`SChunk::decode_by_blocks`]), so that the reads run in
 //! parallel and each worker decodes bytes that it has just read into its own cache.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use super::contiguous::Contig;
 use super::schunk::{Store, READ_BUF, READ_BUF_KEEP_MAX};
 use super::{Entry, SChunk};
@@ -26,13 +29,58 @@ impl Layout {
     }
 }
 
-/// The layout of the stored chunk of `e`, read from its header; `None` when its blocks cannot
-/// be read alone (a map, or a chunk stored raw, special, with DELTA or a Blosc1 header).
-fn layout(c: &Contig, e: &Entry) -> Result<Option<Layout>> {
-    let mut head = [0u8; v2::MAX_OVERHEAD];
-    if !c.read_chunk_part(e, v2::MAX_OVERHEAD, 0, &mut head)? {
-        return Ok(None);
+/// Reads separated by at most this many bytes are made one read (a system call costs more
+/// than copying this much).
+const READ_GAP: usize = 32 << 10;
+
+/// The cache holds at most this many chunk heads, and at most [`HEADS_MAX_BYTES`] bytes.
+const HEADS_MAX: usize = 1 << 16;
+
+/// The most bytes of chunk heads the cache holds.
+const HEADS_MAX_BYTES: usize = 16 << 20;
+
+/// The heads of stored chunks (header and block-offset table, or only the header of a chunk
+/// whose blocks cannot be read alone) of a frame file, by the chunk's offset, read once for
+/// reads by blocks. Stored bytes never change under an offset while the file is open (new
+/// bytes go past the live ones; a compaction writes a new file), and every store of new bytes
+/// empties the cache all the same.
+#[derive(Debug, Default)]
+pub(super) struct HeadCache {
+    heads: std::sync::RwLock<Heads>,
+}
+
+/// Chunk heads by offset, and their total size.
+type Heads = (HashMap<i64, Arc<[u8]>>, usize);
+
+impl HeadCache {
+    fn get(&self, off: i64) -> Option<Arc<[u8]>> {
+        let g = self.heads.read().unwrap_or_else(|e| e.into_inner());
+        g.0.get(&off).cloned()
     }
+
+    fn insert(&self, off: i64, head: Arc<[u8]>) {
+        let mut g = self.heads.write().unwrap_or_else(|e| e.into_inner());
+        if g.0.len() >= HEADS_MAX || g.1 + head.len() > HEADS_MAX_BYTES {
+            *g = (HashMap::new(), 0);
+        }
+        g.1 += head.len();
+        if let Some(old) = g.0.insert(off, head) {
+            g.1 -= old.len();
+        }
+    }
+
+    /// Forgets every head.
+    pub(super) fn clear(&mut self) {
+        *self.heads.get_mut().unwrap_or_else(|e| e.into_inner()) = (HashMap::new(), 0);
+    }
+}
+
+/// The layout of a stored chunk of `e` from its first 32 bytes; `None` when its blocks cannot be
+/// read alone (a chunk stored raw, special, with DELTA or a Blosc1 header).
+fn layout_of(first: &[u8], e: &Entry) -> Result<Option<Layout>> {
+    let mut head: [u8; v2::MAX_OVERHEAD] = first[..v2::MAX_OVERHEAD]
+        .try_into()
+        .expect("a chunk head holds the header");
     let cbytes = i32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
     let cbytes = usize::try_from(cbytes)
         .map_err(|_| Error::corrupt(format!("a chunk declares {cbytes} bytes")))?;
@@ -63,6 +111,30 @@ fn layout(c: &Contig, e: &Entry) -> Result<Option<Layout>> {
     }))
 }
 
+/// The layout and head (header and block-offset table) of the stored chunk of `e`, read once
+/// and then kept by the store; `None` when the chunk's blocks cannot be read alone or the file
+/// is mapped.
+fn chunk_head(c: &Contig, e: &Entry) -> Result<Option<(Layout, Arc<[u8]>)>> {
+    if let Some(head) = c.heads.get(e.off) {
+        return Ok(layout_of(&head, e)?.map(|l| (l, head)));
+    }
+    let mut first = [0u8; v2::MAX_OVERHEAD];
+    if !c.read_chunk_part(e, v2::MAX_OVERHEAD, 0, &mut first)? {
+        return Ok(None);
+    }
+    let layout = layout_of(&first, e)?;
+    let head: Arc<[u8]> = match &layout {
+        Some(l) => {
+            let mut head = vec![0u8; l.table_end()];
+            c.read_chunk_part(e, l.cbytes, 0, &mut head)?;
+            head.into()
+        }
+        None => first.to_vec().into(),
+    };
+    c.heads.insert(e.off, Arc::clone(&head));
+    Ok(layout.map(|l| (l, head)))
+}
+
 /// Each block's byte range `(start, end)` in a chunk of `cbytes` bytes, in block order, from the
 /// chunk's first `table_end` bytes (header and block-offset table). Blocks may lie in any
 /// order: each runs from its start to the next start in the chunk, the last to its end.
@@ -87,6 +159,19 @@ fn block_ranges(head: &[u8], cbytes: usize) -> Result<Vec<(usize, usize)>> {
             (s, sorted.get(next).copied().unwrap_or(cbytes))
         })
         .collect())
+}
+
+/// The reads that fetch the sorted byte `ranges`: adjacent or near ones (less than
+/// [`READ_GAP`] apart) made one.
+fn coalesce(ranges: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges {
+        match runs.last_mut() {
+            Some(run) if lo <= run.1 + READ_GAP => run.1 = run.1.max(hi),
+            _ => runs.push((lo, hi)),
+        }
+    }
+    runs
 }
 
 /// Runs `f` on the first `len` bytes of this thread's read buffer (grown when too small, else
@@ -143,16 +228,16 @@ impl SChunk {
         let e = self.entry(nchunk)?;
         let plan = match &self.store {
             Store::Contiguous(c) if !e.is_special() && !blocks.is_empty() => {
-                layout(c, &e)?.map(|l| (c, l))
+                chunk_head(c, &e)?.map(|lh| (c, lh))
             }
             _ => None,
         };
         // A read per run of blocks: worth it for a few blocks of many. Blocks past the end are
         // left to the decoder to refuse.
-        let plan = plan.filter(|(_, l)| {
+        let plan = plan.filter(|(_, (l, _))| {
             l.nblocks >= 4 && blocks.len() * 4 <= l.nblocks && blocks.iter().all(|&b| b < l.nblocks)
         });
-        let Some((c, l)) = plan else {
+        let Some((c, (l, head))) = plan else {
             return self.with_chunk(&e, |chunk| {
                 // Few blocks of a chunk in memory: only those are checked.
                 let dec = match few_blocks(chunk, blocks) {
@@ -168,8 +253,8 @@ impl SChunk {
             present[b] = true;
         }
         with_read_buf(l.cbytes, |buf| {
-            c.read_chunk_part(&e, l.cbytes, 0, &mut buf[..table_end])?;
-            let all = block_ranges(&buf[..table_end], l.cbytes)?;
+            buf[..table_end].copy_from_slice(&head);
+            let all = block_ranges(&head, l.cbytes)?;
             let mut ranges: Vec<(usize, usize)> = present
                 .iter()
                 .zip(all)
@@ -177,15 +262,7 @@ impl SChunk {
                 .map(|(_, r)| r)
                 .collect();
             ranges.sort_unstable();
-            // Adjacent blocks in one read.
-            let mut k = 0;
-            while k < ranges.len() {
-                let (lo, mut hi) = ranges[k];
-                k += 1;
-                while k < ranges.len() && ranges[k].0 <= hi {
-                    hi = hi.max(ranges[k].1);
-                    k += 1;
-                }
+            for (lo, hi) in coalesce(&ranges) {
                 c.read_chunk_part(&e, l.cbytes, lo, &mut buf[lo..hi])?;
             }
             f(&v2::ChunkDecoder::open_partial(buf, present)?)
@@ -193,14 +270,21 @@ impl SChunk {
     }
 
     /// Decodes the stored chunk of `e` into `out` (its decoded size) from a frame file read
-    /// with `pread`, block by block on the pool, when it is large enough to be decoded in
-    /// parallel: the header and block-offset table are read once, then each worker reads the
-    /// bytes of each block it decodes into its own buffer. The reads run in parallel, and no
-    /// worker decodes bytes that another core read. `false` (nothing done) when the chunk is
-    /// to be read whole instead: a map, one thread, a small or single-block chunk, or one whose
-    /// blocks cannot be read alone.
+    /// with `pread`, by runs of blocks on the pool, when it is large enough to be decoded in
+    /// parallel: the header and block-offset table are read once (and kept), then each worker
+    /// reads the bytes of the run it decodes into its own buffer. The reads run in parallel,
+    /// and no worker decodes bytes that another core read. `false` (nothing done) when the chunk is
+    /// to be read whole instead: a map, a pool of one thread, a small or single-block chunk, or
+    /// one whose blocks cannot be read alone.
     pub(super) fn decode_by_blocks(&self, e: &Entry, out: &mut [u8]) -> Result<bool> {
-        self.decode_by_blocks_with(e, out, threads::get_num_threads())
+        if threads::get_num_threads() < 2 {
+            return Ok(false);
+        }
+        // Other callers decoding at the same time (Python threads, or the pool's workers
+        // decoding other chunks) take their share of the threads: with as many callers as
+        // threads, each decodes its chunk alone, with one read.
+        let share = threads::share();
+        self.decode_by_blocks_with(e, out, share.workers())
     }
 
     /// [`Self::decode_by_blocks`] with `threads` workers.
@@ -209,32 +293,47 @@ impl SChunk {
             return Ok(false);
         };
         if e.is_special()
-            || threads < 2
             || (e.nbytes as usize) < PARALLEL_MIN_BYTES
             || out.len() != e.nbytes as usize
         {
             return Ok(false);
         }
-        let Some(l) = layout(c, e)? else {
+        let Some((l, head)) = chunk_head(c, e)? else {
             return Ok(false);
         };
         if l.nblocks < 2 {
             return Ok(false);
         }
-        let mut head = vec![0u8; l.table_end()];
-        c.read_chunk_part(e, l.cbytes, 0, &mut head)?;
         let ranges = block_ranges(&head, l.cbytes)?;
-        let decode = |(j, blk): (usize, &mut [u8])| {
+        // Runs of blocks, read and decoded by one worker each: two per worker (so that a worker
+        // that started late takes fewer), one for a worker alone.
+        let runs = if threads < 2 {
+            1
+        } else {
+            l.nblocks.min(2 * threads)
+        };
+        let per = l.nblocks.div_ceil(runs);
+        let decode = |(k, part): (usize, &mut [u8])| {
+            let first = k * per;
+            let last = (first + per).min(l.nblocks);
             with_read_buf(l.cbytes, |buf| {
                 buf[..head.len()].copy_from_slice(&head);
-                let (lo, hi) = ranges[j];
-                c.read_chunk_part(e, l.cbytes, lo, &mut buf[lo..hi])?;
+                let mut wanted = ranges[first..last].to_vec();
+                wanted.sort_unstable();
+                for (lo, hi) in coalesce(&wanted) {
+                    c.read_chunk_part(e, l.cbytes, lo, &mut buf[lo..hi])?;
+                }
                 let mut present = vec![false; l.nblocks];
-                present[j] = true;
-                v2::ChunkDecoder::open_partial(buf, present)?.decode_range(j * l.blocksize, blk)
+                present[first..last].fill(true);
+                v2::ChunkDecoder::open_partial(buf, present)?
+                    .decode_range(first * l.blocksize, part)
             })
         };
-        threads::for_each_with_caller(out.chunks_mut(l.blocksize).enumerate(), threads, decode)?;
+        threads::for_each_with_caller(
+            out.chunks_mut(per * l.blocksize).enumerate(),
+            threads,
+            decode,
+        )?;
         Ok(true)
     }
 }
@@ -319,11 +418,56 @@ mod tests {
                 assert!(s.decode_by_blocks_with(&e, &mut out, threads).unwrap());
                 assert_eq!(&out, w, "chunk {i}, {threads} threads");
             }
-            // One thread, or a chunk of one block: read whole (and the same bytes).
+            // One worker: the blocks one after the other on the caller.
             let mut out = vec![0u8; w.len()];
-            assert!(!s.decode_by_blocks_with(&e, &mut out, 1).unwrap());
+            let by_blocks = s.decode_by_blocks_with(&e, &mut out, 1).unwrap();
+            assert_eq!(by_blocks, w.len() >= PARALLEL_MIN_BYTES);
             assert_eq!(s.decompress_chunk(i).unwrap(), *w);
         }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn kept_chunk_heads_follow_updates_and_compaction() {
+        let (dir, mut s) = file_schunk("heads", 16 << 10);
+        let (a, b, c) = (smooth(1, MB), smooth(2, MB), smooth(3, MB));
+        s.append_buffer(&a).unwrap();
+        s.append_buffer(&a).unwrap();
+        let blocks = [0usize, 2, 3, 40, 63];
+        let read = |s: &SChunk, i: usize| -> Vec<Vec<u8>> {
+            s.with_chunk_blocks(i, &blocks, |dec| {
+                blocks
+                    .iter()
+                    .map(|&j| {
+                        let mut out = vec![0u8; 16 << 10];
+                        dec.decode_range(j * (16 << 10), &mut out).map(|_| out)
+                    })
+                    .collect()
+            })
+            .unwrap()
+        };
+        let want = |d: &[u8]| -> Vec<Vec<u8>> {
+            blocks
+                .iter()
+                .map(|&j| d[j * (16 << 10)..(j + 1) * (16 << 10)].to_vec())
+                .collect()
+        };
+        for _ in 0..2 {
+            assert_eq!(read(&s, 0), want(&a));
+        }
+        s.update_chunk(0, &v2::compress(&b, &cparams(16 << 10)).unwrap())
+            .unwrap();
+        assert_eq!(read(&s, 0), want(&b));
+        assert_eq!(read(&s, 1), want(&a));
+        s.update_chunk(1, &v2::compress(&c, &cparams(16 << 10)).unwrap())
+            .unwrap();
+        s.compact().unwrap();
+        assert_eq!(read(&s, 0), want(&b));
+        assert_eq!(read(&s, 1), want(&c));
+        let e = s.entry(1).unwrap();
+        let mut out = vec![0u8; MB];
+        assert!(s.decode_by_blocks_with(&e, &mut out, 2).unwrap());
+        assert_eq!(out, c);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
