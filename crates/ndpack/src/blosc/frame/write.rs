@@ -9,9 +9,35 @@ use super::offsets::{MAX_CHUNKS, SPECIAL_NAN, SPECIAL_UNINIT, SPECIAL_ZERO};
 use super::schunk::{check_meta, Store};
 use super::trailer::{self, MAX_VLMETALAYERS};
 use super::{Entry, Mode, SChunk, Special};
+use crate::blosc::chunk::put;
 use crate::blosc::v2::{self, CParams};
 use crate::buffer::Buffer;
 use crate::error::{Error, ErrorKind, Result};
+
+/// Copies at least this many bytes into new memory on two threads (see [`copy_to_vec`]).
+const PARALLEL_COPY_MIN: usize = 256 << 10;
+
+/// `data` copied into a new vector. A large copy is split between the calling thread and one of
+/// the pool's, because the new memory's first touch (a page fault and the kernel zeroing each
+/// page) costs as much as the copy itself: the chunks appended to a super-chunk in memory would
+/// otherwise take all of those faults on the calling thread, after the encoding's parallel part.
+fn copy_to_vec(data: &[u8]) -> Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(data.len());
+    if data.len() < PARALLEL_COPY_MIN || crate::threads::get_num_threads() < 2 {
+        v.extend_from_slice(data);
+        return Ok(v);
+    }
+    let half = data.len().div_ceil(2);
+    let dst = &mut v.spare_capacity_mut()[..data.len()];
+    let parts = dst.chunks_mut(half).zip(data.chunks(half));
+    crate::threads::for_each_with_caller(parts, 2, |(d, s)| {
+        put(d, 0, s);
+        Ok(())
+    })?;
+    // SAFETY: both halves of the first `data.len()` bytes were written above.
+    unsafe { v.set_len(data.len()) };
+    Ok(v)
+}
 
 impl SChunk {
     // ---- writing ----
@@ -99,7 +125,10 @@ impl SChunk {
         }
         let cbytes = chunk.len() as u64;
         let off = match &mut self.store {
-            Store::Memory(m) => m.put(Buffer::from_vec(chunk.into_owned())),
+            Store::Memory(m) => m.put(Buffer::from_vec(match chunk {
+                Cow::Owned(v) => v,
+                Cow::Borrowed(b) => copy_to_vec(b)?,
+            })),
             Store::Contiguous(c) => c.put(&chunk)?,
             Store::Sparse(d) => d.put(
                 &chunk,
