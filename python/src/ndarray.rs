@@ -3,16 +3,31 @@
 //! NumPy indexing, pickling); this file converts regions and dispatches.
 //!
 //! A region crosses as one `(start, stop, step)` triple per dimension, already normalised by
-//! Python (`slice.indices`). One handle is shared by Python threads: the array sits behind a
-//! read-write lock, reads take it shared (many at once, each decoding in parallel on ndpack's
-//! pool) and writes exclusively. Every lock is taken with the GIL released and let go before
-//! the GIL is taken again. Reads go straight into a caller's writable NumPy array
+//! Python (`slice.indices`). Reads go straight into a caller's writable NumPy array
 //! ([`PyMemoryMut`]); writes read the caller's array in place ([`PyMemory`]).
+//!
+//! # Threads
+//!
+//! One handle is shared by Python threads. The array sits behind a read-write lock and a table
+//! of per-chunk locks ([`ChunkLocks`]):
+//! - a read takes the read-write lock shared (many at once, each decoding in parallel on
+//!   ndpack's pool) and no chunk lock;
+//! - a region write locks the chunks it touches, then makes their new bytes with the array
+//!   shared ([`NDArray::prepare_set_region`]: decode, patch, compress, beside reads and beside
+//!   writes of other chunks), then takes the array exclusively only for the commit
+//!   ([`NDArray::commit_write`]: the index update, the chunk bytes past the live data, the
+//!   header write). Writes of different chunks run in parallel; writes of the same chunk run one
+//!   after the other, each on the chunk the previous one committed;
+//! - a change of structure (resize) takes every chunk lock and the array exclusively; metalayer
+//!   changes take the array exclusively.
+//!
+//! Every lock is taken with the GIL released and let go before the GIL is taken again; chunk
+//! locks are taken in increasing order and always before the read-write lock.
 
 use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use ndpack::array::b2nd::{ArrayOptions, Dtype, NDArray};
+use ndpack::array::b2nd::{ArrayOptions, Dtype, NDArray, PreparedWrite};
 use ndpack::blosc::frame::{DParams, Mode, OpenOptions, Special, Storage};
 use ndpack::buffer::{ArrayMut, ArrayRef};
 use ndpack::region::{Region, Slice};
@@ -109,17 +124,79 @@ struct OutPtr(*mut u8);
 // SAFETY: the pointer is the memory of an array that only the thread holding `OutPtr` writes.
 unsafe impl Send for OutPtr {}
 
+/// The number of chunk locks of an array: chunk `n` takes lock `n % CHUNK_LOCKS`.
+const CHUNK_LOCKS: usize = 64;
+
+/// A striped table of per-chunk write locks (see the module doc).
+struct ChunkLocks {
+    stripes: Box<[Mutex<()>]>,
+}
+
+impl ChunkLocks {
+    fn new() -> Self {
+        ChunkLocks {
+            stripes: (0..CHUNK_LOCKS).map(|_| Mutex::new(())).collect(),
+        }
+    }
+
+    /// Locks the stripes of `chunks`, in increasing order (so that writers never wait for each
+    /// other in a circle); they are let go when the guards drop. A stripe poisoned by a
+    /// panicking writer is taken all the same: it guards no data.
+    fn lock(&self, chunks: impl IntoIterator<Item = usize>) -> Vec<MutexGuard<'_, ()>> {
+        let mut ids: Vec<usize> = chunks.into_iter().map(|n| n % CHUNK_LOCKS).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|i| self.stripes[i].lock().unwrap_or_else(|e| e.into_inner()))
+            .collect()
+    }
+
+    /// Locks every stripe (a change of structure).
+    fn lock_all(&self) -> Vec<MutexGuard<'_, ()>> {
+        self.lock(0..CHUNK_LOCKS)
+    }
+}
+
 /// A b2nd array, shared by Python threads (see the module doc).
 #[pyclass(name = "NDArrayCore", module = "ndpack._ndpack", frozen)]
 pub struct PyNDArray {
     inner: RwLock<NDArray>,
+    chunk_locks: ChunkLocks,
 }
 
 impl PyNDArray {
     fn wrap(a: NDArray) -> Self {
         PyNDArray {
             inner: RwLock::new(a),
+            chunk_locks: ChunkLocks::new(),
         }
+    }
+
+    /// A write of `region`, with the GIL released: the chunks it touches locked, `prepare`
+    /// run with the array shared, the result committed with the array exclusive.
+    fn write_region(
+        &self,
+        py: Python<'_>,
+        region: &Region,
+        prepare: impl Fn(&NDArray) -> Result<PreparedWrite> + Send + Sync,
+    ) -> PyResult<()> {
+        py.detach(|| loop {
+            let (shape, chunks) = {
+                let a = self.read()?;
+                (a.shape().to_vec(), a.chunk_indices(region)?)
+            };
+            let _held = self.chunk_locks.lock(chunks);
+            let prepared = {
+                let a = self.read()?;
+                if a.shape() != shape {
+                    // Resized before the locks were taken: other chunks now.
+                    continue;
+                }
+                prepare(&a)?
+            };
+            return self.write()?.commit_write(prepared);
+        })
+        .map_err(to_py)
     }
 
     fn read(&self) -> Result<RwLockReadGuard<'_, NDArray>> {
@@ -502,14 +579,14 @@ impl PyNDArray {
         let region = region_from(&key)?;
         let src = PyMemory::contiguous(data)?;
         let bytes = src.as_slice();
-        self.with_write(py, |a| {
+        self.write_region(py, &region, |a| {
             let view = ArrayRef {
                 data: bytes,
                 dtype: a.dtype().data_type(),
                 shape: region.shape(),
                 order: order_of(fortran),
             };
-            a.set_region(&region, &view)
+            a.prepare_set_region(&region, &view)
         })
     }
 
@@ -521,12 +598,16 @@ impl PyNDArray {
         value: Vec<u8>,
     ) -> PyResult<()> {
         let region = region_from(&key)?;
-        self.with_write(py, |a| a.fill_region(&region, &value))
+        self.write_region(py, &region, |a| a.prepare_fill_region(&region, &value))
     }
 
     /// Changes the shape (same number of dimensions); new items are zero.
     fn resize(&self, py: Python<'_>, shape: Vec<usize>) -> PyResult<()> {
-        self.with_write(py, |a| a.resize(&shape))
+        py.detach(|| {
+            let _all = self.chunk_locks.lock_all();
+            self.write()?.resize(&shape)
+        })
+        .map_err(to_py)
     }
 
     /// A new array with the same items and other parameters (`None`: this array's).
