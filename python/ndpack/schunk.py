@@ -194,8 +194,9 @@ def _nbytes(data: Any) -> int:
 
 
 class Meta(Mapping):
-    """The fixed metalayers of an :class:`SChunk` or an NDArray (python-blosc2's ``Meta``): values are msgpack'd
-    objects; an existing one may be replaced by a value whose packed bytes have the same length."""
+    """The fixed metalayers of an :class:`SChunk` or an NDArray (python-blosc2's ``Meta``):
+    values are msgpack'd objects; an existing one may be replaced by a value whose packed bytes
+    have the same length."""
 
     def __init__(self, schunk: "SChunk") -> None:
         self._schunk = schunk
@@ -261,8 +262,8 @@ class Meta(Mapping):
 
 class VLMeta(MutableMapping):
     """The variable-length metalayers of an :class:`SChunk` or an NDArray (python-blosc2's
-    ``vlmeta``): msgpack'd
-    values stored as Blosc2 chunks in the frame's trailer; added, replaced and deleted freely."""
+    ``vlmeta``): msgpack'd values stored as Blosc2 chunks in the frame's trailer; added,
+    replaced and deleted freely."""
 
     def __init__(self, schunk: "SChunk") -> None:
         self._schunk = schunk
