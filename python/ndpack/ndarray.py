@@ -319,7 +319,8 @@ class NDArray(_FrameAttrs):
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype (``|V<n>`` for an array written by caterva, which stores no dtype)."""
+        """The NumPy dtype (``|S<n>`` for an array written by caterva, which stores no dtype, as
+        caterva returns its items)."""
         return self._dtype
 
     @property

@@ -268,7 +268,7 @@ impl PyNDArray {
         self.inner.peek(|a| a.ext_chunks().to_vec())
     }
 
-    /// The dtype string of the metalayer (`|V<n>` for a caterva array).
+    /// The dtype string of the metalayer (`|S<n>` for a caterva array, which names none).
     #[getter]
     fn dtype(&self) -> PyResult<String> {
         self.inner.peek(|a| a.dtype().as_str().to_string())

@@ -161,8 +161,8 @@ impl NDArray {
     }
 
     /// Opens the array in the frame file or sparse directory at `path` (python-blosc2's
-    /// `blosc2.open`): the `b2nd` metalayer, else the `caterva` one (raw items of the frame's
-    /// typesize).
+    /// `blosc2.open`): the `b2nd` metalayer, else the `caterva` one (byte strings of the
+    /// frame's typesize, `|S<n>`, as caterva 0.7.3 returns them).
     pub fn open(path: impl AsRef<Path>, mode: Mode) -> Result<NDArray> {
         NDArray::from_schunk(SChunk::open(path, mode)?)
     }

@@ -353,7 +353,11 @@ impl NDArray {
                 .collect::<Result<_>>()
         })?;
         let zero = v2::zeros_chunk(old.chunk_bytes(), old.itemsize(), old.block_bytes())?;
-        let b2nd = new_meta.to_b2nd();
+        let b2nd = if self.schunk.meta_get(B2ND_META).is_some() {
+            Some(new_meta.to_b2nd())
+        } else {
+            None
+        };
         let caterva = if self.schunk.meta_get(CATERVA_META).is_some() {
             Some(new_meta.to_caterva()?)
         } else {
@@ -381,7 +385,9 @@ impl NDArray {
                     }
                 }
             }
-            s.meta_update(B2ND_META, &b2nd)?;
+            if let Some(b) = &b2nd {
+                s.meta_update(B2ND_META, b)?;
+            }
             if let Some(c) = &caterva {
                 s.meta_update(CATERVA_META, c)?;
             }
