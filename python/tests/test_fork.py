@@ -1,9 +1,9 @@
 """Every parallel path works in a child made by ``fork`` after the parent used it, as in
 ``multiprocessing`` pools, PyTorch DataLoader workers and Dask's process scheduler on Linux: the
-child starts its own thread pool and zstd contexts instead of waiting for threads that do not
-exist there. Each path runs in the parent first, then in ``fork`` children (also forked while
-other parent threads keep the pool busy); every wait has a timeout, so a regression fails instead
-of hanging.
+child starts its own thread pool instead of waiting for threads that do not exist there, and
+keeps using the zstd contexts of the thread that forked. Each path runs in the parent first,
+then in ``fork`` children (also forked while other parent threads keep the pool busy); every
+wait has a timeout, so a regression fails instead of hanging.
 """
 
 import hashlib
@@ -65,7 +65,8 @@ def path_blosc_functions() -> str:
 
 
 def path_zstd() -> str:
-    # At least 8 MiB: libzstd's multithreaded compressor with ndpack's number of workers.
+    # At least 8 MiB, compressed with the calling thread's zstd context (kept across calls, and
+    # copied into the child by fork) and decoded with its decompression context.
     data = varied(9 << 20, seed=3)
     return roundtrip(nc.Zstd(level=1), data) + roundtrip(nc.Zstd(level=3, checksum=True), data[: 4 << 20])
 
@@ -254,7 +255,7 @@ def test_set_nthreads_is_kept_in_the_child_and_can_be_changed_there():
 
 def test_fork_while_other_threads_keep_the_pool_busy(four_threads):
     """Children forked while parent threads are inside Blosc, zstd, NPZ and ZFP calls (holding
-    the pool's workers, zstd's workers and the staging locks) still run every path."""
+    the pool's workers, their zstd contexts and the staging locks) still run every path."""
     expected = {name: run_path(name) for name in ("blosc_functions", "zstd", "npz", "zfpy", "ndbuffer")}
     stop = threading.Event()
     errors = []

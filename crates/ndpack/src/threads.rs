@@ -7,15 +7,15 @@
 //!
 //! # Fork
 //!
-//! A child made by `fork` runs only the thread that called `fork`: the pool's threads and
-//! libzstd's workers do not exist there, and a lock that another thread held at that moment stays
-//! locked forever. ndpack therefore keeps every state that holds threads or locks across calls
-//! per process (`PerProcess`): the first use in a child starts from fresh state (a new pool of
-//! the same size), and the parent's state is left in place, never dropped (dropping a pool or a
-//! zstd context waits for threads that do not exist in the child). That is a bounded leak: one
-//! state per fork. Forks are counted by a `pthread_atfork` handler, so telling whether a state
-//! belongs to the current process costs an atomic load (`getpid` is a system call); a fork that
-//! bypasses the C library's `fork` (a raw `clone` system call) is not seen.
+//! A child made by `fork` runs only the thread that called `fork`: the pool's threads do not
+//! exist there, and a lock that another thread held at that moment stays locked forever. ndpack
+//! therefore keeps every state that holds threads or locks across calls per process
+//! (`PerProcess`): the first use in a child starts from fresh state (a new pool of the same
+//! size), and the parent's state is left in place, never dropped (dropping a pool waits for
+//! threads that do not exist in the child). That is a bounded leak: one state per fork. Forks are
+//! counted by a `pthread_atfork` handler, so telling whether a state belongs to the current
+//! process costs an atomic load (`getpid` is a system call); a fork that bypasses the C library's
+//! `fork` (a raw `clone` system call) is not seen.
 
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -268,6 +268,39 @@ pub fn get_num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => default_threads(),
         n => n,
+    }
+}
+
+/// The callers that hold a [`Share`] now.
+static SHARING: AtomicUsize = AtomicUsize::new(0);
+
+/// A caller's share of the pool while it holds it (see [`share`]).
+pub(crate) struct Share {
+    workers: usize,
+}
+
+impl Share {
+    /// The workers this caller may use, itself included: the pool's threads divided among the
+    /// callers sharing it when this one came, at least 1.
+    pub(crate) fn workers(&self) -> usize {
+        self.workers
+    }
+}
+
+impl Drop for Share {
+    fn drop(&mut self) {
+        SHARING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Takes a share of the pool for one parallel call made from outside it: with `n` callers at
+/// once (Python threads reading one array, say), each gets `threads / n` workers, so that
+/// callers that already keep every core busy run their work on their own threads instead of
+/// queueing it behind each other's on the pool.
+pub(crate) fn share() -> Share {
+    let callers = SHARING.fetch_add(1, Ordering::Relaxed) + 1;
+    Share {
+        workers: (get_num_threads() / callers).max(1),
     }
 }
 

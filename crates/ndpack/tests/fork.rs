@@ -1,6 +1,7 @@
 //! Every parallel path works in a child made by `fork` after the parent used it, also when the
-//! fork happens while other threads keep ndpack's pool busy: the child starts its own pool and
-//! zstd contexts instead of waiting for threads that do not exist there. A child that does not
+//! fork happens while other threads keep ndpack's pool busy: the child starts its own pool
+//! instead of waiting for threads that do not exist there, and keeps using the zstd contexts of
+//! the thread that forked. A child that does not
 //! finish within [`CHILD_LIMIT`] is killed and fails the test (a hang guard, not a timing check).
 #![cfg(unix)]
 
@@ -40,7 +41,7 @@ fn paths() -> Vec<(Value, Vec<u8>)> {
             json!({"id": "blosc", "cname": "zstd", "clevel": 3, "shuffle": 2, "typesize": 4}),
             varied(8 << 20, 2),
         ),
-        // At least 8 MiB: libzstd's multithreaded compressor (worker threads of its own).
+        // At least 8 MiB, with the calling thread's zstd contexts (kept across calls).
         (json!({"id": "zstd", "level": 1}), varied(9 << 20, 3)),
         (json!({"id": "zlib", "level": 1}), varied(6 << 20, 4)),
         (json!({"id": "gzip", "level": 1}), varied(6 << 20, 5)),
@@ -102,7 +103,7 @@ fn parallel_paths_work_in_children_forked_after_use_and_while_the_pool_is_busy()
     ndpack::set_num_threads(4).unwrap();
     let expected = run_paths();
 
-    // Forked after use, with the pool and the zstd workers of this thread idle.
+    // Forked after use, with the pool idle and this thread's zstd contexts made.
     assert!(in_child(|| run_paths() == expected));
     // A grandchild too.
     assert!(in_child(|| in_child(|| run_paths() == expected)));

@@ -1,6 +1,6 @@
 //! Zstandard through libzstd: one compression and one decompression context per thread, reused
-//! across calls by the `zstd` codec and Blosc's zstd streams alike; frame compression with the
-//! parameters that give numcodecs' (and c-blosc's) bytes, single-threaded or in jobs; decoding of
+//! across calls by the `zstd` codec and Blosc's zstd streams alike; single-threaded frame
+//! compression with the parameters that give numcodecs' (and c-blosc's) bytes; decoding of
 //! concatenated frames, in one call when they declare their sizes, else streamed.
 
 use std::cell::RefCell;
@@ -10,34 +10,16 @@ use zstd::zstd_safe::{self, DCtx, InBuffer, OutBuffer};
 use super::{check_out_len, grow_output, out_too_small};
 use crate::error::{Error, ErrorKind, Result};
 
-/// The job size of multithreaded compression. Each job also sees the previous window of input
-/// (the whole window of the level, as a single-threaded compressor) as its history.
-const MT_JOB_BYTES: usize = 8 << 20;
-
-/// `ZSTD_c_overlapLog` 9: each job's history is a full window.
-const MT_OVERLAP_LOG: i32 = 9;
-
 /// The most a zstd frame can expand: a 128 KiB RLE block in 4 bytes.
 const ZSTD_MAX_RATIO: u64 = 32 * 1024;
 
-/// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) as one frame at
-/// `level` (numcodecs' level: 0 is zstd's default, levels past the limits are clamped), with a
-/// content `checksum` if asked, with this thread's compression context; returns the compressed
-/// size. Single-threaded (`workers` = `None`: numcodecs' bytes) or by `workers` zstd worker
-/// threads in jobs of [`MT_JOB_BYTES`] (the bytes do not depend on the number of workers).
-pub(crate) fn compress(
-    data: &[u8],
-    out: &mut [u8],
-    level: i32,
-    checksum: bool,
-    workers: Option<usize>,
-) -> Result<usize> {
+/// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) as one
+/// single-threaded frame at `level` (numcodecs' level: 0 is zstd's default, levels past the limits
+/// are clamped), with a content `checksum` if asked, with this thread's compression context;
+/// returns the compressed size. The bytes are numcodecs'.
+pub(crate) fn compress(data: &[u8], out: &mut [u8], level: i32, checksum: bool) -> Result<usize> {
     use zstd_sys::{ZSTD_ResetDirective, ZSTD_cParameter};
     let level = level.clamp(zstd_safe::min_c_level(), zstd_safe::max_c_level());
-    let (workers, job, overlap) = match workers {
-        Some(w) => (w.clamp(1, 64) as i32, MT_JOB_BYTES as i32, MT_OVERLAP_LOG),
-        None => (0, 0, 0),
-    };
     let check = |what: &str, code: usize| {
         // SAFETY: `ZSTD_isError` only inspects the number.
         if unsafe { zstd_sys::ZSTD_isError(code) } != 0 {
@@ -61,9 +43,6 @@ pub(crate) fn compress(
                 // 1.5.7 splits by default, which costs up to 1.8x the time on float data
                 // for the same size; without it the output equals numcodecs' (libzstd 1.5.6).
                 (ZSTD_cParameter::ZSTD_c_experimentalParam20, 1),
-                (ZSTD_cParameter::ZSTD_c_nbWorkers, workers),
-                (ZSTD_cParameter::ZSTD_c_jobSize, job),
-                (ZSTD_cParameter::ZSTD_c_overlapLog, overlap),
             ] {
                 check(
                     "setting parameters",
@@ -84,11 +63,11 @@ pub(crate) fn compress(
     })
 }
 
-/// Compresses `src` into `dst` as one single-threaded zstd frame at `level` without checksum
-/// (numcodecs' bytes); returns the compressed size, or an error when `dst` is too small. Blosc's
+/// Compresses `src` into `dst` as one zstd frame at `level` without checksum (numcodecs' and
+/// c-blosc's bytes); returns the compressed size, or an error when `dst` is too small. Blosc's
 /// zstd streams use it.
 pub(crate) fn compress_frame(level: i32, src: &[u8], dst: &mut [u8]) -> Result<usize> {
-    compress(src, dst, level, false, None)
+    compress(src, dst, level, false)
 }
 
 /// A zstd compression context held through the C API, which can set the parameters
@@ -114,29 +93,21 @@ impl Drop for RawCCtx {
 
 thread_local! {
     /// Each thread's compression context, reused across calls (numcodecs creates one per call;
-    /// creating it and its tables costs as much as compressing a small buffer), with the
-    /// [`process_key`](crate::threads::process_key) of the process that made it.
-    static CCTX: RefCell<Option<(u64, RawCCtx)>> = const { RefCell::new(None) };
+    /// creating it and its tables costs as much as compressing a small buffer). It holds no
+    /// threads, so a child made by `fork` keeps using (or frees) its copy of the forking thread's.
+    static CCTX: RefCell<Option<RawCCtx>> = const { RefCell::new(None) };
     /// Each thread's decompression context, reused across calls.
     static DCTX: RefCell<Option<DCtx<'static>>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` with this thread's compression context (a new one if it is in use further up).
-///
-/// In a child made by `fork`, the context the forking thread kept from the parent is never used
-/// nor freed: its zstd worker threads do not exist in the child (freeing it would wait for them
-/// forever), so it is leaked and a new one made.
 fn with_cctx<T>(f: impl FnOnce(&RawCCtx) -> Result<T>) -> Result<T> {
     CCTX.with(|cell| match cell.try_borrow_mut() {
         Ok(mut slot) => {
-            let process = crate::threads::process_key();
-            if slot.as_ref().is_none_or(|(p, _)| *p != process) {
-                if let Some((_, parents)) = slot.take() {
-                    std::mem::forget(parents);
-                }
-                *slot = Some((process, RawCCtx::create()?));
+            if slot.is_none() {
+                *slot = Some(RawCCtx::create()?);
             }
-            f(&slot.as_ref().expect("set above").1)
+            f(slot.as_ref().expect("set above"))
         }
         Err(_) => f(&RawCCtx::create()?),
     })

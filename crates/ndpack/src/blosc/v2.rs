@@ -312,6 +312,54 @@ pub fn compress(src: &[u8], params: &CParams) -> Result<Vec<u8>> {
     })
 }
 
+/// Scratch buffers of at most this size are kept by [`compress_with`] for the next call.
+const SCRATCH_KEEP_MAX: usize = 64 << 20;
+
+std::thread_local! {
+    /// The buffer each thread compresses chunks into for [`compress_with`]: kept fully
+    /// initialised (zeroed when it grows) and reused, so that steady compression writes into
+    /// pages that are already mapped instead of faulting in fresh ones for every chunk.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Compresses `src` as [`compress`] does, into a buffer this thread keeps, and passes the chunk
+/// to `f` (which copies or writes it where it belongs). Called again from inside `f`, it
+/// compresses into a new buffer.
+pub fn compress_with<R>(
+    src: &[u8],
+    params: &CParams,
+    f: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<R> {
+    check_input_size(src.len(), MAX_OVERHEAD)?;
+    let cap = src.len() + MAX_OVERHEAD;
+    let into = |buf: &mut Vec<u8>| -> Result<usize> {
+        if buf.len() < cap {
+            buf.resize(cap, 0);
+        }
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the encoders write through the
+        // view only with `put`, which copies initialised bytes: the buffer stays initialised.
+        let view = unsafe {
+            std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<MaybeUninit<u8>>(), cap)
+        };
+        compress_into_uninit(src, params, view)
+    };
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut buf) => {
+            let n = into(&mut buf)?;
+            let r = f(&buf[..n]);
+            if buf.len() > SCRATCH_KEEP_MAX {
+                *buf = Vec::new();
+            }
+            r
+        }
+        Err(_) => {
+            let mut buf = Vec::new();
+            let n = into(&mut buf)?;
+            f(&buf[..n])
+        }
+    })
+}
+
 /// Compresses `src` into `dst`, which may be uninitialised and must hold at least
 /// `src.len() + MAX_OVERHEAD` bytes (the largest chunk); returns the chunk size. The first
 /// that many bytes of `dst` are then initialised.

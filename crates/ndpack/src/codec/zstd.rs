@@ -4,6 +4,9 @@
 //! numcodecs does: 0 is zstd's default (3), negative levels are the fast modes, levels above the
 //! maximum (22) are clamped. `checksum` adds zstd's XXH64 content checksum to each frame.
 //!
+//! Encoding writes numcodecs' exact bytes at every level and input size: one frame, compressed
+//! on the calling thread.
+//!
 //! Decoding accepts one or more concatenated frames (and skippable frames), with or without a
 //! declared content size: frames that declare their sizes are decoded in one call into an output
 //! allocated once; others are streamed. Declared sizes are checked against what the input can
@@ -24,24 +27,6 @@ pub struct Zstd {
     level: i32,
     checksum: bool,
 }
-
-/// Inputs of at least this size, at levels [`MT_MIN_LEVEL`] to [`MT_MAX_LEVEL`], are compressed by
-/// libzstd's multithreaded compressor, in jobs of 8 MiB: one frame (any zstd decoder,
-/// numcodecs' too, reads it), a few bytes larger than a single-threaded frame, identical for any
-/// number of workers; other inputs give numcodecs' exact bytes.
-pub const MT_MIN_BYTES: usize = 8 << 20;
-
-/// The lowest level (after level 0 becomes zstd's default, 3) compressed in jobs. At levels 1
-/// and 2 and the negative (fast) levels, jobs compress data with short repeats (an integer ramp)
-/// into up to 1.5x numcodecs' size, whatever the job size and overlap: these levels stay
-/// single-threaded.
-pub const MT_MIN_LEVEL: i32 = 3;
-
-/// The highest level compressed in jobs. Above it, loading each job's history costs more than
-/// the other workers gain: at levels 5 and 9, 16 MB of smooth float32 took 1.9x and 2.5x the time
-/// of one single-threaded frame (2 threads), so higher levels stay single-threaded and give
-/// numcodecs' bytes.
-pub const MT_MAX_LEVEL: i32 = 3;
 
 impl Zstd {
     /// A codec with compression `level` (as numcodecs: 0 is the default level, negative levels
@@ -77,19 +62,10 @@ impl Zstd {
         Ok(Zstd::new(level, checksum))
     }
 
-    /// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) with this
-    /// thread's compression context; returns the compressed size. Inputs of at least
-    /// [`MT_MIN_BYTES`] at levels [`MT_MIN_LEVEL`] to [`MT_MAX_LEVEL`] are compressed in
-    /// 8 MiB jobs by ndpack's thread count of zstd workers.
+    /// Compresses `data` into `out` (at least `compress_bound(data.len())` bytes) as one frame
+    /// with this thread's compression context (numcodecs' bytes); returns the compressed size.
     fn compress_into(&self, data: &[u8], out: &mut [u8]) -> Result<usize> {
-        let level = if self.level == 0 {
-            zstd_safe::CLEVEL_DEFAULT
-        } else {
-            self.level
-        };
-        let jobs = data.len() >= MT_MIN_BYTES && (MT_MIN_LEVEL..=MT_MAX_LEVEL).contains(&level);
-        let workers = jobs.then(crate::threads::get_num_threads);
-        zstd_backend::compress(data, out, self.level, self.checksum, workers)
+        zstd_backend::compress(data, out, self.level, self.checksum)
     }
 }
 
@@ -202,51 +178,6 @@ mod tests {
         let mut bad = enc;
         bad[12] ^= 1;
         assert!(c.decode(ArrayRef::bytes(&bad)).is_err());
-    }
-
-    #[test]
-    fn multithreaded_frames_do_not_depend_on_the_worker_count() {
-        // Above the threshold: one frame whatever the number of workers, decodable, at most a
-        // few bytes larger than the single-threaded frame (smaller inputs give numcodecs' bytes:
-        // python/tests/test_codecs.py).
-        // A smooth float field then an integer ramp (the synthetic `sample`, a sine wave of
-        // bytes, is an outlier: repeats that only a whole-input window finds).
-        let n = (MT_MIN_BYTES + 12_345) / 8;
-        let d: Vec<u8> = (0..n)
-            .flat_map(|i| {
-                let v = if i < n / 2 {
-                    ((i as f64) * 1e-4).sin().to_bits()
-                } else {
-                    (i as u64) * 3
-                };
-                v.to_le_bytes()
-            })
-            .collect();
-        for (level, checksum) in [(0, false), (1, true), (-3, false)] {
-            let c = Zstd::new(level, checksum);
-            let bound = zstd_safe::compress_bound(d.len());
-            let frame = |workers| {
-                let mut out = vec![0u8; bound];
-                let n = zstd_backend::compress(&d, &mut out, level, checksum, workers).unwrap();
-                out.truncate(n);
-                out
-            };
-            let one = frame(Some(1));
-            assert_eq!(one, frame(Some(2)));
-            assert_eq!(one, frame(Some(3)));
-            assert_eq!(
-                zstd_backend::frames_size(&one, MAX_DECODED_SIZE).unwrap(),
-                Some(d.len() as u64)
-            );
-            assert_eq!(c.decode(ArrayRef::bytes(&one)).unwrap().bytes(), &d[..]);
-            let single = frame(None);
-            assert!(
-                one.len() <= single.len() + single.len() / 100 + 64,
-                "level {level}: {} vs {}",
-                one.len(),
-                single.len()
-            );
-        }
     }
 
     #[test]

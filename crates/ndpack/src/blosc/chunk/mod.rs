@@ -23,7 +23,7 @@ pub use filters::Filter;
 pub(crate) use header::*;
 
 /// Chunks at least this large are split over the pool's threads (when it has more than one).
-const PARALLEL_MIN_BYTES: usize = 256 * 1024;
+pub(in crate::blosc) const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 
 /// Views `buf`, which may be uninitialised, as bytes.
 ///

@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::blocks::HeadCache;
 use super::header::{FrameHeader, COMMIT_RANGE};
 use super::parse::{parse_frame, Parsed};
 use super::{Entry, Mode, OpenOptions};
@@ -42,6 +43,8 @@ pub(crate) struct Contig {
     dead: u64,
     sync: bool,
     mmap: bool,
+    /// Chunk heads read for reads by blocks.
+    pub(super) heads: HeadCache,
 }
 
 fn sync_dir(path: &Path) -> Result<()> {
@@ -74,6 +77,7 @@ impl Contig {
             dead: 0,
             sync,
             mmap: false,
+            heads: HeadCache::default(),
         }
     }
 
@@ -100,6 +104,7 @@ impl Contig {
             dead: 0,
             sync: opts.sync,
             mmap: opts.mmap,
+            heads: HeadCache::default(),
         };
         let parsed = parse_frame(c.io()?, c.base, false)?;
         c.header_len = parsed.header.header_len;
@@ -334,6 +339,7 @@ impl Contig {
         if self.base != 0 {
             return Err(self.read_only());
         }
+        self.heads.clear();
         self.handle = Handle::File {
             io: FileIo::open(&self.path, true)?,
             writable: true,
@@ -343,6 +349,7 @@ impl Contig {
 
     /// Writes chunk bytes past everything written; returns their offset from the header end.
     pub fn put(&mut self, chunk: &[u8]) -> Result<i64> {
+        self.heads.clear();
         let w = self.writer()?;
         let pos = self.end;
         w.write_all_at(chunk, self.base + pos)?;
@@ -437,6 +444,7 @@ impl Contig {
             let _ = std::fs::remove_file(&tmp);
             return Err(e);
         }
+        self.heads.clear();
         self.handle = Handle::File {
             io: FileIo::from_file(
                 file.file()

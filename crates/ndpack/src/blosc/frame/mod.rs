@@ -55,6 +55,7 @@
 //! version 5 (what c-blosc2 2.4.3 and caterva 0.7.3 read); a frame of variable chunk sizes
 //! (version 3) is read, and written back as version 3.
 
+mod blocks;
 mod commit;
 mod contiguous;
 mod header;

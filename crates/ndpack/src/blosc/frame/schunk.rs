@@ -23,77 +23,11 @@ use crate::threads;
 
 thread_local! {
     /// Each thread's buffer for the chunks it reads from frame files (see [`SChunk::with_chunk`]).
-    static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    pub(super) static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Chunks that decode to more bytes than this are read into a fresh buffer, not a kept one.
-const READ_BUF_KEEP_MAX: u64 = 16 << 20;
-
-/// How to read `blocks` of the stored chunk of `e` in part: the store, the chunk's size and its
-/// number of blocks; `None` when the whole chunk is read instead (a map, a chunk of few blocks
-/// or most of them wanted, or one whose blocks cannot be decoded alone: DELTA, stored raw,
-/// special, a Blosc1 header).
-fn partial_plan<'c>(
-    c: &'c Contig,
-    e: &Entry,
-    blocks: &[usize],
-) -> Result<Option<(&'c Contig, usize, usize)>> {
-    let mut head = [0u8; v2::MAX_OVERHEAD];
-    if blocks.is_empty() || !c.read_chunk_part(e, v2::MAX_OVERHEAD, 0, &mut head)? {
-        return Ok(None);
-    }
-    let cbytes = i32::from_le_bytes(head[12..16].try_into().expect("4 bytes"));
-    let cbytes = usize::try_from(cbytes)
-        .map_err(|_| Error::corrupt(format!("a chunk declares {cbytes} bytes")))?;
-    // The header parsed alone: its chunk size set to the header's own.
-    head[12..16].copy_from_slice(&(v2::MAX_OVERHEAD as i32).to_le_bytes());
-    let info = v2::chunk_info(&head)?;
-    // Bits 0 and 2 of the flags together mark the 32-byte Blosc2 header.
-    let blosc2 = head[2] & 0x05 == 0x05;
-    if !blosc2
-        || info.memcpyed
-        || info.special != 0
-        || info.blocksize == 0
-        || info.filters.contains(&Filter::Delta.code())
-        || info.nbytes != e.nbytes as usize
-    {
-        return Ok(None);
-    }
-    let nblocks = info.nbytes.div_ceil(info.blocksize);
-    // A read per run of blocks: worth it for a few blocks of many. Blocks past the end are
-    // left to the decoder to refuse.
-    if nblocks < 4 || blocks.len() * 4 > nblocks || blocks.iter().any(|&b| b >= nblocks) {
-        return Ok(None);
-    }
-    if v2::MAX_OVERHEAD + 4 * nblocks > cbytes {
-        return Err(Error::corrupt(format!(
-            "a chunk of {cbytes} bytes cannot hold the offsets of {nblocks} blocks"
-        )));
-    }
-    Ok(Some((c, cbytes, nblocks)))
-}
-
-/// Which blocks of `chunk` are wanted, when `blocks` are a quarter of its blocks or fewer (and
-/// none depends on another: no DELTA): the decoder then checks only those.
-fn few_blocks(chunk: &[u8], blocks: &[usize]) -> Option<Vec<bool>> {
-    let info = v2::chunk_info(chunk).ok()?;
-    if info.memcpyed
-        || info.special != 0
-        || info.blocksize == 0
-        || info.filters.contains(&Filter::Delta.code())
-    {
-        return None;
-    }
-    let nblocks = info.nbytes.div_ceil(info.blocksize);
-    if blocks.is_empty() || blocks.len() * 4 > nblocks || blocks.iter().any(|&b| b >= nblocks) {
-        return None;
-    }
-    let mut present = vec![false; nblocks];
-    for &b in blocks {
-        present[b] = true;
-    }
-    Some(present)
-}
+pub(super) const READ_BUF_KEEP_MAX: u64 = 16 << 20;
 
 /// Where the chunk bytes live.
 #[derive(Debug)]
@@ -649,89 +583,6 @@ impl SChunk {
         })
     }
 
-    /// Runs `f` on a decoder of chunk `nchunk` that can decode at least the blocks `blocks`.
-    /// From a frame file read with `pread`, when those are few of the chunk's blocks, only the
-    /// chunk's header, its block-offset table and those blocks' bytes are read (adjacent blocks
-    /// in one read); otherwise the whole chunk is read (or viewed) as for any decode, and when
-    /// `blocks` are a quarter of its blocks or fewer the decoder checks, and can decode, only
-    /// those.
-    pub fn with_chunk_blocks<R>(
-        &self,
-        nchunk: usize,
-        blocks: &[usize],
-        f: impl FnOnce(&v2::ChunkDecoder<'_>) -> Result<R>,
-    ) -> Result<R> {
-        let e = self.entry(nchunk)?;
-        let plan = match &self.store {
-            Store::Contiguous(c) if !e.is_special() => partial_plan(c, &e, blocks)?,
-            _ => None,
-        };
-        let Some((c, cbytes, nblocks)) = plan else {
-            return self.with_chunk(&e, |chunk| {
-                // Few blocks of a chunk in memory: only those are checked.
-                let dec = match few_blocks(chunk, blocks) {
-                    Some(present) => v2::ChunkDecoder::open_partial(chunk, present)?,
-                    None => v2::ChunkDecoder::open(chunk)?,
-                };
-                f(&dec)
-            });
-        };
-        let table_end = v2::MAX_OVERHEAD + 4 * nblocks;
-        let mut present = vec![false; nblocks];
-        for &b in blocks {
-            present[b] = true;
-        }
-        let read = |buf: &mut Vec<u8>| -> Result<R> {
-            if buf.len() < cbytes {
-                try_reserve_total(buf, cbytes, "frame chunk")?;
-                buf.resize(cbytes, 0);
-            }
-            let buf = &mut buf[..cbytes];
-            c.read_chunk_part(&e, cbytes, 0, &mut buf[..table_end])?;
-            // Each block runs from its start to the next start in the chunk (blocks may lie in
-            // any order), the last to the end of the chunk.
-            let mut starts: Vec<usize> = buf[v2::MAX_OVERHEAD..table_end]
-                .chunks_exact(4)
-                .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")))
-                .map(|s| {
-                    usize::try_from(s)
-                        .ok()
-                        .filter(|&s| s >= table_end && s < cbytes)
-                })
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::corrupt("a Blosc block starts out of its chunk"))?;
-            let mut ranges: Vec<(usize, usize)> = present
-                .iter()
-                .zip(&starts)
-                .filter(|(p, _)| **p)
-                .map(|(_, &s)| (s, 0))
-                .collect();
-            starts.sort_unstable();
-            for r in &mut ranges {
-                let next = starts.partition_point(|&s| s <= r.0);
-                r.1 = starts.get(next).copied().unwrap_or(cbytes);
-            }
-            ranges.sort_unstable();
-            // Adjacent blocks in one read.
-            let mut k = 0;
-            while k < ranges.len() {
-                let (lo, mut hi) = ranges[k];
-                k += 1;
-                while k < ranges.len() && ranges[k].0 <= hi {
-                    hi = hi.max(ranges[k].1);
-                    k += 1;
-                }
-                c.read_chunk_part(&e, cbytes, lo, &mut buf[lo..hi])?;
-            }
-            f(&v2::ChunkDecoder::open_partial(buf, present)?)
-        };
-        READ_BUF.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut buf) if cbytes as u64 <= READ_BUF_KEEP_MAX => read(&mut buf),
-            // Re-entered on this thread, or a chunk too large to keep a buffer of.
-            _ => read(&mut Vec::new()),
-        })
-    }
-
     pub(super) fn chunk_of(&self, e: &Entry) -> Result<Buffer> {
         if e.is_special() {
             self.special_chunk(e).map(Buffer::from_vec)
@@ -796,11 +647,17 @@ impl SChunk {
                 out.len()
             )));
         }
+        if self.decode_by_blocks(&e, &mut out[..n])? {
+            return Ok(n);
+        }
         self.with_chunk(&e, |chunk| v2::decompress_into(chunk, &mut out[..n]))
     }
 
     /// Decodes `dst.len()` bytes of entry `e` from byte `within`.
     pub(super) fn read_piece(&self, e: &Entry, within: usize, dst: &mut [u8]) -> Result<()> {
+        if within == 0 && self.decode_by_blocks(e, dst)? {
+            return Ok(());
+        }
         self.with_chunk(e, |chunk| {
             if within == 0 && dst.len() == e.nbytes as usize {
                 v2::decompress_into(chunk, dst).map(|_| ())

@@ -156,9 +156,11 @@ impl SChunk {
         self.check_room(1)?;
         let n = self.entries.len();
         self.check_size(n, data.len(), "append")?;
-        let chunk = v2::compress(data, &self.cparams)?;
-        let info = v2::chunk_info(&chunk)?;
-        let e = self.store_chunk(Cow::Owned(chunk), &info, None)?;
+        let cparams = self.cparams.clone();
+        let e = v2::compress_with(data, &cparams, |chunk| {
+            let info = v2::chunk_info(chunk)?;
+            self.store_chunk(Cow::Borrowed(chunk), &info, None)
+        })?;
         self.push_entry(n, e);
         self.commit()?;
         Ok(self.entries.len())
@@ -376,9 +378,11 @@ impl SChunk {
                     buf
                 };
                 self.check_size(ci, new_len, "update")?;
-                let chunk = v2::compress(&buf, &self.cparams)?;
-                let info = v2::chunk_info(&chunk)?;
-                self.replace(ci, old, Cow::Owned(chunk), &info)?;
+                let cparams = self.cparams.clone();
+                v2::compress_with(&buf, &cparams, |chunk| {
+                    let info = v2::chunk_info(chunk)?;
+                    self.replace(ci, old, Cow::Borrowed(chunk), &info)
+                })?;
                 self.commit()?;
             }
             pos += take;
