@@ -1,11 +1,13 @@
 //! Python bindings: writing one sparse b2nd array from many processes at once
 //! (`ndpack::array::b2nd::parallel`) as `ndpack._ndpack.SparseArrayWriter` plus the functions
-//! `parallel_create`, `parallel_commit` and `parallel_pack`. The Python front is
+//! `parallel_create`, `parallel_commit`, `parallel_resize` and `parallel_pack`. The Python front is
 //! `ndpack/dask.py`; this file converts and dispatches, with the GIL released around the work.
 
 use std::path::PathBuf;
 
-use ndpack::array::b2nd::parallel::{commit_parallel, create_parallel, ParallelWriter};
+use ndpack::array::b2nd::parallel::{
+    commit_parallel, create_parallel, resize_parallel, ParallelWriter,
+};
 use ndpack::array::b2nd::{ArrayOptions, Dtype, NDArray};
 use ndpack::blosc::frame::{Mode, Storage};
 use ndpack::buffer::ArrayRef;
@@ -155,6 +157,13 @@ fn parallel_commit(
     Ok((s.nchunks, s.stored, s.special, s.cbytes, s.removed))
 }
 
+/// Changes the shape of the parallel sparse array at `path` (new items zero), keeping every
+/// stored chunk in the file of its position so that parallel writers can write it again.
+#[pyfunction]
+fn parallel_resize(py: Python<'_>, path: PathBuf, shape: Vec<usize>) -> PyResult<()> {
+    py.detach(|| resize_parallel(&path, &shape)).map_err(to_py)
+}
+
 /// Copies the array at `src` into a new contiguous frame file `dst` (replacing it), its
 /// compressed chunks as they are, in one pass.
 #[pyfunction]
@@ -198,6 +207,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PySparseArrayWriter>()?;
     m.add_function(wrap_pyfunction!(parallel_create, m)?)?;
     m.add_function(wrap_pyfunction!(parallel_commit, m)?)?;
+    m.add_function(wrap_pyfunction!(parallel_resize, m)?)?;
     m.add_function(wrap_pyfunction!(parallel_pack, m)?)?;
     Ok(())
 }

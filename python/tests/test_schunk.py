@@ -551,6 +551,25 @@ def test_compact_and_sync(tmp_path, contiguous):
     assert [theirs.decompress_chunk(i) for i in range(theirs.nchunks)] == want
 
 
+def test_cbytes_after_updates_reopen_and_compact(tmp_path):
+    # A reopened file reports its header's cbytes (holes of updated chunks included), as
+    # python-blosc2 does; the live handle counts only live chunks; after compact() all agree.
+    path = str(tmp_path / "g.b2frame")
+    s = ndpack.SChunk(chunksize=CHUNKSIZE, data=ints(5000), cparams={"typesize": 4}, urlpath=path, contiguous=True, mode="w")
+    s.update_data(2, np.arange(1000, dtype=np.int32), False)
+    live = s.cbytes
+    del s
+    reopened = ndpack.open(path)
+    assert reopened.cbytes == blosc2.open(path).cbytes
+    assert reopened.cbytes > live
+    del reopened
+    s = ndpack.open(path, mode="a")
+    s.compact()
+    assert s.cbytes == live
+    del s
+    assert ndpack.open(path).cbytes == live == blosc2.open(path).cbytes
+
+
 def test_open_with_mmap(tmp_path):
     path = str(tmp_path / "m.b2frame")
     s = ndpack.SChunk(chunksize=CHUNKSIZE, data=ints(5500), cparams={"typesize": 4}, urlpath=path, mode="w")

@@ -2,7 +2,8 @@
 //! ([`ParallelWriter`]), over the lock-free protocol of [`crate::blosc::frame::SparseWriter`]:
 //! chunks a region covers whole are compressed and renamed into place without any lock;
 //! chunks it covers in part are read, patched and rewritten under the chunk's file lock. The
-//! index is made exact afterwards by [`commit_parallel`], in one process.
+//! index is made exact afterwards by [`commit_parallel`], in one process; [`resize_parallel`]
+//! changes the shape between writes.
 
 use std::path::Path;
 
@@ -11,7 +12,7 @@ use rayon::prelude::*;
 use super::layout::ChunkLayout;
 use super::meta::ArrayMeta;
 use super::{array_cparams, ArrayOptions, NDArray, B2ND_META, CATERVA_META};
-use crate::blosc::frame::{commit_sparse_writes, CommitSummary, Mode, SparseWriter};
+use crate::blosc::frame::{commit_sparse_writes, make_identity, CommitSummary, Mode, SparseWriter};
 use crate::blosc::v2::{self, CParams};
 use crate::buffer::ArrayRef;
 use crate::error::{Error, Result};
@@ -162,6 +163,29 @@ pub fn create_parallel(
 /// [`crate::blosc::frame::commit_sparse_writes`].
 pub fn commit_parallel(path: impl AsRef<Path>, sync: bool) -> Result<CommitSummary> {
     commit_sparse_writes(path, sync)
+}
+
+/// Changes the shape of the sparse array at `path` (as [`NDArray::resize`]: new items are zero)
+/// and keeps it writable by [`ParallelWriter`]s: chunks that the resize moved to other
+/// positions (growing or shrinking an inner dimension) get the files of their new positions
+/// (see [`make_identity`]). Chunks written in parallel and not yet committed are committed
+/// first. Run it in one process while nobody writes the array.
+pub fn resize_parallel(path: impl AsRef<Path>, new_shape: &[usize]) -> Result<()> {
+    let path = path.as_ref();
+    if !path.is_dir() {
+        return Err(Error::invalid_argument(format!(
+            "{} is not a sparse array directory",
+            path.display()
+        )));
+    }
+    if SparseWriter::open(path).is_ok() {
+        commit_sparse_writes(path, false)?;
+    }
+    let mut a = NDArray::open(path, Mode::Append)?;
+    a.resize(new_shape)?;
+    drop(a);
+    make_identity(path, false)?;
+    Ok(())
 }
 
 /// `n` zero bytes, or an out-of-memory error.

@@ -52,6 +52,9 @@ pub(super) struct HeadCache {
     heads: std::sync::RwLock<Heads>,
 }
 
+/// Chunk heads by offset, and their total size.
+type Heads = (HashMap<i64, Arc<[u8]>>, usize);
+
 impl HeadCache {
     fn get(&self, off: i64) -> Option<Arc<[u8]>> {
         let g = self.heads.read().unwrap_or_else(|e| e.into_inner());
@@ -161,6 +164,19 @@ fn block_ranges(head: &[u8], cbytes: usize) -> Result<Vec<(usize, usize)>> {
         .collect())
 }
 
+/// The reads that fetch the sorted byte `ranges`: adjacent or near ones (less than
+/// [`READ_GAP`] apart) made one.
+fn coalesce(ranges: &[(usize, usize)]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+    for &(lo, hi) in ranges {
+        match runs.last_mut() {
+            Some(run) if lo <= run.1 + READ_GAP => run.1 = run.1.max(hi),
+            _ => runs.push((lo, hi)),
+        }
+    }
+    runs
+}
+
 /// Runs `f` on the first `len` bytes of this thread's read buffer (grown when too small, else
 /// reused as it is), or of a fresh one when re-entered or when `len` is too large to keep.
 fn with_read_buf<R>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Result<R> {
@@ -249,15 +265,7 @@ impl SChunk {
                 .map(|(_, r)| r)
                 .collect();
             ranges.sort_unstable();
-            // Adjacent or near blocks in one read.
-            let mut k = 0;
-            while k < ranges.len() {
-                let (lo, mut hi) = ranges[k];
-                k += 1;
-                while k < ranges.len() && ranges[k].0 <= hi + READ_GAP {
-                    hi = hi.max(ranges[k].1);
-                    k += 1;
-                }
+            for (lo, hi) in coalesce(&ranges) {
                 c.read_chunk_part(&e, l.cbytes, lo, &mut buf[lo..hi])?;
             }
             f(&v2::ChunkDecoder::open_partial(buf, present)?)
@@ -265,20 +273,21 @@ impl SChunk {
     }
 
     /// Decodes the stored chunk of `e` into `out` (its decoded size) from a frame file read
-    /// with `pread`, block by block on the pool, when it is large enough to be decoded in
-    /// parallel: the header and block-offset table are read once, then each worker reads the
-    /// bytes of each block it decodes into its own buffer. The reads run in parallel, and no
-    /// worker decodes bytes that another core read. `false` (nothing done) when the chunk is
+    /// with `pread`, by runs of blocks on the pool, when it is large enough to be decoded in
+    /// parallel: the header and block-offset table are read once (and kept), then each worker
+    /// reads the bytes of the run it decodes into its own buffer. The reads run in parallel,
+    /// and no worker decodes bytes that another core read. `false` (nothing done) when the chunk is
     /// to be read whole instead: a map, a pool of one thread, a small or single-block chunk, or
     /// one whose blocks cannot be read alone.
     pub(super) fn decode_by_blocks(&self, e: &Entry, out: &mut [u8]) -> Result<bool> {
         if threads::get_num_threads() < 2 {
             return Ok(false);
         }
-        // Other callers decoding at the same time take their share of the threads: with as
-        // many callers as threads, each decodes its blocks alone.
+        // Other callers decoding at the same time (Python threads, or the pool's workers
+        // decoding other chunks) take their share of the threads: with as many callers as
+        // threads, each decodes its chunk alone, with one read.
         let share = threads::share();
-        self.decode_by_blocks_with(e, out, share.workers().max(1))
+        self.decode_by_blocks_with(e, out, share.workers())
     }
 
     /// [`Self::decode_by_blocks`] with `threads` workers.
@@ -299,17 +308,35 @@ impl SChunk {
             return Ok(false);
         }
         let ranges = block_ranges(&head, l.cbytes)?;
-        let decode = |(j, blk): (usize, &mut [u8])| {
+        // Runs of blocks, read and decoded by one worker each: two per worker (so that a worker
+        // that started late takes fewer), one for a worker alone.
+        let runs = if threads < 2 {
+            1
+        } else {
+            l.nblocks.min(2 * threads)
+        };
+        let per = l.nblocks.div_ceil(runs);
+        let decode = |(k, part): (usize, &mut [u8])| {
+            let first = k * per;
+            let last = (first + per).min(l.nblocks);
             with_read_buf(l.cbytes, |buf| {
                 buf[..head.len()].copy_from_slice(&head);
-                let (lo, hi) = ranges[j];
-                c.read_chunk_part(e, l.cbytes, lo, &mut buf[lo..hi])?;
+                let mut wanted = ranges[first..last].to_vec();
+                wanted.sort_unstable();
+                for (lo, hi) in coalesce(&wanted) {
+                    c.read_chunk_part(e, l.cbytes, lo, &mut buf[lo..hi])?;
+                }
                 let mut present = vec![false; l.nblocks];
-                present[j] = true;
-                v2::ChunkDecoder::open_partial(buf, present)?.decode_range(j * l.blocksize, blk)
+                present[first..last].fill(true);
+                v2::ChunkDecoder::open_partial(buf, present)?
+                    .decode_range(first * l.blocksize, part)
             })
         };
-        threads::for_each_with_caller(out.chunks_mut(l.blocksize).enumerate(), threads, decode)?;
+        threads::for_each_with_caller(
+            out.chunks_mut(per * l.blocksize).enumerate(),
+            threads,
+            decode,
+        )?;
         Ok(true)
     }
 }

@@ -76,7 +76,7 @@ use std::path::PathBuf;
 pub use crate::blosc::v2::{CParams, Filter, SplitMode};
 pub use header::{MAX_METALAYERS, MAX_NAME_LEN};
 pub use offsets::MAX_CHUNKS;
-pub use parallel::{commit_sparse_writes, ChunkLock, CommitSummary, SparseWriter};
+pub use parallel::{commit_sparse_writes, make_identity, ChunkLock, CommitSummary, SparseWriter};
 pub use schunk::SChunk;
 pub use trailer::MAX_VLMETALAYERS;
 

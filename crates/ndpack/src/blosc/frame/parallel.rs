@@ -507,6 +507,81 @@ pub fn commit_sparse_writes(path: impl AsRef<Path>, sync: bool) -> Result<Commit
     })
 }
 
+/// Renames the chunk files of a sparse frame so that every stored chunk sits in the file of its
+/// own position (an *identity* frame, which [`SparseWriter`] and [`commit_sparse_writes`]
+/// need), e.g. after chunks were inserted or deleted in the middle (an N-d array resized along
+/// an inner dimension). Run it in one process while nobody writes the frame.
+///
+/// Every step leaves an index whose files all exist: the moved chunks are first linked to fresh
+/// ids past every position and the index points at them; then they are linked to their
+/// positions and the index points there; last, the chunk files no entry references and the
+/// temporary files are removed (a stray file at a special position would otherwise be taken
+/// for a written chunk by the next [`commit_sparse_writes`]). A rerun after a crash finishes
+/// the job. Bumps the `.b2lock` generation. Returns the number of chunks moved.
+pub fn make_identity(path: impl AsRef<Path>, sync: bool) -> Result<usize> {
+    let path = path.as_ref();
+    let mut s = SChunk::open_with_options(
+        path,
+        &super::OpenOptions {
+            mode: Mode::Append,
+            sync,
+            ..Default::default()
+        },
+    )?;
+    let Store::Sparse(_) = &s.store else {
+        return Err(Error::invalid_argument(format!(
+            "{} is not a sparse frame directory",
+            path.display()
+        )));
+    };
+    let n = s.entries.len();
+    let moves: Vec<usize> = (0..n)
+        .filter(|&i| !s.entries[i].is_special() && s.entries[i].off != i as i64)
+        .collect();
+    if !moves.is_empty() {
+        let top = s.entries.iter().map(|e| e.off).max().unwrap_or(0);
+        let base = (n as i64).max(top + 1);
+        for (k, &i) in moves.iter().enumerate() {
+            let fresh = base + k as i64;
+            link_chunk(path, s.entries[i].off, fresh, sync)?;
+            s.entries[i].off = fresh;
+        }
+        s.commit_sparse()?;
+        for &i in &moves {
+            link_chunk(path, s.entries[i].off, i as i64, sync)?;
+            s.entries[i].off = i as i64;
+        }
+        s.commit_sparse()?;
+    }
+    if let Store::Sparse(d) = &s.store {
+        d.remove_orphans(&s.entries)?;
+    }
+    bump_b2lock(path)?;
+    Ok(moves.len())
+}
+
+/// Makes chunk file `to` of directory `dir` a copy of chunk file `from` (a hard link where the
+/// file system has them), through a temporary name renamed over `to`.
+fn link_chunk(dir: &Path, from: i64, to: i64, sync: bool) -> Result<()> {
+    let src = dir.join(chunk_name(from));
+    let dst = dir.join(chunk_name(to));
+    let tmp = dir.join(format!(
+        ".{}.tmp-identity-{}",
+        chunk_name(to),
+        std::process::id()
+    ));
+    let _ = std::fs::remove_file(&tmp);
+    if std::fs::hard_link(&src, &tmp).is_err() {
+        std::fs::copy(&src, &tmp).map_err(|e| io_error(&src, "cannot copy", e))?;
+    }
+    if sync {
+        std::fs::File::open(&tmp)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io_error(&tmp, "cannot sync", e))?;
+    }
+    std::fs::rename(&tmp, &dst).map_err(|e| io_error(&dst, "cannot rename onto", e))
+}
+
 /// What the header at the start of `head` (a chunk's first bytes, maybe not all of it)
 /// says: the header is checked as a whole chunk's, its declared size is returned as is.
 fn head_info(head: &[u8]) -> Result<v2::ChunkInfo> {

@@ -106,3 +106,108 @@ fn regions_from_many_threads_equal_serial_writes() {
         .is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Writes `value(i, j)` into the box `rows x cols` of a 2-d f8 array with a parallel writer.
+fn write_box(
+    dir: &std::path::Path,
+    rows: (usize, usize),
+    cols: (usize, usize),
+    value: impl Fn(usize, usize) -> f64,
+) {
+    let w = ParallelWriter::open(dir).unwrap();
+    let data: Vec<u8> = (rows.0..rows.1)
+        .flat_map(|i| (cols.0..cols.1).map(move |j| (i, j)))
+        .flat_map(|(i, j)| value(i, j).to_le_bytes())
+        .collect();
+    let dtype: DataType = "<f8".parse().unwrap();
+    w.set_region(
+        &region(&[rows, cols]),
+        &ArrayRef::new(
+            &data,
+            dtype,
+            vec![rows.1 - rows.0, cols.1 - cols.0],
+            Order::C,
+        )
+        .unwrap(),
+    )
+    .unwrap();
+}
+
+fn items(a: &NDArray) -> Vec<f64> {
+    read_all(a)
+        .chunks_exact(8)
+        .map(|b| f64::from_le_bytes(b.try_into().unwrap()))
+        .collect()
+}
+
+#[test]
+fn resizing_along_any_dimension_keeps_the_array_writable_in_parallel() {
+    let dtype: DataType = "<f8".parse().unwrap();
+    let opts = ArrayOptions {
+        chunks: Some(vec![3, 4]),
+        blocks: Some(vec![3, 2]),
+        ..Default::default()
+    };
+    let dir = tmpdir("resize");
+    create_parallel(&dir, &[7, 10], dtype.into(), &opts).unwrap();
+    let value = |i: usize, j: usize| (i * 100 + j) as f64 + 1.0;
+    write_box(&dir, (0, 7), (0, 10), value);
+    commit_parallel(&dir, false).unwrap();
+    // Grow the inner dimension: chunks move to new positions (inserted chunks in between).
+    resize_parallel(&dir, &[7, 19]).unwrap();
+    let a = NDArray::open(&dir, Mode::Read).unwrap();
+    assert_eq!(a.shape(), &[7, 19]);
+    let got = items(&a);
+    for i in 0..7 {
+        for j in 0..19 {
+            let want = if j < 10 { value(i, j) } else { 0.0 };
+            assert_eq!(got[i * 19 + j], want, "item {i},{j} after the inner resize");
+        }
+    }
+    drop(a);
+    // The new part, written in parallel (the edge chunk of columns 8..12 in part, locked).
+    write_box(&dir, (0, 7), (10, 19), value);
+    // Grow the outer dimension before the commit: the written chunks are committed first.
+    resize_parallel(&dir, &[11, 19]).unwrap();
+    write_box(&dir, (7, 11), (0, 19), value);
+    let s = commit_parallel(&dir, false).unwrap();
+    assert_eq!(s.nchunks, 4 * 5);
+    let a = NDArray::open(&dir, Mode::Read).unwrap();
+    let got = items(&a);
+    for i in 0..11 {
+        for j in 0..19 {
+            assert_eq!(
+                got[i * 19 + j],
+                value(i, j),
+                "item {i},{j} after the outer resize"
+            );
+        }
+    }
+    drop(a);
+    // Shrink both dimensions: deleted chunks go, the rest move back.
+    resize_parallel(&dir, &[5, 6]).unwrap();
+    ParallelWriter::open(&dir).unwrap();
+    let a = NDArray::open(&dir, Mode::Read).unwrap();
+    let got = items(&a);
+    for i in 0..5 {
+        for j in 0..6 {
+            assert_eq!(got[i * 6 + j], value(i, j), "item {i},{j} after shrinking");
+        }
+    }
+    // Every chunk file left is the chunk of its own position.
+    let files = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .ends_with(".chunk")
+        })
+        .count();
+    assert!(files <= 2 * 2, "{files} chunk files for 4 chunks");
+    // A file is refused.
+    let f = dir.join("chunks.b2frame");
+    assert!(resize_parallel(&f, &[1, 1]).is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -328,3 +328,58 @@ fn the_commit_bumps_the_b2lock_generation() {
     assert_eq!(u64::from_ne_bytes(b[8..16].try_into().unwrap()), 2);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn make_identity_moves_inserted_chunks_home_and_removes_strays() {
+    let dir = tmpdir("identity");
+    let mut s = create(&dir, 4, CS);
+    s.update_chunk(0, &v2::compress(&data(1, CS), &cparams()).unwrap())
+        .unwrap();
+    s.update_chunk(2, &v2::compress(&data(3, CS), &cparams()).unwrap())
+        .unwrap();
+    // Chunks inserted in the middle: the stored chunks now sit in files of other positions.
+    s.insert_chunk(0, &v2::zeros_chunk(CS, TS, 0).unwrap())
+        .unwrap();
+    s.insert_chunk(2, &v2::compress(&data(9, CS), &cparams()).unwrap())
+        .unwrap();
+    drop(s);
+    let want: Vec<Vec<u8>> = {
+        let s = SChunk::open(&dir, Mode::Read).unwrap();
+        (0..6).map(|i| s.decompress_chunk(i).unwrap()).collect()
+    };
+    assert!(SparseWriter::open(&dir).is_err());
+    // A stray file at a special position (as a crash would leave) and a stale temporary.
+    std::fs::write(dir.join(chunk_name(5)), b"stray").unwrap();
+    std::fs::write(dir.join(".00000003.chunk.tmp-identity-1"), b"tmp").unwrap();
+    let moved = make_identity(&dir, false).unwrap();
+    assert!(moved >= 2, "{moved} moved");
+    SparseWriter::open(&dir).unwrap();
+    let s = SChunk::open(&dir, Mode::Read).unwrap();
+    for (i, w) in want.iter().enumerate() {
+        assert_eq!(&s.decompress_chunk(i).unwrap(), w, "chunk {i}");
+    }
+    let ids: Vec<i64> = s.entries.iter().map(|e| e.off).collect();
+    let files: Vec<String> = names(&dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".chunk") || n.contains(".tmp-"))
+        .collect();
+    let want_files: Vec<String> = ids
+        .iter()
+        .filter(|&&o| o >= 0)
+        .map(|&o| chunk_name(o))
+        .collect();
+    assert_eq!(files, want_files);
+    assert!(ids.iter().enumerate().all(|(i, &o)| o < 0 || o == i as i64));
+    // A second run moves nothing; the commit of the protocol accepts the frame.
+    assert_eq!(make_identity(&dir, false).unwrap(), 0);
+    commit_sparse_writes(&dir, false).unwrap();
+    let e = make_identity(dir.join(INDEX), false).unwrap_err();
+    assert!(
+        matches!(
+            e.kind(),
+            ErrorKind::InvalidArgument | ErrorKind::Io | ErrorKind::Corrupt
+        ),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
