@@ -39,9 +39,6 @@ const HEADS_MAX: usize = 1 << 16;
 /// The most bytes of chunk heads the cache holds.
 const HEADS_MAX_BYTES: usize = 16 << 20;
 
-/// Chunk heads by the chunk's offset, and their total bytes.
-type Heads = (HashMap<i64, Arc<[u8]>>, usize);
-
 /// The heads of stored chunks (header and block-offset table, or only the header of a chunk
 /// whose blocks cannot be read alone) of a frame file, by the chunk's offset, read once for
 /// reads by blocks. Stored bytes never change under an offset while the file is open (new
