@@ -13,9 +13,9 @@ use ndpack::array::zarr::{
 };
 use ndpack::buffer::{ArrayMut, ArrayRef};
 use ndpack::codec::zarr3::{BytesChain, CodecChain, EncodeOptions};
-use ndpack::region::{Region, Slice};
+use ndpack::region::{AxisPick, Pick, Region, Slice};
 use ndpack::{Buffer, DataType, Order};
-use numpy::PyArrayDescr;
+use numpy::{PyArrayDescr, PyReadonlyArray1, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
@@ -74,15 +74,63 @@ fn load(sources: Vec<Source>) -> ndpack::Result<Vec<Option<Buffer>>> {
         .collect())
 }
 
-/// A region from `(start, stop, step)` triples as Python's `slice.indices` gives them.
-fn region(triples: Vec<(isize, isize, isize)>) -> PyResult<Region> {
-    Ok(Region::new(
-        triples
-            .into_iter()
-            .map(|(a, b, s)| Slice::new(a, b, s))
-            .collect::<ndpack::Result<Vec<_>>>()
-            .map_err(to_py)?,
+/// Indices of a selection from Python's integers (never negative).
+fn indices<'a>(values: impl Iterator<Item = &'a i64>) -> PyResult<Vec<usize>> {
+    values
+        .map(|&i| {
+            usize::try_from(i)
+                .map_err(|_| PyValueError::new_err(format!("negative index {i} in a selection")))
+        })
+        .collect()
+}
+
+/// A selection from Python: a list with, per axis, a `(start, stop, step)` tuple (as
+/// `slice.indices` gives it) or a 1-d `int64` array of indices (a region when every axis is a
+/// tuple, an orthogonal selection otherwise); or a 2-d `int64` array of shape `(ndim, n)`: the
+/// coordinates of `n` points.
+fn pick(obj: &Bound<'_, PyAny>) -> PyResult<Pick> {
+    if let Ok(list) = obj.cast::<PyList>() {
+        let mut axes = Vec::with_capacity(list.len());
+        let mut region = true;
+        for a in list.iter() {
+            if let Ok((x, y, z)) = a.extract::<(isize, isize, isize)>() {
+                axes.push(AxisPick::Slice(Slice::new(x, y, z).map_err(to_py)?));
+            } else {
+                let arr = a.extract::<PyReadonlyArray1<'_, i64>>().map_err(|_| {
+                    PyValueError::new_err(
+                        "a selection axis must be a (start, stop, step) tuple or an int64 array",
+                    )
+                })?;
+                region = false;
+                axes.push(AxisPick::List(indices(arr.as_array().iter())?));
+            }
+        }
+        if region {
+            let slices = axes
+                .into_iter()
+                .map(|a| match a {
+                    AxisPick::Slice(s) => s,
+                    AxisPick::List(_) => unreachable!("only slices"),
+                })
+                .collect();
+            return Ok(Pick::Region(Region::new(slices)));
+        }
+        return Ok(Pick::Orthogonal(axes));
+    }
+    let arr = obj.extract::<PyReadonlyArray2<'_, i64>>().map_err(|_| {
+        PyValueError::new_err("a selection must be a list of axes or a 2-d int64 array of points")
+    })?;
+    let view = arr.as_array();
+    Ok(Pick::Points(
+        view.outer_iter()
+            .map(|row| indices(row.iter()))
+            .collect::<PyResult<_>>()?,
     ))
+}
+
+/// The selections of a list (see [`pick`]).
+fn picks(list: &Bound<'_, PyList>) -> PyResult<Vec<Pick>> {
+    list.iter().map(|p| pick(&p)).collect()
 }
 
 fn numpy_dtype<'py>(py: Python<'py>, dtype: &DataType) -> PyResult<Bound<'py, PyArrayDescr>> {
@@ -204,9 +252,11 @@ impl PyZarrChain {
 
     /// Reads chunks into `out` (writable, C- or F-contiguous, `out_shape` items of `dtype`):
     /// chunk `i` (`None`, a path or bytes-like, of `chunk_shapes[i]`) is decoded and its
-    /// `chunk_regions[i]` copied into `out_regions[i]` of `out`; missing chunks put `fill`
-    /// there. Regions are lists of `(start, stop, step)` per axis.
-    #[pyo3(signature = (chunks, out, dtype, out_shape, out_order, chunk_shapes, chunk_regions, out_regions, fill))]
+    /// `chunk_sels[i]` items copied to the `out_sels[i]` items of `out` (paired in C order);
+    /// missing chunks put `fill` there. A selection is a list with per axis a
+    /// `(start, stop, step)` tuple or a 1-d `int64` array of indices (orthogonal), or a 2-d
+    /// `int64` array `(ndim, n)` of point coordinates.
+    #[pyo3(signature = (chunks, out, dtype, out_shape, out_order, chunk_shapes, chunk_sels, out_sels, fill))]
     #[allow(clippy::too_many_arguments)]
     fn read_into(
         &self,
@@ -217,27 +267,21 @@ impl PyZarrChain {
         out_shape: Vec<usize>,
         out_order: &str,
         chunk_shapes: Vec<Vec<usize>>,
-        chunk_regions: Vec<Vec<(isize, isize, isize)>>,
-        out_regions: Vec<Vec<(isize, isize, isize)>>,
+        chunk_sels: &Bound<'_, PyList>,
+        out_sels: &Bound<'_, PyList>,
         fill: &[u8],
     ) -> PyResult<()> {
         let n = chunks.len();
-        if chunk_shapes.len() != n || chunk_regions.len() != n || out_regions.len() != n {
+        if chunk_shapes.len() != n || chunk_sels.len() != n || out_sels.len() != n {
             return Err(PyValueError::new_err(
-                "read_into: chunks, chunk_shapes, chunk_regions and out_regions differ in length",
+                "read_into: chunks, chunk_shapes, chunk_sels and out_sels differ in length",
             ));
         }
         let dt = parse_dtype(dtype)?;
         let order = parse_order(out_order)?;
         let srcs = sources(chunks)?;
-        let chunk_regions = chunk_regions
-            .into_iter()
-            .map(region)
-            .collect::<PyResult<Vec<_>>>()?;
-        let out_regions = out_regions
-            .into_iter()
-            .map(region)
-            .collect::<PyResult<Vec<_>>>()?;
+        let chunk_regions = picks(chunk_sels)?;
+        let out_regions = picks(out_sels)?;
         let mut view = PyMemoryMut::contiguous(out)?;
         let chain = &self.chain;
         py.detach(|| {
@@ -246,18 +290,16 @@ impl PyZarrChain {
                 .iter()
                 .zip(chunk_shapes)
                 .zip(chunk_regions.into_iter().zip(out_regions))
-                .map(
-                    |((src, chunk_shape), (chunk_region, out_region))| ChunkRead {
-                        source: match src {
-                            Source::Missing => ChunkSource::Missing,
-                            Source::Path(p) => ChunkSource::File(p),
-                            Source::Memory(b) => ChunkSource::Bytes(b),
-                        },
-                        chunk_shape,
-                        chunk_region,
-                        out_region,
+                .map(|((src, chunk_shape), (chunk_sel, out_sel))| ChunkRead {
+                    source: match src {
+                        Source::Missing => ChunkSource::Missing,
+                        Source::Path(p) => ChunkSource::File(p),
+                        Source::Memory(b) => ChunkSource::Bytes(b),
                     },
-                )
+                    chunk_shape,
+                    chunk_sel,
+                    out_sel,
+                })
                 .collect();
             read_chunks_into(
                 chain,
@@ -274,13 +316,15 @@ impl PyZarrChain {
         .map_err(to_py)
     }
 
-    /// Writes a selection of `value` (C- or F-contiguous, `value_shape` items of `dtype`):
-    /// `value_regions[i]` of it goes into `chunk_regions[i]` of chunk `i` (of `chunk_shapes[i]`),
+    /// Writes a selection of `value` (C- or F-contiguous, `value_shape` items of `dtype`; a 0-d
+    /// value is one item put in every selected place): the `value_sels[i]` items of it go to
+    /// the `chunk_sels[i]` items of chunk `i` (of `chunk_shapes[i]`; selections as in
+    /// `read_into`),
     /// whose other items come from `existing[i]` (`None`, a path or bytes-like; `None` is the
     /// fill value). Chunks are encoded in parallel. Without `paths`, returns each chunk's bytes
     /// as a 1-d `uint8` array (`None`: not to be stored); with `paths`, writes chunk `i` to the file `paths[i]` (or
     /// removes it) and returns `None`.
-    #[pyo3(signature = (existing, value, dtype, value_shape, value_order, chunk_shapes, chunk_regions, value_regions, fill, write_empty_chunks, paths=None))]
+    #[pyo3(signature = (existing, value, dtype, value_shape, value_order, chunk_shapes, chunk_sels, value_sels, fill, write_empty_chunks, paths=None))]
     #[allow(clippy::too_many_arguments)]
     fn write<'py>(
         &self,
@@ -291,34 +335,27 @@ impl PyZarrChain {
         value_shape: Vec<usize>,
         value_order: &str,
         chunk_shapes: Vec<Vec<usize>>,
-        chunk_regions: Vec<Vec<(isize, isize, isize)>>,
-        value_regions: Vec<Vec<(isize, isize, isize)>>,
+        chunk_sels: &Bound<'py, PyList>,
+        value_sels: &Bound<'py, PyList>,
         fill: &[u8],
         write_empty_chunks: bool,
         paths: Option<Vec<PathBuf>>,
     ) -> PyResult<Option<Bound<'py, PyList>>> {
         let n = existing.len();
         if chunk_shapes.len() != n
-            || chunk_regions.len() != n
-            || value_regions.len() != n
+            || chunk_sels.len() != n
+            || value_sels.len() != n
             || paths.as_ref().is_some_and(|p| p.len() != n)
         {
             return Err(PyValueError::new_err(
-                "write: existing, chunk_shapes, chunk_regions, value_regions and paths differ in \
-                 length",
+                "write: existing, chunk_shapes, chunk_sels, value_sels and paths differ in length",
             ));
         }
         let dt = parse_dtype(dtype)?;
         let order = parse_order(value_order)?;
         let srcs = sources(existing)?;
-        let chunk_regions = chunk_regions
-            .into_iter()
-            .map(region)
-            .collect::<PyResult<Vec<_>>>()?;
-        let value_regions = value_regions
-            .into_iter()
-            .map(region)
-            .collect::<PyResult<Vec<_>>>()?;
+        let chunk_regions = picks(chunk_sels)?;
+        let value_regions = picks(value_sels)?;
         let value = buffer_from_py(value)?;
         let opts = EncodeOptions {
             fill: fill.to_vec(),
@@ -332,14 +369,12 @@ impl PyZarrChain {
                     .iter()
                     .zip(chunk_shapes)
                     .zip(chunk_regions.into_iter().zip(value_regions))
-                    .map(
-                        |((data, chunk_shape), (chunk_region, value_region))| ChunkWrite {
-                            existing: data.as_deref(),
-                            chunk_shape,
-                            chunk_region,
-                            value_region,
-                        },
-                    )
+                    .map(|((data, chunk_shape), (chunk_sel, value_sel))| ChunkWrite {
+                        existing: data.as_deref(),
+                        chunk_shape,
+                        chunk_sel,
+                        value_sel,
+                    })
                     .collect();
                 let value = ArrayRef::new(&value, dt.clone(), value_shape, order)?;
                 match &paths {

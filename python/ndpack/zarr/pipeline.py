@@ -14,9 +14,11 @@ the chain in Rust (:mod:`ndpack.zarr.mixed`). A chain of that one codec alone, a
 Python objects, or memory that is not a NumPy array, runs through zarr's own
 ``BatchedCodecPipeline``. Either is a debug line on the ``ndpack.zarr`` logger (an
 ``NdpackFallbackWarning`` with zarr's config ``codec_pipeline.warn_fallback``), or an error with
-``codec_pipeline.strict``. Parts of shards selected by slices and integers are read by Rust (the
-index, then the byte ranges of the inner chunks they touch, nearby ranges coalesced); parts
-selected otherwise use zarr's sharding codec, whose inner chunks come back to this pipeline.
+``codec_pipeline.strict``. Every selection zarr's indexers make (basic, orthogonal, points,
+masks) is scattered into the output and gathered from the value by Rust; parts of shards read
+the index and the inner chunks they touch (nearby byte ranges coalesced), parts of uncompressed
+chunk files the byte ranges of their items, and writes to parts of shards encode only the inner
+chunks they touch.
 """
 
 from __future__ import annotations
@@ -55,62 +57,114 @@ def _config(key: str, default: Any) -> Any:
         return default
 
 
-def _triples(selection: Any, shape: tuple[int, ...]) -> list[tuple[int, int, int]] | None:
-    """``(start, stop, step)`` per axis for a selection of slices and integers over ``shape``,
-    or ``None`` for any other selection (arrays, masks, newaxis)."""
-    if not isinstance(selection, tuple):
-        selection = (selection,)
-    if len(selection) != len(shape):
-        return None
-    out = []
-    for sel, n in zip(selection, shape):
-        if isinstance(sel, slice):
-            out.append(sel.indices(n))
-        elif isinstance(sel, (int, np.integer)) and not isinstance(sel, bool):
-            i = int(sel)
-            if i < 0:
-                i += n
-            if not 0 <= i < n:
+def _is_int(x: Any) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+def _axis(sel: Any, n: int) -> Any:
+    """One axis of a selection for Rust, over a length ``n``: a ``(start, stop, step)`` triple
+    (slices and integers) or a 1-d ``int64`` array of indices (integer arrays, also in
+    ``np.ix_`` form, and 1-d masks); ``None`` for anything else."""
+    if isinstance(sel, slice):
+        return sel.indices(n)
+    if _is_int(sel):
+        i = int(sel)
+        if i < 0:
+            i += n
+        return (i, i + 1, 1) if 0 <= i < n else None
+    if isinstance(sel, np.ndarray):
+        if sel.dtype == np.bool_:
+            if sel.ndim != 1 or sel.shape[0] != n:
                 return None
-            out.append((i, i + 1, 1))
-        else:
-            return None
-    return out
+            return np.flatnonzero(sel).astype(np.int64)
+        if sel.dtype.kind in "iu":
+            if sel.ndim > 1 and sum(d != 1 for d in sel.shape) > 1:
+                return None
+            a = np.ascontiguousarray(sel.reshape(-1), dtype=np.int64)
+            if a.size and a.min() < 0:
+                a = np.where(a < 0, a + n, a)
+            return a
+    return None
 
 
-def _regions(batch: list[Any], shape: tuple[int, ...], drop_axes: tuple[int, ...]) -> Any:
-    """For the one-call read and write paths: the shape of an array of ``shape`` with its
-    dropped (integer-indexed) axes put back as length-1 axes, and per chunk of ``batch`` its
-    shape, the ``(start, stop, step)`` triples of its selection and of the selection's place in
-    that array. ``None`` when a selection is not made of slices and integers or the parts do not
-    match in shape."""
+def _axis_len(axis: Any) -> int:
+    return len(range(*axis)) if isinstance(axis, tuple) else len(axis)
+
+
+def _selections(batch: list[Any], shape: tuple[int, ...] | None, drop_axes: tuple[int, ...]) -> Any:
+    """The selections of a read or write for Rust, from zarr's per-chunk ``chunk_selection`` /
+    ``out_selection`` (basic, orthogonal, point and mask indexers; ``shape`` is that of the
+    output or value, ``None`` for a scalar value, whose selections are not needed). Returns
+    the output's shape with the dropped (integer-indexed) axes put back as length 1, and per
+    chunk its shape, the selection in it and the selection in the output: a list with per axis
+    a ``(start, stop, step)`` triple or an ``int64`` array of indices, or for points a 2-d
+    ``int64`` array of their coordinates (then the output is 1-d). ``None`` for selections
+    of another form."""
     ndim = len(batch[0][1].shape)
-    if len(shape) + len(drop_axes) != ndim:
-        # zarr may drop integer-indexed axes without naming them in ``drop_axes``.
-        sel = batch[0][2] if isinstance(batch[0][2], tuple) else (batch[0][2],)
-        drop_axes = tuple(i for i, x in enumerate(sel) if isinstance(x, (int, np.integer)) and not isinstance(x, bool))
-        if len(shape) + len(drop_axes) != ndim:
-            return None
-    full_shape = list(shape)
-    for ax in sorted(drop_axes):
-        full_shape.insert(ax, 1)
-    chunk_shapes, chunk_regions, out_regions = [], [], []
+    full_shape: list[int] | None = None
+    chunk_shapes, chunk_sels, out_sels = [], [], []
     for _, s, chunk_sel, out_sel, _ in batch:
-        cr = _triples(chunk_sel, tuple(s.shape))
-        if cr is None:
+        cshape = tuple(s.shape)
+        if not isinstance(chunk_sel, tuple):
+            chunk_sel = (chunk_sel,)
+        if len(chunk_sel) != ndim:
             return None
         if not isinstance(out_sel, tuple):
-            out_sel = (out_sel,)
-        out_sel = list(out_sel) + [slice(None)] * (len(shape) - len(out_sel))
-        for ax in sorted(drop_axes):
-            out_sel.insert(ax, slice(0, 1))
-        orr = _triples(tuple(out_sel), tuple(full_shape))
-        if orr is None or [len(range(*t)) for t in cr] != [len(range(*t)) for t in orr]:
+            # Points (coordinate and mask indexers): one 1-d integer array per chunk axis.
+            if ndim == 0 or not all(isinstance(a, np.ndarray) and a.ndim == 1 and a.dtype.kind in "iu" for a in chunk_sel):
+                return None
+            k = len(chunk_sel[0])
+            if any(len(a) != k for a in chunk_sel):
+                return None
+            if shape is None:
+                out_axes: list[Any] = []
+                full = []
+            else:
+                if len(shape) != 1:
+                    return None
+                o = _axis(out_sel, shape[0])
+                if o is None or _axis_len(o) != k:
+                    return None
+                out_axes = [o]
+                full = list(shape)
+            chunk_shapes.append(list(cshape))
+            chunk_sels.append(np.stack([np.asarray(a, dtype=np.int64) for a in chunk_sel]))
+            out_sels.append(out_axes)
+        else:
+            caxes = [_axis(x, n) for x, n in zip(chunk_sel, cshape)]
+            if any(a is None for a in caxes):
+                return None
+            if shape is None:
+                out_axes = []
+                full = []
+            else:
+                dropped = drop_axes
+                if len(shape) + len(dropped) != ndim:
+                    # zarr may drop integer-indexed axes without naming them in ``drop_axes``.
+                    dropped = tuple(i for i, x in enumerate(chunk_sel) if _is_int(x))
+                    if len(shape) + len(dropped) != ndim:
+                        return None
+                full = list(shape)
+                for ax in sorted(dropped):
+                    full.insert(ax, 1)
+                out_sel = list(out_sel) + [slice(None)] * (len(shape) - len(out_sel))
+                if len(out_sel) != len(shape):
+                    return None
+                out_axes = [_axis(x, n) for x, n in zip(out_sel, shape)]
+                if any(a is None for a in out_axes):
+                    return None
+                for ax in sorted(dropped):
+                    out_axes.insert(ax, (0, 1, 1))
+                if [_axis_len(a) for a in caxes] != [_axis_len(a) for a in out_axes]:
+                    return None
+            chunk_shapes.append(list(cshape))
+            chunk_sels.append(caxes)
+            out_sels.append(out_axes)
+        if full_shape is None:
+            full_shape = full
+        elif full_shape != full:
             return None
-        chunk_shapes.append(list(s.shape))
-        chunk_regions.append(cr)
-        out_regions.append(orr)
-    return full_shape, chunk_shapes, chunk_regions, out_regions
+    return full_shape, chunk_shapes, chunk_sels, out_sels
 
 
 def _rust_dtype(dtype: np.dtype) -> np.dtype:
@@ -188,10 +242,20 @@ class CodecPipeline(_ZarrCodecPipeline):
 
     @property
     def supports_partial_decode(self) -> bool:
-        return self._fallback.supports_partial_decode
+        """Whether parts of a chunk are read without reading the whole chunk: shards (the
+        index, then the inner chunks a selection touches) and uncompressed chunks (a chain of
+        ``bytes`` alone: the byte ranges of the selected items, on a ``LocalStore``)."""
+        from zarr.codecs import BytesCodec
+
+        if self._fallback.supports_partial_decode:
+            return True
+        return len(self.codecs) == 1 and type(self.codecs[0]) is BytesCodec
+
 
     @property
     def supports_partial_encode(self) -> bool:
+        """Whether part of a chunk is written without encoding the whole chunk again: shards
+        (only the inner chunks a write touches are encoded; the others' bytes are kept)."""
         return self._fallback.supports_partial_encode
 
     def validate(self, *, shape: tuple[int, ...], dtype: Any, chunk_grid: Any) -> None:
@@ -395,22 +459,6 @@ class CodecPipeline(_ZarrCodecPipeline):
             await self._fallback.read(batch, out, drop_axes)
             return
         mixed = chain if isinstance(chain, MixedChain) else None
-        if (
-            mixed is None
-            and "sharding_indexed" in chain.names
-            and self._fallback.supports_partial_decode
-            and _regions(batch, target.shape, drop_axes) is None
-        ):
-            # Parts of shards by orthogonal, point or mask selections: zarr's sharding codec
-            # reads the index and the inner chunks' byte ranges; whole shards are read here.
-            # (Parts by slices and integers are read by Rust: the index, then only the inner
-            # chunks they touch.)
-            partial = [b for b in batch if not b[4]]
-            if partial:
-                await self._fallback.read(partial, out, drop_axes)
-            batch = [b for b in batch if b[4]]
-            if not batch:
-                return
         dtype, fill = self._spec_facts(spec)
         native = spec.dtype.to_native_dtype()
         if target.dtype.kind in "mM" and target.dtype == native:
@@ -422,8 +470,8 @@ class CodecPipeline(_ZarrCodecPipeline):
             chain = mixed.outer
         if self._read_into(chain, batch, sources, target, dtype, fill, drop_axes):
             return
-        # Other selections: the chunks decode in parallel, a group per Rust call (bounded
-        # memory), and NumPy copies their parts out.
+        # Selections of other forms (or memory Rust cannot write): the chunks decode in
+        # parallel, a group per Rust call (bounded memory), and NumPy copies their parts out.
         group = 64
         for g in range(0, len(batch), group):
             part, srcs = batch[g:g + group], sources[g:g + group]
@@ -443,8 +491,9 @@ class CodecPipeline(_ZarrCodecPipeline):
 
     @staticmethod
     def _read_into(chain: Any, batch: list[Any], sources: list[Any], target: np.ndarray, dtype: np.dtype, fill: bytes, drop_axes: tuple[int, ...]) -> bool:
-        """The one-call path: every selection made of slices and integers, ``target`` writable,
-        contiguous and of the chunks' dtype. Returns whether it ran."""
+        """The one-call path: selections of any form zarr's indexers make (basic, orthogonal,
+        points, masks), ``target`` writable, contiguous and of the chunks' dtype. Returns
+        whether it ran."""
         if target.dtype != dtype or not target.flags.writeable:
             return False
         if target.flags.c_contiguous:
@@ -453,7 +502,7 @@ class CodecPipeline(_ZarrCodecPipeline):
             order = "F"
         else:
             return False
-        regions = _regions(batch, target.shape, drop_axes)
+        regions = _selections(batch, target.shape, drop_axes)
         if regions is None:
             return False
         full_shape, chunk_shapes, chunk_regions, out_regions = regions
@@ -499,8 +548,8 @@ class CodecPipeline(_ZarrCodecPipeline):
         await self._put(batch, encoded, spec.prototype)
 
     async def _write_rust(self, chain: Any, batch: list[Any], sources: list[Any], val: np.ndarray, dtype: np.dtype, fill: bytes, drop_axes: tuple[int, ...], write_empty: bool) -> bool:
-        """The one-call write: selections of slices and integers, a contiguous value of the
-        chunks' dtype and shape of the selection. Rust merges each chunk's part into the stored
+        """The one-call write: selections of any form zarr's indexers make, a value of the
+        chunks' dtype and of the selection's shape, or a scalar. Rust merges each chunk's part into the stored
         chunk where part of it is kept, encodes in parallel and writes the chunk files of a
         writable ``LocalStore`` itself; other stores get the bytes through zarr's store API.
         Returns whether it ran."""
@@ -508,8 +557,9 @@ class CodecPipeline(_ZarrCodecPipeline):
 
         if val.dtype.kind in "mM" and val.dtype.itemsize == dtype.itemsize:
             val = val.view(dtype)
-        if val.dtype != dtype or val.ndim == 0:
+        if val.dtype != dtype:
             return False
+        scalar = val.ndim == 0
         if val.flags.c_contiguous:
             order = "C"
         elif val.flags.f_contiguous:
@@ -517,10 +567,12 @@ class CodecPipeline(_ZarrCodecPipeline):
         else:
             val = np.ascontiguousarray(val)
             order = "C"
-        regions = _regions(batch, val.shape, drop_axes)
+        regions = _selections(batch, None if scalar else val.shape, drop_axes)
         if regions is None:
             return False
         full_shape, chunk_shapes, chunk_regions, value_regions = regions
+        if not scalar and [n for n in full_shape if n != 1] != [n for n in val.shape if n != 1]:
+            return False  # a value NumPy would broadcast
         flat = val.ravel(order="K")
         if not np.shares_memory(flat, val) and val.size:
             return False

@@ -1,4 +1,5 @@
-//! Shapes and N-d regions: strides, chunk/block grid arithmetic and strided copies.
+//! Shapes and N-d regions: strides, chunk/block grid arithmetic, strided copies, and picks of
+//! any items (orthogonal index lists, points) with their copies.
 
 use crate::error::{Error, Result};
 
@@ -6,12 +7,14 @@ mod copy;
 mod grid;
 mod index;
 mod order;
+mod pick;
 mod slice;
 
 pub use copy::{copy_region, copy_region_serial, read_region, write_region, Layout, PAR_MIN_BYTES};
 pub use grid::{ChunkGrid, ChunkSelection, ChunkSelections};
 pub use index::{normalize_index, Index, Selection};
 pub use order::Order;
+pub use pick::{copy_pick, fill_pick, AxisPick, Compact, Pick};
 /// The random numbers, shapes and slices of the region tests, for the tests of other modules.
 #[cfg(test)]
 pub(crate) use slice::test_util;

@@ -41,7 +41,7 @@ mod layout;
 pub mod sharding;
 
 use layout::{check_permutation, inverse, permute, swap_units};
-pub use sharding::{RangeRead, Sharding};
+pub use sharding::{coalesce, RangeRead, Sharding};
 
 /// How a chain encodes a chunk: the fill value and whether chunks (and inner chunks of a shard)
 /// whose every item is the fill value are still written.
@@ -357,6 +357,28 @@ impl CodecChain {
                 Some(s)
             }
             _ => None,
+        }
+    }
+
+    /// Whether the chain is `bytes` alone: a stored chunk is its items in C order (in the
+    /// `bytes` codec's byte order), so any item can be read at its own byte range.
+    pub fn is_plain_bytes(&self) -> bool {
+        matches!(self.array_bytes, ArrayToBytes::Bytes { .. })
+            && self.array_array.is_empty()
+            && self.bytes_bytes.is_empty()
+    }
+
+    /// Whether items stored by this chain's `bytes` codec are in another byte order than
+    /// `dtype`'s.
+    pub fn needs_swap(&self, dtype: &DataType) -> bool {
+        matches!(&self.array_bytes, ArrayToBytes::Bytes { endian } if needs_swap(dtype, *endian))
+    }
+
+    /// Puts items read straight from a chunk of a [plain bytes](CodecChain::is_plain_bytes)
+    /// chain into `dtype`'s byte order (a swap when the codec's `endian` differs).
+    pub fn fix_byte_order(&self, data: &mut [u8], dtype: &DataType) {
+        if let ArrayToBytes::Bytes { endian } = &self.array_bytes {
+            swap_for(data, dtype, *endian);
         }
     }
 

@@ -19,7 +19,7 @@ use super::{CodecChain, EncodeOptions};
 use crate::buffer::{ArrayMut, ArrayRef};
 use crate::dtype::DataType;
 use crate::error::{Error, Result};
-use crate::region::{copy_region, Layout, Order, Region, Slice};
+use crate::region::{copy_region, Layout, Order, Pick, Region, Slice};
 
 /// The marker of an inner chunk that is not stored.
 pub const EMPTY: u64 = u64::MAX;
@@ -62,9 +62,14 @@ pub const COALESCE_MAX_GAP: u64 = 1 << 20;
 /// A coalesced read is at most this long (zarr's `sharding_coalesce_max_bytes`).
 pub const COALESCE_MAX_BYTES: u64 = 16 << 20;
 
-/// Merges sorted, non-overlapping-or-overlapping `ranges` into reads: returns the reads and,
-/// for each range, its read and offset in it.
-fn coalesce(ranges: &[Range<u64>]) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
+/// Merges byte `ranges` (any order, overlaps allowed) into reads: ranges whose gap is at most
+/// `max_gap` bytes are read as one, each read at most `max_bytes` long (a longer range is a read
+/// of its own). Returns the reads and, for each range, its read and its offset in it.
+pub fn coalesce(
+    ranges: &[Range<u64>],
+    max_gap: u64,
+    max_bytes: u64,
+) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
     let mut order: Vec<usize> = (0..ranges.len()).collect();
     order.sort_by_key(|&i| ranges[i].start);
     let mut reads: Vec<Range<u64>> = Vec::new();
@@ -74,8 +79,8 @@ fn coalesce(ranges: &[Range<u64>]) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
         let n = reads.len();
         match reads.last_mut() {
             Some(last)
-                if r.start <= last.end.saturating_add(COALESCE_MAX_GAP)
-                    && r.end.max(last.end) - last.start <= COALESCE_MAX_BYTES =>
+                if r.start <= last.end.saturating_add(max_gap)
+                    && r.end.max(last.end) - last.start <= max_bytes =>
             {
                 last.end = last.end.max(r.end);
                 place[i] = (n - 1, r.start - last.start);
@@ -92,7 +97,7 @@ fn coalesce(ranges: &[Range<u64>]) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
 /// [`coalesce`], for the unit tests.
 #[cfg(test)]
 pub(crate) fn coalesce_for_tests(ranges: &[Range<u64>]) -> (Vec<Range<u64>>, Vec<(usize, u64)>) {
-    coalesce(ranges)
+    coalesce(ranges, COALESCE_MAX_GAP, COALESCE_MAX_BYTES)
 }
 
 /// The part of one axis of a shard's selection `(start, stop, step)` (step > 0) inside inner
@@ -400,10 +405,7 @@ impl Sharding {
                     .collect()
             })
             .collect();
-        let size = src.size()?;
-        let index_range = self.index_range(size, &cps)?;
-        let index_bytes = src.read_ranges(std::slice::from_ref(&index_range))?;
-        let index = self.parse_index(&index_bytes[0], &cps)?;
+        let (index, size) = self.read_index_from(src, &cps)?;
         let mut parts: Vec<(usize, Region, Region)> = Vec::new();
         let mut pos = vec![0usize; per_axis.len()];
         if per_axis.iter().all(|a| !a.is_empty()) {
@@ -431,43 +433,14 @@ impl Sharding {
                 break;
             }
         }
-        let stored: Vec<&(usize, Region, Region)> = parts
-            .iter()
-            .filter(|(k, _, _)| index[*k] != (EMPTY, EMPTY))
-            .collect();
-        let ranges = stored
-            .iter()
-            .map(|(k, _, _)| {
-                let (offset, nbytes) = index[*k];
-                offset
-                    .checked_add(nbytes)
-                    .filter(|&end| end <= size)
-                    .map(|end| offset..end)
-                    .ok_or_else(|| {
-                        Error::corrupt(format!(
-                            "zarr shard index entry ({offset}, {nbytes}) lies outside the shard \
-                             of {size} bytes"
-                        ))
-                    })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let (reads, place) = coalesce(&ranges);
-        let data = src.read_ranges(&reads)?;
-        let decoded: Vec<Vec<u8>> = crate::threads::install(|| {
-            ranges
-                .par_iter()
-                .zip(&place)
-                .map(|(r, &(read, at))| {
-                    let at = at as usize;
-                    let bytes = &data[read][at..at + (r.end - r.start) as usize];
-                    self.codecs.decode(bytes, dtype, &self.chunk_shape, fill)
-                })
-                .collect::<Result<Vec<_>>>()
-        })?;
+        let ks: Vec<usize> = parts.iter().map(|(k, _, _)| *k).collect();
+        let decoded = self.fetch_inner(src, &index, size, &ks, dtype, fill)?;
         let src_layout = Layout::c(&self.chunk_shape, itemsize);
         let dst_layout = Layout::c(&out_shape, itemsize);
-        for ((_, inner, dst), chunk) in stored.iter().zip(&decoded) {
-            copy_region(chunk, src_layout, inner, &mut out, dst_layout, dst)?;
+        for ((_, inner, dst), chunk) in parts.iter().zip(&decoded) {
+            if let Some(chunk) = chunk {
+                copy_region(chunk, src_layout, inner, &mut out, dst_layout, dst)?;
+            }
         }
         Ok(out)
     }
@@ -485,11 +458,272 @@ impl Sharding {
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
+        let chunks: Vec<Option<Cow<'_, [u8]>>> =
+            encoded.into_iter().map(|e| e.map(Cow::Owned)).collect();
+        self.assemble(&cps, &chunks)
+    }
+
+    /// Reads and decodes a stored shard's index through `src`; returns it and the shard's size.
+    fn read_index_from(
+        &self,
+        src: &dyn RangeRead,
+        cps: &[usize],
+    ) -> Result<(Vec<(u64, u64)>, u64)> {
+        let size = src.size()?;
+        let index_range = self.index_range(size, cps)?;
+        let index_bytes = src.read_ranges(std::slice::from_ref(&index_range))?;
+        Ok((self.parse_index(&index_bytes[0], cps)?, size))
+    }
+
+    /// The byte range of a stored inner chunk in a shard of `size` bytes.
+    fn entry_range(entry: (u64, u64), size: u64) -> Result<Range<u64>> {
+        let (offset, nbytes) = entry;
+        offset
+            .checked_add(nbytes)
+            .filter(|&end| end <= size)
+            .map(|end| offset..end)
+            .ok_or_else(|| {
+                Error::corrupt(format!(
+                    "zarr shard index entry ({offset}, {nbytes}) lies outside the shard of \
+                     {size} bytes"
+                ))
+            })
+    }
+
+    /// Reads (nearby byte ranges together) and decodes, in parallel, the inner chunks `ks` of a
+    /// shard of `size` bytes with `index`; `None` for those not stored.
+    fn fetch_inner(
+        &self,
+        src: &dyn RangeRead,
+        index: &[(u64, u64)],
+        size: u64,
+        ks: &[usize],
+        dtype: &DataType,
+        fill: &[u8],
+    ) -> Result<Vec<Option<Vec<u8>>>> {
+        let mut stored: Vec<usize> = Vec::new();
+        let mut ranges: Vec<Range<u64>> = Vec::new();
+        for (j, &k) in ks.iter().enumerate() {
+            let entry = *index.get(k).ok_or_else(|| {
+                Error::invalid_argument(format!("inner chunk {k} of a shard of {}", index.len()))
+            })?;
+            if entry != (EMPTY, EMPTY) {
+                stored.push(j);
+                ranges.push(Self::entry_range(entry, size)?);
+            }
+        }
+        let (reads, place) = coalesce(&ranges, COALESCE_MAX_GAP, COALESCE_MAX_BYTES);
+        let data = src.read_ranges(&reads)?;
+        let decoded: Vec<Vec<u8>> = crate::threads::install(|| {
+            ranges
+                .par_iter()
+                .zip(&place)
+                .map(|(r, &(read, at))| {
+                    let at = at as usize;
+                    let bytes = &data[read][at..at + (r.end - r.start) as usize];
+                    self.codecs.decode(bytes, dtype, &self.chunk_shape, fill)
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut out: Vec<Option<Vec<u8>>> = vec![None; ks.len()];
+        for (j, d) in stored.into_iter().zip(decoded) {
+            out[j] = Some(d);
+        }
+        Ok(out)
+    }
+
+    /// Decodes the inner chunks `touched` (C-order positions) of a shard of `shape` read
+    /// through `src` (the index, then those inner chunks, nearby byte ranges together, decoded
+    /// in parallel) into a new C-order buffer of the whole shard: the touched inner chunks hold
+    /// their items (`fill` where not stored), the others zeros. The buffer's untouched pages are
+    /// never written, so a large shard costs memory only where it is touched.
+    pub fn decode_touched(
+        &self,
+        src: &dyn RangeRead,
+        shape: &[usize],
+        touched: &[usize],
+        dtype: &DataType,
+        fill: &[u8],
+    ) -> Result<Vec<u8>> {
+        let cps = self.chunks_per_shard(shape)?;
+        let itemsize = dtype.itemsize();
+        if fill.len() != itemsize {
+            return Err(Error::invalid_argument(format!(
+                "fill value of {} bytes for {dtype}",
+                fill.len()
+            )));
+        }
+        let total = crate::region::checked_num_items(shape)?
+            .checked_mul(itemsize)
+            .ok_or_else(|| Error::too_large(format!("shard shape {shape:?} is too large")))?;
+        let mut out = vec![0u8; total];
+        if touched.is_empty() {
+            return Ok(out);
+        }
+        let (index, size) = self.read_index_from(src, &cps)?;
+        let decoded = self.fetch_inner(src, &index, size, touched, dtype, fill)?;
+        let fill_chunk = fill.repeat(crate::region::checked_num_items(&self.chunk_shape)?);
+        let src_layout = Layout::c(&self.chunk_shape, itemsize);
+        let src_full = Region::full(&self.chunk_shape)?;
+        let dst_layout = Layout::c(shape, itemsize);
+        for (&k, chunk) in touched.iter().zip(&decoded) {
+            copy_region(
+                chunk.as_deref().unwrap_or(&fill_chunk),
+                src_layout,
+                &src_full,
+                &mut out,
+                dst_layout,
+                &self.chunk_region(&cps, k)?,
+            )?;
+        }
+        Ok(out)
+    }
+
+    /// Reads the items `pick` of a shard of `shape` whose inner chunks are uncompressed (inner
+    /// codecs of [plain bytes](CodecChain::is_plain_bytes)) through `src`: the index, then only
+    /// the byte ranges of the picked items (ranges closer than `max_gap` bytes read together).
+    /// Returns the items in C order of the pick (`fill` where an inner chunk is not stored), or
+    /// `None` when the inner chunks are not plain bytes or the ranges would cover more than half
+    /// of the inner chunks the pick touches (then decode those whole).
+    pub fn read_plain_items(
+        &self,
+        src: &dyn RangeRead,
+        shape: &[usize],
+        pick: &Pick,
+        dtype: &DataType,
+        fill: &[u8],
+        max_gap: u64,
+    ) -> Result<Option<Vec<u8>>> {
+        if !self.codecs.is_plain_bytes() {
+            return Ok(None);
+        }
+        let cps = self.chunks_per_shard(shape)?;
+        pick.check(shape)?;
+        let itemsize = dtype.itemsize();
+        if fill.len() != itemsize {
+            return Err(Error::invalid_argument(format!(
+                "fill value of {} bytes for {dtype}",
+                fill.len()
+            )));
+        }
+        let inner_bytes = crate::region::checked_num_items(&self.chunk_shape)?
+            .checked_mul(itemsize)
+            .ok_or_else(|| Error::too_large("inner chunk too large"))?;
+        let n = pick.num_items()?;
+        let touched = pick.touched_blocks(shape, &self.chunk_shape)?;
+        if n.saturating_mul(itemsize).saturating_mul(2) > touched.len().saturating_mul(inner_bytes)
+        {
+            return Ok(None);
+        }
+        // Per picked item (C order of the pick): its inner chunk and its byte offset in it.
+        let (ks, offs) = pick.block_offsets(shape, &self.chunk_shape, itemsize)?;
+        let (index, size) = self.read_index_from(src, &cps)?;
+        let mut out = vec![0u8; n * itemsize];
+        // Runs of items stored one after another: (byte range in the shard, first item).
+        let mut runs: Vec<(Range<u64>, usize)> = Vec::new();
+        for (j, (&k, &off)) in ks.iter().zip(&offs).enumerate() {
+            let entry = index[k];
+            if entry == (EMPTY, EMPTY) {
+                out[j * itemsize..(j + 1) * itemsize].copy_from_slice(fill);
+                continue;
+            }
+            let r = Self::entry_range(entry, size)?;
+            if r.end - r.start != inner_bytes as u64 {
+                return Err(Error::corrupt(format!(
+                    "zarr inner chunk has {} bytes, shape {:?} of {dtype} needs {inner_bytes}",
+                    r.end - r.start,
+                    self.chunk_shape
+                )));
+            }
+            let at = r.start + off as u64;
+            match runs.last_mut() {
+                Some((last, first))
+                    if last.end == at
+                        && *first + ((last.end - last.start) as usize / itemsize) == j =>
+                {
+                    last.end += itemsize as u64
+                }
+                _ => runs.push((at..at + itemsize as u64, j)),
+            }
+        }
+        let ranges: Vec<Range<u64>> = runs.iter().map(|(r, _)| r.clone()).collect();
+        let (reads, place) = coalesce(&ranges, max_gap, COALESCE_MAX_BYTES);
+        let data = src.read_ranges(&reads)?;
+        for ((r, first), &(read, at)) in runs.iter().zip(&place) {
+            let len = (r.end - r.start) as usize;
+            let at = at as usize;
+            out[first * itemsize..first * itemsize + len]
+                .copy_from_slice(&data[read][at..at + len]);
+        }
+        // Fill items were written in `dtype`'s order already: swap only the stored ones.
+        if self.codecs.needs_swap(dtype) {
+            for (r, first) in &runs {
+                let len = (r.end - r.start) as usize;
+                self.codecs
+                    .fix_byte_order(&mut out[first * itemsize..first * itemsize + len], dtype);
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Re-encodes a stored shard of `shape` after a write that changes only the inner chunks
+    /// `touched` (C-order positions): those are decoded (or the fill value where not stored)
+    /// into a buffer of the whole shard, `merge` writes the new items into it, and they are
+    /// encoded again in parallel; every other inner chunk keeps its encoded bytes, copied. The
+    /// result is the bytes a whole re-encoding would give with the same codecs; `None` when no
+    /// inner chunk is left.
+    pub fn encode_partial(
+        &self,
+        existing: &[u8],
+        shape: &[usize],
+        dtype: &DataType,
+        touched: &[usize],
+        merge: &mut dyn FnMut(&mut [u8]) -> Result<()>,
+        opts: &EncodeOptions,
+    ) -> Result<Option<Vec<u8>>> {
+        let cps = self.chunks_per_shard(shape)?;
+        let index = self.read_index(existing, &cps)?;
+        let mut buf = self.decode_touched(&existing, shape, touched, dtype, &opts.fill)?;
+        merge(&mut buf)?;
+        let input = ArrayRef::new(&buf, dtype.clone(), shape.to_vec(), Order::C)?;
+        let encoded: Vec<Option<Vec<u8>>> = crate::threads::install(|| {
+            touched
+                .par_iter()
+                .map(|&k| -> Result<Option<Vec<u8>>> {
+                    let part = input.read_region(&self.chunk_region(&cps, k)?)?;
+                    self.codecs.encode(part.as_array_ref(), opts)
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let size = existing.len() as u64;
+        let mut chunks: Vec<Option<Cow<'_, [u8]>>> = Vec::with_capacity(index.len());
+        for &entry in &index {
+            chunks.push(if entry == (EMPTY, EMPTY) {
+                None
+            } else {
+                let r = Self::entry_range(entry, size)?;
+                Some(Cow::Borrowed(&existing[r.start as usize..r.end as usize]))
+            });
+        }
+        for (&k, e) in touched.iter().zip(encoded) {
+            let slot = chunks.get_mut(k).ok_or_else(|| {
+                Error::invalid_argument(format!("inner chunk {k} of a shard of {}", index.len()))
+            })?;
+            *slot = e.map(Cow::Owned);
+        }
+        self.assemble(&cps, &chunks)
+    }
+
+    /// A shard of the encoded inner chunks `chunks` (C-order positions; `None`: not stored),
+    /// stored in zarr's Morton order with the index; `None` when none is stored.
+    fn assemble(&self, cps: &[usize], chunks: &[Option<Cow<'_, [u8]>>]) -> Result<Option<Vec<u8>>> {
+        let n = chunks.len();
         let mut index = vec![(EMPTY, EMPTY); n];
-        let mut body: Vec<u8> = Vec::new();
-        for coords in morton_order(&cps) {
-            let k = coords.iter().zip(&cps).fold(0, |acc, (&c, &m)| acc * m + c);
-            if let Some(bytes) = encoded[k].as_deref().filter(|b| !b.is_empty()) {
+        let total: usize = chunks.iter().flatten().map(|c| c.len()).sum();
+        let mut body: Vec<u8> = Vec::with_capacity(total + self.index_size(cps)?);
+        for coords in morton_order(cps) {
+            let k = coords.iter().zip(cps).fold(0, |acc, (&c, &m)| acc * m + c);
+            if let Some(bytes) = chunks[k].as_deref().filter(|b| !b.is_empty()) {
                 index[k] = (body.len() as u64, bytes.len() as u64);
                 body.extend_from_slice(bytes);
             }
@@ -497,13 +731,13 @@ impl Sharding {
         if index.iter().all(|&e| e == (EMPTY, EMPTY)) {
             return Ok(None);
         }
-        let index_len = self.index_size(&cps)? as u64;
+        let index_len = self.index_size(cps)? as u64;
         if self.index_location == IndexLocation::Start {
             for e in index.iter_mut().filter(|e| e.0 != EMPTY) {
                 e.0 += index_len;
             }
         }
-        let index_bytes = self.encode_index(&index, &cps)?;
+        let index_bytes = self.encode_index(&index, cps)?;
         Ok(Some(match self.index_location {
             IndexLocation::Start => [index_bytes, body].concat(),
             IndexLocation::End => {
