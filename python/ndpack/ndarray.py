@@ -31,15 +31,12 @@ import numpy as np
 from . import _indexing, _msgpack
 from . import _ndpack as _ext
 from .schunk import (
-    CParams,
     DParams,
-    Meta,
     SChunk,
     SpecialValue,
-    VLMeta,
+    _FrameAttrs,
     _as_dict,
     _cparams_args,
-    _cparams_from_ext,
     _fmt_nbytes,
     _make_cparams,
 )
@@ -252,7 +249,7 @@ class _Info:
         return "\n".join(lines) + "\n"
 
 
-class NDArray:
+class NDArray(_FrameAttrs):
     """A chunked, blocked, compressed N-d array (python-blosc2's ``NDArray``).
 
     Made by the constructors (:func:`zeros`, :func:`asarray`, :func:`open`, ...), never directly.
@@ -322,7 +319,8 @@ class NDArray:
 
     @property
     def dtype(self) -> np.dtype:
-        """The NumPy dtype (``|V<n>`` for an array written by caterva, which stores no dtype)."""
+        """The NumPy dtype (``|S<n>`` for an array written by caterva, which stores no dtype, as
+        caterva returns its items)."""
         return self._dtype
 
     @property
@@ -404,28 +402,6 @@ class NDArray:
     def contiguous(self) -> bool:
         """Whether the frame is one file (or buffer) rather than a directory."""
         return self._core.contiguous
-
-    @property
-    def cparams(self) -> CParams:
-        """The compression parameters (a :class:`ndpack.blosc2.CParams`)."""
-        return _cparams_from_ext(self._core.cparams(), self._nthreads)
-
-    @property
-    def dparams(self) -> DParams:
-        """The decompression parameters."""
-        return DParams(nthreads=self._dnthreads)
-
-    @property
-    def meta(self) -> Meta:
-        """The fixed metalayers (msgpack values; ``b2nd`` is the array's own)."""
-        return Meta(self)
-
-    @property
-    def vlmeta(self) -> VLMeta:
-        """The variable-length metalayers (msgpack values, added and removed freely)."""
-        return VLMeta(self)
-
-    attrs = vlmeta
 
     @property
     def schunk(self) -> SChunk:

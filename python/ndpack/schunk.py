@@ -194,8 +194,9 @@ def _nbytes(data: Any) -> int:
 
 
 class Meta(Mapping):
-    """The fixed metalayers of an :class:`SChunk` (python-blosc2's ``Meta``): values are msgpack'd
-    objects; an existing one may be replaced by a value whose packed bytes have the same length."""
+    """The fixed metalayers of an :class:`SChunk` or an NDArray (python-blosc2's ``Meta``):
+    values are msgpack'd objects; an existing one may be replaced by a value whose packed bytes
+    have the same length."""
 
     def __init__(self, schunk: "SChunk") -> None:
         self._schunk = schunk
@@ -260,8 +261,9 @@ class Meta(Mapping):
 
 
 class VLMeta(MutableMapping):
-    """The variable-length metalayers of an :class:`SChunk` (python-blosc2's ``vlmeta``): msgpack'd
-    values stored as Blosc2 chunks in the frame's trailer; added, replaced and deleted freely."""
+    """The variable-length metalayers of an :class:`SChunk` or an NDArray (python-blosc2's
+    ``vlmeta``): msgpack'd values stored as Blosc2 chunks in the frame's trailer; added,
+    replaced and deleted freely."""
 
     def __init__(self, schunk: "SChunk") -> None:
         self._schunk = schunk
@@ -326,7 +328,39 @@ def _fmt_nbytes(n: int) -> str:
     return f"{n} ({n} B)"
 
 
-class SChunk:
+class _FrameAttrs:
+    """The attributes that :class:`SChunk` and :class:`ndpack.NDArray` share over their frame:
+    ``cparams``, ``dparams``, ``meta``, ``vlmeta`` (alias ``attrs``). The class provides
+    ``_core`` (the binding object), ``_nthreads`` and ``_dnthreads`` (the thread counts
+    recorded in the parameters) and ``_check_writable()``."""
+
+    __slots__ = ()
+
+    @property
+    def cparams(self) -> CParams:
+        """The compression parameters (a :class:`ndpack.blosc2.CParams`)."""
+        return _cparams_from_ext(self._core.cparams(), self._nthreads)
+
+    @property
+    def dparams(self) -> DParams:
+        """The decompression parameters (a :class:`ndpack.blosc2.DParams`)."""
+        return DParams(nthreads=self._dnthreads)
+
+    @property
+    def meta(self) -> Meta:
+        """The fixed metalayers (msgpack values; an array's ``b2nd`` and ``caterva`` layers are
+        its own)."""
+        return Meta(self)
+
+    @property
+    def vlmeta(self) -> VLMeta:
+        """The variable-length metalayers (msgpack values, added and removed freely)."""
+        return VLMeta(self)
+
+    attrs = vlmeta
+
+
+class SChunk(_FrameAttrs):
     """A Blosc2 super-chunk, with python-blosc2's ``SChunk`` constructor, methods and attributes.
 
     ``SChunk(chunksize=None, data=None, **kwargs)``: ``chunksize`` is the size of every chunk in
@@ -499,40 +533,18 @@ class SChunk:
         """``"r"``, ``"a"`` or ``"w"``."""
         return self._core.mode
 
-    @property
-    def cparams(self) -> CParams:
-        """The compression parameters (a :class:`CParams`); assign one to change them for the
-        chunks written next."""
-        return _cparams_from_ext(self._core.cparams(), self._nthreads)
-
-    @cparams.setter
+    @_FrameAttrs.cparams.setter
     def cparams(self, value: Any) -> None:
+        """Assigning compression parameters changes them for the chunks written next."""
         cp = _make_cparams(_as_dict(value, "cparams"))
         self._core.set_cparams(*_cparams_args(cp))
         self._nthreads = int(cp.nthreads)
 
-    @property
-    def dparams(self) -> DParams:
-        """The decompression parameters (a :class:`DParams`)."""
-        return DParams(nthreads=self._dnthreads)
-
-    @dparams.setter
+    @_FrameAttrs.dparams.setter
     def dparams(self, value: Any) -> None:
         dp = DParams(**_as_dict(value, "dparams"))
         self._core.set_dparams(int(dp.nthreads))
         self._dnthreads = int(dp.nthreads)
-
-    @property
-    def meta(self) -> Meta:
-        """The fixed metalayers."""
-        return Meta(self)
-
-    @property
-    def vlmeta(self) -> VLMeta:
-        """The variable-length metalayers."""
-        return VLMeta(self)
-
-    attrs = vlmeta
 
     @property
     def info_items(self) -> list:

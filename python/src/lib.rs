@@ -10,6 +10,7 @@ mod blosc;
 mod buffer;
 mod codecs;
 mod errors;
+mod locked;
 mod memory;
 mod ndarray;
 mod npy;

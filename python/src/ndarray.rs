@@ -3,16 +3,28 @@
 //! NumPy indexing, pickling); this file converts regions and dispatches.
 //!
 //! A region crosses as one `(start, stop, step)` triple per dimension, already normalised by
-//! Python (`slice.indices`). One handle is shared by Python threads: the array sits behind a
-//! read-write lock, reads take it shared (many at once, each decoding in parallel on ndpack's
-//! pool) and writes exclusively. Every lock is taken with the GIL released and let go before
-//! the GIL is taken again. Reads go straight into a caller's writable NumPy array
+//! Python (`slice.indices`). Reads go straight into a caller's writable NumPy array
 //! ([`PyMemoryMut`]); writes read the caller's array in place ([`PyMemory`]).
+//!
+//! # Threads
+//!
+//! One handle is shared by Python threads. The array is [`Locked`] (a read-write lock) and has
+//! a table of per-chunk locks ([`ChunkLocks`]):
+//! - a read takes the read-write lock shared (many at once, each decoding in parallel on
+//!   ndpack's pool) and no chunk lock;
+//! - a region write locks the chunks it touches, then makes their new bytes with the array
+//!   shared ([`NDArray::prepare_set_region`]: decode, patch, compress, beside reads and beside
+//!   writes of other chunks), then takes the array exclusively only for the commit
+//!   ([`NDArray::commit_write`]: the index update, the chunk bytes past the live data, the
+//!   header write). Writes of different chunks run in parallel; writes of the same chunk run one
+//!   after the other, each on the chunk the previous one committed;
+//! - a change of structure (resize) takes every chunk lock and the array exclusively; metalayer
+//!   changes take the array exclusively.
+//!
+//! Every lock is taken with the GIL released and let go before the GIL is taken again; chunk
+//! locks are taken in increasing order and always before the read-write lock.
 
-use std::path::PathBuf;
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
-
-use ndpack::array::b2nd::{ArrayOptions, Dtype, NDArray};
+use ndpack::array::b2nd::{ArrayOptions, Dtype, NDArray, PreparedWrite};
 use ndpack::blosc::frame::{DParams, Mode, OpenOptions, Special, Storage};
 use ndpack::buffer::{ArrayMut, ArrayRef};
 use ndpack::region::{Region, Slice};
@@ -21,16 +33,15 @@ use numpy::{PyArrayDescr, PyArrayDescrMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyInt, PySlice, PySliceMethods, PyTuple};
+use std::path::PathBuf;
 
 use crate::errors::to_py;
+use crate::locked::{ChunkLocks, Locked};
 use crate::memory::{bytes_from_slice, empty_array, PyMemory, PyMemoryMut};
-use crate::schunk::cparams_from;
+use crate::schunk::{cparams_from, cparams_tuple, urlpath_string, CParamsTuple};
 
 /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)` as Python passes them.
 type CParamsArgs = (u8, i64, usize, usize, i64, Vec<i64>, Vec<i64>);
-
-/// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)` as Python gets them.
-type CParamsTuple = (u8, u8, usize, usize, i64, Vec<u8>, Vec<u8>);
 
 /// One chunk's `(nchunk, coords, nbytes, cbytes, cratio, special code, repeated value)`.
 type ChunkInfoTuple = (usize, Vec<usize>, usize, usize, f64, u8, Option<Vec<u8>>);
@@ -49,13 +60,6 @@ fn order_of(fortran: bool) -> Order {
     } else {
         Order::C
     }
-}
-
-fn poisoned() -> Error {
-    Error::new(
-        ndpack::ErrorKind::Io,
-        "a write to this array panicked; reopen it",
-    )
 }
 
 /// How to create an array, from the keywords Python passes.
@@ -112,45 +116,43 @@ unsafe impl Send for OutPtr {}
 /// A b2nd array, shared by Python threads (see the module doc).
 #[pyclass(name = "NDArrayCore", module = "ndpack._ndpack", frozen)]
 pub struct PyNDArray {
-    inner: RwLock<NDArray>,
+    inner: Locked<NDArray>,
+    chunk_locks: ChunkLocks,
 }
 
 impl PyNDArray {
     fn wrap(a: NDArray) -> Self {
         PyNDArray {
-            inner: RwLock::new(a),
+            inner: Locked::new(a, "this array"),
+            chunk_locks: ChunkLocks::new(),
         }
     }
 
-    fn read(&self) -> Result<RwLockReadGuard<'_, NDArray>> {
-        self.inner.read().map_err(|_| poisoned())
-    }
-
-    fn write(&self) -> Result<RwLockWriteGuard<'_, NDArray>> {
-        self.inner.write().map_err(|_| poisoned())
-    }
-
-    /// Runs `f` on the array, shared, with the GIL released.
-    fn with_read<R: Send>(
+    /// A write of `region`, with the GIL released: the chunks it touches locked, `prepare`
+    /// run with the array shared, the result committed with the array exclusive.
+    fn write_region(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&NDArray) -> Result<R> + Send,
-    ) -> PyResult<R> {
-        py.detach(|| f(&*self.read()?)).map_err(to_py)
-    }
-
-    /// Runs `f` on the array, exclusively, with the GIL released.
-    fn with_write<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&mut NDArray) -> Result<R> + Send,
-    ) -> PyResult<R> {
-        py.detach(|| f(&mut *self.write()?)).map_err(to_py)
-    }
-
-    /// A quick read with the GIL held (no holder of the lock ever waits for the GIL).
-    fn peek<R>(&self, f: impl FnOnce(&NDArray) -> R) -> PyResult<R> {
-        Ok(f(&*self.read().map_err(to_py)?))
+        region: &Region,
+        prepare: impl Fn(&NDArray) -> Result<PreparedWrite> + Send + Sync,
+    ) -> PyResult<()> {
+        py.detach(|| loop {
+            let (shape, chunks) = {
+                let a = self.inner.read()?;
+                (a.shape().to_vec(), a.chunk_indices(region)?)
+            };
+            let _held = self.chunk_locks.lock(chunks);
+            let prepared = {
+                let a = self.inner.read()?;
+                if a.shape() != shape {
+                    // Resized before the locks were taken: other chunks now.
+                    continue;
+                }
+                prepare(&a)?
+            };
+            return self.inner.write()?.commit_write(prepared);
+        })
+        .map_err(to_py)
     }
 }
 
@@ -239,116 +241,101 @@ impl PyNDArray {
     /// The shape.
     #[getter]
     fn shape(&self) -> PyResult<Vec<usize>> {
-        self.peek(|a| a.shape().to_vec())
+        self.inner.peek(|a| a.shape().to_vec())
     }
 
     /// The chunk shape.
     #[getter]
     fn chunks(&self) -> PyResult<Vec<usize>> {
-        self.peek(|a| a.chunks().to_vec())
+        self.inner.peek(|a| a.chunks().to_vec())
     }
 
     /// The block shape.
     #[getter]
     fn blocks(&self) -> PyResult<Vec<usize>> {
-        self.peek(|a| a.blocks().to_vec())
+        self.inner.peek(|a| a.blocks().to_vec())
     }
 
     /// The shape padded to whole chunks.
     #[getter]
     fn ext_shape(&self) -> PyResult<Vec<usize>> {
-        self.peek(NDArray::ext_shape)
+        self.inner.peek(NDArray::ext_shape)
     }
 
     /// The chunk shape padded to whole blocks.
     #[getter]
     fn ext_chunks(&self) -> PyResult<Vec<usize>> {
-        self.peek(|a| a.ext_chunks().to_vec())
+        self.inner.peek(|a| a.ext_chunks().to_vec())
     }
 
-    /// The dtype string of the metalayer (`|V<n>` for a caterva array).
+    /// The dtype string of the metalayer (`|S<n>` for a caterva array, which names none).
     #[getter]
     fn dtype(&self) -> PyResult<String> {
-        self.peek(|a| a.dtype().as_str().to_string())
+        self.inner.peek(|a| a.dtype().as_str().to_string())
     }
 
     /// Bytes per item.
     #[getter]
     fn itemsize(&self) -> PyResult<usize> {
-        self.peek(NDArray::itemsize)
+        self.inner.peek(NDArray::itemsize)
     }
 
     /// The uncompressed bytes of the items.
     #[getter]
     fn nbytes(&self) -> PyResult<usize> {
-        self.peek(NDArray::nbytes)
+        self.inner.peek(NDArray::nbytes)
     }
 
     /// The compressed bytes of the chunks.
     #[getter]
     fn cbytes(&self) -> PyResult<u64> {
-        self.peek(NDArray::cbytes)
+        self.inner.peek(NDArray::cbytes)
     }
 
     /// The number of chunks.
     #[getter]
     fn nchunks(&self) -> PyResult<usize> {
-        self.peek(|a| a.schunk().nchunks())
+        self.inner.peek(|a| a.schunk().nchunks())
     }
 
     /// The bytes of one chunk, padded to whole blocks.
     #[getter]
     fn chunksize(&self) -> PyResult<usize> {
-        self.peek(|a| a.layout().chunk_bytes())
+        self.inner.peek(|a| a.layout().chunk_bytes())
     }
 
     /// The bytes of one block.
     #[getter]
     fn blocksize(&self) -> PyResult<usize> {
-        self.peek(|a| a.layout().block_bytes())
+        self.inner.peek(|a| a.layout().block_bytes())
     }
 
     /// The file or directory, or `None` in memory.
     #[getter]
     fn urlpath(&self) -> PyResult<Option<String>> {
-        self.peek(|a| {
-            a.schunk()
-                .urlpath()
-                .map(|p| p.to_string_lossy().into_owned())
-        })
+        self.inner.peek(|a| urlpath_string(a.schunk()))
     }
 
     /// Whether the frame is one file (or buffer) rather than a directory.
     #[getter]
     fn contiguous(&self) -> PyResult<bool> {
-        self.peek(|a| a.schunk().contiguous())
+        self.inner.peek(|a| a.schunk().contiguous())
     }
 
     /// `"r"`, `"a"` or `"w"`.
     #[getter]
     fn mode(&self) -> PyResult<&'static str> {
-        self.peek(|a| a.schunk().mode().as_str())
+        self.inner.peek(|a| a.schunk().mode().as_str())
     }
 
     /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)`.
     fn cparams(&self) -> PyResult<CParamsTuple> {
-        self.peek(|a| {
-            let p = a.schunk().cparams();
-            (
-                p.codec.code(),
-                p.clevel,
-                p.typesize,
-                p.blocksize,
-                p.splitmode.value(),
-                p.filters.iter().map(|f| f.code()).collect(),
-                p.filters_meta.to_vec(),
-            )
-        })
+        self.inner.peek(|a| cparams_tuple(a.schunk().cparams()))
     }
 
     /// The decompression thread count.
     fn dparams_nthreads(&self) -> PyResult<usize> {
-        self.peek(|a| a.schunk().dparams().nthreads)
+        self.inner.peek(|a| a.schunk().dparams().nthreads)
     }
 
     /// Reads `key` into `out`, a writable array of the region's shape (C order, or Fortran
@@ -364,7 +351,7 @@ impl PyNDArray {
         let region = region_from(&key)?;
         let mut dst = PyMemoryMut::contiguous(out)?;
         let data = dst.as_mut_slice();
-        self.with_read(py, |a| {
+        self.inner.with_read(py, |a| {
             let shape = region.shape();
             let want = ndpack::region::Layout::c(&shape, a.itemsize()).num_bytes()?;
             if data.len() != want {
@@ -396,7 +383,7 @@ impl PyNDArray {
         key: &Bound<'py, PyTuple>,
         dtype: &Bound<'py, PyArrayDescr>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let (shape, itemsize) = self.peek(|a| (a.shape().to_vec(), a.itemsize()))?;
+        let (shape, itemsize) = self.inner.peek(|a| (a.shape().to_vec(), a.itemsize()))?;
         if key.len() > shape.len() || dtype.itemsize() != itemsize || dtype.has_object() {
             return Ok(None);
         }
@@ -431,7 +418,7 @@ impl PyNDArray {
         let nbytes = out_shape.iter().product::<usize>() * itemsize;
         if nbytes > 0 {
             let at = OutPtr(data);
-            self.with_read(py, |a| {
+            self.inner.with_read(py, |a| {
                 let at = at;
                 // SAFETY: `data` is the memory of `arr`, a new C-contiguous array of `nbytes`
                 // bytes that nothing else references while the GIL is released.
@@ -468,7 +455,7 @@ impl PyNDArray {
             "the output buffer must be C-contiguous",
         )?;
         let data = dst.as_mut_slice();
-        self.with_read(py, |a| {
+        self.inner.with_read(py, |a| {
             let want = ndpack::region::Layout::c(&out_shape, a.itemsize()).num_bytes()?;
             if data.len() != want {
                 return Err(Error::invalid_argument(format!(
@@ -502,14 +489,14 @@ impl PyNDArray {
         let region = region_from(&key)?;
         let src = PyMemory::contiguous(data)?;
         let bytes = src.as_slice();
-        self.with_write(py, |a| {
+        self.write_region(py, &region, |a| {
             let view = ArrayRef {
                 data: bytes,
                 dtype: a.dtype().data_type(),
                 shape: region.shape(),
                 order: order_of(fortran),
             };
-            a.set_region(&region, &view)
+            a.prepare_set_region(&region, &view)
         })
     }
 
@@ -521,12 +508,16 @@ impl PyNDArray {
         value: Vec<u8>,
     ) -> PyResult<()> {
         let region = region_from(&key)?;
-        self.with_write(py, |a| a.fill_region(&region, &value))
+        self.write_region(py, &region, |a| a.prepare_fill_region(&region, &value))
     }
 
     /// Changes the shape (same number of dimensions); new items are zero.
     fn resize(&self, py: Python<'_>, shape: Vec<usize>) -> PyResult<()> {
-        self.with_write(py, |a| a.resize(&shape))
+        py.detach(|| {
+            let _all = self.chunk_locks.lock_all();
+            self.inner.write()?.resize(&shape)
+        })
+        .map_err(to_py)
     }
 
     /// A new array with the same items and other parameters (`None`: this array's).
@@ -557,7 +548,7 @@ impl PyNDArray {
             meta,
             caterva,
         )?;
-        self.with_read(py, |a| a.copy(&opts)).map(Self::wrap)
+        self.inner.with_read(py, |a| a.copy(&opts)).map(Self::wrap)
     }
 
     /// A new array holding the items of `key` (steps allowed; chunk-aligned parts copied
@@ -593,14 +584,15 @@ impl PyNDArray {
             meta,
             caterva,
         )?;
-        self.with_read(py, |a| a.slice(&region, &drop, &opts))
+        self.inner
+            .with_read(py, |a| a.slice(&region, &drop, &opts))
             .map(Self::wrap)
     }
 
     /// What each chunk holds: `(nchunk, coords, nbytes, cbytes, cratio, special, value)` with
     /// python-blosc2's special-value codes (0: not special).
     fn chunks_info(&self, py: Python<'_>) -> PyResult<Vec<ChunkInfoTuple>> {
-        self.with_read(py, |a| {
+        self.inner.with_read(py, |a| {
             a.chunks_info()
                 .map(|info| {
                     let info = info?;
@@ -627,24 +619,25 @@ impl PyNDArray {
 
     /// The compressed bytes of chunk `nchunk`.
     fn get_chunk<'py>(&self, py: Python<'py>, nchunk: usize) -> PyResult<Bound<'py, PyBytes>> {
-        let chunk = self.with_read(py, |a| a.schunk().get_chunk(nchunk))?;
+        let chunk = self.inner.with_read(py, |a| a.schunk().get_chunk(nchunk))?;
         bytes_from_slice(py, &chunk)
     }
 
     /// The array as one contiguous frame.
     fn to_cframe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let frame = self.with_read(py, NDArray::to_cframe)?;
+        let frame = self.inner.with_read(py, NDArray::to_cframe)?;
         bytes_from_slice(py, &frame)
     }
 
     /// The names of the fixed metalayers, in order.
     fn meta_names(&self) -> PyResult<Vec<String>> {
-        self.peek(|a| a.schunk().meta_names())
+        self.inner.peek(|a| a.schunk().meta_names())
     }
 
     /// The bytes of metalayer `name`, or `None`.
     fn meta_get<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        self.peek(|a| a.schunk().meta_get(name).map(|b| PyBytes::new(py, b)))
+        self.inner
+            .peek(|a| a.schunk().meta_get(name).map(|b| PyBytes::new(py, b)))
     }
 
     /// Replaces metalayer `name` (not the array's own) with content of the same length.
@@ -654,12 +647,13 @@ impl PyNDArray {
                 "the metalayer {name:?} is the array's own"
             )));
         }
-        self.with_write(py, |a| a.schunk_mut().meta_update(name, &content))
+        self.inner
+            .with_write(py, |a| a.schunk_mut().meta_update(name, &content))
     }
 
     /// The names of the variable-length metalayers.
     fn vlmeta_names(&self) -> PyResult<Vec<String>> {
-        self.peek(|a| a.schunk().vlmeta_names())
+        self.inner.peek(|a| a.schunk().vlmeta_names())
     }
 
     /// The (decompressed) content of vlmeta `name`, or `None`.
@@ -668,18 +662,20 @@ impl PyNDArray {
         py: Python<'py>,
         name: &str,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let content = self.with_read(py, |a| a.schunk().vlmeta_get(name))?;
+        let content = self.inner.with_read(py, |a| a.schunk().vlmeta_get(name))?;
         Ok(content.map(|c| PyBytes::new(py, &c)))
     }
 
     /// Adds or replaces vlmeta `name`.
     fn vlmeta_set(&self, py: Python<'_>, name: &str, content: Vec<u8>) -> PyResult<()> {
-        self.with_write(py, |a| a.schunk_mut().vlmeta_set(name, &content))
+        self.inner
+            .with_write(py, |a| a.schunk_mut().vlmeta_set(name, &content))
     }
 
     /// Deletes vlmeta `name`; False when there was none.
     fn vlmeta_delete(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
-        self.with_write(py, |a| a.schunk_mut().vlmeta_delete(name))
+        self.inner
+            .with_write(py, |a| a.schunk_mut().vlmeta_delete(name))
     }
 }
 

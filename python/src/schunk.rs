@@ -2,23 +2,20 @@
 //! `ndpack._ndpack.SChunk`. The Python front is `ndpack/schunk.py` (python-blosc2's names,
 //! msgpack of metalayers, argument checks); this file converts and dispatches.
 //!
-//! One handle is shared by Python threads: the super-chunk sits behind a read-write lock, reads
-//! take it shared (many at once) and writes exclusively. Every lock is taken with the GIL
-//! released and let go before the GIL is taken again, so a thread waiting for the lock never
-//! blocks one that holds it. Inputs are read in place ([`PyMemory`]); outputs are new `bytes`
+//! One handle is shared by Python threads: the super-chunk is [`Locked`], reads take it shared
+//! (many at once) and writes exclusively, every lock taken with the GIL released. Inputs are read in place ([`PyMemory`]); outputs are new `bytes`
 //! filled without the GIL ([`bytes_with`]) or a caller's writable buffer ([`PyMemoryMut`]).
-
-use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ndpack::blosc::frame::{DParams, Mode, OpenOptions, SChunk, Special, Storage};
 use ndpack::blosc::v2::{self, CParams, Filter, SplitMode};
 use ndpack::blosc::Compressor;
-use ndpack::{Error, Result};
+use ndpack::Error;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
 use crate::errors::to_py;
+use crate::locked::Locked;
 use crate::memory::{bytes_from_slice, bytes_with, write_only, PyMemory, PyMemoryMut};
 
 /// The special-value codes of python-blosc2's `SpecialValue`.
@@ -29,7 +26,7 @@ const SPECIAL_UNINIT: u8 = 4;
 
 /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)` as Python passes and
 /// gets them.
-type CParamsTuple = (u8, u8, usize, usize, i64, Vec<u8>, Vec<u8>);
+pub(crate) type CParamsTuple = (u8, u8, usize, usize, i64, Vec<u8>, Vec<u8>);
 
 /// A borrowed, C-contiguous Python buffer.
 fn c_bytes(obj: &Bound<'_, PyAny>) -> PyResult<PyMemory> {
@@ -75,7 +72,8 @@ pub(crate) fn cparams_from(
     Ok(params)
 }
 
-fn cparams_tuple(p: &CParams) -> CParamsTuple {
+/// Compression parameters as Python gets them.
+pub(crate) fn cparams_tuple(p: &CParams) -> CParamsTuple {
     (
         p.codec.code(),
         p.clevel,
@@ -85,6 +83,11 @@ fn cparams_tuple(p: &CParams) -> CParamsTuple {
         p.filters.iter().map(|f| f.code()).collect(),
         p.filters_meta.to_vec(),
     )
+}
+
+/// The file or directory of a super-chunk as a Python string, `None` in memory.
+pub(crate) fn urlpath_string(s: &SChunk) -> Option<String> {
+    s.urlpath().map(|p| p.to_string_lossy().into_owned())
 }
 
 fn parse_mode(mode: &str) -> PyResult<Mode> {
@@ -104,60 +107,22 @@ fn special_from(code: u8, value: Option<Vec<u8>>) -> PyResult<Special> {
     }
 }
 
-fn poisoned() -> Error {
-    Error::new(
-        ndpack::ErrorKind::Io,
-        "a write to this super-chunk panicked; reopen it",
-    )
-}
-
 /// A Blosc2 super-chunk, shared by Python threads (see the module doc).
 #[pyclass(name = "SChunk", module = "ndpack._ndpack", frozen)]
 pub struct PySChunk {
-    inner: RwLock<SChunk>,
+    inner: Locked<SChunk>,
 }
 
 impl PySChunk {
     fn wrap(s: SChunk) -> Self {
         PySChunk {
-            inner: RwLock::new(s),
+            inner: Locked::new(s, "this super-chunk"),
         }
-    }
-
-    fn read(&self) -> Result<RwLockReadGuard<'_, SChunk>> {
-        self.inner.read().map_err(|_| poisoned())
-    }
-
-    fn write(&self) -> Result<RwLockWriteGuard<'_, SChunk>> {
-        self.inner.write().map_err(|_| poisoned())
-    }
-
-    /// Runs `f` on the super-chunk, shared, with the GIL released.
-    fn with_read<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&SChunk) -> Result<R> + Send,
-    ) -> PyResult<R> {
-        py.detach(|| f(&*self.read()?)).map_err(to_py)
-    }
-
-    /// Runs `f` on the super-chunk, exclusively, with the GIL released.
-    fn with_write<R: Send>(
-        &self,
-        py: Python<'_>,
-        f: impl FnOnce(&mut SChunk) -> Result<R> + Send,
-    ) -> PyResult<R> {
-        py.detach(|| f(&mut *self.write()?)).map_err(to_py)
-    }
-
-    /// A quick read with the GIL held (no holder of the lock ever waits for the GIL).
-    fn peek<R>(&self, f: impl FnOnce(&SChunk) -> R) -> PyResult<R> {
-        Ok(f(&*self.read().map_err(to_py)?))
     }
 
     /// Compresses `data` with the current parameters, without holding the lock.
     fn compress(&self, py: Python<'_>, data: &[u8]) -> PyResult<Vec<u8>> {
-        let params = self.peek(|s| s.cparams().clone())?;
+        let params = self.inner.peek(|s| s.cparams().clone())?;
         py.detach(|| v2::compress(data, &params)).map_err(to_py)
     }
 }
@@ -246,66 +211,66 @@ impl PySChunk {
     /// The number of chunks.
     #[getter]
     fn nchunks(&self) -> PyResult<usize> {
-        self.peek(SChunk::nchunks)
+        self.inner.peek(SChunk::nchunks)
     }
 
     /// The nominal chunk size in bytes (0: variable).
     #[getter]
     fn chunksize(&self) -> PyResult<usize> {
-        self.peek(SChunk::chunksize)
+        self.inner.peek(SChunk::chunksize)
     }
 
     /// The item size in bytes.
     #[getter]
     fn typesize(&self) -> PyResult<usize> {
-        self.peek(SChunk::typesize)
+        self.inner.peek(SChunk::typesize)
     }
 
     /// The block size in bytes (0: automatic).
     #[getter]
     fn blocksize(&self) -> PyResult<usize> {
-        self.peek(SChunk::blocksize)
+        self.inner.peek(SChunk::blocksize)
     }
 
     /// The uncompressed size.
     #[getter]
     fn nbytes(&self) -> PyResult<u64> {
-        self.peek(SChunk::nbytes)
+        self.inner.peek(SChunk::nbytes)
     }
 
     /// The compressed size.
     #[getter]
     fn cbytes(&self) -> PyResult<u64> {
-        self.peek(SChunk::cbytes)
+        self.inner.peek(SChunk::cbytes)
     }
 
     /// `nbytes / cbytes`.
     #[getter]
     fn cratio(&self) -> PyResult<f64> {
-        self.peek(SChunk::cratio)
+        self.inner.peek(SChunk::cratio)
     }
 
     /// The file or directory, or `None` in memory.
     #[getter]
     fn urlpath(&self) -> PyResult<Option<String>> {
-        self.peek(|s| s.urlpath().map(|p| p.to_string_lossy().into_owned()))
+        self.inner.peek(urlpath_string)
     }
 
     /// Whether the frame is one file (or buffer) rather than a directory.
     #[getter]
     fn contiguous(&self) -> PyResult<bool> {
-        self.peek(SChunk::contiguous)
+        self.inner.peek(SChunk::contiguous)
     }
 
     /// `"r"`, `"a"` or `"w"`.
     #[getter]
     fn mode(&self) -> PyResult<&'static str> {
-        self.peek(|s| s.mode().as_str())
+        self.inner.peek(|s| s.mode().as_str())
     }
 
     /// `(codec, clevel, typesize, blocksize, splitmode, filters, filters_meta)`.
     fn cparams(&self) -> PyResult<CParamsTuple> {
-        self.peek(|s| cparams_tuple(s.cparams()))
+        self.inner.peek(|s| cparams_tuple(s.cparams()))
     }
 
     /// Sets the compression parameters of the chunks written next.
@@ -330,17 +295,17 @@ impl PySChunk {
             &filters,
             &filters_meta,
         )?;
-        self.with_write(py, |s| s.set_cparams(params))
+        self.inner.with_write(py, |s| s.set_cparams(params))
     }
 
     /// The decompression thread count.
     fn dparams_nthreads(&self) -> PyResult<usize> {
-        self.peek(|s| s.dparams().nthreads)
+        self.inner.peek(|s| s.dparams().nthreads)
     }
 
     /// Sets the decompression thread count.
     fn set_dparams(&self, py: Python<'_>, nthreads: usize) -> PyResult<()> {
-        self.with_write(py, |s| {
+        self.inner.with_write(py, |s| {
             s.set_dparams(DParams { nthreads });
             Ok(())
         })
@@ -350,14 +315,14 @@ impl PySChunk {
     fn append_buffer(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<usize> {
         let src = c_bytes(data)?;
         let data = src.as_slice();
-        self.with_write(py, |s| s.append_buffer(data))
+        self.inner.with_write(py, |s| s.append_buffer(data))
     }
 
     /// Appends a compressed chunk; returns the number of chunks.
     fn append_chunk(&self, py: Python<'_>, chunk: &Bound<'_, PyAny>) -> PyResult<usize> {
         let src = c_bytes(chunk)?;
         let chunk = src.as_slice();
-        self.with_write(py, |s| s.append_chunk(chunk))
+        self.inner.with_write(py, |s| s.append_chunk(chunk))
     }
 
     /// Inserts a compressed chunk at `nchunk`; returns the number of chunks.
@@ -369,7 +334,7 @@ impl PySChunk {
     ) -> PyResult<usize> {
         let src = c_bytes(chunk)?;
         let chunk = src.as_slice();
-        self.with_write(py, |s| s.insert_chunk(nchunk, chunk))
+        self.inner.with_write(py, |s| s.insert_chunk(nchunk, chunk))
     }
 
     /// Compresses `data` and inserts it at `nchunk`; returns the number of chunks.
@@ -381,7 +346,8 @@ impl PySChunk {
     ) -> PyResult<usize> {
         let src = c_bytes(data)?;
         let chunk = self.compress(py, src.as_slice())?;
-        self.with_write(py, |s| s.insert_chunk(nchunk, &chunk))
+        self.inner
+            .with_write(py, |s| s.insert_chunk(nchunk, &chunk))
     }
 
     /// Replaces chunk `nchunk` with a compressed chunk; returns the number of chunks.
@@ -393,7 +359,7 @@ impl PySChunk {
     ) -> PyResult<usize> {
         let src = c_bytes(chunk)?;
         let chunk = src.as_slice();
-        self.with_write(py, |s| s.update_chunk(nchunk, chunk))
+        self.inner.with_write(py, |s| s.update_chunk(nchunk, chunk))
     }
 
     /// Compresses `data` and replaces chunk `nchunk` with it; returns the number of chunks.
@@ -405,12 +371,13 @@ impl PySChunk {
     ) -> PyResult<usize> {
         let src = c_bytes(data)?;
         let chunk = self.compress(py, src.as_slice())?;
-        self.with_write(py, |s| s.update_chunk(nchunk, &chunk))
+        self.inner
+            .with_write(py, |s| s.update_chunk(nchunk, &chunk))
     }
 
     /// Removes chunk `nchunk`; returns the number of chunks.
     fn delete_chunk(&self, py: Python<'_>, nchunk: usize) -> PyResult<usize> {
-        self.with_write(py, |s| s.delete_chunk(nchunk))
+        self.inner.with_write(py, |s| s.delete_chunk(nchunk))
     }
 
     /// Appends `nitems` items of a special value (python-blosc2's `SpecialValue` code; `value`
@@ -424,12 +391,13 @@ impl PySChunk {
         value: Option<Vec<u8>>,
     ) -> PyResult<usize> {
         let special = special_from(special, value)?;
-        self.with_write(py, |s| s.fill_special(nitems, special))
+        self.inner
+            .with_write(py, |s| s.fill_special(nitems, special))
     }
 
     /// Starts a batch of writes committed once, by `end_updates`.
     fn begin_updates(&self, py: Python<'_>) -> PyResult<()> {
-        self.with_write(py, |s| {
+        self.inner.with_write(py, |s| {
             s.begin_updates();
             Ok(())
         })
@@ -437,12 +405,12 @@ impl PySChunk {
 
     /// Commits the writes since `begin_updates`.
     fn end_updates(&self, py: Python<'_>) -> PyResult<()> {
-        self.with_write(py, SChunk::end_updates)
+        self.inner.with_write(py, SChunk::end_updates)
     }
 
     /// The compressed bytes of chunk `nchunk`.
     fn get_chunk<'py>(&self, py: Python<'py>, nchunk: usize) -> PyResult<Bound<'py, PyBytes>> {
-        let chunk = self.with_read(py, |s| s.get_chunk(nchunk))?;
+        let chunk = self.inner.with_read(py, |s| s.get_chunk(nchunk))?;
         bytes_from_slice(py, &chunk)
     }
 
@@ -453,7 +421,7 @@ impl PySChunk {
         py: Python<'py>,
         nchunk: usize,
     ) -> PyResult<(u8, Option<Bound<'py, PyBytes>>)> {
-        let special = self.with_read(py, |s| s.chunk_special(nchunk))?;
+        let special = self.inner.with_read(py, |s| s.chunk_special(nchunk))?;
         Ok(match special {
             None => (0, None),
             Some(Special::Zeros) => (SPECIAL_ZERO, None),
@@ -465,7 +433,7 @@ impl PySChunk {
 
     /// The uncompressed size of chunk `nchunk`.
     fn chunk_nbytes(&self, py: Python<'_>, nchunk: usize) -> PyResult<usize> {
-        self.with_read(py, |s| s.chunk_nbytes(nchunk))
+        self.inner.with_read(py, |s| s.chunk_nbytes(nchunk))
     }
 
     /// Chunk `nchunk`, decompressed into new bytes.
@@ -474,9 +442,9 @@ impl PySChunk {
         py: Python<'py>,
         nchunk: usize,
     ) -> PyResult<Bound<'py, PyBytes>> {
-        let n = self.with_read(py, |s| s.chunk_nbytes(nchunk))?;
+        let n = self.inner.with_read(py, |s| s.chunk_nbytes(nchunk))?;
         bytes_with(py, n, |out| {
-            let s = self.read()?;
+            let s = self.inner.read()?;
             let out = write_only(out);
             if s.chunk_nbytes(nchunk)? != out.len() {
                 return Err(Error::invalid_argument(
@@ -500,7 +468,8 @@ impl PySChunk {
             "buffer must be C-contiguous",
         )?;
         let out = dst.as_mut_slice();
-        self.with_read(py, |s| s.decompress_chunk_into(nchunk, out))
+        self.inner
+            .with_read(py, |s| s.decompress_chunk_into(nchunk, out))
     }
 
     /// Items `start..stop` across chunks, as new bytes.
@@ -513,12 +482,12 @@ impl PySChunk {
         if stop < start {
             return Err(PyValueError::new_err("stop must be >= start"));
         }
-        let typesize = self.peek(SChunk::typesize)?;
+        let typesize = self.inner.peek(SChunk::typesize)?;
         let n = (stop - start)
             .checked_mul(typesize)
             .ok_or_else(|| PyValueError::new_err("slice too large"))?;
         bytes_with(py, n, |out| {
-            let s = self.read()?;
+            let s = self.inner.read()?;
             if s.typesize() != typesize {
                 return Err(Error::invalid_argument(
                     "the typesize changed while the slice was read",
@@ -542,7 +511,7 @@ impl PySChunk {
         }
         let mut dst = PyMemoryMut::contiguous(out)?;
         let out = dst.as_mut_slice();
-        self.with_read(py, |s| {
+        self.inner.with_read(py, |s| {
             let n = (stop - start)
                 .checked_mul(s.typesize())
                 .filter(|&n| n <= out.len())
@@ -557,32 +526,33 @@ impl PySChunk {
     fn set_slice(&self, py: Python<'_>, start: usize, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let src = PyMemory::contiguous(data)?;
         let data = src.as_slice();
-        self.with_write(py, |s| s.set_slice(start, data))
+        self.inner.with_write(py, |s| s.set_slice(start, data))
     }
 
     /// The names of the fixed metalayers, in order.
     fn meta_names(&self) -> PyResult<Vec<String>> {
-        self.peek(SChunk::meta_names)
+        self.inner.peek(SChunk::meta_names)
     }
 
     /// The bytes of metalayer `name`, or `None`.
     fn meta_get<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        self.peek(|s| s.meta_get(name).map(|b| PyBytes::new(py, b)))
+        self.inner
+            .peek(|s| s.meta_get(name).map(|b| PyBytes::new(py, b)))
     }
 
     /// Adds a metalayer (only while there are no chunks).
     fn meta_add(&self, py: Python<'_>, name: &str, content: Vec<u8>) -> PyResult<()> {
-        self.with_write(py, |s| s.meta_add(name, &content))
+        self.inner.with_write(py, |s| s.meta_add(name, &content))
     }
 
     /// Replaces metalayer `name` with content of the same length.
     fn meta_update(&self, py: Python<'_>, name: &str, content: Vec<u8>) -> PyResult<()> {
-        self.with_write(py, |s| s.meta_update(name, &content))
+        self.inner.with_write(py, |s| s.meta_update(name, &content))
     }
 
     /// The names of the variable-length metalayers.
     fn vlmeta_names(&self) -> PyResult<Vec<String>> {
-        self.peek(SChunk::vlmeta_names)
+        self.inner.peek(SChunk::vlmeta_names)
     }
 
     /// The (decompressed) content of vlmeta `name`, or `None`.
@@ -591,34 +561,34 @@ impl PySChunk {
         py: Python<'py>,
         name: &str,
     ) -> PyResult<Option<Bound<'py, PyBytes>>> {
-        let content = self.with_read(py, |s| s.vlmeta_get(name))?;
+        let content = self.inner.with_read(py, |s| s.vlmeta_get(name))?;
         Ok(content.map(|c| PyBytes::new(py, &c)))
     }
 
     /// Adds or replaces vlmeta `name`.
     fn vlmeta_set(&self, py: Python<'_>, name: &str, content: Vec<u8>) -> PyResult<()> {
-        self.with_write(py, |s| s.vlmeta_set(name, &content))
+        self.inner.with_write(py, |s| s.vlmeta_set(name, &content))
     }
 
     /// Deletes vlmeta `name`; False when there was none.
     fn vlmeta_delete(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
-        self.with_write(py, |s| s.vlmeta_delete(name))
+        self.inner.with_write(py, |s| s.vlmeta_delete(name))
     }
 
     /// The whole super-chunk as one contiguous frame.
     fn to_cframe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
-        let frame = self.with_read(py, SChunk::to_cframe)?;
+        let frame = self.inner.with_read(py, SChunk::to_cframe)?;
         bytes_from_slice(py, &frame)
     }
 
     /// Drops the space freed by updates and deletes.
     fn compact(&self, py: Python<'_>) -> PyResult<()> {
-        self.with_write(py, SChunk::compact)
+        self.inner.with_write(py, SChunk::compact)
     }
 
     /// Re-reads the committed state; True when it changed.
     fn reload(&self, py: Python<'_>) -> PyResult<bool> {
-        self.with_write(py, SChunk::reload)
+        self.inner.with_write(py, SChunk::reload)
     }
 }
 

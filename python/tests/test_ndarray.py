@@ -1,14 +1,14 @@
 """ndpack.NDArray: every constructor and attribute, dtypes, 0-d to 5-d arrays, NumPy indexing
 (hypothesis: reads and writes equal NumPy's result exactly), oindex/vindex, slice, resize,
-pickling (file-backed lazy, in-memory), threads reading at once, bad input.
+pickling (file-backed lazy, in-memory), bad input.
 
-Interop with python-blosc2 and caterva files is tested in test_ndarray_interop.py."""
+Interop with python-blosc2 and caterva files is tested in test_ndarray_interop.py; threads in
+test_ndarray_threads.py."""
 
 import os
 import pickle
 import subprocess
 import sys
-import threading
 from unittest import mock
 
 import numpy as np
@@ -723,49 +723,6 @@ def test_pickle_across_processes(tmp_path):
     assert out.stdout.split()[0] == "29"
 
 
-# -- threads -----------------------------------------------------------------------------------------
-
-
-def test_threads_read_at_once(tmp_path):
-    x = sample("<f4", (256, 256), 3)
-    for kw in ({}, {"urlpath": str(tmp_path / "t.b2nd"), "mode": "w"}):
-        a = ndpack.asarray(x, chunks=(64, 64), blocks=(16, 16), **kw)
-        errors = []
-        barrier = threading.Barrier(4)
-
-        def reader(seed):
-            rng = np.random.default_rng(seed)
-            barrier.wait()
-            try:
-                for _ in range(60):
-                    i, j = rng.integers(0, 200, 2)
-                    if not np.array_equal(a[i : i + 50, j : j + 50], x[i : i + 50, j : j + 50]):
-                        errors.append((i, j))
-            except Exception as e:  # pragma: no cover - reported below
-                errors.append(e)
-
-        threads = [threading.Thread(target=reader, args=(s,)) for s in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert errors == []
-
-
-def test_threads_first_use_of_lazy_array(tmp_path):
-    path = str(tmp_path / "l.b2nd")
-    x = sample("<i4", (64, 64))
-    ndpack.asarray(x, chunks=(16, 16), blocks=(8, 8), urlpath=path, mode="w")
-    b = pickle.loads(pickle.dumps(ndpack.open(path)))
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(b[...].sum())) for _ in range(6)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert results == [x.sum()] * 6
-
-
 # -- bad input ---------------------------------------------------------------------------------------
 
 
@@ -835,26 +792,3 @@ def test_numpy_conversion():
         np.asarray(a, copy=False)
     equal(np.stack(list(a)), x)
     assert a.tobytes() == x.tobytes()
-
-
-def test_threads_write_and_read_at_once():
-    a = ndpack.zeros((16, 64), "i4", chunks=(4, 16), blocks=(2, 8))
-    errors = []
-
-    def writer(row):
-        try:
-            for k in range(5):
-                a[row] = np.full(64, row * 10 + k, "i4")
-                got = a[row]
-                if not (got == row * 10 + k).all():
-                    errors.append((row, k))
-        except Exception as e:  # pragma: no cover - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=writer, args=(r,)) for r in range(16)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
-    equal(a[...], np.repeat(np.arange(16, dtype="i4")[:, None] * 10 + 4, 64, axis=1))

@@ -5,7 +5,8 @@
   ``full`` / ``empty`` special chunks; fixed metalayers and vlmeta; structured, datetime,
   timedelta, complex, bool, byte-string, unicode and big-endian dtypes); ndpack opens them with
   the same values, dtype, shapes, compression parameters and metadata.
-- caterva 0.7.3 writes arrays (contiguous and sparse); ndpack opens them with the same bytes.
+- caterva 0.7.3 writes arrays (contiguous and sparse); ndpack opens them with the same bytes, as
+  byte strings ``|S<itemsize>`` (what caterva returns), writes and resizes them.
 - ndpack writes arrays; python-blosc2 opens them with the same values, dtype, shapes and metadata,
   and, with the ``caterva`` metalayer, caterva 0.7.3 opens them with the same bytes.
 - In-memory frames (``to_cframe``) cross both ways.
@@ -223,6 +224,65 @@ def test_caterva_files_open_in_ndpack(tmp_path, contiguous, g):
     np.testing.assert_array_equal(np.asarray(a[...]).view("<i4"), data)
     back = caterva.open(path)
     assert a[...].tobytes() == back[...].tobytes()
+
+
+@pytest.mark.parametrize("contiguous", [True, False])
+@pytest.mark.parametrize("itemsize", [1, 3, 4, 8])
+def test_caterva_itemsize_arrays_are_byte_strings(tmp_path, contiguous, itemsize):
+    """caterva 0.7.3 stores no dtype (arrays are made with ``itemsize=n``) and its
+    ``__getitem__`` returns ``|S<n>``: ndpack opens such a file with that dtype and the same
+    bytes. python-blosc2 4.15 reads only the ``b2nd`` metalayer, so it opens the file as a plain
+    SChunk. Writes and a resize by ndpack reach caterva."""
+    shape = (7, 5)
+    raw = np.random.default_rng(itemsize).integers(0, 256, size=35 * itemsize, dtype=np.uint8)
+    raw[::2] = 0  # NUL bytes, trailing ones too
+    path = str(tmp_path / "c.cat")
+    c = caterva.from_buffer(raw.tobytes(), shape, itemsize, chunks=(4, 3), blocks=(2, 2), urlpath=path,
+                            contiguous=contiguous)
+    want = c[...]
+    assert want.dtype == np.dtype(f"S{itemsize}")
+    del c
+    a = ndpack.open(path, mode="a")
+    assert a.dtype == want.dtype and a.itemsize == itemsize
+    got = a[...]
+    assert got.dtype == want.dtype and got.tobytes() == want.tobytes()
+    np.testing.assert_array_equal(a[1:6:2, ::-1], want[1:6:2, ::-1])
+    assert a[2, 3] == want[2, 3] and isinstance(a[2, 3], bytes)
+    ref = blosc2.open(path)
+    assert isinstance(ref, blosc2.SChunk) and not isinstance(ref, blosc2.NDArray)
+    assert list(ref.meta.keys()) == ["caterva"]
+    value = bytes(range(1, itemsize + 1))
+    a[0, 0:2] = value
+    a.resize((9, 5))
+    assert a.meta.keys() == ["caterva"]
+    del a
+    back = caterva.open(path)
+    assert tuple(back.shape) == (9, 5)
+    x = np.zeros((9, 5), want.dtype)
+    x[:7] = want
+    x[0, 0:2] = value
+    assert back[...].tobytes() == x.tobytes()
+    assert ndpack.open(path)[...].tobytes() == x.tobytes()
+    copy = ndpack.open(path).copy(urlpath=str(tmp_path / "copy.b2nd"), mode="w", caterva=True)
+    both = blosc2.open(copy.urlpath)
+    assert both.dtype == want.dtype and both[...].tobytes() == x.tobytes()
+    assert caterva.open(copy.urlpath)[...].tobytes() == x.tobytes()
+
+
+def test_ndpack_itemsize_arrays_are_byte_strings_everywhere(tmp_path):
+    """ndpack's caterva forms (``itemsize=n``) store ``|S<n>``: caterva and python-blosc2 read
+    the same byte strings."""
+    path = str(tmp_path / "i.b2nd")
+    a = ndpack.zeros((6, 4), itemsize=3, chunks=(4, 4), blocks=(2, 2), urlpath=path, mode="w")
+    a[1:5, 1] = b"ab\x00"
+    a[0] = b"xyz"
+    assert a.dtype == np.dtype("S3")
+    del a
+    want = np.zeros((6, 4), "S3")
+    want[1:5, 1] = b"ab"
+    want[0] = b"xyz"
+    for got in (caterva.open(path)[...], blosc2.open(path)[...], ndpack.open(path)[...]):
+        assert got.dtype == np.dtype("S3") and got.tobytes() == want.tobytes()
 
 
 # -- ndpack writes, python-blosc2 and caterva read ------------------------------------------

@@ -62,8 +62,7 @@ impl Dtype {
         Dtype { descr, text }
     }
 
-    /// Raw items of `itemsize` bytes (`|V<itemsize>`): the type of arrays whose metalayer names
-    /// none (caterva).
+    /// Raw items of `itemsize` bytes (`|V<itemsize>`).
     pub fn void(itemsize: usize) -> Result<Dtype> {
         Ok(Dtype::new(Descr::Scalar(DataType::new(
             TypeKind::Void,
@@ -373,7 +372,8 @@ impl ArrayMeta {
         parse(bytes, "b2nd", B2ND_MAX_DIM, itemsize)
     }
 
-    /// Parses a `caterva` metalayer; the items are raw, of the frame's `itemsize`.
+    /// Parses a `caterva` metalayer, which names no dtype: the items are byte strings of the
+    /// frame's `itemsize` (`|S<itemsize>`), the dtype caterva 0.7.3's `__getitem__` returns.
     pub fn from_caterva(bytes: &[u8], itemsize: usize) -> Result<ArrayMeta> {
         parse(bytes, "caterva", CATERVA_MAX_DIM, itemsize)
     }
@@ -472,13 +472,13 @@ fn parse_fields(bytes: &[u8], b2nd: bool, max_dim: usize, itemsize: usize) -> Re
             )))
         }
         Some(d) => d,
-        // python-blosc2 reads a b2nd metalayer without a dtype as byte strings.
-        None if b2nd => Dtype::new(Descr::Scalar(DataType::new(
+        // python-blosc2 reads a b2nd metalayer without a dtype as byte strings, and caterva
+        // 0.7.3 (whose metalayer has no dtype) returns its items as byte strings.
+        None => Dtype::new(Descr::Scalar(DataType::new(
             TypeKind::Bytes,
             itemsize,
             ByteOrder::NotApplicable,
         )?)),
-        None => Dtype::void(itemsize)?,
     };
     let [shape, chunks, blocks] = shapes;
     ArrayMeta::new(shape, chunks, blocks, dtype)

@@ -15,7 +15,11 @@
 //! - Writes ([`NDArray::set_region`]) compress the chunks a region covers in parallel; a chunk
 //!   it covers in part is decoded, patched and recompressed. A constant
 //!   ([`NDArray::fill_region`]) writes special chunks (no payload) where it covers whole chunks.
-//!   Every write is one commit of the super-chunk.
+//!   Every write is one commit of the super-chunk. A write also comes in two steps
+//!   ([`PreparedWrite`]): [`NDArray::prepare_set_region`] makes the new chunks with `&self`
+//!   (beside reads and other writers' preparation), [`NDArray::commit_write`] stores them with
+//!   `&mut self`; a caller that keeps writes of the same chunks apart (a lock per chunk, from
+//!   [`NDArray::chunk_indices`]) serialises only the commits.
 //! - [`NDArray::resize`] touches only the chunks that appear, disappear or change edge: new
 //!   items are zero, and padding stays zero.
 //! - Padding (past the array's end, or past the chunk shape inside a chunk) is written as zeros,
@@ -58,6 +62,7 @@ mod write;
 pub use layout::{BlockPart, ChunkLayout, ChunkPart};
 pub use meta::{ArrayMeta, Dtype, B2ND_MAX_DIM, CATERVA_MAX_DIM};
 pub use partition::{compute_chunks_blocks, CacheInfo, Platform};
+pub use write::PreparedWrite;
 
 /// The name of python-blosc2's metalayer.
 pub const B2ND_META: &str = "b2nd";
@@ -156,8 +161,8 @@ impl NDArray {
     }
 
     /// Opens the array in the frame file or sparse directory at `path` (python-blosc2's
-    /// `blosc2.open`): the `b2nd` metalayer, else the `caterva` one (raw items of the frame's
-    /// typesize).
+    /// `blosc2.open`): the `b2nd` metalayer, else the `caterva` one (byte strings of the
+    /// frame's typesize, `|S<n>`, as caterva 0.7.3 returns them).
     pub fn open(path: impl AsRef<Path>, mode: Mode) -> Result<NDArray> {
         NDArray::from_schunk(SChunk::open(path, mode)?)
     }

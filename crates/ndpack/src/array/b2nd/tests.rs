@@ -686,3 +686,101 @@ fn small_writes_reencode_only_their_blocks() {
         }
     }
 }
+
+/// Writes prepared from one state by several threads (each its own chunks, or its own items of
+/// a shared chunk, kept apart by per-chunk locks) and committed one by one give the model's
+/// result, in the three storages; a write prepared before a resize is refused.
+#[test]
+fn prepared_writes_from_threads_match_the_model() {
+    use std::sync::{Mutex, RwLock};
+    let dir = tmpdir("prepared");
+    for (name, path) in [
+        ("memory", None),
+        ("contiguous", Some(dir.join("c.b2nd"))),
+        ("sparse", Some(dir.join("s.b2nd"))),
+    ] {
+        let shape = [16usize, 12];
+        let opts = ArrayOptions {
+            chunks: Some(vec![4, 6]),
+            blocks: Some(vec![2, 3]),
+            storage: Storage {
+                contiguous: name != "sparse",
+                urlpath: path.clone(),
+                mode: Mode::Write,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let a = RwLock::new(NDArray::zeros(&shape, dtype_of(2), &opts).unwrap());
+        let locks: Vec<Mutex<()>> = (0..8).map(|_| Mutex::new(())).collect();
+        let model = Mutex::new(Model {
+            shape: shape.to_vec(),
+            its: 2,
+            data: vec![0; 16 * 12 * 2],
+        });
+        std::thread::scope(|s| {
+            for t in 0..4usize {
+                let (a, locks, model) = (&a, &locks, &model);
+                s.spawn(move || {
+                    for round in 0..6usize {
+                        // Threads share chunks (rows 3t..3t+5 overlap the next thread's) and
+                        // items; the stripe locks order overlapping writes, and the model
+                        // follows that order.
+                        let region = if round % 2 == 0 {
+                            Region::new(vec![
+                                Slice::new(3 * t as isize, 3 * t as isize + 5, 1).unwrap(),
+                                Slice::new(t as isize, 12, 4).unwrap(),
+                            ])
+                        } else {
+                            Region::new(vec![
+                                Slice::at(3 * t + round % 4).unwrap(),
+                                Slice::new(11, -1, -1).unwrap(),
+                            ])
+                        };
+                        let n: usize = region.shape().iter().product();
+                        let v = (100 * t + round) as u16;
+                        let data: Vec<u8> = (0..n).flat_map(|_| v.to_le_bytes()).collect();
+                        let chunks = a.read().unwrap().chunk_indices(&region).unwrap();
+                        let mut stripes: Vec<usize> = chunks.iter().map(|c| c % 8).collect();
+                        stripes.sort_unstable();
+                        stripes.dedup();
+                        let _held: Vec<_> =
+                            stripes.iter().map(|&i| locks[i].lock().unwrap()).collect();
+                        let view =
+                            ArrayRef::new(&data, dtype_of(2).data_type(), region.shape(), Order::C)
+                                .unwrap();
+                        let w = if round == 5 {
+                            a.read()
+                                .unwrap()
+                                .prepare_fill_region(&region, &v.to_le_bytes())
+                                .unwrap()
+                        } else {
+                            a.read()
+                                .unwrap()
+                                .prepare_set_region(&region, &view)
+                                .unwrap()
+                        };
+                        a.write().unwrap().commit_write(w).unwrap();
+                        model.lock().unwrap().write(&region, &data);
+                    }
+                });
+            }
+        });
+        let mut a = a.into_inner().unwrap();
+        let model = model.into_inner().unwrap();
+        assert_eq!(read_all(&a), model.data, "{name}");
+        assert_padding_zero(&a);
+        if let Some(p) = &path {
+            drop(a);
+            a = NDArray::open(p, Mode::Append).unwrap();
+            assert_eq!(read_all(&a), model.data, "{name} reopened");
+        }
+        let all = Region::full(&shape).unwrap();
+        let stale = a.prepare_fill_region(&all, &[1, 0]).unwrap();
+        assert_eq!(stale.chunk_indices().count(), 8);
+        a.resize(&[16, 13]).unwrap();
+        let e = a.commit_write(stale).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,7 +1,8 @@
 //! Writing an [`NDArray`]: regions (whole chunks compressed in parallel, partial chunks decoded,
 //! patched and recompressed), constants (special chunks), building a new array chunk by chunk,
 //! resizing and copying with other parameters. Every operation is one commit of the
-//! super-chunk.
+//! super-chunk. A region write also comes in two steps ([`PreparedWrite`]): the chunks made
+//! with `&self`, beside reads, then stored by a short commit with `&mut self`.
 
 use rayon::prelude::*;
 
@@ -21,6 +22,7 @@ use crate::threads;
 const BATCH_BYTES: usize = 256 << 20;
 
 /// What a new chunk holds.
+#[derive(Debug)]
 enum NewChunk {
     /// Compressed bytes.
     Bytes(Vec<u8>),
@@ -28,10 +30,144 @@ enum NewChunk {
     Constant,
 }
 
+/// A write made ready by [`NDArray::prepare_set_region`] or [`NDArray::prepare_fill_region`]:
+/// the new bytes of every chunk it touches, decoded, patched and compressed from the chunks
+/// the array held then. [`NDArray::commit_write`] stores them in one commit.
+///
+/// Preparing takes `&self`, so that it runs beside reads and beside other prepared writes; the
+/// caller keeps every other write of the same chunks out between the two steps (a write of
+/// another chunk may commit in between), as a per-chunk lock does
+/// ([`NDArray::chunk_indices`] names the chunks).
+#[derive(Debug)]
+pub struct PreparedWrite {
+    shape: Vec<usize>,
+    chunks: Vec<(usize, NewChunk)>,
+    constant: Option<Vec<u8>>,
+}
+
+impl PreparedWrite {
+    /// The chunks the write replaces, in C order.
+    pub fn chunk_indices(&self) -> impl Iterator<Item = usize> + '_ {
+        self.chunks.iter().map(|(n, _)| *n)
+    }
+}
+
 impl NDArray {
     /// Writes `data` (an array of the region's shape, either order, items of the array's size)
-    /// into `region` (any steps; inside the array): NumPy's `a[region] = data`.
+    /// into `region` (any steps; inside the array): NumPy's `a[region] = data`. The chunks are
+    /// made and stored in batches of bounded memory, in one commit.
     pub fn set_region(&mut self, region: &Region, data: &ArrayRef<'_>) -> Result<()> {
+        let src_layout = self.check_data(region, data)?;
+        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        schunk_batches(
+            &mut self.schunk,
+            l.chunk_bytes(),
+            &parts,
+            None,
+            |schunk, part| set_chunk(schunk, l, &cparams, part, data.data, src_layout),
+        )
+    }
+
+    /// Writes one item's bytes `value` into every item of `region`. Chunks whose items the
+    /// region covers become special chunks (zeros, or a repeated value); the others are
+    /// decoded, patched and recompressed.
+    pub fn fill_region(&mut self, region: &Region, value: &[u8]) -> Result<()> {
+        self.check_value(value)?;
+        region.check(self.shape())?;
+        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        let constant = self.special_chunk(value)?;
+        schunk_batches(
+            &mut self.schunk,
+            l.chunk_bytes(),
+            &parts,
+            Some(&constant),
+            |schunk, part| fill_chunk(schunk, l, &cparams, part, value),
+        )
+    }
+
+    /// The chunks that `region` (inside the array) touches, in C order: those a write of it
+    /// replaces.
+    pub fn chunk_indices(&self, region: &Region) -> Result<Vec<usize>> {
+        Ok(self
+            .layout
+            .grid()
+            .chunks_for(region)?
+            .map(|p| p.index)
+            .collect())
+    }
+
+    /// [`NDArray::set_region`] in two steps: the new chunks, made from the current ones
+    /// (compressed in parallel), to be stored by [`NDArray::commit_write`]. They are held in
+    /// memory, compressed, until then.
+    pub fn prepare_set_region(
+        &self,
+        region: &Region,
+        data: &ArrayRef<'_>,
+    ) -> Result<PreparedWrite> {
+        let src_layout = self.check_data(region, data)?;
+        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        let chunks = make_all(&self.schunk, l.chunk_bytes(), &parts, |schunk, part| {
+            set_chunk(schunk, l, &cparams, part, data.data, src_layout)
+        })?;
+        Ok(PreparedWrite {
+            shape: self.shape().to_vec(),
+            chunks,
+            constant: None,
+        })
+    }
+
+    /// [`NDArray::fill_region`] in two steps, as [`NDArray::prepare_set_region`].
+    pub fn prepare_fill_region(&self, region: &Region, value: &[u8]) -> Result<PreparedWrite> {
+        self.check_value(value)?;
+        region.check(self.shape())?;
+        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
+        let cparams = self.cparams();
+        let l = &self.layout;
+        let constant = self.special_chunk(value)?;
+        let chunks = make_all(&self.schunk, l.chunk_bytes(), &parts, |schunk, part| {
+            fill_chunk(schunk, l, &cparams, part, value)
+        })?;
+        Ok(PreparedWrite {
+            shape: self.shape().to_vec(),
+            chunks,
+            constant: Some(constant),
+        })
+    }
+
+    /// Stores a prepared write: its chunks replace the array's, in one commit of the
+    /// super-chunk (for a file: the chunk bytes past the live data, the index, one header
+    /// write). An error when the array changed shape since the write was prepared.
+    pub fn commit_write(&mut self, write: PreparedWrite) -> Result<()> {
+        if write.shape != self.shape() {
+            return Err(Error::invalid_argument(format!(
+                "a write prepared for shape {:?}; the array now has shape {:?}",
+                write.shape,
+                self.shape()
+            )));
+        }
+        let s = &mut self.schunk;
+        s.begin_updates();
+        let result = write.chunks.iter().try_for_each(|(n, chunk)| {
+            let bytes = match chunk {
+                NewChunk::Bytes(c) => c.as_slice(),
+                NewChunk::Constant => write.constant.as_deref().ok_or_else(|| {
+                    Error::invalid_argument("a constant chunk without a constant")
+                })?,
+            };
+            s.update_chunk(*n, bytes).map(|_| ())
+        });
+        let end = s.end_updates();
+        result.and(end)
+    }
+
+    /// Checks `data` against `region` and the item size; its byte layout.
+    fn check_data<'d>(&self, region: &Region, data: &'d ArrayRef<'_>) -> Result<ByteLayout<'d>> {
         let its = self.itemsize();
         if data.dtype.itemsize() != its {
             return Err(Error::invalid_argument(format!(
@@ -55,69 +191,7 @@ impl NDArray {
                 data.shape
             )));
         }
-        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
-        let cparams = self.cparams();
-        let l = &self.layout;
-        schunk_batches(
-            &mut self.schunk,
-            l.chunk_bytes(),
-            &parts,
-            None,
-            |schunk, part| {
-                let valid = l.chunk_valid(part.index)?;
-                let mut raw = if covers(&part.within, &valid) {
-                    zeroed(l.chunk_bytes())?
-                } else {
-                    let old = schunk.get_chunk(part.index)?;
-                    let patched = patch_blocks(&old, part, l, data.data, src_layout, &cparams)?;
-                    if let Some(chunk) = patched {
-                        return Ok(NewChunk::Bytes(chunk));
-                    }
-                    decode_bytes(&old, part.index, l)?
-                };
-                l.write_chunk(&mut raw, &part.within, data.data, src_layout, &part.out)?;
-                l.zero_outside(&mut raw, &valid)?;
-                Ok(NewChunk::Bytes(v2::compress(&raw, &cparams)?))
-            },
-        )
-    }
-
-    /// Writes one item's bytes `value` into every item of `region`. Chunks whose items the
-    /// region covers become special chunks (zeros, or a repeated value); the others are
-    /// decoded, patched and recompressed.
-    pub fn fill_region(&mut self, region: &Region, value: &[u8]) -> Result<()> {
-        self.check_value(value)?;
-        region.check(self.shape())?;
-        let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
-        let cparams = self.cparams();
-        let l = &self.layout;
-        let constant = self.special_chunk(value)?;
-        schunk_batches(
-            &mut self.schunk,
-            l.chunk_bytes(),
-            &parts,
-            Some(&constant),
-            |schunk, part| {
-                let valid = l.chunk_valid(part.index)?;
-                if covers(&part.within, &valid) {
-                    return Ok(NewChunk::Constant);
-                }
-                let mut raw = decode_chunk(schunk, part.index, l)?;
-                let shape = part.within.shape();
-                let n: usize = shape.iter().product();
-                let src: Vec<u8> = value.repeat(n);
-                let full = Region::full(&shape)?;
-                l.write_chunk(
-                    &mut raw,
-                    &part.within,
-                    &src,
-                    ByteLayout::c(&shape, value.len()),
-                    &full,
-                )?;
-                l.zero_outside(&mut raw, &valid)?;
-                Ok(NewChunk::Bytes(v2::compress(&raw, &cparams)?))
-            },
-        )
+        Ok(src_layout)
     }
 
     /// The header-only chunk that holds `value` in every item of a chunk.
@@ -279,7 +353,11 @@ impl NDArray {
                 .collect::<Result<_>>()
         })?;
         let zero = v2::zeros_chunk(old.chunk_bytes(), old.itemsize(), old.block_bytes())?;
-        let b2nd = new_meta.to_b2nd();
+        let b2nd = if self.schunk.meta_get(B2ND_META).is_some() {
+            Some(new_meta.to_b2nd())
+        } else {
+            None
+        };
         let caterva = if self.schunk.meta_get(CATERVA_META).is_some() {
             Some(new_meta.to_caterva()?)
         } else {
@@ -307,7 +385,9 @@ impl NDArray {
                     }
                 }
             }
-            s.meta_update(B2ND_META, &b2nd)?;
+            if let Some(b) = &b2nd {
+                s.meta_update(B2ND_META, b)?;
+            }
             if let Some(c) = &caterva {
                 s.meta_update(CATERVA_META, c)?;
             }
@@ -483,6 +563,97 @@ impl NDArray {
     }
 }
 
+/// The new bytes of chunk `part` for a write of `data` (laid out as `src_layout`): a chunk the
+/// write covers is compressed from the data alone; one it covers in part has its touched
+/// blocks patched when they are few, else it is decoded, patched and recompressed.
+fn set_chunk(
+    schunk: &SChunk,
+    l: &ChunkLayout,
+    cparams: &CParams,
+    part: &ChunkSelection,
+    data: &[u8],
+    src_layout: ByteLayout<'_>,
+) -> Result<NewChunk> {
+    let valid = l.chunk_valid(part.index)?;
+    let mut raw = if covers(&part.within, &valid) {
+        zeroed(l.chunk_bytes())?
+    } else {
+        let old = schunk.get_chunk(part.index)?;
+        if let Some(chunk) = patch_blocks(&old, part, l, data, src_layout, cparams)? {
+            return Ok(NewChunk::Bytes(chunk));
+        }
+        decode_bytes(&old, part.index, l)?
+    };
+    l.write_chunk(&mut raw, &part.within, data, src_layout, &part.out)?;
+    l.zero_outside(&mut raw, &valid)?;
+    Ok(NewChunk::Bytes(v2::compress(&raw, cparams)?))
+}
+
+/// The new bytes of chunk `part` for a fill with `value`: the constant chunk where the fill
+/// covers it, else the chunk decoded, patched and recompressed.
+fn fill_chunk(
+    schunk: &SChunk,
+    l: &ChunkLayout,
+    cparams: &CParams,
+    part: &ChunkSelection,
+    value: &[u8],
+) -> Result<NewChunk> {
+    let valid = l.chunk_valid(part.index)?;
+    if covers(&part.within, &valid) {
+        return Ok(NewChunk::Constant);
+    }
+    let mut raw = decode_chunk(schunk, part.index, l)?;
+    let shape = part.within.shape();
+    let n: usize = shape.iter().product();
+    let src: Vec<u8> = value.repeat(n);
+    let full = Region::full(&shape)?;
+    l.write_chunk(
+        &mut raw,
+        &part.within,
+        &src,
+        ByteLayout::c(&shape, value.len()),
+        &full,
+    )?;
+    l.zero_outside(&mut raw, &valid)?;
+    Ok(NewChunk::Bytes(v2::compress(&raw, cparams)?))
+}
+
+/// The chunks of `batch`, made by `make` from the super-chunk, in parallel on the pool when
+/// there are several.
+fn make_batch(
+    schunk: &SChunk,
+    batch: &[ChunkSelection],
+    make: &(impl Fn(&SChunk, &ChunkSelection) -> Result<NewChunk> + Sync),
+) -> Result<Vec<NewChunk>> {
+    if batch.len() > 1 {
+        threads::install(|| {
+            batch
+                .par_iter()
+                .map(|p| make(schunk, p))
+                .collect::<Result<_>>()
+        })
+    } else {
+        batch.iter().map(|p| make(schunk, p)).collect()
+    }
+}
+
+/// Every chunk of `parts`, made by `make` in batches of bounded uncompressed memory, kept
+/// compressed with its number.
+fn make_all(
+    schunk: &SChunk,
+    chunk_bytes: usize,
+    parts: &[ChunkSelection],
+    make: impl Fn(&SChunk, &ChunkSelection) -> Result<NewChunk> + Sync,
+) -> Result<Vec<(usize, NewChunk)>> {
+    let per_batch = (BATCH_BYTES / chunk_bytes.max(1)).max(1);
+    let mut out = Vec::with_capacity(parts.len());
+    for batch in parts.chunks(per_batch) {
+        let made = make_batch(schunk, batch, &make)?;
+        out.extend(batch.iter().map(|p| p.index).zip(made));
+    }
+    Ok(out)
+}
+
 /// Produces the chunks of `parts` in parallel (`make` reads the super-chunk), in batches of
 /// bounded memory, and stores them over the old ones in one commit; [`NewChunk::Constant`]
 /// stores `constant`.
@@ -497,20 +668,7 @@ fn schunk_batches(
     schunk.begin_updates();
     let result = (|| {
         for batch in parts.chunks(per_batch) {
-            let reader = &*schunk;
-            let made: Vec<NewChunk> = if batch.len() > 1 {
-                threads::install(|| {
-                    batch
-                        .par_iter()
-                        .map(|p| make(reader, p))
-                        .collect::<Result<_>>()
-                })?
-            } else {
-                batch
-                    .iter()
-                    .map(|p| make(reader, p))
-                    .collect::<Result<_>>()?
-            };
+            let made = make_batch(schunk, batch, &make)?;
             for (part, chunk) in batch.iter().zip(made) {
                 let c = match &chunk {
                     NewChunk::Bytes(c) => c,

@@ -50,7 +50,7 @@ def cat(name, arr, contiguous=True, **kw):
     a = caterva.asarray(arr, urlpath=path, contiguous=contiguous, **kw)
     np.save(os.path.join(HERE, name + ".npy"), arr)
     lines.append(f"{name} {os.path.basename(path)} caterva {dims(a.shape)} {dims(a.chunks)} "
-                 f"{dims(a.blocks)} |V{arr.dtype.itemsize}")
+                 f"{dims(a.blocks)} {a[...].dtype.str}")  # caterva gives |S<itemsize>
 
 
 rng = np.random.default_rng(5)

@@ -119,7 +119,8 @@ fn caterva_golden_bytes() {
         let bytes = hex(h);
         let m = ArrayMeta::from_caterva(&bytes, itemsize).unwrap();
         assert_eq!((m.shape(), m.chunks(), m.blocks()), (shape, chunks, blocks));
-        assert_eq!(m.dtype().as_str(), format!("|V{itemsize}"));
+        // No dtype in a caterva metalayer: byte strings, as caterva 0.7.3 returns the items.
+        assert_eq!(m.dtype().as_str(), format!("|S{itemsize}"));
         assert_eq!(m.to_caterva().unwrap(), bytes);
         // A b2nd metalayer without the dtype part (the C reader allows it): byte strings, as
         // python-blosc2 reads it.
