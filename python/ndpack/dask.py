@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import uuid
 import weakref
 from typing import Any, Optional, Sequence, Tuple
@@ -118,24 +119,41 @@ def to_dask(array: Any, chunks: Any = None, inline_array: bool = False, name: Op
     )
 
 
-class _Writer:
-    """The target of ``da.store`` for :func:`from_dask`: pickles as its path, shape and dtype;
-    each process opens its writer on first use."""
+#: The writers this process opened, by (path, job token), most recent last: the tasks of one
+#: job unpickle a target each, and reuse the writer the first one opened.
+_OPEN_WRITERS: "dict[Tuple[str, str], Any]" = {}
+_OPEN_WRITERS_KEEP = 8
+_OPEN_WRITERS_LOCK = threading.Lock()
 
-    def __init__(self, path: str, shape: Tuple[int, ...], dtype: Any) -> None:
+
+class _Writer:
+    """The target of ``da.store`` for :func:`from_dask`: pickles as its path, shape, dtype and
+    a token of its job; each process opens the job's writer once, on first use."""
+
+    def __init__(self, path: str, shape: Tuple[int, ...], dtype: Any, token: Optional[str] = None) -> None:
         self.path = path
         self.shape = tuple(shape)
         self.dtype = np.dtype(dtype)
         self.ndim = len(shape)
+        self.token = token if token is not None else uuid.uuid4().hex
         self._w = None
 
     def __reduce__(self) -> tuple:
-        return (_Writer, (self.path, self.shape, self.dtype.str))
+        return (_Writer, (self.path, self.shape, self.dtype.str, self.token))
 
     def _writer(self) -> Any:
         if self._w is None:
-            _workers.configure()
-            self._w = _ext.SparseArrayWriter(self.path)
+            key = (self.path, self.token)
+            with _OPEN_WRITERS_LOCK:
+                w = _OPEN_WRITERS.get(key)
+            if w is None:
+                _workers.configure()
+                w = _ext.SparseArrayWriter(self.path)
+                with _OPEN_WRITERS_LOCK:
+                    w = _OPEN_WRITERS.setdefault(key, w)
+                    while len(_OPEN_WRITERS) > _OPEN_WRITERS_KEEP:
+                        del _OPEN_WRITERS[next(iter(_OPEN_WRITERS))]
+            self._w = w
         return self._w
 
     def __setitem__(self, key: Any, value: Any) -> None:

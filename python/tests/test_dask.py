@@ -249,6 +249,23 @@ def test_from_dask_with_the_threaded_scheduler(tmp_path):
     np.testing.assert_array_equal(a[...], want)
 
 
+def test_write_targets_of_one_job_share_their_process_writer(tmp_path):
+    # Every task unpickles its own copy of the target; the copies of one job open the writer
+    # once per process, and another job (another token) opens its own.
+    from ndpack import dask as nd_dask
+
+    x, want = source(shape=(40, 60), chunks=(20, 30))
+    with dask.config.set(scheduler="threads"):
+        a = ndpack.from_dask(x, str(tmp_path / "w.b2nd"), compute=False)
+    target = nd_dask._Writer(str(tmp_path / "w.b2nd"), (40, 60), np.dtype(want.dtype))
+    copies = [pickle.loads(pickle.dumps(target)) for _ in range(3)]
+    assert len({c.token for c in copies}) == 1
+    assert copies[0]._writer() is copies[1]._writer() is copies[2]._writer()
+    other = nd_dask._Writer(str(tmp_path / "w.b2nd"), (40, 60), np.dtype(want.dtype))
+    assert other.token != target.token and other._writer() is not copies[0]._writer()
+    del a
+
+
 def test_a_worker_killed_during_from_dask_then_a_rerun_is_exact(client, tmp_path):
     x, want = source(shape=(400, 400), chunks=(50, 50))
     slow = x.map_blocks(dask_helpers.slow_block, 0.15, dtype=x.dtype)
