@@ -16,7 +16,7 @@ use crate::blosc::frame::{commit_sparse_writes, make_identity, CommitSummary, Mo
 use crate::blosc::v2::{self, CParams};
 use crate::buffer::ArrayRef;
 use crate::error::{Error, Result};
-use crate::region::{ChunkSelection, Layout as ByteLayout, Region};
+use crate::region::{ChunkSelection, Region};
 use crate::threads;
 
 /// Writes regions of a sparse b2nd array without touching its index (see the module docs).
@@ -94,29 +94,7 @@ impl ParallelWriter {
     /// Writes `data` (the region's shape, items of the array's size, either order) into
     /// `region` (steps allowed; inside the array), the chunks in parallel on ndpack's pool.
     pub fn set_region(&self, region: &Region, data: &ArrayRef<'_>) -> Result<()> {
-        let its = self.meta.dtype().itemsize();
-        if data.dtype.itemsize() != its {
-            return Err(Error::invalid_argument(format!(
-                "cannot write {}-byte items into an array of {its}-byte items",
-                data.dtype.itemsize()
-            )));
-        }
-        if data.shape != region.shape() {
-            return Err(Error::invalid_argument(format!(
-                "cannot write data of shape {:?} into region {region} of shape {:?}",
-                data.shape,
-                region.shape()
-            )));
-        }
-        let src = ByteLayout::new(&data.shape, its, data.order);
-        let want = src.num_bytes()?;
-        if data.data.len() != want {
-            return Err(Error::invalid_argument(format!(
-                "data of {} bytes does not hold shape {:?} ({want} bytes)",
-                data.data.len(),
-                data.shape
-            )));
-        }
+        let src = super::write::check_write_data(self.meta.dtype().itemsize(), region, data)?;
         let parts: Vec<ChunkSelection> = self.layout.grid().chunks_for(region)?.collect();
         let one = |part: &ChunkSelection| -> Result<()> {
             let l = &self.layout;

@@ -168,30 +168,7 @@ impl NDArray {
 
     /// Checks `data` against `region` and the item size; its byte layout.
     fn check_data<'d>(&self, region: &Region, data: &'d ArrayRef<'_>) -> Result<ByteLayout<'d>> {
-        let its = self.itemsize();
-        if data.dtype.itemsize() != its {
-            return Err(Error::invalid_argument(format!(
-                "cannot write {}-byte items into an array of {its}-byte items",
-                data.dtype.itemsize()
-            )));
-        }
-        if data.shape != region.shape() {
-            return Err(Error::invalid_argument(format!(
-                "cannot write data of shape {:?} into region {region} of shape {:?}",
-                data.shape,
-                region.shape()
-            )));
-        }
-        let src_layout = ByteLayout::new(&data.shape, its, data.order);
-        let want = src_layout.num_bytes()?;
-        if data.data.len() != want {
-            return Err(Error::invalid_argument(format!(
-                "data of {} bytes does not hold shape {:?} ({want} bytes)",
-                data.data.len(),
-                data.shape
-            )));
-        }
-        Ok(src_layout)
+        check_write_data(self.itemsize(), region, data)
     }
 
     /// The header-only chunk that holds `value` in every item of a chunk.
@@ -746,4 +723,36 @@ fn decode_bytes(chunk: &[u8], n: usize, l: &ChunkLayout) -> Result<Vec<u8>> {
     let mut raw = zeroed(l.chunk_bytes())?;
     dec.decode_into(&mut raw)?;
     Ok(raw)
+}
+
+/// Checks `data`, written into `region` of an array of `itemsize`-byte items: its item size,
+/// its shape (the region's) and its length; returns its byte layout.
+pub(super) fn check_write_data<'d>(
+    itemsize: usize,
+    region: &Region,
+    data: &'d ArrayRef<'_>,
+) -> Result<ByteLayout<'d>> {
+    if data.dtype.itemsize() != itemsize {
+        return Err(Error::invalid_argument(format!(
+            "cannot write {}-byte items into an array of {itemsize}-byte items",
+            data.dtype.itemsize()
+        )));
+    }
+    if data.shape != region.shape() {
+        return Err(Error::invalid_argument(format!(
+            "cannot write data of shape {:?} into region {region} of shape {:?}",
+            data.shape,
+            region.shape()
+        )));
+    }
+    let layout = ByteLayout::new(&data.shape, itemsize, data.order);
+    let want = layout.num_bytes()?;
+    if data.data.len() != want {
+        return Err(Error::invalid_argument(format!(
+            "data of {} bytes does not hold shape {:?} ({want} bytes)",
+            data.data.len(),
+            data.shape
+        )));
+    }
+    Ok(layout)
 }

@@ -89,13 +89,7 @@ fn layout_of(first: &[u8], e: &Entry) -> Result<Option<Layout>> {
     let info = v2::chunk_info(&head)?;
     // Bits 0 and 2 of the flags together mark the 32-byte Blosc2 header.
     let blosc2 = head[2] & 0x05 == 0x05;
-    if !blosc2
-        || info.memcpyed
-        || info.special != 0
-        || info.blocksize == 0
-        || info.filters.contains(&Filter::Delta.code())
-        || info.nbytes != e.nbytes as usize
-    {
+    if !blosc2 || !blocks_stand_alone(&info) || info.nbytes != e.nbytes as usize {
         return Ok(None);
     }
     let nblocks = info.nbytes.div_ceil(info.blocksize);
@@ -190,15 +184,20 @@ fn with_read_buf<R>(len: usize, f: impl FnOnce(&mut [u8]) -> Result<R>) -> Resul
     })
 }
 
+/// Whether each block of a chunk with this header can be read and decoded alone: it has blocks
+/// of its own (not stored raw, not special) and none depends on another (no DELTA).
+fn blocks_stand_alone(info: &v2::ChunkInfo) -> bool {
+    !info.memcpyed
+        && info.special == 0
+        && info.blocksize != 0
+        && !info.filters.contains(&Filter::Delta.code())
+}
+
 /// Which blocks of `chunk` are wanted, when `blocks` are a quarter of its blocks or fewer (and
 /// none depends on another: no DELTA): the decoder then checks only those.
 fn few_blocks(chunk: &[u8], blocks: &[usize]) -> Option<Vec<bool>> {
     let info = v2::chunk_info(chunk).ok()?;
-    if info.memcpyed
-        || info.special != 0
-        || info.blocksize == 0
-        || info.filters.contains(&Filter::Delta.code())
-    {
+    if !blocks_stand_alone(&info) {
         return None;
     }
     let nblocks = info.nbytes.div_ceil(info.blocksize);

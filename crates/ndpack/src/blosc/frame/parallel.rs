@@ -384,13 +384,9 @@ impl ChunkLock {
     }
 }
 
-/// Makes the index of a sparse frame written by [`SparseWriter`]s exact (see the
-/// [module docs](self)); run it in one process once every writer is done. Also repairs the
-/// index after writers died: what their completed writes stored is kept, their temporary
-/// files are removed.
-pub fn commit_sparse_writes(path: impl AsRef<Path>, sync: bool) -> Result<CommitSummary> {
-    let path = path.as_ref();
-    let mut s = SChunk::open_with_options(
+/// The sparse frame directory at `path`, opened for appending (an error for other frames).
+fn open_sparse(path: &Path, sync: bool) -> Result<SChunk> {
+    let s = SChunk::open_with_options(
         path,
         &super::OpenOptions {
             mode: Mode::Append,
@@ -404,6 +400,16 @@ pub fn commit_sparse_writes(path: impl AsRef<Path>, sync: bool) -> Result<Commit
             path.display()
         )));
     };
+    Ok(s)
+}
+
+/// Makes the index of a sparse frame written by [`SparseWriter`]s exact (see the
+/// [module docs](self)); run it in one process once every writer is done. Also repairs the
+/// index after writers died: what their completed writes stored is kept, their temporary
+/// files are removed.
+pub fn commit_sparse_writes(path: impl AsRef<Path>, sync: bool) -> Result<CommitSummary> {
+    let path = path.as_ref();
+    let mut s = open_sparse(path, sync)?;
     if s.variable {
         return Err(Error::invalid_argument(
             "parallel writes need a frame of one fixed chunk size",
@@ -520,20 +526,7 @@ pub fn commit_sparse_writes(path: impl AsRef<Path>, sync: bool) -> Result<Commit
 /// the job. Bumps the `.b2lock` generation. Returns the number of chunks moved.
 pub fn make_identity(path: impl AsRef<Path>, sync: bool) -> Result<usize> {
     let path = path.as_ref();
-    let mut s = SChunk::open_with_options(
-        path,
-        &super::OpenOptions {
-            mode: Mode::Append,
-            sync,
-            ..Default::default()
-        },
-    )?;
-    let Store::Sparse(_) = &s.store else {
-        return Err(Error::invalid_argument(format!(
-            "{} is not a sparse frame directory",
-            path.display()
-        )));
-    };
+    let mut s = open_sparse(path, sync)?;
     let n = s.entries.len();
     let moves: Vec<usize> = (0..n)
         .filter(|&i| !s.entries[i].is_special() && s.entries[i].off != i as i64)
