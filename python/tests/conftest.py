@@ -115,3 +115,24 @@ def layouts(arr: np.ndarray):
     if arr.size > 1:
         assert not view.flags.c_contiguous and not view.flags.f_contiguous
     yield "strided", view
+
+
+def zarr_sample(dtype, shape, seed=0):
+    """Deterministic values of `dtype` and `shape` for zarr arrays (rounded floats, small ints,
+    short strings, datetimes in seconds)."""
+    rng = np.random.default_rng(seed)
+    dt = np.dtype(dtype)
+    n = int(np.prod(shape))
+    if dt.kind == "f":
+        a = np.round(rng.normal(0, 100, n), 1)
+    elif dt.kind == "c":
+        a = rng.normal(0, 1, n) + 1j * rng.normal(0, 1, n)
+    elif dt.kind == "b":
+        a = rng.integers(0, 2, n)
+    elif dt.kind in "SU":
+        a = np.array([str(i % 97) for i in range(n)])
+    elif dt.kind == "M":
+        a = rng.integers(0, 10**6, n).astype("M8[s]")
+    else:
+        a = rng.integers(0, 100, n)
+    return a.astype(dt).reshape(shape)

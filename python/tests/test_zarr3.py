@@ -19,6 +19,7 @@ from zarr.codecs import BloscCodec, BytesCodec, Crc32cCodec, GzipCodec, Transpos
 from zarr.storage import LocalStore, MemoryStore  # noqa: E402
 
 import ndpack.zarr as nz  # noqa: E402
+from conftest import zarr_sample as sample  # noqa: E402
 from ndpack.zarr import codecs as nzc  # noqa: E402
 
 PIPELINE = {"codec_pipeline.path": "ndpack.zarr.CodecPipeline"}
@@ -33,25 +34,6 @@ def chunk_bytes(store: MemoryStore, prefix: str = "") -> dict[str, bytes]:
 def make(store, conf, **kwargs):
     with zarr.config.set(conf):
         return zarr.create_array(store, **kwargs)
-
-
-def sample(dtype, shape, seed=0):
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    n = int(np.prod(shape))
-    if dt.kind == "f":
-        a = np.round(rng.normal(0, 100, n), 1)
-    elif dt.kind == "c":
-        a = rng.normal(0, 1, n) + 1j * rng.normal(0, 1, n)
-    elif dt.kind == "b":
-        a = rng.integers(0, 2, n)
-    elif dt.kind in "SU":
-        a = np.array([str(i % 97) for i in range(n)])
-    elif dt.kind == "M":
-        a = rng.integers(0, 10**6, n).astype("M8[s]")
-    else:
-        a = rng.integers(0, 100, n)
-    return a.astype(dt).reshape(shape)
 
 
 # -- the pipeline ----------------------------------------------------------------------------

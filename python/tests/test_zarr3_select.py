@@ -23,6 +23,7 @@ from zarr.core.indexing import oindex_set  # noqa: E402
 from zarr.storage import LocalStore, MemoryStore  # noqa: E402
 
 import ndpack.zarr as nz  # noqa: E402
+from conftest import zarr_sample as sample  # noqa: E402
 
 STRICT = {"codec_pipeline.path": "ndpack.zarr.CodecPipeline", "codec_pipeline.strict": True}
 DTYPES = ["|u1", "<i2", ">u4", "<i8", "<f4", ">f8", "|b1", "<c8", "<M8[s]", "|S3", "<U2"]
@@ -50,25 +51,6 @@ def rust_only():
             mock.patch.object(BatchedCodecPipeline, "read", refuse), \
             mock.patch.object(BatchedCodecPipeline, "write", refuse):
         yield
-
-
-def sample(dtype, shape, seed=0):
-    rng = np.random.default_rng(seed)
-    dt = np.dtype(dtype)
-    n = int(np.prod(shape))
-    if dt.kind == "f":
-        a = np.round(rng.normal(0, 100, n), 1)
-    elif dt.kind == "c":
-        a = rng.normal(0, 1, n) + 1j * rng.normal(0, 1, n)
-    elif dt.kind == "b":
-        a = rng.integers(0, 2, n)
-    elif dt.kind in "SU":
-        a = np.array([str(i % 97) for i in range(n)])
-    elif dt.kind == "M":
-        a = rng.integers(0, 10**6, n).astype("M8[s]")
-    else:
-        a = rng.integers(0, 100, n)
-    return a.astype(dt).reshape(shape)
 
 
 def stored(store) -> dict[str, bytes]:
